@@ -1,0 +1,832 @@
+"""ACSE APDUs (ISO 8650 / IEC 62056-5-3, Green Book 9.4): AARQ, AARE, RLRQ, RLRE.
+
+They are BER encoded: an [APPLICATION n] SEQUENCE of context-tagged fields, most
+of them OPTIONAL, in tag order. The ones DLMS uses::
+
+    AARQ 60 len                            AARE 61 len
+      80 protocol-version     (bit string)   80 protocol-version
+      A1 application-context-name (OID)      A1 application-context-name
+      A2..A5 called-AP-title / AE-qualifier  A2 result              (INTEGER)
+             / AP- / AE-invocation-id        A3 result-source-diagnostic
+      A6 calling-AP-title  (04 system title)    A1 acse-service-user | A2 -provider
+      A7 calling-AE-qualifier (04 cert)      A4 responding-AP-title (04 system title)
+      A8 calling-AP-invocation-identifier    A5..A7 responding-AE-qualifier /
+      A9 calling-AE-invocation-identifier           AP- / AE-invocation-id
+      8A sender-acse-requirements (07 80)    88 responder-acse-requirements
+      8B mechanism-name      (OID contents)  89 mechanism-name
+      AC calling-authentication-value        AA responding-authentication-value
+         80 charstring | 81 bitstring           80 charstring | 81 bitstring
+      9D implementation-information          9D implementation-information
+      BE user-information                    BE user-information
+         04 len xDLMS APDU                      04 len xDLMS APDU
+
+    RLRQ 62 len / RLRE 63 len
+      80 reason (INTEGER contents)
+      BE user-information  (04 len xDLMS APDU)
+
+Application context names are 2.16.756.5.8.1.x and mechanism names
+2.16.756.5.8.2.x (encoded 60 85 74 05 08 01 x / 60 85 74 05 08 02 x).
+
+Decoding accepts the fields in any order, skips context tags the standard does
+not define (they are not kept), and refuses a field given twice. user-information
+is kept as the raw xDLMS octets; ``user_information_apdu`` is its decoded form
+(InitiateRequest, InitiateResponse, ConfirmedServiceError, or a ciphered APDU
+from :mod:`dlmsfast.security`), already checked by ``from_bytes``.
+``describe()`` gives the meaning schema of shared/vectors/acse.json.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Callable, ClassVar, NamedTuple
+
+from ..errors import DecodeError, EncodeError
+from . import _ber
+from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
+
+DLMS_UA_OID = (2, 16, 756, 5, 8)
+_CONTEXT_NAME_ARC = 1
+_MECHANISM_NAME_ARC = 2
+
+
+def _dlms_oid(kind: int, value: int) -> tuple[int, ...]:
+    return (*DLMS_UA_OID, kind, value)
+
+
+class ApplicationContextName(IntEnum):
+    """2.16.756.5.8.1.x: the referencing (LN/SN) and whether APDUs are ciphered."""
+
+    LOGICAL_NAME_REFERENCING_NO_CIPHERING = 1
+    SHORT_NAME_REFERENCING_NO_CIPHERING = 2
+    LOGICAL_NAME_REFERENCING_WITH_CIPHERING = 3
+    SHORT_NAME_REFERENCING_WITH_CIPHERING = 4
+
+    @property
+    def blue_book_name(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @property
+    def oid(self) -> str:
+        return _ber.oid_text(_dlms_oid(_CONTEXT_NAME_ARC, self.value))
+
+    @property
+    def ciphered(self) -> bool:
+        return self.value in (3, 4)
+
+    @property
+    def logical_name(self) -> bool:
+        return self.value in (1, 3)
+
+
+class MechanismName(IntEnum):
+    """2.16.756.5.8.2.x: the authentication mechanism of the association."""
+
+    LOWEST_LEVEL = 0
+    LOW_LEVEL_SECURITY = 1
+    HIGH_LEVEL_SECURITY = 2
+    HLS_MD5 = 3
+    HLS_SHA1 = 4
+    HLS_GMAC = 5
+    HLS_SHA256 = 6
+    HLS_ECDSA = 7
+
+    @property
+    def blue_book_name(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @property
+    def label(self) -> str:
+        """The name shown by ``describe()`` (as in shared/vectors/acse.json)."""
+        return _MECHANISM_LABELS[self]
+
+    @property
+    def oid(self) -> str:
+        return _ber.oid_text(_dlms_oid(_MECHANISM_NAME_ARC, self.value))
+
+
+_MECHANISM_LABELS = {
+    MechanismName.LOWEST_LEVEL: "lowest-level",
+    MechanismName.LOW_LEVEL_SECURITY: "low-level (LLS)",
+    MechanismName.HIGH_LEVEL_SECURITY: "high-level (HLS)",
+    MechanismName.HLS_MD5: "HLS-MD5",
+    MechanismName.HLS_SHA1: "HLS-SHA1",
+    MechanismName.HLS_GMAC: "HLS-GMAC",
+    MechanismName.HLS_SHA256: "HLS-SHA256",
+    MechanismName.HLS_ECDSA: "HLS-ECDSA",
+}
+
+
+def _standard_name(member: IntEnum) -> str:
+    """ISO 8650 identifiers keep AP/AE in capitals (calling-AP-title-not-recognized)."""
+    words = member.name.lower().split("_")
+    return "-".join(w.upper() if w in ("ap", "ae") else w for w in words)
+
+
+class AssociationResult(IntEnum):
+    ACCEPTED = 0
+    REJECTED_PERMANENT = 1
+    REJECTED_TRANSIENT = 2
+
+    @property
+    def blue_book_name(self) -> str:
+        return _standard_name(self)
+
+
+class AcseServiceUser(IntEnum):
+    """result-source-diagnostic when the server's application refused (or accepted)."""
+
+    NULL = 0
+    NO_REASON_GIVEN = 1
+    APPLICATION_CONTEXT_NAME_NOT_SUPPORTED = 2
+    CALLING_AP_TITLE_NOT_RECOGNIZED = 3
+    CALLING_AP_INVOCATION_IDENTIFIER_NOT_RECOGNIZED = 4
+    CALLING_AE_QUALIFIER_NOT_RECOGNIZED = 5
+    CALLING_AE_INVOCATION_IDENTIFIER_NOT_RECOGNIZED = 6
+    CALLED_AP_TITLE_NOT_RECOGNIZED = 7
+    CALLED_AP_INVOCATION_IDENTIFIER_NOT_RECOGNIZED = 8
+    CALLED_AE_QUALIFIER_NOT_RECOGNIZED = 9
+    CALLED_AE_INVOCATION_IDENTIFIER_NOT_RECOGNIZED = 10
+    AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED = 11
+    AUTHENTICATION_MECHANISM_NAME_REQUIRED = 12
+    AUTHENTICATION_FAILURE = 13
+    AUTHENTICATION_REQUIRED = 14
+
+    @property
+    def source(self) -> str:
+        return "acse-service-user"
+
+    @property
+    def source_tag(self) -> int:
+        return 0xA1
+
+    @property
+    def blue_book_name(self) -> str:
+        return _standard_name(self)
+
+
+class AcseServiceProvider(IntEnum):
+    """result-source-diagnostic when the ACSE provider itself refused."""
+
+    NULL = 0
+    NO_REASON_GIVEN = 1
+    NO_COMMON_ACSE_VERSION = 2
+
+    @property
+    def source(self) -> str:
+        return "acse-service-provider"
+
+    @property
+    def source_tag(self) -> int:
+        return 0xA2
+
+    @property
+    def blue_book_name(self) -> str:
+        return _standard_name(self)
+
+
+class ReleaseRequestReason(IntEnum):
+    NORMAL = 0
+    URGENT = 1
+    USER_DEFINED = 30
+
+
+class ReleaseResponseReason(IntEnum):
+    NORMAL = 0
+    NOT_FINISHED = 1
+    USER_DEFINED = 30
+
+
+CHARSTRING = 0x80
+BITSTRING = 0x81
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationValue:
+    """Authentication-value CHOICE: charstring [0] (GraphicString) or bitstring [1].
+
+    Carries the LLS password or an HLS challenge, so the repr hides the octets.
+    """
+
+    value: bytes = field(repr=False)
+    bitstring: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, bytes):
+            raise EncodeError("authentication value must be bytes")
+
+    @property
+    def choice(self) -> str:
+        return "bitstring" if self.bitstring else "charstring"
+
+    def __repr__(self) -> str:
+        return f"AuthenticationValue({self.choice}, {len(self.value)} octets)"
+
+
+# --- field codecs ---------------------------------------------------------------
+# A codec turns a field's contents octets buf[start:end] into a value and back, and
+# gives its meaning for describe().
+
+
+class _Codec(NamedTuple):
+    decode: Callable[[bytes, int, int], Any]
+    encode: Callable[[Any], bytes]
+    meaning: Callable[[Any], Any]
+
+
+def _ascii(octets: bytes) -> str | None:
+    """The text when every octet is printable ASCII, else None."""
+    if octets and all(0x20 <= o < 0x7F for o in octets):
+        return octets.decode("ascii")
+    return None
+
+
+def _decode_explicit_octets(buf: bytes, start: int, end: int) -> bytes:
+    cstart, cend = _ber.read_inner(buf, start, end, _ber.OCTET_STRING, "octet string")
+    return buf[cstart:cend]
+
+
+def _encode_explicit_octets(value: bytes) -> bytes:
+    return _ber.tlv(_ber.OCTET_STRING, value)
+
+
+def _decode_explicit_integer(buf: bytes, start: int, end: int) -> int:
+    cstart, cend = _ber.read_inner(buf, start, end, _ber.INTEGER, "integer")
+    return _ber.decode_integer(buf, cstart, cend)
+
+
+def _encode_explicit_integer(value: int) -> bytes:
+    return _ber.tlv(_ber.INTEGER, _ber.encode_integer(value))
+
+
+def _decode_enum(enum: type[IntEnum], value: int, offset: int, what: str) -> IntEnum:
+    try:
+        return enum(value)
+    except ValueError:
+        raise DecodeError(f"unknown {what} {value}", offset) from None
+
+
+def _decode_dlms_oid(buf: bytes, start: int, end: int, kind: int, enum, what: str):
+    arcs = _ber.decode_oid(buf, start, end)
+    if len(arcs) != 7 or arcs[:6] != (*DLMS_UA_OID, kind):
+        raise DecodeError(f"unknown {what} {_ber.oid_text(arcs)}", start)
+    return _decode_enum(enum, arcs[6], start, what)
+
+
+def _decode_context_name(buf: bytes, start: int, end: int) -> ApplicationContextName:
+    cstart, cend = _ber.read_inner(
+        buf, start, end, _ber.OBJECT_IDENTIFIER, "application-context-name"
+    )
+    return _decode_dlms_oid(
+        buf, cstart, cend, _CONTEXT_NAME_ARC, ApplicationContextName,
+        "application context name",
+    )
+
+
+def _decode_mechanism(buf: bytes, start: int, end: int) -> MechanismName:
+    return _decode_dlms_oid(
+        buf, start, end, _MECHANISM_NAME_ARC, MechanismName, "mechanism name"
+    )
+
+
+def _decode_functional_units(buf: bytes, start: int, end: int) -> bool:
+    """ACSE-requirements BIT STRING { authentication (0) }: True when bit 0 is set."""
+    _unused, octets = _ber.decode_bit_string(buf, start, end)
+    return bool(octets) and bool(octets[0] & 0x80)
+
+
+def _encode_functional_units(authentication: bool) -> bytes:
+    return b"\x07\x80" if authentication else b"\x07\x00"
+
+
+def _decode_protocol_version(buf: bytes, start: int, end: int) -> int:
+    """protocol-version BIT STRING { version1 (0) }: only version1 exists."""
+    _unused, octets = _ber.decode_bit_string(buf, start, end)
+    if octets != b"\x80":
+        raise DecodeError("protocol-version must be version1 (07 80)", start)
+    return 1
+
+
+def _encode_protocol_version(version: int) -> bytes:
+    if version != 1:
+        raise EncodeError(f"protocol-version {version}: only version1 exists")
+    return b"\x07\x80"
+
+
+def _decode_authentication_value(buf: bytes, start: int, end: int) -> AuthenticationValue:
+    choice, cstart, cend = _ber.read_tlv(buf, start, end)
+    if cend != end:
+        raise DecodeError(f"{end - cend} octets after the authentication value", cend)
+    if choice == CHARSTRING:
+        return AuthenticationValue(buf[cstart:cend])
+    if choice == BITSTRING:
+        unused, octets = _ber.decode_bit_string(buf, cstart, cend)
+        if unused:
+            raise DecodeError("authentication value bit string must be whole octets", cstart)
+        return AuthenticationValue(octets, bitstring=True)
+    raise DecodeError(f"unsupported authentication-value choice 0x{choice:02X}", start)
+
+
+def _encode_authentication_value(value: AuthenticationValue) -> bytes:
+    if value.bitstring:
+        return _ber.tlv(BITSTRING, b"\x00" + value.value)
+    return _ber.tlv(CHARSTRING, value.value)
+
+
+def _decode_result(buf: bytes, start: int, end: int) -> AssociationResult:
+    return _decode_enum(
+        AssociationResult, _decode_explicit_integer(buf, start, end), start, "association result"
+    )
+
+
+def _decode_diagnostic(buf: bytes, start: int, end: int) -> AcseServiceUser | AcseServiceProvider:
+    source, cstart, cend = _ber.read_tlv(buf, start, end)
+    if cend != end:
+        raise DecodeError(f"{end - cend} octets after the diagnostic", cend)
+    for enum in (AcseServiceUser, AcseServiceProvider):
+        if source == enum.NULL.source_tag:
+            value = _decode_explicit_integer(buf, cstart, cend)
+            return _decode_enum(enum, value, cstart, f"{enum.NULL.source} diagnostic")
+    raise DecodeError(f"unknown result-source-diagnostic choice 0x{source:02X}", start)
+
+
+def _encode_diagnostic(value: AcseServiceUser | AcseServiceProvider) -> bytes:
+    return _ber.tlv(value.source_tag, _encode_explicit_integer(value))
+
+
+def _reason_codec(enum: type[IntEnum]) -> _Codec:
+    def decode(buf: bytes, start: int, end: int) -> IntEnum:
+        return _decode_enum(enum, _ber.decode_integer(buf, start, end), start, "release reason")
+
+    return _Codec(decode, _ber.encode_integer, int)
+
+
+def _decode_user_information(buf: bytes, start: int, end: int) -> bytes:
+    """The xDLMS octets of user-information, checked here so errors get absolute offsets."""
+    cstart, cend = _ber.read_inner(buf, start, end, _ber.OCTET_STRING, "user-information")
+    content = buf[cstart:cend]
+    parse_user_information(content, base_offset=cstart)
+    return content
+
+
+def _oid_meaning(value: ApplicationContextName | MechanismName) -> dict[str, str]:
+    name = value.label if isinstance(value, MechanismName) else value.blue_book_name
+    return {"oid": value.oid, "name": name}
+
+
+def _octets_meaning(value: bytes) -> dict[str, Any]:
+    return {"hex": value.hex().upper(), "ascii": _ascii(value)}
+
+
+def _hex_meaning(value: bytes) -> dict[str, str]:
+    return {"hex": value.hex().upper()}
+
+
+def _authentication_meaning(value: AuthenticationValue) -> dict[str, Any]:
+    return {"choice": value.choice, **_octets_meaning(value.value)}
+
+
+def _requirements_meaning(authentication: bool) -> dict[str, Any]:
+    return {
+        "hex": _encode_functional_units(authentication).hex().upper(),
+        "authentication": authentication,
+    }
+
+
+def _diagnostic_meaning(value: AcseServiceUser | AcseServiceProvider) -> dict[str, Any]:
+    return {"source": value.source, "value": int(value)}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_AP_TITLE = _Codec(_decode_explicit_octets, _encode_explicit_octets, _octets_meaning)
+_AE_QUALIFIER = _Codec(_decode_explicit_octets, _encode_explicit_octets, _hex_meaning)
+_INVOCATION_ID = _Codec(_decode_explicit_integer, _encode_explicit_integer, _identity)
+_PROTOCOL_VERSION = _Codec(_decode_protocol_version, _encode_protocol_version, _identity)
+_CONTEXT_NAME = _Codec(
+    _decode_context_name,
+    lambda v: _ber.tlv(_ber.OBJECT_IDENTIFIER, _ber.encode_oid(_dlms_oid(_CONTEXT_NAME_ARC, v))),
+    _oid_meaning,
+)
+_MECHANISM = _Codec(
+    _decode_mechanism,
+    lambda v: _ber.encode_oid(_dlms_oid(_MECHANISM_NAME_ARC, v)),
+    _oid_meaning,
+)
+_REQUIREMENTS = _Codec(_decode_functional_units, _encode_functional_units, _requirements_meaning)
+_AUTHENTICATION = _Codec(
+    _decode_authentication_value, _encode_authentication_value, _authentication_meaning
+)
+_IMPLEMENTATION = _Codec(lambda buf, s, e: buf[s:e], bytes, _octets_meaning)
+_RESULT = _Codec(_decode_result, _encode_explicit_integer, lambda v: v.blue_book_name)
+_DIAGNOSTIC = _Codec(_decode_diagnostic, _encode_diagnostic, _diagnostic_meaning)
+# user-information's meaning is built by _AcseApdu.describe (it needs `decipher`).
+_USER_INFORMATION = _Codec(_decode_user_information, _encode_explicit_octets, _identity)
+
+
+class _Field(NamedTuple):
+    tag: int
+    attr: str
+    key: str  # in describe()
+    codec: _Codec
+
+
+USER_INFORMATION_TAG = 0xBE
+
+
+def _user_information_field() -> _Field:
+    return _Field(USER_INFORMATION_TAG, "user_information", "user_information", _USER_INFORMATION)
+
+
+# --- user-information content ---------------------------------------------------
+
+_PLAIN_CONTENT = {
+    InitiateRequest.TAG: InitiateRequest,
+    InitiateResponse.TAG: InitiateResponse,
+    ConfirmedServiceError.TAG: ConfirmedServiceError,
+}
+# glo-/ded- initiateRequest, initiateResponse, confirmedServiceError, and the general
+# ciphering APDUs, which the Green Book also allows in user-information.
+_CIPHERED_CONTENT = frozenset((0x21, 0x28, 0x2E, 0x41, 0x48, 0x4E, 0xDB, 0xDC, 0xDD))
+
+
+def parse_user_information(data, *, base_offset: int = 0):
+    """Decode the xDLMS APDU carried in user-information.
+
+    Returns InitiateRequest, InitiateResponse or ConfirmedServiceError, or for
+    ciphered content the structural object of ``dlmsfast.security.parse_ciphered``
+    (deciphering needs keys and is the caller's step). ``base_offset`` is where
+    ``data`` starts in the caller's buffer, for the offsets of errors.
+    """
+    data = _ber.as_bytes(data)
+    if not data:
+        raise DecodeError("empty user-information", base_offset)
+    tag = data[0]
+    cls = _PLAIN_CONTENT.get(tag)
+    if cls is not None:
+        try:
+            return cls.from_bytes(data)
+        except DecodeError as exc:
+            if exc.offset is None:
+                raise
+            raise DecodeError(exc.message, exc.offset + base_offset) from None
+    if tag in _CIPHERED_CONTENT:
+        from ..security import parse_ciphered
+
+        return parse_ciphered(data, base_offset=base_offset)
+    raise DecodeError(f"0x{tag:02X} is not an xDLMS APDU allowed in user-information", base_offset)
+
+
+_CSE_FIELDS = ("service", "service_error_choice", "value", "value_name")
+
+
+def describe_user_information(
+    data: bytes, decipher: Callable[[bytes], bytes] | None = None
+) -> dict[str, Any]:
+    """The ``user_information`` meaning of shared/vectors/acse.json.
+
+    With ``decipher`` (ciphered APDU octets -> plaintext APDU octets, e.g. a bound
+    method of a SecurityContext) ciphered content gains ``decrypted``.
+    """
+    content = parse_user_information(data)
+    if isinstance(content, (InitiateRequest, InitiateResponse)):
+        return content.describe()
+    if isinstance(content, ConfirmedServiceError):
+        return {
+            "apdu": "confirmedServiceError",
+            "service": content.service.blue_book_name,
+            "service_error_choice": content.service_error.blue_book_name,
+            "value": content.value,
+            "value_name": content.value_name,
+        }
+    meaning: dict[str, Any] = {"apdu": content.service}
+    system_title = getattr(content, "system_title", None)
+    if system_title is not None:
+        meaning["system_title"] = system_title.hex().upper()
+    meaning["length"] = _ciphered_content_length(data, system_title)
+    meaning["security_control"] = f"{content.security_control.value:02X}"
+    meaning["invocation_counter"] = content.invocation_counter
+    meaning["ciphered_text"] = content.ciphertext.hex().upper()
+    meaning["authentication_tag"] = content.authentication_tag.hex().upper()
+    if decipher is not None:
+        plaintext = decipher(data)
+        meaning["decrypted"] = {
+            "plaintext": plaintext.hex().upper(),
+            "decoded": describe_user_information(plaintext),
+        }
+    return meaning
+
+
+def _ciphered_content_length(data: bytes, system_title: bytes | None) -> int:
+    """The length octets of the ciphered content (after the system title, if any)."""
+    pos = 1
+    if system_title is not None:
+        length, pos = _ber.read_length(data, pos, len(data))
+        pos += length
+    length, _ = _ber.read_length(data, pos, len(data))
+    return length
+
+
+# --- the APDUs --------------------------------------------------------------------
+
+
+class _AcseApdu:
+    """from_bytes / to_bytes / describe driven by each APDU's ``_FIELDS`` table."""
+
+    __slots__ = ()
+    TAG: ClassVar[int]
+    NAME: ClassVar[str]
+    _FIELDS: ClassVar[tuple[_Field, ...]]
+    _REQUIRED: ClassVar[tuple[str, ...]] = ()
+    # (attribute, type): plain values (ints, bytes) given to the constructor are
+    # converted to these, e.g. a password as bytes to AuthenticationValue.
+    _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = ()
+
+    def _check_fields(self) -> None:
+        """Normalise convenient inputs, and catch wrong types before to_bytes does."""
+        ui = getattr(self, "user_information")
+        if ui is not None and not isinstance(ui, bytes):
+            to_bytes = getattr(ui, "to_bytes", None)
+            if to_bytes is None:
+                raise EncodeError("user_information must be bytes or an xDLMS APDU object")
+            object.__setattr__(self, "user_information", to_bytes())
+        for name, wrap in self._COERCE:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, wrap):
+                try:
+                    object.__setattr__(self, name, wrap(value))
+                except (ValueError, TypeError) as exc:
+                    raise EncodeError(f"{name}: {exc}") from None
+
+    @classmethod
+    def from_bytes(cls, data):
+        buf = _ber.as_bytes(data)
+        end = len(buf)
+        tag, pos = _ber.read_tag(buf, 0, end)
+        if tag != cls.TAG:
+            raise DecodeError(f"expected {cls.NAME} tag 0x{cls.TAG:02X}, got 0x{tag:02X}", 0)
+        length, pos = _ber.read_length(buf, pos, end)
+        if pos + length != end:
+            raise DecodeError(f"{end - pos - length} octets after the {cls.NAME}", pos + length)
+        by_tag = {f.tag: f for f in cls._FIELDS}
+        # Absent fields are None, not the constructor's defaults, so that
+        # to_bytes() writes back only what was received.
+        values: dict[str, Any] = dict.fromkeys(f.attr for f in cls._FIELDS)
+        while pos < end:
+            element = pos
+            tag, start, pos = _ber.read_tlv(buf, pos, end)
+            spec = by_tag.get(tag)
+            if spec is None:
+                continue
+            if values[spec.attr] is not None:
+                raise DecodeError(f"{cls.NAME} field 0x{tag:02X} given twice", element)
+            values[spec.attr] = spec.codec.decode(buf, start, pos)
+        for name in cls._REQUIRED:
+            if values[name] is None:
+                raise DecodeError(f"{cls.NAME} without its {name.replace('_', '-')}", end)
+        return cls(**values)
+
+    def __repr__(self) -> str:
+        # Only the fields present; user-information may hold a dedicated key in
+        # clear, so it shows as its size.
+        parts = []
+        for spec in self._FIELDS:
+            value = getattr(self, spec.attr)
+            if value is None:
+                continue
+            if spec.attr == "user_information":
+                parts.append(f"user_information=<{len(value)} octets>")
+            else:
+                parts.append(f"{spec.attr}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _contents(self) -> bytes:
+        out = bytearray()
+        for spec in self._FIELDS:
+            value = getattr(self, spec.attr)
+            if value is not None:
+                out += _ber.tlv(spec.tag, spec.codec.encode(value))
+        return bytes(out)
+
+    def to_bytes(self) -> bytes:
+        return _ber.tlv(self.TAG, self._contents())
+
+    @property
+    def user_information_apdu(self):
+        """The decoded user-information (see :func:`parse_user_information`), or None."""
+        ui = getattr(self, "user_information")
+        return None if ui is None else parse_user_information(ui)
+
+    def describe(self, decipher: Callable[[bytes], bytes] | None = None) -> dict[str, Any]:
+        """The meaning schema of shared/vectors/acse.json.
+
+        ``decipher`` (ciphered APDU octets -> plaintext octets) adds ``decrypted``
+        to ciphered user-information.
+        """
+        meaning: dict[str, Any] = {
+            "apdu": self.NAME,
+            "tag": f"{self.TAG:02X}",
+            "length": len(self._contents()),
+        }
+        for spec in self._FIELDS:
+            value = getattr(self, spec.attr)
+            if value is None:
+                continue
+            if spec.attr == "user_information":
+                meaning["user_information"] = describe_user_information(value, decipher)
+                meaning["user_information_hex"] = value.hex().upper()
+            else:
+                meaning[spec.key] = spec.codec.meaning(value)
+        return meaning
+
+
+_AARQ_FIELDS = (
+    _Field(0x80, "protocol_version", "protocol_version", _PROTOCOL_VERSION),
+    _Field(0xA1, "application_context_name", "application_context_name", _CONTEXT_NAME),
+    _Field(0xA2, "called_ap_title", "called_AP_title", _AP_TITLE),
+    _Field(0xA3, "called_ae_qualifier", "called_AE_qualifier", _AE_QUALIFIER),
+    _Field(0xA4, "called_ap_invocation_identifier", "called_AP_invocation_identifier",
+           _INVOCATION_ID),
+    _Field(0xA5, "called_ae_invocation_identifier", "called_AE_invocation_identifier",
+           _INVOCATION_ID),
+    _Field(0xA6, "calling_ap_title", "calling_AP_title", _AP_TITLE),
+    _Field(0xA7, "calling_ae_qualifier", "calling_AE_qualifier", _AE_QUALIFIER),
+    _Field(0xA8, "calling_ap_invocation_identifier", "calling_AP_invocation_identifier",
+           _INVOCATION_ID),
+    _Field(0xA9, "calling_ae_invocation_identifier", "calling_AE_invocation_identifier",
+           _INVOCATION_ID),
+    _Field(0x8A, "sender_acse_requirements", "acse_requirements", _REQUIREMENTS),
+    _Field(0x8B, "mechanism_name", "mechanism_name", _MECHANISM),
+    _Field(0xAC, "calling_authentication_value", "calling_authentication_value",
+           _AUTHENTICATION),
+    _Field(0x9D, "implementation_information", "implementation_information", _IMPLEMENTATION),
+    _user_information_field(),
+)
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class AARQ(_AcseApdu):
+    """A-ASSOCIATE request (AARQ), client to server.
+
+    ``calling_ap_title`` is the client system title (ciphered contexts, HLS-GMAC);
+    ``calling_ae_invocation_identifier`` the user id; ``sender_acse_requirements``
+    True selects the authentication functional unit, which ``mechanism_name`` and
+    ``calling_authentication_value`` (password or challenge; bytes are taken as a
+    charstring) need. ``user_information`` takes the xDLMS octets or an
+    InitiateRequest / ciphered APDU object.
+    """
+
+    TAG: ClassVar[int] = 0x60
+    NAME: ClassVar[str] = "AARQ"
+    _FIELDS: ClassVar[tuple[_Field, ...]] = _AARQ_FIELDS
+    _REQUIRED: ClassVar[tuple[str, ...]] = ("application_context_name",)
+    _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (
+        ("application_context_name", ApplicationContextName),
+        ("mechanism_name", MechanismName),
+        ("calling_authentication_value", AuthenticationValue),
+    )
+
+    application_context_name: ApplicationContextName = (
+        ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING
+    )
+    calling_ap_title: bytes | None = None
+    sender_acse_requirements: bool | None = None
+    mechanism_name: MechanismName | None = None
+    calling_authentication_value: AuthenticationValue | None = None
+    user_information: bytes | None = None
+    protocol_version: int | None = None
+    called_ap_title: bytes | None = None
+    called_ae_qualifier: bytes | None = None
+    called_ap_invocation_identifier: int | None = None
+    called_ae_invocation_identifier: int | None = None
+    calling_ae_qualifier: bytes | None = None
+    calling_ap_invocation_identifier: int | None = None
+    calling_ae_invocation_identifier: int | None = None
+    implementation_information: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self._check_fields()
+
+
+_AARE_FIELDS = (
+    _Field(0x80, "protocol_version", "protocol_version", _PROTOCOL_VERSION),
+    _Field(0xA1, "application_context_name", "application_context_name", _CONTEXT_NAME),
+    _Field(0xA2, "result", "result", _RESULT),
+    _Field(0xA3, "result_source_diagnostic", "result_source_diagnostic", _DIAGNOSTIC),
+    _Field(0xA4, "responding_ap_title", "responding_AP_title", _AP_TITLE),
+    _Field(0xA5, "responding_ae_qualifier", "responding_AE_qualifier", _AE_QUALIFIER),
+    _Field(0xA6, "responding_ap_invocation_identifier", "responding_AP_invocation_identifier",
+           _INVOCATION_ID),
+    _Field(0xA7, "responding_ae_invocation_identifier", "responding_AE_invocation_identifier",
+           _INVOCATION_ID),
+    _Field(0x88, "responder_acse_requirements", "acse_requirements", _REQUIREMENTS),
+    _Field(0x89, "mechanism_name", "mechanism_name", _MECHANISM),
+    _Field(0xAA, "responding_authentication_value", "responding_authentication_value",
+           _AUTHENTICATION),
+    _Field(0x9D, "implementation_information", "implementation_information", _IMPLEMENTATION),
+    _user_information_field(),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class AARE(_AcseApdu):
+    """A-ASSOCIATE response (AARE), server to client.
+
+    ``result_source_diagnostic`` is an AcseServiceUser or AcseServiceProvider
+    member: its type is the diagnostic's source. ``responding_ap_title`` is the
+    server system title; ``responding_authentication_value`` the HLS StoC
+    challenge. ``user_information`` takes the xDLMS octets or an InitiateResponse
+    / ConfirmedServiceError / ciphered APDU object.
+    """
+
+    TAG: ClassVar[int] = 0x61
+    NAME: ClassVar[str] = "AARE"
+    _FIELDS: ClassVar[tuple[_Field, ...]] = _AARE_FIELDS
+    _REQUIRED: ClassVar[tuple[str, ...]] = (
+        "application_context_name", "result", "result_source_diagnostic",
+    )
+    _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (
+        ("application_context_name", ApplicationContextName),
+        ("result", AssociationResult),
+        ("mechanism_name", MechanismName),
+        ("responding_authentication_value", AuthenticationValue),
+    )
+
+    application_context_name: ApplicationContextName = (
+        ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING
+    )
+    result: AssociationResult = AssociationResult.ACCEPTED
+    result_source_diagnostic: AcseServiceUser | AcseServiceProvider = AcseServiceUser.NULL
+    responding_ap_title: bytes | None = None
+    responder_acse_requirements: bool | None = None
+    mechanism_name: MechanismName | None = None
+    responding_authentication_value: AuthenticationValue | None = None
+    user_information: bytes | None = None
+    protocol_version: int | None = None
+    responding_ae_qualifier: bytes | None = None
+    responding_ap_invocation_identifier: int | None = None
+    responding_ae_invocation_identifier: int | None = None
+    implementation_information: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.result_source_diagnostic, (AcseServiceUser, AcseServiceProvider)):
+            raise EncodeError(
+                "result_source_diagnostic must be an AcseServiceUser or AcseServiceProvider"
+            )
+        self._check_fields()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class RLRQ(_AcseApdu):
+    """A-RELEASE request (RLRQ); ciphered contexts repeat the InitiateRequest in it."""
+
+    TAG: ClassVar[int] = 0x62
+    NAME: ClassVar[str] = "RLRQ"
+    _FIELDS: ClassVar[tuple[_Field, ...]] = (
+        _Field(0x80, "reason", "reason", _reason_codec(ReleaseRequestReason)),
+        _user_information_field(),
+    )
+    _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (("reason", ReleaseRequestReason),)
+
+    reason: ReleaseRequestReason | None = ReleaseRequestReason.NORMAL
+    user_information: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self._check_fields()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class RLRE(_AcseApdu):
+    """A-RELEASE response (RLRE)."""
+
+    TAG: ClassVar[int] = 0x63
+    NAME: ClassVar[str] = "RLRE"
+    _FIELDS: ClassVar[tuple[_Field, ...]] = (
+        _Field(0x80, "reason", "reason", _reason_codec(ReleaseResponseReason)),
+        _user_information_field(),
+    )
+    _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (("reason", ReleaseResponseReason),)
+
+    reason: ReleaseResponseReason | None = ReleaseResponseReason.NORMAL
+    user_information: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self._check_fields()
+
+
+__all__ = [
+    "AARE",
+    "AARQ",
+    "RLRE",
+    "RLRQ",
+    "AcseServiceProvider",
+    "AcseServiceUser",
+    "ApplicationContextName",
+    "AssociationResult",
+    "AuthenticationValue",
+    "MechanismName",
+    "ReleaseRequestReason",
+    "ReleaseResponseReason",
+    "describe_user_information",
+    "parse_user_information",
+]
