@@ -32,3 +32,51 @@ The get/set/action APDUs carry a second octet, the CHOICE of the service
 variant (normal 1, next 2, with-list 3, ...); each variant is its own class.
 """
 from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..errors import DecodeError
+from .acse import *  # noqa: F401,F403  (each module's public names are the package's API)
+from .acse import AARE, AARQ, RLRE, RLRQ
+from .acse import __all__ as _acse_names
+from .common import as_bytes
+from .initiate import *  # noqa: F401,F403
+from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
+from .initiate import __all__ as _initiate_names
+from .xdlms import *  # noqa: F401,F403
+from .xdlms import XDLMS_DECODERS
+from .xdlms import __all__ as _xdlms_names
+
+_DECODERS: dict[int, Callable[[bytes], Any]] = {
+    **XDLMS_DECODERS,
+    **{
+        cls.TAG: cls.from_bytes
+        for cls in (AARQ, AARE, RLRQ, RLRE, InitiateRequest, InitiateResponse, ConfirmedServiceError)
+    },
+}
+
+
+def parse_apdu(data: bytes | bytearray | memoryview) -> Any:
+    """Decode one whole APDU of any kind, chosen by its first octet.
+
+    Plain APDUs come back as the classes of this package; ciphered ones as the
+    structural objects of :func:`dlmsfast.security.parse_ciphered` (no key needed).
+    Malformed input, trailing octets or an unknown tag raise
+    :class:`~dlmsfast.errors.DecodeError` with the offset in ``data``.
+    """
+    buf = as_bytes(data)
+    if not buf:
+        raise DecodeError("empty APDU", 0)
+    decoder = _DECODERS.get(buf[0])
+    if decoder is not None:
+        return decoder(buf)
+    # Imported on use: the security layer sits above this one (it deciphers into
+    # plain APDUs), so a module-level import would be a cycle waiting to happen.
+    from ..security import is_ciphered_tag, parse_ciphered
+
+    if is_ciphered_tag(buf[0]):
+        return parse_ciphered(buf)
+    raise DecodeError(f"unknown APDU tag 0x{buf[0]:02X}", 0)
+
+
+__all__ = [*_acse_names, *_initiate_names, *_xdlms_names, "parse_apdu"]

@@ -1,0 +1,306 @@
+"""ACTION service APDUs: Action-Request [195] and Action-Response [199] (IEC 62056-5-3).
+
+::
+
+    C3 01 iip  method-descriptor  Data?                          action-request-normal
+    C3 02 iip  block-number(4)                                   action-request-next-pblock
+    C3 03 iip  n {method-descriptor}  n {Data}                   action-request-with-list
+    C3 04 iip  method-descriptor  pblock                         action-request-with-first-pblock
+    C3 05 iip  n {method-descriptor}  pblock                     action-request-with-list-and-first-pblock
+    C3 06 iip  pblock                                            action-request-with-pblock
+
+    C7 01 iip  action-result  get-data-result?                   action-response-normal
+    C7 02 iip  pblock                                            action-response-with-pblock
+    C7 03 iip  n {action-result get-data-result?}                action-response-with-list
+    C7 04 iip  block-number(4)                                   action-response-next-pblock
+
+``Data?`` and ``get-data-result?`` are OPTIONAL (a 00/01 presence octet first);
+``pblock`` is DataBlock-SA: last-block, block-number (Unsigned32), raw-data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..axdr import Data
+from .common import (
+    ActionResult,
+    BlockNumberBody,
+    CosemMethodDescriptor,
+    DataBlockSA,
+    DataBlockSABody,
+    GetDataResult,
+    InvokeIdAndPriority,
+    Reader,
+    ServiceApdu,
+    Writer,
+    describe_get_data_result,
+    variant,
+)
+
+@dataclass(frozen=True, slots=True)
+class ActionResponseWithOptionalData:
+    """The outcome of one method invocation: its result and, optionally, what it returned."""
+
+    result: ActionResult = ActionResult.SUCCESS
+    return_parameters: GetDataResult | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "result", ActionResult(self.result))
+
+    @classmethod
+    def read(cls, r: Reader) -> "ActionResponseWithOptionalData":
+        result = r.enum(ActionResult, "action-result")
+        returned = r.get_data_result() if r.optional("return-parameters") else None
+        return cls(result, returned)
+
+    def write(self, w: Writer) -> None:
+        w.u8(self.result, "action-result")
+        if self.return_parameters is None:
+            w.u8(0, "return-parameters presence")
+        else:
+            w.u8(1, "return-parameters presence")
+            w.get_data_result(self.return_parameters)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "action_result": int(self.result),
+            "return_parameters": None
+            if self.return_parameters is None
+            else describe_get_data_result(self.return_parameters),
+        }
+
+
+def _read_method_list(r: Reader) -> tuple[CosemMethodDescriptor, ...]:
+    return r.sequence_of(r.method_descriptor, "cosem-method-descriptor-list")
+
+
+def _write_method_list(w: Writer, methods: tuple[CosemMethodDescriptor, ...]) -> None:
+    w.length(len(methods))
+    for method in methods:
+        w.raw(method.to_bytes())
+
+
+@variant(0xC3, 1, "action-request-normal")
+class ActionRequestNormal(ServiceApdu):
+    cosem_method_descriptor: CosemMethodDescriptor
+    method_invocation_parameters: Data | None = None
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestNormal":
+        method = r.method_descriptor()
+        parameters = r.data("method-invocation-parameters") if r.optional("method-invocation-parameters") else None
+        return cls(
+            invoke_id_and_priority=iip,
+            cosem_method_descriptor=method,
+            method_invocation_parameters=parameters,
+        )
+
+    def _write(self, w: Writer) -> None:
+        w.raw(self.cosem_method_descriptor.to_bytes())
+        if self.method_invocation_parameters is None:
+            w.u8(0, "method-invocation-parameters presence")
+        else:
+            w.u8(1, "method-invocation-parameters presence")
+            w.data(self.method_invocation_parameters)
+
+    def _describe(self) -> dict[str, Any]:
+        parameters = self.method_invocation_parameters
+        return {
+            "cosem_method_descriptor": self.cosem_method_descriptor.describe(),
+            "method_invocation_parameters": None if parameters is None else parameters.to_meaning(),
+        }
+
+
+@variant(0xC3, 2, "action-request-next-pblock")
+class ActionRequestNextPblock(BlockNumberBody, ServiceApdu):
+    """Asks the server for the next block of a long action response."""
+
+    block_number: int
+
+
+@variant(0xC3, 3, "action-request-with-list")
+class ActionRequestWithList(ServiceApdu):
+    cosem_method_descriptor_list: tuple[CosemMethodDescriptor, ...]
+    method_invocation_parameters: tuple[Data, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cosem_method_descriptor_list", tuple(self.cosem_method_descriptor_list))
+        object.__setattr__(self, "method_invocation_parameters", tuple(self.method_invocation_parameters))
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithList":
+        methods = _read_method_list(r)
+        parameters = r.sequence_of(lambda: r.data("method-invocation-parameters"), "parameter list")
+        return cls(
+            invoke_id_and_priority=iip,
+            cosem_method_descriptor_list=methods,
+            method_invocation_parameters=parameters,
+        )
+
+    def _write(self, w: Writer) -> None:
+        _write_method_list(w, self.cosem_method_descriptor_list)
+        w.length(len(self.method_invocation_parameters))
+        for parameters in self.method_invocation_parameters:
+            w.data(parameters)
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "cosem_method_descriptor_list": [m.describe() for m in self.cosem_method_descriptor_list],
+            "method_invocation_parameters": [p.to_meaning() for p in self.method_invocation_parameters],
+        }
+
+
+@variant(0xC3, 4, "action-request-with-first-pblock")
+class ActionRequestWithFirstPblock(ServiceApdu):
+    cosem_method_descriptor: CosemMethodDescriptor
+    pblock: DataBlockSA
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithFirstPblock":
+        method = r.method_descriptor()
+        return cls(invoke_id_and_priority=iip, cosem_method_descriptor=method, pblock=r.datablock_sa())
+
+    def _write(self, w: Writer) -> None:
+        w.raw(self.cosem_method_descriptor.to_bytes())
+        w.datablock_sa(self.pblock)
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "cosem_method_descriptor": self.cosem_method_descriptor.describe(),
+            "pblock": self.pblock.describe(),
+        }
+
+
+@variant(0xC3, 5, "action-request-with-list-and-first-pblock")
+class ActionRequestWithListAndFirstPblock(ServiceApdu):
+    cosem_method_descriptor_list: tuple[CosemMethodDescriptor, ...]
+    pblock: DataBlockSA
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cosem_method_descriptor_list", tuple(self.cosem_method_descriptor_list))
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithListAndFirstPblock":
+        methods = _read_method_list(r)
+        return cls(invoke_id_and_priority=iip, cosem_method_descriptor_list=methods, pblock=r.datablock_sa())
+
+    def _write(self, w: Writer) -> None:
+        _write_method_list(w, self.cosem_method_descriptor_list)
+        w.datablock_sa(self.pblock)
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "cosem_method_descriptor_list": [m.describe() for m in self.cosem_method_descriptor_list],
+            "pblock": self.pblock.describe(),
+        }
+
+
+@variant(0xC3, 6, "action-request-with-pblock")
+class ActionRequestWithPblock(DataBlockSABody, ServiceApdu):
+    BLOCK_FIELD = "pblock"
+
+    pblock: DataBlockSA
+
+
+@variant(0xC7, 1, "action-response-normal")
+class ActionResponseNormal(ServiceApdu):
+    """The single-response of the standard, flattened: ``action_result`` and the
+    optional ``return_parameters`` (a Data or a DataAccessResult)."""
+
+    action_result: ActionResult = ActionResult.SUCCESS
+    return_parameters: GetDataResult | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action_result", ActionResult(self.action_result))
+
+    @property
+    def single_response(self) -> ActionResponseWithOptionalData:
+        return ActionResponseWithOptionalData(self.action_result, self.return_parameters)
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseNormal":
+        response = ActionResponseWithOptionalData.read(r)
+        return cls(
+            invoke_id_and_priority=iip,
+            action_result=response.result,
+            return_parameters=response.return_parameters,
+        )
+
+    def _write(self, w: Writer) -> None:
+        self.single_response.write(w)
+
+    def _describe(self) -> dict[str, Any]:
+        return self.single_response.describe()
+
+
+@variant(0xC7, 2, "action-response-with-pblock")
+class ActionResponseWithPblock(DataBlockSABody, ServiceApdu):
+    BLOCK_FIELD = "pblock"
+
+    pblock: DataBlockSA
+
+
+@variant(0xC7, 3, "action-response-with-list")
+class ActionResponseWithList(ServiceApdu):
+    list_of_responses: tuple[ActionResponseWithOptionalData, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "list_of_responses", tuple(self.list_of_responses))
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseWithList":
+        responses = r.sequence_of(lambda: ActionResponseWithOptionalData.read(r), "list-of-responses")
+        return cls(invoke_id_and_priority=iip, list_of_responses=responses)
+
+    def _write(self, w: Writer) -> None:
+        w.length(len(self.list_of_responses))
+        for response in self.list_of_responses:
+            response.write(w)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"list_of_responses": [response.describe() for response in self.list_of_responses]}
+
+
+@variant(0xC7, 4, "action-response-next-pblock")
+class ActionResponseNextPblock(BlockNumberBody, ServiceApdu):
+    """Acknowledges the block ``block_number`` of a long action request."""
+
+    block_number: int
+
+
+ACTION_REQUEST = {
+    c.CHOICE: c
+    for c in (
+        ActionRequestNormal,
+        ActionRequestNextPblock,
+        ActionRequestWithList,
+        ActionRequestWithFirstPblock,
+        ActionRequestWithListAndFirstPblock,
+        ActionRequestWithPblock,
+    )
+}
+ACTION_RESPONSE = {
+    c.CHOICE: c
+    for c in (
+        ActionResponseNormal,
+        ActionResponseWithPblock,
+        ActionResponseWithList,
+        ActionResponseNextPblock,
+    )
+}
+
+
+__all__ = [
+    "ActionRequestNextPblock",
+    "ActionRequestNormal",
+    "ActionRequestWithFirstPblock",
+    "ActionRequestWithList",
+    "ActionRequestWithListAndFirstPblock",
+    "ActionRequestWithPblock",
+    "ActionResponseNextPblock",
+    "ActionResponseNormal",
+    "ActionResponseWithList",
+    "ActionResponseWithOptionalData",
+    "ActionResponseWithPblock",
+]

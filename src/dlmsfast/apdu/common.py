@@ -1,0 +1,840 @@
+"""Building blocks shared by the xDLMS APDUs (IEC 62056-5-3, Green Book ch. 9).
+
+Invoke-Id-And-Priority (one octet, get/set/action)::
+
+      bit 7      bit 6          bits 5-4   bits 3-0
+    +----------+--------------+----------+-----------+
+    | priority | service-class| reserved | invoke-id |
+    | 1 = high | 1 = confirmed|          | 0..15     |
+    +----------+--------------+----------+-----------+
+
+Long-Invoke-Id-And-Priority (four octets, data-notification)::
+
+    bit 31    30             29                 28               27-24     23-0
+    priority  service-class  processing-option  self-descriptive reserved  invoke-id
+
+Cosem-Attribute-Descriptor / Cosem-Method-Descriptor (9 octets)::
+
+    +--------------+------------------+-----------------------------+
+    | class-id (2) | instance-id (6)  | attribute-id / method-id (1)|
+    +--------------+------------------+-----------------------------+
+
+Selective-Access-Descriptor, after an OPTIONAL flag (00 absent, 01 present)::
+
+    access-selector (Unsigned8) | access-parameters (A-XDR Data)
+
+Get-Data-Result: CHOICE ``00`` + Data (data [0]) | ``01`` + enum (data-access-result [1]).
+
+DataBlock-G / DataBlock-SA (block transfer of long GET / SET / ACTION)::
+
+    last-block (BOOLEAN) | block-number (Unsigned32) |
+        G:  00 + raw-data OCTET STRING  or  01 + data-access-result
+        SA: raw-data OCTET STRING
+
+OCTET STRINGs and SEQUENCE OF counts carry an A-XDR length (0x81/0x82 forms
+from 128 up). Integers are big-endian.
+
+Also here: the Data-Access-Result and Action-Result enumerations with their Blue
+Book names, and the cursor (:class:`Reader`) that every APDU decoder uses, so each
+:class:`~dlmsfast.errors.DecodeError` carries the absolute offset in the APDU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar, Union
+
+from ..axdr import Data, DataType, DateTime, decode_length_from, decode_typed_from, encode, encode_length
+from ..errors import DecodeError, EncodeError, UsageError
+from ..obis import Obis
+
+_Buffer = Union[bytes, bytearray, memoryview]
+
+
+class BlueBookEnum(IntEnum):
+    """An ENUMERATED of the standard; ``blue_book_name`` is its spelling there."""
+
+    @property
+    def blue_book_name(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def read(cls, value: int, offset: int, what: str):
+        """The member for a received value; an unknown value is a DecodeError."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise DecodeError(f"unknown {what} {value}", offset) from None
+
+
+class ServiceClass(BlueBookEnum):
+    UNCONFIRMED = 0
+    CONFIRMED = 1
+
+
+class Priority(BlueBookEnum):
+    NORMAL = 0
+    HIGH = 1
+
+
+class ProcessingOption(BlueBookEnum):
+    CONTINUE_ON_ERROR = 0
+    BREAK_ON_ERROR = 1
+
+
+class DataAccessResult(BlueBookEnum):
+    SUCCESS = 0
+    HARDWARE_FAULT = 1
+    TEMPORARY_FAILURE = 2
+    READ_WRITE_DENIED = 3
+    OBJECT_UNDEFINED = 4
+    OBJECT_CLASS_INCONSISTENT = 9
+    OBJECT_UNAVAILABLE = 11
+    TYPE_UNMATCHED = 12
+    SCOPE_OF_ACCESS_VIOLATED = 13
+    DATA_BLOCK_UNAVAILABLE = 14
+    LONG_GET_ABORTED = 15
+    NO_LONG_GET_IN_PROGRESS = 16
+    LONG_SET_ABORTED = 17
+    NO_LONG_SET_IN_PROGRESS = 18
+    DATA_BLOCK_NUMBER_INVALID = 19
+    OTHER_REASON = 250
+
+    def describe(self) -> dict[str, Any]:
+        return {"data_access_result": int(self), "name": self.blue_book_name}
+
+
+class ActionResult(BlueBookEnum):
+    SUCCESS = 0
+    HARDWARE_FAULT = 1
+    TEMPORARY_FAILURE = 2
+    READ_WRITE_DENIED = 3
+    OBJECT_UNDEFINED = 4
+    OBJECT_CLASS_INCONSISTENT = 9
+    OBJECT_UNAVAILABLE = 11
+    TYPE_UNMATCHED = 12
+    SCOPE_OF_ACCESS_VIOLATED = 13
+    DATA_BLOCK_UNAVAILABLE = 14
+    LONG_ACTION_ABORTED = 15
+    NO_LONG_ACTION_IN_PROGRESS = 16
+    OTHER_REASON = 250
+
+
+def _check_range(what: str, value: Any, low: int, high: int) -> None:
+    if type(value) is not int and not isinstance(value, IntEnum):
+        raise UsageError(f"{what} must be an int, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise UsageError(f"{what} must be {low}..{high}, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeIdAndPriority:
+    """The first octet of every get/set/action APDU.
+
+    ``reserved`` keeps bits 5-4 as received so that re-encoding is byte-exact.
+    """
+
+    invoke_id: int = 1
+    service_class: ServiceClass = ServiceClass.CONFIRMED
+    priority: Priority = Priority.HIGH
+    reserved: int = 0
+
+    def __post_init__(self) -> None:
+        _check_range("invoke_id", self.invoke_id, 0, 15)
+        _check_range("reserved bits of invoke-id-and-priority", self.reserved, 0, 3)
+        object.__setattr__(self, "service_class", ServiceClass(self.service_class))
+        object.__setattr__(self, "priority", Priority(self.priority))
+
+    @property
+    def value(self) -> int:
+        return self.priority << 7 | self.service_class << 6 | self.reserved << 4 | self.invoke_id
+
+    @classmethod
+    def from_byte(cls, value: int) -> "InvokeIdAndPriority":
+        return _INVOKE_ID_AND_PRIORITY[value]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "hex": f"{self.value:02X}",
+            "invoke_id": self.invoke_id,
+            "service_class": self.service_class.blue_book_name,
+            "priority": self.priority.blue_book_name,
+        }
+
+
+_INVOKE_ID_AND_PRIORITY = tuple(
+    InvokeIdAndPriority(b & 0x0F, ServiceClass(b >> 6 & 1), Priority(b >> 7), b >> 4 & 3)
+    for b in range(256)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LongInvokeIdAndPriority:
+    """The four-octet invoke id of data-notification (and general-block-transfer users)."""
+
+    invoke_id: int = 0
+    self_descriptive: bool = False
+    processing_option: ProcessingOption = ProcessingOption.CONTINUE_ON_ERROR
+    service_class: ServiceClass = ServiceClass.UNCONFIRMED
+    priority: Priority = Priority.NORMAL
+    reserved: int = 0
+
+    def __post_init__(self) -> None:
+        _check_range("long invoke_id", self.invoke_id, 0, 0xFFFFFF)
+        _check_range("reserved bits of long-invoke-id-and-priority", self.reserved, 0, 15)
+        object.__setattr__(self, "self_descriptive", bool(self.self_descriptive))
+        object.__setattr__(self, "processing_option", ProcessingOption(self.processing_option))
+        object.__setattr__(self, "service_class", ServiceClass(self.service_class))
+        object.__setattr__(self, "priority", Priority(self.priority))
+
+    @property
+    def value(self) -> int:
+        return (
+            self.priority << 31
+            | self.service_class << 30
+            | self.processing_option << 29
+            | int(self.self_descriptive) << 28
+            | self.reserved << 24
+            | self.invoke_id
+        )
+
+    @classmethod
+    def from_int(cls, value: int) -> "LongInvokeIdAndPriority":
+        return cls(
+            value & 0xFFFFFF,
+            bool(value >> 28 & 1),
+            ProcessingOption(value >> 29 & 1),
+            ServiceClass(value >> 30 & 1),
+            Priority(value >> 31 & 1),
+            value >> 24 & 0x0F,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "hex": f"{self.value:08X}",
+            "invoke_id": self.invoke_id,
+            "self_descriptive": self.self_descriptive,
+            "processing_option": self.processing_option.blue_book_name,
+            "service_class": self.service_class.blue_book_name,
+            "priority": self.priority.blue_book_name,
+        }
+
+
+def _obis(value: Any) -> Obis:
+    return value if isinstance(value, Obis) else Obis.parse(value)
+
+
+class _CosemDescriptor:
+    """class-id, instance-id (OBIS) and a member id, the attribute- or method-id
+    named by ``MEMBER`` (Integer8 in the standard)."""
+
+    __slots__ = ()
+    NAME: ClassVar[str]
+    MEMBER: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        _check_range("class_id", self.class_id, 0, 0xFFFF)
+        _check_range(self.MEMBER, getattr(self, self.MEMBER), -128, 127)
+        object.__setattr__(self, "instance_id", _obis(self.instance_id))
+
+    def to_bytes(self) -> bytes:
+        return (
+            self.class_id.to_bytes(2, "big")
+            + self.instance_id.to_bytes()
+            + (getattr(self, self.MEMBER) & 0xFF).to_bytes(1, "big")
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "class_id": self.class_id,
+            "instance_id": str(self.instance_id),
+            self.MEMBER: getattr(self, self.MEMBER),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CosemAttributeDescriptor(_CosemDescriptor):
+    NAME: ClassVar[str] = "cosem-attribute-descriptor"
+    MEMBER: ClassVar[str] = "attribute_id"
+
+    class_id: int
+    instance_id: Obis
+    attribute_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CosemMethodDescriptor(_CosemDescriptor):
+    NAME: ClassVar[str] = "cosem-method-descriptor"
+    MEMBER: ClassVar[str] = "method_id"
+
+    class_id: int
+    instance_id: Obis
+    method_id: int
+
+
+# Access selectors are defined per interface class; Profile Generic (IC 7) is the
+# one every head-end uses, so its two selectors get their Blue Book names.
+_SELECTOR_NAMES = {7: {1: "range_descriptor", 2: "entry_descriptor"}}
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureObjectDefinition:
+    """One column of a Profile Generic buffer (Blue Book IC 7 capture_objects)."""
+
+    class_id: int
+    logical_name: Obis
+    attribute_index: int
+    data_index: int = 0
+
+    def __post_init__(self) -> None:
+        _check_range("class_id", self.class_id, 0, 0xFFFF)
+        _check_range("attribute_index", self.attribute_index, -128, 127)
+        _check_range("data_index", self.data_index, 0, 0xFFFF)
+        object.__setattr__(self, "logical_name", _obis(self.logical_name))
+
+    def to_data(self) -> Data:
+        return Data(
+            DataType.STRUCTURE,
+            (
+                Data(DataType.LONG_UNSIGNED, self.class_id),
+                Data(DataType.OCTET_STRING, self.logical_name.to_bytes()),
+                Data(DataType.INTEGER, self.attribute_index),
+                Data(DataType.LONG_UNSIGNED, self.data_index),
+            ),
+        )
+
+
+def _range_bound(value: Any) -> Data:
+    if isinstance(value, Data):
+        return value
+    if isinstance(value, DateTime):
+        # Profile Generic range bounds on the clock column are the clock's own
+        # type: a 12-octet octet-string, not the date-time tag 25.
+        return Data(DataType.OCTET_STRING, value.to_bytes())
+    raise UsageError(f"a range bound must be a Data or a DateTime, got {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class SelectiveAccessDescriptor:
+    """access-selector and its access-parameters (an A-XDR Data)."""
+
+    access_selector: int
+    access_parameters: Data
+
+    def __post_init__(self) -> None:
+        _check_range("access_selector", self.access_selector, 0, 255)
+        if not isinstance(self.access_parameters, Data):
+            raise UsageError("access_parameters must be a dlmsfast.axdr.Data")
+
+    @classmethod
+    def range_descriptor(
+        cls,
+        restricting_object: CaptureObjectDefinition,
+        from_value: Any,
+        to_value: Any,
+        selected_values: tuple[CaptureObjectDefinition, ...] | list[CaptureObjectDefinition] = (),
+    ) -> "SelectiveAccessDescriptor":
+        """Selector 1 of Profile Generic: rows whose restricting column lies in
+        [from_value, to_value]; no selected values means every column."""
+        return cls(
+            1,
+            Data(
+                DataType.STRUCTURE,
+                (
+                    restricting_object.to_data(),
+                    _range_bound(from_value),
+                    _range_bound(to_value),
+                    Data(DataType.ARRAY, tuple(c.to_data() for c in selected_values)),
+                ),
+            ),
+        )
+
+    @classmethod
+    def entry_descriptor(
+        cls,
+        from_entry: int = 1,
+        to_entry: int = 0,
+        from_selected_value: int = 1,
+        to_selected_value: int = 0,
+    ) -> "SelectiveAccessDescriptor":
+        """Selector 2 of Profile Generic: rows and columns by index, counted from 1;
+        ``to_entry`` 0 means up to the newest entry, ``to_selected_value`` 0 the last column."""
+        _check_range("from_entry", from_entry, 0, 0xFFFFFFFF)
+        _check_range("to_entry", to_entry, 0, 0xFFFFFFFF)
+        _check_range("from_selected_value", from_selected_value, 0, 0xFFFF)
+        _check_range("to_selected_value", to_selected_value, 0, 0xFFFF)
+        return cls(
+            2,
+            Data(
+                DataType.STRUCTURE,
+                (
+                    Data(DataType.DOUBLE_LONG_UNSIGNED, from_entry),
+                    Data(DataType.DOUBLE_LONG_UNSIGNED, to_entry),
+                    Data(DataType.LONG_UNSIGNED, from_selected_value),
+                    Data(DataType.LONG_UNSIGNED, to_selected_value),
+                ),
+            ),
+        )
+
+    def describe(self, class_id: int | None = None) -> dict[str, Any]:
+        return {
+            "access_selector": self.access_selector,
+            "name": _SELECTOR_NAMES.get(class_id, {}).get(self.access_selector),
+            "access_parameters": self.access_parameters.to_meaning(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CosemAttributeDescriptorWithSelection:
+    """An element of the attribute-descriptor-list of the with-list services."""
+
+    cosem_attribute_descriptor: CosemAttributeDescriptor
+    access_selection: SelectiveAccessDescriptor | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return describe_attribute(self.cosem_attribute_descriptor, self.access_selection)
+
+
+def describe_attribute(
+    descriptor: CosemAttributeDescriptor, access_selection: SelectiveAccessDescriptor | None
+) -> dict[str, Any]:
+    return {
+        "cosem_attribute_descriptor": descriptor.describe(),
+        "access_selection": None
+        if access_selection is None
+        else access_selection.describe(descriptor.class_id),
+    }
+
+
+GetDataResult = Union[Data, DataAccessResult]
+"""Get-Data-Result: the value read, or why it could not be read."""
+
+
+def describe_get_data_result(result: GetDataResult) -> dict[str, Any]:
+    if isinstance(result, DataAccessResult):
+        return result.describe()
+    return {"data": result.to_meaning()}
+
+
+@dataclass(frozen=True, slots=True)
+class DataBlockG:
+    """A block of a long GET response: ``result`` is the raw-data octets, or the
+    data-access-result that ended the transfer."""
+
+    last_block: bool
+    block_number: int
+    result: Union[bytes, DataAccessResult]
+
+    def __post_init__(self) -> None:
+        _check_range("block_number", self.block_number, 0, 0xFFFFFFFF)
+        object.__setattr__(self, "last_block", bool(self.last_block))
+        if not isinstance(self.result, DataAccessResult):
+            object.__setattr__(self, "result", bytes(self.result))
+
+    def describe(self) -> dict[str, Any]:
+        head = {"last_block": self.last_block, "block_number": self.block_number}
+        if isinstance(self.result, DataAccessResult):
+            return {**head, **self.result.describe()}
+        return {**head, "raw_data": self.result.hex().upper()}
+
+
+@dataclass(frozen=True, slots=True)
+class DataBlockSA:
+    """A block of a long SET request or of a long ACTION (pblock)."""
+
+    last_block: bool
+    block_number: int
+    raw_data: bytes
+
+    def __post_init__(self) -> None:
+        _check_range("block_number", self.block_number, 0, 0xFFFFFFFF)
+        object.__setattr__(self, "last_block", bool(self.last_block))
+        object.__setattr__(self, "raw_data", bytes(self.raw_data))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "last_block": self.last_block,
+            "block_number": self.block_number,
+            "raw_data": self.raw_data.hex().upper(),
+        }
+
+
+def as_bytes(data: Any) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise UsageError(f"an APDU is decoded from bytes, got {type(data).__name__}")
+
+
+def open_apdu(data: Any, tag: int, apdu: str) -> "Reader":
+    """A reader positioned after the tag octet, which must be ``tag``."""
+    reader = Reader(as_bytes(data))
+    first = reader.u8("APDU tag")
+    if first != tag:
+        raise DecodeError(f"not a {apdu}: tag {first:02X}, expected {tag:02X}", 0)
+    return reader
+
+
+class Reader:
+    """A cursor over one APDU; every read is bounded by the octets present."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes, pos: int = 0) -> None:
+        self.buf = buf
+        self.pos = pos
+
+    def _need(self, n: int, what: str) -> int:
+        start = self.pos
+        if start + n > len(self.buf):
+            raise DecodeError(
+                f"truncated {what}: needs {n} octet(s), {len(self.buf) - start} left", start
+            )
+        self.pos = start + n
+        return start
+
+    def u8(self, what: str) -> int:
+        return self.buf[self._need(1, what)]
+
+    def u16(self, what: str) -> int:
+        start = self._need(2, what)
+        return self.buf[start] << 8 | self.buf[start + 1]
+
+    def u32(self, what: str) -> int:
+        start = self._need(4, what)
+        return int.from_bytes(self.buf[start : start + 4], "big")
+
+    def take(self, n: int, what: str) -> bytes:
+        start = self._need(n, what)
+        return self.buf[start : start + n]
+
+    def boolean(self, what: str) -> bool:
+        return self.u8(what) != 0
+
+    def optional(self, what: str) -> bool:
+        """The presence flag of an OPTIONAL component (A-XDR: 00 absent, 01 present)."""
+        flag = self.u8(what)
+        if flag > 1:
+            raise DecodeError(f"{what}: presence flag must be 00 or 01, got {flag:02X}", self.pos - 1)
+        return flag == 1
+
+    def length(self, what: str) -> int:
+        start = self.pos
+        if start >= len(self.buf):
+            raise DecodeError(f"truncated {what}: length missing", start)
+        try:
+            n, self.pos = decode_length_from(self.buf, start)
+        except DecodeError as error:
+            raise DecodeError(f"{what}: {error.message}", error.offset) from None
+        if n > len(self.buf) - self.pos:
+            raise DecodeError(
+                f"{what}: length {n} exceeds the {len(self.buf) - self.pos} octet(s) left", start
+            )
+        return n
+
+    def octet_string(self, what: str) -> bytes:
+        return self.take(self.length(what), what)
+
+    def data(self, what: str) -> Data:
+        if self.pos >= len(self.buf):
+            raise DecodeError(f"truncated {what}: A-XDR Data missing", self.pos)
+        value, self.pos = decode_typed_from(self.buf, self.pos)
+        return value
+
+    def choice(self, what: str, allowed: tuple[int, ...]) -> int:
+        tag = self.u8(what)
+        if tag not in allowed:
+            raise DecodeError(f"unknown {what} choice {tag}", self.pos - 1)
+        return tag
+
+    def enum(self, cls: type[BlueBookEnum], what: str):
+        value = self.u8(what)
+        return cls.read(value, self.pos - 1, what)
+
+    def _descriptor(self, cls):
+        start = self._need(9, cls.NAME)
+        b = self.buf
+        return cls(
+            b[start] << 8 | b[start + 1],
+            Obis(b[start + 2], b[start + 3], b[start + 4], b[start + 5], b[start + 6], b[start + 7]),
+            b[start + 8] - 256 if b[start + 8] > 127 else b[start + 8],
+        )
+
+    def attribute_descriptor(self) -> CosemAttributeDescriptor:
+        return self._descriptor(CosemAttributeDescriptor)
+
+    def method_descriptor(self) -> CosemMethodDescriptor:
+        return self._descriptor(CosemMethodDescriptor)
+
+    def access_selection(self) -> SelectiveAccessDescriptor | None:
+        if not self.optional("access-selection"):
+            return None
+        selector = self.u8("access-selector")
+        return SelectiveAccessDescriptor(selector, self.data("access-parameters"))
+
+    def attribute_head(self) -> dict[str, Any]:
+        """cosem-attribute-descriptor and access-selection, as keyword arguments."""
+        descriptor = self.attribute_descriptor()
+        return {"cosem_attribute_descriptor": descriptor, "access_selection": self.access_selection()}
+
+    def attribute_with_selection(self) -> CosemAttributeDescriptorWithSelection:
+        descriptor = self.attribute_descriptor()
+        return CosemAttributeDescriptorWithSelection(descriptor, self.access_selection())
+
+    def sequence_of(self, read, what: str) -> tuple:
+        # Every element takes at least one octet, so the length bound by the
+        # remaining octets also bounds the loop.
+        count = self.length(what)
+        return tuple(read() for _ in range(count))
+
+    def get_data_result(self) -> GetDataResult:
+        if self.choice("get-data-result", (0, 1)) == 0:
+            return self.data("data")
+        return self.enum(DataAccessResult, "data-access-result")
+
+    def datablock_g(self) -> DataBlockG:
+        last_block = self.boolean("last-block")
+        block_number = self.u32("block-number")
+        if self.choice("datablock-g result", (0, 1)) == 0:
+            return DataBlockG(last_block, block_number, self.octet_string("raw-data"))
+        return DataBlockG(last_block, block_number, self.enum(DataAccessResult, "data-access-result"))
+
+    def datablock_sa(self) -> DataBlockSA:
+        last_block = self.boolean("last-block")
+        block_number = self.u32("block-number")
+        return DataBlockSA(last_block, block_number, self.octet_string("raw-data"))
+
+    def finish(self, what: str) -> None:
+        if self.pos != len(self.buf):
+            raise DecodeError(
+                f"{len(self.buf) - self.pos} trailing octet(s) after the {what}", self.pos
+            )
+
+
+class Writer:
+    """Builds one APDU; the counterpart of :class:`Reader`."""
+
+    __slots__ = ("out",)
+
+    def __init__(self, *head: int) -> None:
+        self.out = bytearray(head)
+
+    def u8(self, value: int, what: str) -> None:
+        if not 0 <= value <= 0xFF:
+            raise EncodeError(f"{what} must be 0..255, got {value}")
+        self.out.append(value)
+
+    def u16(self, value: int, what: str) -> None:
+        if not 0 <= value <= 0xFFFF:
+            raise EncodeError(f"{what} must be 0..65535, got {value}")
+        self.out += value.to_bytes(2, "big")
+
+    def u32(self, value: int, what: str) -> None:
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise EncodeError(f"{what} must be 0..4294967295, got {value}")
+        self.out += value.to_bytes(4, "big")
+
+    def raw(self, octets: bytes) -> None:
+        self.out += octets
+
+    def octet_string(self, octets: bytes) -> None:
+        self.out += encode_length(len(octets))
+        self.out += octets
+
+    def length(self, n: int) -> None:
+        self.out += encode_length(n)
+
+    def data(self, value: Data) -> None:
+        self.out += encode(value)
+
+    def access_selection(self, selection: SelectiveAccessDescriptor | None) -> None:
+        if selection is None:
+            self.out.append(0)
+            return
+        self.out.append(1)
+        self.out.append(selection.access_selector)
+        self.out += encode(selection.access_parameters)
+
+    def attribute_with_selection(
+        self, descriptor: CosemAttributeDescriptor, selection: SelectiveAccessDescriptor | None
+    ) -> None:
+        self.out += descriptor.to_bytes()
+        self.access_selection(selection)
+
+    def get_data_result(self, result: GetDataResult) -> None:
+        if isinstance(result, DataAccessResult):
+            self.out.append(1)
+            self.out.append(result)
+        elif isinstance(result, Data):
+            self.out.append(0)
+            self.out += encode(result)
+        else:
+            raise EncodeError(
+                f"a Get-Data-Result is a Data or a DataAccessResult, got {type(result).__name__}"
+            )
+
+    def datablock_g(self, block: DataBlockG) -> None:
+        self.out.append(1 if block.last_block else 0)
+        self.u32(block.block_number, "block-number")
+        if isinstance(block.result, DataAccessResult):
+            self.out.append(1)
+            self.out.append(block.result)
+        else:
+            self.out.append(0)
+            self.octet_string(block.result)
+
+    def datablock_sa(self, block: DataBlockSA) -> None:
+        self.out.append(1 if block.last_block else 0)
+        self.u32(block.block_number, "block-number")
+        self.octet_string(block.raw_data)
+
+    def bytes(self) -> bytes:
+        return bytes(self.out)
+
+
+_SERVICE_NAMES = {
+    0xC0: "get-request",
+    0xC1: "set-request",
+    0xC3: "action-request",
+    0xC4: "get-response",
+    0xC5: "set-response",
+    0xC7: "action-response",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceApdu:
+    """What every get/set/action variant shares: tag, choice and invoke-id-and-priority
+    octets, then the body.
+
+    A variant is declared with :func:`variant` and defines three hooks for its
+    body: ``_read(reader, invoke_id_and_priority)``, ``_write(writer)`` and
+    ``_describe()``.
+    """
+
+    TAG: ClassVar[int]
+    CHOICE: ClassVar[int]
+    APDU: ClassVar[str]
+    CHOICE_NAME: ClassVar[str]
+
+    invoke_id_and_priority: InvokeIdAndPriority = field(default_factory=InvokeIdAndPriority)
+
+    @classmethod
+    def from_bytes(cls, data: _Buffer):
+        """Decode one whole APDU of this variant; trailing octets are an error."""
+        reader = open_apdu(data, cls.TAG, cls.APDU)
+        choice = reader.u8(f"{cls.APDU} choice")
+        if choice != cls.CHOICE:
+            raise DecodeError(
+                f"not a {cls.CHOICE_NAME}: choice {choice}, expected {cls.CHOICE}", 1
+            )
+        return cls._read_whole(reader)
+
+    @classmethod
+    def _read_whole(cls, reader: "Reader"):
+        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+        apdu = cls._read(reader, iip)
+        reader.finish(cls.CHOICE_NAME)
+        return apdu
+
+    def to_bytes(self) -> bytes:
+        iip = self.invoke_id_and_priority
+        if not isinstance(iip, InvokeIdAndPriority):
+            raise EncodeError("invoke_id_and_priority must be an InvokeIdAndPriority")
+        writer = Writer(self.TAG, self.CHOICE, iip.value)
+        self._write(writer)
+        return writer.bytes()
+
+    def describe(self) -> dict[str, Any]:
+        """The meaning in the schema of shared/vectors (xdlms.json)."""
+        return {
+            "apdu": self.APDU,
+            "choice": self.CHOICE_NAME,
+            "invoke_id_and_priority": self.invoke_id_and_priority.describe(),
+            **self._describe(),
+        }
+
+
+class BlockNumberBody:
+    """Body of the variants that carry only a block-number (Unsigned32): the
+    acknowledgements and next-block requests of block transfer."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _read(cls, r: "Reader", iip: InvokeIdAndPriority):
+        return cls(invoke_id_and_priority=iip, block_number=r.u32("block-number"))
+
+    def _write(self, w: "Writer") -> None:
+        w.u32(self.block_number, "block-number")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"block_number": self.block_number}
+
+
+class DataBlockSABody:
+    """Body of the variants that carry only a DataBlock-SA, in the field named
+    by ``BLOCK_FIELD`` (``datablock`` for SET, ``pblock`` for ACTION)."""
+
+    __slots__ = ()
+    BLOCK_FIELD: ClassVar[str]
+
+    @classmethod
+    def _read(cls, r: "Reader", iip: InvokeIdAndPriority):
+        return cls(**{"invoke_id_and_priority": iip, cls.BLOCK_FIELD: r.datablock_sa()})
+
+    def _write(self, w: "Writer") -> None:
+        w.datablock_sa(getattr(self, self.BLOCK_FIELD))
+
+    def _describe(self) -> dict[str, Any]:
+        return {self.BLOCK_FIELD: getattr(self, self.BLOCK_FIELD).describe()}
+
+
+def variant(tag: int, choice: int, choice_name: str):
+    """Declare a get/set/action variant: its tag, its choice octet and the
+    standard's name for it; the class becomes a frozen, slotted, keyword-only
+    dataclass whose fields follow ``invoke_id_and_priority``."""
+
+    def declare(cls):
+        cls.TAG = tag
+        cls.CHOICE = choice
+        cls.APDU = _SERVICE_NAMES[tag]
+        cls.CHOICE_NAME = choice_name
+        return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+    return declare
+
+
+def read_choice(data: _Buffer, apdu: str, variants: dict[int, type]):
+    """Decode a tag + choice APDU whose choice selects one of ``variants``."""
+    reader = Reader(as_bytes(data), 1)
+    choice = reader.u8(f"{apdu} choice")
+    cls = variants.get(choice)
+    if cls is None:
+        raise DecodeError(f"unknown {apdu} choice {choice}", 1)
+    return cls._read_whole(reader)
+
+
+__all__ = [
+    "ActionResult",
+    "BlockNumberBody",
+    "BlueBookEnum",
+    "CaptureObjectDefinition",
+    "CosemAttributeDescriptor",
+    "CosemAttributeDescriptorWithSelection",
+    "CosemMethodDescriptor",
+    "DataAccessResult",
+    "DataBlockG",
+    "DataBlockSA",
+    "DataBlockSABody",
+    "GetDataResult",
+    "InvokeIdAndPriority",
+    "LongInvokeIdAndPriority",
+    "Priority",
+    "ProcessingOption",
+    "SelectiveAccessDescriptor",
+    "ServiceApdu",
+    "ServiceClass",
+    "variant",
+]

@@ -1,0 +1,149 @@
+"""GET service APDUs: Get-Request [192] and Get-Response [196] (IEC 62056-5-3).
+
+::
+
+    C0 01 iip  cosem-attribute-descriptor  access-selection?        get-request-normal
+    C0 02 iip  block-number(4)                                      get-request-next
+    C0 03 iip  n  { cosem-attribute-descriptor access-selection? }  get-request-with-list
+
+    C4 01 iip  get-data-result                                      get-response-normal
+    C4 02 iip  last-block block-number(4) 00 raw-data | 01 dar      get-response-with-datablock
+    C4 03 iip  n  { get-data-result }                               get-response-with-list
+
+``iip`` is the Invoke-Id-And-Priority octet; ``n`` an A-XDR length; get-data-result
+is ``00`` + Data or ``01`` + Data-Access-Result. A long GET arrives as
+get-response-with-datablock blocks numbered from 1; the client acknowledges each
+one with get-request-next carrying the number of the block received, until the
+block with last-block set.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .common import (
+    BlockNumberBody,
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+    DataBlockG,
+    GetDataResult,
+    InvokeIdAndPriority,
+    Reader,
+    SelectiveAccessDescriptor,
+    ServiceApdu,
+    Writer,
+    describe_attribute,
+    describe_get_data_result,
+    variant,
+)
+
+
+@variant(0xC0, 1, "get-request-normal")
+class GetRequestNormal(ServiceApdu):
+    cosem_attribute_descriptor: CosemAttributeDescriptor
+    access_selection: SelectiveAccessDescriptor | None = None
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetRequestNormal":
+        return cls(invoke_id_and_priority=iip, **r.attribute_head())
+
+    def _write(self, w: Writer) -> None:
+        w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
+
+    def _describe(self) -> dict[str, Any]:
+        return describe_attribute(self.cosem_attribute_descriptor, self.access_selection)
+
+
+@variant(0xC0, 2, "get-request-next")
+class GetRequestNext(BlockNumberBody, ServiceApdu):
+    """Asks for the block after ``block_number`` (the number of the last block received)."""
+
+    block_number: int
+
+
+@variant(0xC0, 3, "get-request-with-list")
+class GetRequestWithList(ServiceApdu):
+    attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attribute_descriptor_list", tuple(self.attribute_descriptor_list))
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetRequestWithList":
+        items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
+        return cls(invoke_id_and_priority=iip, attribute_descriptor_list=items)
+
+    def _write(self, w: Writer) -> None:
+        w.length(len(self.attribute_descriptor_list))
+        for item in self.attribute_descriptor_list:
+            w.attribute_with_selection(item.cosem_attribute_descriptor, item.access_selection)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"attribute_descriptor_list": [item.describe() for item in self.attribute_descriptor_list]}
+
+
+@variant(0xC4, 1, "get-response-normal")
+class GetResponseNormal(ServiceApdu):
+    """``result`` is the value read (a Data) or a DataAccessResult."""
+
+    result: GetDataResult
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseNormal":
+        return cls(invoke_id_and_priority=iip, result=r.get_data_result())
+
+    def _write(self, w: Writer) -> None:
+        w.get_data_result(self.result)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"result": describe_get_data_result(self.result)}
+
+
+@variant(0xC4, 2, "get-response-with-datablock")
+class GetResponseWithDatablock(ServiceApdu):
+    result: DataBlockG
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseWithDatablock":
+        return cls(invoke_id_and_priority=iip, result=r.datablock_g())
+
+    def _write(self, w: Writer) -> None:
+        w.datablock_g(self.result)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"result": self.result.describe()}
+
+
+@variant(0xC4, 3, "get-response-with-list")
+class GetResponseWithList(ServiceApdu):
+    result: tuple[GetDataResult, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "result", tuple(self.result))
+
+    @classmethod
+    def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseWithList":
+        return cls(invoke_id_and_priority=iip, result=r.sequence_of(r.get_data_result, "result list"))
+
+    def _write(self, w: Writer) -> None:
+        w.length(len(self.result))
+        for item in self.result:
+            w.get_data_result(item)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"result": [describe_get_data_result(item) for item in self.result]}
+
+
+GET_REQUEST = {c.CHOICE: c for c in (GetRequestNormal, GetRequestNext, GetRequestWithList)}
+GET_RESPONSE = {
+    c.CHOICE: c for c in (GetResponseNormal, GetResponseWithDatablock, GetResponseWithList)
+}
+
+
+__all__ = [
+    "GetRequestNext",
+    "GetRequestNormal",
+    "GetRequestWithList",
+    "GetResponseNormal",
+    "GetResponseWithDatablock",
+    "GetResponseWithList",
+]
