@@ -1,0 +1,273 @@
+"""The IEC 62056-47 wrapper: the 8-octet header that carries APDUs over TCP and UDP.
+
+::
+
+    +---------+--------------+-------------------+--------+-----------------+
+    | version | source wPort | destination wPort | length | APDU            |
+    | 2       | 2            | 2                 | 2      | length octets   |
+    +---------+--------------+-------------------+--------+-----------------+
+      0x0001    big-endian 16-bit unsigned fields; length counts the APDU only
+
+The wPort numbers name the application processes: on the client side the
+client SAP (16 public client, 1 management...), on the server side the
+logical device (1 management logical device...). No checksum: TCP and UDP
+protect the octets. Only version 1 exists; any other value is rejected.
+
+Streams: :func:`parse_wrapper_from` returns ``(bytes_used, frame_or_None)``
+with 0 meaning "need more data"; :class:`WrapperStreamSplitter` keeps the
+leftovers and, after a header with a wrong version, drops octets until the
+next plausible header (counting them, like the HDLC splitter).
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from .errors import DecodeError, EncodeError
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+WRAPPER_VERSION = 1
+HEADER_LENGTH = 8
+MAX_PAYLOAD_LENGTH = 0xFFFF
+
+_HEADER = struct.Struct(">HHHH")
+_VERSION_OCTETS = WRAPPER_VERSION.to_bytes(2, "big")
+
+# First octet of the payload -> APDU name (Green Book), for describing a payload.
+_PLAIN_APDUS = {
+    0x01: "initiateRequest",
+    0x08: "initiateResponse",
+    0x0E: "confirmedServiceError",
+    0x0F: "data-notification",
+    0x60: "AARQ",
+    0x61: "AARE",
+    0x62: "RLRQ",
+    0x63: "RLRE",
+    0xC0: "get-request",
+    0xC1: "set-request",
+    0xC2: "event-notification-request",
+    0xC3: "action-request",
+    0xC4: "get-response",
+    0xC5: "set-response",
+    0xC7: "action-response",
+    0xD8: "exception-response",
+    0xE0: "general-block-transfer",
+}
+# ded-initiateRequest/-Response (0x41/0x48) are left out on purpose: they never
+# travel (the dedicated key rides inside a glo-initiateRequest), and 0x48 is also
+# ASCII "H", which starts many non-DLMS payloads (wrapper.json "HelloWold!").
+_CIPHERED_APDUS = {
+    0x21: "glo-initiateRequest",
+    0x28: "glo-initiateResponse",
+    0x2E: "glo-confirmedServiceError",
+    0xC8: "glo-get-request",
+    0xC9: "glo-set-request",
+    0xCA: "glo-event-notification-request",
+    0xCB: "glo-action-request",
+    0xCC: "glo-get-response",
+    0xCD: "glo-set-response",
+    0xCF: "glo-action-response",
+    0xD0: "ded-get-request",
+    0xD1: "ded-set-request",
+    0xD2: "ded-event-notification-request",
+    0xD3: "ded-action-request",
+    0xD4: "ded-get-response",
+    0xD5: "ded-set-response",
+    0xD7: "ded-action-response",
+    0xDB: "general-glo-ciphering",
+    0xDC: "general-ded-ciphering",
+    0xDD: "general-ciphering",
+    0xDF: "general-signing",
+}
+
+
+def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
+    """What the payload's first octet says it is; ``"opaque"`` when unknown.
+
+    A payload under an unsupported wrapper version is not interpreted.
+    """
+    if version != WRAPPER_VERSION or not payload:
+        return "opaque"
+    tag = payload[0]
+    if tag in _PLAIN_APDUS:
+        return _PLAIN_APDUS[tag]
+    if tag in _CIPHERED_APDUS:
+        return f"{_CIPHERED_APDUS[tag]} APDU (0x{tag:02X})"
+    return "opaque"
+
+
+@dataclass(frozen=True, slots=True)
+class WrapperFrame:
+    """One wrapper frame: header fields and the APDU it carries."""
+
+    version: int
+    source_wport: int
+    destination_wport: int
+    payload: bytes
+
+    def __post_init__(self) -> None:
+        for name in ("version", "source_wport", "destination_wport"):
+            value = getattr(self, name)
+            if type(value) is not int or not 0 <= value <= 0xFFFF:
+                raise EncodeError(f"wrapper {name} must be an int 0..65535, got {value!r}")
+        if not isinstance(self.payload, bytes):
+            object.__setattr__(self, "payload", bytes(self.payload))
+        if len(self.payload) > MAX_PAYLOAD_LENGTH:
+            raise EncodeError(
+                f"wrapper payload of {len(self.payload)} octets exceeds the 16-bit length field"
+            )
+
+    @property
+    def length(self) -> int:
+        return len(self.payload)
+
+    def to_bytes(self) -> bytes:
+        return (
+            _HEADER.pack(self.version, self.source_wport, self.destination_wport, len(self.payload))
+            + self.payload
+        )
+
+    __bytes__ = to_bytes
+
+    @classmethod
+    def from_bytes(cls, data: Buffer) -> "WrapperFrame":
+        """Parse exactly one frame: version 1, length equal to the payload octets."""
+        raw = bytes(data)
+        if len(raw) < HEADER_LENGTH:
+            raise DecodeError(f"wrapper header needs 8 octets, got {len(raw)}", len(raw))
+        version, source, destination, length = _HEADER.unpack_from(raw)
+        if version != WRAPPER_VERSION:
+            raise DecodeError(f"unsupported wrapper version {version} (only 1 exists)", 0)
+        if length != len(raw) - HEADER_LENGTH:
+            raise DecodeError(
+                f"wrapper length field says {length} octets but {len(raw) - HEADER_LENGTH} follow", 6
+            )
+        return cls(version, source, destination, raw[HEADER_LENGTH:])
+
+    def to_meaning(self) -> dict[str, Any]:
+        """The frame as the wrapper.json meaning schema."""
+        return describe_wrapper(self.to_bytes())
+
+
+def describe_wrapper(data: Buffer) -> dict[str, Any]:
+    """Explain wrapper octets leniently: a wrong version or length is reported, not raised."""
+    raw = bytes(data)
+    if len(raw) < HEADER_LENGTH:
+        raise DecodeError(f"wrapper header needs 8 octets, got {len(raw)}", len(raw))
+    version, source, destination, length = _HEADER.unpack_from(raw)
+    payload = raw[HEADER_LENGTH:]
+    return {
+        "version": version,
+        "source_wport": source,
+        "destination_wport": destination,
+        "length": length,
+        "payload": payload.hex().upper(),
+        "length_matches_payload": length == len(payload),
+        "payload_kind": payload_kind(payload, version),
+    }
+
+
+def _next_header(raw: Buffer, start: int) -> int:
+    """Offset of the next octet pair 00 01 (a plausible version field) from ``start``."""
+    if isinstance(raw, memoryview):
+        raw = raw.tobytes()
+    found = raw.find(_VERSION_OCTETS, start)
+    if found < 0:
+        # A trailing 00 may be the first half of the next version field.
+        return len(raw) - 1 if len(raw) > start and raw[-1] == 0 else len(raw)
+    return found
+
+
+def _parse_from(buf: Buffer, offset: int) -> tuple[int, Optional[WrapperFrame], Optional[DecodeError]]:
+    available = len(buf) - offset
+    if available >= 2 and (buf[offset] != 0 or buf[offset + 1] != WRAPPER_VERSION):
+        skip_to = _next_header(buf, offset + 1)
+        version = (buf[offset] << 8) | buf[offset + 1]
+        error = DecodeError(f"unsupported wrapper version {version} (only 1 exists)", offset)
+        return skip_to - offset, None, error
+    if available < HEADER_LENGTH:
+        return 0, None, None
+    _, source, destination, length = _HEADER.unpack_from(buf, offset)
+    end = offset + HEADER_LENGTH + length
+    if end > len(buf):
+        return 0, None, None
+    frame = WrapperFrame(WRAPPER_VERSION, source, destination, bytes(buf[offset + HEADER_LENGTH : end]))
+    return end - offset, frame, None
+
+
+def parse_wrapper_from(data: Buffer, offset: int = 0) -> tuple[int, Optional[WrapperFrame]]:
+    """Find the wrapper frame at ``offset``: ``(bytes_used, frame_or_None)``.
+
+    ``(n, frame)`` a whole frame of n octets; ``(n, None)`` with n > 0: n
+    octets do not start a version-1 header and are dropped, call again from
+    ``offset + n``; ``(0, None)`` more data is needed.
+    """
+    used, frame, _ = _parse_from(data, offset)
+    return used, frame
+
+
+class WrapperStreamSplitter:
+    """Cuts a TCP byte stream into wrapper frames: ``feed(data) -> list[WrapperFrame]``.
+
+    Keeps a partial frame until the rest arrives. Octets that do not start a
+    version-1 header are dropped (``discarded_bytes``, ``bad_frames``,
+    ``last_error`` with the stream offset) instead of raising mid-stream.
+    """
+
+    __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "bad_frames", "frames", "last_error")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._stream_offset = 0
+        self.discarded_bytes = 0
+        self.bad_frames = 0
+        self.frames = 0
+        self.last_error: Optional[DecodeError] = None
+
+    @property
+    def pending(self) -> int:
+        """Octets kept for a frame that is not complete yet."""
+        return len(self._buffer)
+
+    def feed(self, data: Buffer) -> list[WrapperFrame]:
+        """Add received octets; return the whole frames they complete."""
+        buffer = self._buffer
+        buffer += data
+        frames: list[WrapperFrame] = []
+        pos = 0
+        while True:
+            used, frame, error = _parse_from(buffer, pos)
+            if used == 0:
+                break
+            if frame is not None:
+                frames.append(frame)
+            else:
+                self.discarded_bytes += used
+                self.bad_frames += 1
+                assert error is not None
+                self.last_error = DecodeError(error.message, self._stream_offset + pos)
+            pos += used
+        if pos:
+            del buffer[:pos]
+            self._stream_offset += pos
+        self.frames += len(frames)
+        return frames
+
+    def clear(self) -> None:
+        """Drop buffered octets (e.g. after a reconnect); counters are kept."""
+        self.discarded_bytes += len(self._buffer)
+        self._stream_offset += len(self._buffer)
+        self._buffer.clear()
+
+
+__all__ = [
+    "HEADER_LENGTH",
+    "WRAPPER_VERSION",
+    "WrapperFrame",
+    "WrapperStreamSplitter",
+    "describe_wrapper",
+    "parse_wrapper_from",
+    "payload_kind",
+]
