@@ -29,6 +29,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memchr, memcpy
 
+cimport cython
+
 import enum
 
 from .errors import DecodeError, EncodeError, UsageError
@@ -137,6 +139,8 @@ cdef object _kind_of(uint8_t byte):
     return _U_KINDS.get(byte & 0xEF)
 
 
+@cython.final
+@cython.no_gc
 cdef class HdlcControl:
     """The control field: frame kind, N(S) (I only), N(R) (I, RR, RNR), poll/final bit.
 
@@ -242,6 +246,8 @@ _init_controls()
 # --------------------------------------------------------------------------- address
 
 
+@cython.final
+@cython.no_gc
 cdef class HdlcAddress:
     """An HDLC address of 1, 2 or 4 octets: ``upper`` and, for 2 and 4 octets, ``lower``.
 
@@ -403,6 +409,9 @@ def parse_address(data, Py_ssize_t offset=0):
 cdef Py_ssize_t MAX_FRAME_LENGTH = 0x7FF
 
 
+@cython.final
+@cython.no_gc
+@cython.freelist(64)
 cdef class HdlcFrame:
     """One HDLC frame (format type 3): addresses, control, information, segmentation bit.
 
@@ -872,34 +881,47 @@ cdef class HdlcStreamSplitter:
 
     def feed(self, data):
         """Add received octets; return the whole, valid frames they complete."""
+        cdef Py_buffer view
+        cdef Py_ssize_t used
         cdef list frames = []
+        if len(self._buffer):
+            self._buffer += data
+            used = self._split(<const uint8_t*>PyByteArray_AS_STRING(self._buffer),
+                               len(self._buffer), frames)
+            del self._buffer[:used]
+            return frames
+        # Nothing pending: scan the caller's buffer in place and keep only the tail.
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            used = self._split(<const uint8_t*>view.buf, view.len, frames)
+            if used < view.len:
+                self._buffer += PyBytes_FromStringAndSize(<const char*>view.buf + used,
+                                                          view.len - used)
+        finally:
+            PyBuffer_Release(&view)
+        return frames
+
+    cdef Py_ssize_t _split(self, const uint8_t* p, Py_ssize_t avail, list frames) except -1:
+        """Append the frames found in ``p[0:avail]``; return how many octets are used."""
         cdef _Scan scan
         cdef _Next nxt
         cdef int status
         cdef Py_ssize_t pos = 0
-        cdef Py_ssize_t avail
-        cdef const uint8_t* p
-        cdef bytearray buffer = self._buffer
-        buffer += data
-        avail = len(buffer)
-        p = <const uint8_t*>PyByteArray_AS_STRING(buffer)
         while True:
             status = _next_frame(p, pos, avail, self._after_flag, &scan, &nxt)
             self.discarded_bytes += nxt.discarded
             self._after_flag = nxt.after_flag
             if status == NEXT_FRAME:
                 frames.append(_make_frame(p, &scan))
+                self.frames += 1
             elif status == NEXT_BAD:
                 self.bad_frames += 1
                 self.last_error = _scan_error(&scan, self._stream_offset)
             pos = nxt.consumed
             if status == NEXT_NEED_MORE:
                 break
-        self.frames += len(frames)
-        if pos:
-            del buffer[:pos]
-            self._stream_offset += pos
-        return frames
+        self._stream_offset += pos
+        return pos
 
     def clear(self):
         """Drop buffered octets (e.g. after the link was reset); counters are kept."""
