@@ -476,6 +476,15 @@ def test_other_constructor_errors():
         AARQ(user_information="01")
     with pytest.raises(EncodeError):
         AARQ(protocol_version=2).to_bytes()
+    for wrong in (
+        {"calling_ap_title": "MMM"},
+        {"calling_ae_invocation_identifier": "5"},
+        {"implementation_information": 5},
+        {"called_ae_qualifier": [1, 2]},
+    ):
+        with pytest.raises(EncodeError, match=next(iter(wrong))):
+            AARQ(**wrong).to_bytes()
+    assert AARQ(user_information=bytearray(b"\x01")).user_information == b"\x01"
 
 
 # --- malformed input --------------------------------------------------------------

@@ -245,8 +245,14 @@ def _decode_explicit_octets(buf: bytes, start: int, end: int) -> bytes:
     return buf[cstart:cend]
 
 
+def _octets_as_is(value: bytes) -> bytes:
+    if not isinstance(value, (bytes, bytearray)):
+        raise TypeError("octets expected")
+    return bytes(value)
+
+
 def _encode_explicit_octets(value: bytes) -> bytes:
-    return _ber.tlv(_ber.OCTET_STRING, value)
+    return _ber.tlv(_ber.OCTET_STRING, _octets_as_is(value))
 
 
 def _decode_explicit_integer(buf: bytes, start: int, end: int) -> int:
@@ -418,7 +424,7 @@ _REQUIREMENTS = _Codec(_decode_functional_units, _encode_functional_units, _requ
 _AUTHENTICATION = _Codec(
     _decode_authentication_value, _encode_authentication_value, _authentication_meaning
 )
-_IMPLEMENTATION = _Codec(lambda buf, s, e: buf[s:e], bytes, _octets_meaning)
+_IMPLEMENTATION = _Codec(lambda buf, s, e: buf[s:e], _octets_as_is, _octets_meaning)
 _RESULT = _Codec(_decode_result, _encode_explicit_integer, lambda v: v.blue_book_name)
 _DIAGNOSTIC = _Codec(_decode_diagnostic, _encode_diagnostic, _diagnostic_meaning)
 # user-information's meaning is built by _AcseApdu.describe (it needs `decipher`).
@@ -546,7 +552,9 @@ class _AcseApdu:
     def _check_fields(self) -> None:
         """Normalise convenient inputs, and catch wrong types before to_bytes does."""
         ui = getattr(self, "user_information")
-        if ui is not None and not isinstance(ui, bytes):
+        if isinstance(ui, (bytearray, memoryview)):
+            object.__setattr__(self, "user_information", bytes(ui))
+        elif ui is not None and not isinstance(ui, bytes):
             to_bytes = getattr(ui, "to_bytes", None)
             if to_bytes is None:
                 raise EncodeError("user_information must be bytes or an xDLMS APDU object")
@@ -605,8 +613,14 @@ class _AcseApdu:
         out = bytearray()
         for spec in self._FIELDS:
             value = getattr(self, spec.attr)
-            if value is not None:
+            if value is None:
+                continue
+            try:
                 out += _ber.tlv(spec.tag, spec.codec.encode(value))
+            except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+                if isinstance(exc, EncodeError):
+                    raise
+                raise EncodeError(f"{self.NAME} {spec.attr}: cannot encode {type(value).__name__}") from None
         return bytes(out)
 
     def to_bytes(self) -> bytes:
