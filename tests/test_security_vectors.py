@@ -220,3 +220,270 @@ def test_mutated_vectors_raise_only_dlms_errors(data):
         parse_ciphered(bytes(raw[:cut]))
     except DlmsError:
         pass
+
+
+# ---------------------------------------------------------------- with keys
+
+from dlmsfast import _gcm  # noqa: E402
+from dlmsfast.errors import SecurityError, UsageError  # noqa: E402
+from dlmsfast.security import SecurityContext, unwrap_key, wrap_key  # noqa: E402
+
+GCM_BACKENDS = [b for b in _gcm.BACKENDS if b != "openssl" or _gcm.openssl_available]
+
+_FORM_BY_APDU = {"general-glo-ciphering": "general-glo", "general-ded-ciphering": "general-ded"}
+
+
+def _keyed_vectors():
+    return [v for v in _apdu_vectors() if v["meaning"].get("keys")
+            and "plaintext" in v["meaning"]]
+
+
+@pytest.fixture(params=range(12), ids=lambda i: f"keyed{i}")
+def keyed_vector(request):
+    vectors = _keyed_vectors()
+    if request.param >= len(vectors):
+        pytest.skip("fewer keyed vectors in security.json")
+    return vectors[request.param]
+
+
+def test_every_keyed_vector_is_covered():
+    assert len(_keyed_vectors()) == 12
+
+
+def _context(meaning, backend, **extra):
+    keys = meaning["keys"]
+    title = meaning.get("system_title_for_iv") or meaning["system_title"]["hex"]
+    return SecurityContext(
+        system_title=title, peer_system_title=title,
+        block_cipher_key=keys["encryption_key"], authentication_key=keys["authentication_key"],
+        dedicated_key=keys.get("dedicated_key"), backend=backend, **extra,
+    )
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_deciphers_to_the_meaning(keyed_vector, backend):
+    meaning = keyed_vector["meaning"]
+    data = bytes.fromhex(keyed_vector["hex"])
+    context = _context(meaning, backend)
+    steps = context.explain_decrypt(data)
+    assert steps.service == meaning["apdu"]
+    assert steps.security_control.to_meaning() == meaning["security_control"]
+    assert steps.invocation_counter == meaning["invocation_counter"]
+    if "iv" in meaning:
+        assert steps.iv.hex().upper() == meaning["iv"]
+        assert steps.system_title.hex().upper() == meaning["system_title_for_iv"]
+    assert steps.aad_layout == meaning["aad"]
+    assert steps.plaintext.hex().upper() == meaning["plaintext"]
+    assert len(steps.received_tag) == meaning["tag_length"]
+    if meaning["tag_length"]:
+        assert steps.tag_ok is True and steps.computed_tag == steps.received_tag
+    else:
+        assert steps.tag_ok is None
+    if "dedicated_key" in meaning["keys"]:
+        assert steps.key_used == "dedicated key"
+    assert context.decrypt(data).hex().upper() == meaning["plaintext"]
+    assert context.peer_invocation_counter == meaning["invocation_counter"]
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_ciphering_the_plaintext_gives_the_vector(keyed_vector, backend):
+    meaning = keyed_vector["meaning"]
+    data = bytes.fromhex(keyed_vector["hex"])
+    form = _FORM_BY_APDU.get(meaning["apdu"], meaning["apdu"][:3])
+    context = _context(meaning, backend, invocation_counter=meaning["invocation_counter"])
+    out = context.encrypt(bytes.fromhex(meaning["plaintext"]),
+                          security_control=int(meaning["security_control"]["hex"], 16),
+                          form=form)
+    assert out == data
+    assert context.invocation_counter == meaning["invocation_counter"] + 1
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_every_flipped_bit_of_a_vector_is_rejected(keyed_vector, backend):
+    meaning = keyed_vector["meaning"]
+    data = bytes.fromhex(keyed_vector["hex"])
+    if not meaning["tag_length"]:
+        # encryption only (SC 0x20) has no tag: a flipped ciphertext bit flips
+        # the same plaintext bit, undetected. That is why security_policy exists.
+        context = _context(meaning, backend)
+        forged = bytearray(data)
+        forged[-1] ^= 0x01
+        plaintext = bytearray.fromhex(meaning["plaintext"])
+        plaintext[-1] ^= 0x01
+        assert context.decrypt(bytes(forged)) == plaintext
+        return
+    context = _context(meaning, backend, security_policy=0x10)
+    header = len(data) - len(parse_ciphered(data).ciphertext) - 12
+    for bit in range(8 * header, 8 * len(data)):
+        forged = bytearray(data)
+        forged[bit // 8] ^= 0x80 >> (bit % 8)
+        with pytest.raises(SecurityError):
+            context.decrypt(bytes(forged))
+    assert context.peer_invocation_counter is None
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_replay_is_rejected(keyed_vector, backend):
+    meaning = keyed_vector["meaning"]
+    data = bytes.fromhex(keyed_vector["hex"])
+    context = _context(meaning, backend)
+    context.decrypt(data)
+    with pytest.raises(SecurityError, match="replayed"):
+        context.decrypt(data)
+    context.peer_invocation_counter = meaning["invocation_counter"] - 1
+    assert context.decrypt(data).hex().upper() == meaning["plaintext"]
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_security_policy_refuses_a_stripped_tag(backend):
+    vector = next(v for v in _keyed_vectors() if v["meaning"]["security_control"]["hex"] == "20")
+    context = _context(vector["meaning"], backend, security_policy=0x30)
+    with pytest.raises(SecurityError, match="policy requires authentication"):
+        context.decrypt(bytes.fromhex(vector["hex"]))
+    strict = _context(vector["meaning"], backend, security_policy=0x30)
+    general = strict.encrypt(b"\xc0\x01\x00", security_control=0x10, form="general-glo")
+    with pytest.raises(SecurityError, match="policy requires encryption"):
+        strict.decrypt(general)
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_suite_2_round_trip_agrees_with_cryptography(backend):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    ek, ak = bytes(range(32)), bytes(range(32, 64))
+    title = bytes.fromhex("4D4D4D0000BC614E")
+    sender = SecurityContext(system_title=title, block_cipher_key=ek, authentication_key=ak,
+                             security_suite=2, invocation_counter=41, backend=backend)
+    receiver = SecurityContext(system_title=b"ABCDEFGH", peer_system_title=title,
+                               block_cipher_key=ek, authentication_key=ak, security_suite=2,
+                               backend=backend)
+    plaintext = bytes.fromhex("C401C100090C07D20C04030A060BFF007800")
+    data = sender.encrypt(plaintext)
+    assert data[0] == 0xCC and data[2] == 0x32
+    expected = AESGCM(ek).encrypt(title + (41).to_bytes(4, "big"), plaintext, b"\x32" + ak)
+    assert data[7:] == expected[:-4]
+    assert receiver.decrypt(data) == plaintext
+    with pytest.raises(UsageError, match="32 octets"):
+        SecurityContext(system_title=title, block_cipher_key=bytes(16),
+                        authentication_key=ak, security_suite=2)
+    with pytest.raises(UsageError, match="suite"):
+        sender.encrypt(plaintext, security_control=0x30)
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+@pytest.mark.parametrize("form", ["glo", "ded", "general-glo", "general-ded",
+                                  "general-ciphering"])
+@pytest.mark.parametrize("sc", [0x10, 0x20, 0x30, 0x70])
+def test_every_form_round_trips(backend, form, sc):
+    keys = dict(block_cipher_key=bytes(range(16)), authentication_key=bytes(range(16, 32)),
+                dedicated_key=bytes(range(32, 48)), broadcast_key=bytes(range(48, 64)))
+    a, b = b"AAAAAAAA", b"BBBBBBBB"
+    client = SecurityContext(system_title=a, peer_system_title=b, backend=backend, **keys)
+    server = SecurityContext(system_title=b, peer_system_title=a, backend=backend, **keys)
+    if sc & 0x40 and form in ("ded", "general-ded"):
+        sc &= 0x3F
+    for i, apdu in enumerate([bytes.fromhex("C0010000080000010000FF0200"),
+                              b"\xc3\x01\x41" + bytes(range(256)) * 2]):
+        data = client.encrypt(apdu, security_control=sc, form=form)
+        assert server.decrypt(data) == apdu
+        assert server.peer_invocation_counter == i
+        assert parse_ciphered(data).security_control.value == sc
+
+
+def test_general_ciphering_with_identified_and_wrapped_keys():
+    ek, ak, master = bytes(range(16)), bytes(range(16, 32)), bytes(range(64, 80))
+    content_key = bytes(range(100, 116))
+    common = dict(authentication_key=ak, master_key=master, broadcast_key=bytes(16))
+    client = SecurityContext(system_title=b"AAAAAAAA", peer_system_title=b"BBBBBBBB",
+                             block_cipher_key=ek, **common)
+    server = SecurityContext(system_title=b"BBBBBBBB", peer_system_title=b"AAAAAAAA",
+                             block_cipher_key=ek, **common)
+    for key_info in (IdentifiedKey(0), IdentifiedKey(1)):
+        data = client.encrypt(b"\xc0\x01\x00", form="general-ciphering", key_info=key_info,
+                              transaction_id=b"\x01" * 8, other_information=b"x")
+        parsed = GeneralCiphering.from_bytes(data)
+        assert parsed.key_info == key_info and parsed.transaction_id == b"\x01" * 8
+        assert server.decrypt(data) == b"\xc0\x01\x00"
+    wrapped = WrappedKey(0, wrap_key(master, content_key))
+    data = client.encrypt(b"\xc0\x01\x00", form="general-ciphering", key_info=wrapped)
+    assert server.decrypt(data) == b"\xc0\x01\x00"
+    parsed = GeneralCiphering.from_bytes(data)
+    plain_key = SecurityContext(system_title=b"BBBBBBBB", peer_system_title=b"AAAAAAAA",
+                                block_cipher_key=content_key, authentication_key=ak)
+    # the wrapped key, not the block cipher key, ciphers the content
+    assert plain_key.explain_decrypt(
+        GeneralGloCiphering(b"AAAAAAAA", parsed.security_control, parsed.invocation_counter,
+                            parsed.ciphertext, parsed.authentication_tag).to_bytes()
+    ).tag_ok is True
+    agreed = GeneralCiphering(b"", b"AAAAAAAA", b"BBBBBBBB", b"", b"",
+                              AgreedKey(b"\x01", bytes(64)), SecurityControl(0x30), 99,
+                              bytes(3), bytes(12))
+    with pytest.raises(SecurityError, match="agreed-key"):
+        server.decrypt(agreed.to_bytes())
+
+
+def test_general_ciphering_vector_is_refused_without_its_private_keys():
+    (vector,) = [v for v in _apdu_vectors() if v["meaning"]["apdu"] == "general-ciphering"]
+    context = SecurityContext(system_title="4D4D4D0000000001",
+                              peer_system_title="4D4D4D0000BC614E",
+                              block_cipher_key=bytes(16), authentication_key=bytes(16),
+                              security_suite=1)
+    with pytest.raises(SecurityError, match="agreed-key"):
+        context.decrypt(bytes.fromhex(vector["hex"]))
+
+
+def test_counters_and_repr():
+    ek = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+    ak = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+    context = SecurityContext(system_title=b"AAAAAAAA", peer_system_title=b"BBBBBBBB",
+                              block_cipher_key=ek, authentication_key=ak,
+                              dedicated_key=bytes(range(16)), invocation_counter=0xFFFFFFFE)
+    text = repr(context)
+    for secret in (ek, ak, bytes(range(16))):
+        assert secret.hex() not in text.lower() and secret.hex().upper() not in text
+    assert "dedicated" in text and "4141414141414141" in text
+    first = context.encrypt(b"\xc0\x01\x00")
+    second = context.encrypt(b"\xc0\x01\x00")
+    assert CipheredApdu.from_bytes(first).invocation_counter == 0xFFFFFFFE
+    assert CipheredApdu.from_bytes(second).invocation_counter == 0xFFFFFFFF
+    with pytest.raises(SecurityError, match="exhausted"):
+        context.encrypt(b"\xc0\x01\x00")
+    context.invocation_counter = 0
+    with pytest.raises(UsageError):
+        context.encrypt(b"\x60\x00", form="glo")
+    with pytest.raises(UsageError):
+        context.encrypt(b"\xc0\x01\x00", form="nope")
+    with pytest.raises(TypeError):
+        __import__("pickle").dumps(context)
+
+
+def test_key_wrap_vector():
+    (vector,) = [v for v in load_vectors("security") if "kek" in v["meaning"]]
+    meaning = vector["meaning"]
+    kek, key = bytes.fromhex(meaning["kek"]), bytes.fromhex(meaning["key_data"])
+    assert wrap_key(kek, key).hex().upper() == meaning["wrapped"] == vector["hex"]
+    assert unwrap_key(kek, bytes.fromhex(vector["hex"])) == key
+    forged = bytearray.fromhex(vector["hex"])
+    forged[5] ^= 1
+    with pytest.raises(SecurityError, match="integrity"):
+        unwrap_key(kek, bytes(forged))
+    with pytest.raises(SecurityError):
+        unwrap_key(kek, bytes(20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_vectors_deciphered_raise_only_dlms_errors(data):
+    vectors = _keyed_vectors()
+    vector = data.draw(st.sampled_from(vectors))
+    context = _context(vector["meaning"], data.draw(st.sampled_from(GCM_BACKENDS)))
+    raw = bytearray.fromhex(vector["hex"])
+    for _ in range(data.draw(st.integers(0, 3))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        context.decrypt(bytes(raw[:cut]))
+        context.explain_decrypt(bytes(raw[:cut]))
+    except DlmsError:
+        pass

@@ -1,2 +1,698 @@
 # cython: language_level=3
-"""Placeholder until the layer lands."""
+"""AES-GCM with 12-octet tags, the cipher of DLMS security suites 0, 1 and 2.
+
+Two backends share one API (:class:`AesGcm`):
+
+``openssl``
+    OpenSSL's EVP interface, called directly. No OpenSSL headers or import
+    library are needed at build time: the EVP function pointer types are
+    declared below, and at import the functions are resolved from the
+    libcrypto that the Python process already carries (``_hashlib`` and
+    ``_ssl`` link it). Each :class:`AesGcm` keeps two EVP contexts (one per
+    direction) keyed once at construction; a call only sets the IV, so the
+    key schedule is never redone. Output is written straight into the
+    result ``bytes`` object: no copies beyond the output.
+
+``cryptography``
+    The ``cryptography`` package, used when libcrypto cannot be found at run
+    time (or when ``DLMSFAST_GCM_BACKEND=cryptography`` asks for it).
+
+:data:`backend` names the default. A broken build still fails at import;
+only a missing libcrypto at run time selects the fallback.
+
+The DLMS service-specific fast path (:meth:`AesGcm.seal_service`,
+:func:`open_service`) builds and parses the glo-/ded- header in C::
+
+    tag | length | SC | IC (4) | ciphertext | T (12)
+    IV  = system title (8) || IC (4, big-endian)
+    AAD = SC || AK            (authenticated and encrypted, SC 0x3n)
+    AAD = SC || AK || APDU    (authenticated only, SC 0x1n)
+
+The GIL is held throughout: a context serves one call at a time, and the
+APDUs are small enough that releasing it would cost more than it gains.
+"""
+import os
+from hmac import compare_digest as _compare_digest
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.limits cimport INT_MAX
+from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.string cimport memcpy
+
+from dlmsfast.errors import DecodeError, SecurityError, UsageError
+
+cdef extern from *:
+    """
+    #include <string.h>
+
+    typedef void *(*dlmsfast_fn_ctx_new)(void);
+    typedef void (*dlmsfast_fn_ctx_free)(void *);
+    typedef const void *(*dlmsfast_fn_cipher)(void);
+    typedef int (*dlmsfast_fn_init)(void *, const void *, void *,
+                                    const unsigned char *, const unsigned char *);
+    typedef int (*dlmsfast_fn_ctrl)(void *, int, int, void *);
+    typedef int (*dlmsfast_fn_update)(void *, unsigned char *, int *,
+                                      const unsigned char *, int);
+    typedef int (*dlmsfast_fn_final)(void *, unsigned char *, int *);
+    typedef const char *(*dlmsfast_fn_version)(int);
+
+    static struct {
+        dlmsfast_fn_ctx_new ctx_new;
+        dlmsfast_fn_ctx_free ctx_free;
+        dlmsfast_fn_cipher aes_128_gcm;
+        dlmsfast_fn_cipher aes_256_gcm;
+        dlmsfast_fn_init encrypt_init;
+        dlmsfast_fn_init decrypt_init;
+        dlmsfast_fn_ctrl ctrl;
+        dlmsfast_fn_update encrypt_update;
+        dlmsfast_fn_update decrypt_update;
+        dlmsfast_fn_final encrypt_final;
+        dlmsfast_fn_final decrypt_final;
+        dlmsfast_fn_version version;
+    } dlmsfast_evp;
+
+    static char dlmsfast_libcrypto_path[1024];
+
+    #if defined(_WIN32)
+    #include <windows.h>
+    static void *dlmsfast_sym(void *lib, const char *name) {
+        return (void *)GetProcAddress((HMODULE)lib, name);
+    }
+    #else
+    #include <dlfcn.h>
+    static void *dlmsfast_sym(void *lib, const char *name) {
+        return dlsym(lib, name);
+    }
+    #endif
+
+    #define DLMSFAST_BIND(field, name) \\
+        if (!(*(void **)(&dlmsfast_evp.field) = dlmsfast_sym(lib, name))) return -1;
+
+    static int dlmsfast_bind(void *lib) {
+        DLMSFAST_BIND(ctx_new, "EVP_CIPHER_CTX_new")
+        DLMSFAST_BIND(ctx_free, "EVP_CIPHER_CTX_free")
+        DLMSFAST_BIND(aes_128_gcm, "EVP_aes_128_gcm")
+        DLMSFAST_BIND(aes_256_gcm, "EVP_aes_256_gcm")
+        DLMSFAST_BIND(encrypt_init, "EVP_EncryptInit_ex")
+        DLMSFAST_BIND(decrypt_init, "EVP_DecryptInit_ex")
+        DLMSFAST_BIND(ctrl, "EVP_CIPHER_CTX_ctrl")
+        DLMSFAST_BIND(encrypt_update, "EVP_EncryptUpdate")
+        DLMSFAST_BIND(decrypt_update, "EVP_DecryptUpdate")
+        DLMSFAST_BIND(encrypt_final, "EVP_EncryptFinal_ex")
+        DLMSFAST_BIND(decrypt_final, "EVP_DecryptFinal_ex")
+        *(void **)(&dlmsfast_evp.version) = dlmsfast_sym(lib, "OpenSSL_version");
+        return 0;
+    }
+
+    static int dlmsfast_try(void *lib, const char *path) {
+        if (lib == NULL || dlmsfast_bind(lib) != 0) {
+            memset(&dlmsfast_evp, 0, sizeof(dlmsfast_evp));
+            return -1;
+        }
+        strncpy(dlmsfast_libcrypto_path, path, sizeof(dlmsfast_libcrypto_path) - 1);
+        return 0;
+    }
+
+    #if defined(_WIN32)
+    static int dlmsfast_resolve(void) {
+        static const char *names[] = {
+            "libcrypto-3-x64.dll", "libcrypto-3-arm64.dll", "libcrypto-3.dll",
+            "libcrypto-1_1-x64.dll", "libcrypto-1_1.dll", NULL};
+        int i;
+        for (i = 0; names[i] != NULL; i++) {
+            HMODULE h = GetModuleHandleA(names[i]);
+            if (h != NULL && dlmsfast_try((void *)h, names[i]) == 0) return 0;
+        }
+        return -1;
+    }
+    #elif defined(__APPLE__)
+    #include <mach-o/dyld.h>
+    static int dlmsfast_resolve(void) {
+        uint32_t i, count = _dyld_image_count();
+        for (i = 0; i < count; i++) {
+            const char *name = _dyld_get_image_name(i);
+            const char *base = name ? strrchr(name, '/') : NULL;
+            base = base ? base + 1 : name;
+            if (base != NULL && strstr(base, "libcrypto") != NULL) {
+                void *lib = dlopen(name, RTLD_NOLOAD | RTLD_LAZY);
+                if (dlmsfast_try(lib, name) == 0) return 0;
+            }
+        }
+        return -1;
+    }
+    #else
+    #include <link.h>
+    static int dlmsfast_phdr_callback(struct dl_phdr_info *info, size_t size, void *found) {
+        const char *name = info->dlpi_name;
+        const char *base = name ? strrchr(name, '/') : NULL;
+        (void)size;
+        base = base ? base + 1 : name;
+        if (base != NULL && strstr(base, "libcrypto") != NULL) {
+            void *lib = dlopen(name, RTLD_NOLOAD | RTLD_LAZY);
+            if (dlmsfast_try(lib, name) == 0) {
+                *(int *)found = 1;
+                return 1;
+            }
+        }
+        return 0;
+    }
+    static int dlmsfast_resolve(void) {
+        int found = 0;
+        dl_iterate_phdr(dlmsfast_phdr_callback, &found);
+        return found ? 0 : -1;
+    }
+    #endif
+
+    static const char *dlmsfast_openssl_version(void) {
+        return dlmsfast_evp.version ? dlmsfast_evp.version(0) : "";
+    }
+    #define dlmsfast_ctx_new() dlmsfast_evp.ctx_new()
+    #define dlmsfast_ctx_free(c) dlmsfast_evp.ctx_free(c)
+    #define dlmsfast_aes_128_gcm() dlmsfast_evp.aes_128_gcm()
+    #define dlmsfast_aes_256_gcm() dlmsfast_evp.aes_256_gcm()
+    #define dlmsfast_encrypt_init(c, ci, k, iv) dlmsfast_evp.encrypt_init(c, ci, NULL, k, iv)
+    #define dlmsfast_decrypt_init(c, ci, k, iv) dlmsfast_evp.decrypt_init(c, ci, NULL, k, iv)
+    #define dlmsfast_ctrl(c, t, a, p) dlmsfast_evp.ctrl(c, t, a, p)
+    #define dlmsfast_encrypt_update(c, o, ol, i, il) dlmsfast_evp.encrypt_update(c, o, ol, i, il)
+    #define dlmsfast_decrypt_update(c, o, ol, i, il) dlmsfast_evp.decrypt_update(c, o, ol, i, il)
+    #define dlmsfast_encrypt_final(c, o, ol) dlmsfast_evp.encrypt_final(c, o, ol)
+    #define dlmsfast_decrypt_final(c, o, ol) dlmsfast_evp.decrypt_final(c, o, ol)
+    """
+    char dlmsfast_libcrypto_path[1024]
+    int dlmsfast_resolve()
+    const char *dlmsfast_openssl_version()
+    void *dlmsfast_ctx_new()
+    void dlmsfast_ctx_free(void *ctx)
+    const void *dlmsfast_aes_128_gcm()
+    const void *dlmsfast_aes_256_gcm()
+    int dlmsfast_encrypt_init(void *ctx, const void *cipher, const uint8_t *key, const uint8_t *iv)
+    int dlmsfast_decrypt_init(void *ctx, const void *cipher, const uint8_t *key, const uint8_t *iv)
+    int dlmsfast_ctrl(void *ctx, int type, int arg, void *ptr)
+    int dlmsfast_encrypt_update(void *ctx, uint8_t *out, int *outl, const uint8_t *inp, int inl)
+    int dlmsfast_decrypt_update(void *ctx, uint8_t *out, int *outl, const uint8_t *inp, int inl)
+    int dlmsfast_encrypt_final(void *ctx, uint8_t *out, int *outl)
+    int dlmsfast_decrypt_final(void *ctx, uint8_t *out, int *outl)
+
+cdef enum:
+    EVP_CTRL_GCM_GET_TAG = 0x10
+    EVP_CTRL_GCM_SET_TAG = 0x11
+
+TAG_LENGTH = 12
+BACKENDS = ("openssl", "cryptography")
+
+def _resolve_openssl():
+    """Find libcrypto in this process; returns (path, version) or None."""
+    # Importing _hashlib (or _ssl) is what maps libcrypto into the process.
+    for name in ("_hashlib", "_ssl"):
+        try:
+            __import__(name)
+        except ImportError:
+            continue
+    if dlmsfast_resolve() != 0:
+        return None
+    return (dlmsfast_libcrypto_path.decode("utf-8", "replace"),
+            dlmsfast_openssl_version().decode("ascii", "replace"))
+
+
+cdef bint _openssl_ready = False
+openssl_library = None
+openssl_version = None
+
+_resolved = _resolve_openssl()
+if _resolved is not None:
+    _openssl_ready = True
+    openssl_library, openssl_version = _resolved
+
+_requested = os.environ.get("DLMSFAST_GCM_BACKEND", "").strip().lower()
+if _requested not in ("", "auto") + BACKENDS:
+    raise ImportError(
+        f"DLMSFAST_GCM_BACKEND={_requested!r}: expected 'openssl', 'cryptography' or 'auto'"
+    )
+if _requested == "openssl" and not _openssl_ready:
+    raise ImportError(
+        "DLMSFAST_GCM_BACKEND=openssl but no libcrypto with the EVP AES-GCM "
+        "functions is loaded in this process"
+    )
+if _requested == "cryptography" or not _openssl_ready:
+    backend = "cryptography"
+else:
+    backend = "openssl"
+
+openssl_available = bool(_openssl_ready)
+
+
+cdef inline int _get_buffer(object obj, Py_buffer *view) except -1:
+    PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
+    return 0
+
+
+cdef inline int _check_int(Py_ssize_t n, str what) except -1:
+    if n > INT_MAX:
+        raise UsageError(f"{what} of {n} octets is too long for AES-GCM here")
+    return 0
+
+
+cdef int _evp_aad(void *ctx, bint decrypting, const uint8_t *aad1, Py_ssize_t n1,
+                  const uint8_t *aad2, Py_ssize_t n2,
+                  const uint8_t *aad3, Py_ssize_t n3) except -1:
+    """Feed the AAD in up to three parts (GCM accepts AAD in pieces before data)."""
+    cdef const uint8_t *parts[3]
+    cdef Py_ssize_t sizes[3]
+    cdef int i, outl = 0, rc
+    parts[0], parts[1], parts[2] = aad1, aad2, aad3
+    sizes[0], sizes[1], sizes[2] = n1, n2, n3
+    for i in range(3):
+        if sizes[i] == 0:
+            continue
+        if decrypting:
+            rc = dlmsfast_decrypt_update(ctx, NULL, &outl, parts[i], <int>sizes[i])
+        else:
+            rc = dlmsfast_encrypt_update(ctx, NULL, &outl, parts[i], <int>sizes[i])
+        if rc != 1:
+            raise SecurityError("EVP update with the AAD failed")
+    return 0
+
+
+cdef bytes _join_aad(const uint8_t *aad1, Py_ssize_t n1, const uint8_t *aad2, Py_ssize_t n2,
+                     const uint8_t *aad3, Py_ssize_t n3):
+    return (PyBytes_FromStringAndSize(<const char *>aad1, n1)
+            + PyBytes_FromStringAndSize(<const char *>aad2, n2)
+            + PyBytes_FromStringAndSize(<const char *>aad3, n3))
+
+
+cdef class AesGcm:
+    """AES-GCM under one key (16 octets: AES-128, 32 octets: AES-256).
+
+    ``backend`` is ``"openssl"``, ``"cryptography"`` or None for the module
+    default (:data:`backend`). Tags are 12 octets unless ``tag_length`` says
+    otherwise (0 means "no tag": encryption only, SC 0x2n). The key is never
+    shown in the repr.
+    """
+
+    cdef void *_enc
+    cdef void *_dec
+    cdef bint _openssl
+    cdef readonly int key_bits
+    cdef object _aesgcm       # cryptography's AESGCM (fallback)
+
+    def __cinit__(self):
+        self._enc = NULL
+        self._dec = NULL
+
+    def __init__(self, key, str backend=None):
+        cdef Py_buffer view
+        cdef const void *cipher
+        _get_buffer(key, &view)
+        try:
+            if view.len not in (16, 32):
+                raise UsageError(f"AES-GCM key must be 16 or 32 octets, got {view.len}")
+            self.key_bits = <int>view.len * 8
+            chosen = backend if backend is not None else globals()["backend"]
+            if chosen not in BACKENDS:
+                raise UsageError(f"backend must be one of {BACKENDS}, got {chosen!r}")
+            if chosen == "openssl":
+                if not _openssl_ready:
+                    raise UsageError("the openssl backend is not available in this process")
+                self._openssl = True
+                cipher = dlmsfast_aes_128_gcm() if view.len == 16 else dlmsfast_aes_256_gcm()
+                self._enc = dlmsfast_ctx_new()
+                self._dec = dlmsfast_ctx_new()
+                if self._enc == NULL or self._dec == NULL:
+                    raise MemoryError("EVP_CIPHER_CTX_new failed")
+                if (dlmsfast_encrypt_init(self._enc, cipher, <const uint8_t *>view.buf, NULL) != 1
+                        or dlmsfast_decrypt_init(self._dec, cipher,
+                                                 <const uint8_t *>view.buf, NULL) != 1):
+                    raise SecurityError("OpenSSL refused the AES-GCM key")
+            else:
+                from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+                self._openssl = False
+                self._aesgcm = AESGCM(PyBytes_FromStringAndSize(<const char *>view.buf, view.len))
+        finally:
+            PyBuffer_Release(&view)
+
+    def __dealloc__(self):
+        if self._enc != NULL:
+            dlmsfast_ctx_free(self._enc)
+        if self._dec != NULL:
+            dlmsfast_ctx_free(self._dec)
+
+    def __repr__(self):
+        return f"AesGcm(aes-{self.key_bits}-gcm, backend={self.backend!r})"
+
+    def __reduce__(self):
+        raise TypeError("AesGcm holds a key and is not picklable")
+
+    @property
+    def backend(self):
+        return "openssl" if self._openssl else "cryptography"
+
+    # -- core primitives (pointers in, pointers out) ------------------------
+
+    cdef int _seal(self, const uint8_t *iv,
+                   const uint8_t *aad1, Py_ssize_t n1,
+                   const uint8_t *aad2, Py_ssize_t n2,
+                   const uint8_t *aad3, Py_ssize_t n3,
+                   const uint8_t *pt, Py_ssize_t n,
+                   uint8_t *out, uint8_t *tag_out, int tag_length) except -1:
+        """Encrypt n octets of pt into out and write the tag (AAD = aad1||aad2||aad3)."""
+        cdef int outl = 0
+        cdef void *ctx = self._enc
+        _check_int(n, "plaintext")
+        _check_int(n2 + n3, "authenticated data")
+        if not self._openssl:
+            return self._seal_fallback(iv, aad1, n1, aad2, n2, aad3, n3, pt, n, out, tag_out,
+                                       tag_length)
+        if dlmsfast_encrypt_init(ctx, NULL, NULL, iv) != 1:
+            raise SecurityError("EVP_EncryptInit_ex failed")
+        if tag_length:
+            _evp_aad(ctx, False, aad1, n1, aad2, n2, aad3, n3)
+        if n and dlmsfast_encrypt_update(ctx, out, &outl, pt, <int>n) != 1:
+            raise SecurityError("EVP_EncryptUpdate failed")
+        if tag_length:
+            if dlmsfast_encrypt_final(ctx, out + n, &outl) != 1:
+                raise SecurityError("EVP_EncryptFinal_ex failed")
+            if dlmsfast_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, tag_length, tag_out) != 1:
+                raise SecurityError("EVP_CTRL_GCM_GET_TAG failed")
+        return 0
+
+    cdef int _seal_fallback(self, const uint8_t *iv,
+                            const uint8_t *aad1, Py_ssize_t n1,
+                            const uint8_t *aad2, Py_ssize_t n2,
+                            const uint8_t *aad3, Py_ssize_t n3,
+                            const uint8_t *pt, Py_ssize_t n,
+                            uint8_t *out, uint8_t *tag_out, int tag_length) except -1:
+        cdef bytes result
+        aad = _join_aad(aad1, n1, aad2, n2, aad3, n3) if tag_length else b""
+        result = self._aesgcm.encrypt(PyBytes_FromStringAndSize(<const char *>iv, 12),
+                                      PyBytes_FromStringAndSize(<const char *>pt, n),
+                                      aad)
+        if n:
+            memcpy(out, PyBytes_AS_STRING(result), n)
+        if tag_length:
+            memcpy(tag_out, PyBytes_AS_STRING(result) + n, tag_length)
+        return 0
+
+    cdef int _open(self, const uint8_t *iv,
+                   const uint8_t *aad1, Py_ssize_t n1,
+                   const uint8_t *aad2, Py_ssize_t n2,
+                   const uint8_t *aad3, Py_ssize_t n3,
+                   const uint8_t *ct, Py_ssize_t n,
+                   uint8_t *out, const uint8_t *tag, int tag_length) except -1:
+        """Decrypt n octets of ct into out; with a tag, raise SecurityError unless it checks.
+
+        When the AAD holds the plaintext (authentication only), aad3 may be the
+        very buffer ``out`` is written to: the caller passes n == 0 then.
+        """
+        cdef int outl = 0
+        cdef void *ctx = self._dec
+        cdef uint8_t tag_copy[16]
+        _check_int(n, "ciphertext")
+        _check_int(n2 + n3, "authenticated data")
+        if not self._openssl:
+            return self._open_fallback(iv, aad1, n1, aad2, n2, aad3, n3, ct, n, out, tag,
+                                       tag_length)
+        if dlmsfast_decrypt_init(ctx, NULL, NULL, iv) != 1:
+            raise SecurityError("EVP_DecryptInit_ex failed")
+        if tag_length:
+            _evp_aad(ctx, True, aad1, n1, aad2, n2, aad3, n3)
+        if n and dlmsfast_decrypt_update(ctx, out, &outl, ct, <int>n) != 1:
+            raise SecurityError("EVP_DecryptUpdate failed")
+        if tag_length:
+            # SET_TAG takes a non-const pointer; hand it a private copy.
+            memcpy(tag_copy, tag, tag_length)
+            if dlmsfast_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, tag_length, tag_copy) != 1:
+                raise SecurityError("EVP_CTRL_GCM_SET_TAG failed")
+            if dlmsfast_decrypt_final(ctx, out + n, &outl) != 1:
+                raise SecurityError("authentication tag mismatch")
+        return 0
+
+    cdef int _open_fallback(self, const uint8_t *iv,
+                            const uint8_t *aad1, Py_ssize_t n1,
+                            const uint8_t *aad2, Py_ssize_t n2,
+                            const uint8_t *aad3, Py_ssize_t n3,
+                            const uint8_t *ct, Py_ssize_t n,
+                            uint8_t *out, const uint8_t *tag, int tag_length) except -1:
+        # GCM decryption is the same CTR keystream as encryption, so sealing
+        # the ciphertext yields the plaintext; sealing that plaintext again
+        # yields the expected tag. Two AESGCM calls cost far less than
+        # building a Cipher/decryptor per APDU (the only way to pass a
+        # 12-octet tag to cryptography's GCM decryption).
+        cdef bytes plain, expected
+        iv_bytes = PyBytes_FromStringAndSize(<const char *>iv, 12)
+        plain = self._aesgcm.encrypt(iv_bytes, PyBytes_FromStringAndSize(<const char *>ct, n),
+                                     b"")[:n]
+        if tag_length:
+            aad = _join_aad(aad1, n1, aad2, n2, aad3, n3)
+            expected = self._aesgcm.encrypt(iv_bytes, plain, aad)[n:n + tag_length]
+            if not _compare_digest(expected,
+                                   PyBytes_FromStringAndSize(<const char *>tag, tag_length)):
+                raise SecurityError("authentication tag mismatch")
+        if n:
+            memcpy(out, PyBytes_AS_STRING(plain), n)
+        return 0
+
+    # -- Python API -----------------------------------------------------------
+
+    def encrypt(self, iv, plaintext, aad=b"", int tag_length=TAG_LENGTH):
+        """Return ciphertext || tag (tag_length octets, 0 for none)."""
+        cdef Py_buffer v_iv, v_pt, v_aad
+        cdef bytes out
+        cdef uint8_t *o
+        if tag_length not in (0, 12, 16):
+            raise UsageError(f"tag length must be 0, 12 or 16, got {tag_length}")
+        _get_buffer(iv, &v_iv)
+        try:
+            if v_iv.len != 12:
+                raise UsageError(f"IV must be 12 octets, got {v_iv.len}")
+            _get_buffer(plaintext, &v_pt)
+            try:
+                _get_buffer(aad, &v_aad)
+                try:
+                    out = PyBytes_FromStringAndSize(NULL, v_pt.len + tag_length)
+                    o = <uint8_t *>PyBytes_AS_STRING(out)
+                    self._seal(<const uint8_t *>v_iv.buf, <const uint8_t *>v_aad.buf,
+                               v_aad.len, NULL, 0, NULL, 0, <const uint8_t *>v_pt.buf,
+                               v_pt.len, o, o + v_pt.len, tag_length)
+                finally:
+                    PyBuffer_Release(&v_aad)
+            finally:
+                PyBuffer_Release(&v_pt)
+        finally:
+            PyBuffer_Release(&v_iv)
+        return out
+
+    def decrypt(self, iv, ciphertext, tag=b"", aad=b""):
+        """Return the plaintext; a non-empty ``tag`` is checked (SecurityError)."""
+        cdef Py_buffer v_iv, v_ct, v_tag, v_aad
+        cdef bytes out
+        _get_buffer(iv, &v_iv)
+        try:
+            if v_iv.len != 12:
+                raise UsageError(f"IV must be 12 octets, got {v_iv.len}")
+            _get_buffer(tag, &v_tag)
+            try:
+                if v_tag.len not in (0, 12, 16):
+                    raise UsageError(f"tag must be 0, 12 or 16 octets, got {v_tag.len}")
+                _get_buffer(ciphertext, &v_ct)
+                try:
+                    _get_buffer(aad, &v_aad)
+                    try:
+                        out = PyBytes_FromStringAndSize(NULL, v_ct.len)
+                        self._open(<const uint8_t *>v_iv.buf, <const uint8_t *>v_aad.buf,
+                                   v_aad.len, NULL, 0, NULL, 0, <const uint8_t *>v_ct.buf,
+                                   v_ct.len, <uint8_t *>PyBytes_AS_STRING(out),
+                                   <const uint8_t *>v_tag.buf, <int>v_tag.len)
+                    finally:
+                        PyBuffer_Release(&v_aad)
+                finally:
+                    PyBuffer_Release(&v_ct)
+            finally:
+                PyBuffer_Release(&v_tag)
+        finally:
+            PyBuffer_Release(&v_iv)
+        return out
+
+    def seal_service(self, int apdu_tag, int security_control, system_title,
+                     uint32_t invocation_counter, authentication_key, plaintext):
+        """Cipher ``plaintext`` into a whole glo-/ded- service-specific APDU.
+
+        ``apdu_tag`` is the ciphered tag (e.g. 0xC8). The SC decides the form:
+        bit 4 authentication (12-octet tag), bit 5 encryption.
+        """
+        cdef Py_buffer v_st, v_ak, v_pt
+        cdef bytes out
+        cdef uint8_t *o
+        cdef uint8_t iv[12]
+        cdef uint8_t sc = <uint8_t>security_control
+        cdef bint authenticated = (security_control & 0x10) != 0
+        cdef bint encrypted = (security_control & 0x20) != 0
+        cdef int tag_length = 12 if authenticated else 0
+        cdef Py_ssize_t content, header, pos
+        if not 0 <= apdu_tag <= 0xFF or not 0 <= security_control <= 0xFF:
+            raise UsageError("APDU tag and security control must be one octet each")
+        _get_buffer(system_title, &v_st)
+        try:
+            if v_st.len != 8:
+                raise UsageError(f"system title must be 8 octets, got {v_st.len}")
+            memcpy(iv, v_st.buf, 8)
+        finally:
+            PyBuffer_Release(&v_st)
+        iv[8] = <uint8_t>(invocation_counter >> 24)
+        iv[9] = <uint8_t>(invocation_counter >> 16)
+        iv[10] = <uint8_t>(invocation_counter >> 8)
+        iv[11] = <uint8_t>invocation_counter
+        _get_buffer(authentication_key, &v_ak)
+        try:
+            _get_buffer(plaintext, &v_pt)
+            try:
+                content = 5 + v_pt.len + tag_length
+                header = 1 + _length_octets(content)
+                out = PyBytes_FromStringAndSize(NULL, header + content)
+                o = <uint8_t *>PyBytes_AS_STRING(out)
+                o[0] = <uint8_t>apdu_tag
+                pos = 1 + _write_length(o + 1, content)
+                o[pos] = sc
+                memcpy(o + pos + 1, iv + 8, 4)
+                pos += 5
+                if encrypted:
+                    self._seal(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len, NULL, 0,
+                               <const uint8_t *>v_pt.buf, v_pt.len, o + pos,
+                               o + pos + v_pt.len, tag_length)
+                else:
+                    memcpy(o + pos, v_pt.buf, v_pt.len)
+                    if authenticated:
+                        self._seal(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len,
+                                   <const uint8_t *>v_pt.buf, v_pt.len, NULL, 0,
+                                   o + pos + v_pt.len, o + pos + v_pt.len, tag_length)
+            finally:
+                PyBuffer_Release(&v_pt)
+        finally:
+            PyBuffer_Release(&v_ak)
+        return out
+
+
+cdef inline Py_ssize_t _length_octets(Py_ssize_t n):
+    if n < 0x80:
+        return 1
+    if n < 0x100:
+        return 2
+    if n < 0x10000:
+        return 3
+    if n < 0x1000000:
+        return 4
+    return 5
+
+
+cdef inline Py_ssize_t _write_length(uint8_t *o, Py_ssize_t n):
+    cdef Py_ssize_t count = _length_octets(n), i
+    if count == 1:
+        o[0] = <uint8_t>n
+        return 1
+    o[0] = <uint8_t>(0x80 | (count - 1))
+    for i in range(count - 1):
+        o[count - 1 - i] = <uint8_t>(n >> (8 * i))
+    return count
+
+
+def open_service(data, system_title, authentication_key, AesGcm cipher,
+                 AesGcm broadcast_cipher=None, int64_t last_invocation_counter=-1,
+                 int required_protection=0):
+    """Decipher a whole glo-/ded- service-specific APDU; return (SC, IC, plaintext).
+
+    The caller has chosen ``cipher`` from the tag (glo: unicast key, ded:
+    dedicated key); ``broadcast_cipher`` serves SC with the key-set bit.
+    An IC not above ``last_invocation_counter`` is a replay (SecurityError,
+    checked before any decryption), and so is an SC without every bit of
+    ``required_protection`` (0x10 authentication, 0x20 encryption: the
+    receiver's security policy); a wrong tag is a SecurityError; a malformed
+    structure is a DecodeError with the offset.
+    """
+    cdef Py_buffer v_data, v_st, v_ak
+    cdef const uint8_t *d
+    cdef Py_ssize_t end, pos, length, count, i, info_len
+    cdef uint8_t iv[12]
+    cdef uint8_t sc
+    cdef uint32_t ic
+    cdef int tag_length
+    cdef bytes out
+    cdef AesGcm key
+    _get_buffer(data, &v_data)
+    try:
+        d = <const uint8_t *>v_data.buf
+        end = v_data.len
+        if end < 2:
+            raise DecodeError("ciphered APDU truncated", end)
+        length = d[1]
+        pos = 2
+        if length >= 0x80:
+            count = length & 0x7F
+            if count == 0 or count > 4:
+                raise DecodeError(f"unsupported length form 0x{length:02X}", 1)
+            if 2 + count > end:
+                raise DecodeError("length octets truncated", 1)
+            length = 0
+            for i in range(count):
+                length = (length << 8) | d[2 + i]
+            pos = 2 + count
+        if length > end - pos:
+            raise DecodeError(f"length {length} exceeds the {end - pos} octets present", 1)
+        if length < end - pos:
+            raise DecodeError(f"{end - pos - length} trailing octets after the APDU",
+                              pos + length)
+        if length < 5:
+            raise DecodeError("ciphered content shorter than the security header (SC + IC)",
+                              pos)
+        sc = d[pos]
+        ic = ((<uint32_t>d[pos + 1] << 24) | (<uint32_t>d[pos + 2] << 16)
+              | (<uint32_t>d[pos + 3] << 8) | <uint32_t>d[pos + 4])
+        tag_length = 12 if sc & 0x10 else 0
+        info_len = length - 5 - tag_length
+        if info_len < 0:
+            raise DecodeError(
+                f"ciphered content too short for the {tag_length}-octet authentication tag",
+                pos + 5)
+        if (sc & required_protection) != required_protection:
+            missing = required_protection & ~sc
+            raise SecurityError(
+                "security policy requires "
+                + " and ".join([name for bit, name in ((0x10, "authentication"),
+                                                       (0x20, "encryption")) if missing & bit])
+                + f"; the APDU has security control 0x{sc:02X}")
+        if sc & 0x80:
+            raise SecurityError("compressed APDUs (SC bit 7) are not supported")
+        if <int64_t>ic <= last_invocation_counter:
+            raise SecurityError(
+                f"replayed invocation counter {ic} (last accepted {last_invocation_counter})")
+        key = cipher
+        if sc & 0x40:
+            if broadcast_cipher is None:
+                raise SecurityError("APDU asks for the broadcast key, which is not set")
+            key = broadcast_cipher
+        _get_buffer(system_title, &v_st)
+        try:
+            if v_st.len != 8:
+                raise UsageError(f"system title must be 8 octets, got {v_st.len}")
+            memcpy(iv, v_st.buf, 8)
+        finally:
+            PyBuffer_Release(&v_st)
+        memcpy(iv + 8, d + pos + 1, 4)
+        pos += 5
+        _get_buffer(authentication_key, &v_ak)
+        try:
+            out = PyBytes_FromStringAndSize(NULL, info_len)
+            if sc & 0x20:
+                key._open(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len, NULL, 0,
+                          d + pos, info_len, <uint8_t *>PyBytes_AS_STRING(out),
+                          d + pos + info_len, tag_length)
+            else:
+                if tag_length:
+                    key._open(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len,
+                              d + pos, info_len, NULL, 0, NULL, d + pos + info_len,
+                              tag_length)
+                memcpy(PyBytes_AS_STRING(out), d + pos, info_len)
+        finally:
+            PyBuffer_Release(&v_ak)
+    finally:
+        PyBuffer_Release(&v_data)
+    return sc, ic, out

@@ -1,0 +1,543 @@
+"""SecurityContext: the keys, system titles and invocation counters of one
+association, and the ciphering and deciphering of every protected APDU form.
+
+Green Book (DLMS UA 1000-2) 9.2.7.2, security suites 0 and 1 (AES-GCM-128)
+and 2 (AES-GCM-256), 12-octet tags::
+
+    IV  = system title of the sender (8) || IC (4, big-endian)
+    SC 0x1n  authentication only:  AAD = SC || AK || APDU,  sent APDU || T
+    SC 0x2n  encryption only:      no AAD, no tag,          sent C
+    SC 0x3n  both:                 AAD = SC || AK,          sent C || T
+
+    key: glo- and general-glo-ciphering  block cipher key (global unicast EK),
+                                         or the broadcast key when SC bit 6 is set
+         ded- and general-ded-ciphering  dedicated key (from the InitiateRequest)
+         general-ciphering               as key-info says (identified or wrapped)
+
+For general-ciphering with suites 1 and 2 the AAD also carries the header
+fields (transaction-id, originator and recipient system titles, date-time,
+other-information, each as an A-XDR octet string), as Gurux does.
+
+The sender's invocation counter goes up by one per APDU and never wraps (an
+IV must not repeat under one key). The receiver keeps the last IC it accepted
+and rejects any IC that is not above it, and any wrong tag, with
+:class:`~dlmsfast.errors.SecurityError`. Keys never appear in reprs or error
+messages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from hmac import compare_digest
+
+from .. import _gcm
+from ..errors import DecodeError, SecurityError, UsageError
+from .ciphered import (
+    DED_TAG,
+    DEDICATED_TAGS,
+    GENERAL_CIPHERING,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+    GLO_TAG,
+    SERVICE_NAME,
+    TAG_LENGTH,
+    AgreedKey,
+    CipheredApdu,
+    GeneralCiphering,
+    GeneralDedCiphering,
+    GeneralGloCiphering,
+    IdentifiedKey,
+    KeyInfo,
+    SecurityControl,
+    WrappedKey,
+    _octet_string,
+    parse_ciphered,
+)
+from .keywrap import unwrap_key
+
+MAX_INVOCATION_COUNTER = 0xFFFFFFFF
+FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
+
+_KEY_LENGTH = {0: 16, 1: 16, 2: 32}
+_AUTHENTICATION = 0x10
+_ENCRYPTION = 0x20
+_BROADCAST = 0x40
+_COMPRESSION = 0x80
+
+
+def _octets(value, name: str, length: int) -> bytes:
+    """bytes (or hex text) of exactly ``length`` octets, else UsageError."""
+    if isinstance(value, str):
+        try:
+            value = bytes.fromhex(value)
+        except ValueError:
+            raise UsageError(f"{name} must be bytes or hex") from None
+    value = bytes(value)
+    if len(value) != length:
+        raise UsageError(f"{name} must be {length} octets, got {len(value)}")
+    return value
+
+
+def _key_bytes(value, name: str, length: int, *, optional: bool = False) -> bytes | None:
+    if value is None:
+        if optional:
+            return None
+        raise UsageError(f"{name} is required")
+    return _octets(value, name, length)
+
+
+def _system_title_bytes(value, name: str) -> bytes | None:
+    return None if value is None else _octets(value, name, 8)
+
+
+def _iv(system_title: bytes, invocation_counter: int) -> bytes:
+    return system_title + invocation_counter.to_bytes(4, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class CipheringSteps:
+    """Each step of ciphering or deciphering one APDU, for ``--explain``.
+
+    ``aad`` holds the authentication key when SC says "authenticated", so it
+    is left out of the repr; ``aad_layout`` names its parts.
+    """
+
+    service: str
+    security_control: SecurityControl
+    invocation_counter: int
+    system_title: bytes
+    iv: bytes
+    key_used: str
+    aad_layout: str
+    ciphertext: bytes
+    plaintext: bytes
+    computed_tag: bytes
+    received_tag: bytes
+    tag_ok: bool | None
+    aad: bytes = field(default=b"", repr=False)
+
+
+class SecurityContext:
+    """Keys, system titles and invocation counters of one association.
+
+    ``invocation_counter`` is the IC the next ciphered APDU will carry;
+    ``peer_invocation_counter`` the last IC accepted from the peer (None
+    before the first). Keys are bytes or hex strings; their length follows
+    the security suite (16 octets for suites 0 and 1, 32 for suite 2).
+    ``security_policy`` holds the SC bits (0x10 authentication, 0x20
+    encryption) every received APDU must carry; an APDU with less protection
+    is refused, so a stripped tag cannot pass as "encryption only".
+    """
+
+    __slots__ = (
+        "_system_title", "_peer_system_title", "_suite", "_backend",
+        "_ek", "_ak", "_broadcast_key", "_dedicated_key", "_master_key",
+        "_unicast", "_broadcast", "_dedicated",
+        "_invocation_counter", "_peer_invocation_counter", "_security_policy",
+    )
+
+    def __init__(
+        self,
+        *,
+        system_title,
+        block_cipher_key,
+        authentication_key,
+        peer_system_title=None,
+        broadcast_key=None,
+        dedicated_key=None,
+        master_key=None,
+        security_suite: int = 0,
+        invocation_counter: int = 0,
+        peer_invocation_counter: int | None = None,
+        security_policy: int = 0,
+        backend: str | None = None,
+    ) -> None:
+        if security_suite not in _KEY_LENGTH:
+            raise UsageError(f"security suite must be 0, 1 or 2, got {security_suite!r}")
+        self._suite = security_suite
+        self._backend = backend if backend is not None else _gcm.backend
+        length = _KEY_LENGTH[security_suite]
+        self._system_title = _system_title_bytes(system_title, "system_title")
+        if self._system_title is None:
+            raise UsageError("system_title is required")
+        self._peer_system_title = _system_title_bytes(peer_system_title, "peer_system_title")
+        self._ek = _key_bytes(block_cipher_key, "block_cipher_key", length)
+        self._ak = _key_bytes(authentication_key, "authentication_key", length)
+        self._unicast = _gcm.AesGcm(self._ek, self._backend)
+        self._broadcast_key = _key_bytes(broadcast_key, "broadcast_key", length, optional=True)
+        self._broadcast = (None if self._broadcast_key is None
+                           else _gcm.AesGcm(self._broadcast_key, self._backend))
+        self._dedicated_key = None
+        self._dedicated = None
+        self.dedicated_key = dedicated_key
+        self._master_key = _key_bytes(master_key, "master_key", length, optional=True)
+        self.invocation_counter = invocation_counter
+        self.peer_invocation_counter = peer_invocation_counter
+        if security_policy & ~(_AUTHENTICATION | _ENCRYPTION):
+            raise UsageError("security_policy holds SC bits 0x10 (authentication) and "
+                             "0x20 (encryption) only")
+        self._security_policy = security_policy
+
+    # -- properties ----------------------------------------------------------
+
+    @property
+    def system_title(self) -> bytes:
+        return self._system_title
+
+    @property
+    def peer_system_title(self) -> bytes | None:
+        return self._peer_system_title
+
+    @peer_system_title.setter
+    def peer_system_title(self, value) -> None:
+        self._peer_system_title = _system_title_bytes(value, "peer_system_title")
+
+    @property
+    def security_suite(self) -> int:
+        return self._suite
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @property
+    def authentication_key(self) -> bytes:
+        return self._ak
+
+    @property
+    def block_cipher_key(self) -> bytes:
+        return self._ek
+
+    @property
+    def dedicated_key(self) -> bytes | None:
+        return self._dedicated_key
+
+    @dedicated_key.setter
+    def dedicated_key(self, value) -> None:
+        """Set from the InitiateRequest; None ends its use."""
+        self._dedicated_key = _key_bytes(value, "dedicated_key", _KEY_LENGTH[self._suite],
+                                         optional=True)
+        self._dedicated = (None if self._dedicated_key is None
+                           else _gcm.AesGcm(self._dedicated_key, self._backend))
+
+    @property
+    def invocation_counter(self) -> int:
+        return self._invocation_counter
+
+    @invocation_counter.setter
+    def invocation_counter(self, value: int) -> None:
+        if not isinstance(value, int) or not 0 <= value <= MAX_INVOCATION_COUNTER + 1:
+            raise UsageError(f"invocation counter must be 0..2**32, got {value!r}")
+        self._invocation_counter = value
+
+    @property
+    def peer_invocation_counter(self) -> int | None:
+        return None if self._peer_invocation_counter < 0 else self._peer_invocation_counter
+
+    @peer_invocation_counter.setter
+    def peer_invocation_counter(self, value: int | None) -> None:
+        if value is None:
+            self._peer_invocation_counter = -1
+            return
+        if not isinstance(value, int) or not 0 <= value <= MAX_INVOCATION_COUNTER:
+            raise UsageError(f"peer invocation counter must be 0..2**32-1, got {value!r}")
+        self._peer_invocation_counter = value
+
+    def __repr__(self) -> str:
+        keys = ["EK", "AK"]
+        if self._broadcast_key is not None:
+            keys.append("broadcast")
+        if self._dedicated_key is not None:
+            keys.append("dedicated")
+        if self._master_key is not None:
+            keys.append("master")
+        peer = self._peer_system_title.hex().upper() if self._peer_system_title else None
+        return (
+            f"SecurityContext(system_title={self._system_title.hex().upper()}, "
+            f"peer_system_title={peer}, security_suite={self._suite}, "
+            f"invocation_counter={self._invocation_counter}, "
+            f"peer_invocation_counter={self.peer_invocation_counter}, "
+            f"keys set: {', '.join(keys)}, backend={self._backend!r})"
+        )
+
+    def __reduce__(self):
+        raise TypeError("SecurityContext holds keys and is not picklable")
+
+    # -- helpers -------------------------------------------------------------
+
+    def _security_control(self, security_control: int | None) -> int:
+        if security_control is None:
+            return _AUTHENTICATION | _ENCRYPTION | self._suite
+        if isinstance(security_control, SecurityControl):
+            security_control = security_control.value
+        if not isinstance(security_control, int) or not 0 <= security_control <= 0xFF:
+            raise UsageError(f"security control must be one octet, got {security_control!r}")
+        if security_control & 0x0F != self._suite:
+            raise UsageError(
+                f"security control 0x{security_control:02X} names suite "
+                f"{security_control & 0x0F}, this context uses suite {self._suite}"
+            )
+        if security_control & _COMPRESSION:
+            raise UsageError("compression (SC bit 7) is not supported")
+        return security_control
+
+    def _cipher(self, sc: int, dedicated: bool):
+        """(AesGcm, key name) for an APDU: ded key, else broadcast/unicast by SC."""
+        if dedicated:
+            if self._dedicated is None:
+                raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
+            return self._dedicated, "dedicated key"
+        if sc & _BROADCAST:
+            if self._broadcast is None:
+                raise SecurityError("SC asks for the broadcast key, which is not set")
+            return self._broadcast, "global broadcast key"
+        return self._unicast, "global unicast key (block cipher key)"
+
+    def _general_cipher(self, apdu: GeneralCiphering):
+        key_info = apdu.key_info
+        if key_info is None:
+            return self._cipher(apdu.security_control.value, False)
+        if isinstance(key_info, IdentifiedKey):
+            if key_info.key_id == 0:
+                return self._unicast, "global unicast key (identified-key 0)"
+            if key_info.key_id == 1:
+                return self._cipher(_BROADCAST, False)
+            raise SecurityError(f"unknown identified key-id {key_info.key_id}")
+        if isinstance(key_info, WrappedKey):
+            if self._master_key is None:
+                raise SecurityError("wrapped-key needs the master key (KEK), which is not set")
+            if key_info.kek_id != 0:
+                raise SecurityError(f"unknown kek-id {key_info.kek_id}")
+            key = unwrap_key(self._master_key, key_info.key_ciphered_data)
+            if len(key) != _KEY_LENGTH[self._suite]:
+                raise SecurityError("the wrapped key does not fit this security suite")
+            return _gcm.AesGcm(key, self._backend), "wrapped key (unwrapped with the master key)"
+        raise SecurityError(
+            "agreed-key needs an ECDH key agreement (suites 1 and 2), not supported here"
+        )
+
+    def _aad(self, sc: int, extra: bytes, plaintext_in_clear: bytes) -> tuple[bytes, str]:
+        if not sc & _AUTHENTICATION:
+            return b"", "none (no tag)"
+        layout = "SC || AK"
+        aad = bytes((sc,)) + self._ak
+        if extra:
+            aad += extra
+            layout += " || general-ciphering header"
+        if not sc & _ENCRYPTION:
+            aad += plaintext_in_clear
+            layout += " || plaintext"
+        return aad, layout
+
+    @staticmethod
+    def _general_header(apdu: GeneralCiphering) -> bytes:
+        if apdu.security_control.security_suite == 0:
+            return b""
+        return b"".join(_octet_string(v) for v in (
+            apdu.transaction_id, apdu.originator_system_title, apdu.recipient_system_title,
+            apdu.date_time, apdu.other_information))
+
+    def _check_policy(self, sc: int) -> None:
+        missing = self._security_policy & ~sc
+        if missing:
+            names = [n for bit, n in ((_AUTHENTICATION, "authentication"),
+                                      (_ENCRYPTION, "encryption")) if missing & bit]
+            raise SecurityError(f"security policy requires {' and '.join(names)}; "
+                                f"the APDU has security control 0x{sc:02X}")
+
+    def _take_invocation_counter(self, invocation_counter: int | None) -> int:
+        ic = self._invocation_counter if invocation_counter is None else invocation_counter
+        if ic > MAX_INVOCATION_COUNTER:
+            raise SecurityError("invocation counter exhausted: renew the keys")
+        return ic
+
+    # -- ciphering -----------------------------------------------------------
+
+    def encrypt(
+        self,
+        apdu,
+        *,
+        security_control: int | None = None,
+        form: str = "glo",
+        transaction_id: bytes | None = None,
+        date_time: bytes = b"",
+        other_information: bytes = b"",
+        key_info: KeyInfo | None = None,
+    ) -> bytes:
+        """Cipher a plaintext xDLMS APDU with the next invocation counter.
+
+        ``form``: "glo", "ded" (service-specific, tag from the APDU's first
+        octet), "general-glo", "general-ded" or "general-ciphering" (then
+        ``transaction_id`` defaults to the IC on 8 octets, the recipient is
+        the peer system title, and ``key_info`` says which key; None means
+        the block cipher key).
+        """
+        sc = self._security_control(security_control)
+        ic = self._take_invocation_counter(None)
+        if form == "glo" or form == "ded":
+            table = GLO_TAG if form == "glo" else DED_TAG
+            try:
+                tag = table[apdu[0]]
+            except (KeyError, IndexError, TypeError):
+                raise UsageError(
+                    f"{form}-ciphering needs an xDLMS APDU with a ciphered form "
+                    "(initiate, get, set, action, event-notification, ...)"
+                ) from None
+            cipher, _ = self._cipher(sc, form == "ded")
+            out = cipher.seal_service(tag, sc, self._system_title, ic, self._ak, apdu)
+        else:
+            out = self._build_general(apdu, sc, ic, form, transaction_id, date_time,
+                                      other_information, key_info).to_bytes()
+        self._invocation_counter = ic + 1
+        return out
+
+    def _build_general(self, apdu, sc, ic, form, transaction_id, date_time,
+                       other_information, key_info):
+        plaintext = bytes(apdu)
+        sc_obj = SecurityControl(sc)
+        if form in ("general-glo", "general-ded"):
+            cipher, _ = self._cipher(sc, form == "general-ded")
+            cls = GeneralGloCiphering if form == "general-glo" else GeneralDedCiphering
+            info, tag = self._seal(cipher, sc, self._system_title, ic, b"", plaintext)
+            return cls(self._system_title, sc_obj, ic, info, tag)
+        if form == "general-ciphering":
+            if self._peer_system_title is None:
+                raise UsageError("general-ciphering needs the peer (recipient) system title")
+            shell = GeneralCiphering(
+                ic.to_bytes(8, "big") if transaction_id is None else bytes(transaction_id),
+                self._system_title, self._peer_system_title, bytes(date_time),
+                bytes(other_information), key_info, sc_obj, ic, b"", b"",
+            )
+            cipher, _ = self._general_cipher(shell)
+            info, tag = self._seal(cipher, sc, self._system_title, ic,
+                                   self._general_header(shell), plaintext)
+            return GeneralCiphering(
+                shell.transaction_id, shell.originator_system_title,
+                shell.recipient_system_title, shell.date_time, shell.other_information,
+                key_info, sc_obj, ic, info, tag,
+            )
+        raise UsageError(f"form must be one of {FORMS}, got {form!r}")
+
+    def _seal(self, cipher, sc, system_title, ic, extra, plaintext) -> tuple[bytes, bytes]:
+        iv = _iv(system_title, ic)
+        aad, _ = self._aad(sc, extra, plaintext)
+        if sc & _ENCRYPTION:
+            sealed = cipher.encrypt(iv, plaintext, aad, TAG_LENGTH if sc & _AUTHENTICATION else 0)
+            if sc & _AUTHENTICATION:
+                return sealed[:-TAG_LENGTH], sealed[-TAG_LENGTH:]
+            return sealed, b""
+        if sc & _AUTHENTICATION:
+            return plaintext, cipher.encrypt(iv, b"", aad)
+        return plaintext, b""
+
+    # -- deciphering ---------------------------------------------------------
+
+    def _peer_title(self, system_title) -> bytes:
+        title = _system_title_bytes(system_title, "system_title")
+        if title is None:
+            title = self._peer_system_title
+        if title is None:
+            raise UsageError("the peer system title is unknown: pass system_title=")
+        return title
+
+    def decrypt(self, data, *, system_title=None) -> bytes:
+        """Decipher and check any ciphered APDU; return the plaintext APDU.
+
+        Wrong tag or replayed IC: SecurityError. Malformed: DecodeError.
+        ``system_title`` overrides the peer system title for the IV (the
+        general forms carry their own).
+        """
+        try:
+            first = data[0]
+        except IndexError:
+            raise DecodeError("empty APDU", 0) from None
+        except TypeError:
+            raise DecodeError(f"expected bytes, got {type(data).__name__}", 0) from None
+        if first in SERVICE_NAME:
+            if first in DEDICATED_TAGS:
+                if self._dedicated is None:
+                    raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
+                cipher = self._dedicated
+            else:
+                cipher = self._unicast
+            _, ic, plaintext = _gcm.open_service(
+                data, self._peer_title(system_title), self._ak, cipher, self._broadcast,
+                self._peer_invocation_counter, self._security_policy,
+            )
+            self._peer_invocation_counter = ic
+            return plaintext
+        steps = self._explain_general(parse_ciphered(data), system_title, check_replay=True)
+        if steps.tag_ok is False:
+            raise SecurityError("authentication tag mismatch")
+        self._peer_invocation_counter = steps.invocation_counter
+        return steps.plaintext
+
+    def explain_decrypt(self, data, *, system_title=None) -> CipheringSteps:
+        """The deciphering steps of ``data``, with ``tag_ok``; changes no counter.
+
+        A wrong tag is reported (tag_ok False), not raised; a malformed APDU
+        is a DecodeError.
+        """
+        apdu = parse_ciphered(data)
+        return self._explain_general(apdu, system_title, check_replay=False)
+
+    def _explain_general(self, apdu, system_title, *, check_replay: bool) -> CipheringSteps:
+        sc = apdu.security_control.value
+        ic = apdu.invocation_counter
+        if check_replay:
+            self._check_policy(sc)
+        if apdu.security_control.compression:
+            raise SecurityError("compressed APDUs (SC bit 7) are not supported")
+        if check_replay and ic <= self._peer_invocation_counter:
+            raise SecurityError(
+                f"replayed invocation counter {ic} "
+                f"(last accepted {self._peer_invocation_counter})"
+            )
+        extra = b""
+        if isinstance(apdu, CipheredApdu):
+            cipher, key_used = self._cipher(sc, apdu.dedicated)
+            title = self._peer_title(system_title)
+        elif isinstance(apdu, GeneralCiphering):
+            cipher, key_used = self._general_cipher(apdu)
+            title = apdu.originator_system_title
+            extra = self._general_header(apdu)
+        else:
+            cipher, key_used = self._cipher(sc, isinstance(apdu, GeneralDedCiphering))
+            title = apdu.system_title or self._peer_title(system_title)
+        if len(title) != 8:
+            raise SecurityError(f"system title must be 8 octets for the IV, got {len(title)}")
+        iv = _iv(title, ic)
+        plaintext = (cipher.decrypt(iv, apdu.ciphertext) if sc & _ENCRYPTION
+                     else apdu.ciphertext)
+        aad, layout = self._aad(sc, extra, plaintext)
+        computed = b""
+        tag_ok = None
+        if sc & _AUTHENTICATION:
+            computed = cipher.encrypt(iv, plaintext if sc & _ENCRYPTION else b"", aad)[
+                -TAG_LENGTH:]
+            tag_ok = compare_digest(computed, apdu.authentication_tag)
+        return CipheringSteps(
+            service=apdu.service, security_control=apdu.security_control,
+            invocation_counter=ic, system_title=title, iv=iv, key_used=key_used,
+            aad_layout=layout, ciphertext=apdu.ciphertext, plaintext=plaintext,
+            computed_tag=computed, received_tag=apdu.authentication_tag, tag_ok=tag_ok,
+            aad=aad,
+        )
+
+    def explain_encrypt(self, apdu, *, security_control: int | None = None,
+                        form: str = "glo", invocation_counter: int | None = None,
+                        **general) -> tuple[bytes, CipheringSteps]:
+        """Cipher like :meth:`encrypt` and return (bytes, steps).
+
+        With ``invocation_counter`` given, that IC is used and the context's
+        counter is left alone; otherwise the next IC is consumed.
+        """
+        saved = self._invocation_counter
+        if invocation_counter is not None:
+            self.invocation_counter = invocation_counter
+        try:
+            data = self.encrypt(apdu, security_control=security_control, form=form, **general)
+        finally:
+            if invocation_counter is not None:
+                self._invocation_counter = saved
+        steps = self.explain_decrypt(data, system_title=self._system_title)
+        return data, steps
