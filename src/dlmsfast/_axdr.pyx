@@ -22,11 +22,13 @@ is first compiled into a flat array of nodes so that encoding a list of rows
 touches Python only to read the values.
 """
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport _PyBytes_Resize, PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong, PyLong_CheckExact, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport Py_SIZE
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF, PyObject
+from cpython.sequence cimport PySequence_Fast_GET_SIZE, PySequence_Fast_ITEMS
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, realloc
@@ -99,6 +101,7 @@ cdef void _init_tables():
 
 _init_tables()
 
+cdef object _DONT_CARE = DONT_CARE
 cdef object _datetime_from_bytes = DateTime.from_bytes
 cdef object _date_from_bytes = Date.from_bytes
 cdef object _time_from_bytes = Time.from_bytes
@@ -152,7 +155,7 @@ cdef class Data:
             try:
                 _put_simple(&scratch, self.tag, value)
             finally:
-                free(scratch.buf)
+                _writer_release(&scratch)
 
     def __eq__(self, other):
         if not isinstance(other, Data):
@@ -181,7 +184,7 @@ cdef class Data:
         if self.tag == T_ARRAY or self.tag == T_COMPACT_ARRAY:
             return [(<Data>e).to_plain() for e in self.value]
         if self.tag == T_DONT_CARE:
-            return DONT_CARE
+            return _DONT_CARE
         return self.value
 
     def to_meaning(self):
@@ -245,7 +248,7 @@ cdef tuple _node_tuple(object value, object kind):
 
 cdef object _normalize_leaf(int tag, object value):
     """Give a leaf value its canonical Python type (checked by the encoder after)."""
-    if tag == T_DONT_CARE and value is DONT_CARE:
+    if tag == T_DONT_CARE and value is _DONT_CARE:
         return None
     if tag == T_OCTET_STRING and isinstance(value, (bytearray, memoryview)):
         return bytes(value)
@@ -389,7 +392,7 @@ cdef object _read_simple(Reader* r, int tag, Py_ssize_t start):
     if tag == T_NULL:
         return None
     if tag == T_DONT_CARE:
-        return DONT_CARE
+        return _DONT_CARE
     if tag == T_UTF8_STRING:
         n = _read_bounded_length(r, "utf8-string length")
         return _read_utf8(r, n)
@@ -462,6 +465,9 @@ cdef object _decode(Reader* r, int depth, bint typed):
 
 ctypedef struct DescNode:
     int tag
+    int int_size          # octets of an integer type up to 63 bits wide, else 0
+    long long low         # its range, for the encoder's fast path
+    long long high
     Py_ssize_t count      # array: elements (-1 = as many as given); structure: elements
     Py_ssize_t end        # index just after this node's subtree
     Py_ssize_t min_size   # fewest octets one untagged value takes (saturated)
@@ -486,6 +492,10 @@ cdef class _Program:
                 raise MemoryError()
             self.nodes = grown
         self.nodes[self.n].tag = tag
+        self.nodes[self.n].int_size = 0
+        if _INT_SIZE[tag] and tag != T_LONG64_UNSIGNED:
+            self.nodes[self.n].int_size = _INT_SIZE[tag]
+            _int_range(tag, &self.nodes[self.n].low, &self.nodes[self.n].high)
         self.nodes[self.n].count = count
         self.nodes[self.n].end = self.n + 1
         self.nodes[self.n].min_size = 0
@@ -638,25 +648,48 @@ ctypedef struct Writer:
     unsigned char* buf
     Py_ssize_t len
     Py_ssize_t cap
+    PyObject* out   # the bytes object being filled (owned), NULL until the first octet
 
+
+# The encoder writes straight into a bytes object that it resizes (realloc), so
+# the result is not copied once more at the end.
 
 cdef inline void _writer_init(Writer* w):
     w.buf = NULL
     w.len = 0
     w.cap = 0
+    w.out = NULL
+
+
+cdef inline void _writer_release(Writer* w):
+    Py_XDECREF(w.out)
+    w.out = NULL
+
+
+cdef object _writer_finish(Writer* w):
+    """The bytes written; the writer no longer owns them."""
+    if w.out == NULL:
+        return b""
+    _PyBytes_Resize(&w.out, w.len)
+    result = <object>w.out
+    Py_DECREF(result)
+    w.out = NULL
+    return result
 
 
 cdef int _grow(Writer* w, Py_ssize_t extra) except -1:
     cdef Py_ssize_t cap = w.cap * 2
-    cdef unsigned char* grown
     if cap < w.len + extra:
         cap = w.len + extra
     if cap < 256:
         cap = 256
-    grown = <unsigned char*>realloc(w.buf, cap)
-    if grown == NULL:
-        raise MemoryError()
-    w.buf = grown
+    if w.out == NULL:
+        fresh = PyBytes_FromStringAndSize(NULL, cap)
+        Py_INCREF(fresh)
+        w.out = <PyObject*>fresh
+    else:
+        _PyBytes_Resize(&w.out, cap)
+    w.buf = <unsigned char*>PyBytes_AS_STRING(<object>w.out)
     w.cap = cap
     return 0
 
@@ -730,19 +763,25 @@ cdef int _encode_error(int tag, object value, str expected) except -1:
     raise EncodeError(f"{_TYPE_NAMES[tag]} takes {expected}, not {value!r}")
 
 
+cdef void _int_range(int tag, long long* low, long long* high):
+    """The range of an integer type of up to 63 bits."""
+    cdef int size = _INT_SIZE[tag]
+    if _INT_SIGNED[tag]:
+        high[0] = (1LL << (8 * size - 1)) - 1
+        low[0] = -high[0] - 1
+    else:
+        low[0] = 0
+        high[0] = (1LL << (8 * size)) - 1
+
+
 cdef int _put_int(Writer* w, int tag, object value) except -1:
     cdef int size = _INT_SIZE[tag]
     cdef int overflow = 0
     cdef long long v
     cdef long long low, high
-    if size == 8 and not _INT_SIGNED[tag]:
+    if tag == T_LONG64_UNSIGNED:
         return _put_uint64(w, tag, value)
-    if _INT_SIGNED[tag]:
-        high = (1LL << (8 * size - 1)) - 1
-        low = -high - 1
-    else:
-        low = 0
-        high = (1LL << (8 * size)) - 1
+    _int_range(tag, &low, &high)
     if not PyLong_CheckExact(value):
         if not isinstance(value, int) or isinstance(value, bool):
             return _encode_error(tag, value, f"an int in {low}..{high}")
@@ -824,7 +863,7 @@ cdef int _put_simple(Writer* w, int tag, object value) except -1:
             return 0
         return _encode_error(tag, value, "None")
     if tag == T_DONT_CARE:
-        if value is None or value is DONT_CARE:
+        if value is None or value is _DONT_CARE:
             return 0
         return _encode_error(tag, value, "None or DONT_CARE")
     if tag == T_FLOAT32 or tag == T_FLOAT64:
@@ -899,7 +938,7 @@ cdef int _put_compact_contents(Writer* w, object elements, _Program p,
         _put_length(w, contents.len)
         _put_bytes(w, contents.buf, contents.len)
     finally:
-        free(contents.buf)
+        _writer_release(&contents)
     return 0
 
 
@@ -910,9 +949,48 @@ cdef object _compact_contents(Data node):
     try:
         _compile_description(node.contents_description, p, 0)
         _put_elements(&w, node.value, p, 0)
-        return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+        return _writer_finish(&w)
     finally:
-        free(w.buf)
+        _writer_release(&w)
+
+
+cdef inline bint _put_fast_leaf(Writer* w, object value, DescNode* node, bint tagged) except -1:
+    """The common leaves (an exact int in range, exact bytes) written in one step;
+    False when the value needs the general path."""
+    cdef long long v
+    cdef int k, size = node.int_size
+    cdef Py_ssize_t n
+    cdef unsigned char* out
+    if size and PyLong_CheckExact(value):
+        # Up to two 30-bit digits the C conversion cannot overflow.
+        if Py_SIZE(value) > 2 or Py_SIZE(value) < -2:
+            return False
+        v = <long long>value
+        if v < node.low or v > node.high:
+            return False
+        _reserve(w, 9)
+        out = w.buf + w.len
+        if tagged:
+            out[0] = <unsigned char>node.tag
+            out += 1
+        for k in range(size):
+            out[k] = <unsigned char>(v >> (8 * (size - 1 - k)))
+        w.len = (out - w.buf) + size
+        return True
+    if node.tag == T_OCTET_STRING and PyBytes_CheckExact(value):
+        n = PyBytes_GET_SIZE(value)
+        if n >= 0x80:
+            return False
+        _reserve(w, n + 2)
+        out = w.buf + w.len
+        if tagged:
+            out[0] = T_OCTET_STRING
+            out += 1
+        out[0] = <unsigned char>n
+        memcpy(out + 1, PyBytes_AS_STRING(value), n)
+        w.len = (out - w.buf) + 1 + n
+        return True
+    return False
 
 
 cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bint tagged,
@@ -923,7 +1001,10 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
     cdef DescNode* node = &p.nodes[i]
     cdef int tag = node.tag
     cdef Py_ssize_t n, k, child
+    cdef PyObject** items
     cdef Data data
+    if _put_fast_leaf(w, value, node, tagged):
+        return 0
     if depth >= MAX_DEPTH:
         raise EncodeError(f"data nested deeper than {MAX_DEPTH} levels")
     if type(value) is Data:
@@ -934,7 +1015,7 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
             raise EncodeError(f"compact-array contents expect {_TYPE_NAMES[tag]}, "
                               f"got a {_TYPE_NAMES[data.tag]} node")
         value = data.value
-    elif tagged and tag != T_NULL and (value is None or value is DONT_CARE):
+    elif tagged and tag != T_NULL and (value is None or value is _DONT_CARE):
         # A missing value in a described row is sent as null-data (or dont-care).
         return _put_byte(w, T_NULL if value is None else T_DONT_CARE)
     if tagged:
@@ -944,17 +1025,17 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
             if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
                 return _encode_error(tag, value, "a list or tuple")
             value = tuple(value)
-        n = PyList_GET_SIZE(value) if PyList_CheckExact(value) else PyTuple_GET_SIZE(value)
+        n = PySequence_Fast_GET_SIZE(value)
         if node.count >= 0 and n != node.count:
             raise EncodeError(f"{_TYPE_NAMES[tag]} described with {node.count} elements, "
                               f"got {n}")
         if tagged:
             _put_length(w, n)
+        items = PySequence_Fast_ITEMS(value)
         child = i + 1
         for k in range(n):
-            item = <object>(PyList_GET_ITEM(value, k) if PyList_CheckExact(value)
-                            else PyTuple_GET_ITEM(value, k))
-            _encode_described(w, item, p, child, tagged, depth + 1)
+            if not _put_fast_leaf(w, <object>items[k], &p.nodes[child], tagged):
+                _encode_described(w, <object>items[k], p, child, tagged, depth + 1)
             if tag == T_STRUCTURE:
                 child = p.nodes[child].end
         return 0
@@ -1040,9 +1121,9 @@ def encode(value, description=None):
             p = _Program()
             _compile_description(description, p, 0)
             _encode_described(&w, value, p, 0, True, 0)
-        return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+        return _writer_finish(&w)
     finally:
-        free(w.buf)
+        _writer_release(&w)
 
 
 def encode_length(Py_ssize_t n):
@@ -1053,9 +1134,9 @@ def encode_length(Py_ssize_t n):
     _writer_init(&w)
     try:
         _put_length(&w, n)
-        return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+        return _writer_finish(&w)
     finally:
-        free(w.buf)
+        _writer_release(&w)
 
 
 def decode_length_from(data, Py_ssize_t offset=0):
@@ -1080,9 +1161,9 @@ def encode_type_description(description):
     try:
         _compile_description(description, p, 0)
         _write_description(&w, p, 0)
-        return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+        return _writer_finish(&w)
     finally:
-        free(w.buf)
+        _writer_release(&w)
 
 
 def decode_type_description_from(data, Py_ssize_t offset=0):
