@@ -94,6 +94,11 @@ def read_length(buf: bytes, offset: int, end: int) -> tuple[int, int]:
 
 def read_tlv(buf: bytes, offset: int, end: int) -> tuple[int, int, int]:
     """``(tag, contents_start, contents_end)`` of the element at ``offset``."""
+    if offset + 2 <= end:
+        tag, first = buf[offset], buf[offset + 1]
+        # The common case, a one-octet tag and a short length, without calls.
+        if tag & 0x1F != 0x1F and first < 0x80 and first <= end - offset - 2:
+            return tag, offset + 2, offset + 2 + first
     tag, pos = read_tag(buf, offset, end)
     length, start = read_length(buf, pos, end)
     return tag, start, start + length
@@ -124,6 +129,8 @@ def encode_length(n: int) -> bytes:
 
 def tlv(tag: int, contents: bytes) -> bytes:
     """One element: tag octets (as named by the integer), length, contents."""
+    if tag < 0x100 and len(contents) < 0x80:
+        return bytes((tag, len(contents))) + contents
     return tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big") + encode_length(
         len(contents)
     ) + contents

@@ -271,7 +271,21 @@ def _decode_enum(enum: type[IntEnum], value: int, offset: int, what: str) -> Int
         raise DecodeError(f"unknown {what} {value}", offset) from None
 
 
+def _known_oids(kind: int, enum) -> dict[bytes, Any]:
+    return {_ber.encode_oid(_dlms_oid(kind, member)): member for member in enum}
+
+
+# Contents octets of every known name, so that decoding is one dict lookup.
+_OID_MEMBERS = {
+    _CONTEXT_NAME_ARC: _known_oids(_CONTEXT_NAME_ARC, ApplicationContextName),
+    _MECHANISM_NAME_ARC: _known_oids(_MECHANISM_NAME_ARC, MechanismName),
+}
+
+
 def _decode_dlms_oid(buf: bytes, start: int, end: int, kind: int, enum, what: str):
+    member = _OID_MEMBERS[kind].get(buf[start:end])
+    if member is not None:
+        return member
     arcs = _ber.decode_oid(buf, start, end)
     if len(arcs) != 7 or arcs[:6] != (*DLMS_UA_OID, kind):
         raise DecodeError(f"unknown {what} {_ber.oid_text(arcs)}", start)
@@ -410,16 +424,13 @@ _AP_TITLE = _Codec(_decode_explicit_octets, _encode_explicit_octets, _octets_mea
 _AE_QUALIFIER = _Codec(_decode_explicit_octets, _encode_explicit_octets, _hex_meaning)
 _INVOCATION_ID = _Codec(_decode_explicit_integer, _encode_explicit_integer, _identity)
 _PROTOCOL_VERSION = _Codec(_decode_protocol_version, _encode_protocol_version, _identity)
-_CONTEXT_NAME = _Codec(
-    _decode_context_name,
-    lambda v: _ber.tlv(_ber.OBJECT_IDENTIFIER, _ber.encode_oid(_dlms_oid(_CONTEXT_NAME_ARC, v))),
-    _oid_meaning,
-)
-_MECHANISM = _Codec(
-    _decode_mechanism,
-    lambda v: _ber.encode_oid(_dlms_oid(_MECHANISM_NAME_ARC, v)),
-    _oid_meaning,
-)
+_CONTEXT_NAME_OCTETS = {
+    member: _ber.tlv(_ber.OBJECT_IDENTIFIER, contents)
+    for contents, member in _OID_MEMBERS[_CONTEXT_NAME_ARC].items()
+}
+_MECHANISM_OCTETS = {member: contents for contents, member in _OID_MEMBERS[_MECHANISM_NAME_ARC].items()}
+_CONTEXT_NAME = _Codec(_decode_context_name, _CONTEXT_NAME_OCTETS.__getitem__, _oid_meaning)
+_MECHANISM = _Codec(_decode_mechanism, _MECHANISM_OCTETS.__getitem__, _oid_meaning)
 _REQUIREMENTS = _Codec(_decode_functional_units, _encode_functional_units, _requirements_meaning)
 _AUTHENTICATION = _Codec(
     _decode_authentication_value, _encode_authentication_value, _authentication_meaning
@@ -549,6 +560,16 @@ class _AcseApdu:
     # converted to these, e.g. a password as bytes to AuthenticationValue.
     _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = ()
 
+    _BY_TAG: ClassVar[dict[int, _Field]]
+    _ABSENT: ClassVar[dict[str, None]]
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        fields_ = cls.__dict__.get("_FIELDS")
+        if fields_ is not None:
+            cls._BY_TAG = {f.tag: f for f in fields_}
+            cls._ABSENT = dict.fromkeys(f.attr for f in fields_)
+
     def _check_fields(self) -> None:
         """Normalise convenient inputs, and catch wrong types before to_bytes does."""
         ui = getattr(self, "user_information")
@@ -577,10 +598,10 @@ class _AcseApdu:
         length, pos = _ber.read_length(buf, pos, end)
         if pos + length != end:
             raise DecodeError(f"{end - pos - length} octets after the {cls.NAME}", pos + length)
-        by_tag = {f.tag: f for f in cls._FIELDS}
+        by_tag = cls._BY_TAG
         # Absent fields are None, not the constructor's defaults, so that
         # to_bytes() writes back only what was received.
-        values: dict[str, Any] = dict.fromkeys(f.attr for f in cls._FIELDS)
+        values: dict[str, Any] = cls._ABSENT.copy()
         while pos < end:
             element = pos
             tag, start, pos = _ber.read_tlv(buf, pos, end)
@@ -617,7 +638,7 @@ class _AcseApdu:
                 continue
             try:
                 out += _ber.tlv(spec.tag, spec.codec.encode(value))
-            except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            except (TypeError, ValueError, OverflowError, AttributeError, LookupError) as exc:
                 if isinstance(exc, EncodeError):
                     raise
                 raise EncodeError(f"{self.NAME} {spec.attr}: cannot encode {type(value).__name__}") from None
