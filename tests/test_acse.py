@@ -437,7 +437,9 @@ def test_initiate_request_optional_fields_round_trip():
         client_max_receive_pdu_size=0x0400,
     )
     data = request.to_bytes()
-    assert data == bytes.fromhex("010110000102030405060708090A0B0C0D0E0F010001FF065F1F0400400010" "0400")
+    assert data == bytes.fromhex(
+        "01" "0110000102030405060708090A0B0C0D0E0F" "0100" "01FF" "06" "5F1F0400400010" "0400"
+    )
     again = InitiateRequest.from_bytes(data)
     assert again == request
     assert again.response_expected is False
@@ -488,9 +490,6 @@ def test_other_constructor_errors():
 
 
 # --- malformed input --------------------------------------------------------------
-
-AARQ_LLS = "6036A1090607608574050801018A0207808B0760857405080201AC0A80083132333435363738BE10040E01000000065F1F0400007E1F04B0"
-
 
 def _expect_error(cls, hex_data: str, offset: int, fragment: str = ""):
     with pytest.raises(DecodeError) as info:

@@ -428,7 +428,9 @@ _CONTEXT_NAME_OCTETS = {
     member: _ber.tlv(_ber.OBJECT_IDENTIFIER, contents)
     for contents, member in _OID_MEMBERS[_CONTEXT_NAME_ARC].items()
 }
-_MECHANISM_OCTETS = {member: contents for contents, member in _OID_MEMBERS[_MECHANISM_NAME_ARC].items()}
+_MECHANISM_OCTETS = {
+    member: contents for contents, member in _OID_MEMBERS[_MECHANISM_NAME_ARC].items()
+}
 _CONTEXT_NAME = _Codec(_decode_context_name, _CONTEXT_NAME_OCTETS.__getitem__, _oid_meaning)
 _MECHANISM = _Codec(_decode_mechanism, _MECHANISM_OCTETS.__getitem__, _oid_meaning)
 _REQUIREMENTS = _Codec(_decode_functional_units, _encode_functional_units, _requirements_meaning)
@@ -641,7 +643,9 @@ class _AcseApdu:
             except (TypeError, ValueError, OverflowError, AttributeError, LookupError) as exc:
                 if isinstance(exc, EncodeError):
                     raise
-                raise EncodeError(f"{self.NAME} {spec.attr}: cannot encode {type(value).__name__}") from None
+                raise EncodeError(
+                    f"{self.NAME} {spec.attr}: cannot encode {type(value).__name__}"
+                ) from None
         return bytes(out)
 
     def to_bytes(self) -> bytes:

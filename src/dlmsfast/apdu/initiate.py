@@ -508,7 +508,9 @@ class ConfirmedServiceError:
         try:
             service = ConfirmedServiceErrorService(r.buf[pos])
         except ValueError:
-            raise DecodeError(f"unknown confirmed-service-error service {r.buf[pos]}", pos) from None
+            raise DecodeError(
+                f"unknown confirmed-service-error service {r.buf[pos]}", pos
+            ) from None
         pos = r.need(1, "ServiceError")
         try:
             service_error = ServiceError(r.buf[pos])
