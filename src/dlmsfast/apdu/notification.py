@@ -31,7 +31,6 @@ from .common import (
     BlueBookEnum,
     CosemAttributeDescriptor,
     LongInvokeIdAndPriority,
-    Reader,
     Writer,
     open_apdu,
 )
