@@ -112,6 +112,52 @@ def test_ciphered_vector_deciphers_to_its_meaning(ciphered_vector):
     assert plain.to_bytes().hex().upper() == decrypted["plaintext"]
 
 
+def _green_book_context(*, system_title: bytes, peer_system_title: bytes | None = None):
+    from dlmsfast.security import SecurityContext
+
+    return SecurityContext(
+        system_title=system_title,
+        peer_system_title=peer_system_title,
+        block_cipher_key=GREEN_BOOK_EK,
+        authentication_key=GREEN_BOOK_AK,
+    )
+
+
+def test_ciphered_vector_deciphers_with_a_security_context(ciphered_vector):
+    vector = ciphered_vector
+    decrypted = vector["meaning"]["user_information"]["decrypted"]
+    apdu = CLASSES[vector["meaning"]["apdu"]].from_bytes(bytes.fromhex(vector["hex"]))
+    receiver = _green_book_context(
+        system_title=bytes(8), peer_system_title=bytes.fromhex(decrypted["system_title"])
+    )
+    described = apdu.describe(decipher=receiver.decrypt)["user_information"]["decrypted"]
+    assert described == {"plaintext": decrypted["plaintext"], "decoded": decrypted["decoded"]}
+
+
+def test_ciphered_aarq_built_with_a_security_context_round_trips():
+    client_title = bytes.fromhex("4D4D4D0000BC614E")
+    client = _green_book_context(system_title=client_title)
+    client.invocation_counter = 0x01234567
+    request = InitiateRequest(
+        dedicated_key=bytes.fromhex("00112233445566778899AABBCCDDEEFF"),
+        proposed_conformance=Conformance(0x007E1F),
+        client_max_receive_pdu_size=1200,
+    )
+    aarq = AARQ(
+        application_context_name=ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING,
+        calling_ap_title=client_title,
+        sender_acse_requirements=True,
+        mechanism_name=MechanismName.LOW_LEVEL_SECURITY,
+        calling_authentication_value=b"12345678",
+        user_information=client.encrypt(request.to_bytes()),
+    )
+    # The Green Book example AARQ: same keys, title, IC and InitiateRequest.
+    assert aarq.to_bytes().hex().upper() == _vector("4D4D4D0000BC614E, glo-initiateRequest")["hex"]
+    server = _green_book_context(system_title=bytes(8), peer_system_title=client_title)
+    received = AARQ.from_bytes(aarq.to_bytes())
+    assert InitiateRequest.from_bytes(server.decrypt(received.user_information)) == request
+
+
 def test_vector_with_non_minimal_outer_length_decodes_the_same(vector):
     data = bytes.fromhex(vector["hex"])
     stretched = data[:1] + b"\x82" + (len(data) - 2).to_bytes(2, "big") + data[2:]
