@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from . import __version__
-from .errors import DlmsError
+from .errors import DlmsError, SecurityError, UsageError
 
 
 def _hex_arg(what: str):
@@ -88,27 +88,36 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from .translator import Keys, parse_hex, to_json, to_text, translate
+    from .translator import Keys, parse_hex, tag_failures, to_json, to_text, translate
 
     data = parse_hex(_read_input(args.hex))
-    keys = Keys(args.ek, args.ak, args.system_title)
-    decoded = translate(data, args.kind, keys)
-    if args.json:
-        print(to_json(decoded))
-    else:
-        print(to_text(decoded))
+    decoded = translate(data, args.kind, Keys(args.ek, args.ak, args.system_title))
+    if args.explain and not decoded.explain:
+        raise UsageError("--explain shows the ciphering steps: give a ciphered APDU and --ek/--ak")
+    failures = tag_failures(decoded.meaning)
     if args.explain:
-        from .translator import explain_lines
-
-        print("\n".join(explain_lines(decoded)))
+        print("\n".join(decoded.explain))
+    if failures:
+        raise SecurityError("authentication tag mismatch: wrong key, system title, "
+                            "or a corrupted APDU")
+    print(to_json(decoded) if args.json else to_text(decoded))
     return 0
 
 
 def _cmd_encrypt(args: argparse.Namespace) -> int:
-    from .translator import encrypt_command, parse_hex
+    from .translator import encrypt, parse_hex
 
     plaintext = parse_hex(_read_input(args.plaintext), "plaintext")
-    print(encrypt_command(plaintext, args))
+    data, steps = encrypt(
+        plaintext, encryption_key=args.ek, authentication_key=args.ak,
+        system_title=args.system_title, invocation_counter=args.ic,
+        security_control=args.sc, form=args.form,
+    )
+    if args.explain:
+        print("\n".join(steps))
+        print(f"ciphered APDU      {data.hex().upper()}")
+    else:
+        print(data.hex().upper())
     return 0
 
 

@@ -17,7 +17,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import axdr, hdlc, wrapper
 from .errors import DecodeError, DlmsError, UsageError
@@ -63,73 +63,98 @@ class Decoded:
 # --- decoders per kind -----------------------------------------------------------
 
 
-def _decode_axdr(data: bytes, keys: Keys) -> dict[str, Any]:
-    return axdr.decode_typed(data).to_meaning()
+class _Translation:
+    """One translation: the keys given, and every deciphering done on the way down."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
+        self.steps: list[Any] = []
+
+    def axdr(self, data: bytes) -> dict[str, Any]:
+        return axdr.decode_typed(data).to_meaning()
+
+    def hdlc(self, data: bytes) -> dict[str, Any]:
+        frame = hdlc.HdlcFrame.from_bytes(data)
+        meaning = hdlc.describe_frame(data)
+        info = frame.information or b""
+        if meaning.get("llc"):
+            meaning["apdu"] = info[3:].hex().upper()
+            meaning["apdu_decoded"] = self.payload(info[3:], segmented=frame.segmented)
+        elif info and meaning["control"]["frame"] in ("I", "UI"):
+            # A continuation segment carries no LLC header: it is a part of a longer APDU.
+            meaning["apdu_decoded"] = self.payload(info, segmented=True)
+        return meaning
+
+    def wrapper(self, data: bytes) -> dict[str, Any]:
+        frame = wrapper.WrapperFrame.from_bytes(data)
+        meaning = wrapper.describe_wrapper(data)
+        if frame.payload:
+            meaning["apdu_decoded"] = self.payload(frame.payload, segmented=False)
+        return meaning
+
+    def apdu(self, data: bytes) -> dict[str, Any]:
+        from .apdu import parse_apdu
+        from .security import CipheredApdu, parse_ciphered
+        from .security.ciphered import is_ciphered_tag
+        from .security.describe import describe_ciphered, describe_steps
+
+        if not data or not is_ciphered_tag(data[0]):
+            return parse_apdu(data).describe()
+        ciphered = parse_ciphered(data)
+        meaning = describe_ciphered(ciphered)
+        if self.keys:
+            context = _context_for(ciphered.security_control, self.keys,
+                                   dedicated=isinstance(ciphered, CipheredApdu))
+            steps = context.explain_decrypt(data, system_title=self.keys.system_title)
+            self.steps.append(steps)
+            meaning["deciphered"] = describe_steps(steps)
+            if steps.tag_ok is not False:
+                meaning["deciphered"]["apdu_decoded"] = _Translation(Keys()).apdu(steps.plaintext)
+        return meaning
+
+    def payload(self, payload: bytes, *, segmented: bool) -> Any:
+        """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
+        try:
+            return self.apdu(payload)
+        except DecodeError as exc:
+            if segmented:
+                return {"segment": payload.hex().upper(), "note": "part of a longer APDU"}
+            return {"undecoded": payload.hex().upper(), "error": str(exc)}
+
+    def decode(self, kind: str, data: bytes) -> Decoded:
+        from .security.describe import explain_lines
+
+        self.steps.clear()
+        meaning = getattr(self, kind)(data)
+        lines: list[str] = []
+        for steps in self.steps:
+            lines += explain_lines(steps)
+        return Decoded(kind, meaning, tuple(lines))
 
 
-def _decode_hdlc(data: bytes, keys: Keys) -> dict[str, Any]:
-    frame = hdlc.HdlcFrame.from_bytes(data)
-    meaning = frame.to_meaning()
-    info = frame.information or b""
-    llc = meaning.get("llc")
-    if llc:
-        apdu_bytes = info[3:]
-        meaning["apdu"] = _describe_payload(apdu_bytes, keys, segmented=frame.segmented)
-    elif info and not frame.segmented and frame.control.frame in ("I", "UI"):
-        # A continuation segment carries no LLC; a lone I-frame without one is shown raw.
-        meaning["apdu"] = _describe_payload(info, keys, segmented=True)
-    return meaning
+def _context_for(security_control: Any, keys: Keys, *, dedicated: bool,
+                 system_title: bytes | None = None) -> Any:
+    """A throw-away SecurityContext holding the keys the user gave."""
+    from .security import SecurityContext
 
-
-def _decode_wrapper(data: bytes, keys: Keys) -> dict[str, Any]:
-    frame = wrapper.WrapperFrame.from_bytes(data)
-    meaning = frame.to_meaning()
-    if frame.payload:
-        meaning["apdu"] = _describe_payload(frame.payload, keys, segmented=False)
-    return meaning
-
-
-def _decode_apdu(data: bytes, keys: Keys) -> dict[str, Any]:
-    from .apdu import parse_apdu
-
-    apdu = parse_apdu(data)
-    return _describe_apdu(apdu, data, keys)
-
-
-def _describe_apdu(apdu: Any, data: bytes, keys: Keys) -> dict[str, Any]:
-    meaning = apdu.describe()
-    if keys and _is_ciphered(apdu):
-        from .security import explain_decipher
-
-        steps = explain_decipher(data, keys)
-        meaning["deciphered"] = steps.to_meaning()
-        if steps.tag_ok is not False and steps.plaintext:
-            meaning["deciphered"]["apdu"] = _decode_apdu(steps.plaintext, Keys())
-    return meaning
-
-
-def _is_ciphered(apdu: Any) -> bool:
-    from . import security
-
-    return isinstance(apdu, security.CIPHERED_TYPES)
-
-
-def _describe_payload(payload: bytes, keys: Keys, *, segmented: bool) -> Any:
-    """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
-    try:
-        return _decode_apdu(payload, keys)
-    except DecodeError as exc:
-        if segmented:
-            return {"segment": payload.hex().upper(), "note": "part of a longer APDU"}
-        return {"undecoded": payload.hex().upper(), "error": str(exc)}
-
-
-_DECODERS: dict[str, Callable[[bytes, Keys], dict[str, Any]]] = {
-    "hdlc": _decode_hdlc,
-    "wrapper": _decode_wrapper,
-    "apdu": _decode_apdu,
-    "axdr": _decode_axdr,
-}
+    if keys.encryption_key is None:
+        raise UsageError("deciphering needs --ek (the block cipher or dedicated key)")
+    suite = security_control.security_suite
+    if suite not in (0, 1, 2):
+        raise UsageError(f"security suite {suite} is not AES-GCM (suites 0, 1 and 2 are)")
+    ak = keys.authentication_key
+    if ak is None:
+        if security_control.authentication:
+            raise UsageError("an authenticated APDU (SC bit 4) needs --ak to check its tag")
+        ak = bytes(len(keys.encryption_key))
+    return SecurityContext(
+        system_title=system_title or keys.system_title or bytes(8),
+        peer_system_title=keys.system_title,
+        block_cipher_key=keys.encryption_key,
+        authentication_key=ak,
+        dedicated_key=keys.encryption_key if dedicated else None,
+        security_suite=suite,
+    )
 
 
 def _plausible(kind: str, data: bytes) -> bool:
@@ -142,31 +167,60 @@ def _plausible(kind: str, data: bytes) -> bool:
 
 def translate(data: bytes, kind: str | None = None, keys: Keys | None = None) -> Decoded:
     """Decode ``data`` as ``kind`` (or detect it) and describe it."""
-    keys = keys or Keys()
+    translation = _Translation(keys or Keys())
     if kind is not None:
-        if kind not in _DECODERS:
+        if kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-        return Decoded(kind, _DECODERS[kind](data, keys))
+        return translation.decode(kind, data)
     if not data:
         raise DecodeError("empty input", 0)
-    best: DlmsError | None = None
+    best: DecodeError | None = None
     for candidate in KINDS:
         if not _plausible(candidate, data):
             continue
         try:
-            return Decoded(candidate, _DECODERS[candidate](data, keys))
+            return translation.decode(candidate, data)
         except DecodeError as exc:
-            if best is None or (exc.offset or 0) > (getattr(best, "offset", 0) or 0):
+            if best is None or (exc.offset or 0) > (best.offset or 0):
                 best = exc
     assert best is not None
     raise best
+
+
+def tag_failures(meaning: Any) -> int:
+    """How many authentication tags in a description did not match."""
+    if isinstance(meaning, dict):
+        own = 1 if meaning.get("tag_ok") is False else 0
+        return own + sum(tag_failures(v) for v in meaning.values())
+    if isinstance(meaning, list):
+        return sum(tag_failures(v) for v in meaning)
+    return 0
+
+
+def encrypt(plaintext: bytes, *, encryption_key: bytes | None, authentication_key: bytes | None,
+            system_title: bytes | None, invocation_counter: int, security_control: int,
+            form: str = "glo") -> tuple[bytes, tuple[str, ...]]:
+    """Cipher a plaintext APDU as ``dlmsfast encrypt`` does: (ciphered bytes, explain lines)."""
+    from .apdu import parse_apdu
+    from .security import SecurityControl
+    from .security.describe import explain_lines
+
+    parse_apdu(plaintext)  # a malformed APDU is refused before anything is ciphered
+    if system_title is None:
+        raise UsageError("encrypt needs --system-title (the sender's, 8 octets)")
+    sc = SecurityControl(security_control)
+    context = _context_for(sc, Keys(encryption_key, authentication_key, None),
+                           dedicated=form in ("ded", "general-ded"), system_title=system_title)
+    data, steps = context.explain_encrypt(plaintext, security_control=security_control,
+                                          form=form, invocation_counter=invocation_counter)
+    return data, tuple(explain_lines(steps))
 
 
 # --- rendering ----------------------------------------------------------------------
 
 
 def to_json(decoded: Decoded) -> str:
-    return json.dumps({"kind": decoded.kind, **decoded.meaning}, indent=2, ensure_ascii=False)
+    return json.dumps(decoded.meaning, indent=2, ensure_ascii=False)
 
 
 def _is_data_node(value: Any) -> bool:
