@@ -12,6 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlmsfast.apdu.acse import (
     AARE,
@@ -615,3 +617,66 @@ def test_dlms_cosem_release_apdus_parse_in_dlmsfast():
         assert ours.reason == reason
         assert ours.user_information_apdu.server_max_receive_pdu_size == 1200
         assert ours.to_bytes() == theirs.to_bytes()
+
+
+# --- random fields, both peers ----------------------------------------------------
+
+# Bits both peers model (dlms-cosem has no read/write/unconfirmed-write/
+# information-report/parameterized-access/reserved bits, and drops the first
+# octet of an InitiateRequest's conformance).
+_SHARED_BITS = [
+    bit for bit in Conformance
+    if bit & 0x00FFFF and bit not in (Conformance.INFORMATION_REPORT,
+                                      Conformance.PARAMETERIZED_ACCESS)
+]
+
+
+@st.composite
+def _random_aarq(draw):
+    conformance = Conformance(0)
+    for bit in draw(st.lists(st.sampled_from(_SHARED_BITS), unique=True)):
+        conformance |= bit
+    mechanism = draw(st.none() | st.sampled_from(list(MechanismName)[1:7]))
+    password = draw(st.binary(min_size=1, max_size=64)) if mechanism else None
+    return AARQ(
+        application_context_name=draw(st.sampled_from([
+            ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING,
+            ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING,
+        ])),
+        calling_ap_title=draw(st.none() | st.binary(min_size=8, max_size=8)),
+        sender_acse_requirements=True if mechanism else None,
+        mechanism_name=mechanism,
+        calling_authentication_value=password,
+        user_information=InitiateRequest(
+            proposed_conformance=conformance,
+            client_max_receive_pdu_size=draw(st.integers(min_value=12, max_value=0xFFFF)),
+        ),
+    )
+
+
+@given(_random_aarq())
+@settings(max_examples=200, deadline=None)
+def test_random_aarq_same_fields_in_both_peers(aarq):
+    data = aarq.to_bytes()
+    theirs = dc_acse.ApplicationAssociationRequest.from_bytes(data)
+    assert theirs.to_bytes() == data
+    assert theirs.system_title == aarq.calling_ap_title
+    assert theirs.ciphered == aarq.application_context_name.ciphered
+    assert theirs.authentication_value == (
+        None if aarq.calling_authentication_value is None
+        else aarq.calling_authentication_value.value
+    )
+    request = aarq.user_information_apdu
+    assert _dlms_cosem_bits(theirs.user_information.content.proposed_conformance) == (
+        _our_bits(request.proposed_conformance)
+    )
+    root = _gurux_xml(data)
+    assert int(_xml_value(root, "InitiateRequest/ProposedMaxPduSize"), 16) == (
+        request.client_max_receive_pdu_size
+    )
+    assert _gurux_conformance_names(root.find("InitiateRequest/ProposedConformance")) == (
+        _our_bits(request.proposed_conformance)
+    )
+    title = _xml_value(root, "CallingAPTitle")
+    assert (None if title is None else bytes.fromhex(title)) == aarq.calling_ap_title
+    assert AARQ.from_bytes(data) == aarq
