@@ -706,6 +706,98 @@ def test_oid_known_encoding():
         decode_oid(bytes.fromhex("6080857405"), 0, 5)
 
 
+# --- random fields round trip -----------------------------------------------------
+
+_octets = st.binary(max_size=300)
+_small_int = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
+def _maybe(strategy):
+    return st.none() | strategy
+
+
+_initiate_request = st.builds(
+    InitiateRequest,
+    proposed_conformance=st.integers(min_value=0, max_value=0xFFFFFF).map(Conformance),
+    client_max_receive_pdu_size=st.integers(min_value=0, max_value=0xFFFF),
+    proposed_dlms_version_number=st.integers(min_value=0, max_value=255),
+    dedicated_key=_maybe(st.binary(max_size=200)),
+    response_allowed=_maybe(st.booleans()),
+    proposed_quality_of_service=_maybe(st.integers(min_value=-128, max_value=127)),
+)
+_initiate_response = st.builds(
+    InitiateResponse,
+    negotiated_conformance=st.integers(min_value=0, max_value=0xFFFFFF).map(Conformance),
+    server_max_receive_pdu_size=st.integers(min_value=0, max_value=0xFFFF),
+    negotiated_dlms_version_number=st.integers(min_value=0, max_value=255),
+    vaa_name=st.integers(min_value=0, max_value=0xFFFF),
+    negotiated_quality_of_service=_maybe(st.integers(min_value=-128, max_value=127)),
+)
+_confirmed_service_error = st.builds(
+    ConfirmedServiceError,
+    service=st.sampled_from(ConfirmedServiceErrorService),
+    service_error=st.sampled_from(ServiceError),
+    value=st.integers(min_value=0, max_value=255),
+)
+_authentication_value = st.builds(AuthenticationValue, st.binary(max_size=200), st.booleans())
+_user_information = _maybe(_initiate_request | _initiate_response | _confirmed_service_error)
+
+_random_apdus = st.one_of(
+    st.builds(
+        AARQ,
+        application_context_name=st.sampled_from(ApplicationContextName),
+        protocol_version=_maybe(st.just(1)),
+        called_ap_title=_maybe(_octets),
+        called_ae_qualifier=_maybe(_octets),
+        called_ap_invocation_identifier=_maybe(_small_int),
+        called_ae_invocation_identifier=_maybe(_small_int),
+        calling_ap_title=_maybe(_octets),
+        calling_ae_qualifier=_maybe(_octets),
+        calling_ap_invocation_identifier=_maybe(_small_int),
+        calling_ae_invocation_identifier=_maybe(_small_int),
+        sender_acse_requirements=_maybe(st.booleans()),
+        mechanism_name=_maybe(st.sampled_from(MechanismName)),
+        calling_authentication_value=_maybe(_authentication_value),
+        implementation_information=_maybe(_octets),
+        user_information=_user_information,
+    ),
+    st.builds(
+        AARE,
+        application_context_name=st.sampled_from(ApplicationContextName),
+        result=st.sampled_from(AssociationResult),
+        result_source_diagnostic=st.sampled_from(
+            [*AcseServiceUser, *AcseServiceProvider]
+        ),
+        responding_ap_title=_maybe(_octets),
+        responding_ae_qualifier=_maybe(_octets),
+        responding_ap_invocation_identifier=_maybe(_small_int),
+        responding_ae_invocation_identifier=_maybe(_small_int),
+        responder_acse_requirements=_maybe(st.booleans()),
+        mechanism_name=_maybe(st.sampled_from(MechanismName)),
+        responding_authentication_value=_maybe(_authentication_value),
+        user_information=_user_information,
+    ),
+    st.builds(RLRQ, reason=_maybe(st.sampled_from(ReleaseRequestReason)),
+              user_information=_user_information),
+    st.builds(RLRE, reason=_maybe(st.sampled_from(ReleaseResponseReason)),
+              user_information=_user_information),
+)
+
+
+@given(_random_apdus)
+@settings(max_examples=300, deadline=None)
+def test_random_fields_round_trip(apdu):
+    data = apdu.to_bytes()
+    again = type(apdu).from_bytes(data)
+    assert again == apdu
+    assert again.to_bytes() == data
+    meaning = again.describe()
+    assert meaning["length"] == len(data) - 2 - (data[1] & 0x7F if data[1] & 0x80 else 0)
+    if apdu.user_information is not None:
+        assert meaning["user_information_hex"] == apdu.user_information.hex().upper()
+        assert again.user_information_apdu.to_bytes() == apdu.user_information
+
+
 # --- fuzz: only dlmsfast errors ---------------------------------------------------
 
 _DECODERS = [
