@@ -680,3 +680,26 @@ def test_random_aarq_same_fields_in_both_peers(aarq):
     title = _xml_value(root, "CallingAPTitle")
     assert (None if title is None else bytes.fromhex(title)) == aarq.calling_ap_title
     assert AARQ.from_bytes(data) == aarq
+
+
+def test_gurux_short_name_association():
+    client = GXDLMSClient(False, 16, 1, Authentication.LOW, "secret", InterfaceType.PDU)
+    aarq = AARQ.from_bytes(_gurux_aarq(client))
+    assert aarq.application_context_name is (
+        ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING
+    )
+    assert aarq.calling_authentication_value == AuthenticationValue(b"secret")
+    request = aarq.user_information_apdu
+    assert _our_bits(request.proposed_conformance) == _gurux_bits(client.proposedConformance)
+    granted = request.proposed_conformance & (Conformance.READ | Conformance.WRITE)
+    aare = AARE(
+        application_context_name=ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING,
+        user_information=InitiateResponse(
+            negotiated_conformance=granted, server_max_receive_pdu_size=0x200, vaa_name=0xFA00
+        ),
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        client.parseAareResponse(GXByteBuffer(aare.to_bytes()))
+    assert _gurux_bits(client.negotiatedConformance) == _our_bits(granted)
+    assert client.maxReceivePDUSize == 0x200
+    assert _xml_value(_gurux_xml(aare.to_bytes()), "InitiateResponse/VaaName") == "FA00"
