@@ -451,11 +451,18 @@ class _Field(NamedTuple):
     codec: _Codec
 
 
+def _field(tag: int, attr: str, codec: _Codec, key: str | None = None) -> _Field:
+    """A field whose describe() key is its name with AP/AE in capitals (calling_AP_title)."""
+    if key is None:
+        key = "_".join(w.upper() if w in ("ap", "ae") else w for w in attr.split("_"))
+    return _Field(tag, attr, key, codec)
+
+
 USER_INFORMATION_TAG = 0xBE
 
 
 def _user_information_field() -> _Field:
-    return _Field(USER_INFORMATION_TAG, "user_information", "user_information", _USER_INFORMATION)
+    return _field(USER_INFORMATION_TAG, "user_information", _USER_INFORMATION)
 
 
 # --- user-information content ---------------------------------------------------
@@ -681,25 +688,20 @@ class _AcseApdu:
 
 
 _AARQ_FIELDS = (
-    _Field(0x80, "protocol_version", "protocol_version", _PROTOCOL_VERSION),
-    _Field(0xA1, "application_context_name", "application_context_name", _CONTEXT_NAME),
-    _Field(0xA2, "called_ap_title", "called_AP_title", _AP_TITLE),
-    _Field(0xA3, "called_ae_qualifier", "called_AE_qualifier", _AE_QUALIFIER),
-    _Field(0xA4, "called_ap_invocation_identifier", "called_AP_invocation_identifier",
-           _INVOCATION_ID),
-    _Field(0xA5, "called_ae_invocation_identifier", "called_AE_invocation_identifier",
-           _INVOCATION_ID),
-    _Field(0xA6, "calling_ap_title", "calling_AP_title", _AP_TITLE),
-    _Field(0xA7, "calling_ae_qualifier", "calling_AE_qualifier", _AE_QUALIFIER),
-    _Field(0xA8, "calling_ap_invocation_identifier", "calling_AP_invocation_identifier",
-           _INVOCATION_ID),
-    _Field(0xA9, "calling_ae_invocation_identifier", "calling_AE_invocation_identifier",
-           _INVOCATION_ID),
-    _Field(0x8A, "sender_acse_requirements", "acse_requirements", _REQUIREMENTS),
-    _Field(0x8B, "mechanism_name", "mechanism_name", _MECHANISM),
-    _Field(0xAC, "calling_authentication_value", "calling_authentication_value",
-           _AUTHENTICATION),
-    _Field(0x9D, "implementation_information", "implementation_information", _IMPLEMENTATION),
+    _field(0x80, "protocol_version", _PROTOCOL_VERSION),
+    _field(0xA1, "application_context_name", _CONTEXT_NAME),
+    _field(0xA2, "called_ap_title", _AP_TITLE),
+    _field(0xA3, "called_ae_qualifier", _AE_QUALIFIER),
+    _field(0xA4, "called_ap_invocation_identifier", _INVOCATION_ID),
+    _field(0xA5, "called_ae_invocation_identifier", _INVOCATION_ID),
+    _field(0xA6, "calling_ap_title", _AP_TITLE),
+    _field(0xA7, "calling_ae_qualifier", _AE_QUALIFIER),
+    _field(0xA8, "calling_ap_invocation_identifier", _INVOCATION_ID),
+    _field(0xA9, "calling_ae_invocation_identifier", _INVOCATION_ID),
+    _field(0x8A, "sender_acse_requirements", _REQUIREMENTS, key="acse_requirements"),
+    _field(0x8B, "mechanism_name", _MECHANISM),
+    _field(0xAC, "calling_authentication_value", _AUTHENTICATION),
+    _field(0x9D, "implementation_information", _IMPLEMENTATION),
     _user_information_field(),
 )
 
@@ -748,21 +750,18 @@ class AARQ(_AcseApdu):
 
 
 _AARE_FIELDS = (
-    _Field(0x80, "protocol_version", "protocol_version", _PROTOCOL_VERSION),
-    _Field(0xA1, "application_context_name", "application_context_name", _CONTEXT_NAME),
-    _Field(0xA2, "result", "result", _RESULT),
-    _Field(0xA3, "result_source_diagnostic", "result_source_diagnostic", _DIAGNOSTIC),
-    _Field(0xA4, "responding_ap_title", "responding_AP_title", _AP_TITLE),
-    _Field(0xA5, "responding_ae_qualifier", "responding_AE_qualifier", _AE_QUALIFIER),
-    _Field(0xA6, "responding_ap_invocation_identifier", "responding_AP_invocation_identifier",
-           _INVOCATION_ID),
-    _Field(0xA7, "responding_ae_invocation_identifier", "responding_AE_invocation_identifier",
-           _INVOCATION_ID),
-    _Field(0x88, "responder_acse_requirements", "acse_requirements", _REQUIREMENTS),
-    _Field(0x89, "mechanism_name", "mechanism_name", _MECHANISM),
-    _Field(0xAA, "responding_authentication_value", "responding_authentication_value",
-           _AUTHENTICATION),
-    _Field(0x9D, "implementation_information", "implementation_information", _IMPLEMENTATION),
+    _field(0x80, "protocol_version", _PROTOCOL_VERSION),
+    _field(0xA1, "application_context_name", _CONTEXT_NAME),
+    _field(0xA2, "result", _RESULT),
+    _field(0xA3, "result_source_diagnostic", _DIAGNOSTIC),
+    _field(0xA4, "responding_ap_title", _AP_TITLE),
+    _field(0xA5, "responding_ae_qualifier", _AE_QUALIFIER),
+    _field(0xA6, "responding_ap_invocation_identifier", _INVOCATION_ID),
+    _field(0xA7, "responding_ae_invocation_identifier", _INVOCATION_ID),
+    _field(0x88, "responder_acse_requirements", _REQUIREMENTS, key="acse_requirements"),
+    _field(0x89, "mechanism_name", _MECHANISM),
+    _field(0xAA, "responding_authentication_value", _AUTHENTICATION),
+    _field(0x9D, "implementation_information", _IMPLEMENTATION),
     _user_information_field(),
 )
 
@@ -822,7 +821,7 @@ class RLRQ(_AcseApdu):
     TAG: ClassVar[int] = 0x62
     NAME: ClassVar[str] = "RLRQ"
     _FIELDS: ClassVar[tuple[_Field, ...]] = (
-        _Field(0x80, "reason", "reason", _reason_codec(ReleaseRequestReason)),
+        _field(0x80, "reason", _reason_codec(ReleaseRequestReason)),
         _user_information_field(),
     )
     _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (("reason", ReleaseRequestReason),)
@@ -841,7 +840,7 @@ class RLRE(_AcseApdu):
     TAG: ClassVar[int] = 0x63
     NAME: ClassVar[str] = "RLRE"
     _FIELDS: ClassVar[tuple[_Field, ...]] = (
-        _Field(0x80, "reason", "reason", _reason_codec(ReleaseResponseReason)),
+        _field(0x80, "reason", _reason_codec(ReleaseResponseReason)),
         _user_information_field(),
     )
     _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (("reason", ReleaseResponseReason),)
