@@ -367,6 +367,12 @@ def test_frame_kind_shortcut_and_empty_information():
     assert HdlcFrame.from_bytes(raw) == frame
 
 
+@pytest.mark.parametrize("information", [5, "text", None])
+def test_information_must_be_bytes_like(information):
+    with pytest.raises(UsageError):
+        HdlcFrame(HdlcAddress.server(1), HdlcAddress.client(16), FrameKind.UI, information)
+
+
 def test_longest_frame_and_too_long():
     longest = _frame(info=bytes(0x7FF - 10))
     assert HdlcFrame.from_bytes(longest.to_bytes()).length == 0x7FF

@@ -433,6 +433,9 @@ cdef class HdlcFrame:
             self.control = control
         else:
             self.control = HdlcControl(control)
+        if not isinstance(information, (bytes, bytearray, memoryview)):
+            raise UsageError(
+                f"information must be bytes-like, not {type(information).__name__}")
         self.destination = destination
         self.source = source
         self.information = bytes(information)
