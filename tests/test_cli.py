@@ -312,3 +312,18 @@ def test_keys_never_echoed_in_errors(capsys):
                          "--system-title", GB_TITLE, GB_CIPHERED)
     assert status == 2
     assert GB_EK not in err and "00" * 15 not in err
+
+
+@pytest.mark.parametrize("record", [
+    p for p in _records("acse")
+    if p.values[0] is None or "decrypted" in p.values[0]["meaning"].get("user_information", {})
+])
+def test_decode_deciphers_acse_user_information(capsys, record):
+    decrypted = record["meaning"]["user_information"]["decrypted"]
+    status, out, err = run(capsys, "decode", "--json", "--explain", *GB_KEYS, record["hex"])
+    assert status == 0, err
+    text, _, _ = out.partition("\n{")
+    assert "tag check          MATCH" in text
+    decoded = json.loads("{" + out.partition("\n{")[2])
+    assert decoded["user_information"]["decrypted"]["plaintext"] == decrypted["plaintext"]
+    assert decoded["user_information"]["decrypted"]["decoded"]["apdu"] == decrypted["decoded"]["apdu"]

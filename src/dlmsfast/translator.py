@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import axdr, hdlc, wrapper
-from .errors import DecodeError, DlmsError, UsageError
+from .errors import DecodeError, DlmsError, SecurityError, UsageError
 
 KINDS = ("hdlc", "wrapper", "apdu", "axdr")
 
@@ -99,7 +99,14 @@ class _Translation:
         from .security.describe import describe_ciphered, describe_steps
 
         if not data or not is_ciphered_tag(data[0]):
-            return parse_apdu(data).describe()
+            apdu = parse_apdu(data)
+            if self.keys and hasattr(apdu, "user_information_apdu"):
+                # ACSE: the xDLMS initiate APDU inside may be ciphered, with the
+                # sender's system title in the AP title of the same APDU.
+                title = (getattr(apdu, "calling_ap_title", None)
+                         or getattr(apdu, "responding_ap_title", None) or self.keys.system_title)
+                return apdu.describe(decipher=lambda inner: self.decipher(inner, title))
+            return apdu.describe()
         ciphered = parse_ciphered(data)
         meaning = describe_ciphered(ciphered)
         if self.keys:
@@ -111,6 +118,19 @@ class _Translation:
             if steps.tag_ok is not False:
                 meaning["deciphered"]["apdu_decoded"] = _Translation(Keys()).apdu(steps.plaintext)
         return meaning
+
+    def decipher(self, data: bytes, system_title: bytes | None) -> bytes:
+        """Plaintext of a ciphered APDU nested in another; a wrong tag stops the translation."""
+        from .security import CipheredApdu, parse_ciphered
+
+        ciphered = parse_ciphered(data)
+        context = _context_for(ciphered.security_control, self.keys,
+                               dedicated=isinstance(ciphered, CipheredApdu))
+        steps = context.explain_decrypt(data, system_title=system_title)
+        self.steps.append(steps)
+        if steps.tag_ok is False:
+            raise SecurityError(f"authentication tag mismatch in the {steps.service}")
+        return steps.plaintext
 
     def payload(self, payload: bytes, *, segmented: bool) -> Any:
         """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
