@@ -521,55 +521,34 @@ cdef class AesGcm:
         bit 4 authentication (12-octet tag), bit 5 encryption.
         """
         cdef Py_buffer v_st, v_ak, v_pt
-        cdef bytes out
-        cdef uint8_t *o
-        cdef uint8_t iv[12]
-        cdef uint8_t sc = <uint8_t>security_control
-        cdef bint authenticated = (security_control & 0x10) != 0
-        cdef bint encrypted = (security_control & 0x20) != 0
-        cdef int tag_length = 12 if authenticated else 0
-        cdef Py_ssize_t content, header, pos
         if not 0 <= apdu_tag <= 0xFF or not 0 <= security_control <= 0xFF:
             raise UsageError("APDU tag and security control must be one octet each")
         _get_buffer(system_title, &v_st)
         try:
             if v_st.len != 8:
                 raise UsageError(f"system title must be 8 octets, got {v_st.len}")
-            memcpy(iv, v_st.buf, 8)
+            _get_buffer(authentication_key, &v_ak)
+            try:
+                _get_buffer(plaintext, &v_pt)
+                try:
+                    return _seal_service(self, <uint8_t>apdu_tag, <uint8_t>security_control,
+                                         <const uint8_t *>v_st.buf, invocation_counter,
+                                         <const uint8_t *>v_ak.buf, v_ak.len,
+                                         <const uint8_t *>v_pt.buf, v_pt.len)
+                finally:
+                    PyBuffer_Release(&v_pt)
+            finally:
+                PyBuffer_Release(&v_ak)
         finally:
             PyBuffer_Release(&v_st)
-        iv[8] = <uint8_t>(invocation_counter >> 24)
-        iv[9] = <uint8_t>(invocation_counter >> 16)
-        iv[10] = <uint8_t>(invocation_counter >> 8)
-        iv[11] = <uint8_t>invocation_counter
-        _get_buffer(authentication_key, &v_ak)
-        try:
-            _get_buffer(plaintext, &v_pt)
-            try:
-                content = 5 + v_pt.len + tag_length
-                header = 1 + _length_octets(content)
-                out = PyBytes_FromStringAndSize(NULL, header + content)
-                o = <uint8_t *>PyBytes_AS_STRING(out)
-                o[0] = <uint8_t>apdu_tag
-                pos = 1 + _write_length(o + 1, content)
-                o[pos] = sc
-                memcpy(o + pos + 1, iv + 8, 4)
-                pos += 5
-                if encrypted:
-                    self._seal(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len, NULL, 0,
-                               <const uint8_t *>v_pt.buf, v_pt.len, o + pos,
-                               o + pos + v_pt.len, tag_length)
-                else:
-                    memcpy(o + pos, v_pt.buf, v_pt.len)
-                    if authenticated:
-                        self._seal(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len,
-                                   <const uint8_t *>v_pt.buf, v_pt.len, NULL, 0,
-                                   o + pos + v_pt.len, o + pos + v_pt.len, tag_length)
-            finally:
-                PyBuffer_Release(&v_pt)
-        finally:
-            PyBuffer_Release(&v_ak)
-        return out
+
+
+cdef enum:
+    _MAX_AAD_HEADER = 1 + 32   # SC || AK (AK of suite 2 is 32 octets)
+    _SC_AUTHENTICATION = 0x10
+    _SC_ENCRYPTION = 0x20
+    _SC_BROADCAST = 0x40
+    _SC_COMPRESSION = 0x80
 
 
 cdef inline Py_ssize_t _length_octets(Py_ssize_t n):
@@ -595,6 +574,123 @@ cdef inline Py_ssize_t _write_length(uint8_t *o, Py_ssize_t n):
     return count
 
 
+cdef inline int _aad_header(uint8_t *aad, uint8_t sc, const uint8_t *ak,
+                            Py_ssize_t ak_len) except -1:
+    """SC || AK into one buffer, so EVP gets one AAD update for both."""
+    if ak_len > _MAX_AAD_HEADER - 1:
+        raise UsageError(f"authentication key must be at most 32 octets, got {ak_len}")
+    aad[0] = sc
+    memcpy(aad + 1, ak, ak_len)
+    return 0
+
+
+cdef bytes _seal_service(AesGcm cipher, uint8_t apdu_tag, uint8_t sc, const uint8_t *st,
+                         uint32_t ic, const uint8_t *ak, Py_ssize_t ak_len,
+                         const uint8_t *pt, Py_ssize_t n):
+    """tag | length | SC | IC | information | T, written straight into the result."""
+    cdef uint8_t iv[12]
+    cdef uint8_t aad[_MAX_AAD_HEADER]
+    cdef int tag_length = 12 if sc & _SC_AUTHENTICATION else 0
+    cdef Py_ssize_t content = 5 + n + tag_length, pos
+    cdef bytes out
+    cdef uint8_t *o
+    _aad_header(aad, sc, ak, ak_len)
+    memcpy(iv, st, 8)
+    iv[8] = <uint8_t>(ic >> 24)
+    iv[9] = <uint8_t>(ic >> 16)
+    iv[10] = <uint8_t>(ic >> 8)
+    iv[11] = <uint8_t>ic
+    out = PyBytes_FromStringAndSize(NULL, 1 + _length_octets(content) + content)
+    o = <uint8_t *>PyBytes_AS_STRING(out)
+    o[0] = apdu_tag
+    pos = 1 + _write_length(o + 1, content)
+    o[pos] = sc
+    memcpy(o + pos + 1, iv + 8, 4)
+    pos += 5
+    if sc & _SC_ENCRYPTION:
+        cipher._seal(iv, aad, 1 + ak_len, NULL, 0, NULL, 0, pt, n, o + pos, o + pos + n,
+                     tag_length)
+    else:
+        memcpy(o + pos, pt, n)
+        if tag_length:
+            cipher._seal(iv, aad, 1 + ak_len, pt, n, NULL, 0, NULL, 0, NULL, o + pos + n,
+                         tag_length)
+    return out
+
+
+cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, const uint8_t *st,
+                         const uint8_t *ak, Py_ssize_t ak_len, AesGcm cipher,
+                         AesGcm broadcast_cipher, int64_t last_ic, int required,
+                         uint32_t *ic_out):
+    """Check the structure, the policy and the IC, then decipher and check the tag."""
+    cdef Py_ssize_t pos, length, count, i, info_len
+    cdef uint8_t iv[12]
+    cdef uint8_t aad[_MAX_AAD_HEADER]
+    cdef uint8_t sc
+    cdef uint32_t ic
+    cdef int tag_length
+    cdef bytes out
+    if end < 2:
+        raise DecodeError("ciphered APDU truncated", end)
+    length = d[1]
+    pos = 2
+    if length >= 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4:
+            raise DecodeError(f"unsupported length form 0x{length:02X}", 1)
+        if 2 + count > end:
+            raise DecodeError("length octets truncated", 1)
+        length = 0
+        for i in range(count):
+            length = (length << 8) | d[2 + i]
+        pos = 2 + count
+    if length > end - pos:
+        raise DecodeError(f"length {length} exceeds the {end - pos} octets present", 1)
+    if length < end - pos:
+        raise DecodeError(f"{end - pos - length} trailing octets after the APDU", pos + length)
+    if length < 5:
+        raise DecodeError("ciphered content shorter than the security header (SC + IC)", pos)
+    sc = d[pos]
+    ic = ((<uint32_t>d[pos + 1] << 24) | (<uint32_t>d[pos + 2] << 16)
+          | (<uint32_t>d[pos + 3] << 8) | <uint32_t>d[pos + 4])
+    tag_length = 12 if sc & _SC_AUTHENTICATION else 0
+    info_len = length - 5 - tag_length
+    if info_len < 0:
+        raise DecodeError(
+            f"ciphered content too short for the {tag_length}-octet authentication tag",
+            pos + 5)
+    if (sc & required) != required:
+        raise SecurityError(
+            "security policy requires "
+            + " and ".join([name for bit, name in ((_SC_AUTHENTICATION, "authentication"),
+                                                   (_SC_ENCRYPTION, "encryption"))
+                            if required & ~sc & bit])
+            + f"; the APDU has security control 0x{sc:02X}")
+    if sc & _SC_COMPRESSION:
+        raise SecurityError("compressed APDUs (SC bit 7) are not supported")
+    if <int64_t>ic <= last_ic:
+        raise SecurityError(f"replayed invocation counter {ic} (last accepted {last_ic})")
+    if sc & _SC_BROADCAST:
+        if broadcast_cipher is None:
+            raise SecurityError("APDU asks for the broadcast key, which is not set")
+        cipher = broadcast_cipher
+    _aad_header(aad, sc, ak, ak_len)
+    memcpy(iv, st, 8)
+    memcpy(iv + 8, d + pos + 1, 4)
+    pos += 5
+    out = PyBytes_FromStringAndSize(NULL, info_len)
+    if sc & _SC_ENCRYPTION:
+        cipher._open(iv, aad, 1 + ak_len, NULL, 0, NULL, 0, d + pos, info_len,
+                     <uint8_t *>PyBytes_AS_STRING(out), d + pos + info_len, tag_length)
+    else:
+        if tag_length:
+            cipher._open(iv, aad, 1 + ak_len, d + pos, info_len, NULL, 0, NULL, 0, NULL,
+                         d + pos + info_len, tag_length)
+        memcpy(PyBytes_AS_STRING(out), d + pos, info_len)
+    ic_out[0] = ic
+    return out
+
+
 def open_service(data, system_title, authentication_key, AesGcm cipher,
                  AesGcm broadcast_cipher=None, int64_t last_invocation_counter=-1,
                  int required_protection=0):
@@ -609,90 +705,175 @@ def open_service(data, system_title, authentication_key, AesGcm cipher,
     structure is a DecodeError with the offset.
     """
     cdef Py_buffer v_data, v_st, v_ak
-    cdef const uint8_t *d
-    cdef Py_ssize_t end, pos, length, count, i, info_len
-    cdef uint8_t iv[12]
-    cdef uint8_t sc
-    cdef uint32_t ic
-    cdef int tag_length
+    cdef uint32_t ic = 0
     cdef bytes out
-    cdef AesGcm key
-    _get_buffer(data, &v_data)
+    _get_buffer(system_title, &v_st)
     try:
-        d = <const uint8_t *>v_data.buf
-        end = v_data.len
-        if end < 2:
-            raise DecodeError("ciphered APDU truncated", end)
-        length = d[1]
-        pos = 2
-        if length >= 0x80:
-            count = length & 0x7F
-            if count == 0 or count > 4:
-                raise DecodeError(f"unsupported length form 0x{length:02X}", 1)
-            if 2 + count > end:
-                raise DecodeError("length octets truncated", 1)
-            length = 0
-            for i in range(count):
-                length = (length << 8) | d[2 + i]
-            pos = 2 + count
-        if length > end - pos:
-            raise DecodeError(f"length {length} exceeds the {end - pos} octets present", 1)
-        if length < end - pos:
-            raise DecodeError(f"{end - pos - length} trailing octets after the APDU",
-                              pos + length)
-        if length < 5:
-            raise DecodeError("ciphered content shorter than the security header (SC + IC)",
-                              pos)
-        sc = d[pos]
-        ic = ((<uint32_t>d[pos + 1] << 24) | (<uint32_t>d[pos + 2] << 16)
-              | (<uint32_t>d[pos + 3] << 8) | <uint32_t>d[pos + 4])
-        tag_length = 12 if sc & 0x10 else 0
-        info_len = length - 5 - tag_length
-        if info_len < 0:
-            raise DecodeError(
-                f"ciphered content too short for the {tag_length}-octet authentication tag",
-                pos + 5)
-        if (sc & required_protection) != required_protection:
-            missing = required_protection & ~sc
-            raise SecurityError(
-                "security policy requires "
-                + " and ".join([name for bit, name in ((0x10, "authentication"),
-                                                       (0x20, "encryption")) if missing & bit])
-                + f"; the APDU has security control 0x{sc:02X}")
-        if sc & 0x80:
-            raise SecurityError("compressed APDUs (SC bit 7) are not supported")
-        if <int64_t>ic <= last_invocation_counter:
-            raise SecurityError(
-                f"replayed invocation counter {ic} (last accepted {last_invocation_counter})")
-        key = cipher
-        if sc & 0x40:
-            if broadcast_cipher is None:
-                raise SecurityError("APDU asks for the broadcast key, which is not set")
-            key = broadcast_cipher
-        _get_buffer(system_title, &v_st)
-        try:
-            if v_st.len != 8:
-                raise UsageError(f"system title must be 8 octets, got {v_st.len}")
-            memcpy(iv, v_st.buf, 8)
-        finally:
-            PyBuffer_Release(&v_st)
-        memcpy(iv + 8, d + pos + 1, 4)
-        pos += 5
+        if v_st.len != 8:
+            raise UsageError(f"system title must be 8 octets, got {v_st.len}")
         _get_buffer(authentication_key, &v_ak)
         try:
-            out = PyBytes_FromStringAndSize(NULL, info_len)
-            if sc & 0x20:
-                key._open(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len, NULL, 0,
-                          d + pos, info_len, <uint8_t *>PyBytes_AS_STRING(out),
-                          d + pos + info_len, tag_length)
-            else:
-                if tag_length:
-                    key._open(iv, &sc, 1, <const uint8_t *>v_ak.buf, v_ak.len,
-                              d + pos, info_len, NULL, 0, NULL, d + pos + info_len,
-                              tag_length)
-                memcpy(PyBytes_AS_STRING(out), d + pos, info_len)
+            _get_buffer(data, &v_data)
+            try:
+                out = _open_service(<const uint8_t *>v_data.buf, v_data.len,
+                                    <const uint8_t *>v_st.buf, <const uint8_t *>v_ak.buf,
+                                    v_ak.len, cipher, broadcast_cipher,
+                                    last_invocation_counter, required_protection, &ic)
+                return _sc_of(<const uint8_t *>v_data.buf), ic, out
+            finally:
+                PyBuffer_Release(&v_data)
         finally:
             PyBuffer_Release(&v_ak)
     finally:
-        PyBuffer_Release(&v_data)
-    return sc, ic, out
+        PyBuffer_Release(&v_st)
+
+
+cdef inline int _sc_of(const uint8_t *d):
+    """SC octet of a service-specific APDU whose structure was already checked."""
+    return d[2] if d[1] < 0x80 else d[2 + (d[1] & 0x7F)]
+
+
+# ---------------------------------------------------------------------------
+# The per-APDU path of SecurityContext. The state lives here so that ciphering
+# or deciphering one glo-/ded- APDU is one C call; SecurityContext (Python,
+# dlmsfast.security.context) subclasses it and adds everything else.
+
+cdef uint8_t _glo_tag[256]
+cdef uint8_t _ded_tag[256]
+cdef uint8_t _service_kind[256]   # 1 glo-, 2 ded- service-specific tag
+
+
+def set_service_tags(glo, ded):
+    """Install the plaintext -> ciphered tag tables (256 octets each, 0: none).
+
+    dlmsfast.security.ciphered owns the table; it calls this at import.
+    """
+    cdef bytes g = bytes(glo), e = bytes(ded)
+    cdef int i
+    if len(g) != 256 or len(e) != 256:
+        raise UsageError("service tag tables must be 256 octets each")
+    for i in range(256):
+        _glo_tag[i] = g[i]
+        _ded_tag[i] = e[i]
+        _service_kind[i] = 0
+    for i in range(256):
+        if g[i]:
+            _service_kind[g[i]] = 1
+        if e[i]:
+            _service_kind[e[i]] = 2
+
+
+cdef class CipheringCore:
+    """Keys, titles and counters of one association, and the glo-/ded- fast path.
+
+    Subclasses provide ``_check_security_control(value) -> int``,
+    ``_encrypt_general(apdu, sc, form, general) -> bytes`` and
+    ``_decrypt_general(data, system_title) -> bytes`` for everything that is
+    not a service-specific APDU.
+    """
+
+    cdef public bytes _system_title
+    cdef public object _peer_system_title
+    cdef public bytes _ak
+    cdef public AesGcm _unicast
+    cdef public AesGcm _broadcast
+    cdef public AesGcm _dedicated
+    cdef public int64_t _invocation_counter
+    cdef public int64_t _peer_invocation_counter
+    cdef public int _suite
+    cdef public int _security_policy
+
+    def encrypt(self, apdu, *, security_control=None, form="glo", **general):
+        """Cipher a plaintext xDLMS APDU with the next invocation counter."""
+        cdef Py_buffer v_pt
+        cdef int sc, dedicated
+        cdef uint8_t tag
+        cdef AesGcm cipher
+        cdef bytes out
+        if security_control is None:
+            sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
+        else:
+            sc = self._check_security_control(security_control)
+        if general or not (form == "glo" or form == "ded"):
+            return self._encrypt_general(apdu, sc, form, general)
+        dedicated = form == "ded"
+        if sc & _SC_COMPRESSION:
+            raise UsageError("compression (SC bit 7) is not supported")
+        if self._invocation_counter > 0xFFFFFFFF:
+            raise SecurityError("invocation counter exhausted: renew the keys")
+        if dedicated:
+            if self._dedicated is None:
+                raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
+            cipher = self._dedicated
+        elif sc & _SC_BROADCAST:
+            if self._broadcast is None:
+                raise SecurityError("SC asks for the broadcast key, which is not set")
+            cipher = self._broadcast
+        else:
+            cipher = self._unicast
+        _get_buffer(apdu, &v_pt)
+        try:
+            tag = 0
+            if v_pt.len and dedicated:
+                tag = _ded_tag[(<const uint8_t *>v_pt.buf)[0]]
+            elif v_pt.len:
+                tag = _glo_tag[(<const uint8_t *>v_pt.buf)[0]]
+            if tag == 0:
+                raise UsageError(
+                    f"{form}-ciphering needs an xDLMS APDU with a ciphered form "
+                    "(initiate, get, set, action, event-notification, ...)")
+            out = _seal_service(cipher, tag, <uint8_t>sc,
+                                <const uint8_t *>PyBytes_AS_STRING(self._system_title),
+                                <uint32_t>self._invocation_counter,
+                                <const uint8_t *>PyBytes_AS_STRING(self._ak), len(self._ak),
+                                <const uint8_t *>v_pt.buf, v_pt.len)
+        finally:
+            PyBuffer_Release(&v_pt)
+        self._invocation_counter += 1
+        return out
+
+    def decrypt(self, data, *, system_title=None):
+        """Decipher and check any ciphered APDU; return the plaintext APDU.
+
+        Wrong tag, replayed IC or an SC below the security policy:
+        SecurityError. Malformed: DecodeError. ``system_title`` overrides the
+        peer system title for the IV (the general forms carry their own).
+        """
+        cdef Py_buffer v_data, v_st
+        cdef const uint8_t *d
+        cdef int kind
+        cdef uint32_t ic = 0
+        cdef AesGcm cipher
+        cdef bytes out
+        cdef object title = system_title if system_title is not None else self._peer_system_title
+        _get_buffer(data, &v_data)
+        try:
+            d = <const uint8_t *>v_data.buf
+            if v_data.len == 0:
+                raise DecodeError("empty APDU", 0)
+            kind = _service_kind[d[0]]
+            if kind == 0:
+                return self._decrypt_general(data, system_title)
+            if kind == 2:
+                if self._dedicated is None:
+                    raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
+                cipher = self._dedicated
+            else:
+                cipher = self._unicast
+            if title is None:
+                raise UsageError("the peer system title is unknown: pass system_title=")
+            _get_buffer(title, &v_st)
+            try:
+                if v_st.len != 8:
+                    raise UsageError(f"system title must be 8 octets, got {v_st.len}")
+                out = _open_service(d, v_data.len, <const uint8_t *>v_st.buf,
+                                    <const uint8_t *>PyBytes_AS_STRING(self._ak),
+                                    len(self._ak), cipher, self._broadcast,
+                                    self._peer_invocation_counter, self._security_policy,
+                                    &ic)
+            finally:
+                PyBuffer_Release(&v_st)
+        finally:
+            PyBuffer_Release(&v_data)
+        self._peer_invocation_counter = ic
+        return out

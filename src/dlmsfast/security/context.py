@@ -30,15 +30,13 @@ from dataclasses import dataclass, field
 from hmac import compare_digest
 
 from .. import _gcm
-from ..errors import DecodeError, SecurityError, UsageError
+from ..errors import SecurityError, UsageError
 from .ciphered import (
     DED_TAG,
-    DEDICATED_TAGS,
     GENERAL_CIPHERING,
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
     GLO_TAG,
-    SERVICE_NAME,
     TAG_LENGTH,
     AgreedKey,
     CipheredApdu,
@@ -62,6 +60,11 @@ _AUTHENTICATION = 0x10
 _ENCRYPTION = 0x20
 _BROADCAST = 0x40
 _COMPRESSION = 0x80
+
+
+# the compiled glo-/ded- path reads the service tag table of .ciphered
+_gcm.set_service_tags(bytes(GLO_TAG.get(tag, 0) for tag in range(256)),
+                      bytes(DED_TAG.get(tag, 0) for tag in range(256)))
 
 
 def _octets(value, name: str, length: int) -> bytes:
@@ -116,8 +119,25 @@ class CipheringSteps:
     aad: bytes = field(default=b"", repr=False)
 
 
-class SecurityContext:
+class SecurityContext(_gcm.CipheringCore):
     """Keys, system titles and invocation counters of one association.
+
+    ``encrypt(apdu, *, security_control=None, form="glo", **general)`` ciphers
+    a plaintext xDLMS APDU with the next invocation counter. ``form``: "glo",
+    "ded" (service-specific, tag from the APDU's first octet), "general-glo",
+    "general-ded" or "general-ciphering" (then ``transaction_id`` defaults to
+    the IC on 8 octets, ``date_time`` and ``other_information`` to empty, the
+    recipient is the peer system title, and ``key_info`` says which key; None
+    means the block cipher key). ``security_control`` defaults to 0x30 | suite.
+
+    ``decrypt(data, *, system_title=None)`` deciphers and checks any ciphered
+    APDU and returns the plaintext APDU: a wrong tag, a replayed IC or an SC
+    below the security policy is a SecurityError, a malformed APDU a
+    DecodeError. ``system_title`` overrides the peer system title for the IV
+    (the general forms carry their own).
+
+    The glo-/ded- path of both runs in the compiled core
+    (:class:`dlmsfast._gcm.CipheringCore`); this class adds the rest.
 
     ``invocation_counter`` is the IC the next ciphered APDU will carry;
     ``peer_invocation_counter`` the last IC accepted from the peer (None
@@ -128,12 +148,7 @@ class SecurityContext:
     is refused, so a stripped tag cannot pass as "encryption only".
     """
 
-    __slots__ = (
-        "_system_title", "_peer_system_title", "_suite", "_backend",
-        "_ek", "_ak", "_broadcast_key", "_dedicated_key", "_master_key",
-        "_unicast", "_broadcast", "_dedicated",
-        "_invocation_counter", "_peer_invocation_counter", "_security_policy",
-    )
+    __slots__ = ("_backend", "_ek", "_broadcast_key", "_dedicated_key", "_master_key")
 
     def __init__(
         self,
@@ -264,9 +279,7 @@ class SecurityContext:
 
     # -- helpers -------------------------------------------------------------
 
-    def _security_control(self, security_control: int | None) -> int:
-        if security_control is None:
-            return _AUTHENTICATION | _ENCRYPTION | self._suite
+    def _check_security_control(self, security_control) -> int:
         if isinstance(security_control, SecurityControl):
             security_control = security_control.value
         if not isinstance(security_control, int) or not 0 <= security_control <= 0xFF:
@@ -276,8 +289,6 @@ class SecurityContext:
                 f"security control 0x{security_control:02X} names suite "
                 f"{security_control & 0x0F}, this context uses suite {self._suite}"
             )
-        if security_control & _COMPRESSION:
-            raise UsageError("compression (SC bit 7) is not supported")
         return security_control
 
     def _cipher(self, sc: int, dedicated: bool):
@@ -344,49 +355,25 @@ class SecurityContext:
             raise SecurityError(f"security policy requires {' and '.join(names)}; "
                                 f"the APDU has security control 0x{sc:02X}")
 
-    def _take_invocation_counter(self, invocation_counter: int | None) -> int:
-        ic = self._invocation_counter if invocation_counter is None else invocation_counter
+    def _encrypt_general(self, apdu, sc: int, form: str, general: dict) -> bytes:
+        unknown = set(general) - {"transaction_id", "date_time", "other_information",
+                                  "key_info"}
+        if unknown:
+            raise UsageError(f"unexpected arguments: {', '.join(sorted(unknown))}")
+        if form not in FORMS:
+            raise UsageError(f"form must be one of {FORMS}, got {form!r}")
+        if sc & _COMPRESSION:
+            raise UsageError("compression (SC bit 7) is not supported")
+        if form in ("glo", "ded"):
+            raise UsageError("transaction_id, date_time, other_information and key_info "
+                             "apply to general-ciphering only")
+        ic = self._invocation_counter
         if ic > MAX_INVOCATION_COUNTER:
             raise SecurityError("invocation counter exhausted: renew the keys")
-        return ic
-
-    # -- ciphering -----------------------------------------------------------
-
-    def encrypt(
-        self,
-        apdu,
-        *,
-        security_control: int | None = None,
-        form: str = "glo",
-        transaction_id: bytes | None = None,
-        date_time: bytes = b"",
-        other_information: bytes = b"",
-        key_info: KeyInfo | None = None,
-    ) -> bytes:
-        """Cipher a plaintext xDLMS APDU with the next invocation counter.
-
-        ``form``: "glo", "ded" (service-specific, tag from the APDU's first
-        octet), "general-glo", "general-ded" or "general-ciphering" (then
-        ``transaction_id`` defaults to the IC on 8 octets, the recipient is
-        the peer system title, and ``key_info`` says which key; None means
-        the block cipher key).
-        """
-        sc = self._security_control(security_control)
-        ic = self._take_invocation_counter(None)
-        if form == "glo" or form == "ded":
-            table = GLO_TAG if form == "glo" else DED_TAG
-            try:
-                tag = table[apdu[0]]
-            except (KeyError, IndexError, TypeError):
-                raise UsageError(
-                    f"{form}-ciphering needs an xDLMS APDU with a ciphered form "
-                    "(initiate, get, set, action, event-notification, ...)"
-                ) from None
-            cipher, _ = self._cipher(sc, form == "ded")
-            out = cipher.seal_service(tag, sc, self._system_title, ic, self._ak, apdu)
-        else:
-            out = self._build_general(apdu, sc, ic, form, transaction_id, date_time,
-                                      other_information, key_info).to_bytes()
+        out = self._build_general(
+            apdu, sc, ic, form, general.get("transaction_id"), general.get("date_time", b""),
+            general.get("other_information", b""), general.get("key_info"),
+        ).to_bytes()
         self._invocation_counter = ic + 1
         return out
 
@@ -439,32 +426,7 @@ class SecurityContext:
             raise UsageError("the peer system title is unknown: pass system_title=")
         return title
 
-    def decrypt(self, data, *, system_title=None) -> bytes:
-        """Decipher and check any ciphered APDU; return the plaintext APDU.
-
-        Wrong tag or replayed IC: SecurityError. Malformed: DecodeError.
-        ``system_title`` overrides the peer system title for the IV (the
-        general forms carry their own).
-        """
-        try:
-            first = data[0]
-        except IndexError:
-            raise DecodeError("empty APDU", 0) from None
-        except TypeError:
-            raise DecodeError(f"expected bytes, got {type(data).__name__}", 0) from None
-        if first in SERVICE_NAME:
-            if first in DEDICATED_TAGS:
-                if self._dedicated is None:
-                    raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
-                cipher = self._dedicated
-            else:
-                cipher = self._unicast
-            _, ic, plaintext = _gcm.open_service(
-                data, self._peer_title(system_title), self._ak, cipher, self._broadcast,
-                self._peer_invocation_counter, self._security_policy,
-            )
-            self._peer_invocation_counter = ic
-            return plaintext
+    def _decrypt_general(self, data, system_title) -> bytes:
         steps = self._explain_general(parse_ciphered(data), system_title, check_replay=True)
         if steps.tag_ok is False:
             raise SecurityError("authentication tag mismatch")
