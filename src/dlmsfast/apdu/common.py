@@ -40,6 +40,7 @@ Book names, and the cursor (:class:`Reader`) that every APDU decoder uses, so ea
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, Union
@@ -138,16 +139,18 @@ class InvokeIdAndPriority:
     service_class: ServiceClass = ServiceClass.CONFIRMED
     priority: Priority = Priority.HIGH
     reserved: int = 0
+    value: int = field(init=False, repr=False, compare=False)
+    """The octet as transmitted."""
 
     def __post_init__(self) -> None:
         _check_range("invoke_id", self.invoke_id, 0, 15)
         _check_range("reserved bits of invoke-id-and-priority", self.reserved, 0, 3)
-        object.__setattr__(self, "service_class", ServiceClass(self.service_class))
-        object.__setattr__(self, "priority", Priority(self.priority))
-
-    @property
-    def value(self) -> int:
-        return self.priority << 7 | self.service_class << 6 | self.reserved << 4 | self.invoke_id
+        if type(self.service_class) is not ServiceClass:
+            object.__setattr__(self, "service_class", ServiceClass(self.service_class))
+        if type(self.priority) is not Priority:
+            object.__setattr__(self, "priority", Priority(self.priority))
+        octet = self.priority << 7 | self.service_class << 6 | self.reserved << 4 | self.invoke_id
+        object.__setattr__(self, "value", octet)
 
     @classmethod
     def from_byte(cls, value: int) -> "InvokeIdAndPriority":
@@ -166,6 +169,8 @@ _INVOKE_ID_AND_PRIORITY = tuple(
     InvokeIdAndPriority(b & 0x0F, ServiceClass(b >> 6 & 1), Priority(b >> 7), b >> 4 & 3)
     for b in range(256)
 )
+DEFAULT_INVOKE_ID_AND_PRIORITY = _INVOKE_ID_AND_PRIORITY[0xC1]
+"""Invoke id 1, confirmed, high priority: what gurux-dlms and dlms-cosem send too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,11 +243,7 @@ class _CosemDescriptor:
         object.__setattr__(self, "instance_id", _obis(self.instance_id))
 
     def to_bytes(self) -> bytes:
-        return (
-            self.class_id.to_bytes(2, "big")
-            + self.instance_id.to_bytes()
-            + (getattr(self, self.MEMBER) & 0xFF).to_bytes(1, "big")
-        )
+        return _DESCRIPTOR_LAYOUT.pack(self.class_id, self.instance_id.to_bytes(), getattr(self, self.MEMBER))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -270,6 +271,13 @@ class CosemMethodDescriptor(_CosemDescriptor):
     class_id: int
     instance_id: Obis
     method_id: int
+
+
+_DESCRIPTOR_LAYOUT = struct.Struct(">H6sb")
+# A client reads the same few attributes over and over: decoded descriptors are
+# immutable, so the 9 octets can map to one shared object (a bounded cache).
+_DESCRIPTOR_CACHE: dict[type, dict[bytes, Any]] = {CosemAttributeDescriptor: {}, CosemMethodDescriptor: {}}
+_DESCRIPTOR_CACHE_SIZE = 4096
 
 
 # Access selectors are defined per interface class; Profile Generic (IC 7) is the
@@ -485,17 +493,23 @@ class Reader:
         self.buf = buf
         self.pos = pos
 
+    def _truncated(self, n: int, what: str) -> DecodeError:
+        left = len(self.buf) - self.pos
+        return DecodeError(f"truncated {what}: needs {n} octet(s), {left} left", self.pos)
+
     def _need(self, n: int, what: str) -> int:
         start = self.pos
         if start + n > len(self.buf):
-            raise DecodeError(
-                f"truncated {what}: needs {n} octet(s), {len(self.buf) - start} left", start
-            )
+            raise self._truncated(n, what)
         self.pos = start + n
         return start
 
     def u8(self, what: str) -> int:
-        return self.buf[self._need(1, what)]
+        pos = self.pos
+        if pos >= len(self.buf):
+            raise self._truncated(1, what)
+        self.pos = pos + 1
+        return self.buf[pos]
 
     def u16(self, what: str) -> int:
         start = self._need(2, what)
@@ -554,12 +568,16 @@ class Reader:
 
     def _descriptor(self, cls):
         start = self._need(9, cls.NAME)
-        b = self.buf
-        return cls(
-            b[start] << 8 | b[start + 1],
-            Obis(b[start + 2], b[start + 3], b[start + 4], b[start + 5], b[start + 6], b[start + 7]),
-            b[start + 8] - 256 if b[start + 8] > 127 else b[start + 8],
-        )
+        key = self.buf[start : start + 9]
+        cache = _DESCRIPTOR_CACHE[cls]
+        descriptor = cache.get(key)
+        if descriptor is None:
+            class_id, instance_id, member_id = _DESCRIPTOR_LAYOUT.unpack(key)
+            descriptor = cls(class_id, Obis.from_bytes(instance_id), member_id)
+            if len(cache) >= _DESCRIPTOR_CACHE_SIZE:
+                cache.clear()
+            cache[key] = descriptor
+        return descriptor
 
     def attribute_descriptor(self) -> CosemAttributeDescriptor:
         return self._descriptor(CosemAttributeDescriptor)
@@ -718,7 +736,7 @@ class ServiceApdu:
     APDU: ClassVar[str]
     CHOICE_NAME: ClassVar[str]
 
-    invoke_id_and_priority: InvokeIdAndPriority = field(default_factory=InvokeIdAndPriority)
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_INVOKE_ID_AND_PRIORITY
 
     @classmethod
     def from_bytes(cls, data: _Buffer):
