@@ -162,3 +162,38 @@ def test_random_bytes_raise_only_dlms_errors(data):
     for frame in splitter.feed(data):
         assert WrapperFrame.from_bytes(frame.to_bytes()) == frame
     assert splitter.pending <= len(data)
+
+
+# --------------------------------------------------------------------------- peers
+
+
+@settings(max_examples=200, deadline=None)
+@given(wrappers)
+def test_against_dlms_cosem_both_ways(frame):
+    from dlms_cosem.protocol.wrappers import WrapperHeader, WrapperProtocolDataUnit
+
+    theirs = WrapperProtocolDataUnit.from_bytes(frame.to_bytes())
+    header = theirs.wrapper_header
+    assert (header.version, header.source_wport, header.destination_wport, header.length) == (
+        1, frame.source_wport, frame.destination_wport, len(frame.payload))
+    assert theirs.data == frame.payload
+    built = WrapperProtocolDataUnit(
+        frame.payload, WrapperHeader(frame.source_wport, frame.destination_wport, len(frame.payload))
+    ).to_bytes()
+    assert WrapperFrame.from_bytes(built) == frame
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.binary(min_size=1, max_size=200))
+def test_gurux_client_frames_parse_in_dlmsfast(client, server, payload):
+    from gurux_dlms import GXByteBuffer
+    from gurux_dlms.enums import InterfaceType
+    from gurux_dlms.GXDLMS import GXDLMS
+    from gurux_dlms.GXDLMSSettings import GXDLMSSettings
+
+    settings_ = GXDLMSSettings(False, None)
+    settings_.interfaceType = InterfaceType.WRAPPER
+    settings_.clientAddress = client
+    settings_.serverAddress = server
+    raw = bytes(GXDLMS.getWrapperFrame(settings_, 0xC0, GXByteBuffer(payload)))
+    assert WrapperFrame.from_bytes(raw) == WrapperFrame(1, client, server, payload)
