@@ -487,3 +487,71 @@ def test_mutated_vectors_deciphered_raise_only_dlms_errors(data):
         context.explain_decrypt(bytes(raw[:cut]))
     except DlmsError:
         pass
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_explain_encrypt_shows_the_green_book_steps(backend):
+    (vector,) = [v for v in _keyed_vectors() if v["hex"].startswith("C81E30")]
+    meaning = vector["meaning"]
+    context = _context(meaning, backend, invocation_counter=5)
+    data, steps = context.explain_encrypt(bytes.fromhex(meaning["plaintext"]),
+                                          invocation_counter=meaning["invocation_counter"])
+    assert data.hex().upper() == vector["hex"]
+    assert context.invocation_counter == 5  # an explicit IC leaves the counter alone
+    assert steps.iv.hex().upper() == meaning["iv"]
+    assert steps.aad == b"\x30" + bytes.fromhex(meaning["keys"]["authentication_key"])
+    assert steps.aad_layout == "SC || AK"
+    assert steps.ciphertext.hex().upper() == "411312FF935A47566827C467BC"
+    assert steps.computed_tag.hex().upper() == "7D825C3BE4A77C3FCC056B6B"
+    assert steps.tag_ok is True
+    # the AAD carries the authentication key: it stays out of the repr
+    assert meaning["keys"]["authentication_key"].lower() not in repr(steps).lower()
+    assert "aad=" not in repr(steps)
+    _, steps = context.explain_encrypt(b"\xc0\x01\x00")
+    assert steps.invocation_counter == 5 and context.invocation_counter == 6
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_explain_decrypt_reports_a_wrong_tag_without_raising(backend):
+    (vector,) = [v for v in _keyed_vectors() if v["hex"].startswith("C81E30")]
+    context = _context(vector["meaning"], backend)
+    forged = bytes.fromhex(vector["hex"][:-2] + "00")
+    steps = context.explain_decrypt(forged)
+    assert steps.tag_ok is False
+    assert steps.received_tag != steps.computed_tag
+    assert steps.computed_tag.hex().upper() == "7D825C3BE4A77C3FCC056B6B"
+    assert context.peer_invocation_counter is None
+    with pytest.raises(SecurityError, match="tag mismatch"):
+        context.decrypt(forged)
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_suite_1_general_ciphering_authenticates_its_header(backend):
+    keys = dict(block_cipher_key=bytes(range(16)), authentication_key=bytes(range(16, 32)),
+                security_suite=1, backend=backend)
+    client = SecurityContext(system_title=b"AAAAAAAA", peer_system_title=b"BBBBBBBB", **keys)
+    server = SecurityContext(system_title=b"BBBBBBBB", peer_system_title=b"AAAAAAAA", **keys)
+    data = client.encrypt(b"\xc0\x01\x00", security_control=0x31, form="general-ciphering",
+                          transaction_id=bytes(range(8)), date_time=bytes(12))
+    assert server.explain_decrypt(data).aad_layout == "SC || AK || general-ciphering header"
+    assert server.decrypt(data) == b"\xc0\x01\x00"
+    apdu = GeneralCiphering.from_bytes(data)
+    for changed in (dict(transaction_id=bytes(8)), dict(recipient_system_title=b"CCCCCCCC"),
+                    dict(date_time=b""), dict(other_information=b"\x01")):
+        fields = {name: getattr(apdu, name) for name in GeneralCiphering.__dataclass_fields__}
+        fields.update(changed)
+        assert server.explain_decrypt(GeneralCiphering(**fields).to_bytes()).tag_ok is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80), _ciphered_first_octet, st.sampled_from(GCM_BACKENDS))
+def test_random_bytes_deciphered_raise_only_dlms_errors(tail, first, backend):
+    context = SecurityContext(system_title=b"AAAAAAAA", peer_system_title=b"BBBBBBBB",
+                              block_cipher_key=bytes(16), authentication_key=bytes(16),
+                              dedicated_key=bytes(16), master_key=bytes(16), backend=backend)
+    for data in (tail, bytes((first,)) + tail):
+        for call in (context.decrypt, context.explain_decrypt):
+            try:
+                call(data)
+            except DlmsError:
+                pass

@@ -316,8 +316,10 @@ cdef class AesGcm:
                     raise UsageError("the openssl backend is not available in this process")
                 self._openssl = True
                 cipher = dlmsfast_aes_128_gcm() if view.len == 16 else dlmsfast_aes_256_gcm()
-                self._enc = dlmsfast_ctx_new()
-                self._dec = dlmsfast_ctx_new()
+                if self._enc == NULL:
+                    self._enc = dlmsfast_ctx_new()
+                if self._dec == NULL:
+                    self._dec = dlmsfast_ctx_new()
                 if self._enc == NULL or self._dec == NULL:
                     raise MemoryError("EVP_CIPHER_CTX_new failed")
                 if (dlmsfast_encrypt_init(self._enc, cipher, <const uint8_t *>view.buf, NULL) != 1
