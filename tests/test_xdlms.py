@@ -633,3 +633,22 @@ def test_encoding_out_of_range_values_fails_cleanly():
 
 def test_default_invoke_id_and_priority_is_confirmed_high_1():
     assert GetRequestNext(block_number=1).to_bytes() == bytes.fromhex("C002C100000001")
+
+
+def test_event_notification_keeps_a_present_but_empty_time():
+    raw = bytes.fromhex("C2 01 00 00080000010000FF02 0F05")
+    apdu = EventNotificationRequest.from_bytes(raw)
+    assert apdu.time == b""
+    assert apdu.describe()["time"] == {"hex": ""}
+    assert apdu.to_bytes() == raw
+
+
+def test_octet_fields_refuse_non_bytes():
+    with pytest.raises(UsageError):
+        DataBlockSA(True, 1, 5)
+    with pytest.raises(UsageError):
+        DataBlockG(True, 1, "00")
+    with pytest.raises(UsageError):
+        GeneralBlockTransfer(last_block=True, block_number=1, block_data=3)
+    with pytest.raises(UsageError):
+        EventNotificationRequest(time=12, cosem_attribute_descriptor=_CLOCK, attribute_value=_LONG)

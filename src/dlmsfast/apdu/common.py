@@ -225,6 +225,13 @@ class LongInvokeIdAndPriority:
         }
 
 
+def octets_argument(value: Any, what: str) -> bytes:
+    """Octets given by the caller: bytes-like only (``bytes(5)`` would be 5 zeros)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise UsageError(f"{what} must be bytes, got {type(value).__name__}")
+
+
 def _obis(value: Any) -> Obis:
     return value if isinstance(value, Obis) else Obis.parse(value)
 
@@ -437,7 +444,7 @@ class DataBlockG:
         _check_range("block_number", self.block_number, 0, 0xFFFFFFFF)
         object.__setattr__(self, "last_block", bool(self.last_block))
         if not isinstance(self.result, DataAccessResult):
-            object.__setattr__(self, "result", bytes(self.result))
+            object.__setattr__(self, "result", octets_argument(self.result, "raw-data"))
 
     def describe(self) -> dict[str, Any]:
         head = {"last_block": self.last_block, "block_number": self.block_number}
@@ -457,7 +464,7 @@ class DataBlockSA:
     def __post_init__(self) -> None:
         _check_range("block_number", self.block_number, 0, 0xFFFFFFFF)
         object.__setattr__(self, "last_block", bool(self.last_block))
-        object.__setattr__(self, "raw_data", bytes(self.raw_data))
+        object.__setattr__(self, "raw_data", octets_argument(self.raw_data, "raw-data"))
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import UsageError
-from .common import Writer, open_apdu
+from .common import Writer, octets_argument, open_apdu
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +46,7 @@ class GeneralBlockTransfer:
                 raise UsageError(f"GBT {what} must be 0..65535, got {value!r}")
         object.__setattr__(self, "last_block", bool(self.last_block))
         object.__setattr__(self, "streaming", bool(self.streaming))
-        object.__setattr__(self, "block_data", bytes(self.block_data))
+        object.__setattr__(self, "block_data", octets_argument(self.block_data, "block-data"))
 
     @property
     def block_control(self) -> int:

@@ -32,6 +32,7 @@ from .common import (
     CosemAttributeDescriptor,
     LongInvokeIdAndPriority,
     Writer,
+    octets_argument,
     open_apdu,
 )
 
@@ -41,13 +42,11 @@ _DATE_TIME_LENGTH = 12
 
 
 def _octets(value: Any, what: str) -> bytes | None:
-    if value is None or isinstance(value, bytes):
-        return value or None
+    if value is None:
+        return None
     if isinstance(value, DateTime):
         return value.to_bytes()
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value) or None
-    raise UsageError(f"{what} must be bytes, a DateTime or None, got {type(value).__name__}")
+    return octets_argument(value, what)
 
 
 def _describe_date_time(octets: bytes) -> dict[str, Any]:
@@ -70,7 +69,8 @@ class DataNotification:
     date_time_form: str = OCTET_STRING_FORM
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "date_time", _octets(self.date_time, "date_time"))
+        # On the wire an empty date-time is the absent one (length 0).
+        object.__setattr__(self, "date_time", _octets(self.date_time, "date_time") or None)
         if self.date_time_form not in (OCTET_STRING_FORM, OPTIONAL_FLAG_FORM):
             raise UsageError(
                 f"date_time_form must be {OCTET_STRING_FORM!r} or {OPTIONAL_FLAG_FORM!r}"
