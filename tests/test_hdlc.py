@@ -632,3 +632,43 @@ def test_splitter_returns_exactly_the_frames(frame_list, chunk_sizes, share_flag
     assert got == frame_list
     assert splitter.pending == 0
     assert splitter.discarded_bytes == len(garbage) and splitter.bad_frames == 0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(frames, st.binary(max_size=12)), min_size=1, max_size=6),
+       st.lists(st.integers(1, 64), min_size=1))
+def test_splitter_finds_every_frame_between_arbitrary_garbage(pairs, chunk_sizes):
+    # Garbage may hold flags and fragments of headers; a candidate that fails is
+    # left one octet after its flag, so a real frame behind it is never lost.
+    stream = b"".join(garbage + frame.to_bytes() for frame, garbage in pairs)
+    splitter = HdlcStreamSplitter()
+    got, pos, turn = [], 0, 0
+    while pos < len(stream):
+        size = chunk_sizes[turn % len(chunk_sizes)]
+        got += splitter.feed(stream[pos : pos + size])
+        pos += size
+        turn += 1
+    assert got == [frame for frame, _ in pairs]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(HdlcParameters,
+                 st.none() | st.integers(1, 0xFFFFFFFF), st.none() | st.integers(1, 0xFFFFFFFF),
+                 st.none() | st.integers(1, 7), st.none() | st.integers(1, 7)))
+def test_parameters_round_trip(params):
+    raw = params.to_bytes()
+    assert HdlcParameters.from_bytes(raw) == params
+    assert params.to_meaning()["group_length"] == len(raw) - 3
+    resolved = params.resolved()
+    assert None not in (resolved.max_info_field_length_transmit, resolved.window_size_receive)
+
+
+def test_error_offsets_count_from_the_start_of_the_stream_across_feeds():
+    good = _frame().to_bytes()
+    bad = bytearray(good)
+    bad[-3] ^= 0x01
+    splitter = HdlcStreamSplitter()
+    assert splitter.feed(good + bad[:5]) == [HdlcFrame.from_bytes(good)]
+    assert splitter.feed(bytes(bad[5:]) + good) == [HdlcFrame.from_bytes(good)]
+    assert splitter.last_error.offset == len(good) + len(bad) - 3
+    assert splitter.frames == 2 and splitter.bad_frames == 1
