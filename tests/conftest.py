@@ -16,3 +16,15 @@ def load_vectors(name: str) -> list[dict]:
         pytest.skip(f"test vectors not found at {path} (clone without ../shared/vectors)")
     with path.open(encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def feed_in_chunks(splitter, stream: bytes, chunk_sizes: list[int]) -> list:
+    """Feed ``stream`` to a splitter in chunks of the given sizes (cycled); all it returns."""
+    got: list = []
+    pos = turn = 0
+    while pos < len(stream):
+        size = chunk_sizes[turn % len(chunk_sizes)]
+        got += splitter.feed(stream[pos : pos + size])
+        pos += size
+        turn += 1
+    return got

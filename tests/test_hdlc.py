@@ -27,7 +27,7 @@ from dlmsfast.hdlc import (
     with_llc,
 )
 
-from conftest import load_vectors
+from conftest import feed_in_chunks, load_vectors
 
 
 def _vectors(negative: bool) -> list[dict]:
@@ -623,12 +623,7 @@ def test_splitter_returns_exactly_the_frames(frame_list, chunk_sizes, share_flag
         raw = frame.to_bytes()
         stream += raw[1:] if share_flags and index else raw
     splitter = HdlcStreamSplitter()
-    got, pos, turn = [], 0, 0
-    while pos < len(stream):
-        size = chunk_sizes[turn % len(chunk_sizes)]
-        got += splitter.feed(bytes(stream[pos : pos + size]))
-        pos += size
-        turn += 1
+    got = feed_in_chunks(splitter, bytes(stream), chunk_sizes)
     assert got == frame_list
     assert splitter.pending == 0
     assert splitter.discarded_bytes == len(garbage) and splitter.bad_frames == 0
@@ -642,12 +637,7 @@ def test_splitter_finds_every_frame_between_arbitrary_garbage(pairs, chunk_sizes
     # left one octet after its flag, so a real frame behind it is never lost.
     stream = b"".join(garbage + frame.to_bytes() for frame, garbage in pairs)
     splitter = HdlcStreamSplitter()
-    got, pos, turn = [], 0, 0
-    while pos < len(stream):
-        size = chunk_sizes[turn % len(chunk_sizes)]
-        got += splitter.feed(stream[pos : pos + size])
-        pos += size
-        turn += 1
+    got = feed_in_chunks(splitter, bytes(stream), chunk_sizes)
     assert got == [frame for frame, _ in pairs]
 
 

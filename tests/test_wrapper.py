@@ -14,7 +14,7 @@ from dlmsfast.wrapper import (
     payload_kind,
 )
 
-from conftest import load_vectors
+from conftest import feed_in_chunks, load_vectors
 
 VECTORS = load_vectors("wrapper")
 POSITIVE = [v for v in VECTORS if not v["name"].startswith("NEGATIVE:")]
@@ -141,12 +141,7 @@ wrappers = st.builds(WrapperFrame, st.just(1), ports, ports, payloads)
 def test_splitter_returns_exactly_the_frames(frames, chunk_sizes):
     stream = b"".join(f.to_bytes() for f in frames)
     splitter = WrapperStreamSplitter()
-    got, pos, turn = [], 0, 0
-    while pos < len(stream):
-        size = chunk_sizes[turn % len(chunk_sizes)]
-        got += splitter.feed(stream[pos : pos + size])
-        pos += size
-        turn += 1
+    got = feed_in_chunks(splitter, bytes(stream), chunk_sizes)
     assert got == frames and splitter.pending == 0 and splitter.bad_frames == 0
 
 
