@@ -210,3 +210,30 @@ def test_environment_selects_the_backend():
     assert _import_backend("auto").stdout.strip() == "openssl"
     bad = _import_backend("rot13")
     assert bad.returncode != 0 and "DLMSFAST_GCM_BACKEND" in bad.stderr
+
+
+def test_without_libcrypto_in_the_process_the_fallback_serves():
+    # With _hashlib and _ssl unavailable nothing maps libcrypto into the process
+    # (cryptography links its own OpenSSL statically), so resolution must fail
+    # and the cryptography backend must take over, still agreeing on the vector.
+    code = (
+        "import sys; sys.modules['_hashlib'] = None; sys.modules['_ssl'] = None\n"
+        "import dlmsfast.security as s\n"
+        "from dlmsfast import _gcm\n"
+        f"c = _gcm.AesGcm(bytes.fromhex('{EK.hex()}'))\n"
+        f"out = c.seal_service(0xC8, 0x30, bytes.fromhex('{SYSTEM_TITLE.hex()}'), {IC}, "
+        f"bytes.fromhex('{AK.hex()}'), bytes.fromhex('{PLAINTEXT.hex()}'))\n"
+        "print(s.backend, s.openssl_available, c.backend, out.hex().upper())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DLMSFAST_GCM_BACKEND"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cryptography", "False", "cryptography",
+                                     GLO_APDU.hex().upper()]
+    forced = subprocess.run(
+        [sys.executable, "-c", code.replace("import dlmsfast.security", "import os; "
+         "os.environ['DLMSFAST_GCM_BACKEND'] = 'openssl'\nimport dlmsfast.security")],
+        env=env, capture_output=True, text=True, timeout=60)
+    # asking for openssl where it cannot be found fails loudly at import
+    assert forced.returncode != 0 and "no libcrypto" in forced.stderr
