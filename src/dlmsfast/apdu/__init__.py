@@ -25,11 +25,14 @@ APDU tag map (the first octet of an APDU)::
     0xC7  action-response                   dlmsfast.apdu.xdlms
     0xD8  exception-response                dlmsfast.apdu.xdlms
     0xE0  general-block-transfer            dlmsfast.apdu.xdlms
-    0x21.. glo-/ded- ciphered APDUs,        dlmsfast.security
-    0xDB..0xDF general-(glo-/ded-)ciphering
+    0x21, 0x28, 0x2E, 0xC8..0xCF  glo- ciphered service APDUs     dlmsfast.security
+    0x41, 0x48, 0x4E, 0xD0..0xD7  ded- ciphered service APDUs     dlmsfast.security
+    0xDB, 0xDC, 0xDD  general-glo-, general-ded-, general-ciphering  dlmsfast.security
 
 The get/set/action APDUs carry a second octet, the CHOICE of the service
-variant (normal 1, next 2, with-list 3, ...); each variant is its own class.
+variant (normal 1, next 2, with-list 3, ...); each variant is its own class
+(see :mod:`dlmsfast.apdu.xdlms` for the choice table). :func:`parse_apdu`
+decodes any of them by its first octet.
 """
 from __future__ import annotations
 
