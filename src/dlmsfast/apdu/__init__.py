@@ -25,8 +25,8 @@ APDU tag map (the first octet of an APDU)::
     0xC7  action-response                   dlmsfast.apdu.xdlms
     0xD8  exception-response                dlmsfast.apdu.xdlms
     0xE0  general-block-transfer            dlmsfast.apdu.xdlms
-    0x21, 0x28, 0x2E, 0xC8..0xCF  glo- ciphered service APDUs     dlmsfast.security
-    0x41, 0x48, 0x4E, 0xD0..0xD7  ded- ciphered service APDUs     dlmsfast.security
+    0x21..0x38, 0xC8..0xCF  glo- ciphered APDUs (initiate, SN, LN)  dlmsfast.security
+    0x41..0x58, 0xD0..0xD7  ded- ciphered APDUs (initiate, SN, LN)  dlmsfast.security
     0xDB, 0xDC, 0xDD  general-glo-, general-ded-, general-ciphering  dlmsfast.security
 
 The get/set/action APDUs carry a second octet, the CHOICE of the service
