@@ -38,6 +38,7 @@ from .common import (
     variant,
 )
 
+
 @dataclass(frozen=True, slots=True)
 class ActionResponseWithOptionalData:
     """The outcome of one method invocation: its result and, optionally, what it returned."""
@@ -89,7 +90,7 @@ class ActionRequestNormal(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestNormal":
         method = r.method_descriptor()
-        parameters = r.data("method-invocation-parameters") if r.optional("method-invocation-parameters") else None
+        parameters = r.optional_data("method-invocation-parameters")
         return cls(
             invoke_id_and_priority=iip,
             cosem_method_descriptor=method,
@@ -98,11 +99,7 @@ class ActionRequestNormal(ServiceApdu):
 
     def _write(self, w: Writer) -> None:
         w.raw(self.cosem_method_descriptor.to_bytes())
-        if self.method_invocation_parameters is None:
-            w.u8(0, "method-invocation-parameters presence")
-        else:
-            w.u8(1, "method-invocation-parameters presence")
-            w.data(self.method_invocation_parameters)
+        w.optional_data(self.method_invocation_parameters)
 
     def _describe(self) -> dict[str, Any]:
         parameters = self.method_invocation_parameters

@@ -563,6 +563,9 @@ class Reader:
         value, self.pos = decode_typed_from(self.buf, self.pos)
         return value
 
+    def optional_data(self, what: str) -> Data | None:
+        return self.data(what) if self.optional(what) else None
+
     def choice(self, what: str, allowed: tuple[int, ...]) -> int:
         tag = self.u8(what)
         if tag not in allowed:
@@ -672,6 +675,13 @@ class Writer:
 
     def data(self, value: Data) -> None:
         self.out += encode(value)
+
+    def optional_data(self, value: Data | None) -> None:
+        if value is None:
+            self.out.append(0)
+        else:
+            self.out.append(1)
+            self.out += encode(value)
 
     def access_selection(self, selection: SelectiveAccessDescriptor | None) -> None:
         if selection is None:

@@ -40,6 +40,7 @@ from .common import (
     variant,
 )
 
+
 def _read_results(r: Reader) -> tuple[DataAccessResult, ...]:
     return r.sequence_of(lambda: r.enum(DataAccessResult, "data-access-result"), "result list")
 
