@@ -92,7 +92,15 @@ def test_wrong_system_title_fails_the_tag(backend):
         _gcm.open_service(GLO_APDU, b"MMM\x00\x00\x00\x00\x01", AK, cipher)
 
 
-@pytest.mark.parametrize("sc", [0x10, 0x20, 0x30, 0x00])
+def test_unprotected_security_control_is_refused(backend):
+    cipher = _gcm.AesGcm(EK, backend)
+    data = cipher.seal_service(0xC8, 0x00, SYSTEM_TITLE, 7, AK, PLAINTEXT)
+    assert data == bytes.fromhex("C8120000000007") + PLAINTEXT
+    with pytest.raises(SecurityError, match="no protection"):
+        _gcm.open_service(data, SYSTEM_TITLE, AK, cipher)
+
+
+@pytest.mark.parametrize("sc", [0x10, 0x20, 0x30])
 def test_protection_forms_round_trip(backend, sc):
     cipher = _gcm.AesGcm(EK, backend)
     data = cipher.seal_service(0xCC, sc, SYSTEM_TITLE, 7, AK, b"\xc4" + bytes(300))

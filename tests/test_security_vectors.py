@@ -453,6 +453,13 @@ def test_counters_and_repr():
         context.encrypt(b"\x60\x00", form="glo")
     with pytest.raises(UsageError):
         context.encrypt(b"\xc0\x01\x00", form="nope")
+    with pytest.raises(UsageError, match="no protection"):
+        context.encrypt(b"\xc0\x01\x00", security_control=0x00)
+    clear = GeneralGloCiphering(b"AAAAAAAA", SecurityControl(0x00), 1, b"\xc0\x01\x00")
+    for data in (clear.to_bytes(), bytes.fromhex("C8080000000001C00100")):
+        with pytest.raises(SecurityError, match="no protection"):
+            context.decrypt(data)
+        assert context.explain_decrypt(data).tag_ok is None
     with pytest.raises(TypeError):
         __import__("pickle").dumps(context)
 

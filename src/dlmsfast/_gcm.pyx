@@ -661,6 +661,10 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, const uint8_t *st,
         raise DecodeError(
             f"ciphered content too short for the {tag_length}-octet authentication tag",
             pos + 5)
+    if not sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION):
+        # a ciphered APDU that is neither authenticated nor encrypted would let
+        # clear text pass as deciphered
+        raise SecurityError(f"security control 0x{sc:02X} gives no protection")
     if (sc & required) != required:
         raise SecurityError(
             "security policy requires "

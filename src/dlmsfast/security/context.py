@@ -284,6 +284,9 @@ class SecurityContext(_gcm.CipheringCore):
             security_control = security_control.value
         if not isinstance(security_control, int) or not 0 <= security_control <= 0xFF:
             raise UsageError(f"security control must be one octet, got {security_control!r}")
+        if not security_control & (_AUTHENTICATION | _ENCRYPTION):
+            raise UsageError(f"security control 0x{security_control:02X} gives no "
+                             "protection (set 0x10 authentication and/or 0x20 encryption)")
         if security_control & 0x0F != self._suite:
             raise UsageError(
                 f"security control 0x{security_control:02X} names suite "
@@ -446,6 +449,8 @@ class SecurityContext(_gcm.CipheringCore):
         sc = apdu.security_control.value
         ic = apdu.invocation_counter
         if check_replay:
+            if not sc & (_AUTHENTICATION | _ENCRYPTION):
+                raise SecurityError(f"security control 0x{sc:02X} gives no protection")
             self._check_policy(sc)
         if apdu.security_control.compression:
             raise SecurityError("compressed APDUs (SC bit 7) are not supported")
