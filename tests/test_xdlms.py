@@ -623,8 +623,8 @@ def test_non_bytes_input_is_a_usage_error():
 def test_encoding_out_of_range_values_fails_cleanly():
     with pytest.raises(DlmsError):
         GetRequestNext(block_number=1 << 32).to_bytes()
-    with pytest.raises(EncodeError):
-        GetResponseNormal(result="not data").to_bytes()
+    with pytest.raises(UsageError):
+        GetResponseNormal(result="not data")
     with pytest.raises(UsageError):
         GeneralBlockTransfer(last_block=True, window=64, block_number=1, block_data=b"")
     with pytest.raises(UsageError):
@@ -652,3 +652,33 @@ def test_octet_fields_refuse_non_bytes():
         GeneralBlockTransfer(last_block=True, block_number=1, block_data=3)
     with pytest.raises(UsageError):
         EventNotificationRequest(time=12, cosem_attribute_descriptor=_CLOCK, attribute_value=_LONG)
+
+
+_ATTRIBUTE = CosemAttributeDescriptor(1, "0.0.96.1.0.255", 2)
+MISUSE = [
+    lambda: GetRequestNormal(cosem_attribute_descriptor=(1, "0.0.96.1.0.255", 2)),
+    lambda: GetRequestNormal(cosem_attribute_descriptor=_ATTRIBUTE, access_selection=5),
+    lambda: GetRequestNormal(invoke_id_and_priority=0xC1, cosem_attribute_descriptor=_ATTRIBUTE),
+    lambda: SetRequestNormal(cosem_attribute_descriptor=_ATTRIBUTE, value=5),
+    lambda: SetRequestWithDatablock(datablock=b"12"),
+    lambda: GetRequestWithList(attribute_descriptor_list=[_ATTRIBUTE]),
+    lambda: GetRequestWithList(attribute_descriptor_list=5),
+    lambda: ActionRequestWithList(cosem_method_descriptor_list=[1], method_invocation_parameters=[]),
+    lambda: SetResponseWithList(result=[300]),
+    lambda: ActionResponseWithList(list_of_responses=[5]),
+    lambda: GetResponseWithDatablock(result=b""),
+    lambda: GetResponseWithList(result=[3]),
+]
+
+
+@pytest.mark.parametrize("make", MISUSE)
+def test_wrong_field_types_are_usage_errors_at_construction(make):
+    with pytest.raises(UsageError):
+        make()
+
+
+def test_plain_ints_become_the_enumeration_of_the_field():
+    apdu = SetResponseWithList(result=[0, 3])
+    assert apdu.result == (DataAccessResult.SUCCESS, DataAccessResult.READ_WRITE_DENIED)
+    assert ActionResponseNormal(action_result=250).action_result is ActionResult.OTHER_REASON
+    assert GetRequestWithList(attribute_descriptor_list=[]).attribute_descriptor_list == ()

@@ -121,10 +121,6 @@ class ActionRequestWithList(ServiceApdu):
     cosem_method_descriptor_list: tuple[CosemMethodDescriptor, ...]
     method_invocation_parameters: tuple[Data, ...]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cosem_method_descriptor_list", tuple(self.cosem_method_descriptor_list))
-        object.__setattr__(self, "method_invocation_parameters", tuple(self.method_invocation_parameters))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithList":
         methods = _read_method_list(r)
@@ -174,9 +170,6 @@ class ActionRequestWithListAndFirstPblock(ServiceApdu):
     cosem_method_descriptor_list: tuple[CosemMethodDescriptor, ...]
     pblock: DataBlockSA
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cosem_method_descriptor_list", tuple(self.cosem_method_descriptor_list))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithListAndFirstPblock":
         methods = _read_method_list(r)
@@ -208,9 +201,6 @@ class ActionResponseNormal(ServiceApdu):
     action_result: ActionResult = ActionResult.SUCCESS
     return_parameters: GetDataResult | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "action_result", ActionResult(self.action_result))
-
     @property
     def single_response(self) -> ActionResponseWithOptionalData:
         return ActionResponseWithOptionalData(self.action_result, self.return_parameters)
@@ -241,9 +231,6 @@ class ActionResponseWithPblock(DataBlockSABody, ServiceApdu):
 @variant(0xC7, 3, "action-response-with-list")
 class ActionResponseWithList(ServiceApdu):
     list_of_responses: tuple[ActionResponseWithOptionalData, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "list_of_responses", tuple(self.list_of_responses))
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseWithList":

@@ -41,7 +41,9 @@ Book names, and the cursor (:class:`Reader`) that every APDU decoder uses, so ea
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+import types
+import typing
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any, ClassVar, Union
 
@@ -246,11 +248,16 @@ class _CosemDescriptor:
 
     def __post_init__(self) -> None:
         _check_range("class_id", self.class_id, 0, 0xFFFF)
-        _check_range(self.MEMBER, getattr(self, self.MEMBER), -128, 127)
-        object.__setattr__(self, "instance_id", _obis(self.instance_id))
+        member = getattr(self, self.MEMBER)
+        _check_range(self.MEMBER, member, -128, 127)
+        instance_id = _obis(self.instance_id)
+        object.__setattr__(self, "instance_id", instance_id)
+        # Made once: a descriptor is built once and sent in many requests.
+        octets = _DESCRIPTOR_LAYOUT.pack(self.class_id, instance_id.to_bytes(), member)
+        object.__setattr__(self, "octets", octets)
 
     def to_bytes(self) -> bytes:
-        return _DESCRIPTOR_LAYOUT.pack(self.class_id, self.instance_id.to_bytes(), getattr(self, self.MEMBER))
+        return self.octets
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -268,6 +275,7 @@ class CosemAttributeDescriptor(_CosemDescriptor):
     class_id: int
     instance_id: Obis
     attribute_id: int
+    octets: bytes = field(init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +286,7 @@ class CosemMethodDescriptor(_CosemDescriptor):
     class_id: int
     instance_id: Obis
     method_id: int
+    octets: bytes = field(init=False, repr=False, compare=False)
 
 
 _DESCRIPTOR_LAYOUT = struct.Struct(">H6sb")
@@ -752,8 +761,35 @@ class ServiceApdu:
     CHOICE: ClassVar[int]
     APDU: ClassVar[str]
     CHOICE_NAME: ClassVar[str]
+    _FIELD_RULES: ClassVar[tuple]
 
     invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_INVOKE_ID_AND_PRIORITY
+
+    def __post_init__(self) -> None:
+        # Each field is checked against its annotation (rules made once per class
+        # by variant()), so a wrong argument is a UsageError here rather than an
+        # AttributeError deep inside to_bytes().
+        for name, many, accepted, coerce in self._FIELD_RULES:
+            value = getattr(self, name)
+            if many:
+                if not isinstance(value, (tuple, list)):
+                    raise UsageError(f"{self.CHOICE_NAME}: {name} must be a sequence, got {type(value).__name__}")
+                object.__setattr__(
+                    self, name, tuple(self._checked(name, item, accepted, coerce) for item in value)
+                )
+            elif not isinstance(value, accepted):
+                object.__setattr__(self, name, self._checked(name, value, accepted, coerce))
+
+    def _checked(self, name: str, value: Any, accepted: tuple[type, ...], coerce: type | None) -> Any:
+        if isinstance(value, accepted):
+            return value
+        if coerce is not None and type(value) is int:
+            try:
+                return coerce(value)
+            except ValueError:
+                raise UsageError(f"{self.CHOICE_NAME}: {value} is not a {coerce.__name__}") from None
+        expected = " or ".join("None" if t is type(None) else t.__name__ for t in accepted)
+        raise UsageError(f"{self.CHOICE_NAME}: {name} must be {expected}, got {type(value).__name__}")
 
     @classmethod
     def from_bytes(cls, data: _Buffer):
@@ -826,6 +862,26 @@ class DataBlockSABody:
         return {self.BLOCK_FIELD: getattr(self, self.BLOCK_FIELD).describe()}
 
 
+def _accepted(hint: Any) -> tuple[type, ...]:
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        return tuple(t for arg in typing.get_args(hint) for t in _accepted(arg))
+    return (hint,)
+
+
+def _field_rules(cls: type) -> tuple[tuple[str, bool, tuple[type, ...], type | None], ...]:
+    """(field, is a sequence, accepted classes, enum to turn a plain int into)."""
+    hints = typing.get_type_hints(cls)
+    rules = []
+    for f in fields(cls):
+        hint = hints[f.name]
+        many = typing.get_origin(hint) is tuple
+        accepted = _accepted(typing.get_args(hint)[0] if many else hint)
+        enums = [t for t in accepted if isinstance(t, type) and issubclass(t, BlueBookEnum)]
+        coerce = enums[0] if len(accepted) == 1 and enums else None
+        rules.append((f.name, many, accepted, coerce))
+    return tuple(rules)
+
+
 def variant(tag: int, choice: int, choice_name: str):
     """Declare a get/set/action variant: its tag, its choice octet and the
     standard's name for it; the class becomes a frozen, slotted, keyword-only
@@ -836,7 +892,9 @@ def variant(tag: int, choice: int, choice_name: str):
         cls.CHOICE = choice
         cls.APDU = _SERVICE_NAMES[tag]
         cls.CHOICE_NAME = choice_name
-        return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+        declared = dataclass(frozen=True, slots=True, kw_only=True)(cls)
+        declared._FIELD_RULES = _field_rules(declared)
+        return declared
 
     return declare
 

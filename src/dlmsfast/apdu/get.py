@@ -64,9 +64,6 @@ class GetRequestNext(BlockNumberBody, ServiceApdu):
 class GetRequestWithList(ServiceApdu):
     attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "attribute_descriptor_list", tuple(self.attribute_descriptor_list))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetRequestWithList":
         items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
@@ -116,9 +113,6 @@ class GetResponseWithDatablock(ServiceApdu):
 @variant(0xC4, 3, "get-response-with-list")
 class GetResponseWithList(ServiceApdu):
     result: tuple[GetDataResult, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "result", tuple(self.result))
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseWithList":

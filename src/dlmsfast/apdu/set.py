@@ -111,10 +111,6 @@ class SetRequestWithList(ServiceApdu):
     attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
     value_list: tuple[Data, ...]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "attribute_descriptor_list", tuple(self.attribute_descriptor_list))
-        object.__setattr__(self, "value_list", tuple(self.value_list))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetRequestWithList":
         items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
@@ -139,9 +135,6 @@ class SetRequestWithListAndFirstDatablock(ServiceApdu):
     attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
     datablock: DataBlockSA
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "attribute_descriptor_list", tuple(self.attribute_descriptor_list))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetRequestWithListAndFirstDatablock":
         items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
@@ -161,9 +154,6 @@ class SetRequestWithListAndFirstDatablock(ServiceApdu):
 @variant(0xC5, 1, "set-response-normal")
 class SetResponseNormal(ServiceApdu):
     result: DataAccessResult = DataAccessResult.SUCCESS
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "result", DataAccessResult(self.result))
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseNormal":
@@ -188,9 +178,6 @@ class SetResponseLastDatablock(ServiceApdu):
     result: DataAccessResult = DataAccessResult.SUCCESS
     block_number: int
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "result", DataAccessResult(self.result))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseLastDatablock":
         result = r.enum(DataAccessResult, "data-access-result")
@@ -209,9 +196,6 @@ class SetResponseLastDatablockWithList(ServiceApdu):
     result: tuple[DataAccessResult, ...]
     block_number: int
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "result", tuple(DataAccessResult(x) for x in self.result))
-
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseLastDatablockWithList":
         results = _read_results(r)
@@ -228,9 +212,6 @@ class SetResponseLastDatablockWithList(ServiceApdu):
 @variant(0xC5, 5, "set-response-with-list")
 class SetResponseWithList(ServiceApdu):
     result: tuple[DataAccessResult, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "result", tuple(DataAccessResult(x) for x in self.result))
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseWithList":
