@@ -340,7 +340,11 @@ def test_security_policy_refuses_a_stripped_tag(backend):
     context = _context(vector["meaning"], backend, security_policy=0x30)
     with pytest.raises(SecurityError, match="policy requires authentication"):
         context.decrypt(bytes.fromhex(vector["hex"]))
-    strict = _context(vector["meaning"], backend, security_policy=0x30)
+    strict = _context(vector["meaning"], backend)
+    strict.security_policy = 0x30
+    assert strict.security_policy == 0x30
+    with pytest.raises(UsageError):
+        strict.security_policy = 0x40
     general = strict.encrypt(b"\xc0\x01\x00", security_control=0x10, form="general-glo")
     with pytest.raises(SecurityError, match="policy requires encryption"):
         strict.decrypt(general)

@@ -187,10 +187,7 @@ class SecurityContext(_gcm.CipheringCore):
         self._master_key = _key_bytes(master_key, "master_key", length, optional=True)
         self.invocation_counter = invocation_counter
         self.peer_invocation_counter = peer_invocation_counter
-        if security_policy & ~(_AUTHENTICATION | _ENCRYPTION):
-            raise UsageError("security_policy holds SC bits 0x10 (authentication) and "
-                             "0x20 (encryption) only")
-        self._security_policy = security_policy
+        self.security_policy = security_policy
 
     # -- properties ----------------------------------------------------------
 
@@ -233,6 +230,18 @@ class SecurityContext(_gcm.CipheringCore):
                                          optional=True)
         self._dedicated = (None if self._dedicated_key is None
                            else _gcm.AesGcm(self._dedicated_key, self._backend))
+
+    @property
+    def security_policy(self) -> int:
+        """SC bits every received APDU must carry (0, 0x10, 0x20 or 0x30)."""
+        return self._security_policy
+
+    @security_policy.setter
+    def security_policy(self, value: int) -> None:
+        if not isinstance(value, int) or value & ~(_AUTHENTICATION | _ENCRYPTION):
+            raise UsageError("security_policy holds SC bits 0x10 (authentication) and "
+                             f"0x20 (encryption) only, got {value!r}")
+        self._security_policy = value
 
     @property
     def invocation_counter(self) -> int:
