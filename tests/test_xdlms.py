@@ -682,3 +682,21 @@ def test_plain_ints_become_the_enumeration_of_the_field():
     assert apdu.result == (DataAccessResult.SUCCESS, DataAccessResult.READ_WRITE_DENIED)
     assert ActionResponseNormal(action_result=250).action_result is ActionResult.OTHER_REASON
     assert GetRequestWithList(attribute_descriptor_list=[]).attribute_descriptor_list == ()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DataNotification(notification_body=5),
+        lambda: DataNotification(long_invoke_id_and_priority=1, notification_body=_LONG),
+        lambda: EventNotificationRequest(cosem_attribute_descriptor=None, attribute_value=_LONG),
+        lambda: EventNotificationRequest(cosem_attribute_descriptor=_CLOCK, attribute_value=b"\x00"),
+        lambda: ExceptionResponse(9, 1),
+        lambda: ActionResponseWithOptionalData(ActionResult.SUCCESS, b"\x00"),
+        lambda: ActionResponseWithOptionalData(7),
+        lambda: InvokeIdAndPriority(1, 2),
+    ],
+)
+def test_wrong_arguments_of_the_other_apdus_are_usage_errors(make):
+    with pytest.raises(UsageError):
+        make()

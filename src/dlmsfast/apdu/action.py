@@ -27,6 +27,7 @@ from .common import (
     ActionResult,
     BlockNumberBody,
     CosemMethodDescriptor,
+    DataAccessResult,
     DataBlockSA,
     DataBlockSABody,
     GetDataResult,
@@ -35,6 +36,7 @@ from .common import (
     ServiceApdu,
     Writer,
     describe_get_data_result,
+    require,
     variant,
 )
 
@@ -47,7 +49,8 @@ class ActionResponseWithOptionalData:
     return_parameters: GetDataResult | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "result", ActionResult(self.result))
+        object.__setattr__(self, "result", ActionResult.given(self.result, "action-result"))
+        require(self.return_parameters, (Data, DataAccessResult, type(None)), "return_parameters")
 
     @classmethod
     def read(cls, r: Reader) -> "ActionResponseWithOptionalData":

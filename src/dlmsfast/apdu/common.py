@@ -62,6 +62,16 @@ class BlueBookEnum(IntEnum):
         return self.name.lower().replace("_", "-")
 
     @classmethod
+    def given(cls, value: Any, what: str):
+        """The member for a value given by the caller; an unknown one is a UsageError."""
+        if type(value) is cls:
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise UsageError(f"{what}: {value!r} is not a {cls.__name__}") from None
+
+    @classmethod
     def read(cls, value: int, offset: int, what: str):
         """The member for a received value; an unknown value is a DecodeError."""
         try:
@@ -123,6 +133,15 @@ class ActionResult(BlueBookEnum):
     OTHER_REASON = 250
 
 
+def require(value: Any, accepted: type | tuple[type, ...], what: str) -> None:
+    """A field given by the caller must be of the accepted class(es)."""
+    if not isinstance(value, accepted):
+        names = accepted.__name__ if isinstance(accepted, type) else " or ".join(
+            "None" if t is type(None) else t.__name__ for t in accepted
+        )
+        raise UsageError(f"{what} must be {names}, got {type(value).__name__}")
+
+
 def _check_range(what: str, value: Any, low: int, high: int) -> None:
     if type(value) is not int and not isinstance(value, IntEnum):
         raise UsageError(f"{what} must be an int, got {type(value).__name__}")
@@ -147,10 +166,8 @@ class InvokeIdAndPriority:
     def __post_init__(self) -> None:
         _check_range("invoke_id", self.invoke_id, 0, 15)
         _check_range("reserved bits of invoke-id-and-priority", self.reserved, 0, 3)
-        if type(self.service_class) is not ServiceClass:
-            object.__setattr__(self, "service_class", ServiceClass(self.service_class))
-        if type(self.priority) is not Priority:
-            object.__setattr__(self, "priority", Priority(self.priority))
+        object.__setattr__(self, "service_class", ServiceClass.given(self.service_class, "service_class"))
+        object.__setattr__(self, "priority", Priority.given(self.priority, "priority"))
         octet = self.priority << 7 | self.service_class << 6 | self.reserved << 4 | self.invoke_id
         object.__setattr__(self, "value", octet)
 
@@ -190,9 +207,11 @@ class LongInvokeIdAndPriority:
         _check_range("long invoke_id", self.invoke_id, 0, 0xFFFFFF)
         _check_range("reserved bits of long-invoke-id-and-priority", self.reserved, 0, 15)
         object.__setattr__(self, "self_descriptive", bool(self.self_descriptive))
-        object.__setattr__(self, "processing_option", ProcessingOption(self.processing_option))
-        object.__setattr__(self, "service_class", ServiceClass(self.service_class))
-        object.__setattr__(self, "priority", Priority(self.priority))
+        object.__setattr__(
+            self, "processing_option", ProcessingOption.given(self.processing_option, "processing_option")
+        )
+        object.__setattr__(self, "service_class", ServiceClass.given(self.service_class, "service_class"))
+        object.__setattr__(self, "priority", Priority.given(self.priority, "priority"))
 
     @property
     def value(self) -> int:

@@ -34,6 +34,7 @@ from .common import (
     Writer,
     octets_argument,
     open_apdu,
+    require,
 )
 
 OCTET_STRING_FORM = "octet-string"
@@ -70,6 +71,8 @@ class DataNotification:
 
     def __post_init__(self) -> None:
         # On the wire an empty date-time is the absent one (length 0).
+        require(self.long_invoke_id_and_priority, LongInvokeIdAndPriority, "long_invoke_id_and_priority")
+        require(self.notification_body, Data, "notification_body")
         object.__setattr__(self, "date_time", _octets(self.date_time, "date_time") or None)
         if self.date_time_form not in (OCTET_STRING_FORM, OPTIONAL_FLAG_FORM):
             raise UsageError(
@@ -135,6 +138,8 @@ class EventNotificationRequest:
     attribute_value: Data
 
     def __post_init__(self) -> None:
+        require(self.cosem_attribute_descriptor, CosemAttributeDescriptor, "cosem_attribute_descriptor")
+        require(self.attribute_value, Data, "attribute_value")
         object.__setattr__(self, "time", _octets(self.time, "time"))
 
     @classmethod
@@ -200,8 +205,10 @@ class ExceptionResponse:
     invocation_counter: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "state_error", ExceptionStateError(self.state_error))
-        object.__setattr__(self, "service_error", ExceptionServiceError(self.service_error))
+        object.__setattr__(self, "state_error", ExceptionStateError.given(self.state_error, "state-error"))
+        object.__setattr__(
+            self, "service_error", ExceptionServiceError.given(self.service_error, "service-error")
+        )
         carries_counter = self.service_error is ExceptionServiceError.INVOCATION_COUNTER_ERROR
         if carries_counter != (self.invocation_counter is not None):
             raise UsageError("invocation_counter is given exactly with invocation-counter-error")
