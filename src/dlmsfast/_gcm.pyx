@@ -773,7 +773,8 @@ cdef class CipheringCore:
     """Keys, titles and counters of one association, and the glo-/ded- fast path.
 
     Subclasses provide ``_check_security_control(value) -> int``,
-    ``_encrypt_general(apdu, sc, form, general) -> bytes`` and
+    ``_encrypt_general(apdu, sc, form, transaction_id, date_time,
+    other_information, key_info) -> bytes`` and
     ``_decrypt_general(data, system_title) -> bytes`` for everything that is
     not a service-specific APDU.
     """
@@ -789,7 +790,8 @@ cdef class CipheringCore:
     cdef public int _suite
     cdef public int _security_policy
 
-    def encrypt(self, apdu, *, security_control=None, form="glo", **general):
+    def encrypt(self, apdu, *, security_control=None, form="glo", transaction_id=None,
+                date_time=None, other_information=None, key_info=None):
         """Cipher a plaintext xDLMS APDU with the next invocation counter."""
         cdef Py_buffer v_pt
         cdef int sc, dedicated
@@ -800,8 +802,11 @@ cdef class CipheringCore:
             sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
         else:
             sc = self._check_security_control(security_control)
-        if general or not (form == "glo" or form == "ded"):
-            return self._encrypt_general(apdu, sc, form, general)
+        if not (form == "glo" or form == "ded") or not (
+                transaction_id is None and date_time is None and other_information is None
+                and key_info is None):
+            return self._encrypt_general(apdu, sc, form, transaction_id, date_time,
+                                         other_information, key_info)
         dedicated = form == "ded"
         if sc & _SC_COMPRESSION:
             raise UsageError("compression (SC bit 7) is not supported")

@@ -122,7 +122,8 @@ class CipheringSteps:
 class SecurityContext(_gcm.CipheringCore):
     """Keys, system titles and invocation counters of one association.
 
-    ``encrypt(apdu, *, security_control=None, form="glo", **general)`` ciphers
+    ``encrypt(apdu, *, security_control=None, form="glo", transaction_id=None,
+    date_time=None, other_information=None, key_info=None)`` ciphers
     a plaintext xDLMS APDU with the next invocation counter. ``form``: "glo",
     "ded" (service-specific, tag from the APDU's first octet), "general-glo",
     "general-ded" or "general-ciphering" (then ``transaction_id`` defaults to
@@ -367,11 +368,8 @@ class SecurityContext(_gcm.CipheringCore):
             raise SecurityError(f"security policy requires {' and '.join(names)}; "
                                 f"the APDU has security control 0x{sc:02X}")
 
-    def _encrypt_general(self, apdu, sc: int, form: str, general: dict) -> bytes:
-        unknown = set(general) - {"transaction_id", "date_time", "other_information",
-                                  "key_info"}
-        if unknown:
-            raise UsageError(f"unexpected arguments: {', '.join(sorted(unknown))}")
+    def _encrypt_general(self, apdu, sc: int, form: str, transaction_id, date_time,
+                         other_information, key_info) -> bytes:
         if form not in FORMS:
             raise UsageError(f"form must be one of {FORMS}, got {form!r}")
         if sc & _COMPRESSION:
@@ -383,8 +381,8 @@ class SecurityContext(_gcm.CipheringCore):
         if ic > MAX_INVOCATION_COUNTER:
             raise SecurityError("invocation counter exhausted: renew the keys")
         out = self._build_general(
-            apdu, sc, ic, form, general.get("transaction_id"), general.get("date_time", b""),
-            general.get("other_information", b""), general.get("key_info"),
+            apdu, sc, ic, form, transaction_id, b"" if date_time is None else date_time,
+            b"" if other_information is None else other_information, key_info,
         ).to_bytes()
         self._invocation_counter = ic + 1
         return out
