@@ -58,6 +58,10 @@ def test_gmac_vectors(backend):
         checker = SecurityContext(system_title=b"XXXXXXXX", peer_system_title=title,
                                   block_cipher_key=EK, authentication_key=AK, backend=backend)
         verify(M.HLS_GMAC, response, challenge, context=checker)
+        assert checker.peer_invocation_counter == meaning["invocation_counter"]
+        with pytest.raises(SecurityError, match="replayed"):
+            verify(M.HLS_GMAC, response, challenge, context=checker)
+        checker.peer_invocation_counter = None
         for bit in range(8 * len(response)):
             forged = bytearray(response)
             forged[bit // 8] ^= 0x80 >> (bit % 8)
@@ -75,6 +79,7 @@ def test_four_pass_exchange_for_every_mechanism(backend):
         verify(mechanism, f_stoc, STOC, secret=SECRET, context=server, peer_challenge=CTOS)
         f_ctos = respond(mechanism, CTOS, secret=SECRET, context=server, own_challenge=STOC)
         verify(mechanism, f_ctos, CTOS, secret=SECRET, context=client, peer_challenge=STOC)
+        client.peer_invocation_counter = None
         with pytest.raises(SecurityError, match="authentication failed"):
             verify(mechanism, f_ctos, CTOS, secret=b"Guru", context=client,
                    peer_challenge=STOC, peer_system_title=b"XXXXXXXX")

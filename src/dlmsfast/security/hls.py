@@ -152,7 +152,9 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
     """Check the peer's answer to the ``challenge`` this party sent.
 
     The server checks f(StoC) with its StoC, the client f(CtoS) with its
-    CtoS. Raises SecurityError when it does not check.
+    CtoS. Raises SecurityError when it does not check. HLS-GMAC also refuses
+    an IC not above the context's peer invocation counter, and records the
+    accepted one there.
     """
     mechanism = AuthenticationMechanism(mechanism)
     response = bytes(response)
@@ -167,9 +169,12 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
             )
         if response[0] != GMAC_SECURITY_CONTROL | context.security_suite:
             raise SecurityError(f"HLS-GMAC response has security control 0x{response[0]:02X}")
+        ic = int.from_bytes(response[1:5], "big")
+        last = context.peer_invocation_counter
+        if last is not None and ic <= last:
+            raise SecurityError(f"replayed invocation counter {ic} (last accepted {last})")
         expected = hls_gmac(
-            challenge, system_title=peer,
-            invocation_counter=int.from_bytes(response[1:5], "big"),
+            challenge, system_title=peer, invocation_counter=ic,
             block_cipher_key=context.block_cipher_key,
             authentication_key=context.authentication_key,
             security_suite=context.security_suite, backend=context.backend,
@@ -185,3 +190,6 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
         raise UsageError(f"mechanism {mechanism.name} has no response to check here")
     if not compare_digest(expected, response):
         raise SecurityError(f"{mechanism.name} authentication failed: wrong response")
+    if mechanism == AuthenticationMechanism.HLS_GMAC:
+        # the peer's IC in f(StoC)/f(CtoS) counts like any ciphered APDU's
+        context.peer_invocation_counter = ic
