@@ -245,3 +245,11 @@ def test_without_libcrypto_in_the_process_the_fallback_serves():
         env=env, capture_output=True, text=True, timeout=60)
     # asking for openssl where it cannot be found fails loudly at import
     assert forced.returncode != 0 and "no libcrypto" in forced.stderr
+
+
+def test_an_unkeyed_object_is_a_usage_error():
+    cipher = _gcm.AesGcm.__new__(_gcm.AesGcm)
+    with pytest.raises(UsageError, match="never given a key"):
+        cipher.encrypt(IV, PLAINTEXT)
+    with pytest.raises(UsageError, match="never given a key"):
+        cipher.decrypt(IV, CIPHERTEXT, TAG)

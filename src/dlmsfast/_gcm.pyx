@@ -281,6 +281,13 @@ cdef bytes _join_aad(const uint8_t *aad1, Py_ssize_t n1, const uint8_t *aad2, Py
             + PyBytes_FromStringAndSize(<const char *>aad3, n3))
 
 
+cdef inline int _check_keyed(AesGcm cipher) except -1:
+    # only an object made with __new__ and never __init__ has neither backend
+    if cipher._aesgcm is None:
+        raise UsageError("AesGcm was never given a key")
+    return 0
+
+
 cdef class AesGcm:
     """AES-GCM under one key (16 octets: AES-128, 32 octets: AES-256).
 
@@ -385,6 +392,7 @@ cdef class AesGcm:
                             const uint8_t *pt, Py_ssize_t n,
                             uint8_t *out, uint8_t *tag_out, int tag_length) except -1:
         cdef bytes result
+        _check_keyed(self)
         aad = _join_aad(aad1, n1, aad2, n2, aad3, n3) if tag_length else b""
         result = self._aesgcm.encrypt(PyBytes_FromStringAndSize(<const char *>iv, 12),
                                       PyBytes_FromStringAndSize(<const char *>pt, n),
@@ -441,6 +449,7 @@ cdef class AesGcm:
         # building a Cipher/decryptor per APDU (the only way to pass a
         # 12-octet tag to cryptography's GCM decryption).
         cdef bytes plain, expected
+        _check_keyed(self)
         iv_bytes = PyBytes_FromStringAndSize(<const char *>iv, 12)
         plain = self._aesgcm.encrypt(iv_bytes, PyBytes_FromStringAndSize(<const char *>ct, n),
                                      b"")[:n]
