@@ -9,6 +9,7 @@ dropped before comparing. ``array_contents`` of a compact-array is produced by
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 
 import pytest
@@ -241,6 +242,8 @@ def test_wrong_input_type_is_a_usage_error():
     with pytest.raises(UsageError):
         decode("0600001391")
     with pytest.raises(UsageError):
+        decode(memoryview(b"\x11\x00\x05\x00")[::2])  # not contiguous
+    with pytest.raises(UsageError):
         decode_from(b"\x00", 2)
 
 
@@ -426,3 +429,18 @@ def test_data_checks_its_value_when_made():
     assert Data(DataType.BOOLEAN, 1).value is True
     assert hash(node) == hash(Data(DataType.OCTET_STRING, b"ab"))
     assert repr(Data(DataType.UNSIGNED, 5)) == "Data(DataType.UNSIGNED, 5)"
+
+
+def test_decoded_values_keep_out_of_the_garbage_collector():
+    # structures of atoms and typed nodes cannot form cycles: the collector
+    # need not walk them (what keeps decoding of large buffers fast)
+    assert not gc.is_tracked(decode(bytes.fromhex("0202110109020102")))
+    assert gc.is_tracked(decode(bytes.fromhex("020201001100")))  # holds a list
+    assert not gc.is_tracked(decode_typed(bytes.fromhex("0202110109020102")))
+
+
+def test_text_nodes_normalise_octets_to_text():
+    assert Data(DataType.VISIBLE_STRING, bytearray(b"ab")).value == "ab"
+    assert Data(DataType.UTF8_STRING, "Zä".encode()).value == "Zä"
+    with pytest.raises(EncodeError):
+        Data(DataType.UTF8_STRING, b"\xc3")
