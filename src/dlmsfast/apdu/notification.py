@@ -78,6 +78,9 @@ class DataNotification:
             raise UsageError(
                 f"date_time_form must be {OCTET_STRING_FORM!r} or {OPTIONAL_FLAG_FORM!r}"
             )
+        if self.date_time is None:
+            # Both forms write an absent date-time as 00: there is no form to keep.
+            object.__setattr__(self, "date_time_form", OCTET_STRING_FORM)
 
     @classmethod
     def from_bytes(cls, data: Any) -> "DataNotification":
@@ -109,6 +112,8 @@ class DataNotification:
                 raise EncodeError("the optional-flag date-time form carries exactly 12 octets")
             w.u8(1, "date-time presence")
             w.raw(self.date_time)
+        elif len(self.date_time) == 1:
+            raise EncodeError("a 1-octet date-time would read as dlms-cosem's presence flag 01")
         else:
             w.octet_string(self.date_time)
         w.data(self.notification_body)
