@@ -198,3 +198,22 @@ def test_dlms_cosem_gmac_agrees():
                         block_cipher_key=EK, authentication_key=AK)
         theirs = security.gmac(_cosem_sc(0x10), CLIENT_ST, ic, EK, AK, challenge)
         assert ours[5:] == theirs
+
+
+def test_key_transfer_data_equals_gurux_global_key_transfer():
+    from gurux_dlms.enums import InterfaceType
+    from gurux_dlms.objects import GXDLMSSecuritySetup
+    from gurux_dlms.secure import GXDLMSSecureClient
+
+    from dlmsfast.security import KeyId, key_transfer_data, parse_key_transfer_data
+
+    kek = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+    keys = [(KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY, bytes(range(16, 32))),
+            (KeyId.AUTHENTICATION_KEY, bytes(range(32, 48)))]
+    client = GXDLMSSecureClient(True, 16, 1, 0, None, InterfaceType.WRAPPER)
+    setup = GXDLMSSecuritySetup("0.0.43.0.0.255")
+    (request,) = setup.globalKeyTransfer(client, kek, [(int(k), v) for k, v in keys])
+    ours = key_transfer_data(kek, keys)
+    # the action-request ends with the method parameter (after the 01 "present")
+    assert bytes(request).endswith(b"\x01" + ours)
+    assert parse_key_transfer_data(kek, ours) == keys

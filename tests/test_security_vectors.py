@@ -566,3 +566,27 @@ def test_random_bytes_deciphered_raise_only_dlms_errors(tail, first, backend):
                 call(data)
             except DlmsError:
                 pass
+
+
+def test_key_transfer_data_round_trip_and_errors():
+    from dlmsfast.security import KeyId, key_transfer_data, parse_key_transfer_data
+
+    (vector,) = [v for v in load_vectors("security") if "kek" in v["meaning"]]
+    kek = bytes.fromhex(vector["meaning"]["kek"])
+    key = bytes.fromhex(vector["meaning"]["key_data"])
+    data = key_transfer_data(kek, {KeyId.MASTER_KEY: key})
+    # array of 1, structure of 2, enum 3, octet-string of the RFC 3394 vector
+    assert data == bytes.fromhex("01010202160309 18") + bytes.fromhex(vector["hex"])
+    assert parse_key_transfer_data(kek, data) == [(KeyId.MASTER_KEY, key)]
+    with pytest.raises(SecurityError):
+        parse_key_transfer_data(bytes(16), data)
+    for bad, offset in ((b"", 0), (data[:-1], 7), (data + b"\x00", len(data)),
+                        (bytes.fromhex("0101020216070900"), 2),
+                        (bytes.fromhex("0101020209001600"), 2)):
+        with pytest.raises(DecodeError) as info:
+            parse_key_transfer_data(kek, bad)
+        assert info.value.offset == offset
+    with pytest.raises(UsageError):
+        key_transfer_data(kek, {})
+    with pytest.raises(UsageError, match="key_id"):
+        key_transfer_data(kek, {9: key})

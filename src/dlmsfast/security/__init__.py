@@ -28,7 +28,7 @@ from .ciphered import (
 )
 from .context import FORMS, CipheringSteps, SecurityContext
 from .hls import AuthenticationMechanism, lls_check, respond, verify
-from .keywrap import unwrap_key, wrap_key
+from .keywrap import KeyId, key_transfer_data, parse_key_transfer_data, unwrap_key, wrap_key
 
 __all__ = [
     "AesGcm",
@@ -51,9 +51,12 @@ __all__ = [
     "GeneralDedCiphering",
     "GeneralGloCiphering",
     "IdentifiedKey",
+    "KeyId",
     "KeyInfo",
     "SecurityControl",
     "WrappedKey",
     "is_ciphered_tag",
+    "key_transfer_data",
     "parse_ciphered",
+    "parse_key_transfer_data",
 ]

@@ -4,10 +4,22 @@ wrapped under the master key (KEK).
 
     wrapped = AES-KW(KEK, key)     16-octet key -> 24 octets, 32 -> 40
 
-The work is done by the ``cryptography`` package; a failed integrity check
-on unwrap is a :class:`~dlmsfast.errors.SecurityError`.
+key_transfer (Security setup method 2) takes key_data::
+
+    array key_wrapped_data
+    key_wrapped_data ::= structure {
+        key_id      enum (0 global unicast encryption key, 1 global broadcast
+                          encryption key, 2 authentication key, 3 master key),
+        key_wrapped octet-string
+    }
+
+The wrapping is done by the ``cryptography`` package; a failed integrity
+check on unwrap is a :class:`~dlmsfast.errors.SecurityError`.
 """
 from __future__ import annotations
+
+from enum import IntEnum
+from typing import Iterable, Mapping
 
 from cryptography.hazmat.primitives.keywrap import (
     InvalidUnwrap,
@@ -15,7 +27,17 @@ from cryptography.hazmat.primitives.keywrap import (
     aes_key_wrap,
 )
 
-from ..errors import SecurityError, UsageError
+from ..axdr import Data, DataType, decode_length_from, decode_typed_from, encode
+from ..errors import DecodeError, SecurityError, UsageError
+
+
+class KeyId(IntEnum):
+    """key_id of Security setup key_transfer (Blue Book, class 64)."""
+
+    GLOBAL_UNICAST_ENCRYPTION_KEY = 0
+    GLOBAL_BROADCAST_ENCRYPTION_KEY = 1
+    AUTHENTICATION_KEY = 2
+    MASTER_KEY = 3
 
 
 def _check_kek(kek: bytes) -> bytes:
@@ -44,3 +66,43 @@ def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
         return aes_key_unwrap(_check_kek(kek), wrapped)
     except InvalidUnwrap:
         raise SecurityError("wrapped key failed its integrity check (wrong KEK?)") from None
+
+
+def key_transfer_data(kek: bytes, keys: Mapping[int, bytes] | Iterable[tuple[int, bytes]]
+                      ) -> bytes:
+    """The A-XDR key_data parameter of key_transfer: each key wrapped under ``kek``."""
+    items = list(keys.items()) if isinstance(keys, Mapping) else list(keys)
+    if not items:
+        raise UsageError("key_transfer needs at least one key")
+    for key_id, _ in items:
+        if key_id not in KeyId._value2member_map_:
+            raise UsageError(f"unknown key_id {key_id!r} (0..3, see KeyId)")
+    return encode(Data(DataType.ARRAY, tuple(
+        Data(DataType.STRUCTURE, (Data(DataType.ENUM, int(key_id)),
+                                  Data(DataType.OCTET_STRING, wrap_key(kek, key))))
+        for key_id, key in items
+    )))
+
+
+def parse_key_transfer_data(kek: bytes, data: bytes) -> list[tuple[KeyId, bytes]]:
+    """Unwrap every key of a key_transfer parameter (as a meter receives it)."""
+    data = bytes(data)
+    if not data or data[0] != DataType.ARRAY:
+        raise DecodeError("key_data must be an array", 0)
+    count, pos = decode_length_from(data, 1)
+    keys = []
+    for _ in range(count):
+        start = pos
+        item, pos = decode_typed_from(data, pos)
+        fields = item.value if item.type == DataType.STRUCTURE else ()
+        if (len(fields) != 2 or fields[0].type != DataType.ENUM
+                or fields[1].type != DataType.OCTET_STRING):
+            raise DecodeError("key_wrapped_data must be structure {enum, octet-string}", start)
+        try:
+            key_id = KeyId(fields[0].value)
+        except ValueError:
+            raise DecodeError(f"unknown key_id {fields[0].value}", start) from None
+        keys.append((key_id, unwrap_key(kek, fields[1].value)))
+    if pos != len(data):
+        raise DecodeError(f"{len(data) - pos} trailing octets after key_data", pos)
+    return keys
