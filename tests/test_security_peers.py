@@ -217,3 +217,24 @@ def test_key_transfer_data_equals_gurux_global_key_transfer():
     # the action-request ends with the method parameter (after the 01 "present")
     assert bytes(request).endswith(b"\x01" + ours)
     assert parse_key_transfer_data(kek, ours) == keys
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_glo_initiate_both_ways_with_dlms_cosem(backend):
+    from dlms_cosem import security
+    from dlms_cosem.protocol.xdlms.initiate_request import GlobalCipherInitiateRequest
+    from dlms_cosem.protocol.xdlms.initiate_response import GlobalCipherInitiateResponse
+
+    client, server = _contexts(backend)
+    request = bytes.fromhex("01011000112233445566778899AABBCCDDEEFF0000065F1F0400007E1F04B0")
+    response = bytes.fromhex("0800065F1F0400007C1F04000007")
+    ours = client.encrypt(request)
+    parsed = GlobalCipherInitiateRequest.from_bytes(ours)
+    assert security.decrypt(parsed.security_control, CLIENT_ST, parsed.invocation_counter, EK,
+                            parsed.ciphered_text, AK) == request
+    sealed = security.encrypt(_cosem_sc(0x30), SERVER_ST, 77, EK, response, AK)
+    theirs = GlobalCipherInitiateResponse(_cosem_sc(0x30), 77, sealed).to_bytes()
+    assert theirs[0] == 0x28
+    assert client.decrypt(theirs) == response
+    server.invocation_counter = 77
+    assert server.encrypt(response) == theirs
