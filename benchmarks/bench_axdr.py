@@ -4,11 +4,12 @@ The workload is a Profile Generic buffer of 10,000 rows, each a structure of
 {octet-string (12-octet date-time), unsigned, double-long-unsigned x4, long-unsigned}.
 
 - W1-decode: the encoded buffer into Python values (dlms-cosem: ``DlmsDataParser``
-  then ``to_python()``; gurux-dlms: ``_GXCommon.getData``).
+  then ``to_python()``; gurux-dlms: ``_GXCommon.getData``); ``dlmsfast-typed`` is
+  ``decode_typed`` (Data nodes that keep every DLMS type).
 - W2-encode: the rows into A-XDR. dlmsfast takes plain values and a TypeDescription;
   the peers take their own typed trees (dlms-cosem ``DataArray`` of ``DataStructure``,
   gurux ``GXArray`` of ``GXStructure`` of ``GXUInt*``), built outside the timed part,
-  so only their serialisation is timed.
+  so only their serialisation is timed; ``dlmsfast-typed`` encodes a Data tree.
 
 Rates are in ``extra_info`` (``items`` = rows per call, ``rows_per_s``); the peers run
 only a few rounds to stay quick.
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 import pytest
 
-from dlmsfast.axdr import DataType, TypeDescription, decode, encode
+from dlmsfast.axdr import DataType, TypeDescription, decode, decode_typed, encode
 
 ROWS = 10_000
 PEER_ROUNDS = 3
-IMPLS = ["dlmsfast", "dlms-cosem", "gurux-dlms"]
+IMPLS = ["dlmsfast", "dlmsfast-typed", "dlms-cosem", "gurux-dlms"]
 
 ROW = TypeDescription.structure(
     DataType.OCTET_STRING, DataType.UNSIGNED,
@@ -57,7 +58,7 @@ def buffer(rows) -> bytes:
 
 def _run(benchmark, impl: str, fn):
     benchmark.extra_info["items"] = ROWS
-    if impl == "dlmsfast":
+    if impl.startswith("dlmsfast"):
         result = benchmark(fn)
     else:
         result = benchmark.pedantic(fn, rounds=PEER_ROUNDS, iterations=1)
@@ -135,10 +136,13 @@ def _gurux_encoder(rows):
 def test_w1_decode_profile_buffer(benchmark, impl, buffer, rows):
     fn = {
         "dlmsfast": lambda: decode(buffer),
+        "dlmsfast-typed": lambda: decode_typed(buffer),
         "dlms-cosem": lambda: _cosem_decode(buffer),
         "gurux-dlms": (lambda g: lambda: g(buffer))(_gurux_decoder()),
     }[impl]
     result = _run(benchmark, impl, fn)
+    if impl == "dlmsfast-typed":
+        result = result.to_plain()
     assert len(result) == ROWS
     assert list(result[-1])[1:] == list(rows[-1])[1:]
     assert bytes(result[-1][0]) == rows[-1][0]
@@ -149,6 +153,9 @@ def test_w1_decode_profile_buffer(benchmark, impl, buffer, rows):
 def test_w2_encode_profile_buffer(benchmark, impl, buffer, rows):
     if impl == "dlmsfast":
         fn = lambda: encode(rows, BUFFER)  # noqa: E731
+    elif impl == "dlmsfast-typed":
+        tree = decode_typed(buffer)
+        fn = lambda: encode(tree)  # noqa: E731
     elif impl == "dlms-cosem":
         tree = _cosem_tree(rows)
         fn = tree.to_bytes

@@ -28,6 +28,7 @@ from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong, PyLong_CheckExact, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
 from cpython.object cimport Py_SIZE
+from cpython.version cimport PY_VERSION_HEX
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF, PyObject
 from cpython.sequence cimport PySequence_Fast_GET_SIZE, PySequence_Fast_ITEMS
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
@@ -243,13 +244,19 @@ cdef class Data:
         return Data(kind, value, description)
 
 
+cdef str _short(object value):
+    """A repr for an error message, cut short: values may be large."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 cdef tuple _node_tuple(object value, object kind):
     if value is None or isinstance(value, (str, bytes, bytearray)):
-        raise EncodeError(f"a {kind.blue_book_name} node holds a sequence of Data, not {value!r}")
+        raise EncodeError(f"a {kind.blue_book_name} node holds a sequence of Data, not {_short(value)}")
     nodes = tuple(value)
     for node in nodes:
         if not isinstance(node, Data):
-            raise EncodeError(f"a {kind.blue_book_name} node holds Data nodes, not {node!r}")
+            raise EncodeError(f"a {kind.blue_book_name} node holds Data nodes, not {_short(node)}")
     return nodes
 
 
@@ -265,7 +272,7 @@ cdef object _normalize_leaf(int tag, object value):
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            raise EncodeError(f"utf8-string takes valid UTF-8, not {value!r}") from None
+            raise EncodeError(f"utf8-string takes valid UTF-8, not {_short(value)}") from None
     if tag == T_BIT_STRING and isinstance(value, str):
         return BitString.from_str(value)
     if (tag == T_FLOAT32 or tag == T_FLOAT64) and type(value) is int:
@@ -788,7 +795,7 @@ cdef int _put_buffer(Writer* w, object value, bint with_length) except -1:
 
 
 cdef int _encode_error(int tag, object value, str expected) except -1:
-    raise EncodeError(f"{_TYPE_NAMES[tag]} takes {expected}, not {value!r}")
+    raise EncodeError(f"{_TYPE_NAMES[tag]} takes {expected}, not {_short(value)}")
 
 
 cdef void _int_range(int tag, long long* low, long long* high):
@@ -986,14 +993,20 @@ cdef inline bint _put_fast_leaf(Writer* w, object value, DescNode* node, bint ta
     """The common leaves (an exact int in range, exact bytes) written in one step;
     False when the value needs the general path."""
     cdef long long v
-    cdef int k, size = node.int_size
+    cdef int overflow = 0, k, size = node.int_size
     cdef Py_ssize_t n
     cdef unsigned char* out
     if size and PyLong_CheckExact(value):
-        # Up to two 30-bit digits the C conversion cannot overflow.
-        if Py_SIZE(value) > 2 or Py_SIZE(value) < -2:
-            return False
-        v = <long long>value
+        if PY_VERSION_HEX < 0x030C0000:
+            # Up to two 30-bit digits Cython's inlined conversion cannot overflow
+            # (Py_SIZE counts the digits of an int only before Python 3.12).
+            if Py_SIZE(value) > 2 or Py_SIZE(value) < -2:
+                return False
+            v = <long long>value
+        else:
+            v = PyLong_AsLongLongAndOverflow(value, &overflow)
+            if overflow:
+                return False
         if v < node.low or v > node.high:
             return False
         _reserve(w, 9)
