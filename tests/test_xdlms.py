@@ -700,3 +700,15 @@ def test_plain_ints_become_the_enumeration_of_the_field():
 def test_wrong_arguments_of_the_other_apdus_are_usage_errors(make):
     with pytest.raises(UsageError):
         make()
+
+
+def test_data_notification_date_time_edge_forms():
+    body = Data(DataType.NULL_DATA)
+    absent = DataNotification(notification_body=body, date_time_form=OPTIONAL_FLAG_FORM)
+    assert absent.date_time_form != OPTIONAL_FLAG_FORM
+    assert absent.to_bytes() == bytes.fromhex("0F00000000 00 00")
+    with pytest.raises(EncodeError):
+        DataNotification(notification_body=body, date_time=b"\x07").to_bytes()
+    odd = DataNotification.from_bytes(bytes.fromhex("0F00000000 05 0102030405 00"))
+    assert odd.date_time == bytes.fromhex("0102030405")
+    assert odd.describe()["date_time"] == {"length": 5, "hex": "0102030405"}

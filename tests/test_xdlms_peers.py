@@ -58,7 +58,7 @@ from dlms_cosem.cosem.capture_object import CaptureObject  # noqa: E402
 from dlms_cosem.cosem.selective_access import RangeDescriptor  # noqa: E402
 from dlms_cosem.protocol import xdlms as dc  # noqa: E402
 from gurux_dlms import GXByteBuffer, GXDateTime, GXDLMSClient, GXDLMSNotify, GXDLMSTranslator, GXReplyData  # noqa: E402
-from gurux_dlms.enums import Conformance, InterfaceType, TranslatorOutputType  # noqa: E402
+from gurux_dlms.enums import Conformance, InterfaceType, ObjectType, TranslatorOutputType  # noqa: E402
 from gurux_dlms.enums import DataType as GxDataType  # noqa: E402
 from gurux_dlms.objects import (  # noqa: E402
     GXDLMSCaptureObject,
@@ -609,3 +609,56 @@ def test_dlms_cosem_reads_dlmsfast_data_notification_in_both_forms(form):
     assert parsed.long_invoke_id_and_priority.long_invoke_id == 475
     assert (parsed.date_time.year, parsed.date_time.month, parsed.date_time.day) == (2023, 6, 30)
     assert parsed.body == encode(apdu.notification_body)
+
+
+# --- random APDUs from dlmsfast read the same in both peers -------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_obis = st.builds(Obis, *[st.integers(0, 255)] * 6)
+# Each peer only accepts the interface classes of its own enumeration.
+_classes = st.sampled_from(sorted({int(c) for c in dc_enums.CosemInterface} & {int(c) for c in ObjectType}))
+_attribute = st.builds(CosemAttributeDescriptor, _classes, _obis, st.integers(1, 127))
+_iip = st.builds(InvokeIdAndPriority, st.integers(0, 15), st.sampled_from(ServiceClass), st.sampled_from(Priority))
+_value = st.one_of(
+    st.builds(Data, st.just(DataType.DOUBLE_LONG_UNSIGNED), st.integers(0, 0xFFFFFFFF)),
+    st.builds(Data, st.just(DataType.LONG), st.integers(-0x8000, 0x7FFF)),
+    st.builds(Data, st.just(DataType.OCTET_STRING), st.binary(max_size=40)),
+    st.builds(Data, st.just(DataType.ENUM), st.integers(0, 255)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(iip=_iip, descriptor=_attribute, value=_value)
+def test_random_set_request_reads_the_same_in_both_peers(iip, descriptor, value):
+    apdu = SetRequestNormal(invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor, value=value)
+    raw = apdu.to_bytes()
+
+    normal = _gurux_xml(raw).find("SetRequestNormal")
+    assert _hex_value(normal, "InvokeIdAndPriority") == iip.value
+    _assert_gurux_descriptor(normal.find("AttributeDescriptor"), descriptor)
+    (gurux_value,) = list(normal.find("Value"))
+    assert _gurux_node(gurux_value) == _plain_meaning(value.to_meaning())
+
+    parsed = XDlmsApduFactory.apdu_from_bytes(raw)
+    assert parsed.invoke_id_and_priority.invoke_id == iip.invoke_id
+    assert parsed.invoke_id_and_priority.confirmed == (iip.service_class is ServiceClass.CONFIRMED)
+    assert parsed.invoke_id_and_priority.high_priority == (iip.priority is Priority.HIGH)
+    assert (parsed.cosem_attribute.interface, parsed.cosem_attribute.attribute) == (
+        descriptor.class_id,
+        descriptor.attribute_id,
+    )
+    assert parsed.cosem_attribute.instance.to_bytes() == bytes(descriptor.instance_id)
+    assert parsed.data == encode(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(results=st.lists(_value | st.sampled_from(DataAccessResult), min_size=1, max_size=5))
+def test_random_get_response_with_list_reads_the_same_in_gurux(results):
+    raw = GetResponseWithList(result=results).to_bytes()
+    reply = GXReplyData()
+    _gurux_client().getData(GXByteBuffer(raw), reply)
+    expected = [None if isinstance(r, DataAccessResult) else r.value for r in results]
+    got = [bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in reply.value]
+    assert got == expected
