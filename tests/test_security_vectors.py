@@ -590,3 +590,30 @@ def test_key_transfer_data_round_trip_and_errors():
         key_transfer_data(kek, {})
     with pytest.raises(UsageError, match="key_id"):
         key_transfer_data(kek, {9: key})
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+@pytest.mark.parametrize("form", ["glo", "general-glo"])
+def test_threads_never_share_an_invocation_counter_or_accept_a_replay(backend, form):
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = dict(block_cipher_key=bytes(range(16)), authentication_key=bytes(range(16, 32)),
+                backend=backend)
+    sender = SecurityContext(system_title=b"AAAAAAAA", **keys)
+    receiver = SecurityContext(system_title=b"BBBBBBBB", peer_system_title=b"AAAAAAAA", **keys)
+    with ThreadPoolExecutor(8) as pool:
+        sent = list(pool.map(lambda i: sender.encrypt(b"\xc0\x01" + bytes(i % 50), form=form),
+                             range(400)))
+    counters = sorted(parse_ciphered(data).invocation_counter for data in sent)
+    assert counters == list(range(400))
+    last = max(sent, key=lambda data: parse_ciphered(data).invocation_counter)
+
+    def attempt(_):
+        try:
+            receiver.decrypt(last)
+            return True
+        except SecurityError:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(attempt, range(64))) == 1

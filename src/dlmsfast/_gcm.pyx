@@ -807,6 +807,8 @@ cdef class CipheringCore:
         cdef uint8_t tag
         cdef AesGcm cipher
         cdef bytes out
+        cdef bytes ak = self._ak, title = self._system_title
+        cdef int64_t ic
         if security_control is None:
             sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
         else:
@@ -819,8 +821,6 @@ cdef class CipheringCore:
         dedicated = form == "ded"
         if sc & _SC_COMPRESSION:
             raise UsageError("compression (SC bit 7) is not supported")
-        if self._invocation_counter > 0xFFFFFFFF:
-            raise SecurityError("invocation counter exhausted: renew the keys")
         if dedicated:
             if self._dedicated is None:
                 raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
@@ -842,15 +842,35 @@ cdef class CipheringCore:
                 raise UsageError(
                     f"{form}-ciphering needs an xDLMS APDU with a ciphered form "
                     "(initiate, get, set, action, event-notification, ...)")
+            ic = self._take_invocation_counter()
             out = _seal_service(cipher, tag, <uint8_t>sc,
-                                <const uint8_t *>PyBytes_AS_STRING(self._system_title),
-                                <uint32_t>self._invocation_counter,
-                                <const uint8_t *>PyBytes_AS_STRING(self._ak), len(self._ak),
+                                <const uint8_t *>PyBytes_AS_STRING(title), <uint32_t>ic,
+                                <const uint8_t *>PyBytes_AS_STRING(ak), len(ak),
                                 <const uint8_t *>v_pt.buf, v_pt.len)
         finally:
             PyBuffer_Release(&v_pt)
-        self._invocation_counter += 1
         return out
+
+    cpdef int64_t _take_invocation_counter(self) except -1:
+        """Reserve the next IC. No Python code runs between the read and the
+        increment, so two threads never get the same IC (an IV must never
+        repeat); an IC whose APDU then fails is skipped, never reused."""
+        cdef int64_t ic = self._invocation_counter
+        if ic > 0xFFFFFFFF:
+            raise SecurityError("invocation counter exhausted: renew the keys")
+        self._invocation_counter = ic + 1
+        return ic
+
+    cpdef int _accept_peer_invocation_counter(self, int64_t ic) except -1:
+        """Record a checked APDU's IC, refusing it if another call accepted
+        this IC or a later one meanwhile (the replay check and the update
+        happen with no Python code in between)."""
+        if ic <= self._peer_invocation_counter:
+            raise SecurityError(
+                f"replayed invocation counter {ic} "
+                f"(last accepted {self._peer_invocation_counter})")
+        self._peer_invocation_counter = ic
+        return 0
 
     def decrypt(self, data, *, system_title=None):
         """Decipher and check any ciphered APDU; return the plaintext APDU.
@@ -864,7 +884,7 @@ cdef class CipheringCore:
         cdef int kind
         cdef uint32_t ic = 0
         cdef AesGcm cipher
-        cdef bytes out
+        cdef bytes out, ak = self._ak
         cdef object title = system_title if system_title is not None else self._peer_system_title
         _get_buffer(data, &v_data)
         try:
@@ -887,13 +907,12 @@ cdef class CipheringCore:
                 if v_st.len != 8:
                     raise UsageError(f"system title must be 8 octets, got {v_st.len}")
                 out = _open_service(d, v_data.len, <const uint8_t *>v_st.buf,
-                                    <const uint8_t *>PyBytes_AS_STRING(self._ak),
-                                    len(self._ak), cipher, self._broadcast,
-                                    self._peer_invocation_counter, self._security_policy,
-                                    &ic)
+                                    <const uint8_t *>PyBytes_AS_STRING(ak), len(ak), cipher,
+                                    self._broadcast, self._peer_invocation_counter,
+                                    self._security_policy, &ic)
             finally:
                 PyBuffer_Release(&v_st)
         finally:
             PyBuffer_Release(&v_data)
-        self._peer_invocation_counter = ic
+        self._accept_peer_invocation_counter(ic)
         return out

@@ -377,15 +377,11 @@ class SecurityContext(_gcm.CipheringCore):
         if form in ("glo", "ded"):
             raise UsageError("transaction_id, date_time, other_information and key_info "
                              "apply to general-ciphering only")
-        ic = self._invocation_counter
-        if ic > MAX_INVOCATION_COUNTER:
-            raise SecurityError("invocation counter exhausted: renew the keys")
-        out = self._build_general(
-            apdu, sc, ic, form, transaction_id, b"" if date_time is None else date_time,
+        return self._build_general(
+            apdu, sc, self._take_invocation_counter(), form, transaction_id,
+            b"" if date_time is None else date_time,
             b"" if other_information is None else other_information, key_info,
         ).to_bytes()
-        self._invocation_counter = ic + 1
-        return out
 
     def _build_general(self, apdu, sc, ic, form, transaction_id, date_time,
                        other_information, key_info):
@@ -440,7 +436,7 @@ class SecurityContext(_gcm.CipheringCore):
         steps = self._explain_general(parse_ciphered(data), system_title, check_replay=True)
         if steps.tag_ok is False:
             raise SecurityError("authentication tag mismatch")
-        self._peer_invocation_counter = steps.invocation_counter
+        self._accept_peer_invocation_counter(steps.invocation_counter)
         return steps.plaintext
 
     def explain_decrypt(self, data, *, system_title=None) -> CipheringSteps:

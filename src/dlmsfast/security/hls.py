@@ -131,17 +131,13 @@ def respond(mechanism: int, challenge: bytes, *, secret: bytes | None = None,
         return hls_sha256(_need_secret(secret, mechanism), own, peer, challenge, own_challenge)
     if mechanism == AuthenticationMechanism.HLS_GMAC:
         context = _need_context(context, mechanism)
-        ic = context.invocation_counter
-        if ic > 0xFFFFFFFF:
-            raise SecurityError("invocation counter exhausted: renew the keys")
-        response = hls_gmac(
-            challenge, system_title=context.system_title, invocation_counter=ic,
+        return hls_gmac(
+            challenge, system_title=context.system_title,
+            invocation_counter=context._take_invocation_counter(),
             block_cipher_key=context.block_cipher_key,
             authentication_key=context.authentication_key,
             security_suite=context.security_suite, backend=context.backend,
         )
-        context.invocation_counter = ic + 1
-        return response
     raise UsageError(f"mechanism {mechanism.name} has no response to compute here")
 
 
@@ -192,4 +188,4 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
         raise SecurityError(f"{mechanism.name} authentication failed: wrong response")
     if mechanism == AuthenticationMechanism.HLS_GMAC:
         # the peer's IC in f(StoC)/f(CtoS) counts like any ciphered APDU's
-        context.peer_invocation_counter = ic
+        context._accept_peer_invocation_counter(ic)
