@@ -662,3 +662,14 @@ def test_random_get_response_with_list_reads_the_same_in_gurux(results):
     expected = [None if isinstance(r, DataAccessResult) else r.value for r in results]
     got = [bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in reply.value]
     assert got == expected
+
+
+def test_dlms_cosem_reads_the_invocation_counter_of_an_exception_response():
+    # dlms-cosem decodes the 4-octet counter, though its own to_bytes writes a
+    # single octet (and fails above 255); gurux's translator raises on service-error 6.
+    apdu = ExceptionResponse(
+        ExceptionStateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.INVOCATION_COUNTER_ERROR, 0x00ABCDEF
+    )
+    parsed = dc.ExceptionResponse.from_bytes(apdu.to_bytes())
+    assert parsed.invocation_counter_data == 0x00ABCDEF
+    assert parsed.service_error == dc_enums.ServiceException.INVOCATION_COUNTER_ERROR
