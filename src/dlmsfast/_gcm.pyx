@@ -778,6 +778,30 @@ def set_service_tags(glo, ded):
             _service_kind[e[i]] = 2
 
 
+cdef class CipheringCore
+
+
+cdef inline int64_t _reserve_invocation_counter(CipheringCore core) except -1:
+    """Reserve the next IC. No Python code runs between the read and the
+    increment, so two threads never get the same IC (an IV must never repeat);
+    an IC whose APDU then fails is skipped, never reused."""
+    cdef int64_t ic = core._invocation_counter
+    if ic > 0xFFFFFFFF:
+        raise SecurityError("invocation counter exhausted: renew the keys")
+    core._invocation_counter = ic + 1
+    return ic
+
+
+cdef inline int _accept_invocation_counter(CipheringCore core, int64_t ic) except -1:
+    """Record a checked APDU's IC, refusing it if another call accepted this IC
+    or a later one meanwhile (check and update with no Python code between)."""
+    if ic <= core._peer_invocation_counter:
+        raise SecurityError(
+            f"replayed invocation counter {ic} (last accepted {core._peer_invocation_counter})")
+    core._peer_invocation_counter = ic
+    return 0
+
+
 cdef class CipheringCore:
     """Keys, titles and counters of one association, and the glo-/ded- fast path.
 
@@ -842,7 +866,7 @@ cdef class CipheringCore:
                 raise UsageError(
                     f"{form}-ciphering needs an xDLMS APDU with a ciphered form "
                     "(initiate, get, set, action, event-notification, ...)")
-            ic = self._take_invocation_counter()
+            ic = _reserve_invocation_counter(self)
             out = _seal_service(cipher, tag, <uint8_t>sc,
                                 <const uint8_t *>PyBytes_AS_STRING(title), <uint32_t>ic,
                                 <const uint8_t *>PyBytes_AS_STRING(ak), len(ak),
@@ -851,26 +875,13 @@ cdef class CipheringCore:
             PyBuffer_Release(&v_pt)
         return out
 
-    cpdef int64_t _take_invocation_counter(self) except -1:
-        """Reserve the next IC. No Python code runs between the read and the
-        increment, so two threads never get the same IC (an IV must never
-        repeat); an IC whose APDU then fails is skipped, never reused."""
-        cdef int64_t ic = self._invocation_counter
-        if ic > 0xFFFFFFFF:
-            raise SecurityError("invocation counter exhausted: renew the keys")
-        self._invocation_counter = ic + 1
-        return ic
+    def _take_invocation_counter(self):
+        """Reserve the next IC (see _reserve_invocation_counter)."""
+        return _reserve_invocation_counter(self)
 
-    cpdef int _accept_peer_invocation_counter(self, int64_t ic) except -1:
-        """Record a checked APDU's IC, refusing it if another call accepted
-        this IC or a later one meanwhile (the replay check and the update
-        happen with no Python code in between)."""
-        if ic <= self._peer_invocation_counter:
-            raise SecurityError(
-                f"replayed invocation counter {ic} "
-                f"(last accepted {self._peer_invocation_counter})")
-        self._peer_invocation_counter = ic
-        return 0
+    def _accept_peer_invocation_counter(self, int64_t ic):
+        """Record a checked APDU's IC (see _accept_invocation_counter)."""
+        _accept_invocation_counter(self, ic)
 
     def decrypt(self, data, *, system_title=None):
         """Decipher and check any ciphered APDU; return the plaintext APDU.
@@ -914,5 +925,5 @@ cdef class CipheringCore:
                 PyBuffer_Release(&v_st)
         finally:
             PyBuffer_Release(&v_data)
-        self._accept_peer_invocation_counter(ic)
+        _accept_invocation_counter(self, ic)
         return out
