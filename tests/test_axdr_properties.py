@@ -150,6 +150,38 @@ def test_type_description_round_trip(description):
     assert TypeDescription.from_meaning(description.to_meaning()) == description
 
 
+any_python = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(1 << 70), 1 << 70), st.floats(),
+              st.text(max_size=5), st.binary(max_size=5), st.just(DONT_CARE),
+              st.datetimes(), st.dates(), st.times(), st.builds(DateTime), st.just(object())),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner),
+                            st.dictionaries(st.integers(0, 3), inner, max_size=2)),
+    max_leaves=6,
+)
+
+
+@SETTINGS
+@given(any_python, st.one_of(descriptions, st.sampled_from(SIMPLE),
+                             descriptions.map(TypeDescription.compact_array)))
+def test_any_python_value_encodes_or_raises_encode_error(value, description):
+    try:
+        data = encode(value, description)
+    except DlmsError:
+        return
+    decode(data)
+
+
+@SETTINGS
+@given(st.sampled_from(list(T)), any_python)
+def test_any_python_value_makes_a_node_or_raises(kind, value):
+    try:
+        node = Data(kind, value)
+    except DlmsError:
+        return
+    if node.value == node.value:  # NaN never equals itself
+        assert decode_typed(encode(node)) == node
+
+
 # ---------------------------------------------------------------- hostile input
 
 

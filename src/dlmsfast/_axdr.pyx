@@ -17,15 +17,15 @@ The decoder walks a read cursor over the caller's buffer (taken through the
 buffer protocol, never copied) and makes Python objects only at the leaves.
 Every count and length is checked against the bytes that remain before
 anything is allocated, and nesting is bounded, so hostile input costs at most
-its own size. The encoder appends into a malloc'd buffer; a type description
-is first compiled into a flat array of nodes so that encoding a list of rows
-touches Python only to read the values.
+its own size. The encoder appends straight into the bytes object it returns
+(grown with realloc); a type description is first compiled into a flat C array
+of nodes so that encoding a list of rows touches Python only to read the values.
 """
 cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport _PyBytes_Resize, PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_FromDouble
-from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
+from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong, PyLong_CheckExact, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
 from cpython.object cimport Py_SIZE
 from cpython.version cimport PY_VERSION_HEX
@@ -58,6 +58,7 @@ cdef enum:
     T_OCTET_STRING = 9
     T_VISIBLE_STRING = 10
     T_UTF8_STRING = 12
+    T_BCD = 13
     T_COMPACT_ARRAY = 19
     T_LONG64_UNSIGNED = 21
     T_FLOAT32 = 23
@@ -74,6 +75,7 @@ cdef bint _INT_SIGNED[256]
 cdef Py_ssize_t _SIMPLE_SIZE[256]
 cdef list _DATA_TYPES = [None] * 256
 cdef list _TYPE_NAMES = ["unknown tag %d" % i for i in range(256)]
+cdef double _FLOAT32_MAX = 3.4028234663852886e38
 # Saturation bound for the minimum encoded size of a described element.
 cdef Py_ssize_t SIZE_CAP = (<Py_ssize_t>1) << 40
 
@@ -209,7 +211,7 @@ cdef class Data:
             meaning["value"] = [(<Data>e).to_meaning() for e in value]
         elif tag == T_OCTET_STRING:
             meaning["value"] = value.hex().upper()
-        elif tag == 13:
+        elif tag == T_BCD:
             meaning["value"] = f"{value:02X}"
         elif tag == T_BIT_STRING:
             meaning["value"] = str(value)
@@ -251,12 +253,13 @@ cdef str _short(object value):
 
 
 cdef tuple _node_tuple(object value, object kind):
-    if value is None or isinstance(value, (str, bytes, bytearray)):
-        raise EncodeError(f"a {kind.blue_book_name} node holds a sequence of Data, not {_short(value)}")
+    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+        raise EncodeError(
+            f"{kind.blue_book_name} node holds a sequence of Data, not {_short(value)}")
     nodes = tuple(value)
     for node in nodes:
         if not isinstance(node, Data):
-            raise EncodeError(f"a {kind.blue_book_name} node holds Data nodes, not {_short(node)}")
+            raise EncodeError(f"{kind.blue_book_name} node holds Data nodes, not {_short(node)}")
     return nodes
 
 
@@ -264,8 +267,15 @@ cdef object _normalize_leaf(int tag, object value):
     """Give a leaf value its canonical Python type (checked by the encoder after)."""
     if tag == T_DONT_CARE and value is _DONT_CARE:
         return None
-    if tag == T_OCTET_STRING and isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
+    if tag == T_OCTET_STRING:
+        # decoded octet-strings are bytes, so a node made from a clock value is too
+        if isinstance(value, (bytearray, memoryview)):
+            return bytes(value)
+        if isinstance(value, (DateTime, Date, Time)):
+            return value.to_bytes()
+        if isinstance(value, _dt.datetime):
+            return DateTime.from_datetime(value).to_bytes()
+        return value
     if tag == T_VISIBLE_STRING and isinstance(value, (bytes, bytearray)):
         return value.decode("latin-1")
     if tag == T_UTF8_STRING and isinstance(value, (bytes, bytearray)):
@@ -276,7 +286,13 @@ cdef object _normalize_leaf(int tag, object value):
     if tag == T_BIT_STRING and isinstance(value, str):
         return BitString.from_str(value)
     if (tag == T_FLOAT32 or tag == T_FLOAT64) and type(value) is int:
-        return float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise EncodeError(f"{_TYPE_NAMES[tag]} cannot hold {_short(value)}") from None
+    if tag == T_FLOAT32 and type(value) is float and -_FLOAT32_MAX <= value <= _FLOAT32_MAX:
+        # the value the node will decode back to
+        return <double><float><double>value
     if tag == T_BOOLEAN and type(value) is int and value in (0, 1):
         return bool(value)
     if tag == T_DATE_TIME and isinstance(value, _dt.datetime):
@@ -848,7 +864,7 @@ cdef int _put_float(Writer* w, int tag, object value) except -1:
     if tag == T_FLOAT64:
         memcpy(&bits64, &f64, 8)
         return _put_be(w, bits64, 8)
-    if f64 - f64 == 0 and (f64 > 3.4028234663852886e38 or f64 < -3.4028234663852886e38):
+    if f64 - f64 == 0 and (f64 > _FLOAT32_MAX or f64 < -_FLOAT32_MAX):
         return _encode_error(tag, value, "a float within the float32 range")
     f32 = <float>f64
     memcpy(&bits32, &f32, 4)
