@@ -238,3 +238,41 @@ def test_glo_initiate_both_ways_with_dlms_cosem(backend):
     assert client.decrypt(theirs) == response
     server.invocation_counter = 77
     assert server.encrypt(response) == theirs
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+@pytest.mark.parametrize("form", ["glo", "general-glo"])
+def test_broadcast_key_both_ways_with_gurux(backend, form):
+    from gurux_dlms import GXByteBuffer
+    from gurux_dlms.AesGcmParameter import AesGcmParameter
+    from gurux_dlms.GXDLMSChippering import GXDLMSChippering
+    from gurux_dlms.GXDLMSSettings import GXDLMSSettings
+
+    broadcast = bytes(range(200, 216))
+    common = dict(block_cipher_key=EK, authentication_key=AK, broadcast_key=broadcast,
+                  backend=backend)
+    client = SecurityContext(system_title=CLIENT_ST, peer_system_title=SERVER_ST, **common)
+    server = SecurityContext(system_title=SERVER_ST, peer_system_title=CLIENT_ST, **common)
+    plaintext = PLAINTEXTS[0]
+    p = AesGcmParameter(_gurux_tag(form, plaintext), CLIENT_ST, broadcast, AK)
+    p.security = 0x30
+    p.broadcast = True
+    p.invocationCounter = 5
+    theirs = bytes(GXDLMSChippering.encryptAesGcm(p, plaintext))
+    assert parse_ciphered(theirs).security_control.value == 0x70
+    assert server.decrypt(theirs) == plaintext
+    client.invocation_counter = 5
+    ours = client.encrypt(plaintext, security_control=0x70, form=form)
+    assert ours == theirs
+    from gurux_dlms.GXCiphering import GXCiphering
+
+    settings = GXDLMSSettings(True, None)
+    settings.cipher = GXCiphering(SERVER_ST)
+    # gurux 1.0.203 reads this attribute when SC bit 6 is set but never defines it
+    settings.cipher.broadcastBlockCipherKey = broadcast
+    q = AesGcmParameter(0, CLIENT_ST, EK, AK)
+    q.settings = settings
+    q.xml = None
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert bytes(GXDLMSChippering.decryptAesGcm(settings, q, GXByteBuffer(ours))) == (
+            plaintext)

@@ -385,7 +385,15 @@ def test_every_form_round_trips(backend, form, sc):
     client = SecurityContext(system_title=a, peer_system_title=b, backend=backend, **keys)
     server = SecurityContext(system_title=b, peer_system_title=a, backend=backend, **keys)
     if sc & 0x40 and form in ("ded", "general-ded"):
-        sc &= 0x3F
+        # the key-set bit chooses between the global keys; ded- has its own
+        with pytest.raises(UsageError, match="dedicated key, not the broadcast"):
+            client.encrypt(b"\xc0\x01\x00", security_control=sc, form=form)
+        forged = bytearray(client.encrypt(b"\xc0\x01\x00", security_control=sc & 0x3F,
+                                          form=form))
+        forged[-5 - 3 - 12] |= 0x40  # SC sits before IC (4), the APDU (3) and T (12)
+        with pytest.raises(SecurityError, match="cannot use the broadcast key"):
+            server.decrypt(bytes(forged))
+        return
     for i, apdu in enumerate([bytes.fromhex("C0010000080000010000FF0200"),
                               b"\xc3\x01\x41" + bytes(range(256)) * 2]):
         data = client.encrypt(apdu, security_control=sc, form=form)

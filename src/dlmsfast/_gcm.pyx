@@ -632,7 +632,7 @@ cdef bytes _seal_service(AesGcm cipher, uint8_t apdu_tag, uint8_t sc, const uint
 cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, const uint8_t *st,
                          const uint8_t *ak, Py_ssize_t ak_len, AesGcm cipher,
                          AesGcm broadcast_cipher, int64_t last_ic, int required,
-                         uint32_t *ic_out):
+                         bint dedicated, uint32_t *ic_out):
     """Check the structure, the policy and the IC, then decipher and check the tag."""
     cdef Py_ssize_t pos, length, count, i, info_len
     cdef uint8_t iv[12]
@@ -686,6 +686,8 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, const uint8_t *st,
     if <int64_t>ic <= last_ic:
         raise SecurityError(f"replayed invocation counter {ic} (last accepted {last_ic})")
     if sc & _SC_BROADCAST:
+        if dedicated:
+            raise SecurityError("a ded- ciphered APDU cannot use the broadcast key (SC bit 6)")
         if broadcast_cipher is None:
             raise SecurityError("APDU asks for the broadcast key, which is not set")
         cipher = broadcast_cipher
@@ -733,7 +735,7 @@ def open_service(data, system_title, authentication_key, AesGcm cipher,
                 out = _open_service(<const uint8_t *>v_data.buf, v_data.len,
                                     <const uint8_t *>v_st.buf, <const uint8_t *>v_ak.buf,
                                     v_ak.len, cipher, broadcast_cipher,
-                                    last_invocation_counter, required_protection, &ic)
+                                    last_invocation_counter, required_protection, False, &ic)
                 return _sc_of(<const uint8_t *>v_data.buf), ic, out
             finally:
                 PyBuffer_Release(&v_data)
@@ -846,6 +848,9 @@ cdef class CipheringCore:
         if sc & _SC_COMPRESSION:
             raise UsageError("compression (SC bit 7) is not supported")
         if dedicated:
+            if sc & _SC_BROADCAST:
+                raise UsageError("ded- ciphering uses the dedicated key, not the broadcast "
+                                 "key (SC bit 6)")
             if self._dedicated is None:
                 raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
             cipher = self._dedicated
@@ -920,7 +925,7 @@ cdef class CipheringCore:
                 out = _open_service(d, v_data.len, <const uint8_t *>v_st.buf,
                                     <const uint8_t *>PyBytes_AS_STRING(ak), len(ak), cipher,
                                     self._broadcast, self._peer_invocation_counter,
-                                    self._security_policy, &ic)
+                                    self._security_policy, kind == 2, &ic)
             finally:
                 PyBuffer_Release(&v_st)
         finally:

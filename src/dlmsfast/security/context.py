@@ -307,6 +307,9 @@ class SecurityContext(_gcm.CipheringCore):
     def _cipher(self, sc: int, dedicated: bool):
         """(AesGcm, key name) for an APDU: ded key, else broadcast/unicast by SC."""
         if dedicated:
+            if sc & _BROADCAST:
+                raise SecurityError("a ded- ciphered APDU cannot use the broadcast key "
+                                    "(SC bit 6)")
             if self._dedicated is None:
                 raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
             return self._dedicated, "dedicated key"
@@ -374,6 +377,9 @@ class SecurityContext(_gcm.CipheringCore):
             raise UsageError(f"form must be one of {FORMS}, got {form!r}")
         if sc & _COMPRESSION:
             raise UsageError("compression (SC bit 7) is not supported")
+        if form == "general-ded" and sc & _BROADCAST:
+            raise UsageError("ded- ciphering uses the dedicated key, not the broadcast key "
+                             "(SC bit 6)")
         if form in ("glo", "ded"):
             raise UsageError("transaction_id, date_time, other_information and key_info "
                              "apply to general-ciphering only")
