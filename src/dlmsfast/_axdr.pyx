@@ -42,6 +42,7 @@ from .axdr_values import DONT_CARE, BitString, DataType, Date, DateTime, Time, T
 from .errors import DecodeError, EncodeError, UsageError
 
 cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
     int PyObject_GC_IsTracked(object o)
     void PyObject_GC_UnTrack(object o)
     object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
@@ -345,7 +346,7 @@ cdef inline int _need(Reader* r, Py_ssize_t n, int tag) except -1:
 cdef Py_ssize_t _read_length(Reader* r) except -1:
     """An A-XDR length; non-minimal forms are accepted, the value is not bounded."""
     cdef Py_ssize_t start = r.pos
-    cdef Py_ssize_t value = 0
+    cdef uint64_t value = 0
     cdef int first, octets, i
     if r.pos >= r.len:
         _fail("length missing", r.pos)
@@ -362,7 +363,10 @@ cdef Py_ssize_t _read_length(Reader* r) except -1:
     for i in range(octets):
         value = (value << 8) | r.buf[r.pos + i]
     r.pos += octets
-    return value
+    # only where Py_ssize_t has 32 bits can a 4-octet length not fit
+    if value > <uint64_t>(PY_SSIZE_T_MAX - 8):
+        _fail(f"length {value} too large for this platform", start)
+    return <Py_ssize_t>value
 
 
 cdef inline Py_ssize_t _read_bounded_length(Reader* r, str what) except -1:
