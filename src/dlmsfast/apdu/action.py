@@ -35,6 +35,7 @@ from .common import (
     Reader,
     ServiceApdu,
     Writer,
+    decoded,
     describe_get_data_result,
     require,
     variant,
@@ -94,7 +95,8 @@ class ActionRequestNormal(ServiceApdu):
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestNormal":
         method = r.method_descriptor()
         parameters = r.optional_data("method-invocation-parameters")
-        return cls(
+        return decoded(
+            cls,
             invoke_id_and_priority=iip,
             cosem_method_descriptor=method,
             method_invocation_parameters=parameters,
@@ -128,7 +130,8 @@ class ActionRequestWithList(ServiceApdu):
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithList":
         methods = _read_method_list(r)
         parameters = r.sequence_of(lambda: r.data("method-invocation-parameters"), "parameter list")
-        return cls(
+        return decoded(
+            cls,
             invoke_id_and_priority=iip,
             cosem_method_descriptor_list=methods,
             method_invocation_parameters=parameters,
@@ -155,7 +158,12 @@ class ActionRequestWithFirstPblock(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithFirstPblock":
         method = r.method_descriptor()
-        return cls(invoke_id_and_priority=iip, cosem_method_descriptor=method, pblock=r.datablock_sa())
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            cosem_method_descriptor=method,
+            pblock=r.datablock_sa(),
+        )
 
     def _write(self, w: Writer) -> None:
         w.raw(self.cosem_method_descriptor.to_bytes())
@@ -176,7 +184,12 @@ class ActionRequestWithListAndFirstPblock(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionRequestWithListAndFirstPblock":
         methods = _read_method_list(r)
-        return cls(invoke_id_and_priority=iip, cosem_method_descriptor_list=methods, pblock=r.datablock_sa())
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            cosem_method_descriptor_list=methods,
+            pblock=r.datablock_sa(),
+        )
 
     def _write(self, w: Writer) -> None:
         _write_method_list(w, self.cosem_method_descriptor_list)
@@ -211,7 +224,8 @@ class ActionResponseNormal(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseNormal":
         response = ActionResponseWithOptionalData.read(r)
-        return cls(
+        return decoded(
+            cls,
             invoke_id_and_priority=iip,
             action_result=response.result,
             return_parameters=response.return_parameters,
@@ -238,7 +252,7 @@ class ActionResponseWithList(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseWithList":
         responses = r.sequence_of(lambda: ActionResponseWithOptionalData.read(r), "list-of-responses")
-        return cls(invoke_id_and_priority=iip, list_of_responses=responses)
+        return decoded(cls, invoke_id_and_priority=iip, list_of_responses=responses)
 
     def _write(self, w: Writer) -> None:
         w.length(len(self.list_of_responses))

@@ -309,6 +309,7 @@ class CosemMethodDescriptor(_CosemDescriptor):
 
 
 _DESCRIPTOR_LAYOUT = struct.Struct(">H6sb")
+_BLOCK_HEAD = struct.Struct(">?I")  # BOOLEAN: any non-zero octet is TRUE
 # A client reads the same few attributes over and over: decoded descriptors are
 # immutable, so the 9 octets can map to one shared object (a bounded cache).
 _DESCRIPTOR_CACHE: dict[type, dict[bytes, Any]] = {CosemAttributeDescriptor: {}, CosemMethodDescriptor: {}}
@@ -502,6 +503,19 @@ class DataBlockSA:
         }
 
 
+def decoded(cls: type, **values: Any) -> Any:
+    """An instance of a frozen dataclass made from decoded values.
+
+    What a Reader returns is valid by construction (ints in range, tuples,
+    enumeration members), so the checks that ``__init__`` runs for values given
+    by callers are skipped on this path; every field must be given.
+    """
+    instance = object.__new__(cls)
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
+    return instance
+
+
 def as_bytes(data: Any) -> bytes:
     if type(data) is bytes:
         return data
@@ -557,9 +571,6 @@ class Reader:
     def take(self, n: int, what: str) -> bytes:
         start = self._need(n, what)
         return self.buf[start : start + n]
-
-    def boolean(self, what: str) -> bool:
-        return self.u8(what) != 0
 
     def optional(self, what: str) -> bool:
         """The presence flag of an OPTIONAL component (A-XDR: 00 absent, 01 present)."""
@@ -649,17 +660,23 @@ class Reader:
             return self.data("data")
         return self.enum(DataAccessResult, "data-access-result")
 
+    def _block_head(self) -> tuple[bool, int]:
+        """last-block and block-number, the head of every DataBlock."""
+        start = self._need(5, "datablock head (last-block, block-number)")
+        return _BLOCK_HEAD.unpack_from(self.buf, start)
+
     def datablock_g(self) -> DataBlockG:
-        last_block = self.boolean("last-block")
-        block_number = self.u32("block-number")
+        last_block, block_number = self._block_head()
         if self.choice("datablock-g result", (0, 1)) == 0:
-            return DataBlockG(last_block, block_number, self.octet_string("raw-data"))
-        return DataBlockG(last_block, block_number, self.enum(DataAccessResult, "data-access-result"))
+            result = self.octet_string("raw-data")
+        else:
+            result = self.enum(DataAccessResult, "data-access-result")
+        return decoded(DataBlockG, last_block=last_block, block_number=block_number, result=result)
 
     def datablock_sa(self) -> DataBlockSA:
-        last_block = self.boolean("last-block")
-        block_number = self.u32("block-number")
-        return DataBlockSA(last_block, block_number, self.octet_string("raw-data"))
+        last_block, block_number = self._block_head()
+        raw_data = self.octet_string("raw-data")
+        return decoded(DataBlockSA, last_block=last_block, block_number=block_number, raw_data=raw_data)
 
     def finish(self, what: str) -> None:
         if self.pos != len(self.buf):
@@ -792,7 +809,9 @@ class ServiceApdu:
             value = getattr(self, name)
             if many:
                 if not isinstance(value, (tuple, list)):
-                    raise UsageError(f"{self.CHOICE_NAME}: {name} must be a sequence, got {type(value).__name__}")
+                    raise UsageError(
+                        f"{self.CHOICE_NAME}: {name} must be a sequence, got {type(value).__name__}"
+                    )
                 object.__setattr__(
                     self, name, tuple(self._checked(name, item, accepted, coerce) for item in value)
                 )
@@ -854,7 +873,7 @@ class BlockNumberBody:
 
     @classmethod
     def _read(cls, r: "Reader", iip: InvokeIdAndPriority):
-        return cls(invoke_id_and_priority=iip, block_number=r.u32("block-number"))
+        return decoded(cls, invoke_id_and_priority=iip, block_number=r.u32("block-number"))
 
     def _write(self, w: "Writer") -> None:
         w.u32(self.block_number, "block-number")
@@ -872,7 +891,7 @@ class DataBlockSABody:
 
     @classmethod
     def _read(cls, r: "Reader", iip: InvokeIdAndPriority):
-        return cls(**{"invoke_id_and_priority": iip, cls.BLOCK_FIELD: r.datablock_sa()})
+        return decoded(cls, **{"invoke_id_and_priority": iip, cls.BLOCK_FIELD: r.datablock_sa()})
 
     def _write(self, w: "Writer") -> None:
         w.datablock_sa(getattr(self, self.BLOCK_FIELD))
@@ -920,12 +939,18 @@ def variant(tag: int, choice: int, choice_name: str):
 
 def read_choice(data: _Buffer, apdu: str, variants: dict[int, type]):
     """Decode a tag + choice APDU whose choice selects one of ``variants``."""
-    reader = Reader(as_bytes(data), 1)
+    buf = as_bytes(data)
+    reader = Reader(buf, 1)
     choice = reader.u8(f"{apdu} choice")
     cls = variants.get(choice)
     if cls is None:
         raise DecodeError(f"unknown {apdu} choice {choice}", 1)
-    return cls._read_whole(reader)
+    if len(buf) < 3:
+        raise reader._truncated(1, "invoke-id-and-priority")
+    reader.pos = 3
+    result = cls._read(reader, _INVOKE_ID_AND_PRIORITY[buf[2]])
+    reader.finish(cls.CHOICE_NAME)
+    return result
 
 
 __all__ = [

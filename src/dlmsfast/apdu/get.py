@@ -32,6 +32,7 @@ from .common import (
     ServiceApdu,
     Writer,
     describe_attribute,
+    decoded,
     describe_get_data_result,
     variant,
 )
@@ -44,7 +45,7 @@ class GetRequestNormal(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetRequestNormal":
-        return cls(invoke_id_and_priority=iip, **r.attribute_head())
+        return decoded(cls, invoke_id_and_priority=iip, **r.attribute_head())
 
     def _write(self, w: Writer) -> None:
         w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
@@ -67,7 +68,7 @@ class GetRequestWithList(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetRequestWithList":
         items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
-        return cls(invoke_id_and_priority=iip, attribute_descriptor_list=items)
+        return decoded(cls, invoke_id_and_priority=iip, attribute_descriptor_list=items)
 
     def _write(self, w: Writer) -> None:
         w.length(len(self.attribute_descriptor_list))
@@ -86,7 +87,7 @@ class GetResponseNormal(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseNormal":
-        return cls(invoke_id_and_priority=iip, result=r.get_data_result())
+        return decoded(cls, invoke_id_and_priority=iip, result=r.get_data_result())
 
     def _write(self, w: Writer) -> None:
         w.get_data_result(self.result)
@@ -101,7 +102,7 @@ class GetResponseWithDatablock(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseWithDatablock":
-        return cls(invoke_id_and_priority=iip, result=r.datablock_g())
+        return decoded(cls, invoke_id_and_priority=iip, result=r.datablock_g())
 
     def _write(self, w: Writer) -> None:
         w.datablock_g(self.result)
@@ -116,7 +117,11 @@ class GetResponseWithList(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "GetResponseWithList":
-        return cls(invoke_id_and_priority=iip, result=r.sequence_of(r.get_data_result, "result list"))
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            result=r.sequence_of(r.get_data_result, "result list"),
+        )
 
     def _write(self, w: Writer) -> None:
         w.length(len(self.result))

@@ -36,6 +36,7 @@ from .common import (
     SelectiveAccessDescriptor,
     ServiceApdu,
     Writer,
+    decoded,
     describe_attribute,
     variant,
 )
@@ -65,7 +66,7 @@ class SetRequestNormal(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetRequestNormal":
-        return cls(invoke_id_and_priority=iip, **r.attribute_head(), value=r.data("value"))
+        return decoded(cls, invoke_id_and_priority=iip, **r.attribute_head(), value=r.data("value"))
 
     def _write(self, w: Writer) -> None:
         w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
@@ -86,7 +87,12 @@ class SetRequestWithFirstDatablock(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetRequestWithFirstDatablock":
-        return cls(invoke_id_and_priority=iip, **r.attribute_head(), datablock=r.datablock_sa())
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            **r.attribute_head(),
+            datablock=r.datablock_sa(),
+        )
 
     def _write(self, w: Writer) -> None:
         w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
@@ -115,7 +121,12 @@ class SetRequestWithList(ServiceApdu):
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetRequestWithList":
         items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
         values = r.sequence_of(lambda: r.data("value"), "value-list")
-        return cls(invoke_id_and_priority=iip, attribute_descriptor_list=items, value_list=values)
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            attribute_descriptor_list=items,
+            value_list=values,
+        )
 
     def _write(self, w: Writer) -> None:
         _write_descriptor_list(w, self.attribute_descriptor_list)
@@ -138,7 +149,12 @@ class SetRequestWithListAndFirstDatablock(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetRequestWithListAndFirstDatablock":
         items = r.sequence_of(r.attribute_with_selection, "attribute-descriptor-list")
-        return cls(invoke_id_and_priority=iip, attribute_descriptor_list=items, datablock=r.datablock_sa())
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            attribute_descriptor_list=items,
+            datablock=r.datablock_sa(),
+        )
 
     def _write(self, w: Writer) -> None:
         _write_descriptor_list(w, self.attribute_descriptor_list)
@@ -157,7 +173,11 @@ class SetResponseNormal(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseNormal":
-        return cls(invoke_id_and_priority=iip, result=r.enum(DataAccessResult, "data-access-result"))
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            result=r.enum(DataAccessResult, "data-access-result"),
+        )
 
     def _write(self, w: Writer) -> None:
         w.u8(self.result, "data-access-result")
@@ -181,7 +201,12 @@ class SetResponseLastDatablock(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseLastDatablock":
         result = r.enum(DataAccessResult, "data-access-result")
-        return cls(invoke_id_and_priority=iip, result=result, block_number=r.u32("block-number"))
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            result=result,
+            block_number=r.u32("block-number"),
+        )
 
     def _write(self, w: Writer) -> None:
         w.u8(self.result, "data-access-result")
@@ -199,7 +224,12 @@ class SetResponseLastDatablockWithList(ServiceApdu):
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseLastDatablockWithList":
         results = _read_results(r)
-        return cls(invoke_id_and_priority=iip, result=results, block_number=r.u32("block-number"))
+        return decoded(
+            cls,
+            invoke_id_and_priority=iip,
+            result=results,
+            block_number=r.u32("block-number"),
+        )
 
     def _write(self, w: Writer) -> None:
         _write_results(w, self.result)
@@ -215,7 +245,7 @@ class SetResponseWithList(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "SetResponseWithList":
-        return cls(invoke_id_and_priority=iip, result=_read_results(r))
+        return decoded(cls, invoke_id_and_priority=iip, result=_read_results(r))
 
     def _write(self, w: Writer) -> None:
         _write_results(w, self.result)
