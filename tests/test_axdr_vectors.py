@@ -379,6 +379,18 @@ def test_plain_values_with_a_description_encode_like_the_profile_vector():
         encode(rows, TypeDescription.array(PROFILE_ROW, count=3))
 
 
+def test_description_of_a_typed_row_encodes_more_rows():
+    record = next(r for r in load_vectors("axdr") if r["name"].startswith("Profile Generic"))
+    data = bytes.fromhex(record["hex"])
+    buffer = decode_typed(data)
+    assert TypeDescription.of(buffer.value[0]) == PROFILE_ROW
+    assert encode(decode(data), TypeDescription.of(buffer)) == data
+    with pytest.raises(UsageError):
+        TypeDescription.of(Data(DataType.ARRAY, ()))
+    compact = decode_typed(bytes.fromhex("131206000100020003"))
+    assert TypeDescription.of(compact) == TypeDescription.compact_array(DataType.LONG_UNSIGNED)
+
+
 @pytest.mark.parametrize("value, description", [
     (256, DataType.UNSIGNED), (-1, DataType.LONG_UNSIGNED), (1 << 31, DataType.DOUBLE_LONG),
     (1 << 64, DataType.LONG64_UNSIGNED), (-(1 << 63) - 1, DataType.LONG64), (1.5, DataType.LONG),

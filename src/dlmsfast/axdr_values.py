@@ -431,6 +431,22 @@ class TypeDescription:
     def compact_array(cls, contents: DescriptionLike) -> "TypeDescription":
         return cls(DataType.COMPACT_ARRAY, element=contents)  # type: ignore[arg-type]
 
+    @classmethod
+    def of(cls, node) -> "TypeDescription":
+        """The description of a typed :class:`~dlmsfast.axdr.Data` node, e.g. of the
+        first row of a buffer, to encode more rows like it. Arrays get no count;
+        the first element of an array stands for all of them."""
+        kind = DataType(node.type)
+        if kind is DataType.STRUCTURE:
+            return cls.structure(*(cls.of(e) for e in node.value))
+        if kind is DataType.ARRAY:
+            if not node.value:
+                raise UsageError("an empty array does not tell its element type")
+            return cls.array(cls.of(node.value[0]))
+        if kind is DataType.COMPACT_ARRAY:
+            return cls.compact_array(node.contents_description)
+        return cls(kind)
+
     def to_meaning(self) -> dict:
         if self.type is DataType.STRUCTURE:
             return {"type": "structure", "elements": [e.to_meaning() for e in self.elements]}
