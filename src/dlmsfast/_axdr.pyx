@@ -526,6 +526,23 @@ ctypedef struct DescNode:
     Py_ssize_t min_size   # fewest octets one untagged value takes (saturated)
 
 
+# One description node per tag, so typed nodes share the encoder's fast leaves.
+cdef DescNode _LEAF_NODES[256]
+
+
+cdef void _init_leaf_nodes():
+    cdef int tag
+    for tag in range(256):
+        _LEAF_NODES[tag].tag = tag
+        _LEAF_NODES[tag].int_size = 0
+        if _INT_SIZE[tag] and tag != T_LONG64_UNSIGNED:
+            _LEAF_NODES[tag].int_size = _INT_SIZE[tag]
+            _int_range(tag, &_LEAF_NODES[tag].low, &_LEAF_NODES[tag].high)
+
+
+_init_leaf_nodes()
+
+
 cdef class _Program:
     """A type description flattened in prefix order (owner of the C array)."""
 
@@ -544,11 +561,7 @@ cdef class _Program:
             if grown == NULL:
                 raise MemoryError()
             self.nodes = grown
-        self.nodes[self.n].tag = tag
-        self.nodes[self.n].int_size = 0
-        if _INT_SIZE[tag] and tag != T_LONG64_UNSIGNED:
-            self.nodes[self.n].int_size = _INT_SIZE[tag]
-            _int_range(tag, &self.nodes[self.n].low, &self.nodes[self.n].high)
+        self.nodes[self.n] = _LEAF_NODES[tag]
         self.nodes[self.n].count = count
         self.nodes[self.n].end = self.n + 1
         self.nodes[self.n].min_size = 0
@@ -939,6 +952,8 @@ cdef int _encode_data(Writer* w, Data node, int depth) except -1:
     """A typed node with its tag."""
     cdef int tag = node.tag
     cdef _Program p
+    if _put_fast_leaf(w, node.value, &_LEAF_NODES[tag], True):
+        return 0
     if depth >= MAX_DEPTH:
         raise EncodeError(f"data nested deeper than {MAX_DEPTH} levels")
     _put_byte(w, tag)
