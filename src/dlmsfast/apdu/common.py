@@ -953,9 +953,11 @@ def read_choice(data: _Buffer, apdu: str, variants: dict[int, type]):
     return result
 
 
+# The public names; ServiceApdu, variant(), Reader, Writer and the body mixins
+# are the machinery of the sibling modules.
 __all__ = [
+    "DEFAULT_INVOKE_ID_AND_PRIORITY",
     "ActionResult",
-    "BlockNumberBody",
     "BlueBookEnum",
     "CaptureObjectDefinition",
     "CosemAttributeDescriptor",
@@ -964,14 +966,11 @@ __all__ = [
     "DataAccessResult",
     "DataBlockG",
     "DataBlockSA",
-    "DataBlockSABody",
     "GetDataResult",
     "InvokeIdAndPriority",
     "LongInvokeIdAndPriority",
     "Priority",
     "ProcessingOption",
     "SelectiveAccessDescriptor",
-    "ServiceApdu",
     "ServiceClass",
-    "variant",
 ]
