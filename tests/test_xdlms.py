@@ -28,6 +28,7 @@ from dlmsfast.apdu.xdlms import (
     DataBlockG,
     DataBlockSA,
     DataNotification,
+    EntryDescriptor,
     EventNotificationRequest,
     ExceptionResponse,
     ExceptionServiceError,
@@ -43,6 +44,7 @@ from dlmsfast.apdu.xdlms import (
     LongInvokeIdAndPriority,
     Priority,
     ProcessingOption,
+    RangeDescriptor,
     SelectiveAccessDescriptor,
     ServiceClass,
     SetRequestNormal,
@@ -712,3 +714,59 @@ def test_data_notification_date_time_edge_forms():
     odd = DataNotification.from_bytes(bytes.fromhex("0F00000000 05 0102030405 00"))
     assert odd.date_time == bytes.fromhex("0102030405")
     assert odd.describe()["date_time"] == {"length": 5, "hex": "0102030405"}
+
+
+def test_range_parameters_read_back_what_a_client_asked():
+    vector = next(v for v in VECTORS if "selective access by range" in v["name"])
+    selection = _decode(bytes.fromhex(vector["hex"])).access_selection
+    parameters = selection.range_parameters()
+    assert parameters == RangeDescriptor(
+        CaptureObjectDefinition(8, "0.0.1.0.0.255", 2, 0),
+        Data(DataType.OCTET_STRING, bytes.fromhex("07E10A010700000000FFC480")),
+        Data(DataType.OCTET_STRING, bytes.fromhex("07E10A010701000000FFC480")),
+    )
+    rebuilt = SelectiveAccessDescriptor.range_descriptor(
+        parameters.restricting_object, parameters.from_value, parameters.to_value, parameters.selected_values
+    )
+    assert rebuilt == selection
+    with pytest.raises(UsageError):
+        selection.entry_parameters()
+
+
+def test_entry_parameters_read_back_what_a_client_asked():
+    vector = next(v for v in VECTORS if "selective access by entry" in v["name"])
+    selection = _decode(bytes.fromhex(vector["hex"])).access_selection
+    assert selection.entry_parameters() == EntryDescriptor(1, 10, 1, 0)
+    with pytest.raises(UsageError):
+        selection.range_parameters()
+
+
+_U16 = Data(DataType.LONG_UNSIGNED, 1)
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        SelectiveAccessDescriptor(2, _LONG),
+        SelectiveAccessDescriptor(2, Data(DataType.STRUCTURE, (_LONG, _LONG, _U16))),
+        SelectiveAccessDescriptor(1, Data(DataType.STRUCTURE, (_LONG, _LONG, _LONG, _LONG))),
+        SelectiveAccessDescriptor(
+            1,
+            Data(
+                DataType.STRUCTURE,
+                (
+                    Data(DataType.STRUCTURE, (_U16, Data(DataType.OCTET_STRING, b"\x01"), Data(DataType.INTEGER, 2), _U16)),
+                    _LONG,
+                    _LONG,
+                    Data(DataType.ARRAY, ()),
+                ),
+            ),
+        ),
+    ],
+)
+def test_malformed_selector_parameters_are_decode_errors(selection):
+    with pytest.raises(DecodeError):
+        if selection.access_selector == 1:
+            selection.range_parameters()
+        else:
+            selection.entry_parameters()

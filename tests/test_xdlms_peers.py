@@ -452,6 +452,9 @@ def test_dlms_cosem_range_descriptor_parses():
     assert restricting == CaptureObjectDefinition(8, "0.0.1.0.0.255", 2, 0).to_data()
     assert from_value.value[:6] == bytes.fromhex("07E10A01FF00")
     assert to_value.value[:6] == bytes.fromhex("07E10A01FF01")
+    assert apdu.access_selection.range_parameters().restricting_object == CaptureObjectDefinition(
+        8, "0.0.1.0.0.255", 2, 0
+    )
     assert apdu.to_bytes() == ranged.to_bytes()
 
 

@@ -347,6 +347,54 @@ class CaptureObjectDefinition:
             ),
         )
 
+    @classmethod
+    def from_data(cls, value: Data) -> "CaptureObjectDefinition":
+        """Read the structure a peer sent; a different shape is a DecodeError."""
+        class_id, logical_name, attribute_index, data_index = _values_of(
+            value,
+            (DataType.LONG_UNSIGNED, DataType.OCTET_STRING, DataType.INTEGER, DataType.LONG_UNSIGNED),
+            "capture_object_definition",
+        )
+        if len(logical_name) != 6:
+            raise DecodeError(f"capture_object_definition: logical_name has {len(logical_name)} octets, not 6")
+        return cls(class_id, Obis.from_bytes(logical_name), attribute_index, data_index)
+
+
+def _members(value: Data, what: str) -> tuple[Data, ...]:
+    if not isinstance(value, Data) or value.type is not DataType.STRUCTURE:
+        raise DecodeError(f"{what} must be a structure")
+    return value.value
+
+
+def _values_of(value: Data, types_: tuple[DataType, ...], what: str) -> tuple:
+    """The plain values of a structure whose members have the given types."""
+    members = _members(value, what)
+    if len(members) != len(types_) or any(m.type is not t for m, t in zip(members, types_)):
+        expected = ", ".join(t.blue_book_name for t in types_)
+        got = ", ".join(m.type.blue_book_name for m in members)
+        raise DecodeError(f"{what} must be a structure of {{{expected}}}, got {{{got}}}")
+    return tuple(m.value for m in members)
+
+
+@dataclass(frozen=True, slots=True)
+class RangeDescriptor:
+    """The parameters of Profile Generic selector 1, as read from a request."""
+
+    restricting_object: CaptureObjectDefinition
+    from_value: Data
+    to_value: Data
+    selected_values: tuple[CaptureObjectDefinition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDescriptor:
+    """The parameters of Profile Generic selector 2, as read from a request."""
+
+    from_entry: int
+    to_entry: int
+    from_selected_value: int
+    to_selected_value: int
+
 
 def _range_bound(value: Any) -> Data:
     if isinstance(value, Data):
@@ -419,6 +467,43 @@ class SelectiveAccessDescriptor:
                 ),
             ),
         )
+
+    def range_parameters(self) -> RangeDescriptor:
+        """The range_descriptor carried by selector 1 (what a server must filter by)."""
+        self._expect_selector(1, "range_descriptor")
+        members = _members(self.access_parameters, "range_descriptor")
+        if len(members) != 4 or members[3].type is not DataType.ARRAY:
+            raise DecodeError(
+                "range_descriptor must be a structure of {restricting_object, from_value, "
+                "to_value, selected_values (array)}"
+            )
+        restricting, from_value, to_value, selected = members
+        return RangeDescriptor(
+            CaptureObjectDefinition.from_data(restricting),
+            from_value,
+            to_value,
+            tuple(CaptureObjectDefinition.from_data(column) for column in selected.value),
+        )
+
+    def entry_parameters(self) -> EntryDescriptor:
+        """The entry_descriptor carried by selector 2."""
+        self._expect_selector(2, "entry_descriptor")
+        return EntryDescriptor(
+            *_values_of(
+                self.access_parameters,
+                (
+                    DataType.DOUBLE_LONG_UNSIGNED,
+                    DataType.DOUBLE_LONG_UNSIGNED,
+                    DataType.LONG_UNSIGNED,
+                    DataType.LONG_UNSIGNED,
+                ),
+                "entry_descriptor",
+            )
+        )
+
+    def _expect_selector(self, selector: int, name: str) -> None:
+        if self.access_selector != selector:
+            raise UsageError(f"{name} is access selector {selector}, this is {self.access_selector}")
 
     def describe(self, class_id: int | None = None) -> dict[str, Any]:
         return {
@@ -966,11 +1051,13 @@ __all__ = [
     "DataAccessResult",
     "DataBlockG",
     "DataBlockSA",
+    "EntryDescriptor",
     "GetDataResult",
     "InvokeIdAndPriority",
     "LongInvokeIdAndPriority",
     "Priority",
     "ProcessingOption",
+    "RangeDescriptor",
     "SelectiveAccessDescriptor",
     "ServiceClass",
 ]
