@@ -35,8 +35,13 @@ OCTET STRINGs and SEQUENCE OF counts carry an A-XDR length (0x81/0x82 forms
 from 128 up). Integers are big-endian.
 
 Also here: the Data-Access-Result and Action-Result enumerations with their Blue
-Book names, and the cursor (:class:`Reader`) that every APDU decoder uses, so each
-:class:`~dlmsfast.errors.DecodeError` carries the absolute offset in the APDU.
+Book names; the Profile Generic selective access (range and entry descriptors,
+built and read back); and the machinery of the get/set/action modules:
+:class:`ServiceApdu` with :func:`variant` (tag, choice and invoke-id-and-priority
+handled once, fields checked against their annotations), the cursor
+(:class:`Reader`) that every decoder uses, so each
+:class:`~dlmsfast.errors.DecodeError` carries the absolute offset in the APDU,
+and its counterpart :class:`Writer`.
 """
 from __future__ import annotations
 
