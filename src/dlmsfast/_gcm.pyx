@@ -20,10 +20,12 @@ Two backends share one API (:class:`AesGcm`):
 :data:`backend` names the default. A broken build still fails at import;
 only a missing libcrypto at run time selects the fallback.
 
-The DLMS service-specific fast path (:meth:`AesGcm.seal_service`,
-:func:`open_service`) builds and parses the glo-/ded- header in C::
+The per-APDU DLMS path (:meth:`AesGcm.seal_service`, :func:`open_service`,
+:class:`CipheringCore`) builds and parses the glo-/ded- header in C, and on
+receipt the general-glo-/general-ded-ciphering header too::
 
     tag | length | SC | IC (4) | ciphertext | T (12)
+    DB/DC | length | system title | length | SC | IC (4) | ciphertext | T (12)
     IV  = system title (8) || IC (4, big-endian)
     AAD = SC || AK            (authenticated and encrypted, SC 0x3n)
     AAD = SC || AK || APDU    (authenticated only, SC 0x1n)
@@ -597,8 +599,12 @@ cdef inline int _aad_header(uint8_t *aad, uint8_t sc, const uint8_t *ak,
 
 cdef bytes _seal_service(AesGcm cipher, uint8_t apdu_tag, uint8_t sc, const uint8_t *st,
                          uint32_t ic, const uint8_t *ak, Py_ssize_t ak_len,
-                         const uint8_t *pt, Py_ssize_t n):
-    """tag | length | SC | IC | information | T, written straight into the result."""
+                         const uint8_t *pt, Py_ssize_t n, bint carry_title=False):
+    """tag | length | SC | IC | information | T, written straight into the result.
+
+    With ``carry_title`` (general-glo/-ded-ciphering) the system title goes
+    after the tag as an octet-string: tag | 08 | ST | length | SC | ...
+    """
     cdef uint8_t iv[12]
     cdef uint8_t aad[_MAX_AAD_HEADER]
     cdef int tag_length = 12 if sc & _SC_AUTHENTICATION else 0
@@ -611,10 +617,16 @@ cdef bytes _seal_service(AesGcm cipher, uint8_t apdu_tag, uint8_t sc, const uint
     iv[9] = <uint8_t>(ic >> 16)
     iv[10] = <uint8_t>(ic >> 8)
     iv[11] = <uint8_t>ic
-    out = PyBytes_FromStringAndSize(NULL, 1 + _length_octets(content) + content)
+    out = PyBytes_FromStringAndSize(NULL, 1 + 9 * carry_title + _length_octets(content)
+                                    + content)
     o = <uint8_t *>PyBytes_AS_STRING(out)
     o[0] = apdu_tag
-    pos = 1 + _write_length(o + 1, content)
+    pos = 1
+    if carry_title:
+        o[1] = 8
+        memcpy(o + 2, st, 8)
+        pos = 10
+    pos += _write_length(o + pos, content)
     o[pos] = sc
     memcpy(o + pos + 1, iv + 8, 4)
     pos += 5
@@ -629,34 +641,49 @@ cdef bytes _seal_service(AesGcm cipher, uint8_t apdu_tag, uint8_t sc, const uint
     return out
 
 
-cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, const uint8_t *st,
-                         const uint8_t *ak, Py_ssize_t ak_len, AesGcm cipher,
-                         AesGcm broadcast_cipher, int64_t last_ic, int required,
-                         bint dedicated, uint32_t *ic_out):
-    """Check the structure, the policy and the IC, then decipher and check the tag."""
-    cdef Py_ssize_t pos, length, count, i, info_len
+cdef Py_ssize_t _read_length(const uint8_t *d, Py_ssize_t at, Py_ssize_t end,
+                             Py_ssize_t *length) except -1:
+    """A-XDR length at ``at``, bounded by the octets that follow; returns where they start."""
+    cdef Py_ssize_t n, count, i, start = at
+    if at >= end:
+        raise DecodeError("length octet missing", at)
+    n = d[at]
+    if n < 0x80:
+        length[0] = n
+        at += 1
+    else:
+        count = n & 0x7F
+        if count == 0 or count > 4:
+            raise DecodeError(f"unsupported length form 0x{n:02X}", at)
+        if at + 1 + count > end:
+            raise DecodeError("length octets truncated", at)
+        n = 0
+        for i in range(count):
+            n = (n << 8) | d[at + 1 + i]
+        length[0] = n
+        at += 1 + count
+    if length[0] > end - at:
+        raise DecodeError(f"length {length[0]} exceeds the {end - at} octets present", start)
+    return at
+
+
+cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
+                         const uint8_t *st, const uint8_t *ak, Py_ssize_t ak_len,
+                         AesGcm cipher, AesGcm broadcast_cipher, int64_t last_ic,
+                         int required, bint dedicated, uint32_t *ic_out):
+    """Check the structure, the policy and the IC, then decipher and check the tag.
+
+    The ciphered content (SC || IC || information || T) is an octet-string
+    whose length octets start at ``length_at`` and which ends the APDU.
+    """
+    cdef Py_ssize_t pos, length, info_len
     cdef uint8_t iv[12]
     cdef uint8_t aad[_MAX_AAD_HEADER]
     cdef uint8_t sc
     cdef uint32_t ic
     cdef int tag_length
     cdef bytes out
-    if end < 2:
-        raise DecodeError("ciphered APDU truncated", end)
-    length = d[1]
-    pos = 2
-    if length >= 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4:
-            raise DecodeError(f"unsupported length form 0x{length:02X}", 1)
-        if 2 + count > end:
-            raise DecodeError("length octets truncated", 1)
-        length = 0
-        for i in range(count):
-            length = (length << 8) | d[2 + i]
-        pos = 2 + count
-    if length > end - pos:
-        raise DecodeError(f"length {length} exceeds the {end - pos} octets present", 1)
+    pos = _read_length(d, length_at, end, &length)
     if length < end - pos:
         raise DecodeError(f"{end - pos - length} trailing octets after the APDU", pos + length)
     if length < 5:
@@ -732,7 +759,9 @@ def open_service(data, system_title, authentication_key, AesGcm cipher,
         try:
             _get_buffer(data, &v_data)
             try:
-                out = _open_service(<const uint8_t *>v_data.buf, v_data.len,
+                if v_data.len == 0:
+                    raise DecodeError("empty APDU", 0)
+                out = _open_service(<const uint8_t *>v_data.buf, v_data.len, 1,
                                     <const uint8_t *>v_st.buf, <const uint8_t *>v_ak.buf,
                                     v_ak.len, cipher, broadcast_cipher,
                                     last_invocation_counter, required_protection, False, &ic)
@@ -829,7 +858,7 @@ cdef class CipheringCore:
                 date_time=None, other_information=None, key_info=None):
         """Cipher a plaintext xDLMS APDU with the next invocation counter."""
         cdef Py_buffer v_pt
-        cdef int sc, dedicated
+        cdef int sc, dedicated, carry_title
         cdef uint8_t tag
         cdef AesGcm cipher
         cdef bytes out
@@ -839,12 +868,17 @@ cdef class CipheringCore:
             sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
         else:
             sc = self._check_security_control(security_control)
-        if not (form == "glo" or form == "ded") or not (
-                transaction_id is None and date_time is None and other_information is None
-                and key_info is None):
+        if form == "glo" or form == "ded":
+            carry_title = False
+        elif form == "general-glo" or form == "general-ded":
+            carry_title = True
+        else:
+            carry_title = -1
+        if carry_title < 0 or not (transaction_id is None and date_time is None
+                                   and other_information is None and key_info is None):
             return self._encrypt_general(apdu, sc, form, transaction_id, date_time,
                                          other_information, key_info)
-        dedicated = form == "ded"
+        dedicated = form == "ded" or form == "general-ded"
         if sc & _SC_COMPRESSION:
             raise UsageError("compression (SC bit 7) is not supported")
         if dedicated:
@@ -863,7 +897,10 @@ cdef class CipheringCore:
         _get_buffer(apdu, &v_pt)
         try:
             tag = 0
-            if v_pt.len and dedicated:
+            if carry_title:
+                # any APDU may travel in general-glo/-ded-ciphering
+                tag = 0xDC if dedicated else 0xDB
+            elif v_pt.len and dedicated:
                 tag = _ded_tag[(<const uint8_t *>v_pt.buf)[0]]
             elif v_pt.len:
                 tag = _glo_tag[(<const uint8_t *>v_pt.buf)[0]]
@@ -875,7 +912,7 @@ cdef class CipheringCore:
             out = _seal_service(cipher, tag, <uint8_t>sc,
                                 <const uint8_t *>PyBytes_AS_STRING(title), <uint32_t>ic,
                                 <const uint8_t *>PyBytes_AS_STRING(ak), len(ak),
-                                <const uint8_t *>v_pt.buf, v_pt.len)
+                                <const uint8_t *>v_pt.buf, v_pt.len, carry_title)
         finally:
             PyBuffer_Release(&v_pt)
         return out
@@ -897,8 +934,11 @@ cdef class CipheringCore:
         """
         cdef Py_buffer v_data, v_st
         cdef const uint8_t *d
+        cdef const uint8_t *carried = NULL
         cdef int kind
+        cdef bint dedicated
         cdef uint32_t ic = 0
+        cdef Py_ssize_t length_at = 1, title_length
         cdef AesGcm cipher
         cdef bytes out, ak = self._ak
         cdef object title = system_title if system_title is not None else self._peer_system_title
@@ -908,26 +948,45 @@ cdef class CipheringCore:
             if v_data.len == 0:
                 raise DecodeError("empty APDU", 0)
             kind = _service_kind[d[0]]
-            if kind == 0:
+            if kind == 0 and (d[0] == 0xDB or d[0] == 0xDC):
+                # general-glo-/general-ded-ciphering: the sender's system
+                # title travels in the APDU (empty: the peer's is meant)
+                kind = 1 if d[0] == 0xDB else 2
+                length_at = _read_length(d, 1, v_data.len, &title_length)
+                if title_length == 8:
+                    carried = d + length_at
+                elif title_length:
+                    raise SecurityError(f"system title must be 8 octets for the IV, "
+                                        f"got {title_length}")
+                length_at += title_length
+            elif kind == 0:
                 return self._decrypt_general(data, system_title)
-            if kind == 2:
+            dedicated = kind == 2
+            if dedicated:
                 if self._dedicated is None:
                     raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
                 cipher = self._dedicated
             else:
                 cipher = self._unicast
-            if title is None:
-                raise UsageError("the peer system title is unknown: pass system_title=")
-            _get_buffer(title, &v_st)
-            try:
-                if v_st.len != 8:
-                    raise UsageError(f"system title must be 8 octets, got {v_st.len}")
-                out = _open_service(d, v_data.len, <const uint8_t *>v_st.buf,
+            if carried != NULL:
+                out = _open_service(d, v_data.len, length_at, carried,
                                     <const uint8_t *>PyBytes_AS_STRING(ak), len(ak), cipher,
                                     self._broadcast, self._peer_invocation_counter,
-                                    self._security_policy, kind == 2, &ic)
-            finally:
-                PyBuffer_Release(&v_st)
+                                    self._security_policy, dedicated, &ic)
+            else:
+                if title is None:
+                    raise UsageError("the peer system title is unknown: pass system_title=")
+                _get_buffer(title, &v_st)
+                try:
+                    if v_st.len != 8:
+                        raise UsageError(f"system title must be 8 octets, got {v_st.len}")
+                    out = _open_service(d, v_data.len, length_at, <const uint8_t *>v_st.buf,
+                                        <const uint8_t *>PyBytes_AS_STRING(ak), len(ak),
+                                        cipher, self._broadcast,
+                                        self._peer_invocation_counter,
+                                        self._security_policy, dedicated, &ic)
+                finally:
+                    PyBuffer_Release(&v_st)
         finally:
             PyBuffer_Release(&v_data)
         _accept_invocation_counter(self, ic)

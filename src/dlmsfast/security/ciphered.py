@@ -195,7 +195,8 @@ def encode_length(n: int) -> bytes:
     return bytes((0x80 | len(octets),)) + octets
 
 
-def _octet_string(value: bytes) -> bytes:
+def octet_string(value: bytes) -> bytes:
+    """A-XDR octet-string contents with their length (no type tag)."""
     return encode_length(len(value)) + value
 
 
@@ -294,7 +295,7 @@ class CipheredApdu:
             self.security_control, self.invocation_counter, self.ciphertext,
             self.authentication_tag,
         )
-        return bytes((self.tag,)) + _octet_string(content)
+        return bytes((self.tag,)) + octet_string(content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +336,7 @@ class _GeneralServiceCiphering:
             self.security_control, self.invocation_counter, self.ciphertext,
             self.authentication_tag,
         )
-        return bytes((self.TAG,)) + _octet_string(self.system_title) + _octet_string(content)
+        return bytes((self.TAG,)) + octet_string(self.system_title) + octet_string(content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,12 +426,12 @@ def _key_info_bytes(key_info: KeyInfo | None) -> bytes:
     if isinstance(key_info, IdentifiedKey):
         return bytes((1, 0, key_info.key_id))
     if isinstance(key_info, WrappedKey):
-        return bytes((1, 1, key_info.kek_id)) + _octet_string(key_info.key_ciphered_data)
+        return bytes((1, 1, key_info.kek_id)) + octet_string(key_info.key_ciphered_data)
     if isinstance(key_info, AgreedKey):
         return (
             b"\x01\x02"
-            + _octet_string(key_info.key_parameters)
-            + _octet_string(key_info.key_ciphered_data)
+            + octet_string(key_info.key_parameters)
+            + octet_string(key_info.key_ciphered_data)
         )
     raise EncodeError(f"key_info must be a KeyInfo or None, got {type(key_info).__name__}")
 
@@ -488,13 +489,13 @@ class GeneralCiphering:
         )
         return b"".join((
             bytes((self.TAG,)),
-            _octet_string(self.transaction_id),
-            _octet_string(self.originator_system_title),
-            _octet_string(self.recipient_system_title),
-            _octet_string(self.date_time),
-            _octet_string(self.other_information),
+            octet_string(self.transaction_id),
+            octet_string(self.originator_system_title),
+            octet_string(self.recipient_system_title),
+            octet_string(self.date_time),
+            octet_string(self.other_information),
             _key_info_bytes(self.key_info),
-            _octet_string(content),
+            octet_string(content),
         ))
 
 

@@ -33,21 +33,15 @@ from .. import _gcm
 from ..errors import SecurityError, UsageError
 from .ciphered import (
     DED_TAG,
-    GENERAL_CIPHERING,
-    GENERAL_DED_CIPHERING,
-    GENERAL_GLO_CIPHERING,
     GLO_TAG,
     TAG_LENGTH,
-    AgreedKey,
     CipheredApdu,
     GeneralCiphering,
     GeneralDedCiphering,
-    GeneralGloCiphering,
     IdentifiedKey,
-    KeyInfo,
     SecurityControl,
     WrappedKey,
-    _octet_string,
+    octet_string,
     parse_ciphered,
 )
 from .keywrap import unwrap_key
@@ -359,7 +353,7 @@ class SecurityContext(_gcm.CipheringCore):
     def _general_header(apdu: GeneralCiphering) -> bytes:
         if apdu.security_control.security_suite == 0:
             return b""
-        return b"".join(_octet_string(v) for v in (
+        return b"".join(octet_string(v) for v in (
             apdu.transaction_id, apdu.originator_system_title, apdu.recipient_system_title,
             apdu.date_time, apdu.other_information))
 
@@ -373,48 +367,32 @@ class SecurityContext(_gcm.CipheringCore):
 
     def _encrypt_general(self, apdu, sc: int, form: str, transaction_id, date_time,
                          other_information, key_info) -> bytes:
+        """general-ciphering (the other forms are built by the compiled core)."""
         if form not in FORMS:
             raise UsageError(f"form must be one of {FORMS}, got {form!r}")
-        if sc & _COMPRESSION:
-            raise UsageError("compression (SC bit 7) is not supported")
-        if form == "general-ded" and sc & _BROADCAST:
-            raise UsageError("ded- ciphering uses the dedicated key, not the broadcast key "
-                             "(SC bit 6)")
-        if form in ("glo", "ded"):
+        if form != "general-ciphering":
             raise UsageError("transaction_id, date_time, other_information and key_info "
                              "apply to general-ciphering only")
-        return self._build_general(
-            apdu, sc, self._take_invocation_counter(), form, transaction_id,
-            b"" if date_time is None else date_time,
-            b"" if other_information is None else other_information, key_info,
+        if sc & _COMPRESSION:
+            raise UsageError("compression (SC bit 7) is not supported")
+        if self._peer_system_title is None:
+            raise UsageError("general-ciphering needs the peer (recipient) system title")
+        ic = self._take_invocation_counter()
+        shell = GeneralCiphering(
+            ic.to_bytes(8, "big") if transaction_id is None else bytes(transaction_id),
+            self._system_title, self._peer_system_title,
+            b"" if date_time is None else bytes(date_time),
+            b"" if other_information is None else bytes(other_information),
+            key_info, SecurityControl(sc), ic, b"", b"",
+        )
+        cipher, _ = self._general_cipher(shell)
+        info, tag = self._seal(cipher, sc, self._system_title, ic, self._general_header(shell),
+                               bytes(apdu))
+        return GeneralCiphering(
+            shell.transaction_id, shell.originator_system_title, shell.recipient_system_title,
+            shell.date_time, shell.other_information, key_info, shell.security_control, ic,
+            info, tag,
         ).to_bytes()
-
-    def _build_general(self, apdu, sc, ic, form, transaction_id, date_time,
-                       other_information, key_info):
-        plaintext = bytes(apdu)
-        sc_obj = SecurityControl(sc)
-        if form in ("general-glo", "general-ded"):
-            cipher, _ = self._cipher(sc, form == "general-ded")
-            cls = GeneralGloCiphering if form == "general-glo" else GeneralDedCiphering
-            info, tag = self._seal(cipher, sc, self._system_title, ic, b"", plaintext)
-            return cls(self._system_title, sc_obj, ic, info, tag)
-        if form == "general-ciphering":
-            if self._peer_system_title is None:
-                raise UsageError("general-ciphering needs the peer (recipient) system title")
-            shell = GeneralCiphering(
-                ic.to_bytes(8, "big") if transaction_id is None else bytes(transaction_id),
-                self._system_title, self._peer_system_title, bytes(date_time),
-                bytes(other_information), key_info, sc_obj, ic, b"", b"",
-            )
-            cipher, _ = self._general_cipher(shell)
-            info, tag = self._seal(cipher, sc, self._system_title, ic,
-                                   self._general_header(shell), plaintext)
-            return GeneralCiphering(
-                shell.transaction_id, shell.originator_system_title,
-                shell.recipient_system_title, shell.date_time, shell.other_information,
-                key_info, sc_obj, ic, info, tag,
-            )
-        raise UsageError(f"form must be one of {FORMS}, got {form!r}")
 
     def _seal(self, cipher, sc, system_title, ic, extra, plaintext) -> tuple[bytes, bytes]:
         iv = _iv(system_title, ic)
