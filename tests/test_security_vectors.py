@@ -625,3 +625,44 @@ def test_threads_never_share_an_invocation_counter_or_accept_a_replay(backend, f
 
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(attempt, range(64))) == 1
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_compiled_and_structural_parsers_agree_on_malformed_input(backend):
+    # decrypt() parses glo/ded/general-glo/general-ded in C, parse_ciphered in
+    # Python: every truncation and every extra octet must fail at the same offset
+    for vector in _keyed_vectors():
+        data = bytes.fromhex(vector["hex"])
+        context = _context(vector["meaning"], backend)
+        for bad in [data[:cut] for cut in range(len(data))] + [data + b"\x00"]:
+            with pytest.raises(DecodeError) as structural:
+                parse_ciphered(bad)
+            with pytest.raises(DecodeError) as compiled:
+                context.decrypt(bad)
+            assert compiled.value.offset == structural.value.offset, bad.hex()
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_general_glo_system_title_rules(backend):
+    keys = dict(block_cipher_key=bytes(range(16)), authentication_key=bytes(range(16, 32)),
+                backend=backend)
+    sender = SecurityContext(system_title=b"AAAAAAAA", **keys)
+    receiver = SecurityContext(system_title=b"BBBBBBBB", peer_system_title=b"AAAAAAAA", **keys)
+    data = sender.encrypt(b"\x0f\x00\x00\x00\x01\x00\x09\x00", form="general-glo")
+    apdu = GeneralGloCiphering.from_bytes(data)
+    assert apdu.system_title == b"AAAAAAAA"
+    # an empty system title means the peer's
+    empty = GeneralGloCiphering(b"", apdu.security_control, apdu.invocation_counter,
+                                apdu.ciphertext, apdu.authentication_tag).to_bytes()
+    assert receiver.decrypt(empty) == b"\x0f\x00\x00\x00\x01\x00\x09\x00"
+    receiver.peer_invocation_counter = None
+    stranger = SecurityContext(system_title=b"BBBBBBBB", **keys)
+    assert stranger.decrypt(data) == b"\x0f\x00\x00\x00\x01\x00\x09\x00"
+    with pytest.raises(UsageError, match="peer system title is unknown"):
+        stranger.decrypt(empty)
+    odd = GeneralGloCiphering(b"AAAAA", apdu.security_control, apdu.invocation_counter,
+                              apdu.ciphertext, apdu.authentication_tag).to_bytes()
+    with pytest.raises(SecurityError, match="8 octets"):
+        receiver.decrypt(odd)
+    with pytest.raises(SecurityError, match="8 octets"):
+        receiver.explain_decrypt(odd)
