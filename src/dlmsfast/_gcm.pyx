@@ -331,6 +331,8 @@ cdef class AesGcm:
                     self._dec = dlmsfast_ctx_new()
                 if self._enc == NULL or self._dec == NULL:
                     raise MemoryError("EVP_CIPHER_CTX_new failed")
+                # GCM's default IV length is 12 octets, the DLMS IV's length, so
+                # EVP_CTRL_GCM_SET_IVLEN is never needed.
                 if (dlmsfast_encrypt_init(self._enc, cipher, <const uint8_t *>view.buf, NULL) != 1
                         or dlmsfast_decrypt_init(self._dec, cipher,
                                                  <const uint8_t *>view.buf, NULL) != 1):
