@@ -276,3 +276,20 @@ def test_broadcast_key_both_ways_with_gurux(backend, form):
     with contextlib.redirect_stdout(io.StringIO()):
         assert bytes(GXDLMSChippering.decryptAesGcm(settings, q, GXByteBuffer(ours))) == (
             plaintext)
+
+
+def test_gurux_quirk_forged_tag_passes_there_not_here():
+    # gurux-dlms 1.0.203 checks the tag of authentication-only APDUs but not of
+    # authenticated-and-encrypted ones: that is why its verdict is never used
+    # above, only its plaintext. dlmsfast refuses both.
+    client, server = _contexts("openssl" if "openssl" in GCM_BACKENDS else None)
+    for sc, gurux_accepts in ((0x30, True), (0x10, False)):
+        data = client.encrypt(PLAINTEXTS[0], security_control=sc)
+        forged = data[:-1] + bytes((data[-1] ^ 1,))
+        try:
+            accepted = _gurux_decrypt(forged, EK, AK, CLIENT_ST) == PLAINTEXTS[0]
+        except ValueError:
+            accepted = False
+        assert accepted is gurux_accepts
+        with pytest.raises(SecurityError, match="tag mismatch"):
+            server.decrypt(forged)
