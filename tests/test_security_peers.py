@@ -36,7 +36,7 @@ PLAINTEXTS = [
     bytes.fromhex("C101C100080000010000FF0300100078"),           # set-request
 ]
 
-SUITE_KEYS = {0: (EK, AK, DK), 2: (EK * 2, AK * 2, DK * 2)}
+SUITE_KEYS = {0: (EK, AK, DK), 1: (EK, AK, DK), 2: (EK * 2, AK * 2, DK * 2)}
 
 
 def _contexts(backend, suite=0):
@@ -116,16 +116,18 @@ def test_ciphered_here_deciphers_in_gurux(backend, form, sc):
 
 
 @pytest.mark.parametrize("backend", GCM_BACKENDS)
-def test_gurux_suite_2(backend):
-    client, server = _contexts(backend, suite=2)
-    ek, ak, _ = SUITE_KEYS[2]
-    for ic, plaintext in enumerate(PLAINTEXTS):
-        data = _gurux_encrypt("glo", 0x32, plaintext, ic, suite=2)
-        assert parse_ciphered(data).security_control.value == 0x32
-        assert server.decrypt(data) == plaintext
-        client.invocation_counter = ic
-        assert client.encrypt(plaintext, security_control=0x32) == data
-        assert _gurux_decrypt(data, ek, ak, CLIENT_ST) == plaintext
+@pytest.mark.parametrize("suite", [1, 2])
+def test_gurux_suites_1_and_2(backend, suite):
+    client, server = _contexts(backend, suite=suite)
+    ek, ak, _ = SUITE_KEYS[suite]
+    for form in ("glo", "general-glo"):
+        for ic, plaintext in enumerate(PLAINTEXTS, start=10 * len(form)):
+            data = _gurux_encrypt(form, 0x30 | suite, plaintext, ic, suite=suite)
+            assert parse_ciphered(data).security_control.value == 0x30 | suite
+            assert server.decrypt(data) == plaintext
+            client.invocation_counter = ic
+            assert client.encrypt(plaintext, security_control=0x30 | suite, form=form) == data
+            assert _gurux_decrypt(data, ek, ak, CLIENT_ST) == plaintext
 
 
 # ------------------------------------------------------------------ dlms-cosem
