@@ -666,3 +666,32 @@ def test_general_glo_system_title_rules(backend):
         receiver.decrypt(odd)
     with pytest.raises(SecurityError, match="8 octets"):
         receiver.explain_decrypt(odd)
+
+
+@pytest.mark.parametrize("backend", GCM_BACKENDS)
+def test_changing_keys(backend):
+    old, new = bytes(range(16)), bytes(range(100, 116))
+    keys = dict(block_cipher_key=old, authentication_key=bytes(16), backend=backend)
+    sender = SecurityContext(system_title=b"AAAAAAAA", **keys)
+    receiver = SecurityContext(system_title=b"BBBBBBBB", peer_system_title=b"AAAAAAAA", **keys)
+    before = sender.encrypt(b"\xc0\x01\x00")
+    sender.block_cipher_key = new.hex()
+    assert sender.block_cipher_key == new and sender.invocation_counter == 1
+    after = sender.encrypt(b"\xc0\x01\x00")
+    assert receiver.decrypt(before) == b"\xc0\x01\x00"
+    with pytest.raises(SecurityError, match="tag mismatch"):
+        receiver.decrypt(after)
+    receiver.block_cipher_key = new
+    assert receiver.decrypt(after) == b"\xc0\x01\x00"
+    with pytest.raises(UsageError, match="16 octets"):
+        receiver.block_cipher_key = bytes(15)
+    assert receiver.block_cipher_key == new  # a refused key changes nothing
+    sender.authentication_key = bytes(range(16))
+    with pytest.raises(SecurityError, match="tag mismatch"):
+        receiver.decrypt(sender.encrypt(b"\xc0\x01\x00"))
+    assert receiver.broadcast_key is None and receiver.master_key is None
+    receiver.broadcast_key = bytes(16)
+    receiver.master_key = bytes(16)
+    assert "broadcast" in repr(receiver) and "master" in repr(receiver)
+    receiver.broadcast_key = None
+    assert "broadcast" not in repr(receiver)

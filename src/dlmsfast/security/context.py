@@ -165,21 +165,15 @@ class SecurityContext(_gcm.CipheringCore):
             raise UsageError(f"security suite must be 0, 1 or 2, got {security_suite!r}")
         self._suite = security_suite
         self._backend = backend if backend is not None else _gcm.backend
-        length = _KEY_LENGTH[security_suite]
         self._system_title = _system_title_bytes(system_title, "system_title")
         if self._system_title is None:
             raise UsageError("system_title is required")
         self._peer_system_title = _system_title_bytes(peer_system_title, "peer_system_title")
-        self._ek = _key_bytes(block_cipher_key, "block_cipher_key", length)
-        self._ak = _key_bytes(authentication_key, "authentication_key", length)
-        self._unicast = _gcm.AesGcm(self._ek, self._backend)
-        self._broadcast_key = _key_bytes(broadcast_key, "broadcast_key", length, optional=True)
-        self._broadcast = (None if self._broadcast_key is None
-                           else _gcm.AesGcm(self._broadcast_key, self._backend))
-        self._dedicated_key = None
-        self._dedicated = None
+        self.block_cipher_key = block_cipher_key
+        self.authentication_key = authentication_key
+        self.broadcast_key = broadcast_key
         self.dedicated_key = dedicated_key
-        self._master_key = _key_bytes(master_key, "master_key", length, optional=True)
+        self.master_key = master_key
         self.invocation_counter = invocation_counter
         self.peer_invocation_counter = peer_invocation_counter
         self.security_policy = security_policy
@@ -206,13 +200,39 @@ class SecurityContext(_gcm.CipheringCore):
     def backend(self) -> str:
         return self._backend
 
+    # Changing a key leaves the invocation counters alone: the caller decides
+    # when they start again (after a key_transfer the meter resets its own),
+    # and an IV must never repeat under one key.
+
     @property
     def authentication_key(self) -> bytes:
         return self._ak
 
+    @authentication_key.setter
+    def authentication_key(self, value) -> None:
+        self._ak = _key_bytes(value, "authentication_key", _KEY_LENGTH[self._suite])
+
     @property
     def block_cipher_key(self) -> bytes:
+        """The global unicast encryption key (EK)."""
         return self._ek
+
+    @block_cipher_key.setter
+    def block_cipher_key(self, value) -> None:
+        key = _key_bytes(value, "block_cipher_key", _KEY_LENGTH[self._suite])
+        self._unicast = _gcm.AesGcm(key, self._backend)
+        self._ek = key
+
+    @property
+    def broadcast_key(self) -> bytes | None:
+        """The global broadcast encryption key, chosen by SC bit 6."""
+        return self._broadcast_key
+
+    @broadcast_key.setter
+    def broadcast_key(self, value) -> None:
+        key = _key_bytes(value, "broadcast_key", _KEY_LENGTH[self._suite], optional=True)
+        self._broadcast = None if key is None else _gcm.AesGcm(key, self._backend)
+        self._broadcast_key = key
 
     @property
     def dedicated_key(self) -> bytes | None:
@@ -221,10 +241,19 @@ class SecurityContext(_gcm.CipheringCore):
     @dedicated_key.setter
     def dedicated_key(self, value) -> None:
         """Set from the InitiateRequest; None ends its use."""
-        self._dedicated_key = _key_bytes(value, "dedicated_key", _KEY_LENGTH[self._suite],
-                                         optional=True)
-        self._dedicated = (None if self._dedicated_key is None
-                           else _gcm.AesGcm(self._dedicated_key, self._backend))
+        key = _key_bytes(value, "dedicated_key", _KEY_LENGTH[self._suite], optional=True)
+        self._dedicated = None if key is None else _gcm.AesGcm(key, self._backend)
+        self._dedicated_key = key
+
+    @property
+    def master_key(self) -> bytes | None:
+        """The master key (KEK) that unwraps keys of general-ciphering wrapped-key."""
+        return self._master_key
+
+    @master_key.setter
+    def master_key(self, value) -> None:
+        self._master_key = _key_bytes(value, "master_key", _KEY_LENGTH[self._suite],
+                                      optional=True)
 
     @property
     def security_policy(self) -> int:
