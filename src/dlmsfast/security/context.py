@@ -200,6 +200,11 @@ class SecurityContext(_gcm.CipheringCore):
     def backend(self) -> str:
         return self._backend
 
+    def _keyed(self, value, name: str, *, optional: bool = True):
+        """(key, AesGcm keyed with it) for this suite; (None, None) when unset."""
+        key = _key_bytes(value, name, _KEY_LENGTH[self._suite], optional=optional)
+        return key, (None if key is None else _gcm.AesGcm(key, self._backend))
+
     # Changing a key leaves the invocation counters alone: the caller decides
     # when they start again (after a key_transfer the meter resets its own),
     # and an IV must never repeat under one key.
@@ -219,9 +224,7 @@ class SecurityContext(_gcm.CipheringCore):
 
     @block_cipher_key.setter
     def block_cipher_key(self, value) -> None:
-        key = _key_bytes(value, "block_cipher_key", _KEY_LENGTH[self._suite])
-        self._unicast = _gcm.AesGcm(key, self._backend)
-        self._ek = key
+        self._ek, self._unicast = self._keyed(value, "block_cipher_key", optional=False)
 
     @property
     def broadcast_key(self) -> bytes | None:
@@ -230,9 +233,7 @@ class SecurityContext(_gcm.CipheringCore):
 
     @broadcast_key.setter
     def broadcast_key(self, value) -> None:
-        key = _key_bytes(value, "broadcast_key", _KEY_LENGTH[self._suite], optional=True)
-        self._broadcast = None if key is None else _gcm.AesGcm(key, self._backend)
-        self._broadcast_key = key
+        self._broadcast_key, self._broadcast = self._keyed(value, "broadcast_key")
 
     @property
     def dedicated_key(self) -> bytes | None:
@@ -241,9 +242,7 @@ class SecurityContext(_gcm.CipheringCore):
     @dedicated_key.setter
     def dedicated_key(self, value) -> None:
         """Set from the InitiateRequest; None ends its use."""
-        key = _key_bytes(value, "dedicated_key", _KEY_LENGTH[self._suite], optional=True)
-        self._dedicated = None if key is None else _gcm.AesGcm(key, self._backend)
-        self._dedicated_key = key
+        self._dedicated_key, self._dedicated = self._keyed(value, "dedicated_key")
 
     @property
     def master_key(self) -> bytes | None:
