@@ -131,8 +131,9 @@ class SecurityContext(_gcm.CipheringCore):
     DecodeError. ``system_title`` overrides the peer system title for the IV
     (the general forms carry their own).
 
-    The glo-/ded- path of both runs in the compiled core
-    (:class:`dlmsfast._gcm.CipheringCore`); this class adds the rest.
+    Both run in the compiled core (:class:`dlmsfast._gcm.CipheringCore`) for
+    glo-, ded-, general-glo- and general-ded-ciphering, one C call per APDU;
+    this class adds general-ciphering, the explain steps and the settings.
 
     ``invocation_counter`` is the IC the next ciphered APDU will carry;
     ``peer_invocation_counter`` the last IC accepted from the peer (None
