@@ -1,11 +1,18 @@
 """Only the compiled core lives here; everything else is in pyproject.toml."""
+import sys
+
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 MODULES = ["_axdr", "_hdlc", "_gcm"]
 
+# _gcm finds libcrypto with dlopen/dl_iterate_phdr; before glibc 2.34 (manylinux2014)
+# those live in libdl.
+LIBRARIES = {"_gcm": ["dl"] if sys.platform.startswith("linux") else []}
+
 extensions = [
-    Extension(f"dlmsfast.{name}", [f"src/dlmsfast/{name}.pyx"]) for name in MODULES
+    Extension(f"dlmsfast.{name}", [f"src/dlmsfast/{name}.pyx"], libraries=LIBRARIES.get(name, []))
+    for name in MODULES
 ]
 
 setup(

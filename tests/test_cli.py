@@ -253,9 +253,11 @@ def test_ciphered_aarq_decodes_without_keys(capsys):
 
 
 def test_hdlc_segment_is_shown_as_a_segment(capsys):
-    segmented = next(p.values[0] for p in _positive("hdlc")
-                     if p.values[0] is not None and p.values[0]["meaning"]["format"]["segmented"]
-                     and "llc" not in p.values[0]["meaning"])
+    segmented = next((p.values[0] for p in _positive("hdlc")
+                      if p.values[0] is not None and p.values[0]["meaning"]["format"]["segmented"]
+                      and "llc" not in p.values[0]["meaning"]), None)
+    if segmented is None:
+        pytest.skip(f"hdlc.json vectors absent from {VECTORS_DIR}")
     status, out, err = run(capsys, "decode", "--json", segmented["hex"])
     assert status == 0, err
     assert json.loads(out)["apdu_decoded"]["segment"] == segmented["meaning"]["information"]
