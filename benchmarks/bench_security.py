@@ -38,6 +38,12 @@ HEADER = 8  # CC 81 E0 | SC | IC: the sealed part (ciphertext || tag) follows
 BACKENDS = [b for b in _gcm.BACKENDS if b != "openssl" or _gcm.openssl_available]
 
 
+def _label(benchmark, impl: str, items: int = COUNT) -> None:
+    """Name and size of an entry, for benchmarks/ratios.py."""
+    benchmark.extra_info["impl"] = impl
+    benchmark.extra_info["items"] = items
+
+
 def _pair(backend):
     server = SecurityContext(system_title=SERVER_ST, peer_system_title=CLIENT_ST,
                              block_cipher_key=EK, authentication_key=AK, backend=backend,
@@ -59,6 +65,7 @@ CIPHERED = _ciphered()
 @pytest.mark.benchmark(group="W4-encrypt")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_encrypt_dlmsfast(benchmark, backend):
+    _label(benchmark, f"dlmsfast ({backend})")
     server, client = _pair(backend)
 
     def run():
@@ -73,6 +80,7 @@ def test_encrypt_dlmsfast(benchmark, backend):
 @pytest.mark.benchmark(group="W4-decrypt")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_decrypt_dlmsfast(benchmark, backend):
+    _label(benchmark, f"dlmsfast ({backend})")
     _, client = _pair(backend)
 
     def run():
@@ -89,6 +97,7 @@ def _iv(ic: int) -> bytes:
 
 @pytest.mark.benchmark(group="W4-encrypt")
 def test_encrypt_cryptography_aesgcm(benchmark):
+    _label(benchmark, "cryptography AESGCM (raw)")
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aesgcm = AESGCM(EK)
@@ -104,6 +113,7 @@ def test_encrypt_cryptography_aesgcm(benchmark):
 
 @pytest.mark.benchmark(group="W4-decrypt")
 def test_decrypt_cryptography_aesgcm(benchmark):
+    _label(benchmark, "cryptography AESGCM (raw)")
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aesgcm = AESGCM(EK)
@@ -125,6 +135,7 @@ def _cosem_sc():
 
 @pytest.mark.benchmark(group="W4-encrypt")
 def test_encrypt_dlms_cosem(benchmark):
+    _label(benchmark, "dlms-cosem")
     from dlms_cosem import security
 
     sc = _cosem_sc()
@@ -139,6 +150,7 @@ def test_encrypt_dlms_cosem(benchmark):
 
 @pytest.mark.benchmark(group="W4-decrypt")
 def test_decrypt_dlms_cosem(benchmark):
+    _label(benchmark, "dlms-cosem")
     from dlms_cosem import security
 
     sc = _cosem_sc()
@@ -152,6 +164,7 @@ def test_decrypt_dlms_cosem(benchmark):
 
 @pytest.mark.benchmark(group="W4-encrypt")
 def test_encrypt_gurux_100_apdus(benchmark):
+    _label(benchmark, "gurux-dlms", GURUX_COUNT)
     from gurux_dlms.AesGcmParameter import AesGcmParameter
     from gurux_dlms.GXDLMSChippering import GXDLMSChippering
 
@@ -169,6 +182,7 @@ def test_encrypt_gurux_100_apdus(benchmark):
 
 @pytest.mark.benchmark(group="W4-decrypt")
 def test_decrypt_gurux_100_apdus(benchmark):
+    _label(benchmark, "gurux-dlms", GURUX_COUNT)
     from gurux_dlms import GXByteBuffer
     from gurux_dlms.AesGcmParameter import AesGcmParameter
     from gurux_dlms.GXDLMSChippering import GXDLMSChippering

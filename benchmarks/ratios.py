@@ -16,6 +16,9 @@ from collections import defaultdict
 
 
 def _impl(bench: dict) -> str:
+    named = (bench.get("extra_info") or {}).get("impl")
+    if named:
+        return str(named)
     params = bench.get("params") or {}
     for key in ("impl", "implementation", "library", "peer"):
         if key in params:

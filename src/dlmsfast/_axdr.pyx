@@ -45,6 +45,8 @@ cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
     int PyObject_GC_IsTracked(object o)
     void PyObject_GC_UnTrack(object o)
+    int PyGC_Disable()
+    int PyGC_Enable()
     object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
 
@@ -1147,10 +1149,20 @@ cdef int _open(object data, Py_ssize_t offset, Py_buffer* view, Reader* r) excep
     return 0
 
 
+# Above this many octets, the cyclic GC is paused while decoding: the decoder
+# makes only acyclic objects, so a collection that its allocations trigger can
+# free nothing it made, yet in a process with a large heap those collections
+# cost more than the decoding of a long profile buffer itself.
+DEF GC_PAUSE_OCTETS = 4096
+
+
 cdef object _decode_entry(object data, Py_ssize_t offset, bint typed, bint whole):
     cdef Py_buffer view
     cdef Reader r
+    cdef int gc_was_enabled = 0
     _open(data, offset, &view, &r)
+    if r.len - r.pos > GC_PAUSE_OCTETS:
+        gc_was_enabled = PyGC_Disable()
     try:
         value = _decode(&r, 0, typed)
         if whole:
@@ -1159,6 +1171,8 @@ cdef object _decode_entry(object data, Py_ssize_t offset, bint typed, bint whole
             return value
         return value, r.pos
     finally:
+        if gc_was_enabled:
+            PyGC_Enable()
         PyBuffer_Release(&view)
 
 
