@@ -21,6 +21,7 @@ The A-XDR lengths inside xDLMS initiate APDUs have the same form, so
 """
 from __future__ import annotations
 
+from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
 
 # Universal tags used inside ACSE.
@@ -30,7 +31,6 @@ OCTET_STRING = 0x04
 OBJECT_IDENTIFIER = 0x06
 
 _MAX_TAG_OCTETS = 4
-_MAX_LENGTH_OCTETS = 4
 
 
 def as_bytes(data) -> bytes:
@@ -67,24 +67,16 @@ def read_tag(buf: bytes, offset: int, end: int) -> tuple[int, int]:
 def read_length(buf: bytes, offset: int, end: int) -> tuple[int, int]:
     """The definite length at ``offset`` and the offset of the contents.
 
-    Non-minimal long forms (``82 00 7B``) are accepted; a length larger than the
-    octets left before ``end`` is a DecodeError at the length octet.
+    BER definite lengths are A-XDR lengths (read by the A-XDR core); only the
+    indefinite form 0x80 is BER's own, and DLMS never uses it. Non-minimal long
+    forms (``82 00 7B``) are accepted; a length larger than the octets left
+    before ``end`` is a DecodeError at the length octet.
     """
+    if offset < end and buf[offset] == 0x80:
+        raise DecodeError("indefinite length is not used by DLMS", offset)
     if offset >= end:
         raise DecodeError("length missing", offset)
-    first = buf[offset]
-    if first < 0x80:
-        length, pos = first, offset + 1
-    elif first == 0x80:
-        raise DecodeError("indefinite length is not used by DLMS", offset)
-    else:
-        count = first & 0x7F
-        if count > _MAX_LENGTH_OCTETS:
-            raise DecodeError(f"length of {count} octets is not supported", offset)
-        pos = offset + 1 + count
-        if pos > end:
-            raise DecodeError("length octets truncated", offset)
-        length = int.from_bytes(buf[offset + 1:pos], "big")
+    length, pos = decode_length_from(buf, offset)
     if length > end - pos:
         raise DecodeError(
             f"length {length} exceeds the {end - pos} octets that remain", offset
@@ -115,16 +107,6 @@ def read_inner(buf: bytes, start: int, end: int, tag: int, what: str) -> tuple[i
     if cend != end:
         raise DecodeError(f"{what}: {end - cend} octets after the value", cend)
     return cstart, cend
-
-
-def encode_length(n: int) -> bytes:
-    """Minimal definite length octets."""
-    if n < 0x80:
-        return bytes((n,))
-    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    if len(octets) > _MAX_LENGTH_OCTETS:
-        raise EncodeError(f"length {n} does not fit in {_MAX_LENGTH_OCTETS} octets")
-    return bytes((0x80 | len(octets),)) + octets
 
 
 def tlv(tag: int, contents: bytes) -> bytes:

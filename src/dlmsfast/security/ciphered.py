@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
 
 TAG_LENGTH = 12
@@ -159,20 +160,12 @@ class SecurityControl:
 # where ``data`` starts inside the caller's buffer).
 
 def _read_length(data: bytes, pos: int, end: int, base: int) -> tuple[int, int]:
-    """Read a BER length at ``pos``; the value is bounded by ``end - next``."""
-    if pos >= end:
-        raise DecodeError("length octet missing", base + pos)
-    first = data[pos]
-    if first < 0x80:
-        length, nxt = first, pos + 1
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4:
-            raise DecodeError(f"unsupported length form 0x{first:02X}", base + pos)
-        if pos + 1 + count > end:
-            raise DecodeError("length octets truncated", base + pos)
-        length = int.from_bytes(data[pos + 1:pos + 1 + count], "big")
-        nxt = pos + 1 + count
+    """Read an A-XDR length at ``pos``; the value is bounded by ``end - next``."""
+    try:
+        length, nxt = decode_length_from(data, pos)
+    except DecodeError as exc:
+        raise DecodeError(exc.message, base + (exc.offset if exc.offset is not None else pos)) \
+            from None
     if length > end - nxt:
         raise DecodeError(
             f"length {length} exceeds the {end - nxt} octets present", base + pos
@@ -183,16 +176,6 @@ def _read_length(data: bytes, pos: int, end: int, base: int) -> tuple[int, int]:
 def _read_octet_string(data: bytes, pos: int, end: int, base: int) -> tuple[bytes, int]:
     length, nxt = _read_length(data, pos, end, base)
     return data[nxt:nxt + length], nxt + length
-
-
-def encode_length(n: int) -> bytes:
-    """Minimal BER/A-XDR length octets."""
-    if n < 0x80:
-        return bytes((n,))
-    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    if len(octets) > 4:
-        raise EncodeError(f"length {n} does not fit in 4 octets")
-    return bytes((0x80 | len(octets),)) + octets
 
 
 def octet_string(value: bytes) -> bytes:
