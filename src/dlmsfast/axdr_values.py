@@ -377,9 +377,6 @@ class BitString:
 
 DescriptionLike = Union[DataType, "TypeDescription"]
 
-_SIMPLE_TYPES = frozenset(DataType) - {DataType.ARRAY, DataType.STRUCTURE,
-                                        DataType.COMPACT_ARRAY}
-
 
 @dataclass(frozen=True, slots=True)
 class TypeDescription:

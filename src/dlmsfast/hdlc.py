@@ -216,10 +216,6 @@ def _control_meaning(control: HdlcControl) -> dict[str, Any]:
     return meaning
 
 
-def _crc_hex(value: int) -> str:
-    return value.to_bytes(2, "little").hex().upper()
-
-
 def describe_frame(data: Buffer) -> dict[str, Any]:
     """Explain one frame (flags included) in the hdlc.json meaning schema, leniently.
 

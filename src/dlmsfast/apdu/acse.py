@@ -504,9 +504,6 @@ def parse_user_information(data, *, base_offset: int = 0):
     raise DecodeError(f"0x{tag:02X} is not an xDLMS APDU allowed in user-information", base_offset)
 
 
-_CSE_FIELDS = ("service", "service_error_choice", "value", "value_name")
-
-
 def describe_user_information(
     data: bytes, decipher: Callable[[bytes], bytes] | None = None
 ) -> dict[str, Any]:
