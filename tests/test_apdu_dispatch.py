@@ -139,6 +139,23 @@ def test_empty_and_non_bytes_input():
         parse_apdu("C001")
 
 
+def test_every_layer_normalises_input_alike():
+    # One normaliser (apdu.common.as_bytes): any bytes-like object is read, text is
+    # the caller's mistake, whichever layer decodes it.
+    import array
+
+    rlrq = bytes.fromhex("6203800100")
+    assert apdu.RLRQ.from_bytes(array.array("B", rlrq)) == apdu.RLRQ.from_bytes(rlrq)
+    for decode, text in (
+        (parse_apdu, "C001"),
+        (apdu.RLRQ.from_bytes, "6203800100"),
+        (apdu.InitiateResponse.from_bytes, "08"),
+        (CipheredApdu.from_bytes, "C805200000000101"),
+    ):
+        with pytest.raises(UsageError):
+            decode(text)
+
+
 def test_tag_alone_is_a_decode_error_past_the_tag():
     for tag in (0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7, 0x0F, 0xC2, 0xD8, 0xE0):
         with pytest.raises(DecodeError) as info:

@@ -33,18 +33,6 @@ OBJECT_IDENTIFIER = 0x06
 _MAX_TAG_OCTETS = 4
 
 
-def as_bytes(data) -> bytes:
-    """The input of a decoder as bytes (bytes, bytearray, memoryview, ...)."""
-    if isinstance(data, bytes):
-        return data
-    try:
-        return bytes(memoryview(data))
-    except TypeError:
-        raise DecodeError(
-            f"expected a bytes-like object, got {type(data).__name__}", 0
-        ) from None
-
-
 def read_tag(buf: bytes, offset: int, end: int) -> tuple[int, int]:
     """The tag at ``offset`` as the integer of its octets, and the offset after it."""
     if offset >= end:

@@ -42,6 +42,7 @@ from typing import Any, Callable, ClassVar, NamedTuple
 
 from ..errors import DecodeError, EncodeError
 from . import _ber
+from .common import as_bytes
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 
 DLMS_UA_OID = (2, 16, 756, 5, 8)
@@ -485,7 +486,7 @@ def parse_user_information(data, *, base_offset: int = 0):
     (deciphering needs keys and is the caller's step). ``base_offset`` is where
     ``data`` starts in the caller's buffer, for the offsets of errors.
     """
-    data = _ber.as_bytes(data)
+    data = as_bytes(data)
     if not data:
         raise DecodeError("empty user-information", base_offset)
     tag = data[0]
@@ -596,7 +597,7 @@ class _AcseApdu:
 
     @classmethod
     def from_bytes(cls, data):
-        buf = _ber.as_bytes(data)
+        buf = as_bytes(data)
         end = len(buf)
         tag, pos = _ber.read_tag(buf, 0, end)
         if tag != cls.TAG:

@@ -607,11 +607,14 @@ def decoded(cls: type, **values: Any) -> Any:
 
 
 def as_bytes(data: Any) -> bytes:
+    """The input of a decoder as bytes (the one normaliser of the apdu and security
+    layers): any bytes-like object; anything else is the caller's mistake."""
     if type(data) is bytes:
         return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    raise UsageError(f"an APDU is decoded from bytes, got {type(data).__name__}")
+    try:
+        return bytes(memoryview(data))
+    except TypeError:
+        raise UsageError(f"an APDU is decoded from bytes, got {type(data).__name__}") from None
 
 
 def open_apdu(data: Any, tag: int, apdu: str) -> "Reader":

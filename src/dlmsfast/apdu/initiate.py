@@ -39,7 +39,8 @@ from enum import IntEnum, IntFlag
 from typing import Any, ClassVar
 
 from ..errors import DecodeError, EncodeError
-from ._ber import as_bytes, encode_length, read_length, read_tag
+from ._ber import encode_length, read_length, read_tag
+from .common import as_bytes
 
 DLMS_VERSION = 6
 CONFORMANCE_TAG = 0x5F1F

@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from ..apdu.common import as_bytes
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
 
@@ -217,15 +218,6 @@ def _join_ciphered_content(
     return bytes((sc.value,)) + ic.to_bytes(4, "big") + ciphertext + authentication_tag
 
 
-def _as_bytes(data) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    try:
-        return bytes(memoryview(data))
-    except TypeError:
-        raise DecodeError(f"expected a bytes-like object, got {type(data).__name__}", 0) from None
-
-
 def _expect_end(pos: int, end: int, base: int) -> None:
     if pos != end:
         raise DecodeError(f"{end - pos} trailing octets after the APDU", base + pos)
@@ -259,7 +251,7 @@ class CipheredApdu:
 
     @classmethod
     def from_bytes(cls, data, *, base_offset: int = 0) -> "CipheredApdu":
-        data = _as_bytes(data)
+        data = as_bytes(data)
         end = len(data)
         if end == 0:
             raise DecodeError("empty APDU", base_offset)
@@ -300,7 +292,7 @@ class _GeneralServiceCiphering:
 
     @classmethod
     def from_bytes(cls, data, *, base_offset: int = 0):
-        data = _as_bytes(data)
+        data = as_bytes(data)
         end = len(data)
         if end == 0:
             raise DecodeError("empty APDU", base_offset)
@@ -447,7 +439,7 @@ class GeneralCiphering:
 
     @classmethod
     def from_bytes(cls, data, *, base_offset: int = 0) -> "GeneralCiphering":
-        data = _as_bytes(data)
+        data = as_bytes(data)
         end = len(data)
         base = base_offset
         if end == 0:
@@ -497,7 +489,7 @@ def is_ciphered_tag(tag: int) -> bool:
 
 def parse_ciphered(data, *, base_offset: int = 0) -> AnyCiphered:
     """Parse any ciphered APDU by its first octet, without keys."""
-    data = _as_bytes(data)
+    data = as_bytes(data)
     if not data:
         raise DecodeError("empty APDU", base_offset)
     tag = data[0]
