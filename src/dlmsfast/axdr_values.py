@@ -33,7 +33,35 @@ from typing import Iterator, Optional, Tuple, Union
 from .errors import DecodeError, EncodeError, UsageError
 
 
-class DataType(enum.IntEnum):
+class BlueBookEnum(enum.IntEnum):
+    """An ENUMERATED (or CHOICE tag) of the standard; ``blue_book_name`` is its
+    spelling there. The base of every such enumeration in dlmsfast."""
+
+    @property
+    def blue_book_name(self) -> str:
+        """The name as the Blue Book spells it, e.g. ``double-long-unsigned``."""
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def given(cls, value, what: str):
+        """The member for a value given by the caller; an unknown one is a UsageError."""
+        if type(value) is cls:
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise UsageError(f"{what}: {value!r} is not a {cls.__name__}") from None
+
+    @classmethod
+    def read(cls, value: int, offset: int, what: str):
+        """The member for a received value; an unknown value is a DecodeError."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise DecodeError(f"unknown {what} {value}", offset) from None
+
+
+class DataType(BlueBookEnum):
     """The Data CHOICE tags of the Blue Book (IEC 62056-6-2)."""
 
     NULL_DATA = 0
@@ -67,11 +95,6 @@ class DataType(enum.IntEnum):
     DELTA_LONG_UNSIGNED = 32
     DELTA_DOUBLE_LONG_UNSIGNED = 33
     DONT_CARE = 255
-
-    @property
-    def blue_book_name(self) -> str:
-        """The name as the Blue Book spells it, e.g. ``double-long-unsigned``."""
-        return self.name.lower().replace("_", "-")
 
     @classmethod
     def from_blue_book_name(cls, name: str) -> "DataType":
@@ -472,6 +495,7 @@ def _as_description(value: DescriptionLike) -> TypeDescription:
 
 
 __all__ = [
+    "BlueBookEnum",
     "DataType",
     "DontCare",
     "DONT_CARE",

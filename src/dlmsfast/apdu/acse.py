@@ -37,11 +37,11 @@ from :mod:`dlmsfast.security`), already checked by ``from_bytes``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any, Callable, ClassVar, NamedTuple
 
 from ..errors import DecodeError, EncodeError
 from . import _ber
+from ..axdr_values import BlueBookEnum
 from .common import as_bytes
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 
@@ -54,17 +54,13 @@ def _dlms_oid(kind: int, value: int) -> tuple[int, ...]:
     return (*DLMS_UA_OID, kind, value)
 
 
-class ApplicationContextName(IntEnum):
+class ApplicationContextName(BlueBookEnum):
     """2.16.756.5.8.1.x: the referencing (LN/SN) and whether APDUs are ciphered."""
 
     LOGICAL_NAME_REFERENCING_NO_CIPHERING = 1
     SHORT_NAME_REFERENCING_NO_CIPHERING = 2
     LOGICAL_NAME_REFERENCING_WITH_CIPHERING = 3
     SHORT_NAME_REFERENCING_WITH_CIPHERING = 4
-
-    @property
-    def blue_book_name(self) -> str:
-        return self.name.lower().replace("_", "-")
 
     @property
     def oid(self) -> str:
@@ -79,7 +75,7 @@ class ApplicationContextName(IntEnum):
         return self.value in (1, 3)
 
 
-class MechanismName(IntEnum):
+class MechanismName(BlueBookEnum):
     """2.16.756.5.8.2.x: the authentication mechanism of the association."""
 
     LOWEST_LEVEL = 0
@@ -90,10 +86,6 @@ class MechanismName(IntEnum):
     HLS_GMAC = 5
     HLS_SHA256 = 6
     HLS_ECDSA = 7
-
-    @property
-    def blue_book_name(self) -> str:
-        return self.name.lower().replace("_", "-")
 
     @property
     def label(self) -> str:
@@ -117,13 +109,13 @@ _MECHANISM_LABELS = {
 }
 
 
-def _standard_name(member: IntEnum) -> str:
+def _standard_name(member: BlueBookEnum) -> str:
     """ISO 8650 identifiers keep AP/AE in capitals (calling-AP-title-not-recognized)."""
     words = member.name.lower().split("_")
     return "-".join(w.upper() if w in ("ap", "ae") else w for w in words)
 
 
-class AssociationResult(IntEnum):
+class AssociationResult(BlueBookEnum):
     ACCEPTED = 0
     REJECTED_PERMANENT = 1
     REJECTED_TRANSIENT = 2
@@ -133,7 +125,7 @@ class AssociationResult(IntEnum):
         return _standard_name(self)
 
 
-class AcseServiceUser(IntEnum):
+class AcseServiceUser(BlueBookEnum):
     """result-source-diagnostic when the server's application refused (or accepted)."""
 
     NULL = 0
@@ -165,7 +157,7 @@ class AcseServiceUser(IntEnum):
         return _standard_name(self)
 
 
-class AcseServiceProvider(IntEnum):
+class AcseServiceProvider(BlueBookEnum):
     """result-source-diagnostic when the ACSE provider itself refused."""
 
     NULL = 0
@@ -185,13 +177,13 @@ class AcseServiceProvider(IntEnum):
         return _standard_name(self)
 
 
-class ReleaseRequestReason(IntEnum):
+class ReleaseRequestReason(BlueBookEnum):
     NORMAL = 0
     URGENT = 1
     USER_DEFINED = 30
 
 
-class ReleaseResponseReason(IntEnum):
+class ReleaseResponseReason(BlueBookEnum):
     NORMAL = 0
     NOT_FINISHED = 1
     USER_DEFINED = 30
@@ -265,13 +257,6 @@ def _encode_explicit_integer(value: int) -> bytes:
     return _ber.tlv(_ber.INTEGER, _ber.encode_integer(value))
 
 
-def _decode_enum(enum: type[IntEnum], value: int, offset: int, what: str) -> IntEnum:
-    try:
-        return enum(value)
-    except ValueError:
-        raise DecodeError(f"unknown {what} {value}", offset) from None
-
-
 def _known_oids(kind: int, enum) -> dict[bytes, Any]:
     return {_ber.encode_oid(_dlms_oid(kind, member)): member for member in enum}
 
@@ -290,7 +275,7 @@ def _decode_dlms_oid(buf: bytes, start: int, end: int, kind: int, enum, what: st
     arcs = _ber.decode_oid(buf, start, end)
     if len(arcs) != 7 or arcs[:6] != (*DLMS_UA_OID, kind):
         raise DecodeError(f"unknown {what} {_ber.oid_text(arcs)}", start)
-    return _decode_enum(enum, arcs[6], start, what)
+    return enum.read(arcs[6], start, what)
 
 
 def _decode_context_name(buf: bytes, start: int, end: int) -> ApplicationContextName:
@@ -354,8 +339,8 @@ def _encode_authentication_value(value: AuthenticationValue) -> bytes:
 
 
 def _decode_result(buf: bytes, start: int, end: int) -> AssociationResult:
-    return _decode_enum(
-        AssociationResult, _decode_explicit_integer(buf, start, end), start, "association result"
+    return AssociationResult.read(
+        _decode_explicit_integer(buf, start, end), start, "association result"
     )
 
 
@@ -366,7 +351,7 @@ def _decode_diagnostic(buf: bytes, start: int, end: int) -> AcseServiceUser | Ac
     for enum in (AcseServiceUser, AcseServiceProvider):
         if source == enum.NULL.source_tag:
             value = _decode_explicit_integer(buf, cstart, cend)
-            return _decode_enum(enum, value, cstart, f"{enum.NULL.source} diagnostic")
+            return enum.read(value, cstart, f"{enum.NULL.source} diagnostic")
     raise DecodeError(f"unknown result-source-diagnostic choice 0x{source:02X}", start)
 
 
@@ -374,9 +359,9 @@ def _encode_diagnostic(value: AcseServiceUser | AcseServiceProvider) -> bytes:
     return _ber.tlv(value.source_tag, _encode_explicit_integer(value))
 
 
-def _reason_codec(enum: type[IntEnum]) -> _Codec:
-    def decode(buf: bytes, start: int, end: int) -> IntEnum:
-        return _decode_enum(enum, _ber.decode_integer(buf, start, end), start, "release reason")
+def _reason_codec(enum: type[BlueBookEnum]) -> _Codec:
+    def decode(buf: bytes, start: int, end: int) -> BlueBookEnum:
+        return enum.read(_ber.decode_integer(buf, start, end), start, "release reason")
 
     return _Codec(decode, _ber.encode_integer, int)
 

@@ -53,36 +53,11 @@ from enum import IntEnum
 from typing import Any, ClassVar, Union
 
 from ..axdr import Data, DataType, DateTime, decode_length_from, decode_typed_from, encode, encode_length
+from ..axdr_values import BlueBookEnum
 from ..errors import DecodeError, EncodeError, UsageError
 from ..obis import Obis
 
 _Buffer = Union[bytes, bytearray, memoryview]
-
-
-class BlueBookEnum(IntEnum):
-    """An ENUMERATED of the standard; ``blue_book_name`` is its spelling there."""
-
-    @property
-    def blue_book_name(self) -> str:
-        return self.name.lower().replace("_", "-")
-
-    @classmethod
-    def given(cls, value: Any, what: str):
-        """The member for a value given by the caller; an unknown one is a UsageError."""
-        if type(value) is cls:
-            return value
-        try:
-            return cls(value)
-        except ValueError:
-            raise UsageError(f"{what}: {value!r} is not a {cls.__name__}") from None
-
-    @classmethod
-    def read(cls, value: int, offset: int, what: str):
-        """The member for a received value; an unknown value is a DecodeError."""
-        try:
-            return cls(value)
-        except ValueError:
-            raise DecodeError(f"unknown {what} {value}", offset) from None
 
 
 class ServiceClass(BlueBookEnum):

@@ -35,11 +35,12 @@ initiate APDUs, xdlms.json for confirmed-service-error).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, IntFlag
+from enum import IntFlag
 from typing import Any, ClassVar
 
 from ..errors import DecodeError, EncodeError
 from ._ber import encode_length, read_length, read_tag
+from ..axdr_values import BlueBookEnum
 from .common import as_bytes
 
 DLMS_VERSION = 6
@@ -358,7 +359,7 @@ class InitiateResponse:
         }
 
 
-class ConfirmedServiceErrorService(IntEnum):
+class ConfirmedServiceErrorService(BlueBookEnum):
     """The CHOICE of ConfirmedServiceError: which service failed."""
 
     INITIATE_ERROR = 1
@@ -410,7 +411,7 @@ _SERVICE_NAMES = {
 }
 
 
-class ServiceError(IntEnum):
+class ServiceError(BlueBookEnum):
     """The CHOICE of ServiceError: the class of the error."""
 
     APPLICATION_REFERENCE = 0
@@ -424,10 +425,6 @@ class ServiceError(IntEnum):
     CHANGE_SCOPE = 8
     TASK = 9
     OTHER = 10
-
-    @property
-    def blue_book_name(self) -> str:
-        return self.name.lower().replace("_", "-")
 
     def value_name(self, value: int) -> str | None:
         """The name of an ENUMERATED value of this error class, None if unknown."""
@@ -506,17 +503,10 @@ class ConfirmedServiceError:
     def from_bytes(cls, data) -> "ConfirmedServiceError":
         r = _open(cls, data)
         pos = r.need(1, "service")
-        try:
-            service = ConfirmedServiceErrorService(r.buf[pos])
-        except ValueError:
-            raise DecodeError(
-                f"unknown confirmed-service-error service {r.buf[pos]}", pos
-            ) from None
+        service = ConfirmedServiceErrorService.read(
+            r.buf[pos], pos, "confirmed-service-error service")
         pos = r.need(1, "ServiceError")
-        try:
-            service_error = ServiceError(r.buf[pos])
-        except ValueError:
-            raise DecodeError(f"unknown ServiceError choice {r.buf[pos]}", pos) from None
+        service_error = ServiceError.read(r.buf[pos], pos, "ServiceError choice")
         value = r.unsigned(1, "ServiceError value")
         r.finish()
         return cls(service=service, service_error=service_error, value=value)
