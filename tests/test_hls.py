@@ -176,3 +176,13 @@ def test_missing_inputs_are_usage_errors():
     with pytest.raises(SecurityError, match="17 octets"):
         _, server = _pair(None)
         verify(M.HLS_GMAC, b"\x10" + bytes(10), STOC, context=server)
+
+
+def test_one_mechanism_enumeration_for_acse_and_hls():
+    # The mechanism an AARE names is what respond/verify take, with no mapping.
+    from dlmsfast.apdu import MechanismName
+
+    assert M is MechanismName
+    assert M.LLS is MechanismName.LOW_LEVEL_SECURITY and M.NONE is MechanismName.LOWEST_LEVEL
+    assert len(MechanismName) == 8  # the short names are aliases, not members
+    assert respond(MechanismName.HLS_MD5, STOC, secret=SECRET) == respond(3, STOC, secret=SECRET)

@@ -76,7 +76,11 @@ class ApplicationContextName(BlueBookEnum):
 
 
 class MechanismName(BlueBookEnum):
-    """2.16.756.5.8.2.x: the authentication mechanism of the association."""
+    """2.16.756.5.8.2.x: the authentication mechanism of the association.
+
+    Also :class:`dlmsfast.security.AuthenticationMechanism`, with the short
+    aliases ``NONE``, ``LLS`` and ``HLS``.
+    """
 
     LOWEST_LEVEL = 0
     LOW_LEVEL_SECURITY = 1
@@ -86,6 +90,9 @@ class MechanismName(BlueBookEnum):
     HLS_GMAC = 5
     HLS_SHA256 = 6
     HLS_ECDSA = 7
+    NONE = 0
+    LLS = 1
+    HLS = 2
 
     @property
     def label(self) -> str:

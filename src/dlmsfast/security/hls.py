@@ -24,10 +24,10 @@ message carries no secret.
 from __future__ import annotations
 
 import hashlib
-from enum import IntEnum
 from hmac import compare_digest
 
 from .. import _gcm
+from ..apdu.acse import MechanismName
 from ..errors import SecurityError, UsageError
 from .context import SecurityContext
 
@@ -35,17 +35,8 @@ GMAC_SECURITY_CONTROL = 0x10
 _GMAC_RESPONSE_LENGTH = 1 + 4 + 12
 
 
-class AuthenticationMechanism(IntEnum):
-    """mechanism-name id (OID 2.16.756.5.8.2.<id>)."""
-
-    NONE = 0
-    LLS = 1
-    HLS = 2
-    HLS_MD5 = 3
-    HLS_SHA1 = 4
-    HLS_GMAC = 5
-    HLS_SHA256 = 6
-    HLS_ECDSA = 7
+AuthenticationMechanism = MechanismName
+"""mechanism-name id (OID 2.16.756.5.8.2.<id>): the ACSE enumeration, one for both layers."""
 
 
 def hls_md5(challenge: bytes, secret: bytes) -> bytes:
@@ -99,13 +90,13 @@ def _titles(context, own_system_title, peer_system_title):
 
 def _need_secret(secret, mechanism) -> bytes:
     if secret is None:
-        raise UsageError(f"{AuthenticationMechanism(mechanism).name} needs the HLS secret")
+        raise UsageError(f"{mechanism.blue_book_name} needs the secret")
     return bytes(secret)
 
 
 def _need_context(context, mechanism) -> SecurityContext:
     if context is None:
-        raise UsageError(f"{AuthenticationMechanism(mechanism).name} needs a SecurityContext")
+        raise UsageError(f"{mechanism.blue_book_name} needs a SecurityContext")
     return context
 
 
@@ -138,7 +129,7 @@ def respond(mechanism: int, challenge: bytes, *, secret: bytes | None = None,
             authentication_key=context.authentication_key,
             security_suite=context.security_suite, backend=context.backend,
         )
-    raise UsageError(f"mechanism {mechanism.name} has no response to compute here")
+    raise UsageError(f"mechanism {mechanism.blue_book_name} has no response to compute here")
 
 
 def verify(mechanism: int, response: bytes, challenge: bytes, *,
@@ -183,9 +174,9 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
                        AuthenticationMechanism.HLS_SHA1):
         expected = respond(mechanism, challenge, secret=secret)
     else:
-        raise UsageError(f"mechanism {mechanism.name} has no response to check here")
+        raise UsageError(f"mechanism {mechanism.blue_book_name} has no response to check here")
     if not compare_digest(expected, response):
-        raise SecurityError(f"{mechanism.name} authentication failed: wrong response")
+        raise SecurityError(f"{mechanism.blue_book_name} authentication failed: wrong response")
     if mechanism == AuthenticationMechanism.HLS_GMAC:
         # the peer's IC in f(StoC)/f(CtoS) counts like any ciphered APDU's
         context._accept_peer_invocation_counter(ic)
