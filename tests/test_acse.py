@@ -687,6 +687,17 @@ def test_describe_user_information_of_general_glo_ciphering():
     }
 
 
+def test_describe_user_information_of_general_ciphering_gives_the_content_length():
+    # The length is that of SC || IC || information || T, not of a header field
+    # (general-ciphering has five octet strings before its content).
+    content = bytes((0x30,)) + (7).to_bytes(4, "big") + b"\xAA\xBB" + bytes(12)
+    apdu = (b"\xDD\x01\x09" + b"\x08" + bytes(8) + b"\x08" + bytes(8) + b"\x00\x00\x00"
+            + bytes((len(content),)) + content)
+    meaning = describe_user_information(apdu)
+    assert meaning["apdu"] == "general-ciphering"
+    assert meaning["length"] == len(content)
+
+
 # --- BER helpers ------------------------------------------------------------------
 
 

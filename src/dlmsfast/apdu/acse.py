@@ -516,11 +516,13 @@ def describe_user_information(
             "value": content.value,
             "value_name": content.value_name,
         }
+    from ..security.ciphered import content_length  # on use, as parse_user_information
+
     meaning: dict[str, Any] = {"apdu": content.service}
     system_title = getattr(content, "system_title", None)
     if system_title is not None:
         meaning["system_title"] = system_title.hex().upper()
-    meaning["length"] = _ciphered_content_length(data, system_title)
+    meaning["length"] = content_length(content)
     meaning["security_control"] = f"{content.security_control.value:02X}"
     meaning["invocation_counter"] = content.invocation_counter
     meaning["ciphered_text"] = content.ciphertext.hex().upper()
@@ -532,16 +534,6 @@ def describe_user_information(
             "decoded": describe_user_information(plaintext),
         }
     return meaning
-
-
-def _ciphered_content_length(data: bytes, system_title: bytes | None) -> int:
-    """The length octets of the ciphered content (after the system title, if any)."""
-    pos = 1
-    if system_title is not None:
-        length, pos = _ber.read_length(data, pos, len(data))
-        pos += length
-    length, _ = _ber.read_length(data, pos, len(data))
-    return length
 
 
 # --- the APDUs --------------------------------------------------------------------

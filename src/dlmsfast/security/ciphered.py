@@ -218,6 +218,11 @@ def _join_ciphered_content(
     return bytes((sc.value,)) + ic.to_bytes(4, "big") + ciphertext + authentication_tag
 
 
+def content_length(apdu) -> int:
+    """What the length field before SC says: SC || IC || information || T."""
+    return SECURITY_HEADER_LENGTH + len(apdu.ciphertext) + len(apdu.authentication_tag)
+
+
 def _expect_end(pos: int, end: int, base: int) -> None:
     if pos != end:
         raise DecodeError(f"{end - pos} trailing octets after the APDU", base + pos)

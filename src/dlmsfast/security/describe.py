@@ -18,6 +18,7 @@ from .ciphered import (
     IdentifiedKey,
     WrappedKey,
     _GeneralServiceCiphering,
+    content_length,
 )
 from .context import CipheringSteps
 
@@ -59,12 +60,11 @@ def describe_ciphered(apdu: Any) -> dict[str, Any]:
     if isinstance(apdu, CipheredApdu):
         return {"apdu": apdu.service, "tag": f"{apdu.tag:02X}", **_content(apdu)}
     if isinstance(apdu, _GeneralServiceCiphering):
-        content_length = 5 + len(apdu.ciphertext) + len(apdu.authentication_tag)
         return {
             "apdu": apdu.service,
             "tag": f"{apdu.TAG:02X}",
             "system_title": {"length": len(apdu.system_title), "hex": _hex(apdu.system_title)},
-            "ciphered_content_length": content_length,
+            "ciphered_content_length": content_length(apdu),
             **_content(apdu),
         }
     if isinstance(apdu, GeneralCiphering):
@@ -78,7 +78,7 @@ def describe_ciphered(apdu: Any) -> dict[str, Any]:
             "other_information": _hex(apdu.other_information),
             "key_info": _key_info(apdu.key_info),
             "ciphered_content": {
-                "length": 5 + len(apdu.ciphertext) + len(apdu.authentication_tag),
+                "length": content_length(apdu),
                 **_content(apdu),
                 "ciphertext_length": len(apdu.ciphertext),
             },
