@@ -810,6 +810,13 @@ class Writer:
         self.out += descriptor.to_bytes()
         self.access_selection(selection)
 
+    def attribute_descriptor_list(
+        self, items: tuple[CosemAttributeDescriptorWithSelection, ...]
+    ) -> None:
+        self.length(len(items))
+        for item in items:
+            self.attribute_with_selection(item.cosem_attribute_descriptor, item.access_selection)
+
     def get_data_result(self, result: GetDataResult) -> None:
         if isinstance(result, DataAccessResult):
             self.out.append(1)

@@ -71,9 +71,7 @@ class GetRequestWithList(ServiceApdu):
         return decoded(cls, invoke_id_and_priority=iip, attribute_descriptor_list=items)
 
     def _write(self, w: Writer) -> None:
-        w.length(len(self.attribute_descriptor_list))
-        for item in self.attribute_descriptor_list:
-            w.attribute_with_selection(item.cosem_attribute_descriptor, item.access_selection)
+        w.attribute_descriptor_list(self.attribute_descriptor_list)
 
     def _describe(self) -> dict[str, Any]:
         return {"attribute_descriptor_list": [item.describe() for item in self.attribute_descriptor_list]}

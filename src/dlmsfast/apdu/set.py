@@ -52,12 +52,6 @@ def _write_results(w: Writer, results: tuple[DataAccessResult, ...]) -> None:
         w.u8(DataAccessResult(result), "data-access-result")
 
 
-def _write_descriptor_list(w: Writer, items: tuple[CosemAttributeDescriptorWithSelection, ...]) -> None:
-    w.length(len(items))
-    for item in items:
-        w.attribute_with_selection(item.cosem_attribute_descriptor, item.access_selection)
-
-
 @variant(0xC1, 1, "set-request-normal")
 class SetRequestNormal(ServiceApdu):
     cosem_attribute_descriptor: CosemAttributeDescriptor
@@ -129,7 +123,7 @@ class SetRequestWithList(ServiceApdu):
         )
 
     def _write(self, w: Writer) -> None:
-        _write_descriptor_list(w, self.attribute_descriptor_list)
+        w.attribute_descriptor_list(self.attribute_descriptor_list)
         w.length(len(self.value_list))
         for value in self.value_list:
             w.data(value)
@@ -157,7 +151,7 @@ class SetRequestWithListAndFirstDatablock(ServiceApdu):
         )
 
     def _write(self, w: Writer) -> None:
-        _write_descriptor_list(w, self.attribute_descriptor_list)
+        w.attribute_descriptor_list(self.attribute_descriptor_list)
         w.datablock_sa(self.datablock)
 
     def _describe(self) -> dict[str, Any]:
