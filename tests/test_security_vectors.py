@@ -530,6 +530,18 @@ def test_explain_encrypt_shows_the_green_book_steps(backend):
     assert steps.invocation_counter == 5 and context.invocation_counter == 6
 
 
+def test_steps_repr_hides_a_dedicated_key_in_the_plaintext():
+    from dlmsfast.apdu import Conformance, InitiateRequest
+
+    dedicated = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+    request = InitiateRequest(proposed_conformance=Conformance(0x1F), dedicated_key=dedicated)
+    context = SecurityContext(system_title=bytes(8), block_cipher_key=bytes(16),
+                              authentication_key=bytes(16))
+    _, steps = context.explain_encrypt(request.to_bytes())
+    assert steps.plaintext == request.to_bytes()
+    assert dedicated.hex() not in repr(steps).lower()
+
+
 @pytest.mark.parametrize("backend", GCM_BACKENDS)
 def test_explain_decrypt_reports_a_wrong_tag_without_raising(backend):
     (vector,) = [v for v in _keyed_vectors() if v["hex"].startswith("C81E30")]

@@ -94,8 +94,10 @@ def _iv(system_title: bytes, invocation_counter: int) -> bytes:
 class CipheringSteps:
     """Each step of ciphering or deciphering one APDU, for ``--explain``.
 
-    ``aad`` holds the authentication key when SC says "authenticated", so it
-    is left out of the repr; ``aad_layout`` names its parts.
+    ``aad`` holds the authentication key when SC says "authenticated", and
+    ``plaintext`` may hold keys too (the dedicated key of a glo-initiateRequest,
+    a secret being set), so both are left out of the repr, as AARQ leaves out
+    its user-information; ``aad_layout`` names the parts of the AAD.
     """
 
     service: str
@@ -106,7 +108,7 @@ class CipheringSteps:
     key_used: str
     aad_layout: str
     ciphertext: bytes
-    plaintext: bytes
+    plaintext: bytes = field(repr=False)
     computed_tag: bytes
     received_tag: bytes
     tag_ok: bool | None
