@@ -44,11 +44,12 @@ from ..errors import DecodeError, EncodeError
 TAG_LENGTH = 12
 SECURITY_HEADER_LENGTH = 5  # SC (1) + IC (4)
 
-_SC_SUITE_MASK = 0x0F
-_SC_AUTHENTICATION = 0x10
-_SC_ENCRYPTION = 0x20
-_SC_BROADCAST_KEY = 0x40
-_SC_COMPRESSION = 0x80
+# Security control bits (also read by the context, which builds and checks SC values).
+SC_SUITE_MASK = 0x0F
+SC_AUTHENTICATION = 0x10
+SC_ENCRYPTION = 0x20
+SC_BROADCAST_KEY = 0x40
+SC_COMPRESSION = 0x80
 
 # (plaintext tag, plaintext name, glo tag, ded tag), IEC 62056-5-3 xDLMS-APDU.
 # The SN services keep the standard's spelling (readRequest), the LN ones too
@@ -114,35 +115,35 @@ class SecurityControl:
             raise EncodeError(f"security suite must be 0..15, got {security_suite}")
         return cls(
             security_suite
-            | (_SC_AUTHENTICATION if authentication else 0)
-            | (_SC_ENCRYPTION if encryption else 0)
-            | (_SC_BROADCAST_KEY if broadcast_key else 0)
-            | (_SC_COMPRESSION if compression else 0)
+            | (SC_AUTHENTICATION if authentication else 0)
+            | (SC_ENCRYPTION if encryption else 0)
+            | (SC_BROADCAST_KEY if broadcast_key else 0)
+            | (SC_COMPRESSION if compression else 0)
         )
 
     @property
     def security_suite(self) -> int:
-        return self.value & _SC_SUITE_MASK
+        return self.value & SC_SUITE_MASK
 
     @property
     def authentication(self) -> bool:
-        return bool(self.value & _SC_AUTHENTICATION)
+        return bool(self.value & SC_AUTHENTICATION)
 
     @property
     def encryption(self) -> bool:
-        return bool(self.value & _SC_ENCRYPTION)
+        return bool(self.value & SC_ENCRYPTION)
 
     @property
     def broadcast_key(self) -> bool:
-        return bool(self.value & _SC_BROADCAST_KEY)
+        return bool(self.value & SC_BROADCAST_KEY)
 
     @property
     def compression(self) -> bool:
-        return bool(self.value & _SC_COMPRESSION)
+        return bool(self.value & SC_COMPRESSION)
 
     @property
     def tag_length(self) -> int:
-        return TAG_LENGTH if self.value & _SC_AUTHENTICATION else 0
+        return TAG_LENGTH if self.value & SC_AUTHENTICATION else 0
 
     def to_meaning(self) -> dict:
         """The ``security_control`` object of shared/vectors/README.md."""

@@ -34,6 +34,10 @@ from ..errors import SecurityError, UsageError
 from .ciphered import (
     DED_TAG,
     GLO_TAG,
+    SC_AUTHENTICATION,
+    SC_BROADCAST_KEY,
+    SC_COMPRESSION,
+    SC_ENCRYPTION,
     TAG_LENGTH,
     CipheredApdu,
     GeneralCiphering,
@@ -50,10 +54,6 @@ MAX_INVOCATION_COUNTER = 0xFFFFFFFF
 FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
 
 _KEY_LENGTH = {0: 16, 1: 16, 2: 32}
-_AUTHENTICATION = 0x10
-_ENCRYPTION = 0x20
-_BROADCAST = 0x40
-_COMPRESSION = 0x80
 
 
 # the compiled glo-/ded- path reads the service tag table of .ciphered
@@ -264,7 +264,7 @@ class SecurityContext(_gcm.CipheringCore):
 
     @security_policy.setter
     def security_policy(self, value: int) -> None:
-        if not isinstance(value, int) or value & ~(_AUTHENTICATION | _ENCRYPTION):
+        if not isinstance(value, int) or value & ~(SC_AUTHENTICATION | SC_ENCRYPTION):
             raise UsageError("security_policy holds SC bits 0x10 (authentication) and "
                              f"0x20 (encryption) only, got {value!r}")
         self._security_policy = value
@@ -319,7 +319,7 @@ class SecurityContext(_gcm.CipheringCore):
             security_control = security_control.value
         if not isinstance(security_control, int) or not 0 <= security_control <= 0xFF:
             raise UsageError(f"security control must be one octet, got {security_control!r}")
-        if not security_control & (_AUTHENTICATION | _ENCRYPTION):
+        if not security_control & (SC_AUTHENTICATION | SC_ENCRYPTION):
             raise UsageError(f"security control 0x{security_control:02X} gives no "
                              "protection (set 0x10 authentication and/or 0x20 encryption)")
         if security_control & 0x0F != self._suite:
@@ -332,13 +332,13 @@ class SecurityContext(_gcm.CipheringCore):
     def _cipher(self, sc: int, dedicated: bool):
         """(AesGcm, key name) for an APDU: ded key, else broadcast/unicast by SC."""
         if dedicated:
-            if sc & _BROADCAST:
+            if sc & SC_BROADCAST_KEY:
                 raise SecurityError("a ded- ciphered APDU cannot use the broadcast key "
                                     "(SC bit 6)")
             if self._dedicated is None:
                 raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
             return self._dedicated, "dedicated key"
-        if sc & _BROADCAST:
+        if sc & SC_BROADCAST_KEY:
             if self._broadcast is None:
                 raise SecurityError("SC asks for the broadcast key, which is not set")
             return self._broadcast, "global broadcast key"
@@ -352,7 +352,7 @@ class SecurityContext(_gcm.CipheringCore):
             if key_info.key_id == 0:
                 return self._unicast, "global unicast key (identified-key 0)"
             if key_info.key_id == 1:
-                return self._cipher(_BROADCAST, False)
+                return self._cipher(SC_BROADCAST_KEY, False)
             raise SecurityError(f"unknown identified key-id {key_info.key_id}")
         if isinstance(key_info, WrappedKey):
             if self._master_key is None:
@@ -368,14 +368,14 @@ class SecurityContext(_gcm.CipheringCore):
         )
 
     def _aad(self, sc: int, extra: bytes, plaintext_in_clear: bytes) -> tuple[bytes, str]:
-        if not sc & _AUTHENTICATION:
+        if not sc & SC_AUTHENTICATION:
             return b"", "none (no tag)"
         layout = "SC || AK"
         aad = bytes((sc,)) + self._ak
         if extra:
             aad += extra
             layout += " || general-ciphering header"
-        if not sc & _ENCRYPTION:
+        if not sc & SC_ENCRYPTION:
             aad += plaintext_in_clear
             layout += " || plaintext"
         return aad, layout
@@ -391,8 +391,8 @@ class SecurityContext(_gcm.CipheringCore):
     def _check_policy(self, sc: int) -> None:
         missing = self._security_policy & ~sc
         if missing:
-            names = [n for bit, n in ((_AUTHENTICATION, "authentication"),
-                                      (_ENCRYPTION, "encryption")) if missing & bit]
+            names = [n for bit, n in ((SC_AUTHENTICATION, "authentication"),
+                                      (SC_ENCRYPTION, "encryption")) if missing & bit]
             raise SecurityError(f"security policy requires {' and '.join(names)}; "
                                 f"the APDU has security control 0x{sc:02X}")
 
@@ -404,7 +404,7 @@ class SecurityContext(_gcm.CipheringCore):
         if form != "general-ciphering":
             raise UsageError("transaction_id, date_time, other_information and key_info "
                              "apply to general-ciphering only")
-        if sc & _COMPRESSION:
+        if sc & SC_COMPRESSION:
             raise UsageError("compression (SC bit 7) is not supported")
         if self._peer_system_title is None:
             raise UsageError("general-ciphering needs the peer (recipient) system title")
@@ -428,12 +428,12 @@ class SecurityContext(_gcm.CipheringCore):
     def _seal(self, cipher, sc, system_title, ic, extra, plaintext) -> tuple[bytes, bytes]:
         iv = _iv(system_title, ic)
         aad, _ = self._aad(sc, extra, plaintext)
-        if sc & _ENCRYPTION:
-            sealed = cipher.encrypt(iv, plaintext, aad, TAG_LENGTH if sc & _AUTHENTICATION else 0)
-            if sc & _AUTHENTICATION:
+        if sc & SC_ENCRYPTION:
+            sealed = cipher.encrypt(iv, plaintext, aad, TAG_LENGTH if sc & SC_AUTHENTICATION else 0)
+            if sc & SC_AUTHENTICATION:
                 return sealed[:-TAG_LENGTH], sealed[-TAG_LENGTH:]
             return sealed, b""
-        if sc & _AUTHENTICATION:
+        if sc & SC_AUTHENTICATION:
             return plaintext, cipher.encrypt(iv, b"", aad)
         return plaintext, b""
 
@@ -467,7 +467,7 @@ class SecurityContext(_gcm.CipheringCore):
         sc = apdu.security_control.value
         ic = apdu.invocation_counter
         if check_replay:
-            if not sc & (_AUTHENTICATION | _ENCRYPTION):
+            if not sc & (SC_AUTHENTICATION | SC_ENCRYPTION):
                 raise SecurityError(f"security control 0x{sc:02X} gives no protection")
             self._check_policy(sc)
         if apdu.security_control.compression:
@@ -491,13 +491,13 @@ class SecurityContext(_gcm.CipheringCore):
         if len(title) != 8:
             raise SecurityError(f"system title must be 8 octets for the IV, got {len(title)}")
         iv = _iv(title, ic)
-        plaintext = (cipher.decrypt(iv, apdu.ciphertext) if sc & _ENCRYPTION
+        plaintext = (cipher.decrypt(iv, apdu.ciphertext) if sc & SC_ENCRYPTION
                      else apdu.ciphertext)
         aad, layout = self._aad(sc, extra, plaintext)
         computed = b""
         tag_ok = None
-        if sc & _AUTHENTICATION:
-            computed = cipher.encrypt(iv, plaintext if sc & _ENCRYPTION else b"", aad)[
+        if sc & SC_AUTHENTICATION:
+            computed = cipher.encrypt(iv, plaintext if sc & SC_ENCRYPTION else b"", aad)[
                 -TAG_LENGTH:]
             tag_ok = compare_digest(computed, apdu.authentication_tag)
         return CipheringSteps(

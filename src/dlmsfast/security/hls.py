@@ -29,9 +29,10 @@ from hmac import compare_digest
 from .. import _gcm
 from ..apdu.acse import MechanismName
 from ..errors import SecurityError, UsageError
+from .ciphered import SC_AUTHENTICATION
 from .context import SecurityContext
 
-GMAC_SECURITY_CONTROL = 0x10
+GMAC_SECURITY_CONTROL = SC_AUTHENTICATION  # authentication only
 _GMAC_RESPONSE_LENGTH = 1 + 4 + 12
 
 
