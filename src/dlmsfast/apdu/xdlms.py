@@ -43,29 +43,24 @@ from .set import *  # noqa: F401,F403
 from .set import SET_REQUEST, SET_RESPONSE
 from .set import __all__ as _set_names
 
-_CHOICE_TABLES = {
-    0xC0: ("get-request", GET_REQUEST),
-    0xC1: ("set-request", SET_REQUEST),
-    0xC3: ("action-request", ACTION_REQUEST),
-    0xC4: ("get-response", GET_RESPONSE),
-    0xC5: ("set-response", SET_RESPONSE),
-    0xC7: ("action-response", ACTION_RESPONSE),
-}
+_CHOICE_TABLES = (GET_REQUEST, SET_REQUEST, ACTION_REQUEST, GET_RESPONSE, SET_RESPONSE,
+                  ACTION_RESPONSE)
 
 
-def _choice_decoder(apdu: str, variants: dict[int, type]) -> Callable[[bytes], Any]:
+def _choice_decoder(variants: dict[int, type]) -> Callable[[bytes], Any]:
+    apdu = variants[1].APDU  # the tag and the APDU name are the same in every variant
     return lambda data: read_choice(data, apdu, variants)
 
 
 XDLMS_DECODERS: dict[int, Callable[[bytes], Any]] = {
-    tag: _choice_decoder(apdu, variants) for tag, (apdu, variants) in _CHOICE_TABLES.items()
+    variants[1].TAG: _choice_decoder(variants) for variants in _CHOICE_TABLES
 }
 """APDU tag -> function decoding a whole APDU that starts with that tag."""
 for _cls in (DataNotification, EventNotificationRequest, ExceptionResponse, GeneralBlockTransfer):
     XDLMS_DECODERS[_cls.TAG] = _cls.from_bytes
 
 XDLMS_CLASSES: tuple[type, ...] = tuple(
-    cls for _, variants in _CHOICE_TABLES.values() for cls in variants.values()
+    cls for variants in _CHOICE_TABLES for cls in variants.values()
 ) + (DataNotification, EventNotificationRequest, ExceptionResponse, GeneralBlockTransfer)
 """Every xDLMS APDU class, in tag then choice order."""
 
