@@ -16,8 +16,9 @@ Tags are handled as the integer of their octets (0x5F1F, 0xBE) so that tables
 can name them as they appear on the wire. Readers take the caller's buffer with
 explicit bounds, never read past ``end``, bound every length by the octets that
 remain, and raise :class:`~dlmsfast.errors.DecodeError` with the absolute offset.
-The A-XDR lengths inside xDLMS initiate APDUs have the same form, so
-:mod:`dlmsfast.apdu.initiate` uses these readers too.
+The conformance block of the xDLMS initiate APDUs is a BER element, so
+:mod:`dlmsfast.apdu.initiate` reads it with these readers (the rest of those
+APDUs is A-XDR, read with the cursor of :mod:`dlmsfast.apdu.common`).
 """
 from __future__ import annotations
 

@@ -39,9 +39,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, NamedTuple
 
+from ..axdr_values import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from . import _ber
-from ..axdr_values import BlueBookEnum
 from .common import as_bytes
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 

@@ -628,6 +628,10 @@ class Reader:
         self.pos = pos + 1
         return self.buf[pos]
 
+    def i8(self, what: str) -> int:
+        value = self.u8(what)
+        return value - 0x100 if value & 0x80 else value
+
     def u16(self, what: str) -> int:
         start = self._need(2, what)
         return self.buf[start] << 8 | self.buf[start + 1]

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import Any, ClassVar
 
+from ..axdr_values import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from ._ber import encode_length, read_length, read_tag
-from ..axdr_values import BlueBookEnum
-from .common import as_bytes
+from .common import Reader, as_bytes
 
 DLMS_VERSION = 6
 CONFORMANCE_TAG = 0x5F1F
@@ -124,55 +124,7 @@ def _read_conformance(buf: bytes, pos: int, end: int) -> tuple[Conformance, int]
     return Conformance(value), start + 4
 
 
-class _Reader:
-    """Cursor over one A-XDR APDU; every read is bounded by ``end``."""
-
-    __slots__ = ("buf", "pos", "end", "what")
-
-    def __init__(self, buf: bytes, pos: int, end: int, what: str) -> None:
-        self.buf, self.pos, self.end, self.what = buf, pos, end, what
-
-    def need(self, n: int, field_name: str) -> int:
-        if self.end - self.pos < n:
-            raise DecodeError(f"{self.what} truncated in {field_name}", self.pos)
-        pos = self.pos
-        self.pos += n
-        return pos
-
-    def unsigned(self, size: int, field_name: str) -> int:
-        pos = self.need(size, field_name)
-        return int.from_bytes(self.buf[pos:pos + size], "big")
-
-    def presence(self, field_name: str) -> bool:
-        pos = self.need(1, field_name)
-        flag = self.buf[pos]
-        if flag > 1:
-            raise DecodeError(
-                f"{field_name} presence flag must be 00 or 01, got {flag:02X}", pos
-            )
-        return flag == 1
-
-    def integer8(self, field_name: str) -> int:
-        pos = self.need(1, field_name)
-        return int.from_bytes(self.buf[pos:pos + 1], "big", signed=True)
-
-    def octet_string(self) -> bytes:
-        length, start = read_length(self.buf, self.pos, self.end)
-        self.pos = start + length
-        return self.buf[start:self.pos]
-
-    def conformance(self) -> Conformance:
-        value, self.pos = _read_conformance(self.buf, self.pos, self.end)
-        return value
-
-    def finish(self) -> None:
-        if self.pos != self.end:
-            raise DecodeError(
-                f"{self.end - self.pos} trailing octets after the {self.what}", self.pos
-            )
-
-
-def _open(cls, data) -> _Reader:
+def _open(cls, data) -> Reader:
     buf = as_bytes(data)
     if not buf:
         raise DecodeError(f"empty {cls.__name__}", 0)
@@ -180,7 +132,7 @@ def _open(cls, data) -> _Reader:
         raise DecodeError(
             f"expected {cls.__name__} tag 0x{cls.TAG:02X}, got 0x{buf[0]:02X}", 0
         )
-    return _Reader(buf, 1, len(buf), cls.__name__)
+    return Reader(buf, 1)
 
 
 def _check_range(value: Any, low: int, high: int, what: str) -> None:
@@ -243,16 +195,16 @@ class InitiateRequest:
     @classmethod
     def from_bytes(cls, data) -> "InitiateRequest":
         r = _open(cls, data)
-        dedicated_key = r.octet_string() if r.presence("dedicated-key") else None
+        dedicated_key = r.octet_string("dedicated-key") if r.optional("dedicated-key") else None
         response_allowed = None
-        if r.presence("response-allowed"):
-            response_allowed = r.buf[r.need(1, "response-allowed")] != 0
-        qos = r.integer8("proposed-quality-of-service") if r.presence(
+        if r.optional("response-allowed"):
+            response_allowed = r.u8("response-allowed") != 0
+        qos = r.i8("proposed-quality-of-service") if r.optional(
             "proposed-quality-of-service") else None
-        version = r.unsigned(1, "proposed-dlms-version-number")
-        conformance = r.conformance()
-        pdu_size = r.unsigned(2, "client-max-receive-pdu-size")
-        r.finish()
+        version = r.u8("proposed-dlms-version-number")
+        conformance, r.pos = _read_conformance(r.buf, r.pos, len(r.buf))
+        pdu_size = r.u16("client-max-receive-pdu-size")
+        r.finish(cls.__name__)
         return cls(
             proposed_conformance=conformance,
             client_max_receive_pdu_size=pdu_size,
@@ -321,13 +273,13 @@ class InitiateResponse:
     @classmethod
     def from_bytes(cls, data) -> "InitiateResponse":
         r = _open(cls, data)
-        qos = r.integer8("negotiated-quality-of-service") if r.presence(
+        qos = r.i8("negotiated-quality-of-service") if r.optional(
             "negotiated-quality-of-service") else None
-        version = r.unsigned(1, "negotiated-dlms-version-number")
-        conformance = r.conformance()
-        pdu_size = r.unsigned(2, "server-max-receive-pdu-size")
-        vaa_name = r.unsigned(2, "vaa-name")
-        r.finish()
+        version = r.u8("negotiated-dlms-version-number")
+        conformance, r.pos = _read_conformance(r.buf, r.pos, len(r.buf))
+        pdu_size = r.u16("server-max-receive-pdu-size")
+        vaa_name = r.u16("vaa-name")
+        r.finish(cls.__name__)
         return cls(
             negotiated_conformance=conformance,
             server_max_receive_pdu_size=pdu_size,
@@ -502,13 +454,10 @@ class ConfirmedServiceError:
     @classmethod
     def from_bytes(cls, data) -> "ConfirmedServiceError":
         r = _open(cls, data)
-        pos = r.need(1, "service")
-        service = ConfirmedServiceErrorService.read(
-            r.buf[pos], pos, "confirmed-service-error service")
-        pos = r.need(1, "ServiceError")
-        service_error = ServiceError.read(r.buf[pos], pos, "ServiceError choice")
-        value = r.unsigned(1, "ServiceError value")
-        r.finish()
+        service = r.enum(ConfirmedServiceErrorService, "confirmed-service-error service")
+        service_error = r.enum(ServiceError, "ServiceError choice")
+        value = r.u8("ServiceError value")
+        r.finish(cls.__name__)
         return cls(service=service, service_error=service_error, value=value)
 
     def to_bytes(self) -> bytes:
