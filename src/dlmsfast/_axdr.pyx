@@ -53,6 +53,8 @@ cdef extern from "Python.h":
 cdef enum:
     # Real DLMS data nests a handful of levels; anything deeper is hostile.
     MAX_DEPTH = 64
+    # A value in compact-array contents may be nested MAX_DEPTH deep over one octet.
+    MAX_VALUES_PER_OCTET = MAX_DEPTH
     T_NULL = 0
     T_ARRAY = 1
     T_STRUCTURE = 2
@@ -140,35 +142,42 @@ cdef class Data:
 
     def __init__(self, type, value=None, contents_description=None):
         cdef Writer scratch
+        cdef int tag
+        # The encoder trusts a node's tag to match its value (a structure holds a
+        # tuple of Data), so a node is never re-initialised, and gets its tag only
+        # once its value has been checked.
+        if self.type is not None:
+            raise UsageError("a Data node is immutable: __init__ cannot be called again")
         try:
             kind = DataType(type)
         except ValueError:
             raise UsageError(f"unknown DLMS data type {type!r}") from None
-        self.type = kind
-        self.tag = kind
-        if self.tag in (T_ARRAY, T_STRUCTURE, T_COMPACT_ARRAY):
+        tag = kind
+        if tag in (T_ARRAY, T_STRUCTURE, T_COMPACT_ARRAY):
             value = _node_tuple(value, kind)
-        if self.tag == T_COMPACT_ARRAY:
+        if tag == T_COMPACT_ARRAY:
             if contents_description is None:
                 raise UsageError("a compact-array node needs its contents_description")
             if not isinstance(contents_description, TypeDescription):
                 contents_description = TypeDescription(contents_description)
         elif contents_description is not None:
             raise UsageError("only a compact-array node has a contents_description")
-        elif self.tag not in (T_ARRAY, T_STRUCTURE):
-            value = _normalize_leaf(self.tag, value)
+        elif tag not in (T_ARRAY, T_STRUCTURE):
+            value = _normalize_leaf(tag, value)
         self.value = value
         self.contents_description = contents_description
         # Leaves and compact-array contents are encoded once here, so a bad value
         # fails where it is made rather than at some later encode().
-        if self.tag == T_COMPACT_ARRAY:
+        if tag == T_COMPACT_ARRAY:
             _compact_contents(self)
-        elif self.tag != T_ARRAY and self.tag != T_STRUCTURE:
+        elif tag != T_ARRAY and tag != T_STRUCTURE:
             _writer_init(&scratch)
             try:
-                _put_simple(&scratch, self.tag, value)
+                _put_simple(&scratch, tag, value)
             finally:
                 _writer_release(&scratch)
+        self.tag = tag
+        self.type = kind
 
     def __eq__(self, other):
         if not isinstance(other, Data):
@@ -526,6 +535,7 @@ ctypedef struct DescNode:
     Py_ssize_t count      # array: elements (-1 = as many as given); structure: elements
     Py_ssize_t end        # index just after this node's subtree
     Py_ssize_t min_size   # fewest octets one untagged value takes (saturated)
+    Py_ssize_t weight     # Python objects one decoded value makes (saturated)
 
 
 # One description node per tag, so typed nodes share the encoder's fast leaves.
@@ -567,6 +577,7 @@ cdef class _Program:
         self.nodes[self.n].count = count
         self.nodes[self.n].end = self.n + 1
         self.nodes[self.n].min_size = 0
+        self.nodes[self.n].weight = 1
         self.n += 1
         return self.n - 1
 
@@ -578,7 +589,7 @@ cdef inline Py_ssize_t _saturate(Py_ssize_t size):
 cdef int _parse_description(Reader* r, _Program p, int depth) except -1:
     """Read a TypeDescription from the wire into ``p``."""
     cdef Py_ssize_t start = r.pos
-    cdef Py_ssize_t idx = 0, count, i, child, size = 0
+    cdef Py_ssize_t idx = 0, count, i, child, size = 0, weight = 1
     cdef int tag
     if depth >= MAX_DEPTH:
         _fail(f"type description nested deeper than {MAX_DEPTH} levels", start)
@@ -597,6 +608,7 @@ cdef int _parse_description(Reader* r, _Program p, int depth) except -1:
         if p.nodes[child].min_size == 0:
             _fail("array element of the contents description takes no octets", start)
         size = _saturate(count * p.nodes[child].min_size)
+        weight = _saturate(1 + count * p.nodes[child].weight)
     elif tag == T_STRUCTURE:
         count = _read_bounded_length(r, "structure description count")
         idx = p.add(tag, count)
@@ -604,6 +616,7 @@ cdef int _parse_description(Reader* r, _Program p, int depth) except -1:
             child = p.n
             _parse_description(r, p, depth + 1)
             size = _saturate(size + p.nodes[child].min_size)
+            weight = _saturate(weight + p.nodes[child].weight)
     elif _SIMPLE_SIZE[tag] != -2:
         idx = p.add(tag, 0)
         size = 1 if _SIMPLE_SIZE[tag] == -1 else _SIMPLE_SIZE[tag]
@@ -611,6 +624,7 @@ cdef int _parse_description(Reader* r, _Program p, int depth) except -1:
         _fail(f"data type tag 0x{tag:02X} not allowed in a type description", start)
     p.nodes[idx].end = p.n
     p.nodes[idx].min_size = size
+    p.nodes[idx].weight = weight
     return 0
 
 
@@ -694,12 +708,19 @@ cdef object _decode_described(Reader* r, _Program p, Py_ssize_t i, bint typed):
 cdef object _decode_compact_array(Reader* r, Py_ssize_t start, bint typed):
     cdef _Program p = _Program()
     cdef Reader contents
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n, budget
     cdef list elements = []
     _parse_description(r, p, 1)
     if p.nodes[0].min_size == 0:
         _fail("compact-array elements of no octets cannot be counted", start + 1)
     n = _read_bounded_length(r, "array-contents length")
+    # Null-data, dont-care and empty structures take no octets in the contents,
+    # so a short description could make many values per octet (a few kB making
+    # a billion): bound the values by the octets of the whole compact-array.
+    budget = MAX_VALUES_PER_OCTET * (r.pos + n - start)
+    if n // p.nodes[0].min_size > budget // p.nodes[0].weight:
+        _fail(f"compact-array of {n} content octets could make more than "
+              f"{MAX_VALUES_PER_OCTET} values per octet", start)
     contents.buf = r.buf
     contents.pos = r.pos
     contents.len = r.pos + n
@@ -1079,7 +1100,7 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
     cdef DescNode* node = &p.nodes[i]
     cdef int tag = node.tag
     cdef Py_ssize_t n, k, child
-    cdef PyObject** items
+    cdef object item
     cdef Data data
     if _put_fast_leaf(w, value, node, tagged):
         return 0
@@ -1109,11 +1130,15 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
                               f"got {n}")
         if tagged:
             _put_length(w, n)
-        items = PySequence_Fast_ITEMS(value)
         child = i + 1
         for k in range(n):
-            if not _put_fast_leaf(w, <object>items[k], &p.nodes[child], tagged):
-                _encode_described(w, <object>items[k], p, child, tagged, depth + 1)
+            # Encoding an element may run Python code (a custom iterable, int()...)
+            # that changes a list: re-read its items, and own the element.
+            if PySequence_Fast_GET_SIZE(value) != n:
+                raise EncodeError(f"{_TYPE_NAMES[tag]} value changed size while being encoded")
+            item = <object>PySequence_Fast_ITEMS(value)[k]
+            if not _put_fast_leaf(w, item, &p.nodes[child], tagged):
+                _encode_described(w, item, p, child, tagged, depth + 1)
             if tag == T_STRUCTURE:
                 child = p.nodes[child].end
         return 0
@@ -1135,6 +1160,14 @@ cdef int _get_buffer(object data, Py_buffer* view) except -1:
             f"expected a bytes-like object (bytes, bytearray, memoryview), not "
             f"{type(data).__name__}") from None
     return 0
+
+
+cdef Py_ssize_t _offset_arg(object offset) except? -1:
+    """An offset argument as a C index; one too large for that is outside any buffer."""
+    try:
+        return offset
+    except OverflowError:
+        raise UsageError(f"offset {offset} outside the buffer") from None
 
 
 cdef int _open(object data, Py_ssize_t offset, Py_buffer* view, Reader* r) except -1:
@@ -1181,9 +1214,9 @@ def decode(data):
     return _decode_entry(data, 0, False, True)
 
 
-def decode_from(data, Py_ssize_t offset=0):
+def decode_from(data, offset=0):
     """Decode the Data value at ``offset``; return ``(value, end_offset)``."""
-    return _decode_entry(data, offset, False, False)
+    return _decode_entry(data, _offset_arg(offset), False, False)
 
 
 def decode_typed(data):
@@ -1191,9 +1224,9 @@ def decode_typed(data):
     return _decode_entry(data, 0, True, True)
 
 
-def decode_typed_from(data, Py_ssize_t offset=0):
+def decode_typed_from(data, offset=0):
     """Decode the Data value at ``offset`` into nodes; return ``(Data, end_offset)``."""
-    return _decode_entry(data, offset, True, False)
+    return _decode_entry(data, _offset_arg(offset), True, False)
 
 
 def encode(value, description=None):
@@ -1229,13 +1262,13 @@ def encode_length(Py_ssize_t n):
         _writer_release(&w)
 
 
-def decode_length_from(data, Py_ssize_t offset=0):
+def decode_length_from(data, offset=0):
     """Read an A-XDR length at ``offset`` (any form up to 0x84); return
     ``(length, end_offset)``. A length beyond the octets that follow is a DecodeError."""
     cdef Py_buffer view
     cdef Reader r
     cdef Py_ssize_t n
-    _open(data, offset, &view, &r)
+    _open(data, _offset_arg(offset), &view, &r)
     try:
         n = _read_bounded_length(&r, "length")
         return n, r.pos
@@ -1256,12 +1289,12 @@ def encode_type_description(description):
         _writer_release(&w)
 
 
-def decode_type_description_from(data, Py_ssize_t offset=0):
+def decode_type_description_from(data, offset=0):
     """Read a TypeDescription at ``offset``; return ``(TypeDescription, end_offset)``."""
     cdef Py_buffer view
     cdef Reader r
     cdef _Program p = _Program()
-    _open(data, offset, &view, &r)
+    _open(data, _offset_arg(offset), &view, &r)
     try:
         _parse_description(&r, p, 0)
         return _description_object(p, 0), r.pos

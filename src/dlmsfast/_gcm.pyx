@@ -372,7 +372,7 @@ cdef class AesGcm:
         cdef int outl = 0
         cdef void *ctx = self._enc
         _check_int(n, "plaintext")
-        _check_int(n2 + n3, "authenticated data")
+        _check_int(n1 + n2 + n3, "authenticated data")
         if not self._openssl:
             return self._seal_fallback(iv, aad1, n1, aad2, n2, aad3, n3, pt, n, out, tag_out,
                                        tag_length)
@@ -422,7 +422,7 @@ cdef class AesGcm:
         cdef void *ctx = self._dec
         cdef uint8_t tag_copy[16]
         _check_int(n, "ciphertext")
-        _check_int(n2 + n3, "authenticated data")
+        _check_int(n1 + n2 + n3, "authenticated data")
         if not self._openssl:
             return self._open_fallback(iv, aad1, n1, aad2, n2, aad3, n3, ct, n, out, tag,
                                        tag_length)
@@ -737,7 +737,7 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
     return out
 
 
-def open_service(data, system_title, authentication_key, AesGcm cipher,
+def open_service(data, system_title, authentication_key, AesGcm cipher not None,
                  AesGcm broadcast_cipher=None, int64_t last_invocation_counter=-1,
                  int required_protection=0):
     """Decipher a whole glo-/ded- service-specific APDU; return (SC, IC, plaintext).
@@ -896,6 +896,11 @@ cdef class CipheringCore:
             cipher = self._broadcast
         else:
             cipher = self._unicast
+        # the fields are public to the Python subclass: check what C reads blindly
+        if cipher is None:
+            raise SecurityError("no block cipher key is set")
+        if title is None or len(title) != 8 or ak is None:
+            raise UsageError("the system title (8 octets) and authentication key must be set")
         _get_buffer(apdu, &v_pt)
         try:
             tag = 0
@@ -970,6 +975,10 @@ cdef class CipheringCore:
                 cipher = self._dedicated
             else:
                 cipher = self._unicast
+            if cipher is None:
+                raise SecurityError("no block cipher key is set")
+            if ak is None:
+                raise UsageError("the authentication key must be set")
             if carried != NULL:
                 out = _open_service(d, v_data.len, length_at, carried,
                                     <const uint8_t *>PyBytes_AS_STRING(ak), len(ak), cipher,

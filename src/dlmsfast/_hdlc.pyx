@@ -379,7 +379,15 @@ cdef inline HdlcAddress _cached_source(uint32_t raw, int size):
     return _last_source
 
 
-def parse_address(data, Py_ssize_t offset=0):
+cdef Py_ssize_t _offset_arg(object offset) except? -1:
+    """An offset argument as a C index; one too large for that is outside any buffer."""
+    try:
+        return offset
+    except OverflowError:
+        raise UsageError(f"offset {offset} outside the buffer") from None
+
+
+def parse_address(data, offset=0):
     """Read an HDLC address at ``offset``: ``(HdlcAddress, end_offset)``.
 
     Raises DecodeError at the octet whose extension bit is wrong (an address of
@@ -388,12 +396,12 @@ def parse_address(data, Py_ssize_t offset=0):
     cdef Py_buffer view
     cdef uint32_t raw = 0
     cdef int size = 0
-    cdef Py_ssize_t pos = offset
+    cdef Py_ssize_t pos = _offset_arg(offset)
     cdef const uint8_t* p
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         p = <const uint8_t*>view.buf
-        if offset < 0:
+        if pos < 0:
             raise UsageError("offset must not be negative")
         while True:
             if pos >= view.len:
@@ -455,7 +463,15 @@ cdef class HdlcFrame:
                 f"(information field of {len(self.information)} octets)"
             )
 
-    cdef Py_ssize_t _length(self):
+    cdef int _check_made(self) except -1:
+        # typed fields are read without a None check: a frame made with
+        # __new__ alone would have them read out of None
+        if self.destination is None or self.source is None or self.control is None:
+            raise UsageError("HdlcFrame was made without its fields (__new__ without __init__)")
+        return 0
+
+    cdef Py_ssize_t _length(self) except -1:
+        self._check_made()
         cdef Py_ssize_t n = 2 + self.destination.size + self.source.size + 1 + 2
         if len(self.information):
             n += 2 + len(self.information)
@@ -545,11 +561,14 @@ cdef class HdlcFrame:
         if not isinstance(other, HdlcFrame):
             return NotImplemented
         cdef HdlcFrame o = <HdlcFrame>other
+        self._check_made()
+        o._check_made()
         return (self.destination == o.destination and self.source == o.source
                 and self.control.value == o.control.value
                 and self.segmented == o.segmented and self.information == o.information)
 
     def __hash__(self):
+        self._check_made()
         return hash((self.destination, self.source, self.control.value,
                      self.segmented, self.information))
 
@@ -825,7 +844,7 @@ cdef int _next_frame(const uint8_t* p, Py_ssize_t pos, Py_ssize_t avail, bint af
         return NEXT_BAD
 
 
-def parse_frame_from(data, Py_ssize_t offset=0):
+def parse_frame_from(data, offset=0):
     """Find the next frame in ``data`` from ``offset``: ``(bytes_used, frame_or_None)``.
 
     - ``(n, frame)``: a valid frame; ``n`` octets from ``offset`` are used
@@ -845,16 +864,17 @@ def parse_frame_from(data, Py_ssize_t offset=0):
     cdef int status
     cdef const uint8_t* p
     cdef bint after_flag
+    cdef Py_ssize_t at = _offset_arg(offset)
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
-        if offset < 0 or offset > view.len:
-            raise UsageError(f"offset {offset} outside the buffer of {view.len} octets")
+        if at < 0 or at > view.len:
+            raise UsageError(f"offset {at} outside the buffer of {view.len} octets")
         p = <const uint8_t*>view.buf
-        after_flag = offset == 0 or p[offset - 1] == FLAG
-        status = _next_frame(p, offset, view.len, after_flag, &scan, &nxt)
+        after_flag = at == 0 or p[at - 1] == FLAG
+        status = _next_frame(p, at, view.len, after_flag, &scan, &nxt)
         if status == NEXT_FRAME:
-            return nxt.consumed - offset, _make_frame(p, &scan)
-        return nxt.consumed - offset, None
+            return nxt.consumed - at, _make_frame(p, &scan)
+        return nxt.consumed - at, None
     finally:
         PyBuffer_Release(&view)
 
@@ -871,6 +891,7 @@ cdef class HdlcStreamSplitter:
 
     cdef bytearray _buffer
     cdef bint _after_flag
+    cdef bint _busy
     cdef readonly Py_ssize_t discarded_bytes
     cdef readonly Py_ssize_t bad_frames
     cdef readonly Py_ssize_t frames
@@ -893,6 +914,23 @@ cdef class HdlcStreamSplitter:
 
     def feed(self, data):
         """Add received octets; return the whole, valid frames they complete."""
+        self._enter()
+        try:
+            return self._feed(data)
+        finally:
+            self._busy = False
+
+    cdef int _enter(self) except -1:
+        # _split reads a pointer into _buffer while it makes Python objects, which
+        # may run other code (another thread, a GC callback): a feed() or clear()
+        # from there would resize or free the buffer under it.
+        if self._busy:
+            raise UsageError("HdlcStreamSplitter is already feeding (re-entered from "
+                             "another thread or a callback)")
+        self._busy = True
+        return 0
+
+    cdef list _feed(self, data):
         cdef Py_buffer view
         cdef Py_ssize_t used
         cdef list frames = []
@@ -937,7 +975,11 @@ cdef class HdlcStreamSplitter:
 
     def clear(self):
         """Drop buffered octets (e.g. after the link was reset); counters are kept."""
-        self.discarded_bytes += len(self._buffer)
-        self._stream_offset += len(self._buffer)
-        del self._buffer[:]
-        self._after_flag = False
+        self._enter()
+        try:
+            self.discarded_bytes += len(self._buffer)
+            self._stream_offset += len(self._buffer)
+            del self._buffer[:]
+            self._after_flag = False
+        finally:
+            self._busy = False
