@@ -707,3 +707,17 @@ def test_changing_keys(backend):
     assert "broadcast" in repr(receiver) and "master" in repr(receiver)
     receiver.broadcast_key = None
     assert "broadcast" not in repr(receiver)
+
+
+def test_an_int_is_not_taken_for_a_key():
+    # bytes(16) is sixteen zeros: a key, KEK or secret given as an int is refused.
+    from dlmsfast.security import lls_check
+
+    with pytest.raises(UsageError, match="block_cipher_key"):
+        SecurityContext(system_title=bytes(8), block_cipher_key=16, authentication_key=bytes(16))
+    with pytest.raises(UsageError):
+        wrap_key(16, bytes(16))
+    with pytest.raises(UsageError):
+        wrap_key(bytes(16), 16)
+    with pytest.raises(UsageError):
+        lls_check(8, bytes(8))

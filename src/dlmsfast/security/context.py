@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from hmac import compare_digest
 
 from .. import _gcm
+from ..apdu.common import octets_argument
 from ..errors import SecurityError, UsageError
 from .ciphered import (
     DED_TAG,
@@ -62,13 +63,14 @@ _gcm.set_service_tags(bytes(GLO_TAG.get(tag, 0) for tag in range(256)),
 
 
 def _octets(value, name: str, length: int) -> bytes:
-    """bytes (or hex text) of exactly ``length`` octets, else UsageError."""
+    """bytes (or hex text) of exactly ``length`` octets, else UsageError (an int is
+    refused: ``bytes(16)`` would be an all-zero key)."""
     if isinstance(value, str):
         try:
             value = bytes.fromhex(value)
         except ValueError:
             raise UsageError(f"{name} must be bytes or hex") from None
-    value = bytes(value)
+    value = octets_argument(value, name)
     if len(value) != length:
         raise UsageError(f"{name} must be {length} octets, got {len(value)}")
     return value

@@ -28,6 +28,7 @@ from hmac import compare_digest
 
 from .. import _gcm
 from ..apdu.acse import MechanismName
+from ..apdu.common import octets_argument
 from ..errors import SecurityError, UsageError
 from .ciphered import SC_AUTHENTICATION
 from .context import SecurityContext
@@ -75,7 +76,8 @@ def hls_gmac(challenge: bytes, *, system_title: bytes, invocation_counter: int,
 
 def lls_check(password: bytes, received: bytes) -> None:
     """LLS: the AARQ's calling-authentication-value must equal the password."""
-    if not compare_digest(bytes(password), bytes(received)):
+    if not compare_digest(octets_argument(password, "password"),
+                          octets_argument(received, "received password")):
         raise SecurityError("LLS password mismatch")
 
 
@@ -92,7 +94,7 @@ def _titles(context, own_system_title, peer_system_title):
 def _need_secret(secret, mechanism) -> bytes:
     if secret is None:
         raise UsageError(f"{mechanism.blue_book_name} needs the secret")
-    return bytes(secret)
+    return octets_argument(secret, "secret")
 
 
 def _need_context(context, mechanism) -> SecurityContext:

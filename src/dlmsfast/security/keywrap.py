@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.keywrap import (
     aes_key_wrap,
 )
 
+from ..apdu.common import as_bytes, octets_argument
 from ..axdr import Data, DataType, decode_length_from, decode_typed_from, encode
 from ..errors import DecodeError, SecurityError, UsageError
 
@@ -41,7 +42,7 @@ class KeyId(IntEnum):
 
 
 def _check_kek(kek: bytes) -> bytes:
-    kek = bytes(kek)
+    kek = octets_argument(kek, "key-encrypting key")
     if len(kek) not in (16, 24, 32):
         raise UsageError(f"key-encrypting key must be 16, 24 or 32 octets, got {len(kek)}")
     return kek
@@ -49,7 +50,7 @@ def _check_kek(kek: bytes) -> bytes:
 
 def wrap_key(kek: bytes, key: bytes) -> bytes:
     """Wrap ``key`` (a multiple of 8 octets, at least 16) under ``kek``."""
-    key = bytes(key)
+    key = octets_argument(key, "key to wrap")
     if len(key) < 16 or len(key) % 8:
         raise UsageError(f"key to wrap must be 16 octets or more, a multiple of 8; "
                          f"got {len(key)}")
@@ -58,7 +59,7 @@ def wrap_key(kek: bytes, key: bytes) -> bytes:
 
 def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
     """Unwrap and check integrity; SecurityError when it does not check."""
-    wrapped = bytes(wrapped)
+    wrapped = octets_argument(wrapped, "wrapped key")
     if len(wrapped) < 24 or len(wrapped) % 8:
         raise SecurityError(f"wrapped key must be 24 octets or more, a multiple of 8; "
                             f"got {len(wrapped)}")
@@ -86,7 +87,7 @@ def key_transfer_data(kek: bytes, keys: Mapping[int, bytes] | Iterable[tuple[int
 
 def parse_key_transfer_data(kek: bytes, data: bytes) -> list[tuple[KeyId, bytes]]:
     """Unwrap every key of a key_transfer parameter (as a meter receives it)."""
-    data = bytes(data)
+    data = as_bytes(data)
     if not data or data[0] != DataType.ARRAY:
         raise DecodeError("key_data must be an array", 0)
     count, pos = decode_length_from(data, 1)
