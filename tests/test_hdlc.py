@@ -662,3 +662,9 @@ def test_error_offsets_count_from_the_start_of_the_stream_across_feeds():
     assert splitter.feed(bytes(bad[5:]) + good) == [HdlcFrame.from_bytes(good)]
     assert splitter.last_error.offset == len(good) + len(bad) - 3
     assert splitter.frames == 2 and splitter.bad_frames == 1
+
+
+def test_with_llc_refuses_an_int():
+    with pytest.raises(EncodeError):
+        with_llc(5)
+    assert with_llc(memoryview(b"\xc0"), response=True) == b"\xe6\xe7\x00\xc0"

@@ -140,3 +140,8 @@ def test_against_dlms_cosem_obis(a, b, c, d, e, f):
     assert theirs.to_bytes() == bytes(obis)
     # dlms-cosem's from_string is not used as an oracle: it drops a written F
     # (always 255) and its "." matches any character, so "0-0:0.0.100" reads as E=1.
+
+
+def test_from_bytes_refuses_an_int():
+    with pytest.raises(UsageError):
+        Obis.from_bytes(6)  # bytes(6) would read as 0.0.0.0.0.0

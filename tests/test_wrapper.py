@@ -192,3 +192,9 @@ def test_gurux_client_frames_parse_in_dlmsfast(client, server, payload):
     settings_.serverAddress = server
     raw = bytes(GXDLMS.getWrapperFrame(settings_, 0xC0, GXByteBuffer(payload)))
     assert WrapperFrame.from_bytes(raw) == WrapperFrame(1, client, server, payload)
+
+
+def test_an_int_payload_is_refused_not_zero_filled():
+    with pytest.raises(EncodeError):
+        WrapperFrame(1, 1, 1, 5)
+    assert WrapperFrame(1, 1, 1, bytearray(b"\x01")).payload == b"\x01"

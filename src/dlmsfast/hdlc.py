@@ -81,6 +81,9 @@ _PARAMETER_LIMITS = {
 
 def with_llc(apdu: Buffer, *, response: bool = False) -> bytes:
     """Prefix an APDU with the LLC header (E6 E6 00 command, E6 E7 00 response)."""
+    if not isinstance(apdu, (bytes, bytearray, memoryview)):
+        # as for HdlcFrame information: bytes(5) would be 5 zero octets
+        raise EncodeError(f"an APDU must be bytes-like, got {type(apdu).__name__}")
     return (LLC_RESPONSE if response else LLC_COMMAND) + bytes(apdu)
 
 

@@ -73,6 +73,9 @@ class Obis:
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Obis":
         """Read the 6 octets of an OBIS code as transmitted (e.g. a logical_name)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            # bytes(6) would read as 0.0.0.0.0.0
+            raise UsageError(f"OBIS octets must be bytes-like, got {type(data).__name__}")
         raw = bytes(data)
         if len(raw) != 6:
             raise DecodeError(f"an OBIS code has 6 octets, got {len(raw)}", min(len(raw), 6))

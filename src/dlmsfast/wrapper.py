@@ -113,6 +113,10 @@ class WrapperFrame:
             if type(value) is not int or not 0 <= value <= 0xFFFF:
                 raise EncodeError(f"wrapper {name} must be an int 0..65535, got {value!r}")
         if not isinstance(self.payload, bytes):
+            # bytes-like only: bytes(5) would make a payload of 5 zero octets
+            if not isinstance(self.payload, (bytearray, memoryview)):
+                raise EncodeError(
+                    f"wrapper payload must be bytes-like, got {type(self.payload).__name__}")
             object.__setattr__(self, "payload", bytes(self.payload))
         if len(self.payload) > MAX_PAYLOAD_LENGTH:
             raise EncodeError(
