@@ -18,7 +18,6 @@ check on unwrap is a :class:`~dlmsfast.errors.SecurityError`.
 """
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Iterable, Mapping
 
 from cryptography.hazmat.primitives.keywrap import (
@@ -29,10 +28,11 @@ from cryptography.hazmat.primitives.keywrap import (
 
 from ..apdu.common import as_bytes, octets_argument
 from ..axdr import Data, DataType, decode_length_from, decode_typed_from, encode
+from ..axdr_values import BlueBookEnum
 from ..errors import DecodeError, SecurityError, UsageError
 
 
-class KeyId(IntEnum):
+class KeyId(BlueBookEnum):
     """key_id of Security setup key_transfer (Blue Book, class 64)."""
 
     GLOBAL_UNICAST_ENCRYPTION_KEY = 0
@@ -99,11 +99,8 @@ def parse_key_transfer_data(kek: bytes, data: bytes) -> list[tuple[KeyId, bytes]
         if (len(fields) != 2 or fields[0].type != DataType.ENUM
                 or fields[1].type != DataType.OCTET_STRING):
             raise DecodeError("key_wrapped_data must be structure {enum, octet-string}", start)
-        try:
-            key_id = KeyId(fields[0].value)
-        except ValueError:
-            raise DecodeError(f"unknown key_id {fields[0].value}", start) from None
-        keys.append((key_id, unwrap_key(kek, fields[1].value)))
+        keys.append((KeyId.read(fields[0].value, start, "key_id"),
+                     unwrap_key(kek, fields[1].value)))
     if pos != len(data):
         raise DecodeError(f"{len(data) - pos} trailing octets after key_data", pos)
     return keys
