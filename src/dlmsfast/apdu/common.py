@@ -927,10 +927,8 @@ class ServiceApdu:
         return apdu
 
     def to_bytes(self) -> bytes:
-        iip = self.invoke_id_and_priority
-        if not isinstance(iip, InvokeIdAndPriority):
-            raise EncodeError("invoke_id_and_priority must be an InvokeIdAndPriority")
-        writer = Writer(self.TAG, self.CHOICE, iip.value)
+        # invoke_id_and_priority was checked by __post_init__ (or decoded).
+        writer = Writer(self.TAG, self.CHOICE, self.invoke_id_and_priority.value)
         self._write(writer)
         return writer.bytes()
 
