@@ -42,7 +42,7 @@ from typing import Any, Callable, ClassVar, NamedTuple
 from ..axdr_values import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from . import _ber
-from .common import as_bytes
+from .common import as_bytes, octets_argument
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 
 DLMS_UA_OID = (2, 16, 756, 5, 8)
@@ -246,9 +246,7 @@ def _decode_explicit_octets(buf: bytes, start: int, end: int) -> bytes:
 
 
 def _octets_as_is(value: bytes) -> bytes:
-    if not isinstance(value, (bytes, bytearray)):
-        raise TypeError("octets expected")
-    return bytes(value)
+    return octets_argument(value, "octets")
 
 
 def _encode_explicit_octets(value: bytes) -> bytes:
