@@ -119,6 +119,39 @@ def test_data_node_gets_its_type_only_when_its_value_checks():
     assert _axdr.encode(node) == b"\x11\x05"
 
 
+def test_strided_memoryview_encodes_as_its_octets():
+    strided = memoryview(b"abcdef")[::2]
+    assert _axdr.encode(strided, DataType.OCTET_STRING) == b"\x09\x03ace"
+    assert _axdr.encode(_axdr.Data(DataType.OCTET_STRING, strided)) == b"\x09\x03ace"
+    with pytest.raises(UsageError):
+        _axdr.decode(strided)  # decoders take contiguous buffers only
+
+
+def test_deep_hand_built_node_raises_recursion_error_not_a_crash():
+    # to_plain/to_meaning/from_meaning/__hash__ recursed through C slots that
+    # the recursion limit did not see: a deep node overflowed the C stack.
+    result = _run_isolated("""
+        from dlmsfast import _axdr
+        from dlmsfast.axdr_values import DataType
+        node = _axdr.Data(DataType.UNSIGNED, 1)
+        meaning = {"type": "unsigned", "value": 1}
+        for _ in range(100000):
+            node = _axdr.Data(DataType.STRUCTURE, [node])
+            meaning = {"type": "structure", "value": [meaning]}
+        for call in (node.to_plain, node.to_meaning, lambda: hash(node),
+                     lambda: _axdr.Data.from_meaning(meaning)):
+            try:
+                call()
+            except RecursionError:
+                print("RecursionError")
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["RecursionError"] * 4
+    shallow = _axdr.decode_typed(b"\x02\x01" * 60 + b"\x11\x07")
+    assert _axdr.Data.from_meaning(shallow.to_meaning()) == shallow
+    assert hash(shallow) == hash(_axdr.decode_typed(_axdr.encode(shallow)))
+
+
 @pytest.mark.parametrize("function", [_axdr.decode_from, _axdr.decode_typed_from,
                                       _axdr.decode_length_from,
                                       _axdr.decode_type_description_from,

@@ -47,8 +47,16 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object o)
     int PyGC_Disable()
     int PyGC_Enable()
+    int Py_EnterRecursiveCall(const char* where)   # nonzero (not -1) with RecursionError set
+    void Py_LeaveRecursiveCall()
     object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
+
+cdef inline int _enter_recursion(const char* where) except -1:
+    if Py_EnterRecursiveCall(where):
+        return -1
+    return 0
+
 
 cdef enum:
     # Real DLMS data nests a handful of levels; anything deeper is hostile.
@@ -187,7 +195,16 @@ cdef class Data:
                 and self.contents_description == o.contents_description)
 
     def __hash__(self):
-        return hash((self.tag, self.value, self.contents_description))
+        # A node built by hand may nest without bound, and these methods call
+        # themselves through C slots that Python's recursion limit does not
+        # see: without the guard a deep node overflows the C stack.
+        if self.tag != T_ARRAY and self.tag != T_STRUCTURE and self.tag != T_COMPACT_ARRAY:
+            return hash((self.tag, self.value, self.contents_description))
+        _enter_recursion(" in Data.__hash__")
+        try:
+            return hash((self.tag, self.value, self.contents_description))
+        finally:
+            Py_LeaveRecursiveCall()
 
     def __repr__(self):
         extra = ""
@@ -201,13 +218,15 @@ cdef class Data:
     def to_plain(self):
         """The value as :func:`decode` would give it (lists for arrays, tuples for
         structures, no types)."""
-        if self.tag == T_STRUCTURE:
-            return tuple([(<Data>e).to_plain() for e in self.value])
-        if self.tag == T_ARRAY or self.tag == T_COMPACT_ARRAY:
+        if self.tag != T_ARRAY and self.tag != T_STRUCTURE and self.tag != T_COMPACT_ARRAY:
+            return _DONT_CARE if self.tag == T_DONT_CARE else self.value
+        _enter_recursion(" in Data.to_plain")
+        try:
+            if self.tag == T_STRUCTURE:
+                return tuple([(<Data>e).to_plain() for e in self.value])
             return [(<Data>e).to_plain() for e in self.value]
-        if self.tag == T_DONT_CARE:
-            return _DONT_CARE
-        return self.value
+        finally:
+            Py_LeaveRecursiveCall()
 
     def to_meaning(self):
         """The node as the "A-XDR Data node" schema of the shared vectors."""
@@ -220,7 +239,11 @@ cdef class Data:
             meaning["contents_description"] = self.contents_description.to_meaning()
             meaning["array_contents"] = _compact_contents(self).hex().upper()
         if tag == T_ARRAY or tag == T_STRUCTURE or tag == T_COMPACT_ARRAY:
-            meaning["value"] = [(<Data>e).to_meaning() for e in value]
+            _enter_recursion(" in Data.to_meaning")
+            try:
+                meaning["value"] = [(<Data>e).to_meaning() for e in value]
+            finally:
+                Py_LeaveRecursiveCall()
         elif tag == T_OCTET_STRING:
             meaning["value"] = value.hex().upper()
         elif tag == T_BCD:
@@ -240,7 +263,11 @@ cdef class Data:
         value = meaning.get("value")
         description = None
         if kind in (DataType.ARRAY, DataType.STRUCTURE, DataType.COMPACT_ARRAY):
-            value = tuple([Data.from_meaning(e) for e in value])
+            _enter_recursion(" in Data.from_meaning")
+            try:
+                value = tuple([Data.from_meaning(e) for e in value])
+            finally:
+                Py_LeaveRecursiveCall()
             if kind == DataType.COMPACT_ARRAY:
                 description = TypeDescription.from_meaning(meaning["contents_description"])
         elif kind == DataType.OCTET_STRING:
@@ -840,7 +867,11 @@ cdef int _put_buffer(Writer* w, object value, bint with_length) except -1:
             _put_length(w, PyBytes_GET_SIZE(value))
         return _put_bytes(w, <const unsigned char*>PyBytes_AS_STRING(value),
                           PyBytes_GET_SIZE(value))
-    PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
+    try:
+        PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
+    except BufferError:
+        # a strided memoryview: take its octets in order, as Data() does
+        return _put_buffer(w, bytes(value), with_length)
     try:
         if with_length:
             _put_length(w, view.len)
