@@ -323,7 +323,6 @@ cdef class AesGcm:
             if chosen == "openssl":
                 if not _openssl_ready:
                     raise UsageError("the openssl backend is not available in this process")
-                self._openssl = True
                 cipher = dlmsfast_aes_128_gcm() if view.len == 16 else dlmsfast_aes_256_gcm()
                 if self._enc == NULL:
                     self._enc = dlmsfast_ctx_new()
@@ -337,6 +336,8 @@ cdef class AesGcm:
                         or dlmsfast_decrypt_init(self._dec, cipher,
                                                  <const uint8_t *>view.buf, NULL) != 1):
                     raise SecurityError("OpenSSL refused the AES-GCM key")
+                # Only now: a context that failed to be made must never be used.
+                self._openssl = True
             else:
                 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
                 self._openssl = False
