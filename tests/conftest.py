@@ -2,9 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs the property tests with a fixed seed: a run that lands must not hinge on
+# the examples drawn that day. Locally every run draws new examples.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 VECTORS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 
