@@ -139,9 +139,7 @@ class ActionRequestWithList(ServiceApdu):
 
     def _write(self, w: Writer) -> None:
         _write_method_list(w, self.cosem_method_descriptor_list)
-        w.length(len(self.method_invocation_parameters))
-        for parameters in self.method_invocation_parameters:
-            w.data(parameters)
+        w.data_list(self.method_invocation_parameters)
 
     def _describe(self) -> dict[str, Any]:
         return {

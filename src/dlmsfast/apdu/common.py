@@ -793,6 +793,12 @@ class Writer:
     def data(self, value: Data) -> None:
         self.out += encode(value)
 
+    def data_list(self, values: tuple[Data, ...]) -> None:
+        """SEQUENCE OF Data: the count, then each value."""
+        self.out += encode_length(len(values))
+        for value in values:
+            self.out += encode(value)
+
     def optional_data(self, value: Data | None) -> None:
         if value is None:
             self.out.append(0)

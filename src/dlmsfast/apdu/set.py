@@ -124,9 +124,7 @@ class SetRequestWithList(ServiceApdu):
 
     def _write(self, w: Writer) -> None:
         w.attribute_descriptor_list(self.attribute_descriptor_list)
-        w.length(len(self.value_list))
-        for value in self.value_list:
-            w.data(value)
+        w.data_list(self.value_list)
 
     def _describe(self) -> dict[str, Any]:
         return {
