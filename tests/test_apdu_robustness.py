@@ -110,7 +110,7 @@ def test_every_vector_survives_the_check_unmutated():
 
 from dlmsfast.apdu import xdlms as x  # noqa: E402
 from dlmsfast.axdr import Data, DataType  # noqa: E402
-from dlmsfast.obis import Obis  # noqa: E402
+from dlmsfast.cosem.obis import Obis  # noqa: E402
 
 _u32 = st.integers(0, 0xFFFFFFFF)
 _octets = st.binary(max_size=300)  # past 127 and 255 to use the 0x81 and 0x82 length forms

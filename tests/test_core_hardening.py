@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from dlmsfast import _axdr, _gcm, _hdlc
-from dlmsfast.axdr_values import DataType, TypeDescription
+from dlmsfast.axdr.values import DataType, TypeDescription
 from dlmsfast.errors import DecodeError, DlmsError, EncodeError, SecurityError, UsageError
 
 
@@ -57,7 +57,7 @@ def test_compact_array_with_a_few_empty_values_still_decodes():
 def test_list_emptied_while_encoded_is_an_error_not_a_crash():
     result = _run_isolated("""
         from dlmsfast import _axdr
-        from dlmsfast.axdr_values import DataType, TypeDescription
+        from dlmsfast.axdr.values import DataType, TypeDescription
         from dlmsfast.errors import EncodeError
         outer = []
         class Emptier:
@@ -95,7 +95,7 @@ def test_data_node_cannot_be_reinitialised():
     # encoder then walked as Data nodes (segfault).
     result = _run_isolated("""
         from dlmsfast import _axdr
-        from dlmsfast.axdr_values import DataType
+        from dlmsfast.axdr.values import DataType
         from dlmsfast.errors import UsageError
         node = _axdr.Data(DataType.OCTET_STRING, bytes(range(200, 256)) * 4)
         try:
@@ -132,7 +132,7 @@ def test_deep_hand_built_node_raises_recursion_error_not_a_crash():
     # the recursion limit did not see: a deep node overflowed the C stack.
     result = _run_isolated("""
         from dlmsfast import _axdr
-        from dlmsfast.axdr_values import DataType
+        from dlmsfast.axdr.values import DataType
         node = _axdr.Data(DataType.UNSIGNED, 1)
         meaning = {"type": "unsigned", "value": 1}
         for _ in range(100000):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlmsfast.errors import DecodeError, DlmsError, UsageError
-from dlmsfast.obis import Obis
+from dlmsfast.cosem.obis import Obis
 
 ENERGY = Obis(1, 0, 1, 8, 0, 255)
 

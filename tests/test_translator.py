@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlmsfast.errors import DlmsError
-from dlmsfast.translator import KINDS, Keys, parse_hex, render_tree, translate
+from dlmsfast.explain import KINDS, Keys, parse_hex, render_tree, translate
 
 GB_KEYS = Keys(bytes.fromhex("000102030405060708090A0B0C0D0E0F"),
                bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"),

@@ -60,7 +60,7 @@ from dlmsfast.apdu.xdlms import (
 )
 from dlmsfast.axdr import Data, DataType, DateTime
 from dlmsfast.errors import DecodeError, DlmsError, EncodeError, UsageError
-from dlmsfast.obis import Obis
+from dlmsfast.cosem.obis import Obis
 
 XDLMS_TAGS = {cls.TAG for cls in xdlms.XDLMS_CLASSES}
 

@@ -46,7 +46,7 @@ from dlmsfast.apdu import (
 )
 from dlmsfast.apdu.xdlms import OCTET_STRING_FORM, OPTIONAL_FLAG_FORM
 from dlmsfast.axdr import Data, DataType, decode_typed, encode
-from dlmsfast.obis import Obis
+from dlmsfast.cosem.obis import Obis
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
 dlms_cosem = pytest.importorskip("dlms_cosem")

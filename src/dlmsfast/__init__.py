@@ -5,6 +5,8 @@ broken build must fail at ``import dlmsfast``, never fall back to a slow path.
 """
 from __future__ import annotations
 
+# axdr first: the compiled A-XDR codec imports dlmsfast.axdr.values while it loads.
+from . import axdr  # noqa: F401
 from . import _axdr, _gcm, _hdlc  # noqa: F401  (fail loudly if the core is missing)
 from .errors import (
     DecodeError,

@@ -38,7 +38,7 @@ from libc.string cimport memcpy
 
 import datetime as _dt
 
-from .axdr_values import DONT_CARE, BitString, DataType, Date, DateTime, Time, TypeDescription
+from .axdr.values import DONT_CARE, BitString, DataType, Date, DateTime, Time, TypeDescription
 from .errors import DecodeError, EncodeError, UsageError
 
 cdef extern from "Python.h":

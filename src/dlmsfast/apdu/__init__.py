@@ -38,11 +38,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .._util import as_bytes
 from ..errors import DecodeError
+from ..security.ciphered import is_ciphered_tag, parse_ciphered
 from .acse import *  # noqa: F401,F403  (each module's public names are the package's API)
 from .acse import AARE, AARQ, RLRE, RLRQ
 from .acse import __all__ as _acse_names
-from .common import as_bytes
 from .initiate import *  # noqa: F401,F403
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 from .initiate import __all__ as _initiate_names
@@ -73,10 +74,6 @@ def parse_apdu(data: bytes | bytearray | memoryview) -> Any:
     decoder = _DECODERS.get(buf[0])
     if decoder is not None:
         return decoder(buf)
-    # Imported on use: the security layer sits above this one (it deciphers into
-    # plain APDUs), so a module-level import would be a cycle waiting to happen.
-    from ..security import is_ciphered_tag, parse_ciphered
-
     if is_ciphered_tag(buf[0]):
         return parse_ciphered(buf)
     raise DecodeError(f"unknown APDU tag 0x{buf[0]:02X}", 0)

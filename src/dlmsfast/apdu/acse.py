@@ -39,19 +39,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, NamedTuple
 
-from ..axdr_values import BlueBookEnum
+from .._enum import BlueBookEnum
+from .._util import as_bytes, octets_argument
 from ..errors import DecodeError, EncodeError
+from ..security.ciphered import content_length, parse_ciphered
+from ..security.mechanism import _MECHANISM_NAME_ARC, DLMS_UA_OID, MechanismName, _dlms_oid
 from . import _ber
-from .common import as_bytes, octets_argument
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 
-DLMS_UA_OID = (2, 16, 756, 5, 8)
 _CONTEXT_NAME_ARC = 1
-_MECHANISM_NAME_ARC = 2
-
-
-def _dlms_oid(kind: int, value: int) -> tuple[int, ...]:
-    return (*DLMS_UA_OID, kind, value)
 
 
 class ApplicationContextName(BlueBookEnum):
@@ -73,47 +69,6 @@ class ApplicationContextName(BlueBookEnum):
     @property
     def logical_name(self) -> bool:
         return self.value in (1, 3)
-
-
-class MechanismName(BlueBookEnum):
-    """2.16.756.5.8.2.x: the authentication mechanism of the association.
-
-    Also :class:`dlmsfast.security.AuthenticationMechanism`, with the short
-    aliases ``NONE``, ``LLS`` and ``HLS``.
-    """
-
-    LOWEST_LEVEL = 0
-    LOW_LEVEL_SECURITY = 1
-    HIGH_LEVEL_SECURITY = 2
-    HLS_MD5 = 3
-    HLS_SHA1 = 4
-    HLS_GMAC = 5
-    HLS_SHA256 = 6
-    HLS_ECDSA = 7
-    NONE = 0
-    LLS = 1
-    HLS = 2
-
-    @property
-    def label(self) -> str:
-        """The name shown by ``describe()`` (as in shared/vectors/acse.json)."""
-        return _MECHANISM_LABELS[self]
-
-    @property
-    def oid(self) -> str:
-        return _ber.oid_text(_dlms_oid(_MECHANISM_NAME_ARC, self.value))
-
-
-_MECHANISM_LABELS = {
-    MechanismName.LOWEST_LEVEL: "lowest-level",
-    MechanismName.LOW_LEVEL_SECURITY: "low-level (LLS)",
-    MechanismName.HIGH_LEVEL_SECURITY: "high-level (HLS)",
-    MechanismName.HLS_MD5: "HLS-MD5",
-    MechanismName.HLS_SHA1: "HLS-SHA1",
-    MechanismName.HLS_GMAC: "HLS-GMAC",
-    MechanismName.HLS_SHA256: "HLS-SHA256",
-    MechanismName.HLS_ECDSA: "HLS-ECDSA",
-}
 
 
 def _standard_name(member: BlueBookEnum) -> str:
@@ -489,8 +444,6 @@ def parse_user_information(data, *, base_offset: int = 0):
                 raise
             raise DecodeError(exc.message, exc.offset + base_offset) from None
     if tag in _CIPHERED_CONTENT:
-        from ..security import parse_ciphered
-
         return parse_ciphered(data, base_offset=base_offset)
     raise DecodeError(f"0x{tag:02X} is not an xDLMS APDU allowed in user-information", base_offset)
 
@@ -514,8 +467,6 @@ def describe_user_information(
             "value": content.value,
             "value_name": content.value_name,
         }
-    from ..security.ciphered import content_length  # on use, as parse_user_information
-
     meaning: dict[str, Any] = {"apdu": content.service}
     system_title = getattr(content, "system_title", None)
     if system_title is not None:

@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import Any, ClassVar
 
-from ..axdr_values import BlueBookEnum
+from .._enum import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from ._ber import encode_length, read_length, read_tag
-from .common import Reader, as_bytes
+from .._util import as_bytes
+from .common import Reader
 
 DLMS_VERSION = 6
 CONFORMANCE_TAG = 0x5F1F

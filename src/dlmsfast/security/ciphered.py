@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from ..apdu.common import as_bytes
+from .._util import as_bytes
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from hmac import compare_digest
 
 from .. import _gcm
-from ..apdu.common import octets_argument
+from .._util import octets_argument
 from ..errors import SecurityError, UsageError
 from .ciphered import (
     DED_TAG,

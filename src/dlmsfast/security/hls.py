@@ -27,11 +27,11 @@ import hashlib
 from hmac import compare_digest
 
 from .. import _gcm
-from ..apdu.acse import MechanismName
-from ..apdu.common import octets_argument
+from .._util import octets_argument
 from ..errors import SecurityError, UsageError
 from .ciphered import SC_AUTHENTICATION
 from .context import SecurityContext
+from .mechanism import MechanismName
 
 GMAC_SECURITY_CONTROL = SC_AUTHENTICATION  # authentication only
 _GMAC_RESPONSE_LENGTH = 1 + 4 + 12

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.keywrap import (
     aes_key_wrap,
 )
 
-from ..apdu.common import as_bytes, octets_argument
+from .._util import as_bytes, octets_argument
 from ..axdr import Data, DataType, decode_length_from, decode_typed_from, encode
-from ..axdr_values import BlueBookEnum
+from .._enum import BlueBookEnum
 from ..errors import DecodeError, SecurityError, UsageError
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ciphered import (
+from ..security.ciphered import (
     AgreedKey,
     CipheredApdu,
     GeneralCiphering,
@@ -20,7 +20,7 @@ from .ciphered import (
     _GeneralServiceCiphering,
     content_length,
 )
-from .context import CipheringSteps
+from ..security.context import CipheringSteps
 
 _KEY_INFO_CHOICE = {IdentifiedKey: "identified-key (0)", WrappedKey: "wrapped-key (1)",
                     AgreedKey: "agreed-key (2)"}

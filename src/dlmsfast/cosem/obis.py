@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import DecodeError, UsageError
+from ..errors import DecodeError, UsageError
 
 _GROUP = r"(\d{1,3})"
 _DOTTED = re.compile(r"\.".join([_GROUP] * 6), re.ASCII)

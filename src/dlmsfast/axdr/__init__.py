@@ -26,7 +26,18 @@ bytes-like object without copying it; malformed input raises
 """
 from __future__ import annotations
 
-from ._axdr import (
+from .values import (
+    DONT_CARE,
+    BitString,
+    DataType,
+    Date,
+    DateTime,
+    DontCare,
+    Time,
+    TypeDescription,
+)
+# after .values: the compiled codec imports dlmsfast.axdr.values while it loads
+from .._axdr import (
     Data,
     decode,
     decode_from,
@@ -37,16 +48,6 @@ from ._axdr import (
     encode,
     encode_length,
     encode_type_description,
-)
-from .axdr_values import (
-    DONT_CARE,
-    BitString,
-    DataType,
-    Date,
-    DateTime,
-    DontCare,
-    Time,
-    TypeDescription,
 )
 
 __all__ = [

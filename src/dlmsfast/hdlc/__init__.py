@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from ._hdlc import (
+from .._hdlc import (
     FrameKind,
     HdlcAddress,
     HdlcControl,
@@ -48,7 +48,7 @@ from ._hdlc import (
     parse_address,
     parse_frame_from,
 )
-from .errors import DecodeError, EncodeError
+from ..errors import DecodeError, EncodeError
 
 Buffer = Union[bytes, bytearray, memoryview]
 

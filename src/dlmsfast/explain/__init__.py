@@ -19,8 +19,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import axdr, hdlc, wrapper
-from .errors import DecodeError, DlmsError, SecurityError, UsageError
+from .. import axdr, hdlc, wrapper
+from ..apdu import parse_apdu
+from ..errors import DecodeError, DlmsError, SecurityError, UsageError
+from ..security import CipheredApdu, SecurityContext, SecurityControl, parse_ciphered
+from ..security.ciphered import is_ciphered_tag
+from .ciphering import describe_ciphered, describe_steps, explain_lines
 
 KINDS = ("hdlc", "wrapper", "apdu", "axdr")
 
@@ -93,10 +97,6 @@ class _Translation:
         return meaning
 
     def apdu(self, data: bytes) -> dict[str, Any]:
-        from .apdu import parse_apdu
-        from .security import CipheredApdu, parse_ciphered
-        from .security.ciphered import is_ciphered_tag
-        from .security.describe import describe_ciphered, describe_steps
 
         if not data or not is_ciphered_tag(data[0]):
             apdu = parse_apdu(data)
@@ -121,7 +121,6 @@ class _Translation:
 
     def decipher(self, data: bytes, system_title: bytes | None) -> bytes:
         """Plaintext of a ciphered APDU nested in another; a wrong tag stops the translation."""
-        from .security import CipheredApdu, parse_ciphered
 
         ciphered = parse_ciphered(data)
         context = _context_for(ciphered.security_control, self.keys,
@@ -142,7 +141,6 @@ class _Translation:
             return {"undecoded": payload.hex().upper(), "error": str(exc)}
 
     def decode(self, kind: str, data: bytes) -> Decoded:
-        from .security.describe import explain_lines
 
         self.steps.clear()
         meaning = getattr(self, kind)(data)
@@ -155,7 +153,6 @@ class _Translation:
 def _context_for(security_control: Any, keys: Keys, *, dedicated: bool,
                  system_title: bytes | None = None) -> Any:
     """A throw-away SecurityContext holding the keys the user gave."""
-    from .security import SecurityContext
 
     if keys.encryption_key is None:
         raise UsageError("deciphering needs --ek (the block cipher or dedicated key)")
@@ -221,9 +218,6 @@ def encrypt(plaintext: bytes, *, encryption_key: bytes | None, authentication_ke
             system_title: bytes | None, invocation_counter: int, security_control: int,
             form: str = "glo") -> tuple[bytes, tuple[str, ...]]:
     """Cipher a plaintext APDU as ``dlmsfast encrypt`` does: (ciphered bytes, explain lines)."""
-    from .apdu import parse_apdu
-    from .security import SecurityControl
-    from .security.describe import explain_lines
 
     parse_apdu(plaintext)  # a malformed APDU is refused before anything is ciphered
     if system_title is None:

@@ -30,35 +30,8 @@ import enum
 from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple, Union
 
-from .errors import DecodeError, EncodeError, UsageError
-
-
-class BlueBookEnum(enum.IntEnum):
-    """An ENUMERATED (or CHOICE tag) of the standard; ``blue_book_name`` is its
-    spelling there. The base of every such enumeration in dlmsfast."""
-
-    @property
-    def blue_book_name(self) -> str:
-        """The name as the Blue Book spells it, e.g. ``double-long-unsigned``."""
-        return self.name.lower().replace("_", "-")
-
-    @classmethod
-    def given(cls, value, what: str):
-        """The member for a value given by the caller; an unknown one is a UsageError."""
-        if type(value) is cls:
-            return value
-        try:
-            return cls(value)
-        except ValueError:
-            raise UsageError(f"{what}: {value!r} is not a {cls.__name__}") from None
-
-    @classmethod
-    def read(cls, value: int, offset: int, what: str):
-        """The member for a received value; an unknown value is a DecodeError."""
-        try:
-            return cls(value)
-        except ValueError:
-            raise DecodeError(f"unknown {what} {value}", offset) from None
+from .._enum import BlueBookEnum
+from ..errors import DecodeError, EncodeError, UsageError
 
 
 class DataType(BlueBookEnum):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
-from .errors import DlmsError, SecurityError, UsageError
+from .. import __version__
+from ..errors import DlmsError, SecurityError, UsageError
 
 
 def _hex_arg(what: str):
     def convert(text: str) -> bytes:
-        from .translator import parse_hex
+        from ..explain import parse_hex
 
         try:
             return parse_hex(text, what)
@@ -88,7 +88,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from .translator import Keys, parse_hex, tag_failures, to_json, to_text, translate
+    from ..explain import Keys, parse_hex, tag_failures, to_json, to_text, translate
 
     data = parse_hex(_read_input(args.hex))
     decoded = translate(data, args.kind, Keys(args.ek, args.ak, args.system_title))
@@ -105,7 +105,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_encrypt(args: argparse.Namespace) -> int:
-    from .translator import encrypt, parse_hex
+    from ..explain import encrypt, parse_hex
 
     plaintext = parse_hex(_read_input(args.plaintext), "plaintext")
     data, steps = encrypt(

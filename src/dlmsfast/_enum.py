@@ -1,0 +1,38 @@
+"""BlueBookEnum: the base of every enumeration of the standard (bottom helper,
+importable by every layer)."""
+from __future__ import annotations
+
+import enum
+
+from .errors import DecodeError, UsageError
+
+
+class BlueBookEnum(enum.IntEnum):
+    """An ENUMERATED (or CHOICE tag) of the standard; ``blue_book_name`` is its
+    spelling there. The base of every such enumeration in dlmsfast."""
+
+    @property
+    def blue_book_name(self) -> str:
+        """The name as the Blue Book spells it, e.g. ``double-long-unsigned``."""
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def given(cls, value, what: str):
+        """The member for a value given by the caller; an unknown one is a UsageError."""
+        if type(value) is cls:
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise UsageError(f"{what}: {value!r} is not a {cls.__name__}") from None
+
+    @classmethod
+    def read(cls, value: int, offset: int, what: str):
+        """The member for a received value; an unknown value is a DecodeError."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise DecodeError(f"unknown {what} {value}", offset) from None
+
+
+__all__ = ["BlueBookEnum"]
