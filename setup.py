@@ -4,14 +4,19 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-MODULES = ["_axdr", "_hdlc", "_gcm"]
+# Each layer's compiled module lives in that layer's folder.
+MODULES = ["axdr._axdr", "hdlc._hdlc", "security._gcm"]
 
 # _gcm finds libcrypto with dlopen/dl_iterate_phdr; before glibc 2.34 (manylinux2014)
 # those live in libdl.
-LIBRARIES = {"_gcm": ["dl"] if sys.platform.startswith("linux") else []}
+LIBRARIES = {"security._gcm": ["dl"] if sys.platform.startswith("linux") else []}
 
 extensions = [
-    Extension(f"dlmsfast.{name}", [f"src/dlmsfast/{name}.pyx"], libraries=LIBRARIES.get(name, []))
+    Extension(
+        f"dlmsfast.{name}",
+        [f"src/dlmsfast/{name.replace('.', '/')}.pyx"],
+        libraries=LIBRARIES.get(name, []),
+    )
     for name in MODULES
 ]
 

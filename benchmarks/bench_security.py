@@ -19,7 +19,7 @@ import io
 
 import pytest
 
-from dlmsfast import _gcm
+from dlmsfast.security import _gcm
 from dlmsfast.security import SecurityContext
 
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")

@@ -9,7 +9,9 @@ import textwrap
 
 import pytest
 
-from dlmsfast import _axdr, _gcm, _hdlc
+from dlmsfast.axdr import _axdr
+from dlmsfast.hdlc import _hdlc
+from dlmsfast.security import _gcm
 from dlmsfast.axdr.values import DataType, TypeDescription
 from dlmsfast.errors import DecodeError, DlmsError, EncodeError, SecurityError, UsageError
 
@@ -56,7 +58,7 @@ def test_compact_array_with_a_few_empty_values_still_decodes():
 
 def test_list_emptied_while_encoded_is_an_error_not_a_crash():
     result = _run_isolated("""
-        from dlmsfast import _axdr
+        from dlmsfast.axdr import _axdr
         from dlmsfast.axdr.values import DataType, TypeDescription
         from dlmsfast.errors import EncodeError
         outer = []
@@ -94,7 +96,7 @@ def test_data_node_cannot_be_reinitialised():
     # A failed re-__init__ left a structure tag on a bytes value, which the
     # encoder then walked as Data nodes (segfault).
     result = _run_isolated("""
-        from dlmsfast import _axdr
+        from dlmsfast.axdr import _axdr
         from dlmsfast.axdr.values import DataType
         from dlmsfast.errors import UsageError
         node = _axdr.Data(DataType.OCTET_STRING, bytes(range(200, 256)) * 4)
@@ -131,7 +133,7 @@ def test_deep_hand_built_node_raises_recursion_error_not_a_crash():
     # to_plain/to_meaning/from_meaning/__hash__ recursed through C slots that
     # the recursion limit did not see: a deep node overflowed the C stack.
     result = _run_isolated("""
-        from dlmsfast import _axdr
+        from dlmsfast.axdr import _axdr
         from dlmsfast.axdr.values import DataType
         node = _axdr.Data(DataType.UNSIGNED, 1)
         meaning = {"type": "unsigned", "value": 1}
@@ -213,7 +215,7 @@ def test_splitter_refuses_to_be_reentered_while_feeding():
 
 def test_open_service_without_a_cipher_is_a_type_error_not_a_crash():
     result = _run_isolated("""
-        from dlmsfast import _gcm
+        from dlmsfast.security import _gcm
         try:
             _gcm.open_service(b"\\xcc\\x11\\x30" + bytes(16), b"12345678", b"", None)
         except TypeError as exc:
@@ -226,7 +228,7 @@ def test_open_service_without_a_cipher_is_a_type_error_not_a_crash():
 def test_ciphering_core_without_keys_is_an_error_not_a_crash():
     result = _run_isolated("""
         import dlmsfast.security  # installs the service tag tables
-        from dlmsfast import _gcm
+        from dlmsfast.security import _gcm
         from dlmsfast.errors import DlmsError
         core = _gcm.CipheringCore()
         core._ak = b""

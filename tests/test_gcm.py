@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlmsfast import _gcm
+from dlmsfast.security import _gcm
 from dlmsfast.errors import DecodeError, SecurityError, UsageError
 
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
@@ -227,7 +227,7 @@ def test_without_libcrypto_in_the_process_the_fallback_serves():
     code = (
         "import sys; sys.modules['_hashlib'] = None; sys.modules['_ssl'] = None\n"
         "import dlmsfast.security as s\n"
-        "from dlmsfast import _gcm\n"
+        "from dlmsfast.security import _gcm\n"
         f"c = _gcm.AesGcm(bytes.fromhex('{EK.hex()}'))\n"
         f"out = c.seal_service(0xC8, 0x30, bytes.fromhex('{SYSTEM_TITLE.hex()}'), {IC}, "
         f"bytes.fromhex('{AK.hex()}'), bytes.fromhex('{PLAINTEXT.hex()}'))\n"

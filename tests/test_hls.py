@@ -8,7 +8,7 @@ import io
 import pytest
 
 from conftest import load_vectors
-from dlmsfast import _gcm
+from dlmsfast.security import _gcm
 from dlmsfast.errors import SecurityError, UsageError
 from dlmsfast.security import AuthenticationMechanism as M
 from dlmsfast.security import SecurityContext, lls_check, respond, verify

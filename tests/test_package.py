@@ -10,7 +10,7 @@ import pytest
 
 import dlmsfast
 
-COMPILED = ("_axdr", "_hdlc", "_gcm")
+COMPILED = ("axdr._axdr", "hdlc._hdlc", "security._gcm")
 
 
 @pytest.mark.parametrize("module", COMPILED)
@@ -40,9 +40,10 @@ def test_import_fails_loudly_without_a_compiled_module(module):
 def test_compiled_modules_are_extensions_with_stubs(module):
     imported = __import__(f"dlmsfast.{module}", fromlist=["_"])
     assert not imported.__file__.endswith(".py")
-    files = {entry.name for entry in resources.files("dlmsfast").iterdir()}
-    assert f"{module}.pyi" in files
-    assert "py.typed" in files
+    package, name = module.split(".")
+    files = {entry.name for entry in resources.files(f"dlmsfast.{package}").iterdir()}
+    assert f"{name}.pyi" in files
+    assert "py.typed" in {entry.name for entry in resources.files("dlmsfast").iterdir()}
 
 
 def test_errors_share_one_root():

@@ -16,7 +16,7 @@ import io
 
 import pytest
 
-from dlmsfast import _gcm
+from dlmsfast.security import _gcm
 from dlmsfast.errors import SecurityError
 from dlmsfast.security import SecurityContext, parse_ciphered
 from dlmsfast.security.ciphered import DED_TAG, GLO_TAG

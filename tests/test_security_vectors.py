@@ -224,7 +224,7 @@ def test_mutated_vectors_raise_only_dlms_errors(data):
 
 # ---------------------------------------------------------------- with keys
 
-from dlmsfast import _gcm  # noqa: E402
+from dlmsfast.security import _gcm  # noqa: E402
 from dlmsfast.errors import SecurityError, UsageError  # noqa: E402
 from dlmsfast.security import SecurityContext, unwrap_key, wrap_key  # noqa: E402
 

@@ -5,9 +5,10 @@ broken build must fail at ``import dlmsfast``, never fall back to a slow path.
 """
 from __future__ import annotations
 
-# axdr first: the compiled A-XDR codec imports dlmsfast.axdr.values while it loads.
-from . import axdr  # noqa: F401
-from . import _axdr, _gcm, _hdlc  # noqa: F401  (fail loudly if the core is missing)
+# Each layer imports its compiled module at import time: a broken build fails here.
+from .axdr import _axdr  # noqa: F401
+from .hdlc import _hdlc  # noqa: F401
+from .security import _gcm  # noqa: F401
 from .errors import (
     DecodeError,
     DlmsError,

@@ -20,7 +20,7 @@ for arrays and structures, e.g. built from a profile's capture objects)::
                                     DataType.DOUBLE_LONG_UNSIGNED)
     encode(rows, TypeDescription.array(row))
 
-Byte layout of a value: see :mod:`dlmsfast._axdr`. Every decoder takes any
+Byte layout of a value: see :mod:`dlmsfast.axdr._axdr`. Every decoder takes any
 bytes-like object without copying it; malformed input raises
 :class:`~dlmsfast.errors.DecodeError` with the byte offset.
 """
@@ -37,7 +37,7 @@ from .values import (
     TypeDescription,
 )
 # after .values: the compiled codec imports dlmsfast.axdr.values while it loads
-from .._axdr import (
+from ._axdr import (
     Data,
     decode,
     decode_from,

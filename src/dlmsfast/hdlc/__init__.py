@@ -2,7 +2,7 @@
 
 This module owns the frame level: what one frame says and whether it is intact.
 The link state machine (SNRM/UA negotiation, N(S)/N(R), windows, DISC) builds
-on it. The per-octet work is compiled in :mod:`dlmsfast._hdlc`.
+on it. The per-octet work is compiled in :mod:`dlmsfast.hdlc._hdlc`.
 
 A frame on the line (no byte stuffing: the length field delimits the frame)::
 
@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from .._hdlc import (
+from ._hdlc import (
     FrameKind,
     HdlcAddress,
     HdlcControl,

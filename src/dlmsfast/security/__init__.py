@@ -11,7 +11,7 @@ no libcrypto can be reached, or when DLMSFAST_GCM_BACKEND=cryptography).
 """
 from __future__ import annotations
 
-from .._gcm import AesGcm, backend, openssl_available, openssl_library, openssl_version
+from ._gcm import AesGcm, backend, openssl_available, openssl_library, openssl_version
 
 from .ciphered import (
     AgreedKey,

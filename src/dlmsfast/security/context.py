@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from hmac import compare_digest
 
-from .. import _gcm
+from . import _gcm
 from .._util import octets_argument
 from ..errors import SecurityError, UsageError
 from .ciphered import (
@@ -135,7 +135,7 @@ class SecurityContext(_gcm.CipheringCore):
     DecodeError. ``system_title`` overrides the peer system title for the IV
     (the general forms carry their own).
 
-    Both run in the compiled core (:class:`dlmsfast._gcm.CipheringCore`) for
+    Both run in the compiled core (:class:`dlmsfast.security._gcm.CipheringCore`) for
     glo-, ded-, general-glo- and general-ded-ciphering, one C call per APDU;
     this class adds general-ciphering, the explain steps and the settings.
 

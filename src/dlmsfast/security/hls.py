@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from hmac import compare_digest
 
-from .. import _gcm
+from . import _gcm
 from .._util import octets_argument
 from ..errors import SecurityError, UsageError
 from .ciphered import SC_AUTHENTICATION

@@ -33,7 +33,7 @@ cimport cython
 
 import enum
 
-from .errors import DecodeError, EncodeError, UsageError
+from ..errors import DecodeError, EncodeError, UsageError
 
 cdef enum:
     FLAG = 0x7E
@@ -554,7 +554,7 @@ cdef class HdlcFrame:
 
     def to_meaning(self):
         """The frame as the hdlc.json meaning schema (without the ``apdu`` key)."""
-        from .hdlc import describe_frame
+        from . import describe_frame
         return describe_frame(self.to_bytes())
 
     def __eq__(self, other):

@@ -38,8 +38,8 @@ from libc.string cimport memcpy
 
 import datetime as _dt
 
-from .axdr.values import DONT_CARE, BitString, DataType, Date, DateTime, Time, TypeDescription
-from .errors import DecodeError, EncodeError, UsageError
+from .values import DONT_CARE, BitString, DataType, Date, DateTime, Time, TypeDescription
+from ..errors import DecodeError, EncodeError, UsageError
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
