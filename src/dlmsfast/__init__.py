@@ -9,23 +9,9 @@ from __future__ import annotations
 from .axdr import _axdr  # noqa: F401
 from .hdlc import _hdlc  # noqa: F401
 from .security import _gcm  # noqa: F401
-from .errors import (
-    DecodeError,
-    DlmsError,
-    EncodeError,
-    ProtocolError,
-    SecurityError,
-    UsageError,
-)
+from .errors import *  # noqa: F401,F403  (the one hierarchy is part of the public face)
+from .errors import __all__ as _error_names
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DlmsError",
-    "DecodeError",
-    "EncodeError",
-    "ProtocolError",
-    "SecurityError",
-    "UsageError",
-    "__version__",
-]
+__all__ = [*_error_names, "__version__"]
