@@ -162,6 +162,10 @@ class DisconnectedModeError(ProtocolError):
 
 
 class LinkState(enum.Enum):
+    # Members are singletons compared by identity: the identity hash keeps the
+    # table look-ups per frame off enum's Python-level __hash__.
+    __hash__ = object.__hash__
+
     DISCONNECTED = "disconnected"      # no link (NDM)
     CONNECTING = "connecting"          # client: SNRM sent, UA awaited
     IDLE = "idle"                      # linked; the client may send, the server waits
@@ -174,6 +178,8 @@ class LinkState(enum.Enum):
 
 
 class LinkInput(enum.Enum):
+    __hash__ = object.__hash__
+
     CONNECT = "connect"
     DISCONNECT = "disconnect"
     SEND_PART = "send-part"        # a window went out, segments remain
