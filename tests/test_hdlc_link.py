@@ -761,3 +761,98 @@ def test_gurux_client_reassembles_our_segments():
         assert server.events() == []
         octets = server.data_to_send()
     assert frames == 5 and bytes(data.value) == payload
+
+
+# --------------------------------------------------------------------------- a lossy line
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_losses_and_repeats_never_stall(seed):
+    """Frames lost and repeated at random (fixed seeds) in both directions over many
+    exchanges: every APDU arrives once and whole, and nothing loops for ever."""
+    import random
+
+    rng = random.Random(seed)
+    window, info = rng.randint(1, 7), rng.choice([32, 64, 128])
+
+    def tamper(sender, index, frame):
+        roll = rng.random()
+        if roll < 0.08:
+            return []
+        if roll < 0.16:
+            return [frame, frame]
+        return [frame]
+
+    client = HdlcLink("client", 16, 1, 17, parameters=HdlcParameters(info, info, window, window), max_retries=50)
+    server = HdlcLink("server", 16, 1, 17, parameters=HdlcParameters(2048, 2048, 7, 7))
+    wire = Wire(client, server, tamper)
+    wire.run("client", client.connect(), lambda: client.state is LinkState.IDLE)
+    for i in range(8):
+        exchange(client, server, wire, apdu_of(rng.randint(1, 1500), i), apdu_of(rng.randint(1, 1500), i + 1))
+    wire.run("client", client.disconnect(), lambda: client.state is LinkState.DISCONNECTED)
+
+
+def test_late_answer_and_the_answer_to_the_poll_both_arrive():
+    """The server's RR comes late: the client has timed out and polled; both answers
+    arrive, and the window after them goes out once."""
+    client, server, wire = connected_pair(1, 32)
+    first = client.send_apdu(apdu_of(100))
+    late_rr = wire.deliver("client", first)
+    poll = client.timeout()
+    poll_answer = wire.deliver("client", poll)
+    client.receive_data(late_rr + poll_answer)
+    assert client.events() == []
+    window = frames_of(client.data_to_send())
+    assert [HdlcFrame.from_bytes(f).control.ns for f in window] == [1]
+    wire.run("client", b"".join(window), lambda: server.state is LinkState.RESPONDING)
+    assert wire.events["server"][-1] == ApduReceived(apdu_of(100))
+    assert server.repeated_frames == 0
+
+
+# --------------------------------------------------------------------------- hostile frames
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+def _hostile_frames(to_client: bool):
+    controls = st.integers(0, 255).filter(lambda c: c & 1 == 0 or c & 0x0B == 0x01 or (c & 0xEF) in (0x83, 0x43, 0x63, 0x0F, 0x87, 0x03))
+    destination, source = (CLIENT, SERVER) if to_client else (SERVER, CLIENT)
+    return st.lists(
+        st.builds(
+            lambda control, info, segmented: HdlcFrame(
+                destination, source, HdlcControl.from_byte(control), info, segmented
+            ).to_bytes(),
+            controls,
+            st.one_of(st.binary(max_size=60), st.binary(max_size=40).map(lambda b: b"\xe6\xe6\x00" + b),
+                      st.binary(max_size=20).map(lambda b: b"\x81\x80" + bytes([len(b)]) + b)),
+            st.booleans(),
+        ),
+        max_size=12,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["client", "server"]), st.integers(0, 3), st.data())
+def test_hostile_frames_raise_only_remote_errors(role, setup, data):
+    """Any sequence of well-framed but arbitrary frames, in any state reached by a
+    normal start: the link raises only RemoteError (client) and never anything
+    else; the server answers, it does not raise."""
+    from dlmsfast.errors import RemoteError
+
+    client, server, wire = connected_pair(3, 32)
+    if setup >= 1:
+        wire.run("client", client.send_apdu(apdu_of(200)), lambda: server.state is LinkState.RESPONDING)
+    if setup >= 2:
+        server.send_apdu(apdu_of(200))
+    if setup == 3:
+        client.timeout()
+    link = client if role == "client" else server
+    for octets in data.draw(_hostile_frames(role == "client")):
+        link.receive_data(octets)
+        try:
+            link.events()
+        except RemoteError:
+            assert role == "client"
+        link.data_to_send()
+        link.timeout()
+        link.events()
