@@ -856,3 +856,19 @@ def test_hostile_frames_raise_only_remote_errors(role, setup, data):
         link.data_to_send()
         link.timeout()
         link.events()
+
+
+def test_events_before_a_fault_are_delivered_first():
+    client, server, wire = connected_pair()
+    push = server.send_ui(b"\x0f\x01")
+    frmr = HdlcFrame(CLIENT, SERVER, FrameKind.FRMR, b"\x10\x00\x01").to_bytes()
+    client.receive_data(push + frmr)
+    assert client.events() == [UnnumberedInformation(b"\x0f\x01")]
+    with pytest.raises(FrameRejectError):
+        client.events()
+    assert client.next_event() is NEED_DATA
+
+
+def test_ui_from_a_server_without_a_client_yet_is_refused():
+    with pytest.raises(LocalProtocolError):
+        HdlcLink("server", None).send_ui(b"\x0f")

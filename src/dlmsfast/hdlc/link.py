@@ -31,28 +31,42 @@ Rules of the link (the table ``TRANSITIONS`` below states them as data):
   peer: the client raises :class:`ProtocolError`, the server answers FRMR and
   waits for SNRM or DISC.
 
-API::
+API (names are stable: the transport and the session code against them)::
 
     link = HdlcLink(role="client", client_address=16, server_address=1,
                     server_physical=None, address_size=None,
-                    parameters=HdlcParameters(...), max_retries=3)
-    transport.write(link.connect())             # SNRM         (client)
+                    parameters=HdlcParameters(...), max_retries=3,
+                    max_apdu_length=1 << 20)
+    transport.write(link.connect())             # SNRM           (client)
     link.receive_data(octets)                   # any chunk of the received stream
     for event in link.events(): ...             # or next_event() until NEED_DATA
-    transport.write(link.data_to_send())        # RR, UA, retransmissions the link made
-    transport.write(link.send_apdu(apdu))       # I-frames of one window (both roles)
+    transport.write(link.data_to_send())        # RR, UA, DM, FRMR, retransmissions
+    transport.write(link.send_apdu(apdu))       # I-frames of the first window (both roles)
+    transport.write(link.send_ui(apdu))         # one UI frame (pushed data)
     transport.write(link.timeout())             # the transport's timer ran out
-    transport.write(link.disconnect())          # DISC         (client)
+    transport.write(link.disconnect())          # DISC           (client)
+
+Received frames are taken in as they are asked for: call :meth:`HdlcLink.data_to_send`
+after draining the events, since processing a frame is what makes the answer.
+:meth:`HdlcLink.events` delivers the events that came before a fault, then
+raises it on the next call.
 
 Events: :class:`Connected` (negotiated parameters, this station's view:
 transmit = what it sends), :class:`ApduReceived`, :class:`UnnumberedInformation`
 (UI frames: pushed data), :class:`Disconnected`, :class:`LinkTimeout`.
 Remote faults raise from :meth:`HdlcLink.next_event`: :class:`FrameRejectError`
 (FRMR), :class:`DisconnectedModeError` (DM), :class:`ProtocolError` (an
-unexpected frame), :class:`DecodeError` (malformed parameters); local misuse
-raises :class:`LocalProtocolError`. Frames with a bad HCS/FCS or garbage are
-dropped and counted (``bad_frames``, ``discarded_bytes``); frames for other
-addresses are ignored (``foreign_frames``).
+unexpected frame), :class:`DecodeError` (malformed UA parameters); after one
+the client link is DISCONNECTED and may connect again. Local misuse raises
+:class:`LocalProtocolError`. Frames with a bad HCS/FCS, and garbage, are
+dropped and counted (``bad_frames``, ``discarded_bytes``); frames for or from
+other addresses are ignored (``foreign_frames``); I-frames with an unexpected
+N(S) are dropped (``repeated_frames``). ``state`` is a :class:`LinkState`,
+``parameters`` the negotiated :class:`HdlcParameters` once connected.
+
+The information field is capped at what an 11-bit length field can carry
+(2,047 octets per frame, so 2,037 with a 2-octet server address) whatever
+was negotiated.
 
 An I-frame as the link sends it (window 2, APDU in 3 segments, client side)::
 
@@ -73,7 +87,7 @@ from typing import Optional, Union
 from . import LLC_COMMAND, LLC_RESPONSE, HdlcParameters
 from ._hdlc import FrameKind, HdlcAddress, HdlcControl, HdlcFrame, HdlcLinkSplitter, address_key
 from .._util import octets_argument
-from ..errors import DecodeError, EncodeError, LocalProtocolError, ProtocolError, UsageError
+from ..errors import DecodeError, EncodeError, LocalProtocolError, ProtocolError, RemoteError, UsageError
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -367,6 +381,7 @@ class HdlcLink:
         self._out = bytearray()
         self._retries = 0
         self._frmr = b""
+        self._error: Optional[RemoteError] = None
         self._bind_peer()
         self._reset_sequence()
         self._any_client = client_address is None
@@ -431,6 +446,8 @@ class HdlcLink:
     def send_ui(self, apdu: Buffer) -> bytes:
         """One UI frame carrying ``apdu`` with the LLC header (pushed data; no state changes)."""
         payload = self._llc_out + octets_argument(apdu, "apdu")
+        if self._peer is None:
+            raise LocalProtocolError("this server link has no client address to send UI frames to yet")
         if len(payload) > self._tx_info:
             raise EncodeError(
                 f"a UI frame carries at most {self._tx_info} octets, the APDU with LLC has {len(payload)}"
@@ -446,6 +463,9 @@ class HdlcLink:
         """The next event, or NEED_DATA; raises on a remote fault (see the module docstring)."""
         events = self._events
         frames = self._frames
+        if self._error is not None and not events:
+            error, self._error = self._error, None
+            raise error
         while not events:
             if not frames:
                 return NEED_DATA
@@ -454,9 +474,16 @@ class HdlcLink:
 
     def events(self) -> list[Event]:
         """Every event the received octets make now (a list, possibly empty)."""
-        out = []
+        out: list = []
         while True:
-            event = self.next_event()
+            try:
+                event = self.next_event()
+            except RemoteError as error:
+                if not out:
+                    raise
+                # The events before the fault are delivered first; the next call raises.
+                self._error = error
+                return out
             if event is NEED_DATA:
                 return out
             out.append(event)
