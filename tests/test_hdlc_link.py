@@ -21,7 +21,7 @@ from dlmsfast.hdlc import (
     HdlcStreamSplitter,
     with_llc,
 )
-from dlmsfast.hdlc._hdlc import HdlcLinkSplitter, address_key
+from dlmsfast.hdlc._hdlc import HdlcLinkSplitter, address_key, build_frames
 from dlmsfast.hdlc.link import (
     NEED_DATA,
     TRANSITIONS,
@@ -613,6 +613,37 @@ def test_link_splitter_strips_llc_and_filters_destination():
     splitter = HdlcLinkSplitter(CLIENT)
     assert [t for i in range(len(stream)) for t in splitter.feed(stream[i : i + 1])] == expected
     assert address_key(SERVER) != address_key(HdlcAddress.server(1, 17, 4))
+
+
+@pytest.mark.parametrize("source", [SERVER, HdlcAddress.server(1), HdlcAddress.server(300, 5000)])
+def test_build_frames_equals_frame_objects(source):
+    items = [
+        (HdlcControl(FrameKind.I, ns=3, nr=5, pf=False).value, bytes(range(100)), True),
+        (HdlcControl(FrameKind.I, ns=4, nr=5).value, bytearray(b"\xe6\xe7\x00x"), False),
+        (HdlcControl(FrameKind.RR, nr=2).value, b"", False),
+        (int(FrameKind.UA) | 0x10, memoryview(HdlcParameters(128, 128, 1, 1).to_bytes()), False),
+    ]
+    expected = b"".join(
+        HdlcFrame(CLIENT, source, HdlcControl.from_byte(c), info, seg).to_bytes() for c, info, seg in items
+    )
+    assert build_frames(CLIENT, source, items) == expected
+    assert build_frames(CLIENT, source, []) == b""
+
+
+@pytest.mark.parametrize(
+    "items, error",
+    [
+        ([(0x00, bytes(2040), False)], "11-bit"),
+        ([(0x07, b"", False)], "control"),
+        ([(256, b"", False)], "control"),
+        ([("x", b"", False)], "control"),
+        ([(0x00, 5, False)], "bytes-like"),
+        ([(0x00, b"")], "tuples"),
+    ],
+)
+def test_build_frames_misuse(items, error):
+    with pytest.raises(UsageError, match=error):
+        build_frames(CLIENT, SERVER, items)
 
 
 # --------------------------------------------------------------------------- gurux-dlms as the oracle

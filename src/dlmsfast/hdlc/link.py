@@ -85,7 +85,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from . import LLC_COMMAND, LLC_RESPONSE, HdlcParameters
-from ._hdlc import FrameKind, HdlcAddress, HdlcControl, HdlcFrame, HdlcLinkSplitter, address_key
+from ._hdlc import FrameKind, HdlcAddress, HdlcLinkSplitter, address_key, build_frames
 from .._util import octets_argument
 from ..errors import DecodeError, EncodeError, LocalProtocolError, ProtocolError, RemoteError, UsageError
 
@@ -452,8 +452,7 @@ class HdlcLink:
             raise EncodeError(
                 f"a UI frame carries at most {self._tx_info} octets, the APDU with LLC has {len(payload)}"
             )
-        control = HdlcControl.from_byte(int(FrameKind.UI))
-        return HdlcFrame(self._peer, self._own, control, payload).to_bytes()
+        return build_frames(self._peer, self._own, [(int(FrameKind.UI), payload, False)])
 
     def receive_data(self, data: Buffer) -> None:
         """Take received octets (any chunk of the stream); events come from :meth:`next_event`."""
@@ -570,14 +569,12 @@ class HdlcLink:
     # ------------------------------------------------------------------ frames out
 
     def _u_frame(self, kind: FrameKind, information: bytes = b"", final: bool = True) -> bytes:
-        control = HdlcControl.from_byte(int(kind) | (0x10 if final else 0))
-        return HdlcFrame(self._peer, self._own, control, information).to_bytes()
+        return build_frames(self._peer, self._own, [(int(kind) | (0x10 if final else 0), information, False)])
 
     def _supervisory(self, base: int, poll: bool) -> bytes:
         if poll and self.role == "client":
             self._polled = True
-        control = HdlcControl.from_byte(base | (self._vr << 5) | (0x10 if poll else 0))
-        return HdlcFrame(self._peer, self._own, control).to_bytes()
+        return build_frames(self._peer, self._own, [(base | (self._vr << 5) | (0x10 if poll else 0), b"", False)])
 
     def _snrm(self) -> bytes:
         information = self.proposed.to_bytes() if self.proposed != HdlcParameters() else b""
@@ -601,14 +598,12 @@ class HdlcLink:
             return b""
         if self.role == "client":
             self._polled = True
-        out = []
         vr = self._vr << 5
         last = len(window) - 1
-        peer, own = self._peer, self._own
-        for i, (ns, info, segmented) in enumerate(window):
-            control = HdlcControl.from_byte(vr | (ns << 1) | (0x10 if i == last else 0))
-            out.append(HdlcFrame(peer, own, control, info, segmented).to_bytes())
-        return b"".join(out)
+        return build_frames(self._peer, self._own, [
+            (vr | (ns << 1) | (0x10 if i == last else 0), info, segmented)
+            for i, (ns, info, segmented) in enumerate(window)
+        ])
 
     # ------------------------------------------------------------------ frames in
 
