@@ -903,3 +903,12 @@ def test_events_before_a_fault_are_delivered_first():
 def test_ui_from_a_server_without_a_client_yet_is_refused():
     with pytest.raises(LocalProtocolError):
         HdlcLink("server", None).send_ui(b"\x0f")
+
+
+def test_awaiting_answer_follows_the_exchange():
+    client, server, wire = connected_pair(1, 32)
+    assert not client.awaiting_answer
+    client.send_apdu(apdu_of(100))
+    assert client.awaiting_answer and client.state is LinkState.SENDING
+    assert "client" in repr(client) and "sending" in repr(client)
+    assert not server.awaiting_answer

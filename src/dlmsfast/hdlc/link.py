@@ -43,6 +43,7 @@ API (names are stable: the transport and the session code against them)::
     transport.write(link.data_to_send())        # RR, UA, DM, FRMR, retransmissions
     transport.write(link.send_apdu(apdu))       # I-frames of the first window (both roles)
     transport.write(link.send_ui(apdu))         # one UI frame (pushed data)
+    if link.awaiting_answer: ...                # arm the response timer (client)
     transport.write(link.timeout())             # the transport's timer ran out
     transport.write(link.disconnect())          # DISC           (client)
 
@@ -317,6 +318,10 @@ _INPUTS_SEGMENTED = [_input_of(c, True) for c in range(256)]
 
 _LLC_BYTES = (b"", LLC_COMMAND, LLC_RESPONSE)
 
+_AWAITING = frozenset({
+    LinkState.CONNECTING, LinkState.SENDING, LinkState.AWAITING_RESPONSE, LinkState.DISCONNECTING,
+})
+
 # States in which I-frames are numbered: an unexpected N(S) there is a repeat.
 _IN_SEQUENCE = frozenset({
     LinkState.IDLE, LinkState.SENDING, LinkState.AWAITING_RESPONSE,
@@ -355,9 +360,9 @@ class HdlcLink:
             parameters = HdlcParameters()
         elif not isinstance(parameters, HdlcParameters):
             raise UsageError(f"parameters must be HdlcParameters, got {type(parameters).__name__}")
-        for name, value in (("max_retries", max_retries), ("max_apdu_length", max_apdu_length)):
-            if type(value) is not int or value < (0 if name == "max_retries" else 1):
-                raise UsageError(f"{name} must be a positive int, got {value!r}")
+        for name, value, least in (("max_retries", max_retries, 0), ("max_apdu_length", max_apdu_length, 1)):
+            if type(value) is not int or value < least:
+                raise UsageError(f"{name} must be an int >= {least}, got {value!r}")
         if client_address is None and role == "client":
             raise UsageError("a client link needs its client_address (SAP)")
         if address_size is not None and server_physical is None and address_size != 1:
@@ -374,7 +379,7 @@ class HdlcLink:
         self._llc_out = LLC_COMMAND if role == "client" else LLC_RESPONSE
         self.state = LinkState.DISCONNECTED
         self.parameters: Optional[HdlcParameters] = None
-        self.foreign_frames_from = 0
+        self._foreign_sources = 0
         self.repeated_frames = 0
         self._frames: deque = deque()
         self._events: deque = deque()
@@ -403,7 +408,16 @@ class HdlcLink:
     @property
     def foreign_frames(self) -> int:
         """Valid frames ignored because they were for, or from, another address."""
-        return self._splitter.foreign_frames + self.foreign_frames_from
+        return self._splitter.foreign_frames + self._foreign_sources
+
+    @property
+    def awaiting_answer(self) -> bool:
+        """Whether the client waits for the server (the transport's response timer runs)."""
+        return self.state in _AWAITING
+
+    def __repr__(self) -> str:
+        return (f"HdlcLink(role={self.role!r}, state={self.state.value}, "
+                f"client={self.client!r}, server={self.server!r})")
 
     def connect(self) -> bytes:
         """Client: the SNRM frame that opens (or resets) the link, with the proposed parameters."""
@@ -611,7 +625,7 @@ class HdlcLink:
         control, segmented, source, information, llc = frame
         if source != self._peer_key:
             if not (self._peer_key is None and control & 0xEF == int(FrameKind.SNRM)):
-                self.foreign_frames_from += 1
+                self._foreign_sources += 1
                 return
         self._source = source
         if control & 0x10 and self.role == "client":
