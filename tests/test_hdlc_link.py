@@ -650,10 +650,10 @@ def test_build_frames_misuse(items, error):
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
 
-from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData  # noqa: E402
-from gurux_dlms.enums import Authentication, InterfaceType, RequestTypes  # noqa: E402
-from gurux_dlms.GXDLMS import GXDLMS  # noqa: E402
-from gurux_dlms.GXDLMSSettings import GXDLMSSettings  # noqa: E402
+from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData
+from gurux_dlms.enums import Authentication, InterfaceType, RequestTypes
+from gurux_dlms.GXDLMS import GXDLMS
+from gurux_dlms.GXDLMSSettings import GXDLMSSettings
 
 
 def _gurux_server_settings(max_info: int = 128) -> GXDLMSSettings:
@@ -842,8 +842,9 @@ def test_late_answer_and_the_answer_to_the_poll_both_arrive():
 
 # --------------------------------------------------------------------------- hostile frames
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 
 def _hostile_frames(to_client: bool):
     controls = st.integers(0, 255).filter(lambda c: c & 1 == 0 or c & 0x0B == 0x01 or (c & 0xEF) in (0x83, 0x43, 0x63, 0x0F, 0x87, 0x03))

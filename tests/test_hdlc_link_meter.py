@@ -14,14 +14,18 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from conftest import VECTORS_DIR
 
 from dlmsfast.hdlc import HdlcParameters
-from dlmsfast.hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkState
-
-from conftest import VECTORS_DIR
+from dlmsfast.hdlc.link import (
+    ApduReceived,
+    Connected,
+    Disconnected,
+    HdlcLink,
+    LinkState,
+)
 
 INTEROP_DIR = VECTORS_DIR.parent / "interop"
 METER = INTEROP_DIR / "gurux_meter.py"
@@ -67,7 +71,7 @@ def _until_event(link: HdlcLink, sock: socket.socket, octets: bytes) -> list:
     for _ in range(500):
         try:
             data = sock.recv(4096)
-        except socket.timeout:
+        except TimeoutError:
             data = b""
             sock.sendall(link.timeout())
         if not data and link.state is LinkState.DISCONNECTED:

@@ -85,10 +85,17 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from .._util import octets_argument
+from ..errors import (
+    DecodeError,
+    EncodeError,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteError,
+    UsageError,
+)
 from . import LLC_COMMAND, LLC_RESPONSE, HdlcParameters
 from ._hdlc import FrameKind, HdlcAddress, HdlcLinkSplitter, address_key, build_frames
-from .._util import octets_argument
-from ..errors import DecodeError, EncodeError, LocalProtocolError, ProtocolError, RemoteError, UsageError
 
 Buffer = Union[bytes, bytearray, memoryview]
 
