@@ -913,3 +913,36 @@ def test_awaiting_answer_follows_the_exchange():
     assert client.awaiting_answer and client.state is LinkState.SENDING
     assert "client" in repr(client) and "sending" in repr(client)
     assert not server.awaiting_answer
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: HdlcLink("client", "16"),
+        lambda: HdlcLink("client", 16, "1"),
+        lambda: HdlcLink("client", 16, 1, "17"),
+        lambda: HdlcLink("client", 16, 1, 17, "2"),
+        lambda: HdlcLink("client", parameters={"window": 7}),
+        lambda: HdlcLink("client", max_retries=-1),
+        lambda: HdlcLink("client").receive_data("7E"),
+        lambda: HdlcLink("client").receive_data(5),
+        lambda: address_key(16),
+        lambda: HdlcLinkSplitter("16"),
+        lambda: build_frames(16, SERVER, []),
+        lambda: build_frames(CLIENT, SERVER, 5),
+    ],
+)
+def test_wrong_argument_types_are_usage_errors(call):
+    with pytest.raises(UsageError):
+        call()
+
+
+def test_a_client_given_up_connects_again():
+    client = HdlcLink("client", 16, 1, 17, max_retries=0)
+    client.connect()
+    assert client.timeout() == b""
+    assert client.events() == [LinkTimeout(0)]
+    server = HdlcLink("server", 16, 1, 17)
+    wire = Wire(client, server)
+    wire.run("client", client.connect(), lambda: client.state is LinkState.IDLE)
+    exchange(client, server, wire, b"\xc0", b"\xc4")

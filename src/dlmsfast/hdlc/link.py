@@ -376,7 +376,7 @@ class HdlcLink:
             raise UsageError(f"a {address_size}-octet server address needs server_physical")
         self.role = role
         self.server = HdlcAddress.server(server_address, server_physical, address_size)
-        self.client = None if client_address is None else HdlcAddress.client(client_address)
+        self.client = None if client_address is None else HdlcAddress(client_address, None, 1)
         self.proposed = parameters
         self.max_retries = max_retries
         self.max_apdu_length = max_apdu_length
@@ -477,6 +477,8 @@ class HdlcLink:
 
     def receive_data(self, data: Buffer) -> None:
         """Take received octets (any chunk of the stream); events come from :meth:`next_event`."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UsageError(f"received data must be bytes-like, got {type(data).__name__}")
         self._frames.extend(self._splitter.feed(data))
 
     def next_event(self) -> Union[Event, _NeedData]:
