@@ -375,6 +375,7 @@ class HdlcLink:
         if address_size is not None and server_physical is None and address_size != 1:
             raise UsageError(f"a {address_size}-octet server address needs server_physical")
         self.role = role
+        self._is_client = role == "client"
         self.server = HdlcAddress.server(server_address, server_physical, address_size)
         self.client = None if client_address is None else HdlcAddress(client_address, None, 1)
         self.proposed = parameters
@@ -595,7 +596,7 @@ class HdlcLink:
         return build_frames(self._peer, self._own, [(int(kind) | (0x10 if final else 0), information, False)])
 
     def _supervisory(self, base: int, poll: bool) -> bytes:
-        if poll and self.role == "client":
+        if poll and self._is_client:
             self._polled = True
         return build_frames(self._peer, self._own, [(base | (self._vr << 5) | (0x10 if poll else 0), b"", False)])
 
@@ -619,7 +620,7 @@ class HdlcLink:
         window += new
         if not window:
             return b""
-        if self.role == "client":
+        if self._is_client:
             self._polled = True
         vr = self._vr << 5
         last = len(window) - 1
@@ -637,30 +638,31 @@ class HdlcLink:
                 self._foreign_sources += 1
                 return
         self._source = source
-        if control & 0x10 and self.role == "client":
+        if control & 0x10 and self._is_client:
             # One F=1 answers one P=1: an F beyond that (a repeat) moves nothing.
             if not self._polled:
                 control &= 0xEF
             self._polled = False
         symbol = (_INPUTS_SEGMENTED if segmented else _INPUTS)[control]
-        if (symbol is LinkInput.I_SEGMENT or symbol is LinkInput.I_LAST) \
-                and self.state in _IN_SEQUENCE and (control >> 1) & 7 != self._vr:
+        state = self.state
+        numbered = symbol is LinkInput.I_SEGMENT or symbol is LinkInput.I_LAST
+        if numbered and state in _IN_SEQUENCE and (control >> 1) & 7 != self._vr:
             self._on_repeated(control)
             return
-        nxt = self._table[self.state].get(symbol)
+        nxt = self._table[state].get(symbol)
         if nxt is IGNORE:
             return
         if nxt is None:
-            self._fault(f"unexpected {symbol.value} frame in state {self.state.value}",
+            self._fault(f"unexpected {symbol.value} frame in state {state.value}",
                         control, FRMR_W_INVALID_CONTROL)
             return
         self._retries = 0
         poll = bool(control & 0x10)
-        if self.state is LinkState.FRAME_REJECT and symbol not in (LinkInput.SNRM, LinkInput.DISC):
+        if state is LinkState.FRAME_REJECT and symbol not in (LinkInput.SNRM, LinkInput.DISC):
             if poll:
                 self._out += self._u_frame(FrameKind.FRMR, self._frmr)
             return
-        if symbol is LinkInput.I_SEGMENT or symbol is LinkInput.I_LAST:
+        if numbered:
             self._on_information(control, segmented, information, llc, poll, nxt)
         elif symbol is LinkInput.RR or symbol is LinkInput.RNR:
             self._on_supervisory(control, symbol is LinkInput.RNR, poll, nxt)
