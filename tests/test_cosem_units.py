@@ -125,9 +125,9 @@ def test_malformed_scaler_unit_is_a_decode_error_naming_the_attribute(bad):
 def test_gurux_scaler_unit_encoding_is_read():
     # gurux-dlms's Register encodes attribute 3 itself; we read its bytes.
     from gurux_dlms import GXByteBuffer, GXDLMSSettings
+    from gurux_dlms.enums import DataType as GDataType
     from gurux_dlms.internal._GXCommon import _GXCommon
     from gurux_dlms.objects import GXDLMSRegister
-    from gurux_dlms.enums import DataType as GDataType
 
     reg = GXDLMSRegister("1.0.1.8.0.255")
     reg.scaler = 0.001
