@@ -45,6 +45,8 @@ def gurux_encode(obj, index: int, server=None, gx_settings=None) -> bytes:
     gx_settings = gx_settings or settings()
     e = ValueEventArgs(gx_settings, obj, index, 0, None)
     e.server = server
+    if server is not None:
+        server.settings = gx_settings
     # gurux's LN encoder reads an attribute, its SN encoder calls a method
     e.isSkipMaxPduSize = True if type(obj).__name__.endswith("LogicalName") else (lambda: True)
     value = obj.getValue(gx_settings, e)

@@ -112,6 +112,7 @@ def _row(entry: Any, what: str) -> tuple:
 
 _CELL = Choice()
 BUFFER = _Buffer()
+_DATE_TIME, _MAYBE_DATE_TIME, _PLAIN = "date-time", "maybe date-time", "plain"
 
 # Register value attributes: the columns a scaler_unit applies to when the
 # caller keys it by OBIS alone.
@@ -324,20 +325,27 @@ class ProfileGeneric(CosemObject):
         selected = columns if columns is not None else self.selected_columns(access)
         cols = self.columns(selected, scalers)
         period = self.capture_period or 0
+        # what to do with each column is decided once, not per cell
+        kinds = tuple(
+            _DATE_TIME if c.date_time
+            else _MAYBE_DATE_TIME if c.data_index == 0 and _choice_column(c)
+            else _PLAIN for c in cols
+        )
+        scalers_of = tuple(c.scaler_unit for c in cols)
         rows = []
         previous: list[Any] = [None] * len(cols)
         for i, entry in enumerate(entries):
             if len(entry) != len(cols):
                 raise DecodeError(f"{what}[{i}]: {len(entry)} values for {len(cols)} capture objects")
             row = []
-            for j, (cell, column) in enumerate(zip(entry, cols)):
-                if column.date_time or isinstance(cell, DateTime) or (
-                        column.capture_object.data_index == 0 and plausible_date_time(cell)
-                        and _choice_column(column)):
+            for j, cell in enumerate(entry):
+                kind = kinds[j]
+                if kind is _DATE_TIME or isinstance(cell, DateTime) or (
+                        kind is _MAYBE_DATE_TIME and plausible_date_time(cell)):
                     value = _timestamp(cell, previous[j], period, local_tz, f"{what}[{i}][{j}]")
                     previous[j] = value
-                elif column.scaler_unit is not None:
-                    value = column.scaler_unit.scale(cell)
+                elif scalers_of[j] is not None:
+                    value = scalers_of[j].scale(cell)
                 else:
                     value = cell
                 row.append(value)
