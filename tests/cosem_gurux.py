@@ -3,7 +3,9 @@ that dlmsfast's interface classes are checked against an independent
 implementation (gurux-dlms is a test oracle only, never used at run time)."""
 from __future__ import annotations
 
-import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,13 +66,47 @@ def access_server(attribute_access=1, method_access=1) -> _AccessServer:
     return _AccessServer(attribute_access, method_access)
 
 
-def load_interop_meter():
-    """gurux_meter.py from ../shared/interop as a module (the README's meter)."""
+_METER_SCRIPT = r"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("gurux_meter", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sys.path.insert(0, sys.argv[2])
+from cosem_gurux import gurux_encode
+from gurux_dlms import GXByteBuffer
+from gurux_dlms.internal._GXCommon import _GXCommon
+from gurux_dlms.internal._GXDataInfo import _GXDataInfo
+
+cfg = module.parse_args(["--fixed-time", "2026-01-02T00:00:00", "--profile-rows", "96"])
+meter = module.GuruxMeter(cfg, 0)
+out = {"object_list": meter.encode_object_list().hex(), "attributes": {}, "selections": []}
+for obj in meter.items:
+    if obj is meter.association:
+        continue
+    out["attributes"][obj.logicalName] = {
+        index: gurux_encode(obj, index, gx_settings=meter.settings).hex()
+        for index in range(1, obj.getAttributeCount() + 1)}
+for selector, parameters in json.loads(sys.argv[3]):
+    value = _GXCommon.getData(meter.settings, GXByteBuffer(bytearray(bytes.fromhex(parameters))), _GXDataInfo())
+    rows, columns = meter.profile.select(selector, value)
+    out["selections"].append([list(rows), None if columns is None else [c[0].logicalName for c in columns]])
+sys.stdout = sys.__stdout__
+print(json.dumps(out))
+"""
+
+
+def interop_meter_encodings(selections=()) -> dict:
+    """What ../shared/interop's meter 0 (fixed time 2026-01-02T00:00Z, 96 rows)
+    sends for each attribute of its objects, and which rows and columns its
+    profile selects for each (access_selector, access-parameters hex) given.
+
+    Run in a child process: the meter patches gurux-dlms's classes for the
+    whole process, which must not change what the other peer tests see."""
     path = INTEROP / "gurux_meter.py"
     if not path.is_file():
         pytest.skip(f"the interop meter is absent ({path}); it lives in ../shared/interop")
-    spec = importlib.util.spec_from_file_location("gurux_meter_for_cosem_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module._install_gurux_fixes()
-    return module
+    result = subprocess.run(
+        [sys.executable, "-c", _METER_SCRIPT, str(path), str(Path(__file__).parent),
+         json.dumps(list(selections))],
+        capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
