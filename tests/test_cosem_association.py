@@ -189,13 +189,11 @@ def test_malformed_object_lists_name_the_place(raw, words):
 
 def test_server_builds_an_object_list_from_its_objects():
     objects = [Clock("0.0.1.0.0.255"), Register("1.0.1.8.0.255")]
-    elements = tuple(
-        ObjectListElement(o.class_id, o.version, o.logical_name, AccessRights(
-            tuple(AttributeAccessItem(a.index, AttributeAccessMode.READ_ONLY) for a in o.attribute_table(o.version)),
-            tuple(MethodAccessItem(m.index, MethodAccessMode.NO_ACCESS) for m in o.method_table(o.version)),
-        ))
-        for o in objects
-    )
+    elements = tuple(ObjectListElement.of(o) for o in objects)
+    elements += (ObjectListElement.of(AssociationLN("0.0.40.0.0.255", 1), overrides={
+        ("attribute", 7): AttributeAccessMode.NO_ACCESS, ("method", 1): MethodAccessMode.ACCESS}),)
+    assert not elements[2].access_rights.can_read(7) and elements[2].access_rights.can_read(8)
+    assert elements[2].access_rights.can_call(1) and not elements[2].access_rights.can_call(2)
     served = AssociationLN("0.0.40.0.0.255", 1, object_list=elements)
     raw = encode(served.encode_attribute(2))
     # gurux-dlms's client reads it (its object-list parser as the oracle)
@@ -204,4 +202,5 @@ def test_server_builds_an_object_list_from_its_objects():
 
     client = GXDLMSClient(True)
     parsed = client.parseObjects(GXByteBuffer(bytearray(raw)), True)
-    assert [(int(o.objectType), o.logicalName) for o in parsed] == [(8, "0.0.1.0.0.255"), (3, "1.0.1.8.0.255")]
+    assert [(int(o.objectType), o.logicalName) for o in parsed] == [
+        (8, "0.0.1.0.0.255"), (3, "1.0.1.8.0.255"), (15, "0.0.40.0.0.255")]

@@ -177,6 +177,21 @@ class ObjectListElement:
 
         return make_object(self.class_id, self.logical_name, self.version)
 
+    @classmethod
+    def of(cls, obj: Any, attribute_access: Any = AttributeAccessMode.READ_ONLY,
+           method_access: Any = MethodAccessMode.NO_ACCESS,
+           overrides: dict[tuple[str, int], Any] | None = None) -> ObjectListElement:
+        """The entry a server lists for ``obj`` (a CosemObject): every attribute
+        and method of its class version with the given access; ``overrides``
+        maps ("attribute" | "method", index) to another access mode."""
+        overrides = overrides or {}
+        return cls(obj.class_id, obj.version, obj.logical_name, AccessRights(
+            tuple(AttributeAccessItem(a.index, overrides.get(("attribute", a.index), attribute_access))
+                  for a in obj.attribute_table(obj.version)),
+            tuple(MethodAccessItem(m.index, overrides.get(("method", m.index), method_access))
+                  for m in obj.method_table(obj.version)),
+        ))
+
 
 @dataclass(frozen=True, slots=True)
 class SnObjectListElement:
