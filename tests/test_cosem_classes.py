@@ -419,3 +419,38 @@ def test_unknown_class_and_versions():
         Register("1.0.1.8.0.255").encode_attribute(2)
     with pytest.raises(UsageError):
         Register("1.0.1.8.0.255").attribute(4)
+
+
+def test_out_of_range_integers_are_decode_errors():
+    with pytest.raises(DecodeError, match="70000 is outside unsigned"):
+        Clock("0.0.1.0.0.255").decode_attribute(4, Data(DataType.DOUBLE_LONG_UNSIGNED, 70000))
+    # a neighbouring tag within range is read and served with the declared one
+    clock = Clock("0.0.1.0.0.255")
+    clock.decode_attribute(4, Data(DataType.LONG_UNSIGNED, 8))
+    assert clock.encode_attribute(4) == Data(DataType.UNSIGNED, 8)
+
+
+def test_values_as_plain_json():
+    import json
+
+    from dlmsfast.cosem import AssociationLN, ProfileGeneric, to_json
+    from dlmsfast.cosem.access import AttributeAccessMode
+
+    reg = Register("1.0.1.8.0.255", value=1960, scaler_unit=ScalerUnit(-3, 30))
+    assert to_json(reg.scaled) == 1.96
+    assert to_json(reg) == {"class_id": 3, "version": 0, "logical_name": "1.0.1.8.0.255", "value": 1960,
+                            "scaler_unit": {"scaler": -3, "unit": "Wh"}}
+    assert to_json(Decimal("12345678901234567.891")) == "12345678901234567.891"
+    assert to_json(Unit(200)) == 200 and to_json(AttributeAccessMode.AUTHENTICATED_READ_ONLY) == "authenticated-read-only"
+    assert to_json(T1) == "2026-03-29T02:00:00+01:00"
+    assert to_json(T2)["month"] == 10 and to_json(T2)["day"] == 0xFE
+    assert to_json(b"\x01\xab") == "01AB" and to_json(BitString.from_str("101")) == "101"
+    assert "secret" not in to_json(AssociationLN("0.0.40.0.0.255", 1, secret=b"hidden"))
+    profile = ProfileGeneric("1.0.99.1.0.255", capture_objects=(
+        CaptureObjectDefinition(8, Obis.parse("0.0.1.0.0.255"), 2),
+        CaptureObjectDefinition(3, Obis.parse("1.0.1.8.0.255"), 2)))
+    rows = profile.rows([(T1.to_bytes(), 1960)], scalers={"1.0.1.8.0.255": ScalerUnit(-3, 30)})
+    assert json.loads(json.dumps(to_json(rows))) == {
+        "columns": [{"class_id": 8, "object": "0.0.1.0.0.255", "attribute": 2, "data_index": 0, "unit": None},
+                    {"class_id": 3, "object": "1.0.1.8.0.255", "attribute": 2, "data_index": 0, "unit": "Wh"}],
+        "rows": [["2026-03-29T02:00:00+01:00", 1.96]]}

@@ -67,6 +67,7 @@ from .interface import (
     make_object,
     registered_classes,
 )
+from .jsonable import to_json
 from .obis import Obis
 from .timestamps import from_timestamp, to_timestamp
 from .units import ScalerUnit, Unit
@@ -120,5 +121,6 @@ __all__ = [
     "make_object",
     "object_list_index",
     "registered_classes",
+    "to_json",
     "to_timestamp",
 ]

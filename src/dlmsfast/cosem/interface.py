@@ -5,7 +5,7 @@ A class declares its table (Blue Book, IEC 62056-6-2)::
 
     class Register(CosemObject):
         class_id = 3
-        version = 0
+        versions = (0,)
         attributes = (
             Attribute(1, "logical_name", LOGICAL_NAME),
             Attribute(2, "value", CHOICE, static=False),
@@ -224,6 +224,18 @@ class CosemObject:
         for attribute in self.attribute_table(self.version):
             if attribute.index in self._values:
                 out[attribute.name] = self._values[attribute.index]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The attribute values as plain JSON (see :mod:`dlmsfast.cosem.jsonable`),
+        with ``class_id`` and ``version``; attribute 7 of an association (the
+        secret) is left out."""
+        from .jsonable import to_json
+
+        out: dict[str, Any] = {"class_id": self.class_id, "version": self.version}
+        for name, value in self.values().items():
+            if name != "secret":
+                out[name] = to_json(value)
         return out
 
     # --- short names -----------------------------------------------------------

@@ -29,6 +29,7 @@ the value and raises :class:`~dlmsfast.errors.EncodeError` naming ``what``.
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -69,7 +70,7 @@ def make_data(tag: DataType, value: Any, what: str) -> Data:
         raise EncodeError(f"{what}: {tag.blue_book_name} cannot hold {value!r} ({exc})") from None
 
 
-class AttributeType:
+class AttributeType(abc.ABC):
     """Base of the types: ``decode(data, what)`` and ``encode(value, what)``.
 
     ``name`` is the Blue Book spelling shown in tables; ``tag`` the Data tag on
@@ -79,11 +80,13 @@ class AttributeType:
     name: str = ""
     tag: DataType | None = None
 
+    @abc.abstractmethod
     def decode(self, data: Data, what: str) -> Any:
-        raise NotImplementedError
+        """The value of ``data`` received for ``what``."""
 
+    @abc.abstractmethod
     def encode(self, value: Any, what: str) -> Data:
-        raise NotImplementedError
+        """The Data that carries ``value`` for ``what``."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -103,14 +106,30 @@ class Simple(AttributeType):
         return make_data(self.tag, value, what)
 
 
+_INTEGER_RANGES = {
+    DataType.INTEGER: (-0x80, 0x7F),
+    DataType.LONG: (-0x8000, 0x7FFF),
+    DataType.DOUBLE_LONG: (-0x80000000, 0x7FFFFFFF),
+    DataType.LONG64: (-(1 << 63), (1 << 63) - 1),
+    DataType.UNSIGNED: (0, 0xFF),
+    DataType.LONG_UNSIGNED: (0, 0xFFFF),
+    DataType.DOUBLE_LONG_UNSIGNED: (0, 0xFFFFFFFF),
+    DataType.LONG64_UNSIGNED: (0, (1 << 64) - 1),
+}
+
+
 class Integer(Simple):
     """An integer type. Meters are known to send a neighbouring integer tag
-    (long-unsigned for unsigned ...); the value is kept whatever the tag, and
-    re-encoded with the declared one."""
+    (long-unsigned for unsigned ...): any integer tag is read as long as the
+    value lies in the declared type's range (so that it can be sent back with
+    the declared tag); outside it, the value is a DecodeError."""
 
     def decode(self, data: Data, what: str) -> int:
         if not isinstance(data, Data) or data.type not in INTEGER_TYPES:
             raise DecodeError(f"{what}: expected {self.name}, got {_tag_name(data)}")
+        low, high = _INTEGER_RANGES[self.tag]
+        if not low <= data.value <= high:
+            raise DecodeError(f"{what}: {data.value} is outside {self.name} ({low}..{high})")
         return data.value
 
 

@@ -27,6 +27,7 @@ minutes from local time to UTC (-60 = UTC+01:00), as in the A-XDR layer.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import enum
 from dataclasses import dataclass
@@ -107,8 +108,7 @@ class Clock(CosemObject):
             return None
         value: DateTime = self.time
         if value.deviation is None and self.time_zone is not None and self.time_zone != -0x8000:
-            value = DateTime(*[getattr(value, n) for n in value._FIELDS[:8]],
-                             self.time_zone, value.clock_status)
+            value = dataclasses.replace(value, deviation=self.time_zone)
         result = value.to_datetime()
         if result.tzinfo is None:
             raise UsageError(f"{self._label()}: the time has no deviation and time_zone is unknown")

@@ -197,6 +197,14 @@ class ProfileRows:
         i = self.column_index(key)
         return [row[i] for row in self.rows]
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"columns": [{class_id, object, attribute, data_index, unit}], "rows": [[...]]}``
+        with the values as plain JSON (timestamps ISO 8601)."""
+        from ..jsonable import to_json
+
+        return {"columns": [c.describe() for c in self.columns],
+                "rows": [[to_json(v) for v in row] for row in self.rows]}
+
     def as_dicts(self) -> list[dict[str, Any]]:
         names = [c.name for c in self.columns]
         return [dict(zip(names, row)) for row in self.rows]
