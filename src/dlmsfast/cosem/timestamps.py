@@ -18,11 +18,24 @@ from the ``DateTime`` (``clock_status``) where it matters.
 from __future__ import annotations
 
 import datetime as _dt
+import struct
 from typing import Any
 
 from ..axdr import DateTime
 
 _NEEDED = ("year", "month", "day", "hour", "minute", "second")
+
+
+_LAYOUT = struct.Struct(">HBBBBBBBhB")
+# deviation -> timezone, made once each (at most 2879 of them)
+_ZONES: dict[int, _dt.tzinfo] = {}
+
+
+def _zone(deviation: int) -> _dt.tzinfo:
+    zone = _ZONES.get(deviation)
+    if zone is None:
+        zone = _ZONES[deviation] = _dt.timezone(_dt.timedelta(minutes=-deviation))
+    return zone
 
 
 def to_timestamp(value: DateTime | bytes | None,
@@ -35,6 +48,17 @@ def to_timestamp(value: DateTime | bytes | None,
     if value is None:
         return None
     if not isinstance(value, DateTime):
+        if len(value) == 12:
+            # the common case of a profile column, without making a DateTime
+            year, month, day, _, hour, minute, second, hundredths, deviation, _ = _LAYOUT.unpack(value)
+            if (year != 0xFFFF and hour < 24 and minute < 60 and second < 60
+                    and (hundredths < 100 or hundredths == 0xFF) and -1439 <= deviation <= 1439):
+                try:
+                    return _dt.datetime(year, month, day, hour, minute, second,
+                                        0 if hundredths == 0xFF else hundredths * 10000,
+                                        _ZONES.get(deviation) or _zone(deviation))
+                except ValueError:
+                    pass
         value = DateTime.from_bytes(value)
     if any(getattr(value, name) is None for name in _NEEDED):
         return value
@@ -44,7 +68,7 @@ def to_timestamp(value: DateTime | bytes | None,
         tzinfo: _dt.tzinfo = local_tz
     elif -1439 <= value.deviation <= 1439:
         # timezone() takes less than a day; the Blue Book range is -720..720
-        tzinfo = _dt.timezone(_dt.timedelta(minutes=-value.deviation))
+        tzinfo = _zone(value.deviation)
     else:
         return value
     hundredths = value.hundredths or 0

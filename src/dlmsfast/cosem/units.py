@@ -386,6 +386,15 @@ class ScalerUnit:
             return value * 10**scaler
         return Decimal(value).scaleb(scaler, _EXACT)
 
+    def scale_many(self, values: Any) -> list:
+        """:meth:`scale` of each value (a profile column), with the common
+        case of integers done in one pass."""
+        scaler = self.scaler
+        if scaler >= 0:
+            factor = 10**scaler
+            return [v * factor if v.__class__ is int else self.scale(v) for v in values]
+        return [Decimal(v).scaleb(scaler, _EXACT) if v.__class__ is int else self.scale(v) for v in values]
+
     def unscale(self, physical: Any) -> Any:
         """The raw value that :meth:`scale` maps to ``physical`` (a server role
         serving 1.96 Wh with scaler -3 sends 1960); an int or Decimal that is not

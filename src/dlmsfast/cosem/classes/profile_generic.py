@@ -112,7 +112,6 @@ def _row(entry: Any, what: str) -> tuple:
 
 _CELL = Choice()
 BUFFER = _Buffer()
-_DATE_TIME, _MAYBE_DATE_TIME, _PLAIN = "date-time", "maybe date-time", "plain"
 
 # Register value attributes: the columns a scaler_unit applies to when the
 # caller keys it by OBIS alone.
@@ -327,37 +326,33 @@ class ProfileGeneric(CosemObject):
         if isinstance(buffer, Data):
             entries = BUFFER.decode(buffer, what)
         elif isinstance(buffer, (list, tuple)):
-            entries = tuple(_row(entry, f"{what}[{i}]") for i, entry in enumerate(buffer))
+            for i, entry in enumerate(buffer):
+                if not isinstance(entry, (tuple, list)):
+                    raise DecodeError(f"{what}[{i}]: a buffer entry is a structure, got {type(entry).__name__}")
+            entries = buffer
         else:
             raise UsageError(f"a buffer is a Data or a list of rows, not {type(buffer).__name__}")
         selected = columns if columns is not None else self.selected_columns(access)
         cols = self.columns(selected, scalers)
         period = self.capture_period or 0
-        # what to do with each column is decided once, not per cell
-        kinds = tuple(
-            _DATE_TIME if c.date_time
-            else _MAYBE_DATE_TIME if c.data_index == 0 and _choice_column(c)
-            else _PLAIN for c in cols
-        )
-        scalers_of = tuple(c.scaler_unit for c in cols)
-        rows = []
-        previous: list[Any] = [None] * len(cols)
+        width = len(cols)
         for i, entry in enumerate(entries):
-            if len(entry) != len(cols):
-                raise DecodeError(f"{what}[{i}]: {len(entry)} values for {len(cols)} capture objects")
-            row = []
-            for j, cell in enumerate(entry):
-                kind = kinds[j]
-                if kind is _DATE_TIME or isinstance(cell, DateTime) or (
-                        kind is _MAYBE_DATE_TIME and plausible_date_time(cell)):
-                    value = _timestamp(cell, previous[j], period, local_tz, f"{what}[{i}][{j}]")
-                    previous[j] = value
-                elif scalers_of[j] is not None:
-                    value = scalers_of[j].scale(cell)
-                else:
-                    value = cell
-                row.append(value)
-            rows.append(tuple(row))
+            if len(entry) != width:
+                raise DecodeError(f"{what}[{i}]: {len(entry)} values for {width} capture objects")
+        # Column by column: what to do with a column is decided once, and each
+        # column is converted in one pass (the hot path of a profile read).
+        values_by_column = list(zip(*entries)) if entries else [()] * width
+        converted = []
+        for j, (column, values) in enumerate(zip(cols, values_by_column)):
+            where = f"{what}[%d][{j}]"
+            if column.date_time:
+                converted.append(_timestamps(values, period, local_tz, where))
+            elif (column.data_index == 0 and _choice_column(column)
+                  and (column.class_id, column.attribute_index) not in _VALUE_ATTRIBUTES):
+                converted.append(_maybe_timestamps(values, column.scaler_unit, period, local_tz, where))
+            else:
+                converted.append(_plain(values, column.scaler_unit, local_tz))
+        rows = list(zip(*converted)) if entries else []
         return ProfileRows(cols, tuple(rows))
 
     # --- selective access ------------------------------------------------------
@@ -401,6 +396,45 @@ def _choice_column(column: Column) -> bool:
     return True
 
 
+def _timestamps(values: Sequence[Any], period: int, local_tz: _dt.tzinfo | None,
+                where: str) -> list:
+    """A date-time column; a null entry continues from the previous one."""
+    out = []
+    previous = None
+    for i, cell in enumerate(values):
+        if cell.__class__ is bytes and len(cell) == 12:
+            previous = to_timestamp(cell, local_tz)
+        else:
+            previous = _timestamp(cell, previous, period, local_tz, where % i)
+        out.append(previous)
+    return out
+
+
+def _maybe_timestamps(values: Sequence[Any], scaler_unit: ScalerUnit | None, period: int,
+                      local_tz: _dt.tzinfo | None, where: str) -> list:
+    """A CHOICE column: date-times where the cells are ones, else values."""
+    out = []
+    previous = None
+    for i, cell in enumerate(values):
+        if cell.__class__ is DateTime or (cell.__class__ is bytes and len(cell) == 12
+                                          and plausible_date_time(cell)):
+            previous = value = _timestamp(cell, previous, period, local_tz, where % i)
+        elif scaler_unit is not None:
+            value = scaler_unit.scale(cell)
+        else:
+            value = cell
+        out.append(value)
+    return out
+
+
+def _plain(values: Sequence[Any], scaler_unit: ScalerUnit | None, local_tz: _dt.tzinfo | None) -> Sequence:
+    """A column of values, scaled when its scaler_unit is known; in an
+    unscaled column a date-time tag still becomes a timestamp."""
+    if scaler_unit is not None:
+        return scaler_unit.scale_many(values)
+    return [to_timestamp(v, local_tz) if v.__class__ is DateTime else v for v in values]
+
+
 def _timestamp(cell: Any, previous: Any, period: int, local_tz: _dt.tzinfo | None,
                what: str) -> Any:
     if cell is None:
@@ -410,7 +444,7 @@ def _timestamp(cell: Any, previous: Any, period: int, local_tz: _dt.tzinfo | Non
     if isinstance(cell, (bytes, bytearray)):
         if len(cell) != 12:
             raise DecodeError(f"{what}: a date-time has 12 octets, got {len(cell)}")
-        return to_timestamp(DateTime.from_bytes(cell), local_tz)
+        return to_timestamp(cell, local_tz)
     if isinstance(cell, DateTime):
         return to_timestamp(cell, local_tz)
     raise DecodeError(f"{what}: expected a date-time, got {type(cell).__name__}")
