@@ -257,7 +257,8 @@ SAMPLES = [
                 "daylight_savings_end": T2, "daylight_savings_deviation": 60,
                 "daylight_savings_enabled": True, "clock_base": ClockBase.INTERNAL_CRYSTAL}),
     (ScriptTable, 0, {"scripts": (Script(1, (ActionSpecification(ServiceId.EXECUTE_METHOD, 70,
-                                                                 Obis.parse("0.0.96.3.10.255"), 1, 0),)),
+                                                                 Obis.parse("0.0.96.3.10.255"), 1,
+                                                                 Data(DataType.INTEGER, 0)),)),
                                   Script(2, ()))}),
     (SapAssignmentObject, 0, {"SAP_assignment_list": (SapAssignment(1, b"MMM0000012345678"),)}),
     (ImageTransfer, 0, {"image_block_size": 200, "image_transferred_blocks_status": BitString.from_str("1101"),
@@ -454,3 +455,11 @@ def test_values_as_plain_json():
         "columns": [{"class_id": 8, "object": "0.0.1.0.0.255", "attribute": 2, "data_index": 0, "unit": None},
                     {"class_id": 3, "object": "1.0.1.8.0.255", "attribute": 2, "data_index": 0, "unit": "Wh"}],
         "rows": [["2026-03-29T02:00:00+01:00", 1.96]]}
+
+
+def test_python_clock_values_are_taken_where_cosem_ones_are_declared():
+    when = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    clock = Clock("0.0.1.0.0.255", time=when)
+    assert DateTime.from_bytes(clock.encode_attribute(2).value).to_datetime() == when
+    with pytest.raises(EncodeError, match="attribute 2 time"):
+        Clock("0.0.1.0.0.255", time="noon").encode_attribute(2)

@@ -108,7 +108,8 @@ class CosemObject:
                 f"{', '.join(map(str, self.versions))}, not {version}")
         self.version = version
         self._values: dict[int, Any] = {}
-        self._data: dict[int, Data] = {}
+        # index -> (the Data received, the value decoded from it)
+        self._data: dict[int, tuple[Data, Any]] = {}
         for name, value in values.items():
             self.set(name, value)
 
@@ -158,8 +159,6 @@ class CosemObject:
             self.logical_name = Obis.parse(value)
             return
         self._values[attribute.index] = value
-        if not isinstance(attribute.type, Choice):
-            self._data.pop(attribute.index, None)
 
     def decode_attribute(self, member: Member, data: Data) -> Any:
         """Read the Data a peer sent for an attribute, keep and return its value."""
@@ -169,8 +168,8 @@ class CosemObject:
             self.logical_name = value
             return value
         self._values[attribute.index] = value
-        if isinstance(attribute.type, Choice):
-            self._data[attribute.index] = data
+        if attribute.type.keeps_data:
+            self._data[attribute.index] = (data, value)
         return value
 
     def decode_attribute_bytes(self, member: Member, raw: bytes | bytearray | memoryview) -> Any:
@@ -191,12 +190,21 @@ class CosemObject:
         if attribute.index not in self._values:
             raise UsageError(f"{what} has no value")
         value = self._values[attribute.index]
+        kept = self._kept_data(attribute.index)
+        if kept is not None:
+            return kept
         if isinstance(attribute.type, Choice):
             like = self._data.get(attribute.index)
-            if like is not None and like.to_plain() == value:
-                return like
-            return attribute.type.encode(value, what, like)
+            return attribute.type.encode(value, what, None if like is None else like[0])
         return attribute.type.encode(value, what)
+
+    def _kept_data(self, index: int) -> Data | None:
+        """The Data an attribute's value came in, while the value is the very
+        object decoded from it (not replaced since)."""
+        kept = self._data.get(index)
+        if kept is not None and kept[1] is self._values.get(index):
+            return kept[0]
+        return None
 
     def encode_method_parameter(self, member: Member, value: Any = None) -> Data:
         """The Data of a method invocation's parameter."""

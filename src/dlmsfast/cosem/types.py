@@ -15,9 +15,11 @@ type                   Blue Book                            Python value
 ``Enumerated(E)``      enum with Blue Book names             member of E (an int
                                                              for a code E lacks)
 ``LOGICAL_NAME``       octet-string(6)                       :class:`Obis`
-``DATE_TIME``          octet-string(12) or date-time         :class:`DateTime`
+``DATE_TIME``          octet-string(12) or date-time         :class:`DateTime` (a
+                                                             datetime is taken)
 ``Choice()``           CHOICE / "instance specific"          the plain value; the
                                                              Data tag is kept
+``ANY_DATA``           CHOICE inside a structure or array    the Data itself
 ``ArrayOf(t)``         array of t                            tuple
 ``Record(cls, ...)``   structure {named members}             a frozen dataclass
 =====================  ===================================  ======================
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import datetime as _dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,6 +82,9 @@ class AttributeType(abc.ABC):
 
     name: str = ""
     tag: DataType | None = None
+    #: the object holding the value keeps the Data it came in, and sends that
+    #: back while the value is unchanged (plain values lose their tags)
+    keeps_data: bool = False
 
     @abc.abstractmethod
     def decode(self, data: Data, what: str) -> Any:
@@ -198,6 +204,7 @@ class _ClockValue(AttributeType):
         return self.kind.from_bytes(raw)
 
     def encode(self, value: Any, what: str) -> Data:
+        value = _from_python_clock(value, self.kind)
         if not isinstance(value, self.kind):
             raise EncodeError(f"{what}: expected a {self.kind.__name__}, not {type(value).__name__}")
         try:
@@ -206,12 +213,24 @@ class _ClockValue(AttributeType):
             raise EncodeError(f"{what}: {exc}") from None
 
 
+def _from_python_clock(value: Any, kind: type) -> Any:
+    """A datetime / date / time given where a COSEM clock value is declared."""
+    if kind is DateTime and isinstance(value, _dt.datetime):
+        return DateTime.from_datetime(value)
+    if kind is Date and isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return Date.from_date(value)
+    if kind is Time and isinstance(value, _dt.time):
+        return Time.from_time(value)
+    return value
+
+
 class Choice(AttributeType):
     """CHOICE (an "instance specific" value): any Data; the value is its plain
     form (:meth:`Data.to_plain`). The tag is remembered by the object holding
     the value, so that a new value of the same attribute is sent with it."""
 
     name = "CHOICE"
+    keeps_data = True
 
     def decode(self, data: Data, what: str) -> Any:
         if not isinstance(data, Data):
@@ -224,6 +243,24 @@ class Choice(AttributeType):
         if like is not None and like.type not in (DataType.ARRAY, DataType.STRUCTURE,
                                                   DataType.COMPACT_ARRAY):
             return make_data(like.type, value, what)
+        return make_data(_guess_tag(value, what), value, what)
+
+
+class AnyData(AttributeType):
+    """A CHOICE inside a structure or an array, where no object can remember
+    its tag: the value is the :class:`~dlmsfast.axdr.Data` node itself, sent
+    back exactly as received."""
+
+    name = "CHOICE (Data)"
+
+    def decode(self, data: Data, what: str) -> Data:
+        if not isinstance(data, Data):
+            raise DecodeError(f"{what}: expected a Data value, got {type(data).__name__}")
+        return data
+
+    def encode(self, value: Any, what: str) -> Data:
+        if isinstance(value, Data):
+            return value
         return make_data(_guess_tag(value, what), value, what)
 
 
@@ -438,6 +475,7 @@ DATE_TIME = _ClockValue(DateTime, DataType.DATE_TIME, 12)
 DATE = _ClockValue(Date, DataType.DATE, 5)
 TIME = _ClockValue(Time, DataType.TIME, 4)
 CHOICE = Choice()
+ANY_DATA = AnyData()
 INTEGER_ZERO = _NullOrInteger()
 
 

@@ -75,6 +75,7 @@ class _Buffer(AttributeType):
 
     tag = DataType.ARRAY
     name = "array of structure"
+    keeps_data = True
 
     def decode(self, data: Data, what: str) -> tuple:
         if not isinstance(data, Data) or data.type not in (DataType.ARRAY, DataType.COMPACT_ARRAY):
@@ -272,6 +273,9 @@ class ProfileGeneric(CosemObject):
     def encode_attribute(self, member: Member) -> Data:
         attribute = self.attribute(member)
         if attribute.index == 2 and self.buffer is not None:
+            kept = self._kept_data(2)
+            if kept is not None:
+                return kept
             return BUFFER.encode(self.buffer, self._what(attribute), self.buffer_types)
         return super().encode_attribute(member)
 

@@ -12,7 +12,7 @@ index  attribute                     type                             kind     s
 7      repetition_delay              long-unsigned (v0) | structure   static
 8      port_reference                octet-string                     static   v1
 9      push_client_SAP               integer                          static   v1
-10     push_protection_parameters    array (kept as plain values)     static   v1
+10     push_protection_parameters    array (each element as its Data) static   v1
 11     push_operation_method         enum                             static   v2
 12     confirmation_parameters       structure                        static   v2
 13     last_confirmation_date_time   date-time                        dynamic  v2
@@ -30,7 +30,7 @@ from ..._enum import BlueBookEnum
 from ...axdr import DateTime
 from ..interface import Attribute, CosemObject, Method
 from ..types import (
-    CHOICE,
+    ANY_DATA,
     DATE_TIME,
     DOUBLE_LONG_UNSIGNED,
     INTEGER,
@@ -117,7 +117,7 @@ class PushSetup(CosemObject):
                                                 LONG_UNSIGNED, name="repetition_delay_type"), since=1),
         Attribute(8, "port_reference", LOGICAL_NAME, since=1),
         Attribute(9, "push_client_SAP", INTEGER, since=1),
-        Attribute(10, "push_protection_parameters", ArrayOf(CHOICE), since=1),
+        Attribute(10, "push_protection_parameters", ArrayOf(ANY_DATA), since=1),
         Attribute(11, "push_operation_method", Enumerated(PushOperationMethod), since=2),
         Attribute(12, "confirmation_parameters", Record(ConfirmationParameters, DATE_TIME,
                                                         DOUBLE_LONG_UNSIGNED), since=2),

@@ -21,13 +21,12 @@ Method 1 execute (long-unsigned: the script identifier); short name offset 0x20.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from ..._enum import BlueBookEnum
+from ...axdr import Data, DataType
 from ..interface import Attribute, CosemObject, Method
 from ..obis import Obis
 from ..types import (
-    CHOICE,
+    ANY_DATA,
     INTEGER,
     LOGICAL_NAME,
     LONG_UNSIGNED,
@@ -48,7 +47,7 @@ class ActionSpecification:
     class_id: int
     logical_name: Obis
     index: int
-    parameter: Any = None
+    parameter: Data = Data(DataType.NULL_DATA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ class Script:
 
 
 ACTION_SPECIFICATION = Record(
-    ActionSpecification, Enumerated(ServiceId), LONG_UNSIGNED, LOGICAL_NAME, INTEGER, CHOICE,
+    ActionSpecification, Enumerated(ServiceId), LONG_UNSIGNED, LOGICAL_NAME, INTEGER, ANY_DATA,
     name="action_specification")
 SCRIPT = Record(Script, LONG_UNSIGNED, ArrayOf(ACTION_SPECIFICATION), name="script")
 
