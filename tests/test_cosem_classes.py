@@ -471,3 +471,15 @@ def test_python_clock_values_are_taken_where_cosem_ones_are_declared():
     assert DateTime.from_bytes(clock.encode_attribute(2).value).to_datetime() == when
     with pytest.raises(EncodeError, match="attribute 2 time"):
         Clock("0.0.1.0.0.255", time="noon").encode_attribute(2)
+
+
+def test_descriptors_for_the_services():
+    from dlmsfast.cosem import CosemAttributeDescriptor, CosemMethodDescriptor
+
+    reg = Register("1-0:1.8.0*255")
+    assert reg.attribute_descriptor("scaler_unit") == CosemAttributeDescriptor(3, Obis.parse("1.0.1.8.0.255"), 3)
+    assert reg.attribute_descriptor(2).to_bytes() == bytes.fromhex("0003 0100010800FF 02".replace(" ", ""))
+    assert Clock("0.0.1.0.0.255").method_descriptor("shift_time") == CosemMethodDescriptor(
+        8, Obis.parse("0.0.1.0.0.255"), 6)
+    with pytest.raises(UsageError):
+        reg.attribute_descriptor(9)
