@@ -671,12 +671,13 @@ class HdlcLink:
         else:
             getattr(self, "_on_" + symbol.name.lower())(information, poll, nxt)
 
-    def _fault(self, reason: str, control: int, flags: int) -> None:
-        """A frame breaks the protocol: the server answers FRMR, the client raises."""
-        if self.role == "client":
+    def _fault(self, reason: str, control: int, flags: int, error: type = ProtocolError) -> None:
+        """A frame breaks the protocol (``error``: ProtocolError, or DecodeError for a
+        malformed field): the server answers FRMR, the client raises."""
+        if self._is_client:
             self.state = LinkState.DISCONNECTED
             self._reset_sequence()
-            raise ProtocolError(f"HDLC server sent an {reason}")
+            raise error(f"HDLC server sent an {reason}")
         if self.state is LinkState.DISCONNECTED:
             if control & 0x10:
                 self._out += self._u_frame(FrameKind.DM)
@@ -709,7 +710,7 @@ class HdlcLink:
             information = _LLC_BYTES[llc] + information
         elif first and not llc:
             self._fault("I-frame starting an APDU without the LLC header (E6 E6 00 / E6 E7 00)",
-                        control, FRMR_X_INFORMATION_NOT_PERMITTED)
+                        control, FRMR_X_INFORMATION_NOT_PERMITTED, DecodeError)
             return
         if len(information) + (3 if llc and first else 0) > self._rx_info:
             self._fault(f"I-frame information field of {len(information)} octets "
