@@ -22,6 +22,9 @@ Rules of the link (the table ``TRANSITIONS`` below states them as data):
   acknowledges fewer frames than were sent, the sender goes back and sends
   the unacknowledged ones again (go-back-N). A frame whose N(S) is not the
   expected one is dropped (a repeat or a frame after a lost one).
+- One F=1 answers one P=1. The client acts on an F only while its poll is
+  due, and on a given RR answer once: a late answer and the answer to the
+  poll that followed it must not both send the window again.
 - A timeout (the transport calls :meth:`HdlcLink.timeout`) makes the client
   send its last unanswered command again (SNRM, DISC) or poll with RR; the
   server's answer to the poll brings back whatever was lost. After
@@ -57,7 +60,8 @@ transmit = what it sends), :class:`ApduReceived`, :class:`UnnumberedInformation`
 (UI frames: pushed data), :class:`Disconnected`, :class:`LinkTimeout`.
 Remote faults raise from :meth:`HdlcLink.next_event`: :class:`FrameRejectError`
 (FRMR), :class:`DisconnectedModeError` (DM), :class:`ProtocolError` (an
-unexpected frame), :class:`DecodeError` (malformed UA parameters); after one
+unexpected frame), :class:`DecodeError` (malformed UA parameters, an APDU
+without its LLC header); after one
 the client link is DISCONNECTED and may connect again. Local misuse raises
 :class:`LocalProtocolError`. Frames with a bad HCS/FCS, and garbage, are
 dropped and counted (``bad_frames``, ``discarded_bytes``); frames for or from
@@ -69,7 +73,8 @@ The information field is capped at what an 11-bit length field can carry
 (2,047 octets per frame, so 2,037 with a 2-octet server address) whatever
 was negotiated.
 
-An I-frame as the link sends it (window 2, APDU in 3 segments, client side)::
+An exchange as the link makes it (window 2, a request in 3 segments; frame
+layout in :mod:`dlmsfast.hdlc`)::
 
     client                                     server
     I  N(S)=0 N(R)=0 P=0 S=1  E6 E6 00 apdu[..]  ->
