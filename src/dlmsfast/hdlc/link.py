@@ -612,27 +612,29 @@ class HdlcLink:
     def _send_window(self, resend: bool) -> bytes:
         """Frames to send now: the unacknowledged ones again when ``resend``, then
         new segments while the window has room; P/F on the last one."""
-        window = list(self._unacked) if resend else []
-        new = []
-        if not self._peer_busy:
-            while self._queue and len(self._unacked) + len(new) < self._tx_window:
-                info, segmented = self._queue.popleft()
-                new.append((self._vs, info, segmented))
-                self._vs = (self._vs + 1) & 7
-        if new:
-            self._local(LinkInput.SEND_PART if self._queue else LinkInput.SEND_LAST)
-        self._unacked.extend(new)
-        window += new
+        unacked, queue = self._unacked, self._queue
+        window = list(unacked) if resend else []
+        room = 0 if self._peer_busy else self._tx_window - len(unacked)
+        if queue and room > 0:
+            vs = self._vs
+            while queue and room > 0:
+                info, segmented = queue.popleft()
+                sent = (vs, info, segmented)
+                unacked.append(sent)
+                window.append(sent)
+                vs = (vs + 1) & 7
+                room -= 1
+            self._vs = vs
+            self._local(LinkInput.SEND_PART if queue else LinkInput.SEND_LAST)
         if not window:
             return b""
         if self._is_client:
             self._polled = True
         vr = self._vr << 5
-        last = len(window) - 1
-        return build_frames(self._peer, self._own, [
-            (vr | (ns << 1) | (0x10 if i == last else 0), info, segmented)
-            for i, (ns, info, segmented) in enumerate(window)
-        ])
+        frames = [(vr | (ns << 1), info, segmented) for ns, info, segmented in window]
+        control, info, segmented = frames[-1]
+        frames[-1] = (control | 0x10, info, segmented)  # P/F on the window's last frame
+        return build_frames(self._peer, self._own, frames)
 
     # ------------------------------------------------------------------ frames in
 
