@@ -47,13 +47,16 @@ def profile_rows(n: int = 96) -> Data:
         )) for i in range(n)))
 
 
+PROFILE_ROWS = profile_rows()
+
+
 class Meter:
     """The application behind a ServerSession: a few objects, in memory."""
 
     def __init__(self) -> None:
         self.values = {
             ENERGY: Data(DataType.DOUBLE_LONG_UNSIGNED, 1960),
-            PROFILE: profile_rows(),
+            PROFILE: PROFILE_ROWS,
             CosemAttributeDescriptor(1, "0.0.42.0.0.255", 2):
                 Data(DataType.OCTET_STRING, b"MMM0000012345678"),
         }

@@ -337,24 +337,24 @@ class ClientSession(SessionBase):
         plain = SetRequestNormal(invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
                                  access_selection=selection, value=value).to_bytes()
         if len(plain) > self._room():
-            raw = encode(value)
-            pending.blocks = _chunks(raw, self._block_room(selection))
-            first = pending.blocks.pop(0)
-            pending.block = 1
             plain = SetRequestWithFirstDatablock(
                 invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
                 access_selection=selection,
-                datablock=DataBlockSA(not pending.blocks, 1, first)).to_bytes()
+                datablock=self._first_block(pending, value, selection)).to_bytes()
         return self._send(pending, plain)
 
-    def _block_room(self, selection=None) -> int:
+    def _first_block(self, pending: _Pending, value: Data, selection=None) -> DataBlockSA:
+        """Cut ``value`` into the blocks of a long SET or ACTION; the first one."""
         room = self._room() - _SA_HEAD - 9
         if selection is not None:
             room -= 1 + len(encode(selection.access_parameters))
         if room < 1:
             raise LocalProtocolError(f"the server's PDU size {self.max_pdu_size} leaves no room "
                                      "for a datablock")
-        return room
+        pending.blocks = _chunks(encode(value), room)
+        pending.block = 1
+        first = pending.blocks.pop(0)
+        return DataBlockSA(not pending.blocks, 1, first)
 
     def set_with_list(self, items, values) -> bytes:
         """set-request-with-list: one value per attribute (one request; the
@@ -380,12 +380,9 @@ class ClientSession(SessionBase):
         plain = ActionRequestNormal(invoke_id_and_priority=iip, cosem_method_descriptor=descriptor,
                                     method_invocation_parameters=parameters).to_bytes()
         if len(plain) > self._room():
-            pending.blocks = _chunks(encode(parameters), self._block_room())
-            first = pending.blocks.pop(0)
-            pending.block = 1
             plain = ActionRequestWithFirstPblock(
                 invoke_id_and_priority=iip, cosem_method_descriptor=descriptor,
-                pblock=DataBlockSA(not pending.blocks, 1, first)).to_bytes()
+                pblock=self._first_block(pending, parameters)).to_bytes()
         return self._send(pending, plain)
 
     def action_with_list(self, descriptors, parameters) -> bytes:
@@ -575,32 +572,13 @@ class ClientSession(SessionBase):
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError("the server's HLS answer holds no f(CtoS) octet-string")
         try:
-            self._verify(returned.value)
+            self._verify_hls(self._mechanism, returned.value, self._ctos, self._stoc,
+                             self.settings.password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError(f"the server failed HLS authentication: {exc}") from None
         self._move(Trigger.HLS_PASS4_OK)
         return [self._associated()]
-
-    def _verify(self, response: bytes) -> None:
-        context = self._context
-        if self._mechanism != MechanismName.HLS_GMAC:
-            hls.verify(self._mechanism, response, self._ctos, secret=self.settings.password,
-                       context=context, peer_challenge=self._stoc,
-                       own_system_title=self._own_title(),
-                       peer_system_title=self.peer_system_title)
-            return
-        # f(CtoS) may carry the same invocation counter as the ciphered APDU that
-        # brought it (Gurux meters do so): it is checked against the counter
-        # accepted before that APDU.
-        accepted = context.peer_invocation_counter
-        context.peer_invocation_counter = self._peer_ic_before if self._security else accepted
-        try:
-            hls.verify(self._mechanism, response, self._ctos, context=context)
-        finally:
-            latest = context.peer_invocation_counter
-            if accepted is not None and (latest is None or latest < accepted):
-                context.peer_invocation_counter = accepted
 
     def _on_rlre(self, plain: bytes) -> list[ev.Event]:
         if self._state is not State.RELEASE_SENT:
@@ -673,16 +651,8 @@ class ClientSession(SessionBase):
         invoke_id = plain[2] & 0x0F
         choice = plain[1]
         if choice == 2:  # a block acknowledged: the next one
-            pending = self._take(invoke_id, (_SET,))
-            if response.block_number != pending.block or not pending.blocks:
-                raise ProtocolError(f"set-response-datablock {response.block_number} does "
-                                    f"not acknowledge block {pending.block}")
-            pending.block += 1
-            chunk = pending.blocks.pop(0)
-            plain_next = SetRequestWithDatablock(
-                invoke_id_and_priority=self._iip(invoke_id),
-                datablock=DataBlockSA(not pending.blocks, pending.block, chunk)).to_bytes()
-            return [ev.NeedToSend(self._send(pending, plain_next))]
+            return self._next_block(self._take(invoke_id, (_SET,)), response,
+                                    SetRequestWithDatablock, "datablock")
         if choice in (1, 3):
             pending = self._take(invoke_id, (_SET,))
             if response.result != _SUCCESS:
@@ -698,6 +668,17 @@ class ClientSession(SessionBase):
             else access_error(result, "set", entry.cosem_attribute_descriptor)
             for entry, result in zip(pending.descriptor, results)))]
 
+    def _next_block(self, pending: _Pending, ack, variant, field: str) -> list[ev.Event]:
+        """The next block of a long SET or ACTION, once the server acknowledged one."""
+        if ack.block_number != pending.block or not pending.blocks:
+            raise ProtocolError(f"{ack.CHOICE_NAME} {ack.block_number} does not acknowledge "
+                                f"block {pending.block}")
+        pending.block += 1
+        chunk = pending.blocks.pop(0)
+        plain = variant(**{"invoke_id_and_priority": self._iip(pending.invoke_id),
+                           field: DataBlockSA(not pending.blocks, pending.block, chunk)})
+        return [ev.NeedToSend(self._send(pending, plain.to_bytes()))]
+
     def _on_action_response(self, plain: bytes) -> list[ev.Event]:
         response = parse_apdu(plain)
         invoke_id = plain[2] & 0x0F
@@ -709,16 +690,8 @@ class ClientSession(SessionBase):
             return [self._action_result(pending, response.action_result,
                                         response.return_parameters)]
         if choice == 4:  # our pblock acknowledged: the next one
-            pending = self._take(invoke_id, (_ACTION,))
-            if response.block_number != pending.block or not pending.blocks:
-                raise ProtocolError(f"action-response-next-pblock {response.block_number} "
-                                    f"does not acknowledge block {pending.block}")
-            pending.block += 1
-            chunk = pending.blocks.pop(0)
-            plain_next = ActionRequestWithPblock(
-                invoke_id_and_priority=self._iip(invoke_id),
-                pblock=DataBlockSA(not pending.blocks, pending.block, chunk)).to_bytes()
-            return [ev.NeedToSend(self._send(pending, plain_next))]
+            return self._next_block(self._take(invoke_id, (_ACTION,)), response,
+                                    ActionRequestWithPblock, "pblock")
         if choice == 2:  # a long answer in pblocks
             pending = self._take(invoke_id, (_ACTION, _ACTION_LIST))
             block = response.pblock
