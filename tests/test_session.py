@@ -98,7 +98,8 @@ def test_aarq_and_aare_carry_what_was_negotiated():
     pair.associate()
     aarq = AARQ.from_bytes(pair.to_server[0])
     aare = AARE.from_bytes(pair.to_client[0])
-    assert aarq.application_context_name is ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING
+    assert aarq.application_context_name is (
+        ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING)
     assert aarq.calling_ap_title == pair.client.security_context.system_title
     assert aare.responding_ap_title == pair.server_context.system_title
     assert aare.result_source_diagnostic is AcseServiceUser.AUTHENTICATION_REQUIRED
@@ -178,7 +179,8 @@ def test_set_normal_and_with_list_and_datablock():
     assert blocks[0][:2] == b"\xC1\x02" and all(b[:2] == b"\xC1\x03" for b in blocks[1:])
     assert all(len(b) <= 128 for b in blocks) and len(blocks) >= 4
     (result,) = pair.exchange(pair.client.set_with_list(
-        [ENERGY, UNKNOWN], [Data(DataType.DOUBLE_LONG_UNSIGNED, 7), Data(DataType.NULL_DATA, None)]))
+        [ENERGY, UNKNOWN],
+        [Data(DataType.DOUBLE_LONG_UNSIGNED, 7), Data(DataType.NULL_DATA, None)]))
     assert result.results[0] is None and isinstance(result.results[1], ObjectUndefined)
 
 

@@ -446,12 +446,15 @@ class ClientSession(SessionBase):
         return handler(self, plain)
 
     def _take(self, invoke_id: int, kinds) -> _Pending:
-        pending = self._pending.pop(invoke_id, None)
+        pending = self._pending.get(invoke_id)
+        if pending is None and len(self._pending) == 1:
+            # Gurux servers answer a refused GET with invoke id 1 whatever the
+            # request carried: with one request outstanding, the answer is its.
+            pending = next(iter(self._pending.values()))
         if pending is None or pending.kind not in kinds:
-            if pending is not None:
-                self._pending[invoke_id] = pending
             raise ProtocolError(f"answer with invoke id {invoke_id} matches no request of "
                                 "that service")
+        del self._pending[pending.invoke_id]
         return pending
 
     def _on_aare(self, plain: bytes) -> list[ev.Event]:
@@ -599,7 +602,7 @@ class ClientSession(SessionBase):
             pending = self._take(invoke_id, (_GET,))
             result = response.result
             if type(result) is Data:
-                return [ev.GetResult(invoke_id, pending.descriptor, result)]
+                return [ev.GetResult(pending.invoke_id, pending.descriptor, result)]
             raise access_error(result, "get", pending.descriptor)
         if choice == 2:
             return self._on_get_block(invoke_id, response.result)
@@ -635,15 +638,15 @@ class ClientSession(SessionBase):
             pending.raw += result
         pending.block = block.block_number
         if not block.last_block:
-            plain = GetRequestNext(invoke_id_and_priority=self._iip(invoke_id),
+            plain = GetRequestNext(invoke_id_and_priority=self._iip(pending.invoke_id),
                                    block_number=block.block_number).to_bytes()
             return [ev.NeedToSend(self._send(pending, plain))]
         raw = bytes(pending.raw)
         if pending.kind == _GET:
-            return [ev.GetResult(invoke_id, pending.descriptor, decode_typed(raw))]
+            return [ev.GetResult(pending.invoke_id, pending.descriptor, decode_typed(raw))]
         # the blocks carry the with-list answer's SEQUENCE OF Get-Data-Result
-        whole = GetResponseWithList.from_bytes(b"\xC4\x03" + bytes((self._iip_base | invoke_id,))
-                                               + raw)
+        iip = bytes((self._iip_base | pending.invoke_id,))
+        whole = GetResponseWithList.from_bytes(b"\xC4\x03" + iip + raw)
         return self._get_list_results(pending, whole.result)
 
     def _on_set_response(self, plain: bytes) -> list[ev.Event]:
@@ -657,13 +660,13 @@ class ClientSession(SessionBase):
             pending = self._take(invoke_id, (_SET,))
             if response.result != _SUCCESS:
                 raise access_error(response.result, "set", pending.descriptor)
-            return [ev.SetResult(invoke_id, pending.descriptor)]
+            return [ev.SetResult(pending.invoke_id, pending.descriptor)]
         pending = self._take(invoke_id, (_SET_LIST,))
         results = response.result
         if len(results) != len(pending.descriptor):
             raise ProtocolError(f"set-response-with-list of {len(results)} results for "
                                 f"{len(pending.descriptor)} attributes")
-        return [ev.SetListResult(invoke_id, pending.descriptor, tuple(
+        return [ev.SetListResult(pending.invoke_id, pending.descriptor, tuple(
             None if result == _SUCCESS
             else access_error(result, "set", entry.cosem_attribute_descriptor)
             for entry, result in zip(pending.descriptor, results)))]
@@ -703,17 +706,18 @@ class ClientSession(SessionBase):
                 pending.raw + block.raw_data
             pending.block = block.block_number
             if not block.last_block:
-                plain_next = ActionRequestNextPblock(invoke_id_and_priority=self._iip(invoke_id),
-                                                     block_number=block.block_number).to_bytes()
+                plain_next = ActionRequestNextPblock(
+                    invoke_id_and_priority=self._iip(pending.invoke_id),
+                    block_number=block.block_number).to_bytes()
                 return [ev.NeedToSend(self._send(pending, plain_next))]
             raw = bytes(pending.raw)
             if pending.kind == _ACTION:
                 # the pblocks carry the response-with-optional-data
-                whole = parse_apdu(b"\xC7\x01" + bytes((self._iip_base | invoke_id,)) + raw)
+                whole = parse_apdu(b"\xC7\x01" + bytes((self._iip_base | pending.invoke_id,)) + raw)
                 return [self._action_result(pending, whole.action_result,
                                             whole.return_parameters)]
             whole = ActionResponseWithList.from_bytes(
-                b"\xC7\x03" + bytes((self._iip_base | invoke_id,)) + raw)
+                b"\xC7\x03" + bytes((self._iip_base | pending.invoke_id,)) + raw)
             return self._action_list(pending, whole)
         pending = self._take(invoke_id, (_ACTION_LIST,))
         return self._action_list(pending, response)
