@@ -2,8 +2,8 @@
 APDUs are handed over whole, and a tiny meter application answers the requests."""
 from __future__ import annotations
 
-from dlmsfast.apdu import CosemAttributeDescriptor, DataAccessResult
 from dlmsfast.apdu import ActionResult as ActionResultEnum
+from dlmsfast.apdu import CosemAttributeDescriptor, DataAccessResult
 from dlmsfast.axdr import Data, DataType
 from dlmsfast.security import SecurityContext
 from dlmsfast.session import (

@@ -2,9 +2,16 @@
 sockets, every APDU handed over whole (tests/session_helpers.py)."""
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from session_helpers import (
+    DENIED,
+    ENERGY,
+    PROFILE,
+    UNKNOWN,
+    Pair,
+    client_settings,
+    profile_rows,
+)
 
 from dlmsfast.apdu import (
     AARE,
@@ -15,9 +22,8 @@ from dlmsfast.apdu import (
     CosemMethodDescriptor,
     DataAccessResult,
     SelectiveAccessDescriptor,
-    parse_apdu,
 )
-from dlmsfast.axdr import Data, DataType, decode_typed
+from dlmsfast.axdr import Data, DataType
 from dlmsfast.errors import (
     AssociationRejected,
     AuthenticationError,
@@ -39,7 +45,6 @@ from dlmsfast.session import (
     ReleaseRequested,
     State,
 )
-from session_helpers import DENIED, ENERGY, PROFILE, UNKNOWN, Pair, client_settings, profile_rows
 
 MECHANISMS = ["none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256"]
 SECURITY = ["none", "auth", "enc", "authenc"]

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from session_helpers import AK, CLIENT_TITLE, EK
 
 from dlmsfast.apdu import (
     CaptureObjectDefinition,
@@ -33,7 +34,6 @@ from dlmsfast.session import (
     Released,
 )
 from dlmsfast.wrapper import WrapperFrame, WrapperStreamSplitter
-from session_helpers import AK, CLIENT_TITLE, EK
 
 SHARED = Path(os.environ.get("DLMSFAST_SHARED", Path(__file__).resolve().parents[1].parent
                              / "shared"))

@@ -9,6 +9,15 @@ import contextlib
 import io
 
 import pytest
+from session_helpers import (
+    AK,
+    CLIENT_TITLE,
+    EK,
+    PASSWORD,
+    SERVER_TITLE,
+    Meter,
+    server_context,
+)
 
 from dlmsfast.apdu import Conformance
 from dlmsfast.session import (
@@ -18,7 +27,6 @@ from dlmsfast.session import (
     ServerSettings,
     State,
 )
-from session_helpers import AK, CLIENT_TITLE, EK, PASSWORD, SERVER_TITLE, Meter, server_context
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
 

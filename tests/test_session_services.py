@@ -3,6 +3,7 @@ block transfer, ciphering faults, malformed and truncated APDUs."""
 from __future__ import annotations
 
 import pytest
+from session_helpers import ENERGY, PROFILE, Pair, profile_rows
 
 from dlmsfast.apdu import (
     CosemAttributeDescriptor,
@@ -39,8 +40,6 @@ from dlmsfast.session import (
     WriteResponse,
     WriteResult,
 )
-from session_helpers import ENERGY, PROFILE, Pair, profile_rows
-
 
 # --- short names ----------------------------------------------------------------
 
@@ -184,8 +183,9 @@ def test_replayed_request_is_answered_with_invocation_counter_error():
 
 
 def test_wrong_key_is_a_tag_failure_both_ways():
-    from dlmsfast.security import SecurityContext
     from session_helpers import AK, SERVER_TITLE
+
+    from dlmsfast.security import SecurityContext
 
     pair = Pair("none", "authenc")
     pair.associate()
@@ -290,3 +290,26 @@ def test_descriptor_given_as_a_tuple():
     pair.associate()
     (result,) = pair.exchange(pair.client.get((3, "1.0.1.8.0.255", 2)))
     assert result.descriptor == CosemAttributeDescriptor(3, "1.0.1.8.0.255", 2)
+
+
+@pytest.mark.parametrize("mechanism, security", [("hls-gmac", "authenc"), ("hls-md5", "none"),
+                                                 ("hls-sha256", "auth")])
+def test_short_name_hls_pass3_through_association_sn(mechanism, security):
+    pair = Pair(mechanism, security, logical_name_referencing=False, server_logical_name=False)
+    (associated,) = pair.associate()
+    assert associated.vaa_name == 0xFA00
+    pass3 = pair.to_server[1]
+    if security == "none":
+        # ReadRequest, parameterized access to 0xFA58 (method 8 of Association SN)
+        assert pass3[:6] == bytes.fromhex("050104FA5800")
+    (result,) = pair.exchange(pair.client.read(0x0100))
+    assert result.values == (Data(DataType.LONG_UNSIGNED, 2301),)
+
+
+def test_short_name_hls_wrong_secret():
+    pair = Pair("hls-sha1", logical_name_referencing=False, server_logical_name=False,
+                server_password=b"other")
+    from dlmsfast.errors import AuthenticationError
+    with pytest.raises(AuthenticationError, match="refused"):
+        pair.associate()
+    assert pair.server.state is State.IDLE

@@ -28,7 +28,12 @@ from __future__ import annotations
 
 from ._state import SERVICE_STATES, TRANSITIONS, Role, State, Trigger
 from .client import REPLY_TO_HLS_AUTHENTICATION, ClientSession
-from .errors import AccessDenied, AuthenticationFailed, ObjectAccessError, ObjectUndefined
+from .errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    ObjectAccessError,
+    ObjectUndefined,
+)
 from .events import *  # noqa: F401,F403  (the events are the package's API)
 from .events import __all__ as _event_names
 from .server import ServerSession

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import os
 
+from .._util import as_bytes
 from ..apdu import (
     AARE,
     AARQ,
     RLRE,
     RLRQ,
+    AcseServiceUser,
     ActionRequestNextPblock,
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
     ActionRequestWithList,
     ActionRequestWithPblock,
+    ActionResponseWithList,
     ApplicationContextName,
     AssociationResult,
-    AcseServiceUser,
     AuthenticationValue,
     ConfirmedServiceError,
     CosemAttributeDescriptor,
@@ -59,13 +61,12 @@ from ..apdu import (
     parse_apdu,
 )
 from ..apdu import ActionResult as ActionResultEnum
-from ..apdu import ActionResponseWithList
 from ..axdr import Data, DataType, decode_typed, encode
-from .._util import as_bytes
 from ..errors import (
     AssociationRejected,
     AuthenticationError,
     DecodeError,
+    DlmsError,
     LocalProtocolError,
     PolicyError,
     ProtocolError,
@@ -84,6 +85,11 @@ from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 ASSOCIATION_LN = "0.0.40.0.0.255"
 REPLY_TO_HLS_AUTHENTICATION = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
+SN_REPLY_TO_HLS_OFFSET = 0x20 + (8 - 1) * 8
+"""Association SN method 8 (reply_to_HLS_authentication): its short name is the
+object's base name (the vaa-name, 0xFA00) + 0x58, the first method at 0x20 and
+one every 8. With SN it is invoked by a ReadRequest with parameterized access,
+which, unlike WriteRequest, brings f(CtoS) back."""
 _HLS = frozenset({MechanismName.HIGH_LEVEL_SECURITY, MechanismName.HLS_MD5,
                   MechanismName.HLS_SHA1, MechanismName.HLS_GMAC, MechanismName.HLS_SHA256})
 _AUTHENTICATION_DIAGNOSTICS = frozenset({
@@ -473,6 +479,10 @@ class ClientSession(SessionBase):
                 raise AuthenticationFailed(message, diagnostic)
             raise AssociationRejected(message, diagnostic)
         title = aare.responding_ap_title
+        if title is not None and len(title) != 8:
+            self._move(Trigger.AARE_REJECTED)
+            raise ProtocolError(f"responding-AP-title of {len(title)} octets: a system title "
+                                "has 8")
         self.peer_system_title = title
         context = self._context
         if context is not None and title is not None:
@@ -515,7 +525,7 @@ class ClientSession(SessionBase):
             if plain[0] in FORM_OF_TAG and self._context is not None:
                 plain = self._context.decrypt(plain)
             parsed = parse_apdu(plain)
-        except Exception:  # the diagnostic is what matters; the detail is a bonus
+        except DlmsError:  # the diagnostic is what matters; the detail is a bonus
             return ""
         if isinstance(parsed, ConfirmedServiceError):
             return (f"confirmed-service-error {parsed.service.blue_book_name}: "
@@ -552,25 +562,29 @@ class ClientSession(SessionBase):
         except Exception:
             self._move(Trigger.HLS_FAILED)
             raise
-        invoke_id = self._next_invoke_id
-        self._next_invoke_id = (invoke_id + 1) & 0x0F
-        pending = _Pending(_HLS_PASS3, invoke_id, REPLY_TO_HLS_AUTHENTICATION)
-        plain = ActionRequestNormal(
-            invoke_id_and_priority=self._iip(invoke_id),
-            cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
-            method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
+        if not self.settings.logical_name_referencing:
+            pending = _Pending(_HLS_PASS3, -1, self.vaa_name + SN_REPLY_TO_HLS_OFFSET)
+            plain = ReadRequest((pending.descriptor,),
+                                ((0, Data(DataType.OCTET_STRING, reply)),)).to_bytes()
+        else:
+            invoke_id = self._next_invoke_id
+            self._next_invoke_id = (invoke_id + 1) & 0x0F
+            pending = _Pending(_HLS_PASS3, invoke_id, REPLY_TO_HLS_AUTHENTICATION)
+            plain = ActionRequestNormal(
+                invoke_id_and_priority=self._iip(invoke_id),
+                cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
+                method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
         # pass 3 runs before the dedicated key may be used, and Gurux meters expect
         # it glo-ciphered even where general-glo is granted
-        self._pending[invoke_id] = pending
+        self._pending[pending.invoke_id] = pending
         return self._protect(plain, "glo") if self._security else plain
 
-    def _on_hls_pass4(self, pending: _Pending, response) -> list[ev.Event]:
-        if response.action_result != ActionResultEnum.SUCCESS:
+    def _on_hls_pass4(self, refusal: str | None, returned) -> list[ev.Event]:
+        """``refusal``: the server's result name when it refused f(StoC);
+        ``returned``: what it sent back, f(CtoS) as an octet-string."""
+        if refusal is not None:
             self._move(Trigger.HLS_FAILED)
-            raise AuthenticationError(
-                f"the server refused our f(StoC): action-result "
-                f"{response.action_result.blue_book_name}")
-        returned = response.return_parameters
+            raise AuthenticationError(f"the server refused our f(StoC): {refusal}")
         if not isinstance(returned, Data) or returned.type is not DataType.OCTET_STRING:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError("the server's HLS answer holds no f(CtoS) octet-string")
@@ -689,7 +703,10 @@ class ClientSession(SessionBase):
         if choice == 1:
             pending = self._take(invoke_id, (_ACTION, _HLS_PASS3))
             if pending.kind == _HLS_PASS3:
-                return self._on_hls_pass4(pending, response)
+                result = response.action_result
+                return self._on_hls_pass4(
+                    None if result == ActionResultEnum.SUCCESS
+                    else f"action-result {result.blue_book_name}", response.return_parameters)
             return [self._action_result(pending, response.action_result,
                                         response.return_parameters)]
         if choice == 4:  # our pblock acknowledged: the next one
@@ -745,8 +762,12 @@ class ClientSession(SessionBase):
         return [ev.ActionListResult(pending.invoke_id, pending.descriptor, tuple(results))]
 
     def _on_read_response(self, plain: bytes) -> list[ev.Event]:
-        pending = self._take(-1, (_READ,))
         response = ReadResponse.from_bytes(plain)
+        pending = self._take(-1, (_READ, _HLS_PASS3))
+        if pending.kind == _HLS_PASS3:
+            (result,) = response.results[:1] or (None,)
+            return self._on_hls_pass4(
+                None if type(result) is Data else f"ReadResponse {result!r}", result)
         if len(response.results) != len(pending.descriptor):
             raise ProtocolError(f"ReadResponse of {len(response.results)} results for "
                                 f"{len(pending.descriptor)} names")
@@ -824,4 +845,4 @@ _HANDLERS = {
 }
 
 
-__all__ = ["ClientSession", "REPLY_TO_HLS_AUTHENTICATION"]
+__all__ = ["ClientSession", "REPLY_TO_HLS_AUTHENTICATION", "SN_REPLY_TO_HLS_OFFSET"]

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 from hmac import compare_digest
 
+from .._util import as_bytes
 from ..apdu import (
     AARE,
     AARQ,
     RLRE,
     RLRQ,
-    ActionRequestNormal,
+    AcseServiceUser,
     ActionResponseNextPblock,
     ActionResponseNormal,
     ActionResponseWithList,
     ActionResponseWithOptionalData,
     ActionResponseWithPblock,
-    AcseServiceUser,
     AssociationResult,
     AuthenticationValue,
     CosemAttributeDescriptorWithSelection,
@@ -54,7 +54,6 @@ from ..apdu import (
 )
 from ..apdu import ActionResult as ActionResultEnum
 from ..axdr import Data, DataType, decode_typed
-from .._util import as_bytes
 from ..errors import (
     DecodeError,
     DlmsError,
@@ -68,8 +67,8 @@ from ..security import hls, parse_ciphered
 from ..security.mechanism import MechanismName
 from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
-from ._state import Role, State, Trigger, next_state
-from .client import REPLY_TO_HLS_AUTHENTICATION
+from ._state import Role, State, Trigger
+from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
 from .settings import AuthenticationPolicy, ServerSettings
 from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
@@ -329,9 +328,9 @@ class ServerSession(SessionBase):
         return [ev.NeedToSend(aare.to_bytes()),
                 ev.AssociationRefused(diagnostic, reason, self.client_address)]
 
-    def _hls_pass3(self, request: ActionRequestNormal, form) -> list[ev.Event]:
-        iip = request.invoke_id_and_priority
-        parameters = request.method_invocation_parameters
+    def _hls_pass3(self, parameters: Data | None, form, answer) -> list[ev.Event]:
+        """Check f(StoC); ``answer(f(CtoS) or None)`` builds the plain response
+        (action-response for LN, ReadResponse for SN), None meaning refused."""
         access = self._access
         try:
             if parameters is None or parameters.type is not DataType.OCTET_STRING:
@@ -340,20 +339,16 @@ class ServerSession(SessionBase):
                              access.password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
-            answer = ActionResponseNormal(invoke_id_and_priority=iip,
-                                          action_result=ActionResultEnum.OTHER_REASON).to_bytes()
-            return [ev.NeedToSend(self._reply(answer, form)),
+            return [ev.NeedToSend(self._reply(answer(None), form)),
                     ev.AssociationRefused(AcseServiceUser.AUTHENTICATION_FAILURE,
                                           f"HLS pass 3: {exc}", self.client_address)]
         reply = hls.respond(self._mechanism, self._ctos, secret=access.password,
                             context=self._context, own_challenge=self._stoc,
                             own_system_title=self._own_title(),
                             peer_system_title=self.peer_system_title)
-        answer = ActionResponseNormal(invoke_id_and_priority=iip,
-                                      action_result=ActionResultEnum.SUCCESS,
-                                      return_parameters=Data(DataType.OCTET_STRING, reply))
         self._move(Trigger.HLS_PASS3_OK)
-        return [ev.NeedToSend(self._reply(answer.to_bytes(), form)), self._associated()]
+        return [ev.NeedToSend(self._reply(answer(Data(DataType.OCTET_STRING, reply)), form)),
+                self._associated()]
 
     def _own_title(self) -> bytes | None:
         if self._context is not None:
@@ -563,7 +558,15 @@ class ServerSession(SessionBase):
         choice = plain[1]
         if (choice == 1 and self._state is State.HLS_PENDING
                 and request.cosem_method_descriptor == REPLY_TO_HLS_AUTHENTICATION):
-            return self._hls_pass3(request, form)
+            iip_object = request.invoke_id_and_priority
+
+            def answer(returned: Data | None) -> bytes:
+                return ActionResponseNormal(
+                    invoke_id_and_priority=iip_object, return_parameters=returned,
+                    action_result=ActionResultEnum.OTHER_REASON if returned is None
+                    else ActionResultEnum.SUCCESS).to_bytes()
+
+            return self._hls_pass3(request.method_invocation_parameters, form, answer)
         refused = self._service_state(plain)
         if refused:
             return refused
@@ -644,6 +647,16 @@ class ServerSession(SessionBase):
     # -- short names -----------------------------------------------------------
 
     def _on_read(self, plain: bytes, form) -> list[ev.Event]:
+        if self._state is State.HLS_PENDING:
+            request = ReadRequest.from_bytes(plain)
+            if request.base_names == (self._vaa_name + SN_REPLY_TO_HLS_OFFSET,) and (
+                    request.parameters[0] is not None):
+
+                def answer(returned: Data | None) -> bytes:
+                    return ReadResponse((returned if returned is not None
+                                         else DataAccessResult.OTHER_REASON,)).to_bytes()
+
+                return self._hls_pass3(request.parameters[0][1], form, answer)
         refused = self._service_state(plain)
         if refused:
             return refused

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .._util import as_bytes
 from ..apdu import DataAccessResult
 from ..axdr import Data, decode_length_from, decode_typed_from, encode, encode_length
-from .._util import as_bytes
 from ..errors import DecodeError, EncodeError, UsageError
 
 _VARIABLE_NAME = 2
