@@ -3,6 +3,8 @@ block transfer, ciphering faults, malformed and truncated APDUs."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from session_helpers import ENERGY, PROFILE, Pair, profile_rows
 
 from dlmsfast.apdu import (
@@ -313,3 +315,24 @@ def test_short_name_hls_wrong_secret():
     with pytest.raises(AuthenticationError, match="refused"):
         pair.associate()
     assert pair.server.state is State.IDLE
+
+
+# --- untrusted bytes ---------------------------------------------------------------
+_TAGS = [0x61, 0x63, 0xC4, 0xC5, 0xC7, 0x0C, 0x0D, 0xD8, 0x0E, 0x0F, 0xC2, 0xE0, 0x60, 0x62,
+         0xC0, 0xC1, 0xC3, 0x05, 0x06, 0xDB, 0xC8, 0xCC]
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+@settings(max_examples=300, deadline=None)
+@given(tag=st.sampled_from(_TAGS), body=st.binary(max_size=40))
+def test_random_apdus_raise_only_dlms_errors(security, tag, body):
+    pair = Pair("none", security)
+    pair.associate()
+    pair.client.get(ENERGY)
+    data = bytes((tag,)) + body
+    try:
+        pair.client.receive_apdu(data)
+    except DlmsError:
+        pass
+    events = pair.server.receive_apdu(data)
+    assert all(not isinstance(e, Exception) for e in events)
