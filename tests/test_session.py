@@ -349,3 +349,19 @@ def test_reassociate_after_release():
         assert isinstance(pair.associate()[0], Associated)
         pair.exchange(pair.client.get(ENERGY))
         assert isinstance(pair.exchange(pair.client.release())[0], Released)
+
+
+def test_long_with_list_set_and_action_go_in_blocks():
+    pair = Pair("none", "authenc", server_pdu=128)
+    pair.associate()
+    name = (1, "0.0.42.0.0.255", 2)
+    values = [Data(DataType.OCTET_STRING, bytes([i]) * 150) for i in range(2)]
+    before = len(pair.to_server)
+    (result,) = pair.exchange(pair.client.set_with_list([name, ENERGY], values))
+    assert result.results == (None, None)
+    assert pair.meter.values[ENERGY] == values[1]
+    assert len(pair.to_server) - before >= 3
+    method = CosemMethodDescriptor(70, "0.0.96.3.10.255", 1)
+    (result,) = pair.exchange(pair.client.action_with_list([method, method], values))
+    assert pair.meter.calls[-1] == ((method, method), tuple(values))
+    assert result.results == tuple(values)

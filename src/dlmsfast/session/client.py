@@ -31,6 +31,7 @@ from ..apdu import (
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
     ActionRequestWithList,
+    ActionRequestWithListAndFirstPblock,
     ActionRequestWithPblock,
     ActionResponseWithList,
     ApplicationContextName,
@@ -58,10 +59,11 @@ from ..apdu import (
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
     SetRequestWithList,
+    SetRequestWithListAndFirstDatablock,
     parse_apdu,
 )
 from ..apdu import ActionResult as ActionResultEnum
-from ..axdr import Data, DataType, decode_typed, encode
+from ..axdr import Data, DataType, decode_typed, encode, encode_length
 from ..errors import (
     AssociationRejected,
     AuthenticationError,
@@ -101,11 +103,6 @@ _SUCCESS = DataAccessResult.SUCCESS
 _GET, _GET_LIST, _SET, _SET_LIST, _ACTION, _ACTION_LIST, _HLS_PASS3, _READ, _WRITE = range(9)
 _SERVICE = {_GET: "get", _GET_LIST: "get", _SET: "set", _SET_LIST: "set", _ACTION: "action",
             _ACTION_LIST: "action", _HLS_PASS3: "action", _READ: "read", _WRITE: "write"}
-# get-response-with-datablock header: C4 02 iip last(1) number(4) choice(1) length(<=3)
-_DATABLOCK_HEAD = 12
-# set-request-with-first-datablock head beyond the descriptor: tag choice iip, selection
-# flag, last, number, length
-_SA_HEAD = 3 + 1 + 5 + 3
 
 
 class _Pending:
@@ -140,6 +137,10 @@ def _method(descriptor) -> CosemMethodDescriptor:
     if isinstance(descriptor, tuple) and len(descriptor) == 3:
         return CosemMethodDescriptor(*descriptor)
     raise UsageError("a method is a CosemMethodDescriptor or (class_id, obis, method_id)")
+
+
+def _sequence_of_data(values) -> bytes:
+    return encode_length(len(values)) + b"".join(encode(value) for value in values)
 
 
 def _chunks(raw: bytes, size: int) -> list[bytes]:
@@ -343,24 +344,24 @@ class ClientSession(SessionBase):
         plain = SetRequestNormal(invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
                                  access_selection=selection, value=value).to_bytes()
         if len(plain) > self._room():
-            plain = SetRequestWithFirstDatablock(
-                invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
-                access_selection=selection,
-                datablock=self._first_block(pending, value, selection)).to_bytes()
+            plain = self._first_block(pending, encode(value), lambda block: (
+                SetRequestWithFirstDatablock(
+                    invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
+                    access_selection=selection, datablock=block)))
         return self._send(pending, plain)
 
-    def _first_block(self, pending: _Pending, value: Data, selection=None) -> DataBlockSA:
-        """Cut ``value`` into the blocks of a long SET or ACTION; the first one."""
-        room = self._room() - _SA_HEAD - 9
-        if selection is not None:
-            room -= 1 + len(encode(selection.access_parameters))
+    def _first_block(self, pending: _Pending, raw: bytes, build) -> bytes:
+        """Cut ``raw`` into the blocks of a long SET or ACTION; the first block's
+        APDU, ``build(datablock)`` making it."""
+        head = len(build(DataBlockSA(False, 1, b"")).to_bytes())
+        room = self._room() - head - 2  # the raw-data length grows from 1 to 3 octets
         if room < 1:
             raise LocalProtocolError(f"the server's PDU size {self.max_pdu_size} leaves no room "
                                      "for a datablock")
-        pending.blocks = _chunks(encode(value), room)
+        pending.blocks = _chunks(raw, room)
         pending.block = 1
         first = pending.blocks.pop(0)
-        return DataBlockSA(not pending.blocks, 1, first)
+        return build(DataBlockSA(not pending.blocks, 1, first)).to_bytes()
 
     def set_with_list(self, items, values) -> bytes:
         """set-request-with-list: one value per attribute (one request; the
@@ -370,12 +371,16 @@ class ClientSession(SessionBase):
         if len(entries) != len(values) or not entries:
             raise UsageError("set_with_list needs as many values as attributes (at least one)")
         pending = self._allocate(_SET_LIST, entries)
-        plain = SetRequestWithList(invoke_id_and_priority=self._iip(pending.invoke_id),
-                                   attribute_descriptor_list=entries,
+        iip = self._iip(pending.invoke_id)
+        plain = SetRequestWithList(invoke_id_and_priority=iip, attribute_descriptor_list=entries,
                                    value_list=values).to_bytes()
         if len(plain) > self._room():
-            raise LocalProtocolError(f"set-request-with-list of {len(plain)} octets exceeds the "
-                                     f"server's PDU size {self.max_pdu_size}: set fewer at once")
+            # the blocks carry the SEQUENCE OF Data that follows the descriptors
+            raw = _sequence_of_data(values)
+            plain = self._first_block(pending, raw, lambda block: (
+                SetRequestWithListAndFirstDatablock(
+                    invoke_id_and_priority=iip, attribute_descriptor_list=entries,
+                    datablock=block)))
         return self._send(pending, plain)
 
     def action(self, descriptor, parameters: Data | None = None) -> bytes:
@@ -386,9 +391,9 @@ class ClientSession(SessionBase):
         plain = ActionRequestNormal(invoke_id_and_priority=iip, cosem_method_descriptor=descriptor,
                                     method_invocation_parameters=parameters).to_bytes()
         if len(plain) > self._room():
-            plain = ActionRequestWithFirstPblock(
-                invoke_id_and_priority=iip, cosem_method_descriptor=descriptor,
-                pblock=self._first_block(pending, parameters)).to_bytes()
+            plain = self._first_block(pending, encode(parameters), lambda block: (
+                ActionRequestWithFirstPblock(invoke_id_and_priority=iip,
+                                             cosem_method_descriptor=descriptor, pblock=block)))
         return self._send(pending, plain)
 
     def action_with_list(self, descriptors, parameters) -> bytes:
@@ -398,12 +403,17 @@ class ClientSession(SessionBase):
         if len(methods) != len(parameters) or not methods:
             raise UsageError("action_with_list needs one parameter per method (at least one)")
         pending = self._allocate(_ACTION_LIST, methods)
-        plain = ActionRequestWithList(invoke_id_and_priority=self._iip(pending.invoke_id),
+        iip = self._iip(pending.invoke_id)
+        plain = ActionRequestWithList(invoke_id_and_priority=iip,
                                       cosem_method_descriptor_list=methods,
                                       method_invocation_parameters=parameters).to_bytes()
         if len(plain) > self._room():
-            raise LocalProtocolError(f"action-request-with-list of {len(plain)} octets exceeds "
-                                     f"the server's PDU size {self.max_pdu_size}")
+            # the pblocks carry the SEQUENCE OF Data that follows the methods
+            raw = _sequence_of_data(parameters)
+            plain = self._first_block(pending, raw, lambda block: (
+                ActionRequestWithListAndFirstPblock(
+                    invoke_id_and_priority=iip, cosem_method_descriptor_list=methods,
+                    pblock=block)))
         return self._send(pending, plain)
 
     def read(self, base_names, parameters=None) -> bytes:
@@ -668,7 +678,7 @@ class ClientSession(SessionBase):
         invoke_id = plain[2] & 0x0F
         choice = plain[1]
         if choice == 2:  # a block acknowledged: the next one
-            return self._next_block(self._take(invoke_id, (_SET,)), response,
+            return self._next_block(self._take(invoke_id, (_SET, _SET_LIST)), response,
                                     SetRequestWithDatablock, "datablock")
         if choice in (1, 3):
             pending = self._take(invoke_id, (_SET,))
@@ -710,7 +720,7 @@ class ClientSession(SessionBase):
             return [self._action_result(pending, response.action_result,
                                         response.return_parameters)]
         if choice == 4:  # our pblock acknowledged: the next one
-            return self._next_block(self._take(invoke_id, (_ACTION,)), response,
+            return self._next_block(self._take(invoke_id, (_ACTION, _ACTION_LIST)), response,
                                     ActionRequestWithPblock, "pblock")
         if choice == 2:  # a long answer in pblocks
             pending = self._take(invoke_id, (_ACTION, _ACTION_LIST))
