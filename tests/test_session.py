@@ -365,3 +365,20 @@ def test_long_with_list_set_and_action_go_in_blocks():
     (result,) = pair.exchange(pair.client.action_with_list([method, method], values))
     assert pair.meter.calls[-1] == ((method, method), tuple(values))
     assert result.results == tuple(values)
+
+
+def test_server_answers_with_a_value_already_encoded():
+    from dlmsfast.axdr import encode
+    from dlmsfast.session import GetRequested
+
+    pair = Pair("none", "authenc")
+    pair.associate()
+    request = pair.client.get(PROFILE)
+    (event,) = pair.server.receive_apdu(request)
+    assert isinstance(event, GetRequested)
+    answers = [pair.server.respond_get(event, encode(profile_rows()))]
+    events = pair.client.receive_apdu(answers[0])
+    while isinstance(events[0], NeedToSend):
+        (next_block,) = pair.server.receive_apdu(events[0].apdu)
+        events = pair.client.receive_apdu(next_block.apdu)
+    assert events[0].value == profile_rows()

@@ -439,12 +439,16 @@ class ServerSession(SessionBase):
         return held
 
     def respond_get(self, request, result) -> bytes:
-        """The get-response to a GetRequested (``result``: a Data or a
-        DataAccessResult) or a GetListRequested (one of those per item); cut into
+        """The get-response to a GetRequested (``result``: a Data, a
+        DataAccessResult, or bytes holding a value already A-XDR encoded, which
+        a simulator may keep to skip encoding it again; not checked) or a
+        GetListRequested (a Data or DataAccessResult per item); cut into
         datablocks when longer than the client accepts."""
         held = self._take(request, "get")
         iip = InvokeIdAndPriority.from_byte(held.iip)
-        if isinstance(request, ev.GetListRequested):
+        if isinstance(result, (bytes, bytearray)):
+            plain = b"\xC4\x01" + bytes((held.iip,)) + b"\x00" + result
+        elif isinstance(request, ev.GetListRequested):
             results = tuple(result)
             if len(results) != len(request.items):
                 raise UsageError(f"{len(request.items)} results expected, got {len(results)}")
