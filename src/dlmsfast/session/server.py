@@ -59,6 +59,7 @@ from ..errors import (
     DlmsError,
     LocalProtocolError,
     ProtocolError,
+    RemoteError,
     ReplayError,
     SecurityError,
     UsageError,
@@ -175,7 +176,7 @@ class ServerSession(SessionBase):
                                 ExceptionStateError.SERVICE_UNKNOWN)
         try:
             return handler(self, plain, form)
-        except DecodeError as exc:
+        except RemoteError as exc:  # the client's bytes, never a reason to stop serving
             return self._refuse(exc, ExceptionServiceError.OTHER_REASON)
 
     def _replayed(self, data: bytes, error: SecurityError) -> bool:

@@ -82,7 +82,10 @@ class _Cursor:
 
 def _names(cursor: _Cursor) -> tuple[tuple[int, ...], tuple]:
     names, parameters = [], []
-    for _ in range(cursor.count("variable-access-specification")):
+    count = cursor.count("variable-access-specification")
+    if not count:
+        raise DecodeError(f"{cursor.what} names no variable", cursor.pos - 1)
+    for _ in range(count):
         choice = cursor.u8("variable-access-specification choice")
         if choice == _VARIABLE_NAME:
             names.append(cursor.u16("variable-name"))
