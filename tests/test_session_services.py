@@ -336,3 +336,24 @@ def test_random_apdus_raise_only_dlms_errors(security, tag, body):
         pass
     events = pair.server.receive_apdu(data)
     assert all(not isinstance(e, Exception) for e in events)
+
+
+@pytest.mark.parametrize("flip", [0x01, 0x80, 0xFF])
+def test_flipped_octets_in_answers_raise_only_dlms_errors(flip):
+    template = Pair("lls", server_pdu=300)
+    answers = [template.serve(template.client.associate())[0]]
+    template.client.receive_apdu(answers[0])
+    answers.append(template.serve(template.client.get_with_list([ENERGY, PROFILE]))[0])
+    for index, answer in enumerate(answers):
+        for position in range(len(answer)):
+            pair = Pair("lls", server_pdu=300)
+            if index:
+                pair.associate()
+                pair.client.get_with_list([ENERGY, PROFILE])
+            else:
+                pair.client.associate()
+            broken = answer[:position] + bytes((answer[position] ^ flip,)) + answer[position + 1:]
+            try:
+                pair.client.receive_apdu(broken)
+            except DlmsError as exc:
+                assert not isinstance(exc, LocalProtocolError)
