@@ -357,3 +357,27 @@ def test_flipped_octets_in_answers_raise_only_dlms_errors(flip):
                 pair.client.receive_apdu(broken)
             except DlmsError as exc:
                 assert not isinstance(exc, LocalProtocolError)
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_sends_long_answers_in_gbt_when_granted(security):
+    from dlmsfast.apdu import Conformance
+    from dlmsfast.session import DEFAULT_CONFORMANCE
+
+    with_gbt = DEFAULT_CONFORMANCE | Conformance.GENERAL_BLOCK_TRANSFER
+    pair = Pair("none", security, server_pdu=512, server_conformance=with_gbt,
+                proposed_conformance=with_gbt)
+    (associated,) = pair.associate()
+    assert associated.conformance & Conformance.GENERAL_BLOCK_TRANSFER
+    before_client, before_server = len(pair.to_client), len(pair.to_server)
+    (result,) = pair.exchange(pair.client.get(PROFILE))
+    assert result.value == profile_rows()
+    blocks = [GeneralBlockTransfer.from_bytes(b) for b in pair.to_client[before_client:]]
+    assert len(blocks) > 3 and all(len(b) <= 512 for b in pair.to_client[before_client:])
+    assert [b.block_number for b in blocks] == list(range(1, len(blocks) + 1))
+    assert [b.last_block for b in blocks] == [False] * (len(blocks) - 1) + [True]
+    acks = [GeneralBlockTransfer.from_bytes(a) for a in pair.to_server[before_server + 1:]]
+    assert [a.block_number_ack for a in acks] == list(range(1, len(blocks)))
+    # short answers stay whole
+    (result,) = pair.exchange(pair.client.get(ENERGY))
+    assert pair.to_client[-1][0] != 0xE0

@@ -39,6 +39,7 @@ from ..apdu import (
     ExceptionResponse,
     ExceptionServiceError,
     ExceptionStateError,
+    GeneralBlockTransfer,
     GetResponseNormal,
     GetResponseWithDatablock,
     GetResponseWithList,
@@ -78,6 +79,7 @@ _HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.H
 _TITLED = frozenset({MechanismName.HLS_GMAC, MechanismName.HLS_SHA256})
 _DATABLOCK_HEAD = 12  # C4 02 iip, last, number(4), choice, length(<=3)
 _PBLOCK_HEAD = 11  # C7 02 iip, last, number(4), length(<=3)
+_GBT_HEAD = 9  # E0, block-control, block-number(2), block-number-ack(2), length(<=3)
 _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
 
@@ -128,7 +130,7 @@ class ServerSession(SessionBase):
 
     __slots__ = ("settings", "policy", "client_address", "_access", "_mechanism", "_ctos",
                  "_stoc", "_open_requests", "_long_get", "_long_action", "_incoming",
-                 "_vaa_name", "_client_pdu")
+                 "_vaa_name", "_client_pdu", "_gbt_out", "_gbt_out_number")
 
     def __init__(self, settings: ServerSettings, policy: AuthenticationPolicy, *,
                  client_address: int | None = None) -> None:
@@ -148,6 +150,8 @@ class ServerSession(SessionBase):
         self._incoming: dict[int, _Blocks] = {}
         self._vaa_name = 0x0007 if settings.logical_name_referencing else 0xFA00
         self._client_pdu = 0
+        self._gbt_out: list[bytes] | None = None
+        self._gbt_out_number = 0
 
     # -- receiving -----------------------------------------------------------
 
@@ -289,6 +293,7 @@ class ServerSession(SessionBase):
         self._open_requests.clear()
         self._long_get.clear()
         self._long_action.clear()
+        self._gbt_out = None
         self._incoming.clear()
         response = InitiateResponse(negotiated_conformance=granted,
                                     server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
@@ -378,6 +383,7 @@ class ServerSession(SessionBase):
         self._open_requests.clear()
         self._long_get.clear()
         self._long_action.clear()
+        self._gbt_out = None
         self._incoming.clear()
         return [ev.NeedToSend(RLRE(user_information=answer_ui).to_bytes()),
                 ev.ReleaseRequested(rlrq.reason)]
@@ -457,6 +463,8 @@ class ServerSession(SessionBase):
         else:
             plain = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
         room = self._room(held.form)
+        if len(plain) > room and self._gbt_granted():
+            return self._send_in_gbt(self._reply(plain, held.form))
         if len(plain) > room:
             size = room - _DATABLOCK_HEAD
             if size < 1:
@@ -693,7 +701,36 @@ class ServerSession(SessionBase):
             raise UsageError(f"{len(request.base_names)} results expected, got {len(results)}")
         return self._reply(WriteResponse(results).to_bytes(), held.form)
 
+    def _gbt_granted(self) -> bool:
+        return bool(self.conformance & self.conformance.GENERAL_BLOCK_TRANSFER)
+
+    def _send_in_gbt(self, apdu: bytes) -> bytes:
+        """The first general-block-transfer block of a long (ciphered) answer; the
+        others go out one by one as the client acknowledges (window 1)."""
+        size = self.max_pdu_size - _GBT_HEAD
+        self._gbt_out = [apdu[i:i + size] for i in range(0, len(apdu), size)]
+        self._gbt_out_number = 0
+        return self._next_gbt_block()
+
+    def _next_gbt_block(self) -> bytes:
+        self._gbt_out_number += 1
+        data = self._gbt_out.pop(0)
+        last = not self._gbt_out
+        if last:
+            self._gbt_out = None
+        return GeneralBlockTransfer(last_block=last, streaming=False, window=1,
+                                    block_number=self._gbt_out_number, block_number_ack=0,
+                                    block_data=data).to_bytes()
+
     def _on_gbt(self, plain: bytes, form) -> list[ev.Event]:
+        if self._gbt_out is not None:
+            ack = GeneralBlockTransfer.from_bytes(plain)
+            if ack.block_data or ack.block_number_ack != self._gbt_out_number:
+                self._gbt_out = None
+                raise ProtocolError(f"general-block-transfer acknowledgement of block "
+                                    f"{ack.block_number_ack}, block {self._gbt_out_number} "
+                                    "was sent")
+            return [ev.NeedToSend(self._next_gbt_block())]
         whole, ack = self._gbt_block(plain)
         if whole is None:
             return [ev.NeedToSend(ack)] if ack is not None else []
