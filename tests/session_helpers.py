@@ -109,7 +109,9 @@ class Meter:
 
 
 def server_context() -> SecurityContext:
-    return SecurityContext(system_title=SERVER_TITLE, block_cipher_key=EK, authentication_key=AK)
+    # counters start at 1: dlms-cosem refuses a first invocation counter of 0
+    return SecurityContext(system_title=SERVER_TITLE, block_cipher_key=EK, authentication_key=AK,
+                           invocation_counter=1)
 
 
 def client_settings(authentication="none", security="none", **kw) -> AssociationSettings:

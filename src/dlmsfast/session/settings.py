@@ -105,7 +105,8 @@ class AssociationSettings:
     - ``security``: ``none`` | ``auth`` | ``enc`` | ``authenc``.
     - ``security_context``: a :class:`~dlmsfast.security.SecurityContext`; or give
       ``system_title``, ``block_cipher_key``, ``authentication_key`` (and
-      ``invocation_counter``, ``security_suite``) and the session makes one.
+      ``invocation_counter``, the first one to send, 1 by default since some
+      meters refuse 0, and ``security_suite``) and the session makes one.
       Needed for any security other than none and for HLS-GMAC/SHA-256.
     - ``ciphering``: ``auto`` | ``glo`` | ``ded`` | ``general-glo`` | ``general-ded``.
     - ``dedicated_key``: the key sent in the InitiateRequest for ded- forms
@@ -127,7 +128,7 @@ class AssociationSettings:
     system_title: bytes | None = None
     block_cipher_key: bytes | None = field(default=None, repr=False)
     authentication_key: bytes | None = field(default=None, repr=False)
-    invocation_counter: int = 0
+    invocation_counter: int = 1
     security_suite: int = 0
     ciphering: str = "auto"
     dedicated_key: bytes | None = field(default=None, repr=False)
@@ -192,7 +193,8 @@ class ClientAccess:
     mechanism it must use; ``password`` the LLS password or HLS secret;
     ``security`` the SC bits it must use (None: whatever it proposes);
     ``security_context`` the server-side context (keys, our system title and
-    invocation counter, kept across associations so that counters only grow);
+    invocation counter, kept across associations so that counters only grow;
+    start its counter at 1: some clients, dlms-cosem among them, refuse 0);
     ``conformance`` what may be granted (None: the server's conformance).
     """
 
