@@ -381,3 +381,54 @@ def test_server_sends_long_answers_in_gbt_when_granted(security):
     # short answers stay whole
     (result,) = pair.exchange(pair.client.get(ENERGY))
     assert pair.to_client[-1][0] != 0xE0
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_pushes_a_data_notification(security):
+    pair = Pair("none", security)
+    with pytest.raises(LocalProtocolError):
+        pair.server.data_notification(Data(DataType.UNSIGNED, 1))
+    pair.associate()
+    body = Data(DataType.STRUCTURE, (Data(DataType.DOUBLE_LONG_UNSIGNED, 1960),))
+    push = pair.server.data_notification(body, long_invoke_id=9, date_time=bytes(12))
+    assert push[0] == (0xDB if security == "authenc" else 0x0F)
+    (event,) = pair.client.receive_apdu(push)
+    assert event == DataNotificationReceived(9, bytes(12), body)
+
+
+def test_the_state_table():
+    from dlmsfast.session import TRANSITIONS, Role, State, Trigger
+    from dlmsfast.session._state import next_state
+
+    for role in Role:
+        reachable, frontier = {State.IDLE}, [State.IDLE]
+        while frontier:
+            state = frontier.pop()
+            for (r, s, _), after in TRANSITIONS.items():
+                if r is role and s is state and after not in reachable:
+                    reachable.add(after)
+                    frontier.append(after)
+        expected = set(State) - ({State.AARQ_SENT, State.RELEASE_SENT}
+                                 if role is Role.SERVER else set())
+        assert reachable == expected
+    with pytest.raises(LocalProtocolError, match="cannot send RLRQ"):
+        next_state(Role.CLIENT, State.IDLE, Trigger.SEND_RLRQ)
+    with pytest.raises(LocalProtocolError):
+        next_state(Role.SERVER, State.IDLE, Trigger.SEND_AARQ)
+
+
+def test_secrets_stay_out_of_reprs_and_errors():
+    from session_helpers import AK, EK, PASSWORD, client_settings
+
+    from dlmsfast.errors import AuthenticationError
+
+    settings = client_settings("lls", "authenc")
+    text = repr(settings)
+    for secret in (PASSWORD, EK, AK):
+        assert secret.hex() not in text.lower() and repr(secret) not in text
+    pair = Pair("lls", server_password=b"other")
+    with pytest.raises(AuthenticationError) as failed:
+        pair.associate()
+    assert PASSWORD.decode() not in str(failed.value) and "other" not in str(failed.value)
+    events = " ".join(repr(e) for e in pair.server_events)
+    assert PASSWORD.decode() not in events

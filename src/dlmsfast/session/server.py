@@ -36,6 +36,7 @@ from ..apdu import (
     DataAccessResult,
     DataBlockG,
     DataBlockSA,
+    DataNotification,
     ExceptionResponse,
     ExceptionServiceError,
     ExceptionStateError,
@@ -46,6 +47,7 @@ from ..apdu import (
     InitiateRequest,
     InitiateResponse,
     InvokeIdAndPriority,
+    LongInvokeIdAndPriority,
     SetResponseDatablock,
     SetResponseLastDatablock,
     SetResponseLastDatablockWithList,
@@ -700,6 +702,19 @@ class ServerSession(SessionBase):
         if len(results) != len(request.base_names):
             raise UsageError(f"{len(request.base_names)} results expected, got {len(results)}")
         return self._reply(WriteResponse(results).to_bytes(), held.form)
+
+    def data_notification(self, body: Data, *, long_invoke_id: int = 0,
+                          date_time: bytes | None = None) -> bytes:
+        """A data-notification (a push) to the associated client, protected as the
+        association is: general-glo-ciphering, the one form a data-notification
+        has (there is no glo- tag for it)."""
+        if self._state is not State.ASSOCIATED:
+            raise LocalProtocolError(f"data-notification needs an established association "
+                                     f"(state {self._state.value})")
+        plain = DataNotification(
+            long_invoke_id_and_priority=LongInvokeIdAndPriority(long_invoke_id),
+            date_time=date_time, notification_body=body).to_bytes()
+        return self._reply(plain, "general-glo")
 
     def _gbt_granted(self) -> bool:
         return bool(self.conformance & self.conformance.GENERAL_BLOCK_TRANSFER)
