@@ -432,3 +432,14 @@ def test_secrets_stay_out_of_reprs_and_errors():
     assert PASSWORD.decode() not in str(failed.value) and "other" not in str(failed.value)
     events = " ".join(repr(e) for e in pair.server_events)
     assert PASSWORD.decode() not in events
+
+
+def test_aarq_answered_by_an_error_report_is_a_rejection():
+    from dlmsfast.errors import AssociationRejected
+
+    for answer in (bytes.fromhex("D80102"), bytes.fromhex("0E010601")):
+        pair = Pair("none")
+        pair.client.associate()
+        with pytest.raises(AssociationRejected):
+            pair.client.receive_apdu(answer)
+        assert pair.client.state is State.IDLE

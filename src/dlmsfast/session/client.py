@@ -92,8 +92,8 @@ SN_REPLY_TO_HLS_OFFSET = 0x20 + (8 - 1) * 8
 object's base name (the vaa-name, 0xFA00) + 0x58, the first method at 0x20 and
 one every 8. With SN it is invoked by a ReadRequest with parameterized access,
 which, unlike WriteRequest, brings f(CtoS) back."""
-_HLS = frozenset({MechanismName.HIGH_LEVEL_SECURITY, MechanismName.HLS_MD5,
-                  MechanismName.HLS_SHA1, MechanismName.HLS_GMAC, MechanismName.HLS_SHA256})
+_HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
+                  MechanismName.HLS_SHA256})
 _AUTHENTICATION_DIAGNOSTICS = frozenset({
     AcseServiceUser.AUTHENTICATION_FAILURE, AcseServiceUser.AUTHENTICATION_REQUIRED,
 })
@@ -809,8 +809,12 @@ class ClientSession(SessionBase):
             f"confirmed-service-error {error.service.blue_book_name}: "
             f"{error.service_error.blue_book_name} {error.value_name or error.value}")
 
-    def _fail_pending(self, message: str) -> ServiceError:
-        """An error answer names no invoke id: it ends the oldest request."""
+    def _fail_pending(self, message: str) -> DlmsError:
+        """An error answer names no invoke id: it ends the oldest request (or the
+        association being made)."""
+        if self._state is State.AARQ_SENT:
+            self._move(Trigger.AARE_REJECTED)
+            return AssociationRejected(f"the AARQ was answered by {message}")
         if self._pending:
             invoke_id = next(iter(self._pending))
             pending = self._pending.pop(invoke_id)
