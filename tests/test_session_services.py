@@ -443,3 +443,36 @@ def test_aarq_answered_by_an_error_report_is_a_rejection():
         with pytest.raises(AssociationRejected):
             pair.client.receive_apdu(answer)
         assert pair.client.state is State.IDLE
+
+
+def test_settings_refuse_what_cannot_work():
+    from dlmsfast.errors import ConfigurationError, UsageError
+    from dlmsfast.session import AssociationSettings
+
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(authentication="lls")  # no password
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(authentication="hls-sha256", password=b"x")  # no title
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(security="authenc").make_context()  # no keys
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(authentication="hls-gmac").make_context()
+    with pytest.raises(UsageError):
+        AssociationSettings(authentication="hls-foo")
+    with pytest.raises(UsageError):
+        AssociationSettings(security="max")
+    with pytest.raises(UsageError):
+        AssociationSettings(ciphering="tls")
+
+
+def test_ciphered_aare_without_the_meter_title_is_refused():
+    from dlmsfast.apdu import AARE
+
+    pair = Pair("none", "authenc")
+    aare = AARE.from_bytes(pair.serve(pair.client.associate())[0])
+    stripped = AARE(application_context_name=aare.application_context_name,
+                    result=aare.result, result_source_diagnostic=aare.result_source_diagnostic,
+                    user_information=aare.user_information)
+    with pytest.raises(ProtocolError, match="responding-AP-title"):
+        pair.client.receive_apdu(stripped.to_bytes())
+    assert pair.client.state is State.IDLE

@@ -160,7 +160,7 @@ class ClientSession(SessionBase):
     """
 
     __slots__ = ("settings", "_mechanism", "_next_invoke_id", "_iip_base", "_pending",
-                 "_ctos", "_stoc", "vaa_name", "_dedicated_key")
+                 "_ctos", "_stoc", "vaa_name")
 
     def __init__(self, settings: AssociationSettings) -> None:
         if not isinstance(settings, AssociationSettings):
@@ -178,7 +178,6 @@ class ClientSession(SessionBase):
         self._ctos = b""
         self._stoc = b""
         self.vaa_name = 0
-        self._dedicated_key = None
 
     @property
     def pending_invoke_ids(self) -> tuple[int, ...]:
@@ -204,7 +203,6 @@ class ClientSession(SessionBase):
         if ciphered:
             context.security_policy = self._security
             context.dedicated_key = dedicated
-            self._dedicated_key = dedicated
             user_information = context.encrypt(initiate, security_control=self._sc, form="glo")
         else:
             user_information = initiate
@@ -497,6 +495,11 @@ class ClientSession(SessionBase):
         context = self._context
         if context is not None and title is not None:
             context.peer_system_title = title
+        elif self._security and context.peer_system_title is None:
+            self._move(Trigger.AARE_REJECTED)
+            raise ProtocolError("the AARE gives no responding-AP-title: a ciphered "
+                                "association needs the meter's system title (or set it in the "
+                                "SecurityContext beforehand)")
         try:
             response = self._initiate_response(aare.user_information)
         except Exception:

@@ -157,6 +157,9 @@ class AssociationSettings:
         mechanism = self.authentication
         if mechanism not in SUPPORTED_MECHANISMS:
             raise ConfigurationError(f"authentication {mechanism.blue_book_name} is not supported")
+        if (mechanism == MechanismName.HLS_SHA256 and self.system_title is None
+                and self.security_context is None):
+            raise ConfigurationError("HLS-SHA-256 needs the client system_title")
         if mechanism in (MechanismName.LOW_LEVEL_SECURITY, MechanismName.HLS_MD5,
                          MechanismName.HLS_SHA1, MechanismName.HLS_SHA256) and not self.password:
             raise ConfigurationError(f"authentication {mechanism.blue_book_name} needs a password")
