@@ -382,3 +382,16 @@ def test_server_answers_with_a_value_already_encoded():
         (next_block,) = pair.server.receive_apdu(events[0].apdu)
         events = pair.client.receive_apdu(next_block.apdu)
     assert events[0].value == profile_rows()
+
+
+def test_normal_priority_and_the_server_echoes_invoke_id_and_priority():
+    from dlmsfast.apdu import Priority
+
+    pair = Pair("none", priority=Priority.NORMAL, invoke_id=5)
+    pair.associate()
+    request = pair.client.get(ENERGY)
+    assert request[2] == 0x45  # normal priority, confirmed, invoke id 5
+    (answer,) = pair.serve(request)
+    assert answer[2] == 0x45
+    (result,) = pair.client.receive_apdu(answer)
+    assert result.invoke_id == 5
