@@ -60,7 +60,7 @@ class Meter:
             CosemAttributeDescriptor(1, "0.0.42.0.0.255", 2):
                 Data(DataType.OCTET_STRING, b"MMM0000012345678"),
         }
-        self.names = {0x0100: Data(DataType.LONG_UNSIGNED, 2301)}
+        self.names = {0x0100: Data(DataType.LONG_UNSIGNED, 2301), 0x0200 + 8: PROFILE_ROWS}
         self.calls: list = []
         self.selections: list = []
 

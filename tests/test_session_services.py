@@ -28,6 +28,7 @@ from dlmsfast.errors import (
 )
 from dlmsfast.session import (
     Associated,
+    DataBlockResult,
     DataNotificationReceived,
     EventNotificationReceived,
     GetResult,
@@ -83,6 +84,8 @@ def test_sn_client_on_ln_server_is_rejected():
     ReadResponse((Data(DataType.UNSIGNED, 1), DataAccessResult.OBJECT_UNDEFINED)),
     WriteRequest((0x0100,), (Data(DataType.NULL_DATA, None),)),
     WriteResponse((DataAccessResult.SUCCESS, DataAccessResult.READ_WRITE_DENIED)),
+    ReadRequest((), None, 7),
+    ReadResponse((DataBlockResult(False, 2, b"\x01\x02\x03"),)),
 ])
 def test_short_name_apdus_round_trip_and_refuse_truncation(apdu):
     data = apdu.to_bytes()
@@ -476,3 +479,18 @@ def test_ciphered_aare_without_the_meter_title_is_refused():
     with pytest.raises(ProtocolError, match="responding-AP-title"):
         pair.client.receive_apdu(stripped.to_bytes())
     assert pair.client.state is State.IDLE
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_short_name_long_read_in_blocks(security):
+    pair = Pair("lls", security, logical_name_referencing=False, server_logical_name=False,
+                server_pdu=256)
+    pair.associate()
+    before = len(pair.to_client)
+    (result,) = pair.exchange(pair.client.read(0x0208))
+    assert result.values == (profile_rows(),)
+    blocks = pair.to_client[before:]
+    assert len(blocks) > 5 and all(len(b) <= 256 for b in blocks)
+    if security == "none":
+        assert all(b[:3] == b"\x0C\x01\x02" for b in blocks)
+        assert pair.to_server[-1][:3] == bytes.fromhex("050105")

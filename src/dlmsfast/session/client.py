@@ -83,7 +83,7 @@ from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger, next_state
 from .errors import AuthenticationFailed, access_error
 from .settings import AssociationSettings
-from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
+from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 ASSOCIATION_LN = "0.0.40.0.0.255"
 REPLY_TO_HLS_AUTHENTICATION = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
@@ -781,12 +781,29 @@ class ClientSession(SessionBase):
             (result,) = response.results[:1] or (None,)
             return self._on_hls_pass4(
                 None if type(result) is Data else f"ReadResponse {result!r}", result)
-        if len(response.results) != len(pending.descriptor):
-            raise ProtocolError(f"ReadResponse of {len(response.results)} results for "
+        results = response.results
+        if len(results) == 1 and type(results[0]) is DataBlockResult:
+            return self._on_read_block(pending, results[0])
+        if len(results) != len(pending.descriptor):
+            raise ProtocolError(f"ReadResponse of {len(results)} results for "
                                 f"{len(pending.descriptor)} names")
         return [ev.ReadResult(pending.descriptor, tuple(
             result if type(result) is Data else access_error(result, "read", name)
             for name, result in zip(pending.descriptor, response.results)))]
+
+    def _on_read_block(self, pending: _Pending, block: DataBlockResult) -> list[ev.Event]:
+        if len(pending.descriptor) != 1:
+            raise ProtocolError("a read of several names answered in blocks (not supported)")
+        if block.block_number != pending.block + 1:
+            raise ProtocolError(f"ReadResponse block {block.block_number} received, expected "
+                                f"{pending.block + 1}")
+        pending.raw = bytearray(block.raw_data) if pending.raw is None else \
+            pending.raw + block.raw_data
+        pending.block = block.block_number
+        if not block.last_block:
+            plain = ReadRequest((), None, block.block_number).to_bytes()
+            return [ev.NeedToSend(self._send(pending, plain))]
+        return [ev.ReadResult(pending.descriptor, (decode_typed(bytes(pending.raw)),))]
 
     def _on_write_response(self, plain: bytes) -> list[ev.Event]:
         pending = self._take(-1, (_WRITE,))

@@ -74,7 +74,7 @@ from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger
 from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
 from .settings import AuthenticationPolicy, ServerSettings
-from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
+from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 _HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
                   MechanismName.HLS_SHA256})
@@ -676,8 +676,24 @@ class ServerSession(SessionBase):
         if refused:
             return refused
         request = ReadRequest.from_bytes(plain)
+        if request.block_number is not None:
+            return [ev.NeedToSend(self._next_read_block(request.block_number, form))]
         self._open_requests[_SN] = _Open(0, form)
         return [ev.ReadRequested(request.base_names, request.parameters)]
+
+    def _next_read_block(self, block_number: int, form) -> bytes:
+        long = self._long_get.get(_SN)
+        if long is None or block_number != long.block:
+            self._long_get.pop(_SN, None)
+            answer = ReadResponse((DataAccessResult.NO_LONG_GET_IN_PROGRESS,))
+            return self._reply(answer.to_bytes(), form)
+        return self._reply(self._read_block(long), long.form)
+
+    def _read_block(self, long: _Blocks) -> bytes:
+        last, number, chunk = long.next_chunk()
+        if last:
+            self._long_get.pop(_SN, None)
+        return ReadResponse((DataBlockResult(last, number, chunk),)).to_bytes()
 
     def _on_write(self, plain: bytes, form) -> list[ev.Event]:
         refused = self._service_state(plain)
@@ -693,7 +709,14 @@ class ServerSession(SessionBase):
         results = tuple(results)
         if len(results) != len(request.base_names):
             raise UsageError(f"{len(request.base_names)} results expected, got {len(results)}")
-        return self._reply(ReadResponse(results).to_bytes(), held.form)
+        plain = ReadResponse(results).to_bytes()
+        room = self._room(held.form)
+        if len(plain) > room and len(results) == 1 and isinstance(results[0], Data):
+            # 0C 01 02, last, number(2), length(<=3)
+            long = _Blocks(plain[3:], room - 9, held.form, 0)
+            self._long_get[_SN] = long
+            plain = self._read_block(long)
+        return self._reply(plain, held.form)
 
     def respond_write(self, request: ev.WriteRequested, results) -> bytes:
         """The WriteResponse: one DataAccessResult per base name."""
