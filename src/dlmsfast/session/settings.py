@@ -3,8 +3,8 @@
 
 Security is named as the CLI names it: ``none``, ``auth``, ``enc``, ``authenc``
 (security control bits 0x00, 0x10, 0x20, 0x30). Ciphering forms: ``glo``,
-``ded``, ``general-glo``, ``general-ded``, or ``auto`` (general-glo when the
-server grants general-protection, else glo). Authentication: ``none``, ``lls``,
+``ded``, ``general-glo``, ``general-ded``, ``general-ciphering``, or ``auto``
+(general-glo when the server grants general-protection, else glo). Authentication: ``none``, ``lls``,
 ``hls-md5``, ``hls-sha1``, ``hls-gmac``, ``hls-sha256`` (or a MechanismName).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..security import SecurityContext
 from ..security.mechanism import MechanismName
 
 SECURITY_BITS = {"none": 0x00, "auth": 0x10, "enc": 0x20, "authenc": 0x30}
-FORMS = ("auto", "glo", "ded", "general-glo", "general-ded")
+FORMS = ("auto", "glo", "ded", "general-glo", "general-ded", "general-ciphering")
 
 _MECHANISMS = {
     "none": MechanismName.LOWEST_LEVEL,
@@ -108,7 +108,8 @@ class AssociationSettings:
       ``invocation_counter``, the first one to send, 1 by default since some
       meters refuse 0, and ``security_suite``) and the session makes one.
       Needed for any security other than none and for HLS-GMAC/SHA-256.
-    - ``ciphering``: ``auto`` | ``glo`` | ``ded`` | ``general-glo`` | ``general-ded``.
+    - ``ciphering``: ``auto`` | ``glo`` | ``ded`` | ``general-glo`` | ``general-ded`` |
+      ``general-ciphering`` (the server answers in the form each request came in).
     - ``dedicated_key``: the key sent in the InitiateRequest for ded- forms
       (made with os.urandom when a ded- form is asked and none is given).
     - ``logical_name_referencing``: False for Association SN meters.
