@@ -123,20 +123,21 @@ class _Pending:
         self.items = None
 
 
+def _descriptor(value, cls, member: str):
+    """A Cosem attribute/method descriptor given as itself or (class_id, obis, id)."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, tuple) and len(value) == 3:
+        return cls(*value)
+    raise UsageError(f"expected a {cls.__name__} or (class_id, obis, {member}), got {value!r}")
+
+
 def _attribute(descriptor) -> CosemAttributeDescriptor:
-    if isinstance(descriptor, CosemAttributeDescriptor):
-        return descriptor
-    if isinstance(descriptor, tuple) and len(descriptor) == 3:
-        return CosemAttributeDescriptor(*descriptor)
-    raise UsageError("an attribute is a CosemAttributeDescriptor or (class_id, obis, attribute_id)")
+    return _descriptor(descriptor, CosemAttributeDescriptor, "attribute_id")
 
 
 def _method(descriptor) -> CosemMethodDescriptor:
-    if isinstance(descriptor, CosemMethodDescriptor):
-        return descriptor
-    if isinstance(descriptor, tuple) and len(descriptor) == 3:
-        return CosemMethodDescriptor(*descriptor)
-    raise UsageError("a method is a CosemMethodDescriptor or (class_id, obis, method_id)")
+    return _descriptor(descriptor, CosemMethodDescriptor, "method_id")
 
 
 def _sequence_of_data(values) -> bytes:
