@@ -180,8 +180,10 @@ def test_replayed_request_is_answered_with_invocation_counter_error():
     assert refusal.invocation_counter == pair.client.security_context.invocation_counter
     assert isinstance(events[1], RequestRefused) and isinstance(events[1].error, SecurityError)
     pair.client.get(ENERGY)
-    with pytest.raises(ServiceError, match="expects invocation counter"):
+    with pytest.raises(ServiceError, match="expects invocation counter") as refused:
         pair.client.receive_apdu(events[0].apdu)
+    # the error names the service and the object of the request it ended
+    assert "get class 3 1.0.1.8.0.255 attribute 2 refused" in str(refused.value)
     # the association stays up
     assert pair.server.state is State.ASSOCIATED
     assert isinstance(pair.exchange(pair.client.get(ENERGY))[0], GetResult)

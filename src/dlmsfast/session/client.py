@@ -81,7 +81,7 @@ from ..security.mechanism import MechanismName
 from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger, next_state
-from .errors import AuthenticationFailed, access_error
+from .errors import AuthenticationFailed, access_error, object_name
 from .settings import AssociationSettings
 from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
@@ -839,7 +839,14 @@ class ClientSession(SessionBase):
         if self._pending:
             invoke_id = next(iter(self._pending))
             pending = self._pending.pop(invoke_id)
-            message = f"{_SERVICE[pending.kind]} refused by {message}"
+            described = pending.descriptor
+            if isinstance(described, tuple):
+                described = ", ".join(object_name(getattr(d, "cosem_attribute_descriptor", d))
+                                      for d in described)
+            elif described is not None:
+                described = object_name(described)
+            message = (f"{_SERVICE[pending.kind]}"
+                       f"{'' if described is None else ' ' + described} refused by {message}")
             if pending.kind == _HLS_PASS3:
                 self._move(Trigger.HLS_FAILED)
                 return AuthenticationError(f"HLS pass 3 {message}")
