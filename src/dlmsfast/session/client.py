@@ -19,6 +19,7 @@ HLS (Green Book 9.2.7.4)::
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .._util import as_bytes
 from ..apdu import (
@@ -38,6 +39,7 @@ from ..apdu import (
     AssociationResult,
     AuthenticationValue,
     ConfirmedServiceError,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -111,16 +113,16 @@ class _Pending:
     __slots__ = ("kind", "invoke_id", "descriptor", "raw", "block", "blocks", "batches",
                  "done", "items")
 
-    def __init__(self, kind: int, invoke_id: int, descriptor=None) -> None:
+    def __init__(self, kind: int, invoke_id: int, descriptor: Any = None) -> None:
         self.kind = kind
         self.invoke_id = invoke_id
         self.descriptor = descriptor
         self.raw: bytearray | None = None
         self.block = 0
-        self.blocks: list[bytes] | None = None
-        self.batches: list | None = None
-        self.done: list | None = None
-        self.items = None
+        self.blocks: list[bytes] = []
+        self.batches: list[tuple] = []
+        self.done: list[Any] = []
+        self.items: Any = None
 
 
 def _descriptor(value, cls, member: str):
@@ -161,7 +163,7 @@ class ClientSession(SessionBase):
     """
 
     __slots__ = ("settings", "_mechanism", "_next_invoke_id", "_iip_base", "_pending",
-                 "_ctos", "_stoc", "vaa_name")
+                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password")
 
     def __init__(self, settings: AssociationSettings) -> None:
         if not isinstance(settings, AssociationSettings):
@@ -179,6 +181,9 @@ class ClientSession(SessionBase):
         self._ctos = b""
         self._stoc = b""
         self.vaa_name = 0
+        self._proposed = Conformance(settings.proposed_conformance or 0)
+        # the settings made a str password bytes
+        self._password = settings.password if isinstance(settings.password, bytes) else b""
 
     @property
     def pending_invoke_ids(self) -> tuple[int, ...]:
@@ -191,17 +196,18 @@ class ClientSession(SessionBase):
         """The AARQ that starts the association."""
         after = next_state(Role.CLIENT, self._state, Trigger.SEND_AARQ)
         s = self.settings
-        context = self._context
         ciphered = bool(self._security)
         dedicated = None
         if ciphered and s.ciphering in ("ded", "general-ded"):
-            dedicated = s.dedicated_key or os.urandom(32 if context.security_suite == 2 else 16)
+            suite = self._keys().security_suite
+            dedicated = s.dedicated_key or os.urandom(32 if suite == 2 else 16)
         initiate = InitiateRequest(
-            proposed_conformance=s.proposed_conformance,
+            proposed_conformance=self._proposed,
             client_max_receive_pdu_size=s.client_max_receive_pdu_size,
             dedicated_key=dedicated,
         ).to_bytes()
         if ciphered:
+            context = self._keys()
             context.security_policy = self._security
             context.dedicated_key = dedicated
             user_information = context.encrypt(initiate, security_control=self._sc, form="glo")
@@ -214,13 +220,13 @@ class ClientSession(SessionBase):
             name = (ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING if ciphered
                     else ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING)
         mechanism = self._mechanism
-        fields = {}
+        fields: dict[str, Any] = {}
         if mechanism != MechanismName.LOWEST_LEVEL:
             if mechanism in _HLS:
                 self._ctos = s.challenge or os.urandom(16)
                 value = self._ctos
             else:
-                value = s.password
+                value = self._password
             fields = {"sender_acse_requirements": True, "mechanism_name": mechanism,
                       "calling_authentication_value": AuthenticationValue(value)}
         title = self._own_title()
@@ -243,11 +249,11 @@ class ClientSession(SessionBase):
         user_information = None
         if self._security:
             initiate = InitiateRequest(
-                proposed_conformance=self.settings.proposed_conformance,
+                proposed_conformance=self._proposed,
                 client_max_receive_pdu_size=self.settings.client_max_receive_pdu_size,
             ).to_bytes()
-            user_information = self._context.encrypt(initiate, security_control=self._sc,
-                                                     form="glo")
+            user_information = self._keys().encrypt(initiate, security_control=self._sc,
+                                                    form="glo")
         self._state = after
         return RLRQ(user_information=user_information).to_bytes()
 
@@ -315,7 +321,9 @@ class ClientSession(SessionBase):
     def _batches(self, entries, item_size: int) -> list[tuple]:
         limit = self.settings.max_list_items or len(entries)
         room = self._room() - 6
-        batches, batch, used = [], [], 0
+        batches: list[tuple] = []
+        batch: list[CosemAttributeDescriptorWithSelection] = []
+        used = 0
         for entry in entries:
             size = item_size + (0 if entry.access_selection is None else
                                 1 + len(encode(entry.access_selection.access_parameters)))
@@ -496,7 +504,7 @@ class ClientSession(SessionBase):
         context = self._context
         if context is not None and title is not None:
             context.peer_system_title = title
-        elif self._security and context.peer_system_title is None:
+        elif self._security and self._keys().peer_system_title is None:
             self._move(Trigger.AARE_REJECTED)
             raise ProtocolError("the AARE gives no responding-AP-title: a ciphered "
                                 "association needs the meter's system title (or set it in the "
@@ -567,9 +575,8 @@ class ClientSession(SessionBase):
         return parsed
 
     def _hls_pass3(self) -> bytes:
-        s = self.settings
         try:
-            reply = hls.respond(self._mechanism, self._stoc, secret=s.password,
+            reply = hls.respond(self._mechanism, self._stoc, secret=self._password,
                                 context=self._context, own_challenge=self._ctos,
                                 own_system_title=self._own_title(),
                                 peer_system_title=self.peer_system_title)
@@ -604,7 +611,7 @@ class ClientSession(SessionBase):
             raise AuthenticationError("the server's HLS answer holds no f(CtoS) octet-string")
         try:
             self._verify_hls(self._mechanism, returned.value, self._ctos, self._stoc,
-                             self.settings.password, self._own_title())
+                             self._password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError(f"the server failed HLS authentication: {exc}") from None
@@ -765,7 +772,7 @@ class ClientSession(SessionBase):
         if len(responses) != len(pending.descriptor):
             raise ProtocolError(f"action-response-with-list of {len(responses)} results for "
                                 f"{len(pending.descriptor)} methods")
-        results = []
+        results: list[Data | DlmsError | None] = []
         for method, item in zip(pending.descriptor, responses):
             if item.result != ActionResultEnum.SUCCESS:
                 results.append(access_error(item.result, "action", method))

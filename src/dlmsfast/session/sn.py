@@ -99,7 +99,8 @@ class _Cursor:
 
 
 def _names(cursor: _Cursor) -> tuple[tuple[int, ...], tuple]:
-    names, parameters = [], []
+    names: list[int] = []
+    parameters: list[tuple[int, Data] | None] = []
     count = cursor.count("variable-access-specification")
     if not count:
         raise DecodeError(f"{cursor.what} names no variable", cursor.pos - 1)
