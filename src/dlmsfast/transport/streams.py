@@ -80,17 +80,35 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         self.on_lost(exc)
 
 
-class TcpStream:
-    """A TCP connection (``TCP_NODELAY`` is asyncio's default)."""
+class _IpStream:
+    """What TCP and UDP streams share: the peer and closing the asyncio transport."""
+
+    scheme = ""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._transport: Optional[asyncio.Transport] = None
+        self._transport: Any = None
 
     @property
     def peer(self) -> str:
-        return f"tcp://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def _live_transport(self) -> Any:
+        if self._transport is None or self._transport.is_closing():
+            raise ConnectionLost(f"the connection to {self.peer} is closed")
+        return self._transport
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+class TcpStream(_IpStream):
+    """A TCP connection (``TCP_NODELAY`` is asyncio's default)."""
+
+    scheme = "tcp"
 
     async def open(self, on_data: OnData, on_lost: OnLost) -> None:
         loop = asyncio.get_running_loop()
@@ -102,27 +120,13 @@ class TcpStream:
             raise TransportError(f"cannot connect to {self.peer}: {exc.strerror or exc}") from None
 
     def write(self, data: bytes) -> None:
-        if self._transport is None or self._transport.is_closing():
-            raise ConnectionLost(f"the connection to {self.peer} is closed")
-        self._transport.write(data)
-
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        self._live_transport().write(data)
 
 
-class UdpStream:
+class UdpStream(_IpStream):
     """UDP datagrams to one peer: one wrapper frame per datagram."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
-        self._transport: Optional[asyncio.DatagramTransport] = None
-
-    @property
-    def peer(self) -> str:
-        return f"udp://{self.host}:{self.port}"
+    scheme = "udp"
 
     async def open(self, on_data: OnData, on_lost: OnLost) -> None:
         loop = asyncio.get_running_loop()
@@ -134,14 +138,7 @@ class UdpStream:
             raise TransportError(f"cannot open {self.peer}: {exc.strerror or exc}") from None
 
     def write(self, data: bytes) -> None:
-        if self._transport is None or self._transport.is_closing():
-            raise ConnectionLost(f"the socket to {self.peer} is closed")
-        self._transport.sendto(data)
-
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        self._live_transport().sendto(data)
 
 
 def _import_serial():
