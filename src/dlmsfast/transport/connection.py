@@ -42,6 +42,7 @@ class Framing(Protocol):
     def close(self) -> None: ...
     def is_closed(self) -> bool: ...
     def failure(self) -> Optional[DlmsError]: ...
+    def timeout(self) -> bool: ...
 
 
 class WrapperFraming:
@@ -98,6 +99,10 @@ class WrapperFraming:
 
     def failure(self) -> Optional[DlmsError]:
         return None
+
+    def timeout(self) -> bool:
+        """TCP and UDP carry no retries of their own: a deadline is final."""
+        return False
 
 
 class Connection:
@@ -178,6 +183,11 @@ class Connection:
             if failure is not None:
                 raise failure
             remaining = deadline - loop.time()
+            if remaining <= 0 and self.framing.timeout():
+                # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
+                self._flush()
+                deadline = loop.time() + seconds
+                continue
             if remaining <= 0:
                 raise TimeoutError(
                     f"{self.peer} did not answer {what} within {seconds:g} s "
