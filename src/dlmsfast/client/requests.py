@@ -58,9 +58,6 @@ CLOCK = Obis(0, 0, 1, 0, 0, 255)
 INVOCATION_COUNTER_OBJECT = "0.0.43.1.0.255"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 PUBLIC_CLIENT = 16
-# (client, server) pairs tried by probe_addresses, after the ones given
-USUAL_ADDRESSES = ((16, 1), (1, 1), (16, 0), (16, 16), (17, 1), (32, 1), (48, 1))
-USUAL_PHYSICAL = (None, 16, 17, 1, 256)
 
 
 def secret_argument(value: Any, what: str) -> Optional[bytes]:
@@ -516,4 +513,4 @@ def _rows(buffer: Data, columns: tuple[Column, ...], scalers: dict) -> list[tupl
     return rows
 
 
-__all__ = ["AsyncClient", "secret_argument", "USUAL_ADDRESSES", "USUAL_PHYSICAL"]
+__all__ = ["AsyncClient", "secret_argument"]
