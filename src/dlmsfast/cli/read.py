@@ -84,7 +84,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true", help="print every frame in and out (stderr)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
+    p.__class__ = _intermixed(type(p))
     return p
+
+
+def _intermixed(base: type) -> type:
+    """The parser class that lets OBJECTs and options come in any order
+    (``read URL OBIS --json OBIS``): argparse fills a ``*`` positional only once
+    unless parsing is intermixed."""
+
+    class IntermixedParser(base):
+        _intermixing = False
+
+        def parse_known_args(self, args=None, namespace=None):
+            if self._intermixing:
+                return super().parse_known_args(args, namespace)
+            self._intermixing = True
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._intermixing = False
+
+    return IntermixedParser
 
 
 # --- keys ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ error that leaves the connection unusable closes it before it is raised.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ..axdr import Data, DataType, DateTime
 from ..cosem.obis import Obis
@@ -26,6 +26,7 @@ from ..errors import (
     DataAccessError,
     DlmsError,
     LocalProtocolError,
+    TagError,
     UsageError,
 )
 from ..session import events as ev
@@ -58,6 +59,8 @@ CLOCK = Obis(0, 0, 1, 0, 0, 255)
 INVOCATION_COUNTER_OBJECT = "0.0.43.1.0.255"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 PUBLIC_CLIENT = 16
+# exception-response service-error deciphering-error: the meter's tag check failed
+_DECIPHERING_ERROR = b"\x05"
 
 
 def secret_argument(value: Any, what: str) -> Optional[bytes]:
@@ -173,6 +176,7 @@ class AsyncClient:
                 max_info_field_length_transmit=info, max_info_field_length_receive=info,
                 window_size_transmit=window, window_size_receive=window)
         self._conn = None
+        self._broken: Optional[str] = None
         self._session: Optional[ClientSession] = None
         self.association: Optional[ev.Associated] = None
         self._classes: Optional[dict[Obis, int]] = None
@@ -181,13 +185,21 @@ class AsyncClient:
 
     # -- the exchange every request goes through --------------------------------
 
-    async def _exchange(self, apdu: bytes, what: str, timeout: Optional[float] = None):
+    async def _exchange(self, request: Callable[[ClientSession], bytes], what: str,
+                        timeout: Optional[float] = None):
+        """Send ``request(session)``; send what the session asks for by itself; return
+        the result event. Errors other than one object's close the connection."""
         conn = self._conn
         session = self._session
+        if self._broken is not None:
+            raise LocalProtocolError(
+                f"the association was closed after an earlier error ({self._broken}); "
+                "open a new one")
         if conn is None or session is None:
-            raise LocalProtocolError("the client is not open: use 'async with' or await open()")
+            raise LocalProtocolError("the client is not open: use 'with' or open() first")
+        data = b""
         try:
-            conn.send(apdu)
+            conn.send(request(session))
             while True:
                 data = await conn.receive(timeout, what)
                 result = None
@@ -203,13 +215,18 @@ class AsyncClient:
                     return result
         except DataAccessError:
             raise  # one object failed; the association goes on
-        except DlmsError:
+        except DlmsError as exc:
             # a transport failure, bad protection or a protocol fault: the
             # association cannot be trusted any more
-            self._abort()
+            self._abort(exc)
+            if data[:1] == b"\xd8" and data[2:3] == _DECIPHERING_ERROR:
+                raise TagError(
+                    f"the meter could not decipher or authenticate our request ({exc}): "
+                    "wrong ek/ak or system title?") from None
             raise
 
-    def _abort(self) -> None:
+    def _abort(self, error: DlmsError) -> None:
+        self._broken = f"{type(error).__name__}: {error}"
         if self._session is not None:
             try:
                 self._session.abort()
@@ -232,8 +249,9 @@ class AsyncClient:
             hdlc_parameters=self._hdlc_parameters)
         await self._conn.open()
         self._session = ClientSession(self._settings)
+        self._broken = None
         try:
-            self.association = await self._exchange(self._session.associate(),
+            self.association = await self._exchange(ClientSession.associate,
                                                      "the association request (AARQ)")
         except BaseException:
             await self._conn.close()
@@ -263,7 +281,7 @@ class AsyncClient:
             if session is not None and self.association is not None and \
                     session.state.value == "associated":
                 try:
-                    await self._exchange(session.release(), "the release request (RLRQ)",
+                    await self._exchange(ClientSession.release, "the release request (RLRQ)",
                                          min(self.timeout, 2.0))
                 except DlmsError:
                     pass
@@ -299,13 +317,9 @@ class AsyncClient:
                                   "(check the OBIS code, or give its class)")
         return class_id
 
-    async def _resolve(self, objects: Iterable[Any]) -> list[Target]:
-        targets = [parse_target(o) for o in objects]
-        resolved = []
-        for target in targets:
-            class_id = await self._class_of(target)
-            resolved.append(Target(class_id, target.obis, target.attribute))
-        return resolved
+    async def _resolve(self, obj: Any) -> Target:
+        target = parse_target(obj)
+        return Target(await self._class_of(target), target.obis, target.attribute)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -313,7 +327,7 @@ class AsyncClient:
                   selection: Optional[SelectiveAccessDescriptor] = None) -> Data:
         """One attribute as the meter sent it (a typed :class:`~dlmsfast.axdr.Data`)."""
         descriptor = CosemAttributeDescriptor(class_id, obis, attribute)
-        result = await self._exchange(self._session.get(descriptor, selection),
+        result = await self._exchange(lambda s: s.get(descriptor, selection),
                                       f"get {class_id}/{descriptor.instance_id}/{attribute}")
         return result.value
 
@@ -333,7 +347,7 @@ class AsyncClient:
                 except DataAccessError as exc:
                     results.append(exc)
             return results
-        result = await self._exchange(session.get_with_list(descriptors),
+        result = await self._exchange(lambda s: s.get_with_list(descriptors),
                                       f"get-with-list of {len(descriptors)} attributes")
         return list(result.values)
 
@@ -348,17 +362,29 @@ class AsyncClient:
 
     async def read_many(self, objects: Iterable[Any]) -> list:
         """Read several objects at once (with-list, batched to the PDU size); one
-        :class:`Reading` or DlmsError per object, in order."""
-        targets = await self._resolve(objects)
+        :class:`Reading` or DlmsError per object, in order (an object the meter
+        does not have fails alone)."""
+        targets: list = []
+        for obj in objects:
+            target = parse_target(obj)
+            try:
+                targets.append(Target(await self._class_of(target), target.obis,
+                                      target.attribute))
+            except DataAccessError as exc:
+                targets.append(exc)
         items: list[tuple] = []
         for t in targets:
-            items.append((t.class_id, t.obis, t.attribute))
-            if self._wants_scaler(t):
-                items.append((t.class_id, t.obis, 3))
+            if isinstance(t, Target):
+                items.append((t.class_id, t.obis, t.attribute))
+                if self._wants_scaler(t):
+                    items.append((t.class_id, t.obis, 3))
         results = await self.get_many(items)
         readings: list = []
         pos = 0
         for t in targets:
+            if not isinstance(t, Target):
+                readings.append(t)
+                continue
             value = results[pos]
             pos += 1
             scaler_unit = None
@@ -445,7 +471,7 @@ class AsyncClient:
                     class_id: Optional[int] = None) -> None:
         """Write an attribute. ``value`` is a :class:`~dlmsfast.axdr.Data`, or a plain
         value given the type the attribute has now (read first)."""
-        target = (await self._resolve([parse_target(obj, attribute, class_id)]))[0]
+        target = await self._resolve(parse_target(obj, attribute, class_id))
         if not isinstance(value, Data):
             current = await self.get(target.class_id, target.obis, target.attribute)
             if current.type in (DataType.STRUCTURE, DataType.ARRAY):
@@ -454,19 +480,19 @@ class AsyncClient:
                 value = DateTime.from_datetime(value).to_bytes()
             value = Data(current.type, value)
         descriptor = CosemAttributeDescriptor(target.class_id, target.obis, target.attribute)
-        await self._exchange(self._session.set(descriptor, value), f"set {target}")
+        await self._exchange(lambda s: s.set(descriptor, value), f"set {target}")
 
     async def call(self, obj: Any, method: int, parameters: Any = None, *,
                    class_id: Optional[int] = None) -> Any:
         """Invoke a method; ``parameters`` a Data, None, or an int (sent as integer).
         Returns what the method returned (plain), or None."""
-        target = (await self._resolve([parse_target(obj, 2, class_id)]))[0]
+        target = await self._resolve(parse_target(obj, 2, class_id))
         if parameters is not None and not isinstance(parameters, Data):
             if type(parameters) is not int:
                 raise UsageError("method parameters are a Data, None or an int")
             parameters = Data(DataType.INTEGER, parameters)
         descriptor = CosemMethodDescriptor(target.class_id, target.obis, method)
-        result = await self._exchange(self._session.action(descriptor, parameters),
+        result = await self._exchange(lambda s: s.action(descriptor, parameters),
                                       f"action {target.obis} method {method}")
         return None if result.return_value is None else plain_value(result.return_value)
 
