@@ -962,8 +962,8 @@ cdef class HdlcStreamSplitter:
             self.discarded_bytes += nxt.discarded
             self._after_flag = nxt.after_flag
             if status == NEXT_FRAME:
-                frames.append(_make_frame(p, &scan))
                 self.frames += 1
+                self._emit(p, &scan, frames)
             elif status == NEXT_BAD:
                 self.bad_frames += 1
                 self.last_error = _scan_error(&scan, self._stream_offset)
@@ -972,6 +972,11 @@ cdef class HdlcStreamSplitter:
                 break
         self._stream_offset += pos
         return pos
+
+    cdef int _emit(self, const uint8_t* p, _Scan* s, list frames) except -1:
+        """Hand over one valid frame (a subclass may make something else of it)."""
+        frames.append(_make_frame(p, s))
+        return 0
 
     def clear(self):
         """Drop buffered octets (e.g. after the link was reset); counters are kept."""
@@ -983,3 +988,70 @@ cdef class HdlcStreamSplitter:
             self._after_flag = False
         finally:
             self._busy = False
+
+
+# --------------------------------------------------------------------------- link batch path
+
+cdef enum:
+    LLC_NONE = 0
+    LLC_COMMAND = 1      # E6 E6 00, client to server
+    LLC_RESPONSE = 2     # E6 E7 00, server to client
+
+
+cpdef long long address_key(HdlcAddress address):
+    """An address as one int (its octets big-endian, then 3 bits of size) for cheap comparison."""
+    return (<long long>address.raw << 3) | address.size
+
+
+cdef class HdlcLinkSplitter(HdlcStreamSplitter):
+    """The link's batch path: one ``feed(data)`` cuts a chunk into frames for one
+    station, checks HCS/FCS and strips the LLC header, making no frame objects.
+
+    ``HdlcLinkSplitter(destination)`` keeps only frames addressed to
+    ``destination`` (the others count in ``foreign_frames``) and returns, per
+    frame, a tuple::
+
+        (control, segmented, source_key, information, llc)
+
+    ``control`` is the control octet, ``source_key`` is :func:`address_key`
+    of the source address, and for I and UI frames whose information field
+    starts with ``E6 E6 00`` (``llc`` = 1) or ``E6 E7 00`` (``llc`` = 2) those
+    three octets are not part of ``information``. The scan cannot know
+    whether a frame continues a segmented APDU (continuations carry no LLC),
+    so the link puts the three octets back where it finds ``llc`` set on a
+    continuation. Garbage and bad frames are dropped and counted as in
+    :class:`HdlcStreamSplitter`.
+    """
+
+    cdef uint32_t _dst_raw
+    cdef int _dst_size
+    cdef readonly Py_ssize_t foreign_frames
+
+    def __init__(self, HdlcAddress destination not None):
+        HdlcStreamSplitter.__init__(self)
+        self._dst_raw = destination.raw
+        self._dst_size = destination.size
+        self.foreign_frames = 0
+
+    cdef int _emit(self, const uint8_t* p, _Scan* s, list frames) except -1:
+        cdef Py_ssize_t info_start = s.info_start
+        cdef Py_ssize_t info_len = s.info_len
+        cdef int llc = LLC_NONE
+        if s.dst_raw != self._dst_raw or s.dst_size != self._dst_size:
+            self.foreign_frames += 1
+            return 0
+        # I frames (low bit 0) and UI frames (0x03, P/F aside) may start with the LLC header.
+        if ((s.control & 0x01) == 0 or (s.control & 0xEF) == 0x03) and info_len >= 3 \
+                and p[info_start] == 0xE6 and p[info_start + 2] == 0x00 \
+                and (p[info_start + 1] == 0xE6 or p[info_start + 1] == 0xE7):
+            llc = LLC_COMMAND if p[info_start + 1] == 0xE6 else LLC_RESPONSE
+            info_start += 3
+            info_len -= 3
+        frames.append((
+            s.control,
+            s.segmented,
+            (<long long>s.src_raw << 3) | s.src_size,
+            PyBytes_FromStringAndSize(<const char*>p + info_start, info_len) if info_len else b"",
+            llc,
+        ))
+        return 0
