@@ -49,6 +49,7 @@ from .values import (
     Profile,
     Reading,
     Target,
+    date_time_value,
     now_utc,
     parse_target,
     plain_value,
@@ -523,20 +524,18 @@ def _bound(when: Optional[_dt.datetime], low: bool) -> DateTime:
 
 
 def _rows(buffer: Data, columns: tuple[Column, ...], scalers: dict) -> list[tuple]:
-    """Rows of a buffer: clock columns as datetimes, register columns scaled."""
-    clock_columns = {i for i, c in enumerate(columns) if c.class_id == CLOCK_CLASS
-                     and c.attribute == 2}
-    rows = []
-    for entry in buffer.value:
-        row = []
-        for i, cell in enumerate(entry.value):
-            value = plain_value(cell, i in clock_columns)
-            su = scalers.get(i)
-            if su is not None:
-                value = su.scale(value)
-            row.append(value)
-        rows.append(tuple(row))
-    return rows
+    """Rows of a buffer: clock columns as datetimes, register columns scaled.
+    Column by column over the plain values (the compiled to_plain does the tree)."""
+    rows = buffer.to_plain()
+    if not rows or not isinstance(rows[0], tuple):
+        return [row if isinstance(row, tuple) else (row,) for row in rows]
+    cells = [list(column) for column in zip(*rows)]
+    for i, column in enumerate(columns[:len(cells)]):
+        if column.class_id == CLOCK_CLASS and column.attribute == 2:
+            cells[i] = [date_time_value(v) if type(v) is bytes else v for v in cells[i]]
+        elif i in scalers:
+            cells[i] = list(map(scalers[i].scale, cells[i]))
+    return list(zip(*cells))
 
 
 __all__ = ["AsyncClient", "secret_argument"]

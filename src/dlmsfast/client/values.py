@@ -85,9 +85,28 @@ def _is_date_time(octets: bytes) -> bool:
     )
 
 
+_ZONES: dict[int, _dt.timezone] = {}
+
+
 def date_time_value(octets: bytes) -> Any:
     """A COSEM date-time as a datetime (aware when the meter gives the deviation);
     a :class:`DateTime` with its unspecified fields when it is not a whole instant."""
+    if len(octets) == 12:
+        # the common case first, without building a DateTime: every field given
+        month, day, hour, minute, second, hundredths = (octets[2], octets[3], octets[5],
+                                                        octets[6], octets[7], octets[8])
+        deviation = ((octets[9] << 8) | octets[10]) - ((octets[9] & 0x80) << 9)
+        if (month <= 12 and day <= 31 and hour < 24 and minute < 60 and second < 60
+                and deviation != -0x8000 and octets[0] != 0xFF):
+            zone = _ZONES.get(deviation)
+            if zone is None:
+                zone = _ZONES[deviation] = _dt.timezone(_dt.timedelta(minutes=-deviation))
+            try:
+                return _dt.datetime((octets[0] << 8) | octets[1], month, day, hour, minute,
+                                    second, 0 if hundredths == 0xFF else hundredths * 10000,
+                                    zone)
+            except ValueError:
+                pass
     value = DateTime.from_bytes(octets)
     try:
         return value.to_datetime()
