@@ -137,8 +137,14 @@ class _DroppingProxy:
                     if frame.payload[:2] == b"\xc4\x02":
                         return
         finally:
-            client.close()
-            upstream.close()
+            # shutdown first: a plain close() leaves the connection open while
+            # the other thread still sits in recv() on it
+            for sock in (client, upstream):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
 
 
 def test_connection_dropped_mid_block_transfer(meter):
