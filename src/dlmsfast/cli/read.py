@@ -34,7 +34,8 @@ def _counter(text: str) -> int | str:
 
 def _instant(text: str) -> _dt.datetime:
     try:
-        value = _dt.datetime.fromisoformat(text)
+        # Python 3.10's fromisoformat does not take the "Z" suffix
+        value = _dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
     # a time without an offset is taken as UTC, as meters keep UTC-based profiles
