@@ -21,7 +21,7 @@ from dlmsfast.hdlc import (
     HdlcStreamSplitter,
     with_llc,
 )
-from dlmsfast.hdlc._hdlc import HdlcLinkSplitter, address_key
+from dlmsfast.hdlc._hdlc import HdlcLinkSplitter, address_key, build_frames
 from dlmsfast.hdlc.link import (
     NEED_DATA,
     TRANSITIONS,
@@ -615,14 +615,45 @@ def test_link_splitter_strips_llc_and_filters_destination():
     assert address_key(SERVER) != address_key(HdlcAddress.server(1, 17, 4))
 
 
+@pytest.mark.parametrize("source", [SERVER, HdlcAddress.server(1), HdlcAddress.server(300, 5000)])
+def test_build_frames_equals_frame_objects(source):
+    items = [
+        (HdlcControl(FrameKind.I, ns=3, nr=5, pf=False).value, bytes(range(100)), True),
+        (HdlcControl(FrameKind.I, ns=4, nr=5).value, bytearray(b"\xe6\xe7\x00x"), False),
+        (HdlcControl(FrameKind.RR, nr=2).value, b"", False),
+        (int(FrameKind.UA) | 0x10, memoryview(HdlcParameters(128, 128, 1, 1).to_bytes()), False),
+    ]
+    expected = b"".join(
+        HdlcFrame(CLIENT, source, HdlcControl.from_byte(c), info, seg).to_bytes() for c, info, seg in items
+    )
+    assert build_frames(CLIENT, source, items) == expected
+    assert build_frames(CLIENT, source, []) == b""
+
+
+@pytest.mark.parametrize(
+    "items, error",
+    [
+        ([(0x00, bytes(2040), False)], "11-bit"),
+        ([(0x07, b"", False)], "control"),
+        ([(256, b"", False)], "control"),
+        ([("x", b"", False)], "control"),
+        ([(0x00, 5, False)], "bytes-like"),
+        ([(0x00, b"")], "tuples"),
+    ],
+)
+def test_build_frames_misuse(items, error):
+    with pytest.raises(UsageError, match=error):
+        build_frames(CLIENT, SERVER, items)
+
+
 # --------------------------------------------------------------------------- gurux-dlms as the oracle
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
 
-from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData  # noqa: E402
-from gurux_dlms.enums import Authentication, InterfaceType, RequestTypes  # noqa: E402
-from gurux_dlms.GXDLMS import GXDLMS  # noqa: E402
-from gurux_dlms.GXDLMSSettings import GXDLMSSettings  # noqa: E402
+from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData
+from gurux_dlms.enums import Authentication, InterfaceType, RequestTypes
+from gurux_dlms.GXDLMS import GXDLMS
+from gurux_dlms.GXDLMSSettings import GXDLMSSettings
 
 
 def _gurux_server_settings(max_info: int = 128) -> GXDLMSSettings:
@@ -761,3 +792,124 @@ def test_gurux_client_reassembles_our_segments():
         assert server.events() == []
         octets = server.data_to_send()
     assert frames == 5 and bytes(data.value) == payload
+
+
+# --------------------------------------------------------------------------- a lossy line
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_losses_and_repeats_never_stall(seed):
+    """Frames lost and repeated at random (fixed seeds) in both directions over many
+    exchanges: every APDU arrives once and whole, and nothing loops for ever."""
+    import random
+
+    rng = random.Random(seed)
+    window, info = rng.randint(1, 7), rng.choice([32, 64, 128])
+
+    def tamper(sender, index, frame):
+        roll = rng.random()
+        if roll < 0.08:
+            return []
+        if roll < 0.16:
+            return [frame, frame]
+        return [frame]
+
+    client = HdlcLink("client", 16, 1, 17, parameters=HdlcParameters(info, info, window, window), max_retries=50)
+    server = HdlcLink("server", 16, 1, 17, parameters=HdlcParameters(2048, 2048, 7, 7))
+    wire = Wire(client, server, tamper)
+    wire.run("client", client.connect(), lambda: client.state is LinkState.IDLE)
+    for i in range(8):
+        exchange(client, server, wire, apdu_of(rng.randint(1, 1500), i), apdu_of(rng.randint(1, 1500), i + 1))
+    wire.run("client", client.disconnect(), lambda: client.state is LinkState.DISCONNECTED)
+
+
+def test_late_answer_and_the_answer_to_the_poll_both_arrive():
+    """The server's RR comes late: the client has timed out and polled; both answers
+    arrive, and the window after them goes out once."""
+    client, server, wire = connected_pair(1, 32)
+    first = client.send_apdu(apdu_of(100))
+    late_rr = wire.deliver("client", first)
+    poll = client.timeout()
+    poll_answer = wire.deliver("client", poll)
+    client.receive_data(late_rr + poll_answer)
+    assert client.events() == []
+    window = frames_of(client.data_to_send())
+    assert [HdlcFrame.from_bytes(f).control.ns for f in window] == [1]
+    wire.run("client", b"".join(window), lambda: server.state is LinkState.RESPONDING)
+    assert wire.events["server"][-1] == ApduReceived(apdu_of(100))
+    assert server.repeated_frames == 0
+
+
+# --------------------------------------------------------------------------- hostile frames
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def _hostile_frames(to_client: bool):
+    controls = st.integers(0, 255).filter(lambda c: c & 1 == 0 or c & 0x0B == 0x01 or (c & 0xEF) in (0x83, 0x43, 0x63, 0x0F, 0x87, 0x03))
+    destination, source = (CLIENT, SERVER) if to_client else (SERVER, CLIENT)
+    return st.lists(
+        st.builds(
+            lambda control, info, segmented: HdlcFrame(
+                destination, source, HdlcControl.from_byte(control), info, segmented
+            ).to_bytes(),
+            controls,
+            st.one_of(st.binary(max_size=60), st.binary(max_size=40).map(lambda b: b"\xe6\xe6\x00" + b),
+                      st.binary(max_size=20).map(lambda b: b"\x81\x80" + bytes([len(b)]) + b)),
+            st.booleans(),
+        ),
+        max_size=12,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["client", "server"]), st.integers(0, 3), st.data())
+def test_hostile_frames_raise_only_remote_errors(role, setup, data):
+    """Any sequence of well-framed but arbitrary frames, in any state reached by a
+    normal start: the link raises only RemoteError (client) and never anything
+    else; the server answers, it does not raise."""
+    from dlmsfast.errors import RemoteError
+
+    client, server, wire = connected_pair(3, 32)
+    if setup >= 1:
+        wire.run("client", client.send_apdu(apdu_of(200)), lambda: server.state is LinkState.RESPONDING)
+    if setup >= 2:
+        server.send_apdu(apdu_of(200))
+    if setup == 3:
+        client.timeout()
+    link = client if role == "client" else server
+    for octets in data.draw(_hostile_frames(role == "client")):
+        link.receive_data(octets)
+        try:
+            link.events()
+        except RemoteError:
+            assert role == "client"
+        link.data_to_send()
+        link.timeout()
+        link.events()
+
+
+def test_events_before_a_fault_are_delivered_first():
+    client, server, wire = connected_pair()
+    push = server.send_ui(b"\x0f\x01")
+    frmr = HdlcFrame(CLIENT, SERVER, FrameKind.FRMR, b"\x10\x00\x01").to_bytes()
+    client.receive_data(push + frmr)
+    assert client.events() == [UnnumberedInformation(b"\x0f\x01")]
+    with pytest.raises(FrameRejectError):
+        client.events()
+    assert client.next_event() is NEED_DATA
+
+
+def test_ui_from_a_server_without_a_client_yet_is_refused():
+    with pytest.raises(LocalProtocolError):
+        HdlcLink("server", None).send_ui(b"\x0f")
+
+
+def test_awaiting_answer_follows_the_exchange():
+    client, server, wire = connected_pair(1, 32)
+    assert not client.awaiting_answer
+    client.send_apdu(apdu_of(100))
+    assert client.awaiting_answer and client.state is LinkState.SENDING
+    assert "client" in repr(client) and "sending" in repr(client)
+    assert not server.awaiting_answer

@@ -88,3 +88,7 @@ class HdlcLinkSplitter(HdlcStreamSplitter):
     foreign_frames: int
     def __init__(self, destination: HdlcAddress) -> None: ...
     def feed(self, data: _Buffer) -> list[tuple[int, bool, int, bytes, int]]: ...  # type: ignore[override]
+
+def build_frames(
+    destination: HdlcAddress, source: HdlcAddress, frames: "list[tuple[int, _Buffer, bool]]"
+) -> bytes: ...

@@ -26,6 +26,7 @@ without going through ``__init__`` and share address/control objects.
 from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memchr, memcpy
 
@@ -426,6 +427,39 @@ def parse_address(data, offset=0):
 cdef Py_ssize_t MAX_FRAME_LENGTH = 0x7FF
 
 
+cdef inline Py_ssize_t _put_frame(uint8_t* p, HdlcAddress destination, HdlcAddress source,
+                                  uint8_t control, const uint8_t* info, Py_ssize_t info_len,
+                                  bint segmented, Py_ssize_t length) noexcept:
+    """Write one frame of ``length`` (its length field) at ``p``; return the octets written."""
+    cdef Py_ssize_t pos = 3
+    cdef int i
+    cdef uint16_t crc
+    p[0] = FLAG
+    p[1] = 0xA0 | (0x08 if segmented else 0) | ((length >> 8) & 0x07)
+    p[2] = length & 0xFF
+    for i in range(destination.size):
+        p[pos] = (destination.raw >> (8 * (destination.size - 1 - i))) & 0xFF
+        pos += 1
+    for i in range(source.size):
+        p[pos] = (source.raw >> (8 * (source.size - 1 - i))) & 0xFF
+        pos += 1
+    p[pos] = control
+    pos += 1
+    if info_len:
+        crc = _fcs(p + 1, pos - 1)
+        p[pos] = crc & 0xFF
+        p[pos + 1] = crc >> 8
+        pos += 2
+        memcpy(p + pos, info, info_len)
+        pos += info_len
+    crc = _fcs(p + 1, pos - 1)
+    p[pos] = crc & 0xFF
+    p[pos + 1] = crc >> 8
+    p[pos + 2] = FLAG
+    return pos + 3
+
+
+
 @cython.final
 @cython.no_gc
 @cython.freelist(64)
@@ -484,33 +518,10 @@ cdef class HdlcFrame:
 
     def to_bytes(self):
         cdef Py_ssize_t length = self._length()
-        cdef Py_ssize_t info_len = len(self.information)
         cdef bytes out = PyBytes_FromStringAndSize(NULL, length + 2)
-        cdef uint8_t* p = <uint8_t*>PyBytes_AS_STRING(out)
-        cdef Py_ssize_t pos = 3
-        cdef int i
-        cdef uint16_t crc
-        cdef HdlcAddress address
-        p[0] = FLAG
-        p[1] = 0xA0 | (0x08 if self.segmented else 0) | ((length >> 8) & 0x07)
-        p[2] = length & 0xFF
-        for address in (self.destination, self.source):
-            for i in range(address.size):
-                p[pos] = (address.raw >> (8 * (address.size - 1 - i))) & 0xFF
-                pos += 1
-        p[pos] = self.control.value
-        pos += 1
-        if info_len:
-            crc = _fcs(p + 1, pos - 1)
-            p[pos] = crc & 0xFF
-            p[pos + 1] = crc >> 8
-            pos += 2
-            memcpy(p + pos, PyBytes_AS_STRING(self.information), info_len)
-            pos += info_len
-        crc = _fcs(p + 1, pos - 1)
-        p[pos] = crc & 0xFF
-        p[pos + 1] = crc >> 8
-        p[pos + 2] = FLAG
+        _put_frame(<uint8_t*>PyBytes_AS_STRING(out), self.destination, self.source,
+                   self.control.value, <const uint8_t*>PyBytes_AS_STRING(self.information),
+                   len(self.information), self.segmented, length)
         return out
 
     def __bytes__(self):
@@ -1055,3 +1066,54 @@ cdef class HdlcLinkSplitter(HdlcStreamSplitter):
             llc,
         ))
         return 0
+
+
+def build_frames(HdlcAddress destination not None, HdlcAddress source not None, frames):
+    """The octets of several frames between the same two stations, in one call.
+
+    ``frames`` is a sequence of ``(control, information, segmented)``:
+    the control octet, a bytes-like information field (empty: none, no HCS)
+    and the segmentation bit. This is the link's send path: one window of
+    I-frames becomes one ``bytes`` without a frame object per frame.
+    """
+    cdef Py_ssize_t header = 2 + destination.size + source.size + 1 + 2
+    cdef Py_ssize_t total = 0, length, n, i, pos = 0
+    cdef list views = []
+    cdef list items = list(frames)
+    cdef Py_buffer* buffers
+    cdef bytes out
+    cdef uint8_t* p
+    n = len(items)
+    buffers = <Py_buffer*>PyMem_Malloc(max(n, 1) * sizeof(Py_buffer))
+    if buffers == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t taken = 0
+    try:
+        for i in range(n):
+            item = items[i]
+            if type(item) is not tuple or len(<tuple>item) != 3:
+                raise UsageError("build_frames takes (control, information, segmented) tuples")
+            if type(item[0]) is not int or not 0 <= item[0] <= 255 or _CONTROLS[item[0]] is None:
+                raise UsageError(f"not an HDLC control octet DLMS uses: {item[0]!r}")
+            if not isinstance(item[1], (bytes, bytearray, memoryview)):
+                raise UsageError(f"information must be bytes-like, not {type(item[1]).__name__}")
+            PyObject_GetBuffer(item[1], &buffers[i], PyBUF_SIMPLE)
+            taken += 1
+            length = header + (2 + buffers[i].len if buffers[i].len else 0)
+            if length > MAX_FRAME_LENGTH:
+                raise EncodeError(
+                    f"HDLC frame of {length} octets exceeds the 11-bit length field "
+                    f"(information field of {buffers[i].len} octets)")
+            total += length + 2
+        out = PyBytes_FromStringAndSize(NULL, total)
+        p = <uint8_t*>PyBytes_AS_STRING(out)
+        for i in range(n):
+            length = header + (2 + buffers[i].len if buffers[i].len else 0)
+            pos += _put_frame(p + pos, destination, source, <uint8_t>(<int>items[i][0]),
+                              <const uint8_t*>buffers[i].buf, buffers[i].len,
+                              bool(items[i][2]), length)
+        return out
+    finally:
+        for i in range(taken):
+            PyBuffer_Release(&buffers[i])
+        PyMem_Free(buffers)

@@ -31,28 +31,43 @@ Rules of the link (the table ``TRANSITIONS`` below states them as data):
   peer: the client raises :class:`ProtocolError`, the server answers FRMR and
   waits for SNRM or DISC.
 
-API::
+API (names are stable: the transport and the session code against them)::
 
     link = HdlcLink(role="client", client_address=16, server_address=1,
                     server_physical=None, address_size=None,
-                    parameters=HdlcParameters(...), max_retries=3)
-    transport.write(link.connect())             # SNRM         (client)
+                    parameters=HdlcParameters(...), max_retries=3,
+                    max_apdu_length=1 << 20)
+    transport.write(link.connect())             # SNRM           (client)
     link.receive_data(octets)                   # any chunk of the received stream
     for event in link.events(): ...             # or next_event() until NEED_DATA
-    transport.write(link.data_to_send())        # RR, UA, retransmissions the link made
-    transport.write(link.send_apdu(apdu))       # I-frames of one window (both roles)
+    transport.write(link.data_to_send())        # RR, UA, DM, FRMR, retransmissions
+    transport.write(link.send_apdu(apdu))       # I-frames of the first window (both roles)
+    transport.write(link.send_ui(apdu))         # one UI frame (pushed data)
+    if link.awaiting_answer: ...                # arm the response timer (client)
     transport.write(link.timeout())             # the transport's timer ran out
-    transport.write(link.disconnect())          # DISC         (client)
+    transport.write(link.disconnect())          # DISC           (client)
+
+Received frames are taken in as they are asked for: call :meth:`HdlcLink.data_to_send`
+after draining the events, since processing a frame is what makes the answer.
+:meth:`HdlcLink.events` delivers the events that came before a fault, then
+raises it on the next call.
 
 Events: :class:`Connected` (negotiated parameters, this station's view:
 transmit = what it sends), :class:`ApduReceived`, :class:`UnnumberedInformation`
 (UI frames: pushed data), :class:`Disconnected`, :class:`LinkTimeout`.
 Remote faults raise from :meth:`HdlcLink.next_event`: :class:`FrameRejectError`
 (FRMR), :class:`DisconnectedModeError` (DM), :class:`ProtocolError` (an
-unexpected frame), :class:`DecodeError` (malformed parameters); local misuse
-raises :class:`LocalProtocolError`. Frames with a bad HCS/FCS or garbage are
-dropped and counted (``bad_frames``, ``discarded_bytes``); frames for other
-addresses are ignored (``foreign_frames``).
+unexpected frame), :class:`DecodeError` (malformed UA parameters); after one
+the client link is DISCONNECTED and may connect again. Local misuse raises
+:class:`LocalProtocolError`. Frames with a bad HCS/FCS, and garbage, are
+dropped and counted (``bad_frames``, ``discarded_bytes``); frames for or from
+other addresses are ignored (``foreign_frames``); I-frames with an unexpected
+N(S) are dropped (``repeated_frames``). ``state`` is a :class:`LinkState`,
+``parameters`` the negotiated :class:`HdlcParameters` once connected.
+
+The information field is capped at what an 11-bit length field can carry
+(2,047 octets per frame, so 2,037 with a 2-octet server address) whatever
+was negotiated.
 
 An I-frame as the link sends it (window 2, APDU in 3 segments, client side)::
 
@@ -70,10 +85,17 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from . import LLC_COMMAND, LLC_RESPONSE, HdlcParameters
-from ._hdlc import FrameKind, HdlcAddress, HdlcControl, HdlcFrame, HdlcLinkSplitter, address_key
 from .._util import octets_argument
-from ..errors import DecodeError, EncodeError, LocalProtocolError, ProtocolError, UsageError
+from ..errors import (
+    DecodeError,
+    EncodeError,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteError,
+    UsageError,
+)
+from . import LLC_COMMAND, LLC_RESPONSE, HdlcParameters
+from ._hdlc import FrameKind, HdlcAddress, HdlcLinkSplitter, address_key, build_frames
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -162,6 +184,10 @@ class DisconnectedModeError(ProtocolError):
 
 
 class LinkState(enum.Enum):
+    # Members are singletons compared by identity: the identity hash keeps the
+    # table look-ups per frame off enum's Python-level __hash__.
+    __hash__ = object.__hash__
+
     DISCONNECTED = "disconnected"      # no link (NDM)
     CONNECTING = "connecting"          # client: SNRM sent, UA awaited
     IDLE = "idle"                      # linked; the client may send, the server waits
@@ -174,6 +200,8 @@ class LinkState(enum.Enum):
 
 
 class LinkInput(enum.Enum):
+    __hash__ = object.__hash__
+
     CONNECT = "connect"
     DISCONNECT = "disconnect"
     SEND_PART = "send-part"        # a window went out, segments remain
@@ -297,6 +325,10 @@ _INPUTS_SEGMENTED = [_input_of(c, True) for c in range(256)]
 
 _LLC_BYTES = (b"", LLC_COMMAND, LLC_RESPONSE)
 
+_AWAITING = frozenset({
+    LinkState.CONNECTING, LinkState.SENDING, LinkState.AWAITING_RESPONSE, LinkState.DISCONNECTING,
+})
+
 # States in which I-frames are numbered: an unexpected N(S) there is a repeat.
 _IN_SEQUENCE = frozenset({
     LinkState.IDLE, LinkState.SENDING, LinkState.AWAITING_RESPONSE,
@@ -335,9 +367,9 @@ class HdlcLink:
             parameters = HdlcParameters()
         elif not isinstance(parameters, HdlcParameters):
             raise UsageError(f"parameters must be HdlcParameters, got {type(parameters).__name__}")
-        for name, value in (("max_retries", max_retries), ("max_apdu_length", max_apdu_length)):
-            if type(value) is not int or value < (0 if name == "max_retries" else 1):
-                raise UsageError(f"{name} must be a positive int, got {value!r}")
+        for name, value, least in (("max_retries", max_retries, 0), ("max_apdu_length", max_apdu_length, 1)):
+            if type(value) is not int or value < least:
+                raise UsageError(f"{name} must be an int >= {least}, got {value!r}")
         if client_address is None and role == "client":
             raise UsageError("a client link needs its client_address (SAP)")
         if address_size is not None and server_physical is None and address_size != 1:
@@ -354,13 +386,14 @@ class HdlcLink:
         self._llc_out = LLC_COMMAND if role == "client" else LLC_RESPONSE
         self.state = LinkState.DISCONNECTED
         self.parameters: Optional[HdlcParameters] = None
-        self.foreign_frames_from = 0
+        self._foreign_sources = 0
         self.repeated_frames = 0
         self._frames: deque = deque()
         self._events: deque = deque()
         self._out = bytearray()
         self._retries = 0
         self._frmr = b""
+        self._error: Optional[RemoteError] = None
         self._bind_peer()
         self._reset_sequence()
         self._any_client = client_address is None
@@ -382,7 +415,16 @@ class HdlcLink:
     @property
     def foreign_frames(self) -> int:
         """Valid frames ignored because they were for, or from, another address."""
-        return self._splitter.foreign_frames + self.foreign_frames_from
+        return self._splitter.foreign_frames + self._foreign_sources
+
+    @property
+    def awaiting_answer(self) -> bool:
+        """Whether the client waits for the server (the transport's response timer runs)."""
+        return self.state in _AWAITING
+
+    def __repr__(self) -> str:
+        return (f"HdlcLink(role={self.role!r}, state={self.state.value}, "
+                f"client={self.client!r}, server={self.server!r})")
 
     def connect(self) -> bytes:
         """Client: the SNRM frame that opens (or resets) the link, with the proposed parameters."""
@@ -425,12 +467,13 @@ class HdlcLink:
     def send_ui(self, apdu: Buffer) -> bytes:
         """One UI frame carrying ``apdu`` with the LLC header (pushed data; no state changes)."""
         payload = self._llc_out + octets_argument(apdu, "apdu")
+        if self._peer is None:
+            raise LocalProtocolError("this server link has no client address to send UI frames to yet")
         if len(payload) > self._tx_info:
             raise EncodeError(
                 f"a UI frame carries at most {self._tx_info} octets, the APDU with LLC has {len(payload)}"
             )
-        control = HdlcControl.from_byte(int(FrameKind.UI))
-        return HdlcFrame(self._peer, self._own, control, payload).to_bytes()
+        return build_frames(self._peer, self._own, [(int(FrameKind.UI), payload, False)])
 
     def receive_data(self, data: Buffer) -> None:
         """Take received octets (any chunk of the stream); events come from :meth:`next_event`."""
@@ -440,6 +483,9 @@ class HdlcLink:
         """The next event, or NEED_DATA; raises on a remote fault (see the module docstring)."""
         events = self._events
         frames = self._frames
+        if self._error is not None and not events:
+            error, self._error = self._error, None
+            raise error
         while not events:
             if not frames:
                 return NEED_DATA
@@ -448,9 +494,16 @@ class HdlcLink:
 
     def events(self) -> list[Event]:
         """Every event the received octets make now (a list, possibly empty)."""
-        out = []
+        out: list = []
         while True:
-            event = self.next_event()
+            try:
+                event = self.next_event()
+            except RemoteError as error:
+                if not out:
+                    raise
+                # The events before the fault are delivered first; the next call raises.
+                self._error = error
+                return out
             if event is NEED_DATA:
                 return out
             out.append(event)
@@ -537,14 +590,12 @@ class HdlcLink:
     # ------------------------------------------------------------------ frames out
 
     def _u_frame(self, kind: FrameKind, information: bytes = b"", final: bool = True) -> bytes:
-        control = HdlcControl.from_byte(int(kind) | (0x10 if final else 0))
-        return HdlcFrame(self._peer, self._own, control, information).to_bytes()
+        return build_frames(self._peer, self._own, [(int(kind) | (0x10 if final else 0), information, False)])
 
     def _supervisory(self, base: int, poll: bool) -> bytes:
         if poll and self.role == "client":
             self._polled = True
-        control = HdlcControl.from_byte(base | (self._vr << 5) | (0x10 if poll else 0))
-        return HdlcFrame(self._peer, self._own, control).to_bytes()
+        return build_frames(self._peer, self._own, [(base | (self._vr << 5) | (0x10 if poll else 0), b"", False)])
 
     def _snrm(self) -> bytes:
         information = self.proposed.to_bytes() if self.proposed != HdlcParameters() else b""
@@ -568,14 +619,12 @@ class HdlcLink:
             return b""
         if self.role == "client":
             self._polled = True
-        out = []
         vr = self._vr << 5
         last = len(window) - 1
-        peer, own = self._peer, self._own
-        for i, (ns, info, segmented) in enumerate(window):
-            control = HdlcControl.from_byte(vr | (ns << 1) | (0x10 if i == last else 0))
-            out.append(HdlcFrame(peer, own, control, info, segmented).to_bytes())
-        return b"".join(out)
+        return build_frames(self._peer, self._own, [
+            (vr | (ns << 1) | (0x10 if i == last else 0), info, segmented)
+            for i, (ns, info, segmented) in enumerate(window)
+        ])
 
     # ------------------------------------------------------------------ frames in
 
@@ -583,7 +632,7 @@ class HdlcLink:
         control, segmented, source, information, llc = frame
         if source != self._peer_key:
             if not (self._peer_key is None and control & 0xEF == int(FrameKind.SNRM)):
-                self.foreign_frames_from += 1
+                self._foreign_sources += 1
                 return
         self._source = source
         if control & 0x10 and self.role == "client":
