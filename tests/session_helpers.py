@@ -2,8 +2,8 @@
 APDUs are handed over whole, and a tiny meter application answers the requests."""
 from __future__ import annotations
 
-from dlmsfast.apdu import CosemAttributeDescriptor, DataAccessResult
 from dlmsfast.apdu import ActionResult as ActionResultEnum
+from dlmsfast.apdu import CosemAttributeDescriptor, DataAccessResult
 from dlmsfast.axdr import Data, DataType
 from dlmsfast.security import SecurityContext
 from dlmsfast.session import (
@@ -47,13 +47,16 @@ def profile_rows(n: int = 96) -> Data:
         )) for i in range(n)))
 
 
+PROFILE_ROWS = profile_rows()
+
+
 class Meter:
     """The application behind a ServerSession: a few objects, in memory."""
 
     def __init__(self) -> None:
         self.values = {
             ENERGY: Data(DataType.DOUBLE_LONG_UNSIGNED, 1960),
-            PROFILE: profile_rows(),
+            PROFILE: PROFILE_ROWS,
             CosemAttributeDescriptor(1, "0.0.42.0.0.255", 2):
                 Data(DataType.OCTET_STRING, b"MMM0000012345678"),
         }

@@ -2,9 +2,16 @@
 sockets, every APDU handed over whole (tests/session_helpers.py)."""
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from session_helpers import (
+    DENIED,
+    ENERGY,
+    PROFILE,
+    UNKNOWN,
+    Pair,
+    client_settings,
+    profile_rows,
+)
 
 from dlmsfast.apdu import (
     AARE,
@@ -15,9 +22,8 @@ from dlmsfast.apdu import (
     CosemMethodDescriptor,
     DataAccessResult,
     SelectiveAccessDescriptor,
-    parse_apdu,
 )
-from dlmsfast.axdr import Data, DataType, decode_typed
+from dlmsfast.axdr import Data, DataType
 from dlmsfast.errors import (
     AssociationRejected,
     AuthenticationError,
@@ -39,7 +45,6 @@ from dlmsfast.session import (
     ReleaseRequested,
     State,
 )
-from session_helpers import DENIED, ENERGY, PROFILE, UNKNOWN, Pair, client_settings, profile_rows
 
 MECHANISMS = ["none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256"]
 SECURITY = ["none", "auth", "enc", "authenc"]
@@ -98,7 +103,8 @@ def test_aarq_and_aare_carry_what_was_negotiated():
     pair.associate()
     aarq = AARQ.from_bytes(pair.to_server[0])
     aare = AARE.from_bytes(pair.to_client[0])
-    assert aarq.application_context_name is ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING
+    assert aarq.application_context_name is (
+        ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING)
     assert aarq.calling_ap_title == pair.client.security_context.system_title
     assert aare.responding_ap_title == pair.server_context.system_title
     assert aare.result_source_diagnostic is AcseServiceUser.AUTHENTICATION_REQUIRED
@@ -178,7 +184,8 @@ def test_set_normal_and_with_list_and_datablock():
     assert blocks[0][:2] == b"\xC1\x02" and all(b[:2] == b"\xC1\x03" for b in blocks[1:])
     assert all(len(b) <= 128 for b in blocks) and len(blocks) >= 4
     (result,) = pair.exchange(pair.client.set_with_list(
-        [ENERGY, UNKNOWN], [Data(DataType.DOUBLE_LONG_UNSIGNED, 7), Data(DataType.NULL_DATA, None)]))
+        [ENERGY, UNKNOWN],
+        [Data(DataType.DOUBLE_LONG_UNSIGNED, 7), Data(DataType.NULL_DATA, None)]))
     assert result.results[0] is None and isinstance(result.results[1], ObjectUndefined)
 
 
@@ -342,3 +349,36 @@ def test_reassociate_after_release():
         assert isinstance(pair.associate()[0], Associated)
         pair.exchange(pair.client.get(ENERGY))
         assert isinstance(pair.exchange(pair.client.release())[0], Released)
+
+
+def test_long_with_list_set_and_action_go_in_blocks():
+    pair = Pair("none", "authenc", server_pdu=128)
+    pair.associate()
+    name = (1, "0.0.42.0.0.255", 2)
+    values = [Data(DataType.OCTET_STRING, bytes([i]) * 150) for i in range(2)]
+    before = len(pair.to_server)
+    (result,) = pair.exchange(pair.client.set_with_list([name, ENERGY], values))
+    assert result.results == (None, None)
+    assert pair.meter.values[ENERGY] == values[1]
+    assert len(pair.to_server) - before >= 3
+    method = CosemMethodDescriptor(70, "0.0.96.3.10.255", 1)
+    (result,) = pair.exchange(pair.client.action_with_list([method, method], values))
+    assert pair.meter.calls[-1] == ((method, method), tuple(values))
+    assert result.results == tuple(values)
+
+
+def test_server_answers_with_a_value_already_encoded():
+    from dlmsfast.axdr import encode
+    from dlmsfast.session import GetRequested
+
+    pair = Pair("none", "authenc")
+    pair.associate()
+    request = pair.client.get(PROFILE)
+    (event,) = pair.server.receive_apdu(request)
+    assert isinstance(event, GetRequested)
+    answers = [pair.server.respond_get(event, encode(profile_rows()))]
+    events = pair.client.receive_apdu(answers[0])
+    while isinstance(events[0], NeedToSend):
+        (next_block,) = pair.server.receive_apdu(events[0].apdu)
+        events = pair.client.receive_apdu(next_block.apdu)
+    assert events[0].value == profile_rows()

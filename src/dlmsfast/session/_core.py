@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from ..apdu import Conformance, GeneralBlockTransfer
 from ..errors import PolicyError, ProtocolError
+from ..security import hls
 from ..security.ciphered import DED_TAG, GLO_TAG
+from ..security.mechanism import MechanismName
 from ._state import Role, State, Trigger, next_state
 
 FORM_OF_TAG: dict[int, str] = {
@@ -113,6 +115,30 @@ class SessionBase:
                                 "association has no keys")
         self._peer_ic_before = context.peer_invocation_counter
         return context.decrypt(data), form
+
+    def _verify_hls(self, mechanism, response: bytes, challenge: bytes, peer_challenge: bytes,
+                    secret: bytes | None, own_title: bytes | None) -> None:
+        """Check the peer's HLS answer (f(StoC) on the server, f(CtoS) on the
+        client) to the ``challenge`` this side sent; SecurityError when wrong."""
+        context = self._context
+        if mechanism != MechanismName.HLS_GMAC:
+            hls.verify(mechanism, response, challenge, secret=secret, context=context,
+                       peer_challenge=peer_challenge, own_system_title=own_title,
+                       peer_system_title=self.peer_system_title)
+            return
+        # The answer may carry the invocation counter of the ciphered APDU that
+        # brought it (Gurux does so): it is checked against the counter accepted
+        # before that APDU, and the larger of the two stays accepted.
+        accepted = context.peer_invocation_counter
+        if self._security:
+            context.peer_invocation_counter = self._peer_ic_before
+        try:
+            hls.verify(mechanism, response, challenge, context=context,
+                       peer_system_title=self.peer_system_title)
+        finally:
+            latest = context.peer_invocation_counter
+            if accepted is not None and (latest is None or latest < accepted):
+                context.peer_invocation_counter = accepted
 
     # -- general block transfer ----------------------------------------------
 

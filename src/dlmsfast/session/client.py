@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import os
 
+from .._util import as_bytes
 from ..apdu import (
     AARE,
     AARQ,
     RLRE,
     RLRQ,
+    AcseServiceUser,
     ActionRequestNextPblock,
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
     ActionRequestWithList,
+    ActionRequestWithListAndFirstPblock,
     ActionRequestWithPblock,
+    ActionResponseWithList,
     ApplicationContextName,
     AssociationResult,
-    AcseServiceUser,
     AuthenticationValue,
     ConfirmedServiceError,
     CosemAttributeDescriptor,
@@ -56,16 +59,16 @@ from ..apdu import (
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
     SetRequestWithList,
+    SetRequestWithListAndFirstDatablock,
     parse_apdu,
 )
 from ..apdu import ActionResult as ActionResultEnum
-from ..apdu import ActionResponseWithList
-from ..axdr import Data, DataType, decode_typed, encode
-from .._util import as_bytes
+from ..axdr import Data, DataType, decode_typed, encode, encode_length
 from ..errors import (
     AssociationRejected,
     AuthenticationError,
     DecodeError,
+    DlmsError,
     LocalProtocolError,
     PolicyError,
     ProtocolError,
@@ -84,6 +87,11 @@ from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 ASSOCIATION_LN = "0.0.40.0.0.255"
 REPLY_TO_HLS_AUTHENTICATION = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
+SN_REPLY_TO_HLS_OFFSET = 0x20 + (8 - 1) * 8
+"""Association SN method 8 (reply_to_HLS_authentication): its short name is the
+object's base name (the vaa-name, 0xFA00) + 0x58, the first method at 0x20 and
+one every 8. With SN it is invoked by a ReadRequest with parameterized access,
+which, unlike WriteRequest, brings f(CtoS) back."""
 _HLS = frozenset({MechanismName.HIGH_LEVEL_SECURITY, MechanismName.HLS_MD5,
                   MechanismName.HLS_SHA1, MechanismName.HLS_GMAC, MechanismName.HLS_SHA256})
 _AUTHENTICATION_DIAGNOSTICS = frozenset({
@@ -95,11 +103,6 @@ _SUCCESS = DataAccessResult.SUCCESS
 _GET, _GET_LIST, _SET, _SET_LIST, _ACTION, _ACTION_LIST, _HLS_PASS3, _READ, _WRITE = range(9)
 _SERVICE = {_GET: "get", _GET_LIST: "get", _SET: "set", _SET_LIST: "set", _ACTION: "action",
             _ACTION_LIST: "action", _HLS_PASS3: "action", _READ: "read", _WRITE: "write"}
-# get-response-with-datablock header: C4 02 iip last(1) number(4) choice(1) length(<=3)
-_DATABLOCK_HEAD = 12
-# set-request-with-first-datablock head beyond the descriptor: tag choice iip, selection
-# flag, last, number, length
-_SA_HEAD = 3 + 1 + 5 + 3
 
 
 class _Pending:
@@ -134,6 +137,10 @@ def _method(descriptor) -> CosemMethodDescriptor:
     if isinstance(descriptor, tuple) and len(descriptor) == 3:
         return CosemMethodDescriptor(*descriptor)
     raise UsageError("a method is a CosemMethodDescriptor or (class_id, obis, method_id)")
+
+
+def _sequence_of_data(values) -> bytes:
+    return encode_length(len(values)) + b"".join(encode(value) for value in values)
 
 
 def _chunks(raw: bytes, size: int) -> list[bytes]:
@@ -337,24 +344,24 @@ class ClientSession(SessionBase):
         plain = SetRequestNormal(invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
                                  access_selection=selection, value=value).to_bytes()
         if len(plain) > self._room():
-            raw = encode(value)
-            pending.blocks = _chunks(raw, self._block_room(selection))
-            first = pending.blocks.pop(0)
-            pending.block = 1
-            plain = SetRequestWithFirstDatablock(
-                invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
-                access_selection=selection,
-                datablock=DataBlockSA(not pending.blocks, 1, first)).to_bytes()
+            plain = self._first_block(pending, encode(value), lambda block: (
+                SetRequestWithFirstDatablock(
+                    invoke_id_and_priority=iip, cosem_attribute_descriptor=descriptor,
+                    access_selection=selection, datablock=block)))
         return self._send(pending, plain)
 
-    def _block_room(self, selection=None) -> int:
-        room = self._room() - _SA_HEAD - 9
-        if selection is not None:
-            room -= 1 + len(encode(selection.access_parameters))
+    def _first_block(self, pending: _Pending, raw: bytes, build) -> bytes:
+        """Cut ``raw`` into the blocks of a long SET or ACTION; the first block's
+        APDU, ``build(datablock)`` making it."""
+        head = len(build(DataBlockSA(False, 1, b"")).to_bytes())
+        room = self._room() - head - 2  # the raw-data length grows from 1 to 3 octets
         if room < 1:
             raise LocalProtocolError(f"the server's PDU size {self.max_pdu_size} leaves no room "
                                      "for a datablock")
-        return room
+        pending.blocks = _chunks(raw, room)
+        pending.block = 1
+        first = pending.blocks.pop(0)
+        return build(DataBlockSA(not pending.blocks, 1, first)).to_bytes()
 
     def set_with_list(self, items, values) -> bytes:
         """set-request-with-list: one value per attribute (one request; the
@@ -364,12 +371,16 @@ class ClientSession(SessionBase):
         if len(entries) != len(values) or not entries:
             raise UsageError("set_with_list needs as many values as attributes (at least one)")
         pending = self._allocate(_SET_LIST, entries)
-        plain = SetRequestWithList(invoke_id_and_priority=self._iip(pending.invoke_id),
-                                   attribute_descriptor_list=entries,
+        iip = self._iip(pending.invoke_id)
+        plain = SetRequestWithList(invoke_id_and_priority=iip, attribute_descriptor_list=entries,
                                    value_list=values).to_bytes()
         if len(plain) > self._room():
-            raise LocalProtocolError(f"set-request-with-list of {len(plain)} octets exceeds the "
-                                     f"server's PDU size {self.max_pdu_size}: set fewer at once")
+            # the blocks carry the SEQUENCE OF Data that follows the descriptors
+            raw = _sequence_of_data(values)
+            plain = self._first_block(pending, raw, lambda block: (
+                SetRequestWithListAndFirstDatablock(
+                    invoke_id_and_priority=iip, attribute_descriptor_list=entries,
+                    datablock=block)))
         return self._send(pending, plain)
 
     def action(self, descriptor, parameters: Data | None = None) -> bytes:
@@ -380,12 +391,9 @@ class ClientSession(SessionBase):
         plain = ActionRequestNormal(invoke_id_and_priority=iip, cosem_method_descriptor=descriptor,
                                     method_invocation_parameters=parameters).to_bytes()
         if len(plain) > self._room():
-            pending.blocks = _chunks(encode(parameters), self._block_room())
-            first = pending.blocks.pop(0)
-            pending.block = 1
-            plain = ActionRequestWithFirstPblock(
-                invoke_id_and_priority=iip, cosem_method_descriptor=descriptor,
-                pblock=DataBlockSA(not pending.blocks, 1, first)).to_bytes()
+            plain = self._first_block(pending, encode(parameters), lambda block: (
+                ActionRequestWithFirstPblock(invoke_id_and_priority=iip,
+                                             cosem_method_descriptor=descriptor, pblock=block)))
         return self._send(pending, plain)
 
     def action_with_list(self, descriptors, parameters) -> bytes:
@@ -395,12 +403,17 @@ class ClientSession(SessionBase):
         if len(methods) != len(parameters) or not methods:
             raise UsageError("action_with_list needs one parameter per method (at least one)")
         pending = self._allocate(_ACTION_LIST, methods)
-        plain = ActionRequestWithList(invoke_id_and_priority=self._iip(pending.invoke_id),
+        iip = self._iip(pending.invoke_id)
+        plain = ActionRequestWithList(invoke_id_and_priority=iip,
                                       cosem_method_descriptor_list=methods,
                                       method_invocation_parameters=parameters).to_bytes()
         if len(plain) > self._room():
-            raise LocalProtocolError(f"action-request-with-list of {len(plain)} octets exceeds "
-                                     f"the server's PDU size {self.max_pdu_size}")
+            # the pblocks carry the SEQUENCE OF Data that follows the methods
+            raw = _sequence_of_data(parameters)
+            plain = self._first_block(pending, raw, lambda block: (
+                ActionRequestWithListAndFirstPblock(
+                    invoke_id_and_priority=iip, cosem_method_descriptor_list=methods,
+                    pblock=block)))
         return self._send(pending, plain)
 
     def read(self, base_names, parameters=None) -> bytes:
@@ -449,12 +462,15 @@ class ClientSession(SessionBase):
         return handler(self, plain)
 
     def _take(self, invoke_id: int, kinds) -> _Pending:
-        pending = self._pending.pop(invoke_id, None)
+        pending = self._pending.get(invoke_id)
+        if pending is None and len(self._pending) == 1:
+            # Gurux servers answer a refused GET with invoke id 1 whatever the
+            # request carried: with one request outstanding, the answer is its.
+            pending = next(iter(self._pending.values()))
         if pending is None or pending.kind not in kinds:
-            if pending is not None:
-                self._pending[invoke_id] = pending
             raise ProtocolError(f"answer with invoke id {invoke_id} matches no request of "
                                 "that service")
+        del self._pending[pending.invoke_id]
         return pending
 
     def _on_aare(self, plain: bytes) -> list[ev.Event]:
@@ -473,6 +489,10 @@ class ClientSession(SessionBase):
                 raise AuthenticationFailed(message, diagnostic)
             raise AssociationRejected(message, diagnostic)
         title = aare.responding_ap_title
+        if title is not None and len(title) != 8:
+            self._move(Trigger.AARE_REJECTED)
+            raise ProtocolError(f"responding-AP-title of {len(title)} octets: a system title "
+                                "has 8")
         self.peer_system_title = title
         context = self._context
         if context is not None and title is not None:
@@ -515,7 +535,7 @@ class ClientSession(SessionBase):
             if plain[0] in FORM_OF_TAG and self._context is not None:
                 plain = self._context.decrypt(plain)
             parsed = parse_apdu(plain)
-        except Exception:  # the diagnostic is what matters; the detail is a bonus
+        except DlmsError:  # the diagnostic is what matters; the detail is a bonus
             return ""
         if isinstance(parsed, ConfirmedServiceError):
             return (f"confirmed-service-error {parsed.service.blue_book_name}: "
@@ -552,55 +572,40 @@ class ClientSession(SessionBase):
         except Exception:
             self._move(Trigger.HLS_FAILED)
             raise
-        invoke_id = self._next_invoke_id
-        self._next_invoke_id = (invoke_id + 1) & 0x0F
-        pending = _Pending(_HLS_PASS3, invoke_id, REPLY_TO_HLS_AUTHENTICATION)
-        plain = ActionRequestNormal(
-            invoke_id_and_priority=self._iip(invoke_id),
-            cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
-            method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
+        if not self.settings.logical_name_referencing:
+            pending = _Pending(_HLS_PASS3, -1, self.vaa_name + SN_REPLY_TO_HLS_OFFSET)
+            plain = ReadRequest((pending.descriptor,),
+                                ((0, Data(DataType.OCTET_STRING, reply)),)).to_bytes()
+        else:
+            invoke_id = self._next_invoke_id
+            self._next_invoke_id = (invoke_id + 1) & 0x0F
+            pending = _Pending(_HLS_PASS3, invoke_id, REPLY_TO_HLS_AUTHENTICATION)
+            plain = ActionRequestNormal(
+                invoke_id_and_priority=self._iip(invoke_id),
+                cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
+                method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
         # pass 3 runs before the dedicated key may be used, and Gurux meters expect
         # it glo-ciphered even where general-glo is granted
-        self._pending[invoke_id] = pending
+        self._pending[pending.invoke_id] = pending
         return self._protect(plain, "glo") if self._security else plain
 
-    def _on_hls_pass4(self, pending: _Pending, response) -> list[ev.Event]:
-        if response.action_result != ActionResultEnum.SUCCESS:
+    def _on_hls_pass4(self, refusal: str | None, returned) -> list[ev.Event]:
+        """``refusal``: the server's result name when it refused f(StoC);
+        ``returned``: what it sent back, f(CtoS) as an octet-string."""
+        if refusal is not None:
             self._move(Trigger.HLS_FAILED)
-            raise AuthenticationError(
-                f"the server refused our f(StoC): action-result "
-                f"{response.action_result.blue_book_name}")
-        returned = response.return_parameters
+            raise AuthenticationError(f"the server refused our f(StoC): {refusal}")
         if not isinstance(returned, Data) or returned.type is not DataType.OCTET_STRING:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError("the server's HLS answer holds no f(CtoS) octet-string")
         try:
-            self._verify(returned.value)
+            self._verify_hls(self._mechanism, returned.value, self._ctos, self._stoc,
+                             self.settings.password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError(f"the server failed HLS authentication: {exc}") from None
         self._move(Trigger.HLS_PASS4_OK)
         return [self._associated()]
-
-    def _verify(self, response: bytes) -> None:
-        context = self._context
-        if self._mechanism != MechanismName.HLS_GMAC:
-            hls.verify(self._mechanism, response, self._ctos, secret=self.settings.password,
-                       context=context, peer_challenge=self._stoc,
-                       own_system_title=self._own_title(),
-                       peer_system_title=self.peer_system_title)
-            return
-        # f(CtoS) may carry the same invocation counter as the ciphered APDU that
-        # brought it (Gurux meters do so): it is checked against the counter
-        # accepted before that APDU.
-        accepted = context.peer_invocation_counter
-        context.peer_invocation_counter = self._peer_ic_before if self._security else accepted
-        try:
-            hls.verify(self._mechanism, response, self._ctos, context=context)
-        finally:
-            latest = context.peer_invocation_counter
-            if accepted is not None and (latest is None or latest < accepted):
-                context.peer_invocation_counter = accepted
 
     def _on_rlre(self, plain: bytes) -> list[ev.Event]:
         if self._state is not State.RELEASE_SENT:
@@ -621,7 +626,7 @@ class ClientSession(SessionBase):
             pending = self._take(invoke_id, (_GET,))
             result = response.result
             if type(result) is Data:
-                return [ev.GetResult(invoke_id, pending.descriptor, result)]
+                return [ev.GetResult(pending.invoke_id, pending.descriptor, result)]
             raise access_error(result, "get", pending.descriptor)
         if choice == 2:
             return self._on_get_block(invoke_id, response.result)
@@ -657,15 +662,15 @@ class ClientSession(SessionBase):
             pending.raw += result
         pending.block = block.block_number
         if not block.last_block:
-            plain = GetRequestNext(invoke_id_and_priority=self._iip(invoke_id),
+            plain = GetRequestNext(invoke_id_and_priority=self._iip(pending.invoke_id),
                                    block_number=block.block_number).to_bytes()
             return [ev.NeedToSend(self._send(pending, plain))]
         raw = bytes(pending.raw)
         if pending.kind == _GET:
-            return [ev.GetResult(invoke_id, pending.descriptor, decode_typed(raw))]
+            return [ev.GetResult(pending.invoke_id, pending.descriptor, decode_typed(raw))]
         # the blocks carry the with-list answer's SEQUENCE OF Get-Data-Result
-        whole = GetResponseWithList.from_bytes(b"\xC4\x03" + bytes((self._iip_base | invoke_id,))
-                                               + raw)
+        iip = bytes((self._iip_base | pending.invoke_id,))
+        whole = GetResponseWithList.from_bytes(b"\xC4\x03" + iip + raw)
         return self._get_list_results(pending, whole.result)
 
     def _on_set_response(self, plain: bytes) -> list[ev.Event]:
@@ -673,30 +678,33 @@ class ClientSession(SessionBase):
         invoke_id = plain[2] & 0x0F
         choice = plain[1]
         if choice == 2:  # a block acknowledged: the next one
-            pending = self._take(invoke_id, (_SET,))
-            if response.block_number != pending.block or not pending.blocks:
-                raise ProtocolError(f"set-response-datablock {response.block_number} does "
-                                    f"not acknowledge block {pending.block}")
-            pending.block += 1
-            chunk = pending.blocks.pop(0)
-            plain_next = SetRequestWithDatablock(
-                invoke_id_and_priority=self._iip(invoke_id),
-                datablock=DataBlockSA(not pending.blocks, pending.block, chunk)).to_bytes()
-            return [ev.NeedToSend(self._send(pending, plain_next))]
+            return self._next_block(self._take(invoke_id, (_SET, _SET_LIST)), response,
+                                    SetRequestWithDatablock, "datablock")
         if choice in (1, 3):
             pending = self._take(invoke_id, (_SET,))
             if response.result != _SUCCESS:
                 raise access_error(response.result, "set", pending.descriptor)
-            return [ev.SetResult(invoke_id, pending.descriptor)]
+            return [ev.SetResult(pending.invoke_id, pending.descriptor)]
         pending = self._take(invoke_id, (_SET_LIST,))
         results = response.result
         if len(results) != len(pending.descriptor):
             raise ProtocolError(f"set-response-with-list of {len(results)} results for "
                                 f"{len(pending.descriptor)} attributes")
-        return [ev.SetListResult(invoke_id, pending.descriptor, tuple(
+        return [ev.SetListResult(pending.invoke_id, pending.descriptor, tuple(
             None if result == _SUCCESS
             else access_error(result, "set", entry.cosem_attribute_descriptor)
             for entry, result in zip(pending.descriptor, results)))]
+
+    def _next_block(self, pending: _Pending, ack, variant, field: str) -> list[ev.Event]:
+        """The next block of a long SET or ACTION, once the server acknowledged one."""
+        if ack.block_number != pending.block or not pending.blocks:
+            raise ProtocolError(f"{ack.CHOICE_NAME} {ack.block_number} does not acknowledge "
+                                f"block {pending.block}")
+        pending.block += 1
+        chunk = pending.blocks.pop(0)
+        plain = variant(**{"invoke_id_and_priority": self._iip(pending.invoke_id),
+                           field: DataBlockSA(not pending.blocks, pending.block, chunk)})
+        return [ev.NeedToSend(self._send(pending, plain.to_bytes()))]
 
     def _on_action_response(self, plain: bytes) -> list[ev.Event]:
         response = parse_apdu(plain)
@@ -705,20 +713,15 @@ class ClientSession(SessionBase):
         if choice == 1:
             pending = self._take(invoke_id, (_ACTION, _HLS_PASS3))
             if pending.kind == _HLS_PASS3:
-                return self._on_hls_pass4(pending, response)
+                result = response.action_result
+                return self._on_hls_pass4(
+                    None if result == ActionResultEnum.SUCCESS
+                    else f"action-result {result.blue_book_name}", response.return_parameters)
             return [self._action_result(pending, response.action_result,
                                         response.return_parameters)]
         if choice == 4:  # our pblock acknowledged: the next one
-            pending = self._take(invoke_id, (_ACTION,))
-            if response.block_number != pending.block or not pending.blocks:
-                raise ProtocolError(f"action-response-next-pblock {response.block_number} "
-                                    f"does not acknowledge block {pending.block}")
-            pending.block += 1
-            chunk = pending.blocks.pop(0)
-            plain_next = ActionRequestWithPblock(
-                invoke_id_and_priority=self._iip(invoke_id),
-                pblock=DataBlockSA(not pending.blocks, pending.block, chunk)).to_bytes()
-            return [ev.NeedToSend(self._send(pending, plain_next))]
+            return self._next_block(self._take(invoke_id, (_ACTION, _ACTION_LIST)), response,
+                                    ActionRequestWithPblock, "pblock")
         if choice == 2:  # a long answer in pblocks
             pending = self._take(invoke_id, (_ACTION, _ACTION_LIST))
             block = response.pblock
@@ -730,17 +733,18 @@ class ClientSession(SessionBase):
                 pending.raw + block.raw_data
             pending.block = block.block_number
             if not block.last_block:
-                plain_next = ActionRequestNextPblock(invoke_id_and_priority=self._iip(invoke_id),
-                                                     block_number=block.block_number).to_bytes()
+                plain_next = ActionRequestNextPblock(
+                    invoke_id_and_priority=self._iip(pending.invoke_id),
+                    block_number=block.block_number).to_bytes()
                 return [ev.NeedToSend(self._send(pending, plain_next))]
             raw = bytes(pending.raw)
             if pending.kind == _ACTION:
                 # the pblocks carry the response-with-optional-data
-                whole = parse_apdu(b"\xC7\x01" + bytes((self._iip_base | invoke_id,)) + raw)
+                whole = parse_apdu(b"\xC7\x01" + bytes((self._iip_base | pending.invoke_id,)) + raw)
                 return [self._action_result(pending, whole.action_result,
                                             whole.return_parameters)]
             whole = ActionResponseWithList.from_bytes(
-                b"\xC7\x03" + bytes((self._iip_base | invoke_id,)) + raw)
+                b"\xC7\x03" + bytes((self._iip_base | pending.invoke_id,)) + raw)
             return self._action_list(pending, whole)
         pending = self._take(invoke_id, (_ACTION_LIST,))
         return self._action_list(pending, response)
@@ -768,8 +772,12 @@ class ClientSession(SessionBase):
         return [ev.ActionListResult(pending.invoke_id, pending.descriptor, tuple(results))]
 
     def _on_read_response(self, plain: bytes) -> list[ev.Event]:
-        pending = self._take(-1, (_READ,))
         response = ReadResponse.from_bytes(plain)
+        pending = self._take(-1, (_READ, _HLS_PASS3))
+        if pending.kind == _HLS_PASS3:
+            (result,) = response.results[:1] or (None,)
+            return self._on_hls_pass4(
+                None if type(result) is Data else f"ReadResponse {result!r}", result)
         if len(response.results) != len(pending.descriptor):
             raise ProtocolError(f"ReadResponse of {len(response.results)} results for "
                                 f"{len(pending.descriptor)} names")
@@ -847,4 +855,4 @@ _HANDLERS = {
 }
 
 
-__all__ = ["ClientSession", "REPLY_TO_HLS_AUTHENTICATION"]
+__all__ = ["ClientSession", "REPLY_TO_HLS_AUTHENTICATION", "SN_REPLY_TO_HLS_OFFSET"]

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 from hmac import compare_digest
 
+from .._util import as_bytes
 from ..apdu import (
     AARE,
     AARQ,
     RLRE,
     RLRQ,
-    ActionRequestNormal,
+    AcseServiceUser,
     ActionResponseNextPblock,
     ActionResponseNormal,
     ActionResponseWithList,
     ActionResponseWithOptionalData,
     ActionResponseWithPblock,
-    AcseServiceUser,
     AssociationResult,
     AuthenticationValue,
     CosemAttributeDescriptorWithSelection,
@@ -54,12 +54,12 @@ from ..apdu import (
 )
 from ..apdu import ActionResult as ActionResultEnum
 from ..axdr import Data, DataType, decode_typed
-from .._util import as_bytes
 from ..errors import (
     DecodeError,
     DlmsError,
     LocalProtocolError,
     ProtocolError,
+    RemoteError,
     ReplayError,
     SecurityError,
     UsageError,
@@ -68,8 +68,8 @@ from ..security import hls, parse_ciphered
 from ..security.mechanism import MechanismName
 from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
-from ._state import Role, State, Trigger, next_state
-from .client import REPLY_TO_HLS_AUTHENTICATION
+from ._state import Role, State, Trigger
+from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
 from .settings import AuthenticationPolicy, ServerSettings
 from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
@@ -108,6 +108,14 @@ class _Blocks:
         self.iip = iip
         self.head = head
         self.pos = 0
+
+    def next_chunk(self) -> tuple[bool, int, bytes]:
+        """(last-block, block-number, raw-data) of the next block to send."""
+        start = self.pos
+        chunk = self.raw[start:start + self.size]
+        self.pos = start + len(chunk)
+        self.block += 1
+        return self.pos >= len(self.raw), self.block, chunk
 
 
 class ServerSession(SessionBase):
@@ -157,7 +165,7 @@ class ServerSession(SessionBase):
             plain, form = self._open(data)
         except SecurityError as exc:
             return self._refuse(exc, ExceptionServiceError.INVOCATION_COUNTER_ERROR
-                                if isinstance(exc, ReplayError)
+                                if self._replayed(data, exc)
                                 else ExceptionServiceError.DECIPHERING_ERROR)
         except DlmsError as exc:
             return self._refuse(exc, ExceptionServiceError.OTHER_REASON)
@@ -168,8 +176,19 @@ class ServerSession(SessionBase):
                                 ExceptionStateError.SERVICE_UNKNOWN)
         try:
             return handler(self, plain, form)
-        except DecodeError as exc:
+        except RemoteError as exc:  # the client's bytes, never a reason to stop serving
             return self._refuse(exc, ExceptionServiceError.OTHER_REASON)
+
+    def _replayed(self, data: bytes, error: SecurityError) -> bool:
+        """Whether a refused ciphered APDU carried an invocation counter not above
+        the last accepted one (the client must then be told the counter expected)."""
+        if isinstance(error, ReplayError):
+            return True
+        last = self._context.peer_invocation_counter if self._context else None
+        try:
+            return last is not None and parse_ciphered(data).invocation_counter <= last
+        except DlmsError:
+            return False
 
     def _refuse(self, error: DlmsError, service_error: ExceptionServiceError,
                 state_error: ExceptionStateError = ExceptionStateError.SERVICE_NOT_ALLOWED
@@ -310,56 +329,32 @@ class ServerSession(SessionBase):
         return [ev.NeedToSend(aare.to_bytes()),
                 ev.AssociationRefused(diagnostic, reason, self.client_address)]
 
-    def _hls_pass3(self, request: ActionRequestNormal, form) -> list[ev.Event]:
-        iip = request.invoke_id_and_priority
-        parameters = request.method_invocation_parameters
+    def _hls_pass3(self, parameters: Data | None, form, answer) -> list[ev.Event]:
+        """Check f(StoC); ``answer(f(CtoS) or None)`` builds the plain response
+        (action-response for LN, ReadResponse for SN), None meaning refused."""
         access = self._access
         try:
             if parameters is None or parameters.type is not DataType.OCTET_STRING:
                 raise SecurityError("reply_to_HLS_authentication without an octet-string")
-            self._verify(parameters.value)
+            self._verify_hls(self._mechanism, parameters.value, self._stoc, self._ctos,
+                             access.password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
-            answer = ActionResponseNormal(invoke_id_and_priority=iip,
-                                          action_result=ActionResultEnum.OTHER_REASON).to_bytes()
-            return [ev.NeedToSend(self._reply(answer, form)),
+            return [ev.NeedToSend(self._reply(answer(None), form)),
                     ev.AssociationRefused(AcseServiceUser.AUTHENTICATION_FAILURE,
                                           f"HLS pass 3: {exc}", self.client_address)]
         reply = hls.respond(self._mechanism, self._ctos, secret=access.password,
                             context=self._context, own_challenge=self._stoc,
                             own_system_title=self._own_title(),
                             peer_system_title=self.peer_system_title)
-        answer = ActionResponseNormal(invoke_id_and_priority=iip,
-                                      action_result=ActionResultEnum.SUCCESS,
-                                      return_parameters=Data(DataType.OCTET_STRING, reply))
         self._move(Trigger.HLS_PASS3_OK)
-        return [ev.NeedToSend(self._reply(answer.to_bytes(), form)), self._associated()]
+        return [ev.NeedToSend(self._reply(answer(Data(DataType.OCTET_STRING, reply)), form)),
+                self._associated()]
 
     def _own_title(self) -> bytes | None:
         if self._context is not None:
             return self._context.system_title
         return self.settings.system_title
-
-    def _verify(self, response: bytes) -> None:
-        context = self._context
-        if self._mechanism != MechanismName.HLS_GMAC:
-            hls.verify(self._mechanism, response, self._stoc, secret=self._access.password,
-                       context=context, peer_challenge=self._ctos,
-                       own_system_title=self._own_title(),
-                       peer_system_title=self.peer_system_title)
-            return
-        # f(StoC) may carry the invocation counter of the ciphered ACTION that
-        # brought it: check it against the counter accepted before that APDU.
-        accepted = context.peer_invocation_counter
-        if self._security:
-            context.peer_invocation_counter = self._peer_ic_before
-        try:
-            hls.verify(self._mechanism, response, self._stoc, context=context,
-                       peer_system_title=self.peer_system_title)
-        finally:
-            latest = context.peer_invocation_counter
-            if accepted is not None and (latest is None or latest < accepted):
-                context.peer_invocation_counter = accepted
 
     def _on_rlrq(self, plain: bytes, form) -> list[ev.Event]:
         rlrq = RLRQ.from_bytes(plain)
@@ -420,15 +415,11 @@ class ServerSession(SessionBase):
         return self._reply(self._get_block(long, iip_object), long.form)
 
     def _get_block(self, long: _Blocks, iip: InvokeIdAndPriority) -> bytes:
-        start = long.pos
-        chunk = long.raw[start:start + long.size]
-        long.pos = start + len(chunk)
-        long.block += 1
-        last = long.pos >= len(long.raw)
+        last, number, chunk = long.next_chunk()
         if last:
             self._long_get.pop(iip.invoke_id, None)
         return GetResponseWithDatablock(invoke_id_and_priority=iip,
-                                        result=DataBlockG(last, long.block, chunk)).to_bytes()
+                                        result=DataBlockG(last, number, chunk)).to_bytes()
 
     def _room(self, form) -> int:
         room = self.max_pdu_size
@@ -449,12 +440,16 @@ class ServerSession(SessionBase):
         return held
 
     def respond_get(self, request, result) -> bytes:
-        """The get-response to a GetRequested (``result``: a Data or a
-        DataAccessResult) or a GetListRequested (one of those per item); cut into
+        """The get-response to a GetRequested (``result``: a Data, a
+        DataAccessResult, or bytes holding a value already A-XDR encoded, which
+        a simulator may keep to skip encoding it again; not checked) or a
+        GetListRequested (a Data or DataAccessResult per item); cut into
         datablocks when longer than the client accepts."""
         held = self._take(request, "get")
         iip = InvokeIdAndPriority.from_byte(held.iip)
-        if isinstance(request, ev.GetListRequested):
+        if isinstance(result, (bytes, bytearray)):
+            plain = b"\xC4\x01" + bytes((held.iip,)) + b"\x00" + result
+        elif isinstance(request, ev.GetListRequested):
             results = tuple(result)
             if len(results) != len(request.items):
                 raise UsageError(f"{len(request.items)} results expected, got {len(results)}")
@@ -502,7 +497,9 @@ class ServerSession(SessionBase):
             head = None
         return self._set_block(iip, head, block, form)
 
-    def _set_block(self, iip: int, head, block: DataBlockSA, form) -> list[ev.Event]:
+    def _collect(self, iip: int, head, block: DataBlockSA, form, refuse, acknowledge):
+        """Add one block of a long SET or ACTION request: (whole raw data and the
+        head of the request once the last block is in, else None; events)."""
         invoke_id = iip & 0x0F
         iip_object = InvokeIdAndPriority.from_byte(iip)
         incoming = self._incoming.get(invoke_id)
@@ -511,29 +508,32 @@ class ServerSession(SessionBase):
             self._incoming[invoke_id] = incoming
         if incoming is None or block.block_number != incoming.block + 1:
             self._incoming.pop(invoke_id, None)
-            answer = SetResponseLastDatablock(
-                invoke_id_and_priority=iip_object,
-                result=DataAccessResult.DATA_BLOCK_NUMBER_INVALID,
-                block_number=block.block_number)
-            return [ev.NeedToSend(self._reply(answer.to_bytes(), form))]
+            return None, [ev.NeedToSend(self._reply(refuse(iip_object).to_bytes(), form))]
         incoming.raw += block.raw_data
         incoming.block = block.block_number
         if not block.last_block:
-            answer = SetResponseDatablock(invoke_id_and_priority=iip_object,
-                                          block_number=block.block_number)
-            return [ev.NeedToSend(self._reply(answer.to_bytes(), form))]
+            answer = acknowledge(invoke_id_and_priority=iip_object,
+                                 block_number=block.block_number)
+            return None, [ev.NeedToSend(self._reply(answer.to_bytes(), form))]
         del self._incoming[invoke_id]
-        raw = bytes(incoming.raw)
-        head = incoming.head
+        self._hold(iip, form, block=block.block_number)
+        return (bytes(incoming.raw), incoming.head), []
+
+    def _set_block(self, iip: int, head, block: DataBlockSA, form) -> list[ev.Event]:
+        refuse = lambda iip_object: SetResponseLastDatablock(  # noqa: E731
+            invoke_id_and_priority=iip_object, result=DataAccessResult.DATA_BLOCK_NUMBER_INVALID,
+            block_number=block.block_number)
+        whole, events = self._collect(iip, head, block, form, refuse, SetResponseDatablock)
+        if whole is None:
+            return events
+        raw, head = whole
         if isinstance(head, tuple) and len(head) == 2 and not isinstance(
                 head[0], CosemAttributeDescriptorWithSelection):
-            value = decode_typed(raw)
-            self._hold(iip, form, block=block.block_number)
-            return [ev.SetRequested(invoke_id, head[0], head[1], value)]
+            return [ev.SetRequested(iip & 0x0F, head[0], head[1], decode_typed(raw))]
         # with-list: the blocks carry the SEQUENCE OF Data
         values = parse_apdu(b"\xC1\x04" + bytes((iip,)) + b"\x00" + raw).value_list
-        self._hold(iip, form, block=block.block_number, items=head)
-        return [ev.SetListRequested(invoke_id, head, values)]
+        self._open_requests[iip & 0x0F].items = head
+        return [ev.SetListRequested(iip & 0x0F, head, values)]
 
     def respond_set(self, request, result=DataAccessResult.SUCCESS) -> bytes:
         """The set-response to a SetRequested (one DataAccessResult) or a
@@ -563,7 +563,15 @@ class ServerSession(SessionBase):
         choice = plain[1]
         if (choice == 1 and self._state is State.HLS_PENDING
                 and request.cosem_method_descriptor == REPLY_TO_HLS_AUTHENTICATION):
-            return self._hls_pass3(request, form)
+            iip_object = request.invoke_id_and_priority
+
+            def answer(returned: Data | None) -> bytes:
+                return ActionResponseNormal(
+                    invoke_id_and_priority=iip_object, return_parameters=returned,
+                    action_result=ActionResultEnum.OTHER_REASON if returned is None
+                    else ActionResultEnum.SUCCESS).to_bytes()
+
+            return self._hls_pass3(request.method_invocation_parameters, form, answer)
         refused = self._service_state(plain)
         if refused:
             return refused
@@ -586,32 +594,19 @@ class ServerSession(SessionBase):
         return self._action_block(iip, None, request.pblock, form)
 
     def _action_block(self, iip: int, head, block: DataBlockSA, form) -> list[ev.Event]:
-        invoke_id = iip & 0x0F
-        iip_object = InvokeIdAndPriority.from_byte(iip)
-        incoming = self._incoming.get(invoke_id)
-        if head is not None:
-            incoming = _Blocks(bytearray(), 0, form, iip, head)
-            self._incoming[invoke_id] = incoming
-        if incoming is None or block.block_number != incoming.block + 1:
-            self._incoming.pop(invoke_id, None)
-            answer = ActionResponseNormal(invoke_id_and_priority=iip_object,
-                                          action_result=ActionResultEnum.DATA_BLOCK_UNAVAILABLE)
-            return [ev.NeedToSend(self._reply(answer.to_bytes(), form))]
-        incoming.raw += block.raw_data
-        incoming.block = block.block_number
-        if not block.last_block:
-            answer = ActionResponseNextPblock(invoke_id_and_priority=iip_object,
-                                              block_number=block.block_number)
-            return [ev.NeedToSend(self._reply(answer.to_bytes(), form))]
-        del self._incoming[invoke_id]
-        raw = bytes(incoming.raw)
-        methods = incoming.head
-        self._hold(iip, form)
+        refuse = lambda iip_object: ActionResponseNormal(  # noqa: E731
+            invoke_id_and_priority=iip_object,
+            action_result=ActionResultEnum.DATA_BLOCK_UNAVAILABLE)
+        whole, events = self._collect(iip, head, block, form, refuse, ActionResponseNextPblock)
+        if whole is None:
+            return events
+        raw, methods = whole
         if len(methods) == 1:
-            return [ev.ActionRequested(invoke_id, methods[0], decode_typed(raw))]
+            return [ev.ActionRequested(iip & 0x0F, methods[0], decode_typed(raw))]
+        # with-list: the pblocks carry the SEQUENCE OF Data
         parameters = parse_apdu(b"\xC3\x03" + bytes((iip,)) + b"\x00" + raw)
-        self._open_requests[invoke_id].items = methods
-        return [ev.ActionListRequested(invoke_id, methods,
+        self._open_requests[iip & 0x0F].items = methods
+        return [ev.ActionListRequested(iip & 0x0F, methods,
                                        parameters.method_invocation_parameters)]
 
     def respond_action(self, request, result=ActionResultEnum.SUCCESS,
@@ -637,15 +632,11 @@ class ServerSession(SessionBase):
         return self._reply(plain, held.form)
 
     def _action_pblock(self, long: _Blocks, iip: InvokeIdAndPriority) -> bytes:
-        start = long.pos
-        chunk = long.raw[start:start + long.size]
-        long.pos = start + len(chunk)
-        long.block += 1
-        last = long.pos >= len(long.raw)
+        last, number, chunk = long.next_chunk()
         if last:
             self._long_action.pop(iip.invoke_id, None)
         return ActionResponseWithPblock(invoke_id_and_priority=iip,
-                                        pblock=DataBlockSA(last, long.block, chunk)).to_bytes()
+                                        pblock=DataBlockSA(last, number, chunk)).to_bytes()
 
     def _next_action_block(self, iip: int, block_number: int, form) -> bytes:
         invoke_id = iip & 0x0F
@@ -661,6 +652,16 @@ class ServerSession(SessionBase):
     # -- short names -----------------------------------------------------------
 
     def _on_read(self, plain: bytes, form) -> list[ev.Event]:
+        if self._state is State.HLS_PENDING:
+            request = ReadRequest.from_bytes(plain)
+            if request.base_names == (self._vaa_name + SN_REPLY_TO_HLS_OFFSET,) and (
+                    request.parameters[0] is not None):
+
+                def answer(returned: Data | None) -> bytes:
+                    return ReadResponse((returned if returned is not None
+                                         else DataAccessResult.OTHER_REASON,)).to_bytes()
+
+                return self._hls_pass3(request.parameters[0][1], form, answer)
         refused = self._service_state(plain)
         if refused:
             return refused

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .._util import as_bytes
 from ..apdu import DataAccessResult
 from ..axdr import Data, decode_length_from, decode_typed_from, encode, encode_length
-from .._util import as_bytes
 from ..errors import DecodeError, EncodeError, UsageError
 
 _VARIABLE_NAME = 2
@@ -82,7 +82,10 @@ class _Cursor:
 
 def _names(cursor: _Cursor) -> tuple[tuple[int, ...], tuple]:
     names, parameters = [], []
-    for _ in range(cursor.count("variable-access-specification")):
+    count = cursor.count("variable-access-specification")
+    if not count:
+        raise DecodeError(f"{cursor.what} names no variable", cursor.pos - 1)
+    for _ in range(count):
         choice = cursor.u8("variable-access-specification choice")
         if choice == _VARIABLE_NAME:
             names.append(cursor.u16("variable-name"))
@@ -121,6 +124,36 @@ def _check_names(names, parameters) -> tuple[tuple[int, ...], tuple]:
     return names, parameters
 
 
+def _read_results(cursor: _Cursor, success) -> tuple:
+    """SEQUENCE OF CHOICE { [0] success (read by ``success``), [1] data-access-error }."""
+    results = []
+    for _ in range(cursor.count("results")):
+        choice = cursor.u8("result choice")
+        if choice == 0:
+            results.append(success(cursor))
+        elif choice == 1:
+            results.append(cursor.result())
+        else:
+            raise DecodeError(f"unsupported {cursor.what} choice {choice}", cursor.pos - 1)
+    cursor.finish()
+    return tuple(results)
+
+
+def _write_results(tag: int, results, success) -> bytes:
+    """``success(result)`` gives the octets after choice 0, or None for an error."""
+    out = bytearray((tag,))
+    out += encode_length(len(results))
+    for result in results:
+        octets = success(result)
+        if octets is None:
+            out.append(1)
+            out.append(DataAccessResult.given(result, "data-access-error"))
+        else:
+            out.append(0)
+            out += octets
+    return bytes(out)
+
+
 @dataclass(frozen=True, slots=True)
 class ReadRequest:
     TAG: ClassVar[int] = 0x05
@@ -154,30 +187,12 @@ class ReadResponse:
 
     @classmethod
     def from_bytes(cls, data) -> "ReadResponse":
-        cursor = _Cursor(data, cls.TAG, "ReadResponse")
-        results = []
-        for _ in range(cursor.count("read results")):
-            choice = cursor.u8("read result choice")
-            if choice == 0:
-                results.append(cursor.data("data"))
-            elif choice == 1:
-                results.append(cursor.result())
-            else:
-                raise DecodeError(f"unsupported ReadResponse choice {choice}", cursor.pos - 1)
-        cursor.finish()
-        return cls(tuple(results))
+        return cls(_read_results(_Cursor(data, cls.TAG, "ReadResponse"),
+                                 lambda cursor: cursor.data("data")))
 
     def to_bytes(self) -> bytes:
-        out = bytearray((self.TAG,))
-        out += encode_length(len(self.results))
-        for result in self.results:
-            if isinstance(result, Data):
-                out.append(0)
-                out += encode(result)
-            else:
-                out.append(1)
-                out.append(DataAccessResult.given(result, "data-access-error"))
-        return bytes(out)
+        return _write_results(self.TAG, self.results, lambda result: (
+            encode(result) if isinstance(result, Data) else None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,29 +240,12 @@ class WriteResponse:
 
     @classmethod
     def from_bytes(cls, data) -> "WriteResponse":
-        cursor = _Cursor(data, cls.TAG, "WriteResponse")
-        results = []
-        for _ in range(cursor.count("write results")):
-            choice = cursor.u8("write result choice")
-            if choice == 0:
-                results.append(DataAccessResult.SUCCESS)
-            elif choice == 1:
-                results.append(cursor.result())
-            else:
-                raise DecodeError(f"unsupported WriteResponse choice {choice}", cursor.pos - 1)
-        cursor.finish()
-        return cls(tuple(results))
+        return cls(_read_results(_Cursor(data, cls.TAG, "WriteResponse"),
+                                 lambda cursor: DataAccessResult.SUCCESS))
 
     def to_bytes(self) -> bytes:
-        out = bytearray((self.TAG,))
-        out += encode_length(len(self.results))
-        for result in self.results:
-            if result == DataAccessResult.SUCCESS:
-                out.append(0)
-            else:
-                out.append(1)
-                out.append(DataAccessResult.given(result, "data-access-error"))
-        return bytes(out)
+        return _write_results(self.TAG, self.results, lambda result: (
+            b"" if result == DataAccessResult.SUCCESS else None))
 
 
 __all__ = ["ReadRequest", "ReadResponse", "WriteRequest", "WriteResponse"]
