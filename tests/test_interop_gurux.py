@@ -89,7 +89,8 @@ def read_everything(meter: GuruxMeter, framing: str, **options) -> None:
             assert (str(reading.object), reading.class_id, reading.value, reading.scaler,
                     reading.unit.symbol, reading.scaled) == (obis, 3, value, scaler, unit, scaled)
         whole = c.read_profile("1.0.99.1.0.255")
-        assert [(col.class_id, str(col.object), col.attribute) for col in whole.columns] == COLUMNS
+        assert [(col.class_id, str(col.logical_name), col.attribute_index)
+                for col in whole.columns] == COLUMNS
         assert whole.rows == [expected_row(i) for i in range(96)]
         part = c.read_profile("1.0.99.1.0.255", START + dt.timedelta(hours=1),
                               START + dt.timedelta(hours=2))

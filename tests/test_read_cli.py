@@ -53,7 +53,10 @@ def test_profile_range_as_json(meter, capsys):
                          "2026-01-01T01:00:00+00:00", "--to", "2026-01-01T01:30", "--json")
     assert status == 0
     (profile,) = json.loads(out)["results"]
-    assert profile["columns"][0] == {"class_id": 8, "object": "0.0.1.0.0.255", "attribute": 2}
+    assert [(c["class_id"], c["object"], c["attribute"]) for c in profile["columns"]] == [
+        (8, "0.0.1.0.0.255", 2), (1, "0.0.96.10.1.255", 2), (3, "1.0.1.8.0.255", 2),
+        (3, "1.0.2.8.0.255", 2)]
+    assert profile["columns"][2]["unit"] == "Wh"
     assert profile["rows"] == [["2026-01-01T01:00:00+00:00", 0, 1.04, 0.52],
                                ["2026-01-01T01:15:00+00:00", 0, 1.05, 0.525],
                                ["2026-01-01T01:30:00+00:00", 0, 1.06, 0.53]]

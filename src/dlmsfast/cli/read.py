@@ -12,7 +12,6 @@ import datetime as _dt
 import json
 import os
 import sys
-from decimal import Decimal
 from typing import Any, Optional
 
 from ..errors import DlmsError, UsageError
@@ -151,20 +150,11 @@ def _key_options(args: argparse.Namespace) -> dict[str, Any]:
 # --- values as JSON and text ------------------------------------------------------------
 
 def json_value(value: Any) -> Any:
-    """Plain JSON: octet-strings as hex, date-times as ISO 8601, exact decimals as numbers."""
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).hex().upper()
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-            else float(value)
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    meaning = getattr(value, "to_meaning", None)
-    return meaning() if meaning is not None else str(value)
+    """Plain JSON (cosem's one rule): octet-strings as hex, date-times as ISO 8601,
+    exact decimals as numbers, units as symbols."""
+    from ..cosem.jsonable import to_json
+
+    return to_json(value)
 
 
 def _text_value(value: Any) -> str:
@@ -198,8 +188,7 @@ def _reading_result(reading) -> dict[str, Any]:
 def _profile_result(profile) -> dict[str, Any]:
     return {
         "object": str(profile.object), "attribute": 2, "class_id": 7,
-        "columns": [{"class_id": c.class_id, "object": str(c.object), "attribute": c.attribute}
-                    for c in profile.columns],
+        "columns": [c.describe() for c in profile.columns],
         "rows": [[json_value(v) for v in row] for row in profile.rows],
     }
 
@@ -214,7 +203,8 @@ def _print_text(results: list[dict[str, Any]]) -> None:
         if "error" in r:
             continue
         if "rows" in r:
-            names = [f"{c['object']}:{c['attribute']}" for c in r["columns"]]
+            names = [f"{c['object']}:{c['attribute']}" + (f" [{c['unit']}]" if c.get("unit") else "")
+                     for c in r["columns"]]
             print(f"{head}  profile, {len(r['rows'])} rows")
             print("  " + " | ".join(names))
             for row in r["_rows"]:
@@ -278,7 +268,7 @@ async def _read(args: argparse.Namespace, options: dict[str, Any]) -> tuple[int,
         if args.list_objects:
             entries = await client.object_list()
             output["objects"] = [{"class_id": e.class_id, "version": e.version,
-                                  "object": str(e.object)} for e in entries]
+                                  "object": str(e.logical_name)} for e in entries]
         from ..client.values import parse_target
 
         targets = [parse_target(o, class_id=args.class_id) for o in args.objects]

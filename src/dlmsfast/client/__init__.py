@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from .blocking import Client
 from .requests import AsyncClient
-from .values import Column, ObjectEntry, Profile, Reading
+from .values import Profile, Reading
 
-__all__ = ["AsyncClient", "Client", "Reading", "Profile", "Column", "ObjectEntry"]
+__all__ = ["AsyncClient", "Client", "Reading", "Profile"]

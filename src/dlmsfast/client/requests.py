@@ -32,8 +32,9 @@ from ..errors import (
 from ..session import events as ev
 from ..session.client import ClientSession
 from ..session.settings import AssociationSettings
+from ..cosem import make_object
+from ..cosem.access import object_list_type
 from ..cosem.descriptors import (
-    CaptureObjectDefinition,
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
@@ -44,12 +45,9 @@ from ..hdlc import HdlcParameters
 from .values import (
     CLOCK_CLASS,
     REGISTER_CLASSES,
-    Column,
-    ObjectEntry,
     Profile,
     Reading,
     Target,
-    date_time_value,
     now_utc,
     parse_target,
     plain_value,
@@ -309,7 +307,7 @@ class AsyncClient:
         if target.obis == ASSOCIATION_LN:
             return 15
         if self._classes is None:
-            self._classes = {entry.object: entry.class_id for entry in await self.object_list()}
+            await self.object_list()
         class_id = self._classes.get(target.obis)
         if class_id is None:
             from ..session.errors import ObjectUndefined
@@ -420,53 +418,51 @@ class AsyncClient:
                            from_entry: Optional[int] = None, to_entry: Optional[int] = None,
                            scale: bool = True) -> Profile:
         """A Profile Generic buffer: whole, by time range (``start``/``end``, both
-        inclusive, on the first column, normally the clock) or by entry
-        (``from_entry``/``to_entry``, 1-based, 0 = the newest)."""
-        obis = Obis.parse(obis) if not isinstance(obis, Obis) else obis
-        captured = await self.get(7, obis, 3)
-        columns = tuple(_column(c) for c in captured.value)
+        inclusive, on the clock column; one end may be None) or by entry
+        (``from_entry``/``to_entry``, 1-based, 0 = the newest). Rows come with
+        named columns, timestamps and (``scale``) scaled register columns."""
+        profile = make_object(7, obis)
+        profile.decode_attribute(3, await self.get(7, profile.logical_name, 3))
         selection = None
         if start is not None or end is not None:
             if from_entry is not None or to_entry is not None:
                 raise UsageError("read a profile by range or by entry, not both")
-            if not columns:
-                raise DataAccessError(f"profile {obis} has no capture objects to select on")
-            first = columns[0]
-            restricting = CaptureObjectDefinition(first.class_id, first.object, first.attribute,
-                                                  first.data_index)
-            selection = SelectiveAccessDescriptor.range_descriptor(
-                restricting, _bound(start, low=True), _bound(end, low=False))
+            selection = profile.range_access(_bound(start, low=True), _bound(end, low=False))
         elif from_entry is not None or to_entry is not None:
-            selection = SelectiveAccessDescriptor.entry_descriptor(from_entry or 1, to_entry or 0)
-        buffer = await self.get(7, obis, 2, selection)
-        scalers: dict = {}
+            selection = profile.entry_access(from_entry or 1, to_entry or 0)
+        buffer = await self.get(7, profile.logical_name, 2, selection)
         if scale:
-            wanted = [c for c in columns if c.class_id in REGISTER_CLASSES and c.attribute == 2
-                      and c.object not in self._scalers]
+            wanted = [c for c in profile.capture_objects
+                      if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
+                      and c.logical_name not in self._scalers]
             if wanted:
-                got = await self.get_many([(c.class_id, c.object, 3) for c in wanted])
+                got = await self.get_many([(c.class_id, c.logical_name, 3) for c in wanted])
                 for column, su in zip(wanted, got):
                     if isinstance(su, Data):
-                        self._scalers[column.object] = ScalerUnit.from_data(su)
-            scalers = {i: self._scalers[c.object] for i, c in enumerate(columns)
-                       if c.class_id in REGISTER_CLASSES and c.attribute == 2
-                       and c.object in self._scalers}
-        rows = _rows(buffer, columns, scalers)
-        return Profile(obis, columns, rows, scalers)
+                        self._scalers[column.logical_name] = ScalerUnit.from_data(su)
+        rows = profile.rows(buffer, scalers=self._scalers if scale else None, access=selection)
+        return Profile(profile.logical_name, rows.columns, list(rows.rows))
 
     # -- object list, writing, methods, clock ---------------------------------------------
 
-    async def object_list(self) -> list[ObjectEntry]:
-        """The objects of the current association (Association LN attribute 2)."""
+    async def object_list(self) -> list:
+        """The objects of the current association (Association LN attribute 2), as
+        cosem :class:`~dlmsfast.cosem.access.ObjectListElement` (class, version,
+        logical name, access rights)."""
         data = await self.get(15, ASSOCIATION_LN, 2)
-        entries = []
-        for item in data.value:
-            members = item.value
-            entries.append(ObjectEntry(members[0].value, members[1].value,
-                                       Obis.from_bytes(members[2].value),
-                                       members[3].to_plain() if len(members) > 3 else None))
-        self._classes = {e.object: e.class_id for e in entries}
-        return entries
+        error: Optional[DlmsError] = None
+        # the list's layout depends on Association LN's version, which only the
+        # list itself says: the common one first
+        for version in (1, 3, 0):
+            try:
+                elements = list(object_list_type(version).decode(data, "object_list"))
+                break
+            except DlmsError as exc:
+                error = exc
+        else:
+            raise error  # type: ignore[misc]
+        self._classes = {e.logical_name: e.class_id for e in elements}
+        return elements
 
     async def write(self, obj: Any, value: Any, attribute: Optional[int] = None, *,
                     class_id: Optional[int] = None) -> None:
@@ -508,34 +504,14 @@ class AsyncClient:
         await self.write(CLOCK, Data(DataType.OCTET_STRING, octets), 2, class_id=CLOCK_CLASS)
 
 
-def _column(definition: Data) -> Column:
-    c = CaptureObjectDefinition.from_data(definition)
-    return Column(c.class_id, c.logical_name, c.attribute_index, c.data_index)
-
-
-def _bound(when: Optional[_dt.datetime], low: bool) -> DateTime:
+def _bound(when: Optional[_dt.datetime], low: bool) -> _dt.datetime:
     if when is None:
-        # open ends: the earliest and latest instants a date-time can say
-        when = (_dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) if low
+        # an open end: the earliest or latest instant a date-time can say
+        return (_dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) if low
                 else _dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc))
-    elif when.tzinfo is None:
-        raise UsageError("profile range bounds must be timezone-aware datetimes")
-    return DateTime.from_datetime(when.astimezone(_dt.timezone.utc), clock_status=None)
-
-
-def _rows(buffer: Data, columns: tuple[Column, ...], scalers: dict) -> list[tuple]:
-    """Rows of a buffer: clock columns as datetimes, register columns scaled.
-    Column by column over the plain values (the compiled to_plain does the tree)."""
-    rows = buffer.to_plain()
-    if not rows or not isinstance(rows[0], tuple):
-        return [row if isinstance(row, tuple) else (row,) for row in rows]
-    cells = [list(column) for column in zip(*rows)]
-    for i, column in enumerate(columns[:len(cells)]):
-        if column.class_id == CLOCK_CLASS and column.attribute == 2:
-            cells[i] = [date_time_value(v) if type(v) is bytes else v for v in cells[i]]
-        elif i in scalers:
-            cells[i] = list(map(scalers[i].scale, cells[i]))
-    return list(zip(*cells))
+    if not isinstance(when, _dt.datetime):
+        raise UsageError(f"profile range bounds are datetimes, got {type(when).__name__}")
+    return when
 
 
 __all__ = ["AsyncClient", "secret_argument"]
