@@ -57,6 +57,7 @@ class Application:
         self.objects = {(c, Obis.parse(o), a): v for (c, o, a), v in objects.items()}
         self.policy = access
         self.received: list[bytes] = []
+        self.calls: list = []
 
     def session(self, client_address: int) -> ServerSession:
         return ServerSession(ServerSettings(system_title=TITLE), self.policy,
@@ -78,6 +79,13 @@ class Application:
             elif isinstance(event, ev.GetListRequested):
                 out.append(session.respond_get(event, [
                     self._value(item.cosem_attribute_descriptor) for item in event.items]))
+            elif isinstance(event, ev.SetRequested):
+                d = event.descriptor
+                self.objects[(d.class_id, d.instance_id, d.attribute_id)] = event.value
+                out.append(session.respond_set(event))
+            elif isinstance(event, ev.ActionRequested):
+                self.calls.append((event.descriptor, event.parameters))
+                out.append(session.respond_action(event, return_value=Data(DataType.UNSIGNED, 7)))
         return out
 
 
@@ -105,6 +113,38 @@ def serve_hdlc_fd(fd: int, app: Application, stop: threading.Event,
         out = link.data_to_send()
         if out:
             os.write(fd, out)
+
+
+class UdpWrapperMeter:
+    """The application over UDP with the wrapper: one datagram per frame."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"udp://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        sessions: dict = {}
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(65536)
+            except OSError:
+                return
+            frame = WrapperFrame.from_bytes(data)
+            client = frame.source_wport
+            session = sessions.setdefault((peer, client), self.app.session(client))
+            for apdu in self.app.handle(session, frame.payload):
+                self.sock.sendto(WrapperFrame(1, frame.destination_wport, client,
+                                              apdu).to_bytes(), peer)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class WrapperMeter:

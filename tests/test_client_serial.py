@@ -77,3 +77,71 @@ def test_invocation_counter_read_from_the_meter():
     assert len(aarqs) == 2
     ciphered = parse_apdu(aarqs[1]).user_information
     assert ciphered[0] == 0x21 and int.from_bytes(ciphered[3:7], "big") == 1001
+
+
+def test_write_call_and_clock_over_udp():
+    import datetime as dt
+
+    from dlmsfast.axdr import Data, DataType
+    from ownmeter import UdpWrapperMeter
+
+    objects = {**OBJECTS, (8, "0.0.1.0.0.255", 2): Data(DataType.OCTET_STRING, bytes(12)),
+               (1, "0.0.96.3.10.255", 2): Data(DataType.UNSIGNED, 1)}
+    app = Application(objects, policy())
+    meter = UdpWrapperMeter(app)
+    when = dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    try:
+        with Client(meter.url, timeout=3) as c:
+            c.write("0.0.96.3.10.255", 0, class_id=1)          # the type it has now: unsigned
+            assert c.read("0.0.96.3.10.255", class_id=1).value == 0
+            c.set_clock(when)
+            assert c.read_clock() == when
+            assert c.call("0.0.10.0.0.255", 1, 0, class_id=9) == 7
+    finally:
+        meter.close()
+    descriptor, parameters = app.calls[0]
+    assert (descriptor.class_id, str(descriptor.instance_id), descriptor.method_id) == \
+        (9, "0.0.10.0.0.255", 1)
+    assert parameters == Data(DataType.INTEGER, 0)
+
+
+def test_blocking_client_inside_a_running_event_loop():
+    import asyncio
+
+    app = Application(OBJECTS, policy())
+    meter = WrapperMeter(app)
+
+    async def notebook_cell():
+        # a loop already runs in this thread (as in Jupyter): the blocking client
+        # runs its own loop in a helper thread
+        with Client(meter.url, timeout=3) as c:
+            return c.read("1.0.1.8.0.255", class_id=3).value
+
+    try:
+        assert asyncio.run(notebook_cell()) == 123456
+    finally:
+        meter.close()
+
+
+def test_silent_serial_line_retries_snrm_then_times_out():
+    from dlmsfast.errors import TimeoutError
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="did not answer the link set-up"):
+            Client(f"serial://{path}", timeout=0.2).open()
+        elapsed = time.monotonic() - started
+        sent = b""
+        while True:
+            try:
+                os.set_blocking(master, False)
+                sent += os.read(master, 4096)
+            except (BlockingIOError, OSError):
+                break
+    finally:
+        os.close(master)
+        os.close(slave)
+    # a serial line loses frames: the SNRM went out three times (2 retries)
+    assert sent.count(b"\x7e\xa0") == 3 and 0.55 < elapsed < 2.0

@@ -95,6 +95,8 @@ def read_everything(meter: GuruxMeter, framing: str, **options) -> None:
         part = c.read_profile("1.0.99.1.0.255", START + dt.timedelta(hours=1),
                               START + dt.timedelta(hours=2))
         assert part.rows == [expected_row(i) for i in range(4, 9)]
+        entries = c.read_profile("1.0.99.1.0.255", from_entry=3, to_entry=5)
+        assert entries.rows == [expected_row(i) for i in range(2, 5)]
         assert c.association is not None
 
 
