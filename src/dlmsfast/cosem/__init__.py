@@ -1,17 +1,30 @@
-"""COSEM: the object model of IEC 62056-6-2 (Blue Book). OBIS codes, the
-references that the xDLMS services carry (attribute and method descriptors,
-capture objects, selective access), the unit table and scaler_unit, and the
-interface classes with their attribute and method tables (one module per
-class under :mod:`dlmsfast.cosem.classes`, registered by class_id).
+"""COSEM: the object model of IEC 62056-6-2 (Blue Book).
 
-Reading a register::
+=================  ============================================================
+module             owns
+=================  ============================================================
+``obis``           OBIS codes
+``descriptors``    attribute/method descriptors, capture objects, selective access
+``units``          the unit table (:class:`Unit`) and :class:`ScalerUnit`
+``types``          the Blue Book types of attributes: Data <-> Python value
+``interface``      attribute/method tables as data, :class:`CosemObject`, the
+                   registry by class_id (:func:`make_object`, :func:`interface_class`)
+``classes/*``      one module per interface class (Data = :class:`DataObject`,
+                   Register, ..., Limiter)
+``access``         object lists and access rights of Association LN/SN
+``timestamps``     COSEM date-time -> aware datetime (or the DateTime kept)
+``jsonable``       values as plain JSON (:func:`to_json`)
+=================  ============================================================
+
+Reading a register (client role)::
 
     reg = make_object(3, "1.0.1.8.0.255")
-    reg.decode_attribute(2, value_data)        # Data from a GET
+    reg.decode_attribute(2, value_data)        # the Data a GET returned
     reg.decode_attribute(3, scaler_unit_data)
     reg.value, reg.scaler_unit, reg.scaled     # 1960, 10^-3 Wh, Decimal('1.960')
 
-Serving one (server role): set the attributes, then ``encode_attribute(i)``.
+Serving one (server role): ``Register("1.0.1.8.0.255", value=1960,
+scaler_unit=ScalerUnit(-3, Unit.WATT_HOUR))``, then ``encode_attribute(i)``.
 """
 from __future__ import annotations
 

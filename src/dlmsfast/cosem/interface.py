@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Union
 
 from ..axdr import Data, DataType, decode_typed
 from ..errors import DecodeError, UsageError
+from .descriptors import CosemAttributeDescriptor, CosemMethodDescriptor
 from .obis import Obis
 from .types import CHOICE, AttributeType, Choice
 
@@ -245,6 +246,16 @@ class CosemObject:
             if name != "secret":
                 out[name] = to_json(value)
         return out
+
+    # --- references for the xDLMS services -------------------------------------
+
+    def attribute_descriptor(self, member: Member) -> CosemAttributeDescriptor:
+        """The Cosem-Attribute-Descriptor of an attribute (for GET and SET)."""
+        return CosemAttributeDescriptor(self.class_id, self.logical_name, self.attribute(member).index)
+
+    def method_descriptor(self, member: Member) -> CosemMethodDescriptor:
+        """The Cosem-Method-Descriptor of a method (for ACTION)."""
+        return CosemMethodDescriptor(self.class_id, self.logical_name, self.method(member).index)
 
     # --- short names -----------------------------------------------------------
 

@@ -303,14 +303,28 @@ class ArrayOf(AttributeType):
 
     def decode(self, data: Data, what: str) -> tuple:
         items = _expect(data, DataType.ARRAY, what)
-        element = self.element
-        return tuple(element.decode(item, f"{what}[{i}]") for i, item in enumerate(items))
+        decode = self.element.decode
+        try:
+            # the place is named only when something is wrong: an object list
+            # has thousands of members
+            return tuple([decode(item, "") for item in items])
+        except DecodeError as exc:
+            index = next(i for i, item in enumerate(items) if _fails(decode, item))
+            raise DecodeError(f"{what}[{index}]{exc.message}", exc.offset) from None
 
     def encode(self, value: Any, what: str) -> Data:
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise EncodeError(f"{what}: an array takes a sequence, not {type(value).__name__}")
         element = self.element
         return Data(DataType.ARRAY, tuple(element.encode(v, f"{what}[{i}]") for i, v in enumerate(value)))
+
+
+def _fails(decode: Callable[[Data, str], Any], item: Data) -> bool:
+    try:
+        decode(item, "")
+    except DecodeError:
+        return True
+    return False
 
 
 class Record(AttributeType):
@@ -332,7 +346,12 @@ class Record(AttributeType):
         if len(items) != len(self.members):
             raise DecodeError(
                 f"{what}: {self.name} is a structure of {len(self.members)} members, got {len(items)}")
-        values = [t.decode(item, f"{what}.{name}") for (name, t), item in zip(self.members, items)]
+        values = []
+        for (name, member_type), item in zip(self.members, items):
+            try:
+                values.append(member_type.decode(item, ""))
+            except DecodeError as exc:
+                raise DecodeError(f"{what}.{name}{exc.message}", exc.offset) from None
         try:
             return self.cls(*values)
         except DlmsError as exc:

@@ -9,7 +9,7 @@ index  attribute                     type                             kind     s
 4      communication_window          array of window_element          static
 5      randomisation_start_interval  long-unsigned                    static   (s)
 6      number_of_retries             unsigned                         static
-7      repetition_delay              long-unsigned (v0) | structure   static
+7      repetition_delay              long-unsigned | structure (v2)   static
 8      port_reference                octet-string                     static   v1
 9      push_client_SAP               integer                          static   v1
 10     push_protection_parameters    array (each element as its Data) static   v1
@@ -112,9 +112,9 @@ class PushSetup(CosemObject):
                                                             name="window_element"))),
         Attribute(5, "randomisation_start_interval", LONG_UNSIGNED),
         Attribute(6, "number_of_retries", UNSIGNED),
-        Attribute(7, "repetition_delay", LONG_UNSIGNED, until=0),
+        Attribute(7, "repetition_delay", LONG_UNSIGNED, until=1),
         Attribute(7, "repetition_delay", Record(RepetitionDelay, LONG_UNSIGNED, LONG_UNSIGNED,
-                                                LONG_UNSIGNED, name="repetition_delay_type"), since=1),
+                                                LONG_UNSIGNED, name="repetition_delay_type"), since=2),
         Attribute(8, "port_reference", LOGICAL_NAME, since=1),
         Attribute(9, "push_client_SAP", INTEGER, since=1),
         Attribute(10, "push_protection_parameters", ArrayOf(ANY_DATA), since=1),
