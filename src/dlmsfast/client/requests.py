@@ -440,7 +440,9 @@ class AsyncClient:
                 for column, su in zip(wanted, got):
                     if isinstance(su, Data):
                         self._scalers[column.logical_name] = ScalerUnit.from_data(su)
-        rows = profile.rows(buffer, scalers=self._scalers if scale else None, access=selection)
+        # plain rows (the compiled to_plain walks the tree) are cosem's fast input
+        rows = profile.rows(buffer.to_plain(), scalers=self._scalers if scale else None,
+                            access=selection)
         return Profile(profile.logical_name, rows.columns, list(rows.rows))
 
     # -- object list, writing, methods, clock ---------------------------------------------
