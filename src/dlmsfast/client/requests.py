@@ -48,6 +48,7 @@ from .values import (
     Profile,
     Reading,
     Target,
+    attribute_value,
     now_utc,
     parse_target,
     plain_value,
@@ -372,22 +373,24 @@ class AsyncClient:
             except DataAccessError as exc:
                 targets.append(exc)
         items: list[tuple] = []
-        for t in targets:
+        # decided once per target: the answers are consumed in the same order
+        wants = [isinstance(t, Target) and self._wants_scaler(t) for t in targets]
+        for t, scaler in zip(targets, wants):
             if isinstance(t, Target):
                 items.append((t.class_id, t.obis, t.attribute))
-                if self._wants_scaler(t):
+                if scaler:
                     items.append((t.class_id, t.obis, 3))
         results = await self.get_many(items)
         readings: list = []
         pos = 0
-        for t in targets:
+        for t, scaler in zip(targets, wants):
             if not isinstance(t, Target):
                 readings.append(t)
                 continue
             value = results[pos]
             pos += 1
             scaler_unit = None
-            if self._wants_scaler(t):
+            if scaler:
                 scaler_unit = results[pos]
                 pos += 1
             readings.append(self._reading(t, value, scaler_unit))
@@ -400,7 +403,7 @@ class AsyncClient:
     def _reading(self, target: Target, value: Any, scaler_unit: Any):
         if isinstance(value, DlmsError):
             return value
-        plain = plain_value(value, target.class_id == CLOCK_CLASS and target.attribute == 2)
+        plain = attribute_value(target, value)
         if target.class_id not in REGISTER_CLASSES or target.attribute != 2:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)
         if isinstance(scaler_unit, Data):
