@@ -29,6 +29,7 @@ from ..errors import (
     TagError,
     UsageError,
 )
+from ..session import State
 from ..session import events as ev
 from ..session.client import ClientSession
 from ..session.settings import AssociationSettings
@@ -81,7 +82,7 @@ def secret_argument(value: Any, what: str) -> Optional[bytes]:
             return bytes.fromhex(digits)
         except ValueError:
             raise UsageError(f"{what} is not hexadecimal") from None
-    return text.encode("ascii", "strict") if text.isascii() else text.encode()
+    return text.encode()
 
 
 def _check_key(key: Optional[bytes], what: str) -> None:
@@ -239,6 +240,8 @@ class AsyncClient:
 
     async def open(self) -> "AsyncClient":
         """Connect and associate (HLS pass 3/4 included)."""
+        if self.association is not None:
+            raise LocalProtocolError("this client is open already: close() it first")
         if self._pre_read_counter:
             counter = await self._read_invocation_counter()
             self._settings = AssociationSettings(
@@ -279,7 +282,7 @@ class AsyncClient:
             return
         try:
             if session is not None and self.association is not None and \
-                    session.state.value == "associated":
+                    session.state is State.ASSOCIATED:
                 try:
                     await self._exchange(ClientSession.release, "the release request (RLRQ)",
                                          min(self.timeout, 2.0))
