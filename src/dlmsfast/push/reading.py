@@ -1,0 +1,103 @@
+"""What a push decodes into: :class:`Reading` (one value of one object) and the
+events of :class:`~dlmsfast.push.PushDecoder` (:class:`Notification`,
+:class:`Rejected`)."""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional, Union
+
+from ..cosem.obis import Obis
+from ..errors import DlmsError
+
+Value = Union[None, bool, int, float, Decimal, str, bytes, _dt.datetime, list, tuple]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value a meter pushed.
+
+    ``object`` the OBIS code of the COSEM object, ``attribute`` the attribute
+    (2, the value, unless the meter says otherwise); ``value`` as sent (an
+    octet-string that is printable text becomes ``str``, a date-time a
+    :class:`datetime.datetime`); ``scaler`` and ``unit`` (the Blue Book
+    symbol, ``unit_code`` its number) from the meter's scaler_unit or from a
+    list layout, None where neither gives them; ``scaled`` the physical value
+    (``value`` times 10**scaler, exact: see
+    :meth:`dlmsfast.cosem.units.ScalerUnit.scale`); ``timestamp`` the
+    date-time of the notification (or of the clock object it carries);
+    ``authenticated`` True only when a GCM tag over the APDU was checked.
+    """
+
+    object: Obis
+    value: Value
+    scaled: Value
+    unit: Optional[str] = None
+    unit_code: Optional[int] = None
+    scaler: Optional[int] = None
+    timestamp: Optional[_dt.datetime] = None
+    authenticated: bool = False
+    attribute: int = 2
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object: exactly object, value, unit, scaled, timestamp, authenticated."""
+        return {
+            "object": str(self.object),
+            "value": json_value(self.value),
+            "unit": self.unit,
+            "scaled": json_value(self.scaled),
+            "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
+            "authenticated": self.authenticated,
+        }
+
+
+def json_value(value: Value) -> Any:
+    """A reading's value as JSON: Decimal as a number, octets as hex, date-time as ISO 8601."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
+            else float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex().upper()
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One pushed APDU decoded: its readings and where they came from.
+
+    ``system_title`` is the sender's (ciphered pushes carry it), ``meter_id``
+    the best name of the meter (the system title, else the serial number or
+    logical device name in the readings, else None); ``layout`` the list
+    layout used (None when the meter sent OBIS codes itself); ``frames`` the
+    link-layer units as received (kept only with ``keep_raw``); ``unnamed`` the
+    values of the body that neither the meter nor a layout names.
+    """
+
+    readings: tuple[Reading, ...]
+    date_time: Optional[_dt.datetime] = None
+    invocation_counter: Optional[int] = None
+    system_title: Optional[bytes] = None
+    meter_id: Optional[str] = None
+    authenticated: bool = False
+    layout: Optional[str] = None
+    apdu: bytes = field(default=b"", repr=False)
+    frames: tuple[bytes, ...] = field(default=(), repr=False)
+    unnamed: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Received octets that did not give readings, and why (a :class:`DlmsError`)."""
+
+    error: DlmsError
+    frames: tuple[bytes, ...] = field(default=(), repr=False)
+
+
+__all__ = ["Notification", "Reading", "Rejected", "json_value"]
