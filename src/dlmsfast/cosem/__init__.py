@@ -14,6 +14,7 @@ from .descriptors import (
     SelectiveAccessDescriptor,
 )
 from .obis import Obis
+from .units import ScalerUnit, Unit
 
 __all__ = [
     "CaptureObjectDefinition",
@@ -23,5 +24,7 @@ __all__ = [
     "EntryDescriptor",
     "Obis",
     "RangeDescriptor",
+    "ScalerUnit",
     "SelectiveAccessDescriptor",
+    "Unit",
 ]
