@@ -47,7 +47,7 @@ from ..errors import ConfigurationError, DecodeError, DlmsError, ProtocolError, 
 from ..security import SecurityContext, SecurityControl, is_ciphered_tag, parse_ciphered
 from ..security.ciphered import SC_AUTHENTICATION, SC_ENCRYPTION
 from .body import ReadingBuilder
-from .framing import MBUS, PushFramer, Segment, strip_llc
+from .framing import MBUS, PushFramer, Segment, is_framed, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
 from .reading import Notification, Rejected
@@ -60,6 +60,7 @@ _DATA_NOTIFICATION = 0x0F
 _EVENT_NOTIFICATION = 0xC2
 _GBT = 0xE0
 _GENERAL_SERVICE = (0xDB, 0xDC)
+_PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
 _METER_ID_OBJECTS = (Obis(0, 0, 96, 1, 0, 255), Obis(0, 0, 42, 0, 0, 255),
@@ -196,6 +197,17 @@ class PushDecoder:
         self._apdu(strip_llc(data), ("apdu",), tuple(frames) or (data,), events)
         return events
 
+    def feed_chunk(self, data, *, datagram: bool = False) -> list:
+        """``feed`` for octets that may also be one bare APDU: a datagram, or a
+        chunk that starts with an APDU (or its LLC header) while no frame is
+        pending, goes to :meth:`feed_apdu`; anything else to :meth:`feed`."""
+        data = as_bytes(data)
+        if not is_framed(data) and not self._framer.pending_frame():
+            head = strip_llc(data)[:1]
+            if datagram or (head and (head[0] in _PUSH_TAGS or is_ciphered_tag(head[0]))):
+                return self.feed_apdu(data)
+        return self.feed(data)
+
     def finish(self) -> list:
         """End of input: octets left over that start an APDU are decoded as one
         bare APDU; an APDU cut short is reported as Rejected."""
@@ -203,8 +215,7 @@ class PushDecoder:
         rest = self._framer.take_pending()
         if rest.strip(b"\x7e"):
             stripped = strip_llc(rest)
-            if stripped[:1] and (stripped[0] in (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
-                                 or is_ciphered_tag(stripped[0])):
+            if stripped[:1] and (stripped[0] in _PUSH_TAGS or is_ciphered_tag(stripped[0])):
                 self._apdu(stripped, ("apdu",), (rest,), events)
             else:
                 self._reject(DecodeError(f"input ended inside a frame ({len(rest)} octets left)",

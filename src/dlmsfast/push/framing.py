@@ -101,6 +101,10 @@ class PushFramer:
         """Octets kept for a unit that is not complete yet."""
         return len(self._buffer)
 
+    def pending_frame(self) -> bool:
+        """Whether the octets kept are more than flags (a frame is under way)."""
+        return bool(self._buffer.strip(b"\x7e"))
+
     def take_pending(self) -> bytes:
         """Remove and return the octets kept (end of input: they may be a bare APDU)."""
         rest = bytes(self._buffer)
