@@ -26,13 +26,16 @@ OBJECTS = [
 START = dt.datetime(2024, 5, 1, 12, 0, 0)
 
 
-def body(values: list[int]) -> Data:
+def body(values: list[int], repeat: int = 1) -> Data:
+    """{OBIS, value, scaler_unit} for each object; ``repeat`` > 1 adds the same
+    objects again with value group E = 1, 2... (the tariff registers)."""
     return Data(DataType.STRUCTURE, tuple(
         Data(DataType.STRUCTURE, (
-            Data(DataType.OCTET_STRING, bytes(obis)),
+            Data(DataType.OCTET_STRING, bytes(obis[:4]) + bytes((obis[4] + k, obis[5]))),
             Data(kind, value),
             Data(DataType.STRUCTURE, (Data(DataType.INTEGER, scaler), Data(DataType.ENUM, unit))),
         ))
+        for k in range(repeat)
         for (obis, kind, scaler, unit), value in zip(OBJECTS, values)
     ))
 
@@ -41,10 +44,11 @@ def values_of(n: int) -> list[int]:
     return [1000 * n + 1, 7 * n, 100 + n, 2300 + n % 50, 150 + n % 90]
 
 
-def notification(n: int) -> bytes:
+def notification(n: int, repeat: int = 1) -> bytes:
     """The n-th plain data-notification: date-time START + n seconds."""
     when = DateTime.from_datetime(START + dt.timedelta(seconds=n), clock_status=0)
-    return DataNotification(date_time=when.to_bytes(), notification_body=body(values_of(n))).to_bytes()
+    return DataNotification(date_time=when.to_bytes(),
+                            notification_body=body(values_of(n), repeat)).to_bytes()
 
 
 def meter_context() -> SecurityContext:

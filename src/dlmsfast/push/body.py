@@ -13,92 +13,137 @@ Meters shape the body in a few ways; each is recognised from the data itself::
     positional  structure { value, value, ... } with no OBIS at all: named by a
                 list layout (Kaifa in Norway, NEK lists)
 
-Octet-strings that are printable text become ``str``; a 12-octet one that is
-the value of a clock object (or a date-time in the list) becomes a
-``datetime``.
+The body is walked in its plain A-XDR form (:func:`dlmsfast.axdr.decode_from`:
+a structure is a tuple, an array a list, an octet-string bytes). Octet-strings
+that are printable text become ``str``; a 12-octet one that is the value of a
+clock object (or a date-time in the list) becomes a ``datetime``.
 """
 from __future__ import annotations
 
 import datetime as _dt
 from typing import Any, Optional, Sequence
 
-from ..axdr import Data, DataType, DateTime
+from ..axdr import DateTime
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit, Unit
-from ..errors import DlmsError, ProtocolError
+from ..errors import ProtocolError
 from .layouts import Layout
 from .reading import Reading
 
-_OCTET_STRING = DataType.OCTET_STRING
-_STRUCTURE = DataType.STRUCTURE
-_ARRAY = DataType.ARRAY
-_CONTAINERS = (DataType.STRUCTURE, DataType.ARRAY)
-_SCALER_TYPES = frozenset((DataType.INTEGER, DataType.LONG, DataType.UNSIGNED))
-_UNIT_TYPES = frozenset((DataType.ENUM, DataType.UNSIGNED))
-_CLASS_TYPES = frozenset((DataType.LONG_UNSIGNED, DataType.UNSIGNED))
-_ATTRIBUTE_TYPES = frozenset((DataType.INTEGER, DataType.UNSIGNED))
-_TEXT_TYPES = frozenset((DataType.VISIBLE_STRING, DataType.UTF8_STRING))
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
 _LIST_ID = Obis(1, 1, 0, 2, 129, 255)  # NEK's "OBIS list version identifier"
 _PUSH_SETUP_CLASS = 40
 _PRINTABLE = frozenset(range(0x20, 0x7F))
+_CACHE_LIMIT = 4096
+
+# Pushes repeat the same few OBIS codes, scaler_units and time zones: one object
+# each, made once (the caches are bounded by _CACHE_LIMIT).
+_obis_cache: dict[bytes, Obis] = {}
+_scaler_unit_cache: dict[tuple, tuple] = {}
+_zones: dict[int, _dt.timezone] = {}
 
 
-def is_obis(node: Data) -> bool:
-    return node.type is _OCTET_STRING and len(node.value) == 6
+def obis_of(octets: bytes) -> Obis:
+    obis = _obis_cache.get(octets)
+    if obis is None:
+        obis = Obis(*octets)
+        if len(_obis_cache) < _CACHE_LIMIT:
+            _obis_cache[bytes(octets)] = obis
+    return obis
 
 
-def _is_scaler_unit(node: Data) -> bool:
-    if node.type is not _STRUCTURE or len(node.value) != 2:
-        return False
-    scaler, unit = node.value
-    return scaler.type in _SCALER_TYPES and unit.type in _UNIT_TYPES and -128 <= scaler.value <= 127
+def _scaler_unit(pair: tuple) -> tuple:
+    """(ScalerUnit, symbol, unit code, scaler) of a scaler_unit sent as (scaler, unit)."""
+    found = _scaler_unit_cache.get(pair)
+    if found is None:
+        found = prepared(ScalerUnit(pair[0], Unit(pair[1])))
+        if len(_scaler_unit_cache) < _CACHE_LIMIT:
+            _scaler_unit_cache[pair] = found
+    return found
 
 
-def _scaler_unit(node: Data) -> ScalerUnit:
-    scaler, unit = node.value
-    return ScalerUnit(scaler.value, Unit(unit.value))
+def prepared(scaler_unit: Optional[ScalerUnit]) -> Optional[tuple]:
+    """What a reading takes from a scaler_unit, looked up once."""
+    if scaler_unit is None:
+        return None
+    return (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler)
+
+
+def is_obis(value: Any) -> bool:
+    return type(value) is bytes and len(value) == 6
+
+
+def _is_scaler_unit(value: Any) -> bool:
+    return (type(value) is tuple and len(value) == 2 and type(value[0]) is int
+            and type(value[1]) is int and -128 <= value[0] <= 127 and 0 <= value[1] <= 255)
 
 
 def _is_clock(obis: Obis) -> bool:
     return obis.c == 1 and obis.d == 0
 
 
-def _date_time(octets: bytes) -> Optional[_dt.datetime]:
+def date_time_of(octets: bytes) -> Optional[_dt.datetime]:
+    """The datetime of a COSEM date-time's 12 octets (aware when the deviation is
+    given), or None when a field is not specified or the date does not exist.
+
+    Equal to ``DateTime.from_bytes(octets).to_datetime()`` (the tests check it)
+    without its intermediate object: this runs once or twice per push."""
+    if len(octets) != 12:
+        return None
+    year = octets[0] << 8 | octets[1]
+    month, day, hour, minute, second, hundredths = (octets[2], octets[3], octets[5],
+                                                    octets[6], octets[7], octets[8])
+    if year == 0xFFFF or 0xFF in (month, day, hour, minute, second):
+        return None
+    deviation = octets[9] << 8 | octets[10]
+    zone = None
+    if deviation != 0x8000:
+        if deviation & 0x8000:
+            deviation -= 0x10000
+        zone = _zones.get(deviation)
+        if zone is None:
+            try:
+                zone = _dt.timezone(_dt.timedelta(minutes=-deviation))
+            except ValueError:
+                return None
+            _zones[deviation] = zone
     try:
-        return DateTime.from_bytes(octets).to_datetime()
-    except DlmsError:
+        return _dt.datetime(year, month, day, hour, minute, second,
+                            0 if hundredths == 0xFF else hundredths * 10000, zone)
+    except ValueError:
         return None
 
 
-def plain_value(node: Data, *, date_time: bool = False) -> Any:
-    """The value of one Data node as a reading holds it."""
-    kind = node.type
-    if kind is _OCTET_STRING:
-        octets = node.value
-        if date_time and len(octets) == 12:
-            when = _date_time(octets)
+def plain_value(value: Any, date_time: bool = False) -> Any:
+    """The value of one body element as a reading holds it."""
+    if type(value) is bytes:
+        if date_time and len(value) == 12:
+            when = date_time_of(value)
             if when is not None:
                 return when
-        text = octets.rstrip(b"\x00")
+        text = value.rstrip(b"\x00")
         if text and all(b in _PRINTABLE for b in text):
             return text.decode("ascii")
-        return octets
-    if kind in _TEXT_TYPES:
-        value = node.value
-        return value.decode("latin-1") if isinstance(value, bytes) else value
-    if kind is DataType.DATE_TIME:
-        try:
-            return node.value.to_datetime()
-        except DlmsError:
-            return node.value
-    return node.to_plain()
+        return value
+    if type(value) is DateTime:
+        when = date_time_of(value.to_bytes())
+        return value if when is None else when
+    return value
+
+
+# Meters that send no system title name themselves with one of these objects
+_METER_ID_OCTETS = (bytes((0, 0, 96, 1, 0, 255)), bytes((0, 0, 42, 0, 0, 255)),
+                    bytes((1, 1, 0, 0, 5, 255)), bytes((0, 0, 96, 1, 1, 255)))
+_new = object.__new__
+_set = tuple(getattr(Reading, name).__set__ for name in (
+    "object", "value", "scaled", "unit", "unit_code", "scaler", "timestamp", "authenticated",
+    "attribute"))
 
 
 class ReadingBuilder:
     """Makes the readings of one notification (shared timestamp and authentication)."""
 
-    __slots__ = ("timestamp", "authenticated", "readings", "unnamed", "layout")
+    __slots__ = ("timestamp", "authenticated", "readings", "unnamed", "layout", "meter_ids")
 
     def __init__(self, timestamp: Optional[_dt.datetime], authenticated: bool) -> None:
         self.timestamp = timestamp
@@ -106,154 +151,180 @@ class ReadingBuilder:
         self.readings: list[Reading] = []
         self.unnamed: list[Any] = []
         self.layout: Optional[Layout] = None
+        self.meter_ids: dict[bytes, str] = {}
 
-    def add(self, obis: Obis, node: Data, scaler_unit: Optional[ScalerUnit] = None,
-            attribute: int = 2, *, date_time: bool = False) -> None:
-        value = plain_value(node, date_time=date_time or _is_clock(obis))
+    def add(self, obis: Obis, raw: Any, scaler_unit: Optional[tuple] = None,
+            attribute: int = 2, date_time: bool = False) -> None:
+        """One reading; ``scaler_unit`` as :func:`prepared` gives it."""
+        if type(raw) is bytes or type(raw) is DateTime:
+            value = plain_value(raw, date_time or (obis.c == 1 and obis.d == 0))
+        else:
+            value = raw
+        # a Reading made through its slots: the generated frozen __init__ costs
+        # twice as much, and this is the per-value cost of every push
+        s_object, s_value, s_scaled, s_unit, s_code, s_scaler, s_time, s_auth, s_attr = _set
+        reading = _new(Reading)
+        s_object(reading, obis)
+        s_value(reading, value)
         if scaler_unit is None:
-            self.readings.append(Reading(obis, value, value, None, None, None, self.timestamp,
-                                         self.authenticated, attribute))
-            return
-        unit = scaler_unit.unit
-        self.readings.append(Reading(
-            obis, value, scaler_unit.scale(value), unit.symbol, int(unit), scaler_unit.scaler,
-            self.timestamp, self.authenticated, attribute))
+            s_scaled(reading, value)
+            s_unit(reading, None)
+            s_code(reading, None)
+            s_scaler(reading, None)
+        else:
+            unit, symbol, code, scaler = scaler_unit
+            s_scaled(reading, value if scaler == 0 and type(value) is int else unit.scale(value))
+            s_unit(reading, symbol)
+            s_code(reading, code)
+            s_scaler(reading, scaler)
+        s_time(reading, self.timestamp)
+        s_auth(reading, self.authenticated)
+        s_attr(reading, attribute)
+        self.readings.append(reading)
+        if type(value) is str:
+            octets = obis.to_bytes()
+            if octets in _METER_ID_OCTETS:
+                self.meter_ids.setdefault(octets, value)
+
+    def meter_id(self) -> Optional[str]:
+        """The meter's own name among the readings (serial number, logical device name)."""
+        for octets in _METER_ID_OCTETS:
+            if octets in self.meter_ids:
+                return self.meter_ids[octets]
+        return None
 
     # -- shapes ----------------------------------------------------------------
 
-    def body(self, body: Data, layouts: Sequence[Layout]) -> None:
-        if body.type not in _CONTAINERS:
+    def body(self, body: Any, layouts: Sequence[Layout]) -> None:
+        if type(body) is not tuple and type(body) is not list:
             self._positional([body], layouts)
             return
-        elements = body.value
-        if self._described(elements):
+        if self._described(body):
             return
-        if any(is_obis(e) for e in elements):
-            self._flat(elements, layouts)
-            return
+        for element in body:
+            if type(element) is bytes and len(element) == 6:
+                self._flat(body, layouts)
+                return
         named = False
         rest = []
-        for element in elements:
+        for element in body:
             if self._object(element):
                 named = True
-            elif element.type in _CONTAINERS and self._nested(element):
+            elif (type(element) is tuple or type(element) is list) and self._nested(element):
                 named = True
             else:
                 rest.append(element)
         if not named:
-            self._positional(elements, layouts)
+            self._positional(body, layouts)
         else:
             self.unnamed.extend(plain_value(e) for e in rest)
 
-    def _nested(self, container: Data) -> bool:
+    def _nested(self, container: Sequence) -> bool:
         """A list of object structures one level down (e.g. {enum, array of {...}})."""
         found = False
-        for element in container.value:
+        leftover = []
+        for element in container:
             if self._object(element):
                 found = True
             else:
-                self.unnamed.append(plain_value(element))
+                leftover.append(plain_value(element))
+        if found:
+            self.unnamed.extend(leftover)
         return found
 
-    def _object(self, node: Data) -> bool:
+    def _object(self, node: Any) -> bool:
         """{OBIS, value [, scaler_unit]} or {class-id, OBIS, attribute, value}."""
-        if node.type is not _STRUCTURE:
+        if type(node) is not tuple:
             return False
-        members = node.value
-        n = len(members)
-        if n in (2, 3) and is_obis(members[0]):
-            scaler_unit = None
+        n = len(node)
+        if n == 2 or n == 3:
+            head = node[0]
+            if type(head) is not bytes or len(head) != 6:
+                return False
             if n == 3:
-                if not _is_scaler_unit(members[2]):
+                pair = node[2]
+                if (type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not int
+                        or type(pair[1]) is not int or not -128 <= pair[0] <= 127
+                        or not 0 <= pair[1] <= 255):
                     return False
-                scaler_unit = _scaler_unit(members[2])
-            self.add(Obis.from_bytes(members[0].value), members[1], scaler_unit)
+                self.add(obis_of(head), node[1], _scaler_unit(pair))
+            else:
+                self.add(obis_of(head), node[1])
             return True
-        if (n == 4 and members[0].type in _CLASS_TYPES and is_obis(members[1])
-                and members[2].type in _ATTRIBUTE_TYPES and 0 < members[2].value < 128):
-            self.add(Obis.from_bytes(members[1].value), members[3], None, members[2].value)
+        if (n == 4 and type(node[0]) is int and is_obis(node[1]) and type(node[2]) is int
+                and 0 < node[2] < 128):
+            self.add(obis_of(node[1]), node[3], None, node[2])
             return True
         return False
 
-    def _described(self, elements: Sequence[Data]) -> bool:
+    def _described(self, elements: Sequence) -> bool:
         """The push setup's push_object_list first, then one value per object."""
         first = elements[0] if elements else None
-        if first is None or first.type is not _ARRAY or len(first.value) != len(elements):
+        if type(first) is not list or len(first) != len(elements):
             return False
         descriptors = []
-        for descriptor in first.value:
-            members = descriptor.value if descriptor.type is _STRUCTURE else ()
-            if (len(members) < 3 or members[0].type not in _CLASS_TYPES or not is_obis(members[1])
-                    or members[2].type not in _ATTRIBUTE_TYPES):
+        for descriptor in first:
+            if (type(descriptor) is not tuple or len(descriptor) < 3 or type(descriptor[0]) is not int
+                    or not is_obis(descriptor[1]) or type(descriptor[2]) is not int):
                 return False
-            descriptors.append((members[0].value, Obis.from_bytes(members[1].value), members[2].value))
+            descriptors.append((descriptor[0], obis_of(descriptor[1]), descriptor[2]))
         for (class_id, obis, attribute), value in zip(descriptors, elements):
             if class_id == _PUSH_SETUP_CLASS:
                 continue  # its value is the list just read
             self.add(obis, value, None, attribute)
         return True
 
-    def _flat(self, elements: Sequence[Data], layouts: Sequence[Layout]) -> None:
+    def _flat(self, elements: Sequence, layouts: Sequence[Layout]) -> None:
         layout = self._match(elements, layouts, positional=False)
         units = layout.units if layout is not None else {}
-        lead: list[Data] = []
-        trail: list[Data] = []
+        lead: list = []
+        trail: list = []
         i, n = 0, len(elements)
         while i < n:
             element = elements[i]
-            if element.type is _STRUCTURE and self._object(element):
+            if type(element) is tuple and self._object(element):
                 i += 1
             elif is_obis(element) and i + 1 < n:
-                obis = Obis.from_bytes(element.value)
-                scaler_unit = None
+                obis = obis_of(element)
                 if i + 2 < n and _is_scaler_unit(elements[i + 2]):
-                    scaler_unit = _scaler_unit(elements[i + 2])
+                    self.add(obis, elements[i + 1], _scaler_unit(elements[i + 2]))
                     i += 3
                 else:
+                    self.add(obis, elements[i + 1], prepared(units.get(obis)))
                     i += 2
-                self.add(obis, elements[i - 1] if scaler_unit is None else elements[i - 2],
-                         scaler_unit or units.get(obis))
             else:
                 (trail if self.readings else lead).append(element)
                 i += 1
         self._unpaired(lead, layout.lead if layout else ())
         self._unpaired(trail, layout.trail if layout else ())
 
-    def _unpaired(self, nodes: list[Data], names: Sequence[Obis]) -> None:
-        for index, node in enumerate(nodes):
+    def _unpaired(self, values: list, names: Sequence[Obis]) -> None:
+        for index, value in enumerate(values):
             if index < len(names):
-                self.add(names[index], node)
-            elif node.type is _OCTET_STRING and len(node.value) == 12 and _date_time(node.value):
-                self.add(_CLOCK, node, date_time=True)
-            elif node.type in _TEXT_TYPES and index == 0:
-                self.add(_LIST_ID, node)
+                self.add(names[index], value)
+            elif type(value) is bytes and len(value) == 12 and date_time_of(value):
+                self.add(_CLOCK, value, date_time=True)
+            elif type(value) is str and index == 0:
+                self.add(_LIST_ID, value)
             else:
-                self.unnamed.append(plain_value(node))
+                self.unnamed.append(plain_value(value))
 
-    def _positional(self, elements: Sequence[Data], layouts: Sequence[Layout]) -> None:
+    def _positional(self, elements: Sequence, layouts: Sequence[Layout]) -> None:
         layout = self._match(elements, layouts, positional=True)
         if layout is None:
             raise ProtocolError(
                 f"a list of {len(elements)} values without OBIS codes, and no list layout "
                 "matches it (add one: --layouts DIR, see dlmsfast.push.layouts)")
-        for item, node in zip(layout.objects, elements):
-            self.add(item.obis, node, item.scaler_unit, item.attribute, date_time=item.date_time)
+        for item, value in zip(layout.objects, elements):
+            self.add(item.obis, value, prepared(item.scaler_unit), item.attribute, item.date_time)
 
-    def _match(self, elements: Sequence[Data], layouts: Sequence[Layout], *,
+    def _match(self, elements: Sequence, layouts: Sequence[Layout], *,
                positional: bool) -> Optional[Layout]:
-        plain = None
         for layout in layouts:
-            if layout.positional != positional:
-                continue
-            if layout.count is not None and layout.count != len(elements):
-                continue
-            if plain is None:
-                plain = [e.value if e.type is _OCTET_STRING or e.type in _TEXT_TYPES
-                         else e.to_plain() for e in elements]
-            if layout.matches(plain):
+            if layout.positional == positional and layout.matches(elements):
                 self.layout = layout
                 return layout
         return None
 
 
-__all__ = ["ReadingBuilder", "is_obis", "plain_value"]
+__all__ = ["ReadingBuilder", "date_time_of", "is_obis", "obis_of", "plain_value", "prepared"]

@@ -37,16 +37,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import gc
 from typing import Any, Iterable, Optional
 
 from .._util import as_bytes
-from ..apdu import DataNotification, EventNotificationRequest, GeneralBlockTransfer
-from ..axdr import Data, DataType, DateTime, decode_typed_from
+from ..apdu import EventNotificationRequest, GeneralBlockTransfer
+from ..axdr import decode_from
 from ..cosem.obis import Obis
 from ..errors import ConfigurationError, DecodeError, DlmsError, ProtocolError, SecurityError
 from ..security import SecurityContext, SecurityControl, is_ciphered_tag, parse_ciphered
 from ..security.ciphered import SC_AUTHENTICATION, SC_ENCRYPTION
-from .body import ReadingBuilder
+from .body import ReadingBuilder, date_time_of
 from .framing import MBUS, PushFramer, Segment, is_framed, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
@@ -63,76 +64,74 @@ _GENERAL_SERVICE = (0xDB, 0xDC)
 _PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
-_METER_ID_OBJECTS = (Obis(0, 0, 96, 1, 0, 255), Obis(0, 0, 42, 0, 0, 255),
-                     Obis(1, 1, 0, 0, 5, 255), Obis(0, 0, 96, 1, 1, 255))
 _RAW_DESCRIPTOR = 9  # class-id(2) OBIS(6) attribute(1)
 
 
-def _timestamp(octets: Optional[bytes]) -> Optional[_dt.datetime]:
-    if octets is None or len(octets) != 12:
-        return None
-    try:
-        return DateTime.from_bytes(octets).to_datetime()
-    except DlmsError:
-        return None
+def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
+    """``(date_time_octets, body)`` of a data-notification, the body in its plain
+    A-XDR form (:func:`dlmsfast.axdr.decode_from`)::
 
+        0F  long-invoke-id-and-priority(4)  date-time  notification-body
 
-def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Data]:
-    """``(date_time_octets, body)`` of a data-notification, with the known quirks:
+    date-time: ``00`` (absent) or ``0C`` + 12 octets as the standard has it;
+    ``01`` + 12 octets as dlms-cosem writes it; and the known quirks:
 
-    - Kaifa (Norway) writes the date-time as a typed value: ``09 0C`` + 12
-      octets, an A-XDR octet-string inside the OCTET STRING field;
+    - Kaifa (Norway) writes ``09 0C`` + 12 octets, a typed octet-string
+      inside the OCTET STRING field;
     - Sagemcom XT211 and Czech DSO lists write each capture object's
       descriptor (class-id, OBIS, attribute: 9 octets) untyped inside a
       structure: ``02 02 <9 octets> <value>``.
     """
-    if len(apdu) > 6 and apdu[5] == 0x09 and apdu[6] == 0x0C:
-        apdu = apdu[:5] + apdu[6:]
+    if len(apdu) < 7 or apdu[0] != _DATA_NOTIFICATION:
+        raise DecodeError("a data-notification is 0F, an invoke id of 4 octets, a date-time "
+                          "and a body", min(len(apdu), 6))
+    form = apdu[5]
+    if form == 0x0C or form == 0x01:
+        date_time, pos = apdu[6:18], 18
+    elif form == 0x09 and apdu[6] == 0x0C:
+        date_time, pos = apdu[7:19], 19
+    elif form == 0:
+        date_time, pos = None, 6
+    else:
+        raise DecodeError(f"data-notification date-time of length {form} (0 or 12)", 5)
+    if pos >= len(apdu):
+        raise DecodeError("data-notification without its body", len(apdu))
     try:
-        notification = DataNotification.from_bytes(apdu)
+        body, end = decode_from(apdu, pos)
     except DecodeError as error:
-        body = _untyped_descriptor_list(apdu)
+        body = _untyped_descriptor_list(apdu, pos)
         if body is None:
             raise error from None
-        return _date_time_field(apdu), body
-    return notification.date_time, notification.notification_body
+        return date_time, body
+    if end != len(apdu):
+        raise DecodeError(f"{len(apdu) - end} octets after the data-notification body", end)
+    return date_time, body
 
 
-def _date_time_field(apdu: bytes) -> Optional[bytes]:
-    return apdu[6:18] if apdu[5] == 0x0C else None
-
-
-def _untyped_descriptor_list(apdu: bytes) -> Optional[Data]:
-    """The Czech structure {enum, array of {raw descriptor, value}} as typed Data
-    ({enum, array of {class-id, OBIS, attribute, value}}), or None if it is not one."""
-    pos = 18 if apdu[5:6] == b"\x0c" else 6
+def _untyped_descriptor_list(apdu: bytes, pos: int) -> Optional[tuple]:
+    """The Czech structure {enum, array of {raw descriptor, value}} in plain form
+    ({enum, [(class-id, OBIS, attribute, value)...]}), or None if it is not one."""
     try:
         if apdu[pos : pos + 2] != b"\x02\x02":
             return None
-        head, pos = decode_typed_from(apdu, pos + 2)
-        if apdu[pos] != 0x01:
+        head, pos = decode_from(apdu, pos + 2)
+        if apdu[pos] != 0x01 or apdu[pos + 1] & 0x80:
             return None
         count = apdu[pos + 1]
-        if count & 0x80:
-            return None
         pos += 2
         items = []
         for _ in range(count):
             if apdu[pos : pos + 2] != b"\x02\x02" or pos + 2 + _RAW_DESCRIPTOR > len(apdu):
                 return None
             raw = apdu[pos + 2 : pos + 2 + _RAW_DESCRIPTOR]
-            value, pos = decode_typed_from(apdu, pos + 2 + _RAW_DESCRIPTOR)
-            items.append(Data(DataType.STRUCTURE, (
-                Data(DataType.LONG_UNSIGNED, int.from_bytes(raw[:2], "big")),
-                Data(DataType.OCTET_STRING, raw[2:8]),
-                Data(DataType.INTEGER, raw[8] - 256 if raw[8] > 127 else raw[8]),
-                value,
-            )))
+            value, pos = decode_from(apdu, pos + 2 + _RAW_DESCRIPTOR)
+            attribute = raw[8] - 256 if raw[8] > 127 else raw[8]
+            items.append((raw[0] << 8 | raw[1], raw[2:8], attribute, value))
         if pos != len(apdu):
             return None
     except (DlmsError, IndexError):
         return None
-    return Data(DataType.STRUCTURE, (head, Data(DataType.ARRAY, tuple(items))))
+    return (head, items)
 
 
 class PushDecoder:
@@ -182,8 +181,18 @@ class PushDecoder:
         """Add received octets; return the events they complete."""
         events: list = []
         framer = self._framer
-        for segment in framer.feed(data):
-            self._segment(segment, events)
+        # Readings are acyclic: the cyclic GC would only rescan them (a third of
+        # the time on a long capture), so it pauses while they are made, as the
+        # A-XDR decoder does for large values.
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            for segment in framer.feed(data):
+                self._segment(segment, events)
+        finally:
+            if paused:
+                gc.enable()
         if framer.errors:
             for error in framer.errors:
                 self._reject(error, (), events)
@@ -377,7 +386,7 @@ class PushDecoder:
     def _notification(self, apdu: bytes, frames: tuple,
                       security: Optional[tuple]) -> Notification:
         date_time, body = parse_notification(apdu)
-        timestamp = _timestamp(date_time)
+        timestamp = None if date_time is None else date_time_of(date_time)
         title, counter, authenticated = security if security is not None else (None, None, False)
         builder = ReadingBuilder(timestamp, authenticated)
         builder.body(body, self.layouts)
@@ -385,11 +394,11 @@ class PushDecoder:
 
     def _event(self, apdu: bytes, frames: tuple, security: Optional[tuple]) -> Notification:
         event = EventNotificationRequest.from_bytes(apdu)
-        timestamp = _timestamp(event.time)
+        timestamp = None if event.time is None else date_time_of(event.time)
         title, counter, authenticated = security if security is not None else (None, None, False)
         builder = ReadingBuilder(timestamp, authenticated)
         descriptor = event.cosem_attribute_descriptor
-        builder.add(Obis.parse(descriptor.instance_id), event.attribute_value, None,
+        builder.add(Obis.parse(descriptor.instance_id), event.attribute_value.to_plain(), None,
                     descriptor.attribute_id)
         return self._finish(builder, timestamp, title, counter, authenticated, apdu, frames)
 
@@ -404,13 +413,7 @@ class PushDecoder:
                     timestamp = reading.value
                     readings = [dataclasses.replace(r, timestamp=timestamp) for r in readings]
                     break
-        meter_id = None if title is None else title.hex().upper()
-        if meter_id is None:
-            named = {r.object: r.value for r in readings}
-            for obis in _METER_ID_OBJECTS:
-                if isinstance(named.get(obis), str):
-                    meter_id = named[obis]
-                    break
+        meter_id = builder.meter_id() if title is None else title.hex().upper()
         return Notification(
             tuple(readings), timestamp, counter, title, meter_id, authenticated,
             None if builder.layout is None else builder.layout.name,

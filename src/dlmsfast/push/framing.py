@@ -160,9 +160,12 @@ class PushFramer:
     def _hdlc(self, buf: bytearray, pos: int, out: list) -> int:
         end = len(buf)
         # doubled flags (7E 7E) and inter-frame fill: the last flag opens the frame
-        while pos + 1 < end and buf[pos + 1] == _FLAG:
-            pos += 1
-            self.discarded_bytes += 1
+        skip = 0
+        while pos + skip + 1 < end and buf[pos + skip + 1] == _FLAG:
+            skip += 1
+        if skip:
+            self.discarded_bytes += skip
+            return skip
         if pos + 3 > end:
             return 0
         if buf[pos + 1] & 0xF0 != 0xA0:
@@ -170,7 +173,16 @@ class PushFramer:
         length = ((buf[pos + 1] & 0x07) << 8) | buf[pos + 2]
         if pos + 2 + length > end:
             return 0
-        return self._hdlc_frame(buf, pos, length, out, with_flag=True)
+        if pos + 2 + length == end:
+            # the closing flag has not arrived: the FCS alone decides (a frame
+            # whose closing flag is lost is still a frame)
+            return self._hdlc_frame(buf, pos, length, out, with_flag=True)
+        used, frame = parse_frame_from(buf, pos)
+        if frame is None or used != length + 2 + (buf[pos + 1 + length] == _FLAG):
+            return self._hdlc_frame(buf, pos, length, out, with_flag=True)
+        self._hdlc_segment(frame, bytes(buf[pos : pos + length + 2]) + b"\x7e", out)
+        # stop on the closing flag: it may open the next frame too (7E f1 7E f2 7E)
+        return length + 1
 
     def _hdlc_without_flag(self, buf: bytearray, pos: int, out: list) -> int:
         if pos + 2 > len(buf):
@@ -191,13 +203,15 @@ class PushFramer:
             if with_flag:
                 return self._reject("HDLC frame fails its checks (length, HCS or FCS)", flag_at)
             return -1
-        out.append(Segment(
-            HDLC, (HDLC, frame.destination.upper, frame.destination.lower, frame.source.upper,
-                   frame.source.lower),
-            frame.information, not frame.segmented, candidate,
-        ))
+        self._hdlc_segment(frame, candidate, out)
         # stop on the closing flag: it may open the next frame too (7E f1 7E f2 7E)
         return frame_end - (flag_at if with_flag else flag_at + 1)
+
+    @staticmethod
+    def _hdlc_segment(frame, raw: bytes, out: list) -> None:
+        destination, source = frame.destination, frame.source
+        out.append(Segment(HDLC, (HDLC, destination.upper, destination.lower, source.upper,
+                                  source.lower), frame.information, not frame.segmented, raw))
 
     # -- M-Bus -----------------------------------------------------------------
 
