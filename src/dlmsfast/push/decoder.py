@@ -18,8 +18,11 @@ Use::
             for reading in event.readings: ...
         else:                                  # Rejected: event.error is a DlmsError
             ...
-    decoder.finish()                           # end of input: a bare APDU left over,
-                                               # or a cut APDU reported as Rejected
+    decoder.finish()                           # end of input: a cut APDU is Rejected
+
+``feed`` takes framed streams (HDLC, M-Bus, wrapper: octets outside a frame are
+skipped as line noise); a bare APDU goes to ``feed_apdu``, and ``feed_chunk``
+chooses between them for a datagram or a line of a capture.
 
 ``feed`` never raises on received octets: what cannot be decoded comes back as
 a :class:`Rejected` event holding the precise :class:`DlmsError` (DecodeError
@@ -218,17 +221,13 @@ class PushDecoder:
         return self.feed(data)
 
     def finish(self) -> list:
-        """End of input: octets left over that start an APDU are decoded as one
-        bare APDU; an APDU cut short is reported as Rejected."""
+        """End of input: a frame, segmented APDU or block transfer cut short is
+        reported as Rejected."""
         events: list = []
         rest = self._framer.take_pending()
         if rest.strip(b"\x7e"):
-            stripped = strip_llc(rest)
-            if stripped[:1] and (stripped[0] in _PUSH_TAGS or is_ciphered_tag(stripped[0])):
-                self._apdu(stripped, ("apdu",), (rest,), events)
-            else:
-                self._reject(DecodeError(f"input ended inside a frame ({len(rest)} octets left)",
-                                         None), (rest,), events)
+            self._reject(DecodeError(f"input ended inside a frame ({len(rest)} octets left)"),
+                         (rest,), events)
         for parts in self._segments.values():
             self._reject(ProtocolError(f"input ended after {len(parts)} segment(s) of an APDU"),
                          tuple(p.raw for p in parts), events)
