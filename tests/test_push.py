@@ -362,3 +362,46 @@ def test_store_writes_are_batched_and_idempotent(tmp_path):
 def test_store_in_a_missing_folder_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError):
         Store(tmp_path / "no" / "such" / "r.db")
+
+
+# -- DSMR over DLMS (Luxembourg Smarty) ------------------------------------------------
+
+TELEGRAM = (
+    b"/Sag5\\2\r\n\r\n"
+    b"1-3:0.2.8(42)\r\n"
+    b"0-0:1.0.0(230412153045S)\r\n"
+    b"0-0:42.0.0(53414733303331303030303033333130)\r\n"
+    b"1-0:1.8.0(001234.567*kWh)\r\n"
+    b"1-0:1.7.0(01.193*kW)\r\n"
+    b"1-0:32.7.0(230.1*V)\r\n"
+    b"0-1:24.2.1(230412150000S)(00012.785*m3)\r\n"
+    b"!EF2A\r\n"
+)
+
+
+def test_a_dsmr_telegram_in_bare_general_glo_ciphering():
+    apdu = meter_context().encrypt(TELEGRAM, form="general-glo", security_control=0x30)
+    events = PushDecoder(keys=PushKeys(ek=EK, ak=AK)).feed(b"\x00\x55junk" + apdu + b"\x0d\x0a")
+    assert len(events) == 1, events
+    notification = events[0]
+    when = dt.datetime(2023, 4, 12, 15, 30, 45, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert notification.date_time == when and notification.authenticated
+    got = {str(r.object): (r.value, r.scaled, r.unit) for r in notification.readings}
+    assert got["1.0.1.8.0.255"] == (Decimal("1234.567"), Decimal("1234567"), "Wh")
+    assert got["1.0.1.7.0.255"] == (Decimal("1.193"), Decimal("1193"), "W")
+    assert got["1.0.32.7.0.255"] == (Decimal("230.1"), Decimal("230.1"), "V")
+    assert got["0.1.24.2.1.255"][0] == Decimal("12.785") and got["0.1.24.2.1.255"][2] == "m³"
+    assert got["1.3.0.2.8.255"][0] == 42
+    assert all(r.timestamp == when for r in notification.readings)
+
+
+def test_a_plain_telegram_is_not_taken_for_an_apdu():
+    events = PushDecoder().feed_apdu(TELEGRAM)
+    assert isinstance(events[0], Rejected) and isinstance(events[0].error, ProtocolError)
+
+
+def test_a_stray_general_glo_tag_does_not_hold_the_stream():
+    # DB 08, a title, then a length of 16 KiB: not a plausible push; the frame after it decodes
+    stray = b"\xdb\x08" + bytes(8) + b"\x82\x40\x00\x30"
+    events = PushDecoder().feed(stray + b"".join(hdlc_frames(notification(2))))
+    assert _pairs(events) == expected_rows(2)

@@ -21,6 +21,7 @@ clock object (or a date-time in the list) becomes a ``datetime``.
 from __future__ import annotations
 
 import datetime as _dt
+from decimal import Decimal
 from typing import Any, Optional, Sequence
 
 from ..axdr import DateTime
@@ -67,6 +68,18 @@ def prepared(scaler_unit: Optional[ScalerUnit]) -> Optional[tuple]:
     if scaler_unit is None:
         return None
     return (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler)
+
+
+_symbol_codes: dict[Optional[str], int] = {}
+
+
+def _unit_codes() -> dict[Optional[str], int]:
+    """Blue Book unit code of each symbol (the first code that has it)."""
+    if not _symbol_codes:
+        for unit in Unit:
+            _symbol_codes.setdefault(unit.symbol, int(unit))
+        _symbol_codes.pop(None, None)
+    return _symbol_codes
 
 
 def is_obis(value: Any) -> bool:
@@ -185,6 +198,18 @@ class ReadingBuilder:
             octets = obis.to_bytes()
             if octets in _METER_ID_OCTETS:
                 self.meter_ids.setdefault(octets, value)
+
+    def add_text(self, obis: Obis, value: Any, symbol: Optional[str],
+                 power: Optional[int]) -> None:
+        """A reading from text (a DSMR telegram): ``value`` already read, in
+        10**power of the unit ``symbol``."""
+        scaled = value
+        if power and isinstance(value, Decimal):
+            scaled = value.scaleb(power)
+        self.readings.append(Reading(obis, value, scaled, symbol, _unit_codes().get(symbol),
+                                     power, self.timestamp, self.authenticated, 2))
+        if type(value) is str and obis.to_bytes() in _METER_ID_OCTETS:
+            self.meter_ids.setdefault(obis.to_bytes(), value)
 
     def meter_id(self) -> Optional[str]:
         """The meter's own name among the readings (serial number, logical device name)."""

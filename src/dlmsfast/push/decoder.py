@@ -7,7 +7,8 @@ The layers a push goes through, bottom to top::
            ──LLC─────────> E6 E7 00 removed
            ──GBT─────────> general-block-transfer blocks joined (E0 ... E0 last)
            ──deciphering─> general-glo- (DB), general-ded- (DC), glo-/ded- APDUs
-           ──notification> data-notification (0F), event-notification (C2)
+           ──notification> data-notification (0F), event-notification (C2), or a
+                           DSMR P1 text telegram inside the ciphering (Luxembourg)
            ──body────────> readings (see dlmsfast.push.body and .layouts)
 
 Use::
@@ -51,6 +52,7 @@ from ..errors import ConfigurationError, DecodeError, DlmsError, ProtocolError, 
 from ..security import SecurityContext, SecurityControl, is_ciphered_tag, parse_ciphered
 from ..security.ciphered import SC_AUTHENTICATION, SC_ENCRYPTION
 from .body import ReadingBuilder, date_time_of
+from .dsmr import is_telegram, telegram_readings
 from .framing import MBUS, PushFramer, Segment, is_framed, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
@@ -304,6 +306,8 @@ class PushDecoder:
             return self._open(plaintext, channel, frames, depth - 1, security)
         if tag == _EVENT_NOTIFICATION:
             return self._event(apdu, frames, security)
+        if is_telegram(apdu) and security is not None:
+            return self._telegram(apdu, frames, security)
         raise ProtocolError(f"APDU 0x{tag:02X} is not a push (data-notification, "
                             "event-notification, block transfer or ciphered)")
 
@@ -390,6 +394,12 @@ class PushDecoder:
         builder = ReadingBuilder(timestamp, authenticated)
         builder.body(body, self.layouts)
         return self._finish(builder, timestamp, title, counter, authenticated, apdu, frames)
+
+    def _telegram(self, text: bytes, frames: tuple, security: tuple) -> Notification:
+        title, counter, authenticated = security
+        builder = ReadingBuilder(None, authenticated)
+        stamp = telegram_readings(text, builder)
+        return self._finish(builder, stamp, title, counter, authenticated, text, frames)
 
     def _event(self, apdu: bytes, frames: tuple, security: Optional[tuple]) -> Notification:
         event = EventNotificationRequest.from_bytes(apdu)

@@ -19,7 +19,10 @@ payload with what is needed to put a long APDU back together::
     wrapper (IEC 62056-47, TCP/UDP)
       00 01  source wPort(2)  destination wPort(2)  length(2)  APDU
 
-The scanner looks at each octet for the opening of one of the three; a
+    bare general-glo-ciphering (Luxembourg Smarty P1: no framing at all)
+      DB 08 system-title(8) length SC IC ciphertext tag
+
+The scanner looks at each octet for the opening of one of these; a
 candidate that fails its checks (FCS/HCS, M-Bus checksum and stop octet, an
 implausible length) costs one octet, so the next real frame is found even when
 it starts inside the garbage. Nothing here raises on received octets: bad
@@ -37,6 +40,7 @@ from ..hdlc import LLC_COMMAND, LLC_RESPONSE, parse_frame_from
 HDLC = "hdlc"
 MBUS = "mbus"
 WRAPPER = "wrapper"
+APDU = "apdu"
 
 _FLAG = 0x7E
 _MBUS_START = 0x68
@@ -50,6 +54,8 @@ _MBUS_TPDU_HEADER = 5  # C A CI STSAP DTSAP
 # kilobytes at most, and a bound keeps a junk length from holding the stream.
 MAX_WRAPPER_PAYLOAD = 0x4000
 _WRAPPER_HEADER = 8
+_GENERAL_GLO = 0xDB
+MAX_BARE_APDU = 0x1000
 _APDU_FIRST_OCTETS = frozenset((0x0F, 0xC2, 0xDB, 0xDC, 0xDD, 0xE0, 0xE6))
 
 
@@ -126,6 +132,8 @@ class PushFramer:
                 used = self._mbus(buf, pos, out)
             elif octet == 0 and pos + 1 < end and buf[pos + 1] == 1:
                 used = self._wrapper(buf, pos, out)
+            elif octet == _GENERAL_GLO and pos + 1 < end and buf[pos + 1] == 8:
+                used = self._general_glo(buf, pos, out)
             elif octet & 0xF0 == 0xA0 and pos and buf[pos - 1] != _FLAG:
                 # a frame whose opening flag was lost: try the format field as if
                 # the flag were there (the FCS decides)
@@ -244,6 +252,40 @@ class PushFramer:
         ))
         return total
 
+    # -- bare general-glo-ciphering --------------------------------------------
+
+    def _general_glo(self, buf: bytearray, pos: int, out: list) -> int:
+        """DB 08 <system title> <length> <SC> ...: a ciphered APDU sent without
+        any framing (Luxembourg's Smarty P1 port). Its tag check decides."""
+        end = len(buf)
+        at = pos + 10
+        if at + 2 > end:
+            return 0
+        first = buf[at]
+        if first < 0x80:
+            length, at = first, at + 1
+        elif first == 0x81:
+            length, at = buf[at + 1], at + 2
+        elif first == 0x82:
+            if at + 3 > end:
+                return 0
+            length, at = buf[at + 1] << 8 | buf[at + 2], at + 3
+        else:
+            return -1
+        if at >= end:
+            return 0
+        sc = buf[at]
+        # a plausible security control (suite 0-2, some protection, no
+        # compression) and length, or a stray DB 08 would hold the stream
+        if not 5 <= length <= MAX_BARE_APDU or sc & 0x30 == 0 or sc & 0x8F > 2:
+            return -1
+        total = at - pos + length
+        if pos + total > end:
+            return 0
+        raw = bytes(buf[pos : pos + total])
+        out.append(Segment(APDU, (APDU, raw[2:10]), raw, True, raw))
+        return total
+
     # -- wrapper ---------------------------------------------------------------
 
     def _wrapper(self, buf: bytearray, pos: int, out: list) -> int:
@@ -271,4 +313,4 @@ def is_framed(data: bytes) -> bool:
             or (len(head) == 4 and head[0] == head[3] == _MBUS_START and head[1] == head[2]))
 
 
-__all__ = ["HDLC", "MBUS", "WRAPPER", "PushFramer", "Segment", "is_framed", "strip_llc"]
+__all__ = ["APDU", "HDLC", "MBUS", "WRAPPER", "PushFramer", "Segment", "is_framed", "strip_llc"]
