@@ -223,3 +223,22 @@ def test_no_tag_check_is_loud_and_marks_readings(tmp_path):
     lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert lines and not any(line["authenticated"] for line in lines)
     assert EK.hex() not in done.stderr.decode().lower() + done.stdout.decode().lower()
+
+
+def test_raw_keeps_a_capture_that_replays_to_the_same_readings(tmp_path):
+    capture = tmp_path / "in.hex"
+    frames = [f for n in range(3) for f in hdlc_frames(notification(n), 40)]
+    capture.write_text(" ".join(f.hex() for f in frames) + " 7e a0 ff 00")
+    raw = tmp_path / "raw.hex"
+    env = dict(os.environ, PYTHONPATH=SRC)
+    first = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json",
+                            "--raw", str(raw)], capture_output=True, env=env, cwd="/",
+                           timeout=TIMEOUT)
+    assert first.returncode == 0, first.stderr.decode()
+    assert "rejected" in first.stderr.decode()  # the cut frame at the end
+    kept = raw.read_text().split()
+    assert kept[: len(frames)] == [f.hex().upper() for f in frames]
+    again = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{raw}", "--json"],
+                           capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    assert again.returncode == 0
+    assert again.stdout == first.stdout and len(first.stdout.splitlines()) == 15
