@@ -29,7 +29,7 @@ from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit, Unit
 from ..errors import ProtocolError
 from .layouts import Layout
-from .reading import Reading
+from .reading import Reading, slot_setters
 
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
 _LIST_ID = Obis(1, 1, 0, 2, 129, 255)  # NEK's "OBIS list version identifier"
@@ -148,9 +148,7 @@ def plain_value(value: Any, date_time: bool = False) -> Any:
 _METER_ID_OCTETS = (bytes((0, 0, 96, 1, 0, 255)), bytes((0, 0, 42, 0, 0, 255)),
                     bytes((1, 1, 0, 0, 5, 255)), bytes((0, 0, 96, 1, 1, 255)))
 _new = object.__new__
-_set = tuple(getattr(Reading, name).__set__ for name in (
-    "object", "value", "scaled", "unit", "unit_code", "scaler", "timestamp", "authenticated",
-    "attribute"))
+_set = slot_setters(Reading)
 
 
 class ReadingBuilder:
@@ -173,8 +171,8 @@ class ReadingBuilder:
             value = plain_value(raw, date_time or (obis.c == 1 and obis.d == 0))
         else:
             value = raw
-        # a Reading made through its slots: the generated frozen __init__ costs
-        # twice as much, and this is the per-value cost of every push
+        # a Reading made through its slots (as reading.slot_maker, unrolled): the
+        # generated frozen __init__ costs twice as much, per value of every push
         s_object, s_value, s_scaled, s_unit, s_code, s_scaler, s_time, s_auth, s_attr = _set
         reading = _new(Reading)
         s_object(reading, obis)

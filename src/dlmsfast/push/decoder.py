@@ -56,7 +56,7 @@ from .dsmr import is_telegram, telegram_readings
 from .framing import MBUS, PushFramer, Segment, is_framed, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
-from .reading import Notification, Rejected
+from .reading import Notification, Rejected, slot_maker
 
 # A pushed APDU is a few kilobytes; a bound keeps a sender that never ends its
 # segments (or GBT blocks) from growing memory without limit.
@@ -70,6 +70,7 @@ _PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
 _RAW_DESCRIPTOR = 9  # class-id(2) OBIS(6) attribute(1)
+_make_notification = slot_maker(Notification)
 
 
 def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
@@ -423,7 +424,7 @@ class PushDecoder:
                     readings = [dataclasses.replace(r, timestamp=timestamp) for r in readings]
                     break
         meter_id = builder.meter_id() if title is None else title.hex().upper()
-        return Notification(
+        return _make_notification(
             tuple(readings), timestamp, counter, title, meter_id, authenticated,
             None if builder.layout is None else builder.layout.name,
             apdu, frames if self.keep_raw else (), tuple(builder.unnamed),

@@ -31,8 +31,7 @@ reason kept in ``last_error``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..errors import DecodeError
 from ..hdlc import LLC_COMMAND, LLC_RESPONSE, parse_frame_from
@@ -59,15 +58,14 @@ MAX_BARE_APDU = 0x1000
 _APDU_FIRST_OCTETS = frozenset((0x0F, 0xC2, 0xDB, 0xDC, 0xDD, 0xE0, 0xE6))
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """One link-layer unit's part of an APDU.
 
     ``channel`` names the sender at that layer (HDLC addresses, M-Bus address,
     wrapper ports) so that the parts of interleaved senders are not mixed;
-    ``last`` is False while more parts of the same APDU follow; ``number`` is
-    the M-Bus segment number (None for the others); ``raw`` is the whole unit
-    as received.
+    ``last`` is False while more parts of the same APDU follow; ``raw`` is the
+    whole unit as received; ``number`` is the M-Bus segment number (None for
+    the others). A tuple: one is made per frame.
     """
 
     kind: str
@@ -188,7 +186,7 @@ class PushFramer:
         used, frame = parse_frame_from(buf, pos)
         if frame is None or used != length + 2 + (buf[pos + 1 + length] == _FLAG):
             return self._hdlc_frame(buf, pos, length, out, with_flag=True)
-        self._hdlc_segment(frame, bytes(buf[pos : pos + length + 2]) + b"\x7e", out)
+        self._hdlc_segment(frame, bytes(buf[pos : pos + length + 3]), out)
         # stop on the closing flag: it may open the next frame too (7E f1 7E f2 7E)
         return length + 1
 
