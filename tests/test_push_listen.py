@@ -242,3 +242,26 @@ def test_raw_keeps_a_capture_that_replays_to_the_same_readings(tmp_path):
                            capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
     assert again.returncode == 0
     assert again.stdout == first.stdout and len(first.stdout.splitlines()) == 15
+
+
+def test_sigterm_ends_the_run_cleanly(tmp_path):
+    db = tmp_path / "term.db"
+    process = _listener("tcp://127.0.0.1:0", "--store", str(db))
+    try:
+        host, port = _ready_address(process).removeprefix("tcp://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as conn:
+            conn.sendall(b"".join(hdlc_frames(notification(1))))
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline and not (db.exists() and _rows(db)):
+                time.sleep(0.05)
+            process.terminate()
+            out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert {(o, v) for _, o, v, _, _ in _rows(db)} == expected_rows(1)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM runs WHERE ended IS NOT NULL").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM sessions WHERE ended IS NOT NULL").fetchone() == (1,)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 from decimal import Decimal
@@ -254,17 +255,34 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
         err.write(_WARNING)
     stop = threading.Event()
     listener.open()
+    previous = _stop_on_sigterm()
     try:
         for chunk in listen(url, stop=stop, idle_timeout=args.idle_timeout, on_ready=None
                             if url.scheme == "file" else lambda where: _ready(err, where)):
             if not listener.received(chunk):
                 stop.set()
                 break
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         pass
     finally:
         listener.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM: end like the input did (sessions and run closed in the store)."""
+
+
+def _stop_on_sigterm():
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stopped(signum, frame):
+        raise _Stopped()
+
+    return signal.signal(signal.SIGTERM, stopped)
 
 
 __all__ = ["add_parser", "run"]
