@@ -177,16 +177,16 @@ class PushFramer:
         if buf[pos + 1] & 0xF0 != 0xA0:
             return -1
         length = ((buf[pos + 1] & 0x07) << 8) | buf[pos + 2]
-        if pos + 2 + length > end:
+        closing = pos + 1 + length
+        if closing > end:
             return 0
-        if pos + 2 + length == end:
-            # the closing flag has not arrived: the FCS alone decides (a frame
-            # whose closing flag is lost is still a frame)
+        if closing == end or buf[closing] != _FLAG:
+            # the closing flag has not arrived, or is lost: the FCS alone decides
             return self._hdlc_frame(buf, pos, length, out, with_flag=True)
         used, frame = parse_frame_from(buf, pos)
-        if frame is None or used != length + 2 + (buf[pos + 1 + length] == _FLAG):
+        if frame is None or used != length + 2:
             return self._hdlc_frame(buf, pos, length, out, with_flag=True)
-        self._hdlc_segment(frame, bytes(buf[pos : pos + length + 3]), out)
+        self._hdlc_segment(frame, bytes(buf[pos : closing + 1]), out)
         # stop on the closing flag: it may open the next frame too (7E f1 7E f2 7E)
         return length + 1
 
