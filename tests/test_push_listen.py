@@ -136,7 +136,7 @@ def test_serial_push_over_a_pseudo_terminal_at_2400_baud(tmp_path):
                 frames = mbus_frames(apdu, 70) if n % 3 == 0 else hdlc_frames(apdu, 64)
                 stream += b"".join(frames) + b"\x00\xff"
             _sent_in_pieces(lambda piece: os.write(master, piece), stream, 3)
-            out, err = process.communicate(timeout=TIMEOUT)
+            _, err = process.communicate(timeout=TIMEOUT)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -186,7 +186,7 @@ def test_udp_datagrams(tmp_path):
                 datagram = apdu if n != 1 else b"\x00\x01\x00\x01\x00\x66" + len(apdu).to_bytes(2, "big") + apdu
                 sock.sendto(datagram, (host, int(port)))
                 time.sleep(0.05)
-        out, err = process.communicate(timeout=TIMEOUT)
+        _, err = process.communicate(timeout=TIMEOUT)
     finally:
         if process.poll() is None:
             process.kill()
@@ -255,7 +255,7 @@ def test_sigterm_ends_the_run_cleanly(tmp_path):
             while time.monotonic() < deadline and not (db.exists() and _rows(db)):
                 time.sleep(0.05)
             process.terminate()
-            out, err = process.communicate(timeout=TIMEOUT)
+            _, err = process.communicate(timeout=TIMEOUT)
     finally:
         if process.poll() is None:
             process.kill()

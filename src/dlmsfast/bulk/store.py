@@ -83,6 +83,11 @@ class StoredReading(NamedTuple):
     status: str
 
 
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    assert cursor.lastrowid is not None  # an INSERT always sets it
+    return cursor.lastrowid
+
+
 def now() -> str:
     """The current UTC time as the store writes it."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
@@ -123,7 +128,7 @@ class Store:
         """A new run (one bulk pass, one listen); returns its run_id."""
         cursor = self._db.execute("INSERT INTO runs (kind, started, note) VALUES (?, ?, ?)",
                                   (kind, now(), note))
-        return int(cursor.lastrowid)
+        return _row_id(cursor)
 
     def end_run(self, run_id: int) -> None:
         self.flush()
@@ -134,7 +139,7 @@ class Store:
         cursor = self._db.execute(
             "INSERT INTO sessions (run_id, meter_id, started) VALUES (?, ?, ?)",
             (run_id, meter_id, now()))
-        return int(cursor.lastrowid)
+        return _row_id(cursor)
 
     def end_session(self, session_id: int, *, result: str, error: BaseException | None = None,
                     bytes: int = 0, exchanges: int = 0) -> None:

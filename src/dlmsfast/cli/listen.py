@@ -17,7 +17,7 @@ import threading
 from decimal import Decimal
 from typing import Any, Optional, TextIO
 
-from ..errors import DlmsError, UsageError
+from ..errors import UsageError
 
 _WARNING = ("warning: --no-tag-check: ciphered pushes are deciphered WITHOUT checking their "
             "authentication tag; their readings are marked unauthenticated\n")
@@ -149,10 +149,10 @@ class _Listener:
         self.decoders: dict[str, Any] = {}
         self.table = _Table(out)
         self.notifications = 0
-        self.store = None
-        self.run_id = None
+        self.store: Any = None
+        self.run_id: Optional[int] = None
         self.sessions: dict[str, list] = {}
-        self.raw = None
+        self.raw: Optional[TextIO] = None
 
     def open(self) -> None:
         if self.args.store:

@@ -57,7 +57,8 @@ def _scaler_unit(pair: tuple) -> tuple:
     """(ScalerUnit, symbol, unit code, scaler) of a scaler_unit sent as (scaler, unit)."""
     found = _scaler_unit_cache.get(pair)
     if found is None:
-        found = prepared(ScalerUnit(pair[0], Unit(pair[1])))
+        scaler_unit = ScalerUnit(pair[0], Unit(pair[1]))
+        found = (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler)
         if len(_scaler_unit_cache) < _CACHE_LIMIT:
             _scaler_unit_cache[pair] = found
     return found
@@ -67,7 +68,7 @@ def prepared(scaler_unit: Optional[ScalerUnit]) -> Optional[tuple]:
     """What a reading takes from a scaler_unit, looked up once."""
     if scaler_unit is None:
         return None
-    return (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler)
+    return _scaler_unit((scaler_unit.scaler, int(scaler_unit.unit)))
 
 
 _symbol_codes: dict[Optional[str], int] = {}

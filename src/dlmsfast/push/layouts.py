@@ -36,7 +36,7 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence
 
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit, Unit
@@ -111,7 +111,7 @@ def _unit(value: Any, where: str) -> Unit:
     return _bad(where, "unit must be a Blue Book code or symbol")
 
 
-def _bad(where: str, what: str):
+def _bad(where: str, what: str) -> NoReturn:
     raise ConfigurationError(f"{where}: {what}")
 
 
@@ -174,11 +174,12 @@ def layout_from_dict(entry: Any, origin: str = "") -> Layout:
     units_entry = entry.get("units", {})
     if not isinstance(units_entry, Mapping):
         _bad(where, "units maps OBIS codes to {scaler, unit}")
-    units = {}
+    units: dict[Obis, ScalerUnit] = {}
     for code, su in units_entry.items():
-        if not isinstance(su, Mapping):
+        scaler_unit = _scaler_unit(su, f"{where} units[{code}]") if isinstance(su, Mapping) else None
+        if scaler_unit is None:
             _bad(where, f"units[{code}] must be {{scaler, unit}}")
-        units[_obis(code, where)] = _scaler_unit(su, f"{where} units[{code}]")
+        units[_obis(code, where)] = scaler_unit
     return Layout(
         name=name, description=str(entry.get("description", "")),
         source=str(entry.get("source", "")), count=count, values=values, obis_at=obis_at,

@@ -55,8 +55,11 @@ class Reading:
 def json_value(value: Value) -> Any:
     """A reading's value as JSON: Decimal as a number, octets as hex, date-time as ISO 8601."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-            else float(value)
+        if not value.is_finite():
+            return str(value)
+        exponent = value.as_tuple().exponent
+        whole = isinstance(exponent, int) and exponent >= 0
+        return int(value) if whole else float(value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex().upper()
     if isinstance(value, _dt.datetime):

@@ -235,9 +235,10 @@ def _tcp(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
                     peers[conn] = f"tcp:{address[0]}:{address[1]}"
                     selector.register(conn, selectors.EVENT_READ, peers[conn])
                     continue
-                conn = key.fileobj
+                peer = key.fileobj
+                assert isinstance(peer, socket.socket)
                 try:
-                    data = conn.recv(_READ_SIZE)
+                    data = peer.recv(_READ_SIZE)
                 except BlockingIOError:
                     continue
                 except OSError:
@@ -246,9 +247,9 @@ def _tcp(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
                 if data:
                     yield Received(key.data, data)
                 else:
-                    selector.unregister(conn)
-                    conn.close()
-                    del peers[conn]
+                    selector.unregister(peer)
+                    peer.close()
+                    del peers[peer]
                     yield Received(key.data, b"", ended=True)
         for conn, source in list(peers.items()):
             yield Received(source, b"", ended=True)
