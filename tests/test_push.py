@@ -405,3 +405,14 @@ def test_a_stray_general_glo_tag_does_not_hold_the_stream():
     stray = b"\xdb\x08" + bytes(8) + b"\x82\x40\x00\x30"
     events = PushDecoder().feed(stray + b"".join(hdlc_frames(notification(2))))
     assert _pairs(events) == expected_rows(2)
+
+
+def test_notification_meaning_is_json():
+    apdu = notification(4)
+    pushed = readings_of(b"".join(hdlc_frames(ciphered(apdu, meter_context()))),
+                         keys=PushKeys(ek=EK, ak=AK))[0]
+    meaning = json.loads(json.dumps(pushed.to_meaning()))
+    assert meaning["system_title"] == METER_TITLE.hex().upper() and meaning["authenticated"]
+    assert meaning["invocation_counter"] == 1 and meaning["date_time"] == "2024-05-01T12:00:04"
+    assert [r["object"] for r in meaning["readings"]] == [
+        str(r.object) for r in readings_of(apdu)[0].readings]

@@ -94,6 +94,20 @@ class Notification:
     frames: tuple[bytes, ...] = field(default=(), repr=False)
     unnamed: tuple = ()
 
+    def to_meaning(self) -> dict[str, Any]:
+        """A JSON-able summary, for ``dlmsfast decode``: where the push came from
+        and each reading as ``--json`` prints it."""
+        return {
+            "meter_id": self.meter_id,
+            "system_title": None if self.system_title is None else self.system_title.hex().upper(),
+            "invocation_counter": self.invocation_counter,
+            "date_time": None if self.date_time is None else self.date_time.isoformat(),
+            "authenticated": self.authenticated,
+            "layout": self.layout,
+            "readings": [reading.to_json() for reading in self.readings],
+            "unnamed": [json_value(value) for value in self.unnamed],
+        }
+
 
 def slot_setters(cls) -> tuple:
     """The ``__set__`` of each field's slot of a slotted dataclass, in field order."""
