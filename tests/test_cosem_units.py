@@ -125,9 +125,9 @@ def test_malformed_scaler_unit_is_a_decode_error_naming_the_attribute(bad):
 def test_gurux_scaler_unit_encoding_is_read():
     # gurux-dlms's Register encodes attribute 3 itself; we read its bytes.
     from gurux_dlms import GXByteBuffer, GXDLMSSettings
+    from gurux_dlms.enums import DataType as GDataType
     from gurux_dlms.internal._GXCommon import _GXCommon
     from gurux_dlms.objects import GXDLMSRegister
-    from gurux_dlms.enums import DataType as GDataType
 
     reg = GXDLMSRegister("1.0.1.8.0.255")
     reg.scaler = 0.001
@@ -142,3 +142,11 @@ def test_gurux_scaler_unit_encoding_is_read():
     else:
         _GXCommon.setData(settings, buf, GDataType.STRUCTURE, value)
     assert ScalerUnit.from_data(decode_typed(bytes(buf.array()))) == ScalerUnit(-3, Unit.WATT_HOUR)
+
+
+def test_scale_many_equals_scale_of_each():
+    values = [0, 1960, -5, 2**64 - 1, 1.5, None, b"x", True]
+    for su in (ScalerUnit(-3, 30), ScalerUnit(0, 30), ScalerUnit(2, 27)):
+        many = su.scale_many(values)
+        assert many == [su.scale(v) for v in values]
+        assert [type(v) for v in many] == [type(su.scale(v)) for v in values]

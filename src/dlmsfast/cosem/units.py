@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Context, Decimal
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from .._enum import BlueBookEnum
 from ..axdr import Data, DataType
@@ -288,7 +288,7 @@ class Unit(BlueBookEnum):
     COUNT = 255
 
     @classmethod
-    def _missing_(cls, value: object) -> Optional["Unit"]:
+    def _missing_(cls, value: object) -> Unit | None:
         if type(value) is not int or not 0 <= value <= 255:
             return None
         # A pseudo-member, made once per code (as enum.Flag does for its
@@ -299,13 +299,13 @@ class Unit(BlueBookEnum):
         return cls._value2member_map_.setdefault(value, member)
 
     @property
-    def symbol(self) -> Optional[str]:
+    def symbol(self) -> str | None:
         """The Blue Book symbol (``"Wh"``, ``"V"``, ``"count"``), None for an unknown code."""
         entry = _TABLE.get(self._value_)
         return None if entry is None else entry[0]
 
     @property
-    def quantity(self) -> Optional[str]:
+    def quantity(self) -> str | None:
         """What the unit measures, as the Blue Book's table describes it."""
         entry = _TABLE.get(self._value_)
         return None if entry is None else entry[1]
@@ -344,7 +344,7 @@ class ScalerUnit:
             object.__setattr__(self, "unit", unit)
 
     @classmethod
-    def from_data(cls, value: Data, what: str = "scaler_unit") -> "ScalerUnit":
+    def from_data(cls, value: Data, what: str = "scaler_unit") -> ScalerUnit:
         """Read the structure {integer scaler, enum unit} a meter sent; any other
         shape is a :class:`~dlmsfast.errors.DecodeError` naming ``what``."""
         if not isinstance(value, Data) or value.type is not DataType.STRUCTURE:
@@ -368,7 +368,7 @@ class ScalerUnit:
         )
 
     @property
-    def symbol(self) -> Optional[str]:
+    def symbol(self) -> str | None:
         return self.unit.symbol
 
     def scale(self, value: Any) -> Any:
@@ -385,6 +385,15 @@ class ScalerUnit:
         if scaler >= 0:
             return value * 10**scaler
         return Decimal(value).scaleb(scaler, _EXACT)
+
+    def scale_many(self, values: Any) -> list:
+        """:meth:`scale` of each value (a profile column), with the common
+        case of integers done in one pass."""
+        scaler = self.scaler
+        if scaler >= 0:
+            factor = 10**scaler
+            return [v * factor if v.__class__ is int else self.scale(v) for v in values]
+        return [Decimal(v).scaleb(scaler, _EXACT) if v.__class__ is int else self.scale(v) for v in values]
 
     def unscale(self, physical: Any) -> Any:
         """The raw value that :meth:`scale` maps to ``physical`` (a server role
