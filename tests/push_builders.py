@@ -23,7 +23,8 @@ OBJECTS = [
     ((1, 0, 32, 7, 0, 255), DataType.LONG_UNSIGNED, -1, 35),
     ((1, 0, 31, 7, 0, 255), DataType.LONG_UNSIGNED, -2, 33),
 ]
-START = dt.datetime(2024, 5, 1, 12, 0, 0)
+# Central European time, as the date-time's deviation says (-60)
+START = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
 
 def body(values: list[int], repeat: int = 1) -> Data:

@@ -9,8 +9,6 @@ import sqlite3
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from dlmsfast.apdu import EventNotificationRequest
 from dlmsfast.axdr import Data, DataType, DateTime
@@ -22,7 +20,6 @@ from dlmsfast.push import (
     Notification, PushDecoder, PushFramer, PushKeys, Reading, Rejected, builtin_layouts,
     keys_table, layout_from_dict, load_keys_file, load_layouts, readings_of,
 )
-from dlmsfast.push.body import date_time_of
 from dlmsfast.security import SecurityContext
 from dlmsfast.transport.listen import capture_chunks, parse_url
 
@@ -30,6 +27,9 @@ from push_builders import (
     AK, EK, METER_TITLE, ciphered, expected_rows, gbt_blocks, hdlc_frames, mbus_frames,
     meter_context, notification,
 )
+
+
+CET = dt.timezone(dt.timedelta(hours=1))
 
 
 def _readings(events) -> list[Reading]:
@@ -202,9 +202,9 @@ def test_reading_is_a_frozen_slotted_dataclass():
     with pytest.raises(dataclasses.FrozenInstanceError):
         reading.value = 1
     assert reading == Reading(Obis.parse("1.0.32.7.0.255"), 2301, Decimal("230.1"), "V", 35, -1,
-                              dt.datetime(2024, 5, 1, 12, 0, 1), False, 2)
+                              dt.datetime(2024, 5, 1, 12, 0, 1, tzinfo=CET), False, 2)
     assert reading.to_json() == {"object": "1.0.32.7.0.255", "value": 2301, "unit": "V",
-                                 "scaled": 230.1, "timestamp": "2024-05-01T12:00:01",
+                                 "scaled": 230.1, "timestamp": "2024-05-01T12:00:01+01:00",
                                  "authenticated": False}
 
 
@@ -213,11 +213,11 @@ def test_the_dlms_cosem_optional_flag_date_time_form():
     assert apdu[5] == 0x0C
     apdu[5] = 0x01
     events = PushDecoder().feed_apdu(bytes(apdu))
-    assert events[0].date_time == dt.datetime(2024, 5, 1, 12, 0, 2)
+    assert events[0].date_time == dt.datetime(2024, 5, 1, 12, 0, 2, tzinfo=CET)
 
 
 def test_no_date_time_takes_the_clock_object():
-    clock = DateTime.from_datetime(dt.datetime(2023, 1, 2, 3, 4, 5)).to_bytes()
+    clock = DateTime.from_datetime(dt.datetime(2023, 1, 2, 3, 4, 5, tzinfo=CET)).to_bytes()
     body = Data(DataType.STRUCTURE, (
         Data(DataType.STRUCTURE, (Data(DataType.OCTET_STRING, bytes((0, 0, 1, 0, 0, 255))),
                                   Data(DataType.OCTET_STRING, clock))),
@@ -228,7 +228,7 @@ def test_no_date_time_takes_the_clock_object():
 
     apdu = DataNotification(notification_body=body).to_bytes()
     readings = _readings(PushDecoder().feed_apdu(apdu))
-    assert {r.timestamp for r in readings} == {dt.datetime(2023, 1, 2, 3, 4, 5)}
+    assert {r.timestamp for r in readings} == {dt.datetime(2023, 1, 2, 3, 4, 5, tzinfo=CET)}
 
 
 def test_a_list_without_obis_and_without_a_layout_says_what_to_do():
@@ -239,24 +239,19 @@ def test_a_list_without_obis_and_without_a_layout_says_what_to_do():
     assert isinstance(events[0].error, ProtocolError) and "--layouts" in str(events[0].error)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.binary(min_size=12, max_size=12))
-def test_date_time_of_agrees_with_axdr_date_time(octets):
-    try:
-        expected = DateTime.from_bytes(octets).to_datetime()
-    except DlmsError:
-        expected = None
-    except ValueError:
-        # DateTime.to_datetime lets datetime's ValueError out for a deviation of
-        # 24 hours or more (reported to the axdr owner); ours gives None
-        expected = None
-    if expected is not None and octets[8] == 0xFF:
-        expected = expected.replace(microsecond=0)
-    got = date_time_of(octets)
-    if expected is None:
-        assert got is None or octets[8] > 99  # hundredths out of range: ours keeps them
-    else:
-        assert got == expected and got.utcoffset() == expected.utcoffset()
+def test_date_times_without_deviation_take_the_local_zone_when_given():
+    from zoneinfo import ZoneInfo
+
+    apdu = bytearray(notification(3))
+    apdu[15:17] = b"\x80\x00"  # the header's deviation: not specified
+    plain = PushDecoder().feed_apdu(bytes(apdu))[0]
+    assert isinstance(plain.date_time, DateTime) and plain.date_time.deviation is None
+    assert plain.readings[0].to_json()["timestamp"] == "2024-05-01T12:00:03"
+    oslo = PushDecoder(local_tz=ZoneInfo("Europe/Oslo")).feed_apdu(bytes(apdu))[0]
+    assert oslo.date_time == dt.datetime(2024, 5, 1, 12, 0, 3, tzinfo=ZoneInfo("Europe/Oslo"))
+    assert oslo.readings[0].to_json()["timestamp"] == "2024-05-01T12:00:03+02:00"
+    with pytest.raises(ConfigurationError):
+        PushDecoder(local_tz="Europe/Oslo")
 
 
 # -- layouts -----------------------------------------------------------------------
@@ -413,6 +408,6 @@ def test_notification_meaning_is_json():
                          keys=PushKeys(ek=EK, ak=AK))[0]
     meaning = json.loads(json.dumps(pushed.to_meaning()))
     assert meaning["system_title"] == METER_TITLE.hex().upper() and meaning["authenticated"]
-    assert meaning["invocation_counter"] == 1 and meaning["date_time"] == "2024-05-01T12:00:04"
+    assert meaning["invocation_counter"] == 1 and meaning["date_time"] == "2024-05-01T12:00:04+01:00"
     assert [r["object"] for r in meaning["readings"]] == [
         str(r.object) for r in readings_of(apdu)[0].readings]

@@ -165,7 +165,7 @@ def test_listen_a_capture_file_and_standard_input(tmp_path):
     assert {(line["object"], line["value"]) for line in lines} == expected_rows(5)
     voltage = next(line for line in lines if line["object"] == "1.0.32.7.0.255")
     assert voltage["unit"] == "V" and voltage["scaled"] == pytest.approx(voltage["value"] / 10)
-    assert voltage["timestamp"] == "2024-05-01T12:00:05"
+    assert voltage["timestamp"] == "2024-05-01T12:00:05+01:00"
     raw = b"".join(frames)
     env = dict(os.environ, PYTHONPATH=SRC)
     done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", "-", "--json"], input=raw,
@@ -265,3 +265,20 @@ def test_sigterm_ends_the_run_cleanly(tmp_path):
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*) FROM runs WHERE ended IS NOT NULL").fetchone() == (1,)
         assert con.execute("SELECT count(*) FROM sessions WHERE ended IS NOT NULL").fetchone() == (1,)
+
+
+def test_timezone_for_meters_without_a_deviation(tmp_path):
+    apdu = bytearray(notification(2))
+    apdu[15:17] = b"\x80\x00"
+    capture = tmp_path / "c.hex"
+    capture.write_text(bytes(apdu).hex())
+    env = dict(os.environ, PYTHONPATH=SRC)
+    base = [sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json"]
+    naive = subprocess.run(base, capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    oslo = subprocess.run(base + ["--timezone", "Europe/Oslo"], capture_output=True, env=env,
+                          cwd="/", timeout=TIMEOUT)
+    bad = subprocess.run(base + ["--timezone", "Mars/Olympus"], capture_output=True, env=env,
+                         cwd="/", timeout=TIMEOUT)
+    assert json.loads(naive.stdout.splitlines()[0])["timestamp"] == "2024-05-01T12:00:02"
+    assert json.loads(oslo.stdout.splitlines()[0])["timestamp"] == "2024-05-01T12:00:02+02:00"
+    assert bad.returncode == 2 and b"unknown time zone" in bad.stderr

@@ -30,6 +30,15 @@ def _key(text: str) -> bytes:
         raise argparse.ArgumentTypeError("a key is hex") from None
 
 
+def _zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {name!r} (e.g. Europe/Oslo)") from None
+
+
 def _positive(kind):
     def convert(text: str):
         try:
@@ -65,6 +74,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     keys.add_argument("--no-tag-check", action="store_true",
                       help="decipher with the encryption key alone, WITHOUT checking "
                            "authentication tags (readings marked unauthenticated)")
+    parser.add_argument("--timezone", type=_zone, metavar="ZONE",
+                        help="the meters' local time zone (e.g. Europe/Oslo), for date-times "
+                             "sent without a deviation")
     parser.add_argument("--layouts", metavar="DIR",
                         help="a folder of list layouts (*.json) tried before the built-in ones")
     out = parser.add_argument_group("output")
@@ -104,7 +116,9 @@ class _Table:
         self.out = out
 
     def show(self, source: str, notification) -> None:
-        when = notification.date_time.isoformat() if notification.date_time else "-"
+        from ..push.reading import iso_time
+
+        when = iso_time(notification.date_time) or "-"
         auth = "authenticated" if notification.authenticated else "not authenticated"
         layout = f", layout {notification.layout}" if notification.layout else ""
         self.out.write(f"── {notification.meter_id or source}  {when}  "
@@ -143,7 +157,8 @@ class _Listener:
         self.verify_tag = not args.no_tag_check
         # one decoder per source: TCP meters must not mix their octets
         self.decoder_for = lambda: PushDecoder(keys=self.keys, layouts=self.layouts,
-                                               verify_tag=self.verify_tag, keep_raw=bool(args.raw))
+                                               verify_tag=self.verify_tag, keep_raw=bool(args.raw),
+                                               local_tz=args.timezone)
         # made once now, so that a key mistake stops the command before it listens
         self.decoder_for()
         self.decoders: dict[str, Any] = {}
@@ -202,6 +217,7 @@ class _Listener:
     def _events(self, source: str, events: list) -> bool:
         from ..bulk.store import StoredReading, now
         from ..push import Notification
+        from ..push.reading import iso_time
 
         for event in events:
             if not isinstance(event, Notification):
@@ -223,7 +239,7 @@ class _Listener:
                 self.store.add_readings(
                     StoredReading(
                         meter, str(r.object), r.attribute,
-                        r.timestamp.isoformat() if r.timestamp else received,
+                        iso_time(r.timestamp) or received,
                         _stored_value(r.value), r.unit, _scaled_for_store(r.scaled),
                         "authenticated" if r.authenticated else "unauthenticated")
                     for r in event.readings)

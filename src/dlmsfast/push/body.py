@@ -16,7 +16,10 @@ Meters shape the body in a few ways; each is recognised from the data itself::
 The body is walked in its plain A-XDR form (:func:`dlmsfast.axdr.decode_from`:
 a structure is a tuple, an array a list, an octet-string bytes). Octet-strings
 that are printable text become ``str``; a 12-octet one that is the value of a
-clock object (or a date-time in the list) becomes a ``datetime``.
+clock object (or a date-time in the list) becomes a timestamp by the one rule
+of :func:`dlmsfast.cosem.timestamps.to_timestamp`: an aware ``datetime`` when it
+names one instant (with ``local_tz`` for meters that send no deviation), else
+the :class:`~dlmsfast.axdr.DateTime` as sent.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import Any, Optional, Sequence
 
 from ..axdr import DateTime
 from ..cosem.obis import Obis
+from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
 from ..errors import ProtocolError
 from .layouts import Layout
@@ -41,7 +45,6 @@ _CACHE_LIMIT = 4096
 # each, made once (the caches are bounded by _CACHE_LIMIT).
 _obis_cache: dict[bytes, Obis] = {}
 _scaler_unit_cache: dict[tuple, tuple] = {}
-_zones: dict[int, _dt.timezone] = {}
 
 
 def obis_of(octets: bytes) -> Obis:
@@ -96,52 +99,28 @@ def _is_clock(obis: Obis) -> bool:
     return obis.c == 1 and obis.d == 0
 
 
-def date_time_of(octets: bytes) -> Optional[_dt.datetime]:
-    """The datetime of a COSEM date-time's 12 octets (aware when the deviation is
-    given), or None when a field is not specified or the date does not exist.
-
-    Equal to ``DateTime.from_bytes(octets).to_datetime()`` (the tests check it)
-    without its intermediate object: this runs once or twice per push."""
-    if len(octets) != 12:
-        return None
-    year = octets[0] << 8 | octets[1]
-    month, day, hour, minute, second, hundredths = (octets[2], octets[3], octets[5],
-                                                    octets[6], octets[7], octets[8])
-    if year == 0xFFFF or 0xFF in (month, day, hour, minute, second):
-        return None
-    deviation = octets[9] << 8 | octets[10]
-    zone = None
-    if deviation != 0x8000:
-        if deviation & 0x8000:
-            deviation -= 0x10000
-        zone = _zones.get(deviation)
-        if zone is None:
-            try:
-                zone = _dt.timezone(_dt.timedelta(minutes=-deviation))
-            except ValueError:
-                return None
-            _zones[deviation] = zone
-    try:
-        return _dt.datetime(year, month, day, hour, minute, second,
-                            0 if hundredths == 0xFF else hundredths * 10000, zone)
-    except ValueError:
-        return None
+def is_date_time(value: Any) -> bool:
+    """Whether 12 octets read as a calendar date-time (year, month and day given)."""
+    if type(value) is not bytes or len(value) != 12:
+        return False
+    when = to_timestamp(value)
+    return isinstance(when, _dt.datetime) or (
+        when.year is not None and when.month is not None and when.day is not None
+        and 1 <= when.month <= 12 and 1 <= when.day <= 31)
 
 
-def plain_value(value: Any, date_time: bool = False) -> Any:
-    """The value of one body element as a reading holds it."""
+def plain_value(value: Any, date_time: bool = False, local_tz: Optional[_dt.tzinfo] = None) -> Any:
+    """The value of one body element as a reading holds it (a date-time as
+    :func:`dlmsfast.cosem.timestamps.to_timestamp` gives it)."""
     if type(value) is bytes:
         if date_time and len(value) == 12:
-            when = date_time_of(value)
-            if when is not None:
-                return when
+            return to_timestamp(value, local_tz)
         text = value.rstrip(b"\x00")
         if text and all(b in _PRINTABLE for b in text):
             return text.decode("ascii")
         return value
     if type(value) is DateTime:
-        when = date_time_of(value.to_bytes())
-        return value if when is None else when
+        return to_timestamp(value, local_tz)
     return value
 
 
@@ -155,9 +134,12 @@ _set = slot_setters(Reading)
 class ReadingBuilder:
     """Makes the readings of one notification (shared timestamp and authentication)."""
 
-    __slots__ = ("timestamp", "authenticated", "readings", "unnamed", "layout", "meter_ids")
+    __slots__ = ("timestamp", "authenticated", "readings", "unnamed", "layout", "meter_ids",
+                 "local_tz")
 
-    def __init__(self, timestamp: Optional[_dt.datetime], authenticated: bool) -> None:
+    def __init__(self, timestamp: Any, authenticated: bool,
+                 local_tz: Optional[_dt.tzinfo] = None) -> None:
+        self.local_tz = local_tz
         self.timestamp = timestamp
         self.authenticated = authenticated
         self.readings: list[Reading] = []
@@ -169,7 +151,7 @@ class ReadingBuilder:
             attribute: int = 2, date_time: bool = False) -> None:
         """One reading; ``scaler_unit`` as :func:`prepared` gives it."""
         if type(raw) is bytes or type(raw) is DateTime:
-            value = plain_value(raw, date_time or (obis.c == 1 and obis.d == 0))
+            value = plain_value(raw, date_time or (obis.c == 1 and obis.d == 0), self.local_tz)
         else:
             value = raw
         # a Reading made through its slots (as reading.slot_maker, unrolled): the
@@ -326,7 +308,7 @@ class ReadingBuilder:
         for index, value in enumerate(values):
             if index < len(names):
                 self.add(names[index], value)
-            elif type(value) is bytes and len(value) == 12 and date_time_of(value):
+            elif is_date_time(value):
                 self.add(_CLOCK, value, date_time=True)
             elif type(value) is str and index == 0:
                 self.add(_LIST_ID, value)
@@ -351,4 +333,4 @@ class ReadingBuilder:
         return None
 
 
-__all__ = ["ReadingBuilder", "date_time_of", "is_obis", "obis_of", "plain_value", "prepared"]
+__all__ = ["ReadingBuilder", "is_date_time", "is_obis", "obis_of", "plain_value", "prepared"]

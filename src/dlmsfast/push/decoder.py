@@ -46,12 +46,13 @@ from typing import Any, Iterable, Optional
 
 from .._util import as_bytes
 from ..apdu import EventNotificationRequest, GeneralBlockTransfer
-from ..axdr import decode_from
+from ..axdr import DateTime, decode_from
 from ..cosem.obis import Obis
 from ..errors import ConfigurationError, DecodeError, DlmsError, ProtocolError, SecurityError
 from ..security import SecurityContext, SecurityControl, is_ciphered_tag, parse_ciphered
 from ..security.ciphered import SC_AUTHENTICATION, SC_ENCRYPTION
-from .body import ReadingBuilder, date_time_of
+from ..cosem.timestamps import to_timestamp
+from .body import ReadingBuilder
 from .dsmr import is_telegram, telegram_readings
 from .framing import MBUS, PushFramer, Segment, is_framed, strip_llc
 from .keys import PushKeys, keys_table
@@ -149,10 +150,14 @@ class PushDecoder:
     (tried first), or Layout objects. ``verify_tag=False`` allows deciphering
     with no authentication key (readings marked unauthenticated); with an AK
     the tag is always checked. ``keep_raw`` keeps each notification's frames.
+    ``local_tz`` (e.g. ``zoneinfo.ZoneInfo("Europe/Oslo")``) is the zone of
+    meters that send date-times without a deviation: their timestamps become
+    aware datetimes; without it such a date-time stays the
+    :class:`~dlmsfast.axdr.DateTime` sent (see :mod:`dlmsfast.cosem.timestamps`).
     """
 
     def __init__(self, *, keys: Any = None, layouts: Any = None, verify_tag: bool = True,
-                 keep_raw: bool = False) -> None:
+                 keep_raw: bool = False, local_tz: Optional[_dt.tzinfo] = None) -> None:
         self._keys = keys_table(keys)
         if verify_tag:
             missing = [t for t, k in self._keys.items() if k.ak is None]
@@ -164,6 +169,9 @@ class PushDecoder:
         self.verify_tag = bool(verify_tag)
         self.layouts: tuple[Layout, ...] = as_layouts(layouts)
         self.keep_raw = bool(keep_raw)
+        if local_tz is not None and not isinstance(local_tz, _dt.tzinfo):
+            raise ConfigurationError(f"local_tz must be a datetime.tzinfo, got {type(local_tz).__name__}")
+        self.local_tz = local_tz
         self._framer = PushFramer()
         self._segments: dict[tuple, list[Segment]] = {}
         self._blocks: dict[Any, list[GeneralBlockTransfer]] = {}
@@ -390,9 +398,9 @@ class PushDecoder:
     def _notification(self, apdu: bytes, frames: tuple,
                       security: Optional[tuple]) -> Notification:
         date_time, body = parse_notification(apdu)
-        timestamp = None if date_time is None else date_time_of(date_time)
+        timestamp = to_timestamp(date_time, self.local_tz)
         title, counter, authenticated = security if security is not None else (None, None, False)
-        builder = ReadingBuilder(timestamp, authenticated)
+        builder = ReadingBuilder(timestamp, authenticated, self.local_tz)
         builder.body(body, self.layouts)
         return self._finish(builder, timestamp, title, counter, authenticated, apdu, frames)
 
@@ -404,9 +412,10 @@ class PushDecoder:
 
     def _event(self, apdu: bytes, frames: tuple, security: Optional[tuple]) -> Notification:
         event = EventNotificationRequest.from_bytes(apdu)
-        timestamp = None if event.time is None else date_time_of(event.time)
+        timestamp = to_timestamp(event.time, self.local_tz) if event.time and len(event.time) == 12 \
+            else None
         title, counter, authenticated = security if security is not None else (None, None, False)
-        builder = ReadingBuilder(timestamp, authenticated)
+        builder = ReadingBuilder(timestamp, authenticated, self.local_tz)
         descriptor = event.cosem_attribute_descriptor
         builder.add(Obis.parse(descriptor.instance_id), event.attribute_value.to_plain(), None,
                     descriptor.attribute_id)
@@ -419,7 +428,7 @@ class PushDecoder:
             # no date-time in the header: the clock object in the list dates them all
             for reading in readings:
                 if reading.object.c == 1 and reading.object.d == 0 and isinstance(
-                        reading.value, _dt.datetime):
+                        reading.value, (_dt.datetime, DateTime)):
                     timestamp = reading.value
                     readings = [dataclasses.replace(r, timestamp=timestamp) for r in readings]
                     break

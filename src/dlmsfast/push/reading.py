@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Optional, Union
 
+from ..axdr import DateTime
 from ..cosem.obis import Obis
 from ..errors import DlmsError
 
-Value = Union[None, bool, int, float, Decimal, str, bytes, _dt.datetime, list, tuple]
+Value = Union[None, bool, int, float, Decimal, str, bytes, _dt.datetime, DateTime, list, tuple]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +22,14 @@ class Reading:
     ``object`` the OBIS code of the COSEM object, ``attribute`` the attribute
     (2, the value, unless the meter says otherwise); ``value`` as sent (an
     octet-string that is printable text becomes ``str``, a date-time a
-    :class:`datetime.datetime`); ``scaler`` and ``unit`` (the Blue Book
+    timestamp as :func:`dlmsfast.cosem.timestamps.to_timestamp` gives it: an
+    aware datetime, or the DateTime sent when it names no single instant); ``scaler`` and ``unit`` (the Blue Book
     symbol, ``unit_code`` its number) from the meter's scaler_unit or from a
     list layout, None where neither gives them; ``scaled`` the physical value
     (``value`` times 10**scaler, exact: see
     :meth:`dlmsfast.cosem.units.ScalerUnit.scale`); ``timestamp`` the
-    date-time of the notification (or of the clock object it carries);
+    date-time of the notification (or of the clock object it carries), by the
+    same rule;
     ``authenticated`` True only when a GCM tag over the APDU was checked.
     """
 
@@ -36,7 +39,7 @@ class Reading:
     unit: Optional[str] = None
     unit_code: Optional[int] = None
     scaler: Optional[int] = None
-    timestamp: Optional[_dt.datetime] = None
+    timestamp: Union[None, _dt.datetime, DateTime] = None
     authenticated: bool = False
     attribute: int = 2
 
@@ -47,9 +50,22 @@ class Reading:
             "value": json_value(self.value),
             "unit": self.unit,
             "scaled": json_value(self.scaled),
-            "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
+            "timestamp": iso_time(self.timestamp),
             "authenticated": self.authenticated,
         }
+
+
+def iso_time(value: Any) -> Optional[str]:
+    """ISO 8601 of a timestamp: an aware datetime with its offset; a date-time
+    sent without a deviation as the local time it says; None when incomplete."""
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, DateTime):
+        try:
+            return value.to_datetime().isoformat()
+        except (DlmsError, ValueError):
+            return None
+    return None
 
 
 def json_value(value: Value) -> Any:
@@ -62,8 +78,8 @@ def json_value(value: Value) -> Any:
         return int(value) if whole else float(value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex().upper()
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
+    if isinstance(value, (_dt.datetime, DateTime)):
+        return iso_time(value) or str(value.to_meaning() if isinstance(value, DateTime) else value)
     if isinstance(value, (list, tuple)):
         return [json_value(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -84,7 +100,7 @@ class Notification:
     """
 
     readings: tuple[Reading, ...]
-    date_time: Optional[_dt.datetime] = None
+    date_time: Union[None, _dt.datetime, DateTime] = None
     invocation_counter: Optional[int] = None
     system_title: Optional[bytes] = None
     meter_id: Optional[str] = None
@@ -101,7 +117,7 @@ class Notification:
             "meter_id": self.meter_id,
             "system_title": None if self.system_title is None else self.system_title.hex().upper(),
             "invocation_counter": self.invocation_counter,
-            "date_time": None if self.date_time is None else self.date_time.isoformat(),
+            "date_time": iso_time(self.date_time),
             "authenticated": self.authenticated,
             "layout": self.layout,
             "readings": [reading.to_json() for reading in self.readings],
