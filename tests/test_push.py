@@ -411,3 +411,11 @@ def test_notification_meaning_is_json():
     assert meaning["invocation_counter"] == 1 and meaning["date_time"] == "2024-05-01T12:00:04+01:00"
     assert [r["object"] for r in meaning["readings"]] == [
         str(r.object) for r in readings_of(apdu)[0].readings]
+
+
+def test_a_lost_last_segment_costs_only_its_own_apdu():
+    first = hdlc_frames(notification(1), 30)
+    second = hdlc_frames(notification(2), 30)
+    events = PushDecoder().feed(b"".join(first[:-1]) + b"".join(second))
+    assert isinstance(events[0], Rejected) and "cut after" in str(events[0].error)
+    assert _pairs(events) == expected_rows(2)

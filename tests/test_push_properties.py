@@ -108,10 +108,10 @@ def test_mutated_streams_give_only_readings_or_dlms_errors(mutations):
 
 def test_a_sender_that_never_ends_its_segments_is_bounded():
     decoder = _decoder()
-    part = hdlc_frames(b"\x0f" + bytes(1500), 1000)[0]  # a segmented frame, the first of many
-    events = []
+    first, more = hdlc_frames(b"\x0f" + bytes(3000), 1000)[:2]  # both with the S bit
+    events = decoder.feed(first)
     for _ in range(MAX_APDU // 1000 + 2):
-        events += decoder.feed(part)
+        events += decoder.feed(more)
     assert any(isinstance(e, Rejected) and "longer than" in str(e.error) for e in events)
 
 

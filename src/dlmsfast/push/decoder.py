@@ -54,7 +54,7 @@ from ..security.ciphered import SC_AUTHENTICATION, SC_ENCRYPTION
 from ..cosem.timestamps import to_timestamp
 from .body import ReadingBuilder
 from .dsmr import is_telegram, telegram_readings
-from .framing import MBUS, PushFramer, Segment, is_framed, strip_llc
+from .framing import HDLC, MBUS, PushFramer, Segment, is_framed, starts_with_llc, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
 from .reading import Notification, Rejected, slot_maker
@@ -269,6 +269,14 @@ class PushDecoder:
                 self._apdu(strip_llc(segment.data), channel, (segment.raw,), events)
                 return
             parts = self._segments[channel] = []
+        if parts and segment.kind == HDLC and starts_with_llc(segment.data):
+            # a new APDU begins (only first segments carry the LLC header): the
+            # one under way lost its last segment
+            del self._segments[channel]
+            self._reject(ProtocolError(f"segmented APDU cut after {len(parts)} segment(s): "
+                                       "a new one began"), tuple(p.raw for p in parts), events)
+            self._segment(segment, events)
+            return
         if segment.kind == MBUS and segment.number != len(parts) & 0x0F:
             del self._segments[channel]
             self._reject(ProtocolError(f"M-Bus segment {segment.number} where "

@@ -76,6 +76,11 @@ class Segment(NamedTuple):
     number: Optional[int] = None
 
 
+def starts_with_llc(data: bytes) -> bool:
+    head = data[:3]
+    return head == LLC_RESPONSE or head == LLC_COMMAND
+
+
 def strip_llc(data: bytes) -> bytes:
     """The APDU without its LLC header (E6 E6 00 / E6 E7 00), when it has one."""
     head = data[:3]
@@ -311,4 +316,5 @@ def is_framed(data: bytes) -> bool:
             or (len(head) == 4 and head[0] == head[3] == _MBUS_START and head[1] == head[2]))
 
 
-__all__ = ["APDU", "HDLC", "MBUS", "WRAPPER", "PushFramer", "Segment", "is_framed", "strip_llc"]
+__all__ = ["APDU", "HDLC", "MBUS", "WRAPPER", "PushFramer", "Segment", "is_framed", "starts_with_llc",
+           "strip_llc"]
