@@ -249,12 +249,6 @@ class PushDecoder:
         self._blocks.clear()
         return events
 
-    def readings(self, data) -> list:
-        """The readings of everything in ``data`` (a whole capture): feed + finish,
-        Rejected events dropped."""
-        events = self.feed(data) + self.finish()
-        return [r for e in events if isinstance(e, Notification) for r in e.readings]
-
     # -- layers ----------------------------------------------------------------
 
     def _reject(self, error: DlmsError, frames: tuple, events: list) -> None:
