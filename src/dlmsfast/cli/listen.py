@@ -167,7 +167,7 @@ class _Listener:
         self.store: Any = None
         self.run_id: Optional[int] = None
         self.sessions: dict[str, list] = {}
-        self.raw: Optional[TextIO] = None
+        self.raw: Any = None
 
     def open(self) -> None:
         if self.args.store:
@@ -176,10 +176,9 @@ class _Listener:
             self.store = Store(self.args.store)
             self.run_id = self.store.begin_run("listen", self.args.url)
         if self.args.raw:
-            try:
-                self.raw = open(self.args.raw, "a", encoding="ascii")
-            except OSError as exc:
-                raise UsageError(f"cannot open --raw {self.args.raw!r}: {exc.strerror}") from None
+            from ..transport.listen import CaptureWriter
+
+            self.raw = CaptureWriter(self.args.raw)
 
     def close(self) -> None:
         for source in list(self.decoders):
@@ -250,9 +249,7 @@ class _Listener:
 
     def _raw(self, frames) -> None:
         if self.raw is not None and frames:
-            for frame in frames:
-                self.raw.write(frame.hex().upper() + "\n")
-            self.raw.flush()
+            self.raw.write(frames)
 
 
 def _ready(err: TextIO, where: str) -> None:

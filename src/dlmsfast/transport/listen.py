@@ -126,6 +126,25 @@ def capture_chunks(content: bytes) -> list[bytes]:
     return lines if lines else ([content] if content else [])
 
 
+class CaptureWriter:
+    """Appends frames to a capture file, one line of hex each (``--raw``): the
+    format ``file:PATH`` reads back."""
+
+    def __init__(self, path) -> None:
+        try:
+            self._file = open(path, "a", encoding="ascii")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot open {str(path)!r}: {exc.strerror}") from None
+
+    def write(self, frames) -> None:
+        for frame in frames:
+            self._file.write(frame.hex().upper() + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def listen(url: ListenUrl | str, *, stop: Optional[threading.Event] = None,
            idle_timeout: Optional[float] = None,
            on_ready: Optional[Callable[[str], None]] = None) -> Iterator[Received]:
@@ -281,4 +300,4 @@ def _udp(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
         sock.close()
 
 
-__all__ = ["ListenUrl", "Received", "capture_chunks", "listen", "parse_url"]
+__all__ = ["CaptureWriter", "ListenUrl", "Received", "capture_chunks", "listen", "parse_url"]
