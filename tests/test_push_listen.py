@@ -131,6 +131,10 @@ def test_serial_push_over_a_pseudo_terminal_at_2400_baud(tmp_path):
             _ready_address(process)
             context = meter_context()
             stream = b"\x13\x37garbage"
+            # a frame whose FCS is wrong: recorded with the session
+            broken = bytearray(hdlc_frames(notification(999))[0])
+            broken[-3] ^= 0xFF
+            stream += bytes(broken)
             for n in numbers:
                 apdu = ciphered(notification(n), context) if n % 2 else notification(n)
                 frames = mbus_frames(apdu, 70) if n % 3 == 0 else hdlc_frames(apdu, 64)
@@ -151,6 +155,9 @@ def test_serial_push_over_a_pseudo_terminal_at_2400_baud(tmp_path):
     assert got == set().union(*(expected_rows(n) for n in numbers))
     statuses = {meter: status for meter, _, _, status, _ in rows}
     assert statuses[METER_TITLE.hex().upper()] == "authenticated"
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT result, error_class FROM sessions").fetchall() == [
+            ("rejected 1", "DecodeError")]
 
 
 def test_listen_a_capture_file_and_standard_input(tmp_path):

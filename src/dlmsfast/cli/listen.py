@@ -166,6 +166,7 @@ class _Listener:
         self.notifications = 0
         self.store: Any = None
         self.run_id: Optional[int] = None
+        # source -> [session_id, octets received, rejected count, last error]
         self.sessions: dict[str, list] = {}
         self.raw: Any = None
 
@@ -195,7 +196,8 @@ class _Listener:
         if decoder is None:
             decoder = self.decoders[chunk.source] = self.decoder_for()
             if self.store is not None:
-                self.sessions[chunk.source] = [self.store.begin_session(self.run_id, chunk.source), 0]
+                self.sessions[chunk.source] = [
+                    self.store.begin_session(self.run_id, chunk.source), 0, 0, None]
         if self.store is not None:
             self.sessions[chunk.source][1] += len(chunk.data)
         if chunk.ended:
@@ -208,9 +210,10 @@ class _Listener:
         if decoder is not None:
             going = self._events(source, decoder.finish())
             if self.store is not None:
-                session, count = self.sessions.pop(source)
-                self.store.end_session(session, result="ok", bytes=count,
-                                       exchanges=decoder.notifications)
+                session, count, rejected, error = self.sessions.pop(source)
+                # what could not be decoded is recorded with the session, not lost
+                self.store.end_session(session, result="ok" if not rejected else f"rejected {rejected}",
+                                       error=error, bytes=count, exchanges=decoder.notifications)
         return going
 
     def _events(self, source: str, events: list) -> bool:
@@ -223,6 +226,9 @@ class _Listener:
                 self.err.write(f"dlmsfast listen: {source}: rejected: "
                                f"{type(event.error).__name__}: {event.error}\n")
                 self._raw(event.frames)
+                if source in self.sessions:
+                    self.sessions[source][2] += 1
+                    self.sessions[source][3] = event.error
                 continue
             self.notifications += 1
             self._raw(event.frames)
