@@ -90,5 +90,6 @@ class HdlcLinkSplitter(HdlcStreamSplitter):
     def feed(self, data: _Buffer) -> list[tuple[int, bool, int, bytes, int]]: ...  # type: ignore[override]
 
 def build_frames(
-    destination: HdlcAddress, source: HdlcAddress, frames: "list[tuple[int, _Buffer, bool]]"
+    destination_address: HdlcAddress, source_address: HdlcAddress,
+    frames: "list[tuple[int, _Buffer, bool]]",
 ) -> bytes: ...

@@ -1009,9 +1009,16 @@ cdef enum:
     LLC_RESPONSE = 2     # E6 E7 00, server to client
 
 
-cpdef long long address_key(HdlcAddress address):
+cdef HdlcAddress _address_arg(object address, str what):
+    if not isinstance(address, HdlcAddress):
+        raise UsageError(f"{what} must be an HdlcAddress, got {type(address).__name__}")
+    return <HdlcAddress>address
+
+
+def address_key(address):
     """An address as one int (its octets big-endian, then 3 bits of size) for cheap comparison."""
-    return (<long long>address.raw << 3) | address.size
+    cdef HdlcAddress checked = _address_arg(address, "address")
+    return (<long long>checked.raw << 3) | checked.size
 
 
 cdef class HdlcLinkSplitter(HdlcStreamSplitter):
@@ -1038,10 +1045,11 @@ cdef class HdlcLinkSplitter(HdlcStreamSplitter):
     cdef int _dst_size
     cdef readonly Py_ssize_t foreign_frames
 
-    def __init__(self, HdlcAddress destination not None):
+    def __init__(self, destination):
+        cdef HdlcAddress checked = _address_arg(destination, "destination")
         HdlcStreamSplitter.__init__(self)
-        self._dst_raw = destination.raw
-        self._dst_size = destination.size
+        self._dst_raw = checked.raw
+        self._dst_size = checked.size
         self.foreign_frames = 0
 
     cdef int _emit(self, const uint8_t* p, _Scan* s, list frames) except -1:
@@ -1068,7 +1076,7 @@ cdef class HdlcLinkSplitter(HdlcStreamSplitter):
         return 0
 
 
-def build_frames(HdlcAddress destination not None, HdlcAddress source not None, frames):
+def build_frames(destination_address, source_address, frames):
     """The octets of several frames between the same two stations, in one call.
 
     ``frames`` is a sequence of ``(control, information, segmented)``:
@@ -1076,10 +1084,15 @@ def build_frames(HdlcAddress destination not None, HdlcAddress source not None, 
     and the segmentation bit. This is the link's send path: one window of
     I-frames becomes one ``bytes`` without a frame object per frame.
     """
+    cdef HdlcAddress destination = _address_arg(destination_address, "destination")
+    cdef HdlcAddress source = _address_arg(source_address, "source")
     cdef Py_ssize_t header = 2 + destination.size + source.size + 1 + 2
     cdef Py_ssize_t total = 0, length, n, i, pos = 0
-    cdef list views = []
-    cdef list items = list(frames)
+    cdef list items
+    try:
+        items = list(frames)
+    except TypeError:
+        raise UsageError(f"frames must be a sequence of tuples, not {type(frames).__name__}") from None
     cdef Py_buffer* buffers
     cdef bytes out
     cdef uint8_t* p
