@@ -60,7 +60,7 @@ class Meter:
             CosemAttributeDescriptor(1, "0.0.42.0.0.255", 2):
                 Data(DataType.OCTET_STRING, b"MMM0000012345678"),
         }
-        self.names = {0x0100: Data(DataType.LONG_UNSIGNED, 2301)}
+        self.names = {0x0100: Data(DataType.LONG_UNSIGNED, 2301), 0x0200 + 8: PROFILE_ROWS}
         self.calls: list = []
         self.selections: list = []
 
@@ -109,7 +109,9 @@ class Meter:
 
 
 def server_context() -> SecurityContext:
-    return SecurityContext(system_title=SERVER_TITLE, block_cipher_key=EK, authentication_key=AK)
+    # counters start at 1: dlms-cosem refuses a first invocation counter of 0
+    return SecurityContext(system_title=SERVER_TITLE, block_cipher_key=EK, authentication_key=AK,
+                           invocation_counter=1)
 
 
 def client_settings(authentication="none", security="none", **kw) -> AssociationSettings:
@@ -127,7 +129,7 @@ class Pair:
     def __init__(self, authentication="none", security="none", *, client=None,
                  server_pdu: int = 1024, access_security=None, server_password=PASSWORD,
                  client_address: int = 1, policy=None, server_logical_name=True,
-                 **client_kw) -> None:
+                 server_conformance=None, **client_kw) -> None:
         self.client = ClientSession(client or client_settings(authentication, security,
                                                               **client_kw))
         self.server_context = server_context()
@@ -135,9 +137,10 @@ class Pair:
             client_address=client_address, authentication=authentication,
             password=server_password, security=access_security,
             security_context=self.server_context)])
+        conformance = {} if server_conformance is None else {"conformance": server_conformance}
         self.server = ServerSession(
             ServerSettings(system_title=SERVER_TITLE, max_receive_pdu_size=server_pdu,
-                           logical_name_referencing=server_logical_name),
+                           logical_name_referencing=server_logical_name, **conformance),
             policy, client_address=client_address)
         self.meter = Meter()
         self.to_server: list[bytes] = []

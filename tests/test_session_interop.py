@@ -169,3 +169,25 @@ def test_read_the_gurux_meter(meter, authentication, security):
         assert isinstance(released, Released)
     finally:
         link.close()
+
+
+def test_the_gurux_meter_refuses_wrong_secrets(meter):
+    from dlmsfast.errors import AssociationRejected, AuthenticationError
+    from dlmsfast.session import AuthenticationFailed
+
+    _, port = meter
+    wrong_password = AssociationSettings(authentication="lls", password=b"00000000")
+    wrong_key = AssociationSettings(authentication="hls-gmac", system_title=CLIENT_TITLE,
+                                    block_cipher_key=bytes(16), authentication_key=AK)
+    wrong_mechanism = AssociationSettings(authentication="lls", password=b"12345678")
+    cases = [(wrong_password, 17, AuthenticationFailed), (wrong_key, 1, AuthenticationError),
+             (wrong_mechanism, 1, AssociationRejected)]
+    for settings, address, error in cases:
+        session = ClientSession(settings)
+        link = WrapperLink(port, address)
+        try:
+            with pytest.raises(error):
+                link.request(session, session.associate())
+            assert session.state.value == "idle"
+        finally:
+            link.close()

@@ -1,8 +1,9 @@
-"""The server role against an independent client: gurux-dlms's GXDLMSSecureClient
-builds the AARQ, the HLS pass-3 ACTION, the GETs (with get-request-next for the
-96-row profile) and the RLRQ; our ServerSession answers; gurux parses and checks
-the answers (AARE, f(CtoS), GCM tags, values). No sockets: gurux's PDU
-interface gives and takes bare APDUs."""
+"""The server role against independent clients: gurux-dlms's GXDLMSSecureClient
+(and dlms-cosem's DlmsClient) build the AARQ, the HLS pass-3 ACTION, the GETs
+(with get-request-next for the 96-row profile) and the RLRQ; our ServerSession
+answers; the peer parses and checks the answers (AARE, f(CtoS), GCM tags,
+values). No sockets: gurux's PDU interface gives and takes bare APDUs, and
+dlms-cosem's client is given an in-memory transport."""
 from __future__ import annotations
 
 import contextlib
@@ -16,10 +17,12 @@ from session_helpers import (
     PASSWORD,
     SERVER_TITLE,
     Meter,
+    profile_rows,
     server_context,
 )
 
 from dlmsfast.apdu import Conformance
+from dlmsfast.axdr import encode
 from dlmsfast.session import (
     AuthenticationPolicy,
     ClientAccess,
@@ -153,3 +156,69 @@ def test_gurux_with_wrong_key_is_refused_and_never_associated():
     # the glo-initiateRequest's tag did not check: the AARE refuses
     assert peer.server.state is State.IDLE
     assert aare[0] == 0x61 and bytes.fromhex("A203020101") in aare
+
+
+# --- dlms-cosem's client -----------------------------------------------------------
+
+
+class _InMemoryTransport:
+    """dlms-cosem's DlmsTransport, answered by our server session in memory."""
+
+    def __init__(self, server: ServerSession) -> None:
+        self.server = server
+        self.meter = Meter()
+        self.requests: list[bytes] = []
+
+    def connect(self) -> None:
+        pass
+
+    def disconnect(self) -> None:
+        pass
+
+    def send_request(self, data) -> bytes:
+        self.requests.append(bytes(data))
+        replies = [r for r in (self.meter.answer(self.server, e)
+                               for e in self.server.receive_apdu(bytes(data))) if r is not None]
+        assert len(replies) == 1
+        return replies[0]
+
+
+@pytest.mark.parametrize("authentication", ["none", "lls", "hls-gmac"])
+def test_dlms_cosem_client_reads_our_server(authentication):
+    dlms_cosem = pytest.importorskip("dlms_cosem")
+    from dlms_cosem import cosem, security
+    from dlms_cosem.client import DlmsClient
+    from dlms_cosem.enumerations import CosemInterface
+
+    del dlms_cosem
+    methods = {
+        "none": security.NoSecurityAuthentication(),
+        "lls": security.LowLevelSecurityAuthentication(secret=PASSWORD),
+        "hls-gmac": security.HighLevelSecurityGmacAuthentication(challenge_length=32),
+    }
+    context = server_context()
+    server = ServerSession(
+        ServerSettings(system_title=SERVER_TITLE),
+        AuthenticationPolicy([ClientAccess(client_address=1, authentication=authentication,
+                                           password=PASSWORD, security_context=context)]),
+        client_address=1)
+    transport = _InMemoryTransport(server)
+    keys = {}
+    if authentication == "hls-gmac":  # dlms-cosem ciphers (authenc) whenever it has keys
+        keys = {"encryption_key": EK, "authentication_key": AK,
+                "client_system_title": CLIENT_TITLE, "client_initial_invocation_counter": 1}
+    client = DlmsClient(transport=transport, authentication=methods[authentication], **keys)
+    with contextlib.redirect_stdout(io.StringIO()):
+        client.associate()  # dlms-cosem checks our f(CtoS) here (HLSError if wrong)
+        assert server.state is State.ASSOCIATED
+        energy = client.get(cosem.CosemAttribute(interface=CosemInterface.REGISTER,
+                                                 instance=cosem.Obis(1, 0, 1, 8, 0), attribute=2))
+        profile = client.get(cosem.CosemAttribute(interface=CosemInterface.PROFILE_GENERIC,
+                                                  instance=cosem.Obis(1, 0, 99, 1, 0),
+                                                  attribute=2))
+        released = client.release_association()
+    assert energy == bytes.fromhex("06000007A8")
+    assert profile == encode(profile_rows())
+    assert released is not None and server.state is State.RELEASED
+    if authentication == "hls-gmac":
+        assert all(r[0] in (0x60, 0x62, 0xDB, 0xC8, 0xCB) for r in transport.requests)

@@ -28,6 +28,7 @@ from dlmsfast.errors import (
 )
 from dlmsfast.session import (
     Associated,
+    DataBlockResult,
     DataNotificationReceived,
     EventNotificationReceived,
     GetResult,
@@ -83,6 +84,8 @@ def test_sn_client_on_ln_server_is_rejected():
     ReadResponse((Data(DataType.UNSIGNED, 1), DataAccessResult.OBJECT_UNDEFINED)),
     WriteRequest((0x0100,), (Data(DataType.NULL_DATA, None),)),
     WriteResponse((DataAccessResult.SUCCESS, DataAccessResult.READ_WRITE_DENIED)),
+    ReadRequest((), None, 7),
+    ReadResponse((DataBlockResult(False, 2, b"\x01\x02\x03"),)),
 ])
 def test_short_name_apdus_round_trip_and_refuse_truncation(apdu):
     data = apdu.to_bytes()
@@ -177,8 +180,10 @@ def test_replayed_request_is_answered_with_invocation_counter_error():
     assert refusal.invocation_counter == pair.client.security_context.invocation_counter
     assert isinstance(events[1], RequestRefused) and isinstance(events[1].error, SecurityError)
     pair.client.get(ENERGY)
-    with pytest.raises(ServiceError, match="expects invocation counter"):
+    with pytest.raises(ServiceError, match="expects invocation counter") as refused:
         pair.client.receive_apdu(events[0].apdu)
+    # the error names the service and the object of the request it ended
+    assert "get class 3 1.0.1.8.0.255 attribute 2 refused" in str(refused.value)
     # the association stays up
     assert pair.server.state is State.ASSOCIATED
     assert isinstance(pair.exchange(pair.client.get(ENERGY))[0], GetResult)
@@ -357,3 +362,137 @@ def test_flipped_octets_in_answers_raise_only_dlms_errors(flip):
                 pair.client.receive_apdu(broken)
             except DlmsError as exc:
                 assert not isinstance(exc, LocalProtocolError)
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_sends_long_answers_in_gbt_when_granted(security):
+    from dlmsfast.apdu import Conformance
+    from dlmsfast.session import DEFAULT_CONFORMANCE
+
+    with_gbt = DEFAULT_CONFORMANCE | Conformance.GENERAL_BLOCK_TRANSFER
+    pair = Pair("none", security, server_pdu=512, server_conformance=with_gbt,
+                proposed_conformance=with_gbt)
+    (associated,) = pair.associate()
+    assert associated.conformance & Conformance.GENERAL_BLOCK_TRANSFER
+    before_client, before_server = len(pair.to_client), len(pair.to_server)
+    (result,) = pair.exchange(pair.client.get(PROFILE))
+    assert result.value == profile_rows()
+    blocks = [GeneralBlockTransfer.from_bytes(b) for b in pair.to_client[before_client:]]
+    assert len(blocks) > 3 and all(len(b) <= 512 for b in pair.to_client[before_client:])
+    assert [b.block_number for b in blocks] == list(range(1, len(blocks) + 1))
+    assert [b.last_block for b in blocks] == [False] * (len(blocks) - 1) + [True]
+    acks = [GeneralBlockTransfer.from_bytes(a) for a in pair.to_server[before_server + 1:]]
+    assert [a.block_number_ack for a in acks] == list(range(1, len(blocks)))
+    # short answers stay whole
+    (result,) = pair.exchange(pair.client.get(ENERGY))
+    assert pair.to_client[-1][0] != 0xE0
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_pushes_a_data_notification(security):
+    pair = Pair("none", security)
+    with pytest.raises(LocalProtocolError):
+        pair.server.data_notification(Data(DataType.UNSIGNED, 1))
+    pair.associate()
+    body = Data(DataType.STRUCTURE, (Data(DataType.DOUBLE_LONG_UNSIGNED, 1960),))
+    push = pair.server.data_notification(body, long_invoke_id=9, date_time=bytes(12))
+    assert push[0] == (0xDB if security == "authenc" else 0x0F)
+    (event,) = pair.client.receive_apdu(push)
+    assert event == DataNotificationReceived(9, bytes(12), body)
+
+
+def test_the_state_table():
+    from dlmsfast.session import TRANSITIONS, Role, State, Trigger
+    from dlmsfast.session._state import next_state
+
+    for role in Role:
+        reachable, frontier = {State.IDLE}, [State.IDLE]
+        while frontier:
+            state = frontier.pop()
+            for (r, s, _), after in TRANSITIONS.items():
+                if r is role and s is state and after not in reachable:
+                    reachable.add(after)
+                    frontier.append(after)
+        expected = set(State) - ({State.AARQ_SENT, State.RELEASE_SENT}
+                                 if role is Role.SERVER else set())
+        assert reachable == expected
+    with pytest.raises(LocalProtocolError, match="cannot send RLRQ"):
+        next_state(Role.CLIENT, State.IDLE, Trigger.SEND_RLRQ)
+    with pytest.raises(LocalProtocolError):
+        next_state(Role.SERVER, State.IDLE, Trigger.SEND_AARQ)
+
+
+def test_secrets_stay_out_of_reprs_and_errors():
+    from session_helpers import AK, EK, PASSWORD, client_settings
+
+    from dlmsfast.errors import AuthenticationError
+
+    settings = client_settings("lls", "authenc")
+    text = repr(settings)
+    for secret in (PASSWORD, EK, AK):
+        assert secret.hex() not in text.lower() and repr(secret) not in text
+    pair = Pair("lls", server_password=b"other")
+    with pytest.raises(AuthenticationError) as failed:
+        pair.associate()
+    assert PASSWORD.decode() not in str(failed.value) and "other" not in str(failed.value)
+    events = " ".join(repr(e) for e in pair.server_events)
+    assert PASSWORD.decode() not in events
+
+
+def test_aarq_answered_by_an_error_report_is_a_rejection():
+    from dlmsfast.errors import AssociationRejected
+
+    for answer in (bytes.fromhex("D80102"), bytes.fromhex("0E010601")):
+        pair = Pair("none")
+        pair.client.associate()
+        with pytest.raises(AssociationRejected):
+            pair.client.receive_apdu(answer)
+        assert pair.client.state is State.IDLE
+
+
+def test_settings_refuse_what_cannot_work():
+    from dlmsfast.errors import ConfigurationError, UsageError
+    from dlmsfast.session import AssociationSettings
+
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(authentication="lls")  # no password
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(authentication="hls-sha256", password=b"x")  # no title
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(security="authenc").make_context()  # no keys
+    with pytest.raises(ConfigurationError):
+        AssociationSettings(authentication="hls-gmac").make_context()
+    with pytest.raises(UsageError):
+        AssociationSettings(authentication="hls-foo")
+    with pytest.raises(UsageError):
+        AssociationSettings(security="max")
+    with pytest.raises(UsageError):
+        AssociationSettings(ciphering="tls")
+
+
+def test_ciphered_aare_without_the_meter_title_is_refused():
+    from dlmsfast.apdu import AARE
+
+    pair = Pair("none", "authenc")
+    aare = AARE.from_bytes(pair.serve(pair.client.associate())[0])
+    stripped = AARE(application_context_name=aare.application_context_name,
+                    result=aare.result, result_source_diagnostic=aare.result_source_diagnostic,
+                    user_information=aare.user_information)
+    with pytest.raises(ProtocolError, match="responding-AP-title"):
+        pair.client.receive_apdu(stripped.to_bytes())
+    assert pair.client.state is State.IDLE
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_short_name_long_read_in_blocks(security):
+    pair = Pair("lls", security, logical_name_referencing=False, server_logical_name=False,
+                server_pdu=256)
+    pair.associate()
+    before = len(pair.to_client)
+    (result,) = pair.exchange(pair.client.read(0x0208))
+    assert result.values == (profile_rows(),)
+    blocks = pair.to_client[before:]
+    assert len(blocks) > 5 and all(len(b) <= 256 for b in blocks)
+    if security == "none":
+        assert all(b[:3] == b"\x0C\x01\x02" for b in blocks)
+        assert pair.to_server[-1][:3] == bytes.fromhex("050105")

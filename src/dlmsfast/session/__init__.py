@@ -64,7 +64,7 @@ from .settings import (
     ClientAccess,
     ServerSettings,
 )
-from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
+from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 __all__ = [
     "ClientSession",
@@ -85,6 +85,7 @@ __all__ = [
     "AuthenticationFailed",
     "ObjectAccessError",
     "ObjectUndefined",
+    "DataBlockResult",
     "ReadRequest",
     "ReadResponse",
     "WriteRequest",

@@ -19,6 +19,7 @@ HLS (Green Book 9.2.7.4)::
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .._util import as_bytes
 from ..apdu import (
@@ -38,6 +39,7 @@ from ..apdu import (
     AssociationResult,
     AuthenticationValue,
     ConfirmedServiceError,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -81,9 +83,9 @@ from ..security.mechanism import MechanismName
 from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger, next_state
-from .errors import AuthenticationFailed, access_error
+from .errors import AuthenticationFailed, access_error, object_name
 from .settings import AssociationSettings
-from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
+from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 ASSOCIATION_LN = "0.0.40.0.0.255"
 REPLY_TO_HLS_AUTHENTICATION = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
@@ -92,8 +94,8 @@ SN_REPLY_TO_HLS_OFFSET = 0x20 + (8 - 1) * 8
 object's base name (the vaa-name, 0xFA00) + 0x58, the first method at 0x20 and
 one every 8. With SN it is invoked by a ReadRequest with parameterized access,
 which, unlike WriteRequest, brings f(CtoS) back."""
-_HLS = frozenset({MechanismName.HIGH_LEVEL_SECURITY, MechanismName.HLS_MD5,
-                  MechanismName.HLS_SHA1, MechanismName.HLS_GMAC, MechanismName.HLS_SHA256})
+_HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
+                  MechanismName.HLS_SHA256})
 _AUTHENTICATION_DIAGNOSTICS = frozenset({
     AcseServiceUser.AUTHENTICATION_FAILURE, AcseServiceUser.AUTHENTICATION_REQUIRED,
 })
@@ -111,32 +113,33 @@ class _Pending:
     __slots__ = ("kind", "invoke_id", "descriptor", "raw", "block", "blocks", "batches",
                  "done", "items")
 
-    def __init__(self, kind: int, invoke_id: int, descriptor=None) -> None:
+    def __init__(self, kind: int, invoke_id: int, descriptor: Any = None) -> None:
         self.kind = kind
         self.invoke_id = invoke_id
         self.descriptor = descriptor
         self.raw: bytearray | None = None
         self.block = 0
-        self.blocks: list[bytes] | None = None
-        self.batches: list | None = None
-        self.done: list | None = None
-        self.items = None
+        self.blocks: list[bytes] = []
+        self.batches: list[tuple] = []
+        self.done: list[Any] = []
+        self.items: Any = None
+
+
+def _descriptor(value, cls, member: str):
+    """A Cosem attribute/method descriptor given as itself or (class_id, obis, id)."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, tuple) and len(value) == 3:
+        return cls(*value)
+    raise UsageError(f"expected a {cls.__name__} or (class_id, obis, {member}), got {value!r}")
 
 
 def _attribute(descriptor) -> CosemAttributeDescriptor:
-    if isinstance(descriptor, CosemAttributeDescriptor):
-        return descriptor
-    if isinstance(descriptor, tuple) and len(descriptor) == 3:
-        return CosemAttributeDescriptor(*descriptor)
-    raise UsageError("an attribute is a CosemAttributeDescriptor or (class_id, obis, attribute_id)")
+    return _descriptor(descriptor, CosemAttributeDescriptor, "attribute_id")
 
 
 def _method(descriptor) -> CosemMethodDescriptor:
-    if isinstance(descriptor, CosemMethodDescriptor):
-        return descriptor
-    if isinstance(descriptor, tuple) and len(descriptor) == 3:
-        return CosemMethodDescriptor(*descriptor)
-    raise UsageError("a method is a CosemMethodDescriptor or (class_id, obis, method_id)")
+    return _descriptor(descriptor, CosemMethodDescriptor, "method_id")
 
 
 def _sequence_of_data(values) -> bytes:
@@ -160,7 +163,7 @@ class ClientSession(SessionBase):
     """
 
     __slots__ = ("settings", "_mechanism", "_next_invoke_id", "_iip_base", "_pending",
-                 "_ctos", "_stoc", "vaa_name", "_dedicated_key")
+                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password")
 
     def __init__(self, settings: AssociationSettings) -> None:
         if not isinstance(settings, AssociationSettings):
@@ -178,7 +181,9 @@ class ClientSession(SessionBase):
         self._ctos = b""
         self._stoc = b""
         self.vaa_name = 0
-        self._dedicated_key = None
+        self._proposed = Conformance(settings.proposed_conformance or 0)
+        # the settings made a str password bytes
+        self._password = settings.password if isinstance(settings.password, bytes) else b""
 
     @property
     def pending_invoke_ids(self) -> tuple[int, ...]:
@@ -191,20 +196,20 @@ class ClientSession(SessionBase):
         """The AARQ that starts the association."""
         after = next_state(Role.CLIENT, self._state, Trigger.SEND_AARQ)
         s = self.settings
-        context = self._context
         ciphered = bool(self._security)
         dedicated = None
         if ciphered and s.ciphering in ("ded", "general-ded"):
-            dedicated = s.dedicated_key or os.urandom(32 if context.security_suite == 2 else 16)
+            suite = self._keys().security_suite
+            dedicated = s.dedicated_key or os.urandom(32 if suite == 2 else 16)
         initiate = InitiateRequest(
-            proposed_conformance=s.proposed_conformance,
+            proposed_conformance=self._proposed,
             client_max_receive_pdu_size=s.client_max_receive_pdu_size,
             dedicated_key=dedicated,
         ).to_bytes()
         if ciphered:
+            context = self._keys()
             context.security_policy = self._security
             context.dedicated_key = dedicated
-            self._dedicated_key = dedicated
             user_information = context.encrypt(initiate, security_control=self._sc, form="glo")
         else:
             user_information = initiate
@@ -215,13 +220,13 @@ class ClientSession(SessionBase):
             name = (ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING if ciphered
                     else ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING)
         mechanism = self._mechanism
-        fields = {}
+        fields: dict[str, Any] = {}
         if mechanism != MechanismName.LOWEST_LEVEL:
             if mechanism in _HLS:
                 self._ctos = s.challenge or os.urandom(16)
                 value = self._ctos
             else:
-                value = s.password
+                value = self._password
             fields = {"sender_acse_requirements": True, "mechanism_name": mechanism,
                       "calling_authentication_value": AuthenticationValue(value)}
         title = self._own_title()
@@ -244,11 +249,11 @@ class ClientSession(SessionBase):
         user_information = None
         if self._security:
             initiate = InitiateRequest(
-                proposed_conformance=self.settings.proposed_conformance,
+                proposed_conformance=self._proposed,
                 client_max_receive_pdu_size=self.settings.client_max_receive_pdu_size,
             ).to_bytes()
-            user_information = self._context.encrypt(initiate, security_control=self._sc,
-                                                     form="glo")
+            user_information = self._keys().encrypt(initiate, security_control=self._sc,
+                                                    form="glo")
         self._state = after
         return RLRQ(user_information=user_information).to_bytes()
 
@@ -316,7 +321,9 @@ class ClientSession(SessionBase):
     def _batches(self, entries, item_size: int) -> list[tuple]:
         limit = self.settings.max_list_items or len(entries)
         room = self._room() - 6
-        batches, batch, used = [], [], 0
+        batches: list[tuple] = []
+        batch: list[CosemAttributeDescriptorWithSelection] = []
+        used = 0
         for entry in entries:
             size = item_size + (0 if entry.access_selection is None else
                                 1 + len(encode(entry.access_selection.access_parameters)))
@@ -497,6 +504,11 @@ class ClientSession(SessionBase):
         context = self._context
         if context is not None and title is not None:
             context.peer_system_title = title
+        elif self._security and self._keys().peer_system_title is None:
+            self._move(Trigger.AARE_REJECTED)
+            raise ProtocolError("the AARE gives no responding-AP-title: a ciphered "
+                                "association needs the meter's system title (or set it in the "
+                                "SecurityContext beforehand)")
         try:
             response = self._initiate_response(aare.user_information)
         except Exception:
@@ -563,9 +575,8 @@ class ClientSession(SessionBase):
         return parsed
 
     def _hls_pass3(self) -> bytes:
-        s = self.settings
         try:
-            reply = hls.respond(self._mechanism, self._stoc, secret=s.password,
+            reply = hls.respond(self._mechanism, self._stoc, secret=self._password,
                                 context=self._context, own_challenge=self._ctos,
                                 own_system_title=self._own_title(),
                                 peer_system_title=self.peer_system_title)
@@ -600,7 +611,7 @@ class ClientSession(SessionBase):
             raise AuthenticationError("the server's HLS answer holds no f(CtoS) octet-string")
         try:
             self._verify_hls(self._mechanism, returned.value, self._ctos, self._stoc,
-                             self.settings.password, self._own_title())
+                             self._password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError(f"the server failed HLS authentication: {exc}") from None
@@ -761,7 +772,7 @@ class ClientSession(SessionBase):
         if len(responses) != len(pending.descriptor):
             raise ProtocolError(f"action-response-with-list of {len(responses)} results for "
                                 f"{len(pending.descriptor)} methods")
-        results = []
+        results: list[Data | DlmsError | None] = []
         for method, item in zip(pending.descriptor, responses):
             if item.result != ActionResultEnum.SUCCESS:
                 results.append(access_error(item.result, "action", method))
@@ -778,12 +789,29 @@ class ClientSession(SessionBase):
             (result,) = response.results[:1] or (None,)
             return self._on_hls_pass4(
                 None if type(result) is Data else f"ReadResponse {result!r}", result)
-        if len(response.results) != len(pending.descriptor):
-            raise ProtocolError(f"ReadResponse of {len(response.results)} results for "
+        results = response.results
+        if len(results) == 1 and type(results[0]) is DataBlockResult:
+            return self._on_read_block(pending, results[0])
+        if len(results) != len(pending.descriptor):
+            raise ProtocolError(f"ReadResponse of {len(results)} results for "
                                 f"{len(pending.descriptor)} names")
         return [ev.ReadResult(pending.descriptor, tuple(
             result if type(result) is Data else access_error(result, "read", name)
             for name, result in zip(pending.descriptor, response.results)))]
+
+    def _on_read_block(self, pending: _Pending, block: DataBlockResult) -> list[ev.Event]:
+        if len(pending.descriptor) != 1:
+            raise ProtocolError("a read of several names answered in blocks (not supported)")
+        if block.block_number != pending.block + 1:
+            raise ProtocolError(f"ReadResponse block {block.block_number} received, expected "
+                                f"{pending.block + 1}")
+        pending.raw = bytearray(block.raw_data) if pending.raw is None else \
+            pending.raw + block.raw_data
+        pending.block = block.block_number
+        if not block.last_block:
+            plain = ReadRequest((), None, block.block_number).to_bytes()
+            return [ev.NeedToSend(self._send(pending, plain))]
+        return [ev.ReadResult(pending.descriptor, (decode_typed(bytes(pending.raw)),))]
 
     def _on_write_response(self, plain: bytes) -> list[ev.Event]:
         pending = self._take(-1, (_WRITE,))
@@ -809,12 +837,23 @@ class ClientSession(SessionBase):
             f"confirmed-service-error {error.service.blue_book_name}: "
             f"{error.service_error.blue_book_name} {error.value_name or error.value}")
 
-    def _fail_pending(self, message: str) -> ServiceError:
-        """An error answer names no invoke id: it ends the oldest request."""
+    def _fail_pending(self, message: str) -> DlmsError:
+        """An error answer names no invoke id: it ends the oldest request (or the
+        association being made)."""
+        if self._state is State.AARQ_SENT:
+            self._move(Trigger.AARE_REJECTED)
+            return AssociationRejected(f"the AARQ was answered by {message}")
         if self._pending:
             invoke_id = next(iter(self._pending))
             pending = self._pending.pop(invoke_id)
-            message = f"{_SERVICE[pending.kind]} refused by {message}"
+            described = pending.descriptor
+            if isinstance(described, tuple):
+                described = ", ".join(object_name(getattr(d, "cosem_attribute_descriptor", d))
+                                      for d in described)
+            elif described is not None:
+                described = object_name(described)
+            message = (f"{_SERVICE[pending.kind]}"
+                       f"{'' if described is None else ' ' + described} refused by {message}")
             if pending.kind == _HLS_PASS3:
                 self._move(Trigger.HLS_FAILED)
                 return AuthenticationError(f"HLS pass 3 {message}")

@@ -17,6 +17,7 @@ request came in.
 from __future__ import annotations
 
 from hmac import compare_digest
+from typing import Any
 
 from .._util import as_bytes
 from ..apdu import (
@@ -36,15 +37,18 @@ from ..apdu import (
     DataAccessResult,
     DataBlockG,
     DataBlockSA,
+    DataNotification,
     ExceptionResponse,
     ExceptionServiceError,
     ExceptionStateError,
+    GeneralBlockTransfer,
     GetResponseNormal,
     GetResponseWithDatablock,
     GetResponseWithList,
     InitiateRequest,
     InitiateResponse,
     InvokeIdAndPriority,
+    LongInvokeIdAndPriority,
     SetResponseDatablock,
     SetResponseLastDatablock,
     SetResponseLastDatablockWithList,
@@ -70,16 +74,22 @@ from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger
 from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
-from .settings import AuthenticationPolicy, ServerSettings
-from .sn import ReadRequest, ReadResponse, WriteRequest, WriteResponse
+from .settings import AuthenticationPolicy, ClientAccess, ServerSettings
+from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 _HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
                   MechanismName.HLS_SHA256})
 _TITLED = frozenset({MechanismName.HLS_GMAC, MechanismName.HLS_SHA256})
 _DATABLOCK_HEAD = 12  # C4 02 iip, last, number(4), choice, length(<=3)
 _PBLOCK_HEAD = 11  # C7 02 iip, last, number(4), length(<=3)
+_GBT_HEAD = 9  # E0, block-control, block-number(2), block-number-ack(2), length(<=3)
 _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
+
+
+def _secret(access: ClientAccess) -> bytes | None:
+    # the policy entry made a str password bytes
+    return access.password if isinstance(access.password, bytes) else None
 
 
 class _Open:
@@ -128,7 +138,7 @@ class ServerSession(SessionBase):
 
     __slots__ = ("settings", "policy", "client_address", "_access", "_mechanism", "_ctos",
                  "_stoc", "_open_requests", "_long_get", "_long_action", "_incoming",
-                 "_vaa_name", "_client_pdu")
+                 "_vaa_name", "_client_pdu", "_gbt_out", "_gbt_out_number")
 
     def __init__(self, settings: ServerSettings, policy: AuthenticationPolicy, *,
                  client_address: int | None = None) -> None:
@@ -138,7 +148,7 @@ class ServerSession(SessionBase):
         self.settings = settings
         self.policy = policy
         self.client_address = client_address
-        self._access = None
+        self._access: ClientAccess | None = None
         self._mechanism = MechanismName.LOWEST_LEVEL
         self._ctos = b""
         self._stoc = b""
@@ -148,6 +158,8 @@ class ServerSession(SessionBase):
         self._incoming: dict[int, _Blocks] = {}
         self._vaa_name = 0x0007 if settings.logical_name_referencing else 0xFA00
         self._client_pdu = 0
+        self._gbt_out: list[bytes] | None = None
+        self._gbt_out_number = 0
 
     # -- receiving -----------------------------------------------------------
 
@@ -289,13 +301,14 @@ class ServerSession(SessionBase):
         self._open_requests.clear()
         self._long_get.clear()
         self._long_action.clear()
+        self._gbt_out = None
         self._incoming.clear()
         response = InitiateResponse(negotiated_conformance=granted,
                                     server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
                                     vaa_name=self._vaa_name).to_bytes()
         if security:
-            response = context.encrypt(response, security_control=self._sc, form="glo")
-        fields = {}
+            response = self._keys().encrypt(response, security_control=self._sc, form="glo")
+        fields: dict[str, Any] = {}
         own_title = context.system_title if context is not None else self.settings.system_title
         if own_title is not None and (security or mechanism in _TITLED):
             fields["responding_ap_title"] = own_title
@@ -333,17 +346,18 @@ class ServerSession(SessionBase):
         """Check f(StoC); ``answer(f(CtoS) or None)`` builds the plain response
         (action-response for LN, ReadResponse for SN), None meaning refused."""
         access = self._access
+        assert access is not None  # pass 3 follows an accepted AARQ (HLS_PENDING)
         try:
             if parameters is None or parameters.type is not DataType.OCTET_STRING:
                 raise SecurityError("reply_to_HLS_authentication without an octet-string")
             self._verify_hls(self._mechanism, parameters.value, self._stoc, self._ctos,
-                             access.password, self._own_title())
+                             _secret(access), self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             return [ev.NeedToSend(self._reply(answer(None), form)),
                     ev.AssociationRefused(AcseServiceUser.AUTHENTICATION_FAILURE,
                                           f"HLS pass 3: {exc}", self.client_address)]
-        reply = hls.respond(self._mechanism, self._ctos, secret=access.password,
+        reply = hls.respond(self._mechanism, self._ctos, secret=_secret(access),
                             context=self._context, own_challenge=self._stoc,
                             own_system_title=self._own_title(),
                             peer_system_title=self.peer_system_title)
@@ -366,18 +380,19 @@ class ServerSession(SessionBase):
         if self._security:
             if ui and ui[0] in FORM_OF_TAG:
                 try:
-                    self._context.decrypt(ui)
+                    self._keys().decrypt(ui)
                 except SecurityError as exc:
                     return self._refuse(exc, ExceptionServiceError.DECIPHERING_ERROR)
             response = InitiateResponse(
                 negotiated_conformance=self.conformance,
                 server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
                 vaa_name=self._vaa_name).to_bytes()
-            answer_ui = self._context.encrypt(response, security_control=self._sc, form="glo")
+            answer_ui = self._keys().encrypt(response, security_control=self._sc, form="glo")
         self._move(Trigger.RLRQ)
         self._open_requests.clear()
         self._long_get.clear()
         self._long_action.clear()
+        self._gbt_out = None
         self._incoming.clear()
         return [ev.NeedToSend(RLRE(user_information=answer_ui).to_bytes()),
                 ev.ReleaseRequested(rlrq.reason)]
@@ -430,7 +445,7 @@ class ServerSession(SessionBase):
     def _reply(self, plain: bytes, form) -> bytes:
         if not self._security:
             return plain
-        return self._context.encrypt(plain, security_control=self._sc, form=form or "glo")
+        return self._keys().encrypt(plain, security_control=self._sc, form=form or "glo")
 
     def _take(self, request, kind: str) -> _Open:
         held = self._open_requests.pop(getattr(request, "invoke_id", _SN), None)
@@ -457,6 +472,8 @@ class ServerSession(SessionBase):
         else:
             plain = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
         room = self._room(held.form)
+        if len(plain) > room and self._gbt_granted():
+            return self._send_in_gbt(self._reply(plain, held.form))
         if len(plain) > room:
             size = room - _DATABLOCK_HEAD
             if size < 1:
@@ -654,20 +671,37 @@ class ServerSession(SessionBase):
     def _on_read(self, plain: bytes, form) -> list[ev.Event]:
         if self._state is State.HLS_PENDING:
             request = ReadRequest.from_bytes(plain)
+            parameters = request.parameters or (None,)
             if request.base_names == (self._vaa_name + SN_REPLY_TO_HLS_OFFSET,) and (
-                    request.parameters[0] is not None):
+                    parameters[0] is not None):
 
                 def answer(returned: Data | None) -> bytes:
                     return ReadResponse((returned if returned is not None
                                          else DataAccessResult.OTHER_REASON,)).to_bytes()
 
-                return self._hls_pass3(request.parameters[0][1], form, answer)
+                return self._hls_pass3(parameters[0][1], form, answer)
         refused = self._service_state(plain)
         if refused:
             return refused
         request = ReadRequest.from_bytes(plain)
+        if request.block_number is not None:
+            return [ev.NeedToSend(self._next_read_block(request.block_number, form))]
         self._open_requests[_SN] = _Open(0, form)
-        return [ev.ReadRequested(request.base_names, request.parameters)]
+        return [ev.ReadRequested(request.base_names, request.parameters or ())]
+
+    def _next_read_block(self, block_number: int, form) -> bytes:
+        long = self._long_get.get(_SN)
+        if long is None or block_number != long.block:
+            self._long_get.pop(_SN, None)
+            answer = ReadResponse((DataAccessResult.NO_LONG_GET_IN_PROGRESS,))
+            return self._reply(answer.to_bytes(), form)
+        return self._reply(self._read_block(long), long.form)
+
+    def _read_block(self, long: _Blocks) -> bytes:
+        last, number, chunk = long.next_chunk()
+        if last:
+            self._long_get.pop(_SN, None)
+        return ReadResponse((DataBlockResult(last, number, chunk),)).to_bytes()
 
     def _on_write(self, plain: bytes, form) -> list[ev.Event]:
         refused = self._service_state(plain)
@@ -683,7 +717,14 @@ class ServerSession(SessionBase):
         results = tuple(results)
         if len(results) != len(request.base_names):
             raise UsageError(f"{len(request.base_names)} results expected, got {len(results)}")
-        return self._reply(ReadResponse(results).to_bytes(), held.form)
+        plain = ReadResponse(results).to_bytes()
+        room = self._room(held.form)
+        if len(plain) > room and len(results) == 1 and isinstance(results[0], Data):
+            # 0C 01 02, last, number(2), length(<=3)
+            long = _Blocks(plain[3:], room - 9, held.form, 0)
+            self._long_get[_SN] = long
+            plain = self._read_block(long)
+        return self._reply(plain, held.form)
 
     def respond_write(self, request: ev.WriteRequested, results) -> bytes:
         """The WriteResponse: one DataAccessResult per base name."""
@@ -693,7 +734,50 @@ class ServerSession(SessionBase):
             raise UsageError(f"{len(request.base_names)} results expected, got {len(results)}")
         return self._reply(WriteResponse(results).to_bytes(), held.form)
 
+    def data_notification(self, body: Data, *, long_invoke_id: int = 0,
+                          date_time: bytes | None = None) -> bytes:
+        """A data-notification (a push) to the associated client, protected as the
+        association is: general-glo-ciphering, the one form a data-notification
+        has (there is no glo- tag for it)."""
+        if self._state is not State.ASSOCIATED:
+            raise LocalProtocolError(f"data-notification needs an established association "
+                                     f"(state {self._state.value})")
+        plain = DataNotification(
+            long_invoke_id_and_priority=LongInvokeIdAndPriority(long_invoke_id),
+            date_time=date_time, notification_body=body).to_bytes()
+        return self._reply(plain, "general-glo")
+
+    def _gbt_granted(self) -> bool:
+        return bool(self.conformance & self.conformance.GENERAL_BLOCK_TRANSFER)
+
+    def _send_in_gbt(self, apdu: bytes) -> bytes:
+        """The first general-block-transfer block of a long (ciphered) answer; the
+        others go out one by one as the client acknowledges (window 1)."""
+        size = self.max_pdu_size - _GBT_HEAD
+        self._gbt_out = [apdu[i:i + size] for i in range(0, len(apdu), size)]
+        self._gbt_out_number = 0
+        return self._next_gbt_block()
+
+    def _next_gbt_block(self) -> bytes:
+        blocks = self._gbt_out or []
+        self._gbt_out_number += 1
+        data = blocks.pop(0)
+        last = not blocks
+        if last:
+            self._gbt_out = None
+        return GeneralBlockTransfer(last_block=last, streaming=False, window=1,
+                                    block_number=self._gbt_out_number, block_number_ack=0,
+                                    block_data=data).to_bytes()
+
     def _on_gbt(self, plain: bytes, form) -> list[ev.Event]:
+        if self._gbt_out is not None:
+            received = GeneralBlockTransfer.from_bytes(plain)
+            if received.block_data or received.block_number_ack != self._gbt_out_number:
+                self._gbt_out = None
+                raise ProtocolError(f"general-block-transfer acknowledgement of block "
+                                    f"{received.block_number_ack}, block "
+                                    f"{self._gbt_out_number} was sent")
+            return [ev.NeedToSend(self._next_gbt_block())]
         whole, ack = self._gbt_block(plain)
         if whole is None:
             return [ev.NeedToSend(ack)] if ack is not None else []

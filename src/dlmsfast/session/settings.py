@@ -3,8 +3,8 @@
 
 Security is named as the CLI names it: ``none``, ``auth``, ``enc``, ``authenc``
 (security control bits 0x00, 0x10, 0x20, 0x30). Ciphering forms: ``glo``,
-``ded``, ``general-glo``, ``general-ded``, or ``auto`` (general-glo when the
-server grants general-protection, else glo). Authentication: ``none``, ``lls``,
+``ded``, ``general-glo``, ``general-ded``, ``general-ciphering``, or ``auto``
+(general-glo when the server grants general-protection, else glo). Authentication: ``none``, ``lls``,
 ``hls-md5``, ``hls-sha1``, ``hls-gmac``, ``hls-sha256`` (or a MechanismName).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..security import SecurityContext
 from ..security.mechanism import MechanismName
 
 SECURITY_BITS = {"none": 0x00, "auth": 0x10, "enc": 0x20, "authenc": 0x30}
-FORMS = ("auto", "glo", "ded", "general-glo", "general-ded")
+FORMS = ("auto", "glo", "ded", "general-glo", "general-ded", "general-ciphering")
 
 _MECHANISMS = {
     "none": MechanismName.LOWEST_LEVEL,
@@ -105,9 +105,11 @@ class AssociationSettings:
     - ``security``: ``none`` | ``auth`` | ``enc`` | ``authenc``.
     - ``security_context``: a :class:`~dlmsfast.security.SecurityContext`; or give
       ``system_title``, ``block_cipher_key``, ``authentication_key`` (and
-      ``invocation_counter``, ``security_suite``) and the session makes one.
+      ``invocation_counter``, the first one to send, 1 by default since some
+      meters refuse 0, and ``security_suite``) and the session makes one.
       Needed for any security other than none and for HLS-GMAC/SHA-256.
-    - ``ciphering``: ``auto`` | ``glo`` | ``ded`` | ``general-glo`` | ``general-ded``.
+    - ``ciphering``: ``auto`` | ``glo`` | ``ded`` | ``general-glo`` | ``general-ded`` |
+      ``general-ciphering`` (the server answers in the form each request came in).
     - ``dedicated_key``: the key sent in the InitiateRequest for ded- forms
       (made with os.urandom when a ded- form is asked and none is given).
     - ``logical_name_referencing``: False for Association SN meters.
@@ -127,7 +129,7 @@ class AssociationSettings:
     system_title: bytes | None = None
     block_cipher_key: bytes | None = field(default=None, repr=False)
     authentication_key: bytes | None = field(default=None, repr=False)
-    invocation_counter: int = 0
+    invocation_counter: int = 1
     security_suite: int = 0
     ciphering: str = "auto"
     dedicated_key: bytes | None = field(default=None, repr=False)
@@ -156,6 +158,9 @@ class AssociationSettings:
         mechanism = self.authentication
         if mechanism not in SUPPORTED_MECHANISMS:
             raise ConfigurationError(f"authentication {mechanism.blue_book_name} is not supported")
+        if (mechanism == MechanismName.HLS_SHA256 and self.system_title is None
+                and self.security_context is None):
+            raise ConfigurationError("HLS-SHA-256 needs the client system_title")
         if mechanism in (MechanismName.LOW_LEVEL_SECURITY, MechanismName.HLS_MD5,
                          MechanismName.HLS_SHA1, MechanismName.HLS_SHA256) and not self.password:
             raise ConfigurationError(f"authentication {mechanism.blue_book_name} needs a password")
@@ -192,7 +197,8 @@ class ClientAccess:
     mechanism it must use; ``password`` the LLS password or HLS secret;
     ``security`` the SC bits it must use (None: whatever it proposes);
     ``security_context`` the server-side context (keys, our system title and
-    invocation counter, kept across associations so that counters only grow);
+    invocation counter, kept across associations so that counters only grow;
+    start its counter at 1: some clients, dlms-cosem among them, refuse 0);
     ``conformance`` what may be granted (None: the server's conformance).
     """
 

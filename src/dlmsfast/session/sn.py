@@ -5,14 +5,21 @@ ReadResponse, WriteRequest, WriteResponse, in the style of :mod:`dlmsfast.apdu`
 ::
 
     05  n { variable-access-specification }                       ReadRequest
-    0C  n { 00 Data | 01 data-access-error }                      ReadResponse
+    0C  n { 00 Data | 01 data-access-error | 02 data-block-result }   ReadResponse
     06  n { variable-access-specification }  n { Data }           WriteRequest
     0D  n { 00 (success) | 01 data-access-error }                 WriteResponse
 
     variable-access-specification:
       02  variable-name (ObjectName, 2 octets)
       04  variable-name (2)  selector (Unsigned8)  parameter (Data)   parameterized-access
+      05  block-number (Unsigned16)                                   block-number-access
 
+    data-block-result: last-block (BOOLEAN) block-number (Unsigned16) raw-data (OCTET STRING)
+
+A long read answer comes as ReadResponses each holding one data-block-result,
+numbered from 1; the client asks for the next with a ReadRequest holding one
+block-number-access (the number of the block received). The raw data of the
+blocks, joined, is the A-XDR value read (one variable; as Gurux does).
 ``n`` is an A-XDR length. Base names are unsigned 16-bit here (the standard's
 Integer16 read as its two octets).
 """
@@ -28,6 +35,17 @@ from ..errors import DecodeError, EncodeError, UsageError
 
 _VARIABLE_NAME = 2
 _PARAMETERIZED_ACCESS = 4
+_BLOCK_NUMBER_ACCESS = 5
+_DATA_BLOCK_RESULT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class DataBlockResult:
+    """One block of a long short-name read answer."""
+
+    last_block: bool
+    block_number: int
+    raw_data: bytes
 
 
 class _Cursor:
@@ -81,7 +99,8 @@ class _Cursor:
 
 
 def _names(cursor: _Cursor) -> tuple[tuple[int, ...], tuple]:
-    names, parameters = [], []
+    names: list[int] = []
+    parameters: list[tuple[int, Data] | None] = []
     count = cursor.count("variable-access-specification")
     if not count:
         raise DecodeError(f"{cursor.what} names no variable", cursor.pos - 1)
@@ -124,8 +143,33 @@ def _check_names(names, parameters) -> tuple[tuple[int, ...], tuple]:
     return names, parameters
 
 
-def _read_results(cursor: _Cursor, success) -> tuple:
-    """SEQUENCE OF CHOICE { [0] success (read by ``success``), [1] data-access-error }."""
+def _read_block(cursor: _Cursor) -> DataBlockResult:
+    last = cursor.u8("last-block") != 0
+    number = cursor.u16("block-number")
+    start = cursor.pos
+    if start >= len(cursor.buf):
+        raise DecodeError("truncated data-block-result: raw-data missing", start)
+    length, cursor.pos = decode_length_from(cursor.buf, start)
+    if cursor.pos + length > len(cursor.buf):
+        raise DecodeError(f"raw-data of {length} octets, {len(cursor.buf) - cursor.pos} left",
+                          start)
+    cursor.pos += length
+    return DataBlockResult(last, number, cursor.buf[cursor.pos - length:cursor.pos])
+
+
+def _read_result_octets(result) -> tuple[int, bytes] | None:
+    if isinstance(result, Data):
+        return 0, encode(result)
+    if isinstance(result, DataBlockResult):
+        return _DATA_BLOCK_RESULT, (bytes((1 if result.last_block else 0,))
+                                    + result.block_number.to_bytes(2, "big")
+                                    + encode_length(len(result.raw_data)) + result.raw_data)
+    return None
+
+
+def _read_results(cursor: _Cursor, success, block=None) -> tuple:
+    """SEQUENCE OF CHOICE { [0] success (read by ``success``), [1] data-access-error,
+    [2] data-block-result (read by ``block``, ReadResponse only) }."""
     results = []
     for _ in range(cursor.count("results")):
         choice = cursor.u8("result choice")
@@ -133,34 +177,47 @@ def _read_results(cursor: _Cursor, success) -> tuple:
             results.append(success(cursor))
         elif choice == 1:
             results.append(cursor.result())
+        elif choice == _DATA_BLOCK_RESULT and block is not None:
+            results.append(block(cursor))
         else:
             raise DecodeError(f"unsupported {cursor.what} choice {choice}", cursor.pos - 1)
     cursor.finish()
     return tuple(results)
 
 
-def _write_results(tag: int, results, success) -> bytes:
-    """``success(result)`` gives the octets after choice 0, or None for an error."""
+def _write_results(tag: int, results, octets_of) -> bytes:
+    """``octets_of(result)`` gives (choice, octets after it), or None for an error."""
     out = bytearray((tag,))
     out += encode_length(len(results))
     for result in results:
-        octets = success(result)
-        if octets is None:
+        written = octets_of(result)
+        if written is None:
             out.append(1)
             out.append(DataAccessResult.given(result, "data-access-error"))
         else:
-            out.append(0)
-            out += octets
+            out.append(written[0])
+            out += written[1]
     return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)
 class ReadRequest:
+    """Variables to read (with the parameter of a parameterized access, or None
+    each); or, with ``block_number`` set and no names, the request for the block
+    after ``block_number`` of a long answer (block-number-access)."""
+
     TAG: ClassVar[int] = 0x05
     base_names: tuple[int, ...]
     parameters: tuple | None = None
+    block_number: int | None = None
 
     def __post_init__(self) -> None:
+        if self.block_number is not None:
+            if self.base_names or not 0 <= self.block_number <= 0xFFFF:
+                raise UsageError("block-number-access: no names and a block number 0..65535")
+            object.__setattr__(self, "base_names", ())
+            object.__setattr__(self, "parameters", ())
+            return
         names, parameters = _check_names(self.base_names, self.parameters)
         object.__setattr__(self, "base_names", names)
         object.__setattr__(self, "parameters", parameters)
@@ -168,19 +225,28 @@ class ReadRequest:
     @classmethod
     def from_bytes(cls, data) -> "ReadRequest":
         cursor = _Cursor(data, cls.TAG, "ReadRequest")
+        if cursor.buf[1:3] == bytes((1, _BLOCK_NUMBER_ACCESS)):
+            cursor.pos = 3
+            number = cursor.u16("block-number")
+            cursor.finish()
+            return cls((), None, number)
         names, parameters = _names(cursor)
         cursor.finish()
         return cls(names, parameters)
 
     def to_bytes(self) -> bytes:
         out = bytearray((self.TAG,))
+        if self.block_number is not None:
+            out += bytes((1, _BLOCK_NUMBER_ACCESS)) + self.block_number.to_bytes(2, "big")
+            return bytes(out)
         _write_names(out, self.base_names, self.parameters)
         return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)
 class ReadResponse:
-    """``results``: a Data or a DataAccessResult per name asked."""
+    """``results``: a Data or a DataAccessResult per name asked, or one
+    DataBlockResult (a block of a long answer)."""
 
     TAG: ClassVar[int] = 0x0C
     results: tuple
@@ -188,11 +254,10 @@ class ReadResponse:
     @classmethod
     def from_bytes(cls, data) -> "ReadResponse":
         return cls(_read_results(_Cursor(data, cls.TAG, "ReadResponse"),
-                                 lambda cursor: cursor.data("data")))
+                                 lambda cursor: cursor.data("data"), _read_block))
 
     def to_bytes(self) -> bytes:
-        return _write_results(self.TAG, self.results, lambda result: (
-            encode(result) if isinstance(result, Data) else None))
+        return _write_results(self.TAG, self.results, _read_result_octets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +310,7 @@ class WriteResponse:
 
     def to_bytes(self) -> bytes:
         return _write_results(self.TAG, self.results, lambda result: (
-            b"" if result == DataAccessResult.SUCCESS else None))
+            (0, b"") if result == DataAccessResult.SUCCESS else None))
 
 
-__all__ = ["ReadRequest", "ReadResponse", "WriteRequest", "WriteResponse"]
+__all__ = ["DataBlockResult", "ReadRequest", "ReadResponse", "WriteRequest", "WriteResponse"]
