@@ -77,6 +77,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="print the association's object list")
     p.add_argument("--probe-addresses", action="store_true",
                    help="try the usual client/server addresses when the meter does not answer")
+    p.add_argument("--referencing", choices=("ln", "sn"), default="ln",
+                   help="logical names (default) or short names (Association SN meters)")
     p.add_argument("--max-pdu", type=_number, default=0xFFFF, help="our max receive PDU size")
     p.add_argument("--hdlc-max-info", type=_number, help="HDLC information field to propose")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
@@ -339,6 +341,7 @@ def run(args: argparse.Namespace) -> int:
             server_physical=args.server_physical, auth=args.auth, security=args.security,
             timeout=args.timeout, invocation_counter=args.invocation_counter,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
+            referencing=args.referencing,
             trace=_Tracer() if args.trace else None, **_key_options(args),
         )
         if args.probe_addresses:
