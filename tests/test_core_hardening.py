@@ -213,21 +213,22 @@ def test_splitter_refuses_to_be_reentered_while_feeding():
 # ---------------------------------------------------------------- _gcm
 
 
-def test_open_service_without_a_cipher_is_a_type_error_not_a_crash():
+def test_open_service_without_a_cipher_is_a_usage_error_not_a_crash():
     result = _run_isolated("""
         from dlmsfast.security import _gcm
+        from dlmsfast.errors import UsageError
         try:
             _gcm.open_service(b"\\xcc\\x11\\x30" + bytes(16), b"12345678", b"", None)
-        except TypeError as exc:
-            print("TypeError", exc)
+        except UsageError as exc:
+            print("UsageError", exc)
     """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "TypeError" in result.stdout
+    assert "UsageError" in result.stdout
 
 
 def test_ciphering_core_without_keys_is_an_error_not_a_crash():
     result = _run_isolated("""
-        import dlmsfast.security  # installs the service tag tables
+        # the compiled core alone: it owns its tables (nothing installs them)
         from dlmsfast.security import _gcm
         from dlmsfast.errors import DlmsError
         core = _gcm.CipheringCore()
@@ -248,8 +249,8 @@ def test_ciphering_core_without_keys_is_an_error_not_a_crash():
             print(type(exc).__name__, exc)
     """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.count("no block cipher key") == 2
-    assert "UsageError" in result.stdout
+    assert result.stdout.count("ConfigurationError no block cipher key") == 2
+    assert "ConfigurationError the system title (8 octets)" in result.stdout
 
 
 @pytest.mark.parametrize("backend", _gcm.BACKENDS)

@@ -41,8 +41,10 @@ SUITE_KEYS = {0: (EK, AK, DK), 1: (EK, AK, DK), 2: (EK * 2, AK * 2, DK * 2)}
 
 def _contexts(backend, suite=0):
     ek, ak, dk = SUITE_KEYS[suite]
+    # every SC form is exchanged: the policy is lowered on purpose (the default
+    # refuses less than 0x30)
     common = dict(block_cipher_key=ek, authentication_key=ak, dedicated_key=dk,
-                  security_suite=suite, backend=backend)
+                  security_suite=suite, backend=backend, security_policy=0)
     client = SecurityContext(system_title=CLIENT_ST, peer_system_title=SERVER_ST, **common)
     server = SecurityContext(system_title=SERVER_ST, peer_system_title=CLIENT_ST, **common)
     return client, server

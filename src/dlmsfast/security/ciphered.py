@@ -40,39 +40,19 @@ from typing import Union
 from .._util import as_bytes
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
-
-TAG_LENGTH = 12
-SECURITY_HEADER_LENGTH = 5  # SC (1) + IC (4)
-
-# Security control bits (also read by the context, which builds and checks SC values).
-SC_SUITE_MASK = 0x0F
-SC_AUTHENTICATION = 0x10
-SC_ENCRYPTION = 0x20
-SC_BROADCAST_KEY = 0x40
-SC_COMPRESSION = 0x80
-
-# (plaintext tag, plaintext name, glo tag, ded tag), IEC 62056-5-3 xDLMS-APDU.
-# The SN services keep the standard's spelling (readRequest), the LN ones too
-# (get-request); a glo tag is plain + 0x20 (SN/initiate) or + 0x08 (LN), a ded
-# tag plain + 0x40 or + 0x10.
-SERVICE_TAGS: tuple[tuple[int, str, int, int], ...] = (
-    (0x01, "initiateRequest", 0x21, 0x41),
-    (0x05, "readRequest", 0x25, 0x45),
-    (0x06, "writeRequest", 0x26, 0x46),
-    (0x08, "initiateResponse", 0x28, 0x48),
-    (0x0C, "readResponse", 0x2C, 0x4C),
-    (0x0D, "writeResponse", 0x2D, 0x4D),
-    (0x0E, "confirmedServiceError", 0x2E, 0x4E),
-    (0x16, "unconfirmedWriteRequest", 0x36, 0x56),
-    (0x18, "informationReportRequest", 0x38, 0x58),
-    (0xC0, "get-request", 0xC8, 0xD0),
-    (0xC1, "set-request", 0xC9, 0xD1),
-    (0xC2, "event-notification-request", 0xCA, 0xD2),
-    (0xC3, "action-request", 0xCB, 0xD3),
-    (0xC4, "get-response", 0xCC, 0xD4),
-    (0xC5, "set-response", 0xCD, 0xD5),
-    (0xC7, "action-response", 0xCF, 0xD7),
+# The SC bits, the tag length and the service tag table are the compiled
+# core's: one definition for the structure and for the ciphering rules.
+from ._gcm import (  # noqa: F401  (SC_* and SERVICE_TAGS are this module's API too)
+    SC_AUTHENTICATION,
+    SC_BROADCAST_KEY,
+    SC_COMPRESSION,
+    SC_ENCRYPTION,
+    SC_SUITE_MASK,
+    SERVICE_TAGS,
+    TAG_LENGTH,
 )
+
+SECURITY_HEADER_LENGTH = 5  # SC (1) + IC (4)
 
 GLO_TAG: dict[int, int] = {plain: glo for plain, _, glo, _ in SERVICE_TAGS}
 DED_TAG: dict[int, int] = {plain: ded for plain, _, _, ded in SERVICE_TAGS}
@@ -98,7 +78,7 @@ class SecurityControl:
     value: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, int) or not 0 <= self.value <= 0xFF:
+        if type(self.value) is not int or not 0 <= self.value <= 0xFF:
             raise EncodeError(f"security control must be one octet, got {self.value!r}")
 
     @classmethod
@@ -111,8 +91,8 @@ class SecurityControl:
         broadcast_key: bool = False,
         compression: bool = False,
     ) -> "SecurityControl":
-        if not 0 <= security_suite <= 0x0F:
-            raise EncodeError(f"security suite must be 0..15, got {security_suite}")
+        if type(security_suite) is not int or not 0 <= security_suite <= 0x0F:
+            raise EncodeError(f"security suite must be 0..15, got {security_suite!r}")
         return cls(
             security_suite
             | (SC_AUTHENTICATION if authentication else 0)
