@@ -18,6 +18,7 @@ import pytest
 
 from dlmsfast.errors import (
     ConfigurationError,
+    DecodeError,
     PolicyError,
     ReplayError,
     TagError,
@@ -328,3 +329,40 @@ def test_nothing_holding_keys_pickles_or_copies(backend):
             with pytest.raises(UsageError, match="neither pickled nor copied") as caught:
                 leak(holder)
             assert EK.hex() not in str(caught.value).lower()
+
+
+# ---------------------------------------------------------------- length forms
+
+
+@pytest.mark.parametrize("form", ["glo", "general-glo"])
+def test_the_compiled_path_and_the_structure_parser_read_lengths_alike(form):
+    # The compiled core reads the A-XDR length of the ciphered content in C;
+    # the structure parser (explain, general-ciphering) with dlmsfast.axdr.
+    # Both must accept and refuse the same length forms.
+    sender, _ = _pair()
+    data = sender.encrypt(GET, form=form)
+    at = 10 if form == "general-glo" else 1
+    length = data[at]
+    content = data[at + 1:]
+    forms = {
+        "short": bytes((length,)),
+        "long 1": bytes((0x81, length)),
+        "long 2": bytes((0x82, 0, length)),
+        "long 4": bytes((0x84, 0, 0, 0, length)),
+        "indefinite": b"\x80",
+        "long 5": bytes((0x85, 0, 0, 0, 0, length)),
+        "too long": bytes((0x81, length + 1)),
+        "too short": bytes((0x81, length - 1)),
+        "huge": b"\x84\xff\xff\xff\xff",
+    }
+    for name, prefix in forms.items():
+        forged = data[:at] + prefix + content
+        outcomes = []
+        for read in (lambda d: _pair()[1].decrypt(d),
+                     lambda d: _pair()[1].explain_decrypt(d).plaintext):
+            try:
+                outcomes.append(read(forged))
+            except DecodeError:
+                outcomes.append(DecodeError)
+        assert outcomes[0] == outcomes[1], name
+        assert (outcomes[0] == GET) == name.startswith(("short", "long 1", "long 2", "long 4"))

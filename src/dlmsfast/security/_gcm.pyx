@@ -6,9 +6,9 @@ Two backends share one API (:class:`AesGcm`):
 ``openssl``
     OpenSSL's EVP interface, called directly. No OpenSSL headers or import
     library are needed at build time: the EVP function pointer types are
-    declared below, and at import the functions are resolved from the
-    libcrypto that the Python process already carries (``_hashlib`` and
-    ``_ssl`` link it). Each :class:`AesGcm` keeps two EVP contexts (one per
+    declared in ``_openssl_shim.h`` (beside this file), and at import the
+    functions are resolved from the libcrypto that the Python process
+    already carries (``_hashlib`` and ``_ssl`` link it). Each :class:`AesGcm` keeps two EVP contexts (one per
     direction) keyed once at construction; a call only sets the IV, so the
     key schedule is never redone. Output is written straight into the
     result ``bytes`` object: no copies beyond the output.
@@ -29,6 +29,18 @@ receipt the general-glo-/general-ded-ciphering header too::
     IV  = system title (8) || IC (4, big-endian)
     AAD = SC || AK            (authenticated and encrypted, SC 0x3n)
     AAD = SC || AK || APDU    (authenticated only, SC 0x1n)
+
+This module is also the one home of the ciphering rules (:class:`CipheringCore`,
+``_sending_rules``, ``_receiving_rules``, the key choice, the invocation
+counters), of the security control bits (``SC_*``) and of the service tag
+table (``SERVICE_TAGS``): dlmsfast.security.context and .ciphered read them
+from here and keep no copy.
+
+Errors: a wrong tag is a TagError, a replayed IC a ReplayError, less
+protection than required a PolicyError, malformed bytes a DecodeError with
+the offset, a missing or unusable key or title a ConfigurationError, an
+OpenSSL failure a BackendError, a wrong argument a UsageError. Nothing that
+holds a key pickles or copies.
 
 The GIL is held throughout: a context serves one call at a time, and the
 APDUs are small enough that releasing it would cost more than it gains.
