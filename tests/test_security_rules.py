@@ -159,7 +159,6 @@ def test_the_compiled_core_owns_its_tables_without_the_context_module():
             c = _gcm.CipheringCore()
             c._system_title, c._peer_system_title, c._ak = title, peer, bytes(16)
             c._unicast = _gcm.AesGcm(bytes(16))
-            c._peer_invocation_counter = -1
             return c
         sender, receiver = core(b"AAAAAAAA", b"BBBBBBBB"), core(b"BBBBBBBB", b"AAAAAAAA")
         data = sender.encrypt(bytes.fromhex("C0010000080000010000FF0200"))

@@ -893,6 +893,9 @@ cdef class CipheringCore:
     cdef public int _suite
     cdef public int _security_policy
 
+    def __cinit__(self):
+        self._peer_invocation_counter = -1   # nothing accepted yet
+
     def __reduce__(self):
         raise UsageError(f"{type(self).__name__} holds keys: it is neither pickled nor copied")
 
@@ -904,12 +907,15 @@ cdef class CipheringCore:
 
     # -- the rules, for the Python subclass ------------------------------------
 
-    def _check_sending(self, security_control, bint dedicated=False):
-        """The SC value to send (an int or anything with ``.value``), checked."""
+    cdef int _sending_sc(self, object security_control, bint dedicated) except -1:
         value = getattr(security_control, "value", security_control)
-        cdef int sc = _int_argument(value, "security control", 0, 0xFF)
+        cdef int sc = <int>_int_argument(value, "security control", 0, 0xFF)
         _sending_rules(sc, self._suite, dedicated)
         return sc
+
+    def _check_sending(self, security_control, bint dedicated=False):
+        """The SC value to send (an int or anything with ``.value``), checked."""
+        return self._sending_sc(security_control, dedicated)
 
     def _check_received(self, int sc, int64_t ic, bint dedicated=False):
         """The receiving rules against this context's policy and peer IC."""
@@ -986,7 +992,7 @@ cdef class CipheringCore:
         if security_control is None:
             sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
         else:
-            sc = self._check_sending(security_control, dedicated)
+            sc = self._sending_sc(security_control, dedicated)
         if carry_title < 0 or not (transaction_id is None and date_time is None
                                    and other_information is None and key_info is None):
             return self._encrypt_general(apdu, sc, form, transaction_id, date_time,
