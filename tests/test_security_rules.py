@@ -365,3 +365,32 @@ def test_the_compiled_path_and_the_structure_parser_read_lengths_alike(form):
                 outcomes.append(DecodeError)
         assert outcomes[0] == outcomes[1], name
         assert (outcomes[0] == GET) == name.startswith(("short", "long 1", "long 2", "long 4"))
+
+
+def test_threads_sharing_a_context_never_use_an_unpersisted_or_repeated_ic():
+    import threading
+    import time
+
+    sender, _ = _pair()
+    persisted: list[range] = []
+
+    def reserve(ic):
+        time.sleep(0)  # let another thread run while the store "writes"
+        persisted.append(range(ic, ic + 7))
+        return ic + 7
+
+    sender.on_invocation_counter = reserve
+    used: list[int] = []
+
+    def work():
+        for _ in range(150):
+            used.append(parse_ciphered(sender.encrypt(GET)).invocation_counter)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(used) == 600 and len(set(used)) == 600
+    covered = set().union(*persisted)
+    assert set(used) <= covered
