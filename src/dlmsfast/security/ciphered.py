@@ -35,6 +35,7 @@ key-info (general-ciphering) is OPTIONAL (one presence octet) and a CHOICE::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Union
 
 from .._util import as_bytes
@@ -160,8 +161,23 @@ def _read_octet_string(data: bytes, pos: int, end: int, base: int) -> tuple[byte
     return data[nxt:nxt + length], nxt + length
 
 
+def _octets_field(value, what: str) -> bytes:
+    """A field handed over to be put on the wire: bytes-like, else EncodeError."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise EncodeError(f"{what} must be bytes, got {type(value).__name__}")
+
+
+def _octet_field(value, what: str) -> int:
+    """A one-octet field (enumeration, security control) handed over to be sent."""
+    if (type(value) is not int and not isinstance(value, IntEnum)) or not 0 <= value <= 0xFF:
+        raise EncodeError(f"{what} must be one octet (0..255), got {value!r}")
+    return int(value)
+
+
 def octet_string(value: bytes) -> bytes:
     """A-XDR octet-string contents with their length (no type tag)."""
+    value = _octets_field(value, "octet-string")
     return encode_length(len(value)) + value
 
 
@@ -189,13 +205,17 @@ def _split_ciphered_content(
 def _join_ciphered_content(
     sc: SecurityControl, ic: int, ciphertext: bytes, authentication_tag: bytes
 ) -> bytes:
+    if not isinstance(sc, SecurityControl):
+        raise EncodeError(f"security_control must be a SecurityControl, got {type(sc).__name__}")
+    ciphertext = _octets_field(ciphertext, "ciphertext")
+    authentication_tag = _octets_field(authentication_tag, "authentication tag")
     if len(authentication_tag) != sc.tag_length:
         raise EncodeError(
             f"security control 0x{sc.value:02X} needs a {sc.tag_length}-octet tag, "
             f"got {len(authentication_tag)}"
         )
-    if not 0 <= ic <= 0xFFFFFFFF:
-        raise EncodeError(f"invocation counter {ic} does not fit in 4 octets")
+    if type(ic) is not int or not 0 <= ic <= 0xFFFFFFFF:
+        raise EncodeError(f"invocation counter {ic!r} does not fit in 4 octets")
     return bytes((sc.value,)) + ic.to_bytes(4, "big") + ciphertext + authentication_tag
 
 
@@ -250,8 +270,8 @@ class CipheredApdu:
         return cls(tag, sc, ic, info, auth_tag)
 
     def to_bytes(self) -> bytes:
-        if self.tag not in SERVICE_NAME:
-            raise EncodeError(f"0x{self.tag:02X} is not a glo-/ded- ciphered APDU tag")
+        if not is_ciphered_tag(self.tag) or self.tag not in SERVICE_NAME:
+            raise EncodeError(f"{self.tag!r} is not a glo-/ded- ciphered APDU tag")
         content = _join_ciphered_content(
             self.security_control, self.invocation_counter, self.ciphertext,
             self.authentication_tag,
@@ -385,9 +405,10 @@ def _key_info_bytes(key_info: KeyInfo | None) -> bytes:
     if key_info is None:
         return b"\x00"
     if isinstance(key_info, IdentifiedKey):
-        return bytes((1, 0, key_info.key_id))
+        return bytes((1, 0, _octet_field(key_info.key_id, "key-id")))
     if isinstance(key_info, WrappedKey):
-        return bytes((1, 1, key_info.kek_id)) + octet_string(key_info.key_ciphered_data)
+        return (bytes((1, 1, _octet_field(key_info.kek_id, "kek-id")))
+                + octet_string(key_info.key_ciphered_data))
     if isinstance(key_info, AgreedKey):
         return (
             b"\x01\x02"
@@ -470,7 +491,7 @@ _GENERAL = {
 
 
 def is_ciphered_tag(tag: int) -> bool:
-    return tag in SERVICE_NAME or tag in _GENERAL
+    return isinstance(tag, int) and (tag in SERVICE_NAME or tag in _GENERAL)
 
 
 def parse_ciphered(data, *, base_offset: int = 0) -> AnyCiphered:
