@@ -30,7 +30,7 @@ from hmac import compare_digest
 
 from . import _gcm
 from .._util import octets_argument
-from ..errors import AuthenticationError, ConfigurationError, ReplayError, UsageError
+from ..errors import AuthenticationError, ConfigurationError, UsageError
 from ._gcm import MAX_INVOCATION_COUNTER, SC_AUTHENTICATION
 from .context import SecurityContext
 from .mechanism import MechanismName
@@ -187,9 +187,9 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
             raise AuthenticationError(
                 f"HLS-GMAC response has security control 0x{response[0]:02X}")
         ic = int.from_bytes(response[1:5], "big")
-        last = context.peer_invocation_counter
-        if last is not None and ic <= last:
-            raise ReplayError(f"replayed invocation counter {ic} (last accepted {last})")
+        # the replay rule of every ciphered APDU (ReplayError), not a copy of it
+        _gcm.check_received(response[0], ic,
+                            last_invocation_counter=context._peer_invocation_counter)
         expected = hls_gmac(
             challenge, system_title=peer, invocation_counter=ic,
             block_cipher_key=context.block_cipher_key,
