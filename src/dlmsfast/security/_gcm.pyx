@@ -130,10 +130,24 @@ else:
 openssl_available = bool(_openssl_ready)
 
 
-cdef int _get_buffer(object obj, Py_buffer *view, str what) except -1:
+cdef extern from "Python.h":
+    # the same call without Cython's exception check, for the fast path below
+    int _try_get_buffer "PyObject_GetBuffer" (object obj, Py_buffer *view, int flags)
+    void PyErr_Clear()
+
+
+cdef inline int _get_buffer(object obj, Py_buffer *view, str what) except -1:
     """A read-only view of a bytes-like argument. A strided view is taken as its
     octets (copied once; the view holds the copy); anything else (an int would
     otherwise be that many zero octets elsewhere, None, str) is a UsageError."""
+    if _try_get_buffer(obj, view, PyBUF_SIMPLE) == 0:
+        return 0
+    PyErr_Clear()
+    return _get_other_buffer(obj, view, what)
+
+
+cdef int _get_other_buffer(object obj, Py_buffer *view, str what) except -1:
+    # off the per-APDU path: a try/except costs even when nothing is raised
     try:
         PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
     except BufferError:
@@ -542,7 +556,7 @@ cdef str _protection_names(int bits):
                          if bits & bit])
 
 
-cdef int _sending_rules(int sc, int suite, bint dedicated) except -1:
+cdef inline int _sending_rules(int sc, int suite, bint dedicated) except -1:
     """What this side may send: a protecting SC of its own suite, uncompressed,
     and no broadcast key with the dedicated key (UsageError: the caller's choice)."""
     if not sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION):
@@ -559,7 +573,7 @@ cdef int _sending_rules(int sc, int suite, bint dedicated) except -1:
     return 0
 
 
-cdef int _receiving_rules(int sc, int64_t ic, int required, int64_t last_ic,
+cdef inline int _receiving_rules(int sc, int64_t ic, int required, int64_t last_ic,
                          bint dedicated) except -1:
     """What this side accepts, checked before any deciphering: some protection,
     at least the policy's (PolicyError), no compression, no broadcast key with
