@@ -36,7 +36,8 @@ GET = bytes.fromhex("C0010000080000010000FF0200")
 FORMS = ["glo", "ded", "general-glo", "general-ded", "general-ciphering"]
 DEDICATED = {"ded", "general-ded"}
 BACKENDS = [b for b in _gcm.BACKENDS if b != "openssl" or _gcm.openssl_available]
-SRC = Path(__file__).resolve().parents[1] / "src"
+# the package under test, wherever it is (the source tree or an installed wheel)
+SECURITY_DIR = Path(_gcm.__file__).resolve().parent
 
 
 def _pair(**receiver):
@@ -148,8 +149,8 @@ def test_the_compiled_core_owns_its_tables_without_the_context_module():
     # service tag table at import) runs.
     code = textwrap.dedent(f"""
         import sys, types
-        for name, path in (("dlmsfast", {str(SRC / "dlmsfast")!r}),
-                           ("dlmsfast.security", {str(SRC / "dlmsfast" / "security")!r})):
+        for name, path in (("dlmsfast", {str(SECURITY_DIR.parent)!r}),
+                           ("dlmsfast.security", {str(SECURITY_DIR)!r})):
             module = types.ModuleType(name)
             module.__path__ = [path]
             sys.modules[name] = module
