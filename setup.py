@@ -15,6 +15,8 @@ extensions = [
     Extension(
         f"dlmsfast.{name}",
         [f"src/dlmsfast/{name.replace('.', '/')}.pyx"],
+        # a module's own C headers sit beside it (security/_openssl_shim.h)
+        include_dirs=[f"src/dlmsfast/{name.rpartition('.')[0]}"],
         libraries=LIBRARIES.get(name, []),
     )
     for name in MODULES

@@ -13,7 +13,7 @@ from dlmsfast.axdr import _axdr
 from dlmsfast.hdlc import _hdlc
 from dlmsfast.security import _gcm
 from dlmsfast.axdr.values import DataType, TypeDescription
-from dlmsfast.errors import DecodeError, DlmsError, EncodeError, SecurityError, UsageError
+from dlmsfast.errors import DecodeError, DlmsError, EncodeError, UsageError
 
 
 def _run_isolated(code):
@@ -210,24 +210,59 @@ def test_splitter_refuses_to_be_reentered_while_feeding():
     assert splitter.feed(frame.to_bytes()) == [frame]
 
 
+def test_two_splitters_keep_their_own_addresses():
+    # The address objects of the last frame were kept in one process-wide slot:
+    # two links fed in turn (a process reading many meters) evicted each other's
+    # and made new objects for every frame. Each splitter now keeps its own.
+    def frame(meter):
+        return _hdlc.HdlcFrame(_hdlc.HdlcAddress(1, meter), _hdlc.HdlcAddress.client(16),
+                               _hdlc.FrameKind.UA).to_bytes()
+
+    splitters = {meter: _hdlc.HdlcStreamSplitter() for meter in range(17, 57)}
+    first = {}
+    for turn in range(3):
+        for meter, splitter in splitters.items():
+            (got,) = splitter.feed(frame(meter))
+            assert got.destination.lower == meter
+            if turn == 0:
+                first[meter] = got
+            else:
+                assert got.source is first[meter].source
+                assert got.destination is first[meter].destination
+
+
+def test_saturated_description_sizes_are_refused_not_wrapped():
+    # array[65535] of array[65535] of array[65535] of array[65535] of long64:
+    # 8 * 65535**4 octets per element, saturated at the size cap (held in 64
+    # bits on every platform: 1 << 40 in a 32-bit Py_ssize_t was undefined).
+    description = b"\x01\xff\xff" * 4 + b"\x14"
+    data = b"\x13" + description + b"\x08" + bytes(8)
+    with pytest.raises(DecodeError, match="exceeds"):
+        _axdr.decode(data)
+    structure = b"\x02\x10" + description * 16
+    with pytest.raises(DecodeError):
+        _axdr.decode(b"\x13" + structure + b"\x08" + bytes(8))
+
+
 # ---------------------------------------------------------------- _gcm
 
 
-def test_open_service_without_a_cipher_is_a_type_error_not_a_crash():
+def test_open_service_without_a_cipher_is_a_usage_error_not_a_crash():
     result = _run_isolated("""
         from dlmsfast.security import _gcm
+        from dlmsfast.errors import UsageError
         try:
             _gcm.open_service(b"\\xcc\\x11\\x30" + bytes(16), b"12345678", b"", None)
-        except TypeError as exc:
-            print("TypeError", exc)
+        except UsageError as exc:
+            print("UsageError", exc)
     """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "TypeError" in result.stdout
+    assert "UsageError" in result.stdout
 
 
 def test_ciphering_core_without_keys_is_an_error_not_a_crash():
     result = _run_isolated("""
-        import dlmsfast.security  # installs the service tag tables
+        # the compiled core alone: it owns its tables (nothing installs them)
         from dlmsfast.security import _gcm
         from dlmsfast.errors import DlmsError
         core = _gcm.CipheringCore()
@@ -248,8 +283,8 @@ def test_ciphering_core_without_keys_is_an_error_not_a_crash():
             print(type(exc).__name__, exc)
     """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.count("no block cipher key") == 2
-    assert "UsageError" in result.stdout
+    assert result.stdout.count("ConfigurationError no block cipher key") == 2
+    assert "ConfigurationError the system title (8 octets)" in result.stdout
 
 
 @pytest.mark.parametrize("backend", _gcm.BACKENDS)

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlmsfast.security import _gcm
-from dlmsfast.errors import DecodeError, SecurityError, UsageError
+from dlmsfast.errors import (
+    ConfigurationError,
+    DecodeError,
+    PolicyError,
+    ReplayError,
+    TagError,
+    UsageError,
+)
 
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
@@ -56,9 +63,9 @@ def test_every_flipped_bit_is_rejected(backend):
     for bit in range(8 * (len(GLO_APDU) - header)):
         forged = bytearray(GLO_APDU)
         forged[header + bit // 8] ^= 0x80 >> (bit % 8)
-        with pytest.raises(SecurityError, match="tag mismatch"):
+        with pytest.raises(TagError, match="tag mismatch"):
             _gcm.open_service(bytes(forged), SYSTEM_TITLE, AK, cipher)
-        with pytest.raises(SecurityError):
+        with pytest.raises(TagError):
             cipher.decrypt(IV, forged[header:-12], forged[-12:], b"\x30" + AK)
 
 
@@ -72,9 +79,11 @@ def test_flipped_security_header_bits_are_rejected(backend):
             continue
         forged = bytearray(GLO_APDU)
         forged[2 + bit // 8] ^= 0x80 >> (bit % 8)
-        # SC is part of the AAD and IC of the IV; SC bit 6 asks for a broadcast
-        # key that is not set, bit 7 for compression that is refused
-        with pytest.raises(SecurityError):
+        # SC is part of the AAD and IC of the IV (TagError); SC bit 7 asks for
+        # compression, refused (PolicyError), bit 6 for a broadcast key that is
+        # not set here (ConfigurationError)
+        expected = {0: PolicyError, 1: ConfigurationError}.get(bit, TagError)
+        with pytest.raises(expected):
             _gcm.open_service(bytes(forged), SYSTEM_TITLE, AK, cipher)
 
 
@@ -82,13 +91,13 @@ def test_replayed_counter_is_rejected_before_deciphering(backend):
     cipher = _gcm.AesGcm(EK, backend)
     assert _gcm.open_service(GLO_APDU, SYSTEM_TITLE, AK, cipher, None, IC - 1)[1] == IC
     for last in (IC, IC + 1, 0xFFFFFFFF):
-        with pytest.raises(SecurityError, match="replayed invocation counter"):
+        with pytest.raises(ReplayError, match="replayed invocation counter"):
             _gcm.open_service(GLO_APDU, SYSTEM_TITLE, AK, cipher, None, last)
 
 
 def test_wrong_system_title_fails_the_tag(backend):
     cipher = _gcm.AesGcm(EK, backend)
-    with pytest.raises(SecurityError):
+    with pytest.raises(TagError):
         _gcm.open_service(GLO_APDU, b"MMM\x00\x00\x00\x00\x01", AK, cipher)
 
 
@@ -96,7 +105,7 @@ def test_unprotected_security_control_is_refused(backend):
     cipher = _gcm.AesGcm(EK, backend)
     data = cipher.seal_service(0xC8, 0x00, SYSTEM_TITLE, 7, AK, PLAINTEXT)
     assert data == bytes.fromhex("C8120000000007") + PLAINTEXT
-    with pytest.raises(SecurityError, match="no protection"):
+    with pytest.raises(PolicyError, match="no protection"):
         _gcm.open_service(data, SYSTEM_TITLE, AK, cipher)
 
 
@@ -113,7 +122,7 @@ def test_broadcast_key_bit_selects_the_broadcast_cipher(backend):
     broadcast = _gcm.AesGcm(bytes(16), backend)
     data = broadcast.seal_service(0xC8, 0x70, SYSTEM_TITLE, 9, AK, PLAINTEXT)
     assert _gcm.open_service(data, SYSTEM_TITLE, AK, unicast, broadcast)[2] == PLAINTEXT
-    with pytest.raises(SecurityError, match="broadcast key"):
+    with pytest.raises(ConfigurationError, match="broadcast key"):
         _gcm.open_service(data, SYSTEM_TITLE, AK, unicast)
 
 
@@ -155,7 +164,7 @@ def test_contexts_are_reused_across_calls(backend):
         sealed = cipher.encrypt(iv, data, b"\x30" + AK)
         assert sealed == oracle.encrypt(iv, data, b"\x30" + AK)[:-4]
         assert cipher.decrypt(iv, sealed[:i], sealed[i:], b"\x30" + AK) == data
-        with pytest.raises(SecurityError):
+        with pytest.raises(TagError):
             cipher.decrypt(iv, sealed[:i], bytes(12), b"\x30" + AK)
 
 
@@ -167,7 +176,7 @@ def test_accepts_any_buffer(backend):
 
 @pytest.mark.parametrize("key", [b"", bytes(15), bytes(24), bytes(33)])
 def test_bad_key_length(key):
-    with pytest.raises(UsageError, match="16 or 32 octets"):
+    with pytest.raises(ConfigurationError, match="16 or 32 octets"):
         _gcm.AesGcm(key)
 
 
@@ -177,7 +186,7 @@ def test_bad_arguments(backend):
         cipher.encrypt(bytes(11), b"")
     with pytest.raises(UsageError, match="tag"):
         cipher.decrypt(IV, b"", bytes(5))
-    with pytest.raises(UsageError, match="system title"):
+    with pytest.raises(ConfigurationError, match="system title"):
         cipher.seal_service(0xC8, 0x30, bytes(7), 1, AK, PLAINTEXT)
     with pytest.raises(UsageError, match="backend"):
         _gcm.AesGcm(EK, "nss")
@@ -188,8 +197,11 @@ def test_repr_never_shows_the_key(backend):
     text = repr(cipher)
     assert "aes-128-gcm" in text and backend in text
     assert EK.hex() not in text.lower() and "0102" not in text
-    with pytest.raises(TypeError):
-        __import__("pickle").dumps(cipher)
+    for leak in (__import__("pickle").dumps, __import__("copy").copy,
+                 __import__("copy").deepcopy):
+        with pytest.raises(UsageError, match="neither pickled nor copied") as caught:
+            leak(cipher)
+        assert EK.hex() not in str(caught.value).lower()
 
 
 @pytest.mark.parametrize("data,offset", [

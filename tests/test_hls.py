@@ -9,7 +9,12 @@ import pytest
 
 from conftest import load_vectors
 from dlmsfast.security import _gcm
-from dlmsfast.errors import SecurityError, UsageError
+from dlmsfast.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ReplayError,
+    UsageError,
+)
 from dlmsfast.security import AuthenticationMechanism as M
 from dlmsfast.security import SecurityContext, lls_check, respond, verify
 
@@ -59,15 +64,15 @@ def test_gmac_vectors(backend):
                                   block_cipher_key=EK, authentication_key=AK, backend=backend)
         verify(M.HLS_GMAC, response, challenge, context=checker)
         assert checker.peer_invocation_counter == meaning["invocation_counter"]
-        with pytest.raises(SecurityError, match="replayed"):
+        with pytest.raises(ReplayError, match="replayed"):
             verify(M.HLS_GMAC, response, challenge, context=checker)
         checker.peer_invocation_counter = None
         for bit in range(8 * len(response)):
             forged = bytearray(response)
             forged[bit // 8] ^= 0x80 >> (bit % 8)
-            with pytest.raises(SecurityError):
+            with pytest.raises(AuthenticationError):
                 verify(M.HLS_GMAC, bytes(forged), challenge, context=checker)
-        with pytest.raises(SecurityError):
+        with pytest.raises(AuthenticationError):
             verify(M.HLS_GMAC, response, challenge[::-1], context=checker)
 
 
@@ -80,7 +85,7 @@ def test_four_pass_exchange_for_every_mechanism(backend):
         f_ctos = respond(mechanism, CTOS, secret=SECRET, context=server, own_challenge=STOC)
         verify(mechanism, f_ctos, CTOS, secret=SECRET, context=client, peer_challenge=STOC)
         client.peer_invocation_counter = None
-        with pytest.raises(SecurityError, match="authentication failed"):
+        with pytest.raises(AuthenticationError, match="authentication failed"):
             verify(mechanism, f_ctos, CTOS, secret=b"Guru", context=client,
                    peer_challenge=STOC, peer_system_title=b"XXXXXXXX")
         # the answer to one challenge is not the answer to the other
@@ -157,23 +162,23 @@ def test_lls():
     assert respond(M.LLS, b"", secret=b"12345678") == b"12345678"
     verify(M.LLS, b"12345678", b"", secret=b"12345678")
     for wrong in (b"12345679", b"1234567", b""):
-        with pytest.raises(SecurityError) as info:
+        with pytest.raises(AuthenticationError) as info:
             lls_check(b"12345678", wrong)
         assert "12345678" not in str(info.value)
-        with pytest.raises(SecurityError):
+        with pytest.raises(AuthenticationError):
             verify(M.LLS, wrong, b"", secret=b"12345678")
 
 
-def test_missing_inputs_are_usage_errors():
-    with pytest.raises(UsageError, match="secret"):
+def test_missing_inputs_are_configuration_errors():
+    with pytest.raises(ConfigurationError, match="secret"):
         respond(M.HLS_MD5, STOC)
-    with pytest.raises(UsageError, match="SecurityContext"):
+    with pytest.raises(ConfigurationError, match="SecurityContext"):
         respond(M.HLS_GMAC, STOC)
-    with pytest.raises(UsageError, match="system titles"):
+    with pytest.raises(ConfigurationError, match="system titles"):
         respond(M.HLS_SHA256, STOC, secret=SECRET)
     with pytest.raises(UsageError):
         respond(M.HLS_ECDSA, STOC, secret=SECRET)
-    with pytest.raises(SecurityError, match="17 octets"):
+    with pytest.raises(AuthenticationError, match="17 octets"):
         _, server = _pair(None)
         verify(M.HLS_GMAC, b"\x10" + bytes(10), STOC, context=server)
 

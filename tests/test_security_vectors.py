@@ -225,7 +225,13 @@ def test_mutated_vectors_raise_only_dlms_errors(data):
 # ---------------------------------------------------------------- with keys
 
 from dlmsfast.security import _gcm  # noqa: E402
-from dlmsfast.errors import SecurityError, UsageError  # noqa: E402
+from dlmsfast.errors import (  # noqa: E402
+    ConfigurationError,
+    PolicyError,
+    ReplayError,
+    TagError,
+    UsageError,
+)
 from dlmsfast.security import SecurityContext, unwrap_key, wrap_key  # noqa: E402
 
 GCM_BACKENDS = [b for b in _gcm.BACKENDS if b != "openssl" or _gcm.openssl_available]
@@ -256,7 +262,8 @@ def _context(meaning, backend, **extra):
     return SecurityContext(
         system_title=title, peer_system_title=title,
         block_cipher_key=keys["encryption_key"], authentication_key=keys["authentication_key"],
-        dedicated_key=keys.get("dedicated_key"), backend=backend, **extra,
+        dedicated_key=keys.get("dedicated_key"), backend=backend,
+        **{"security_policy": 0, **extra},
     )
 
 
@@ -317,7 +324,7 @@ def test_every_flipped_bit_of_a_vector_is_rejected(keyed_vector, backend):
     for bit in range(8 * header, 8 * len(data)):
         forged = bytearray(data)
         forged[bit // 8] ^= 0x80 >> (bit % 8)
-        with pytest.raises(SecurityError):
+        with pytest.raises(TagError):
             context.decrypt(bytes(forged))
     assert context.peer_invocation_counter is None
 
@@ -328,7 +335,7 @@ def test_replay_is_rejected(keyed_vector, backend):
     data = bytes.fromhex(keyed_vector["hex"])
     context = _context(meaning, backend)
     context.decrypt(data)
-    with pytest.raises(SecurityError, match="replayed"):
+    with pytest.raises(ReplayError, match="replayed"):
         context.decrypt(data)
     context.peer_invocation_counter = meaning["invocation_counter"] - 1
     assert context.decrypt(data).hex().upper() == meaning["plaintext"]
@@ -338,7 +345,7 @@ def test_replay_is_rejected(keyed_vector, backend):
 def test_security_policy_refuses_a_stripped_tag(backend):
     vector = next(v for v in _keyed_vectors() if v["meaning"]["security_control"]["hex"] == "20")
     context = _context(vector["meaning"], backend, security_policy=0x30)
-    with pytest.raises(SecurityError, match="policy requires authentication"):
+    with pytest.raises(PolicyError, match="policy requires authentication"):
         context.decrypt(bytes.fromhex(vector["hex"]))
     strict = _context(vector["meaning"], backend)
     strict.security_policy = 0x30
@@ -346,7 +353,7 @@ def test_security_policy_refuses_a_stripped_tag(backend):
     with pytest.raises(UsageError):
         strict.security_policy = 0x40
     general = strict.encrypt(b"\xc0\x01\x00", security_control=0x10, form="general-glo")
-    with pytest.raises(SecurityError, match="policy requires encryption"):
+    with pytest.raises(PolicyError, match="policy requires encryption"):
         strict.decrypt(general)
 
 
@@ -367,7 +374,7 @@ def test_suite_2_round_trip_agrees_with_cryptography(backend):
     expected = AESGCM(ek).encrypt(title + (41).to_bytes(4, "big"), plaintext, b"\x32" + ak)
     assert data[7:] == expected[:-4]
     assert receiver.decrypt(data) == plaintext
-    with pytest.raises(UsageError, match="32 octets"):
+    with pytest.raises(ConfigurationError, match="32 octets"):
         SecurityContext(system_title=title, block_cipher_key=bytes(16),
                         authentication_key=ak, security_suite=2)
     with pytest.raises(UsageError, match="suite"):
@@ -383,7 +390,8 @@ def test_every_form_round_trips(backend, form, sc):
                 dedicated_key=bytes(range(32, 48)), broadcast_key=bytes(range(48, 64)))
     a, b = b"AAAAAAAA", b"BBBBBBBB"
     client = SecurityContext(system_title=a, peer_system_title=b, backend=backend, **keys)
-    server = SecurityContext(system_title=b, peer_system_title=a, backend=backend, **keys)
+    server = SecurityContext(system_title=b, peer_system_title=a, backend=backend,
+                             security_policy=0, **keys)
     if sc & 0x40 and form in ("ded", "general-ded"):
         # the key-set bit chooses between the global keys; ded- has its own
         with pytest.raises(UsageError, match="dedicated key, not the broadcast"):
@@ -391,7 +399,7 @@ def test_every_form_round_trips(backend, form, sc):
         forged = bytearray(client.encrypt(b"\xc0\x01\x00", security_control=sc & 0x3F,
                                           form=form))
         forged[-5 - 3 - 12] |= 0x40  # SC sits before IC (4), the APDU (3) and T (12)
-        with pytest.raises(SecurityError, match="cannot use the broadcast key"):
+        with pytest.raises(PolicyError, match="cannot use the broadcast key"):
             server.decrypt(bytes(forged))
         return
     for i, apdu in enumerate([bytes.fromhex("C0010000080000010000FF0200"),
@@ -430,7 +438,7 @@ def test_general_ciphering_with_identified_and_wrapped_keys():
     agreed = GeneralCiphering(b"", b"AAAAAAAA", b"BBBBBBBB", b"", b"",
                               AgreedKey(b"\x01", bytes(64)), SecurityControl(0x30), 99,
                               bytes(3), bytes(12))
-    with pytest.raises(SecurityError, match="agreed-key"):
+    with pytest.raises(ConfigurationError, match="agreed-key"):
         server.decrypt(agreed.to_bytes())
 
 
@@ -440,7 +448,7 @@ def test_general_ciphering_vector_is_refused_without_its_private_keys():
                               peer_system_title="4D4D4D0000BC614E",
                               block_cipher_key=bytes(16), authentication_key=bytes(16),
                               security_suite=1)
-    with pytest.raises(SecurityError, match="agreed-key"):
+    with pytest.raises(ConfigurationError, match="agreed-key"):
         context.decrypt(bytes.fromhex(vector["hex"]))
 
 
@@ -458,9 +466,12 @@ def test_counters_and_repr():
     second = context.encrypt(b"\xc0\x01\x00")
     assert CipheredApdu.from_bytes(first).invocation_counter == 0xFFFFFFFE
     assert CipheredApdu.from_bytes(second).invocation_counter == 0xFFFFFFFF
-    with pytest.raises(SecurityError, match="exhausted"):
+    with pytest.raises(ConfigurationError, match="exhausted"):
         context.encrypt(b"\xc0\x01\x00")
-    context.invocation_counter = 0
+    with pytest.raises(UsageError, match="below the next one"):
+        context.invocation_counter = 0
+    context = SecurityContext(system_title=b"AAAAAAAA", peer_system_title=b"BBBBBBBB",
+                              block_cipher_key=ek, authentication_key=ak)
     with pytest.raises(UsageError):
         context.encrypt(b"\x60\x00", form="glo")
     with pytest.raises(UsageError):
@@ -469,10 +480,10 @@ def test_counters_and_repr():
         context.encrypt(b"\xc0\x01\x00", security_control=0x00)
     clear = GeneralGloCiphering(b"AAAAAAAA", SecurityControl(0x00), 1, b"\xc0\x01\x00")
     for data in (clear.to_bytes(), bytes.fromhex("C8080000000001C00100")):
-        with pytest.raises(SecurityError, match="no protection"):
+        with pytest.raises(PolicyError, match="no protection"):
             context.decrypt(data)
         assert context.explain_decrypt(data).tag_ok is None
-    with pytest.raises(TypeError):
+    with pytest.raises(UsageError, match="neither pickled nor copied"):
         __import__("pickle").dumps(context)
 
 
@@ -484,9 +495,9 @@ def test_key_wrap_vector():
     assert unwrap_key(kek, bytes.fromhex(vector["hex"])) == key
     forged = bytearray.fromhex(vector["hex"])
     forged[5] ^= 1
-    with pytest.raises(SecurityError, match="integrity"):
+    with pytest.raises(TagError, match="integrity"):
         unwrap_key(kek, bytes(forged))
-    with pytest.raises(SecurityError):
+    with pytest.raises(DecodeError, match="multiple of 8"):
         unwrap_key(kek, bytes(20))
 
 
@@ -516,7 +527,8 @@ def test_explain_encrypt_shows_the_green_book_steps(backend):
     data, steps = context.explain_encrypt(bytes.fromhex(meaning["plaintext"]),
                                           invocation_counter=meaning["invocation_counter"])
     assert data.hex().upper() == vector["hex"]
-    assert context.invocation_counter == 5  # an explicit IC leaves the counter alone
+    # an explicit IC moves the counter to it and consumes it: never used twice
+    assert context.invocation_counter == meaning["invocation_counter"] + 1
     assert steps.iv.hex().upper() == meaning["iv"]
     assert steps.aad == b"\x30" + bytes.fromhex(meaning["keys"]["authentication_key"])
     assert steps.aad_layout == "SC || AK"
@@ -526,8 +538,14 @@ def test_explain_encrypt_shows_the_green_book_steps(backend):
     # the AAD carries the authentication key: it stays out of the repr
     assert meaning["keys"]["authentication_key"].lower() not in repr(steps).lower()
     assert "aad=" not in repr(steps)
+    following = meaning["invocation_counter"] + 1
     _, steps = context.explain_encrypt(b"\xc0\x01\x00")
-    assert steps.invocation_counter == 5 and context.invocation_counter == 6
+    assert steps.invocation_counter == following and context.invocation_counter == following + 1
+    # explaining with an IC already used would cipher a second APDU under the
+    # same key and IV (GCM nonce reuse): refused, and nothing is consumed
+    with pytest.raises(UsageError, match="below the next one"):
+        context.explain_encrypt(b"\xc0\x01\x00", invocation_counter=following)
+    assert context.invocation_counter == following + 1
 
 
 def test_steps_repr_hides_a_dedicated_key_in_the_plaintext():
@@ -552,7 +570,7 @@ def test_explain_decrypt_reports_a_wrong_tag_without_raising(backend):
     assert steps.received_tag != steps.computed_tag
     assert steps.computed_tag.hex().upper() == "7D825C3BE4A77C3FCC056B6B"
     assert context.peer_invocation_counter is None
-    with pytest.raises(SecurityError, match="tag mismatch"):
+    with pytest.raises(TagError, match="tag mismatch"):
         context.decrypt(forged)
 
 
@@ -598,7 +616,7 @@ def test_key_transfer_data_round_trip_and_errors():
     # array of 1, structure of 2, enum 3, octet-string of the RFC 3394 vector
     assert data == bytes.fromhex("01010202160309 18") + bytes.fromhex(vector["hex"])
     assert parse_key_transfer_data(kek, data) == [(KeyId.MASTER_KEY, key)]
-    with pytest.raises(SecurityError):
+    with pytest.raises(TagError):
         parse_key_transfer_data(bytes(16), data)
     for bad, offset in ((b"", 0), (data[:-1], 7), (data + b"\x00", len(data)),
                         (bytes.fromhex("0101020216070900"), 2),
@@ -632,7 +650,7 @@ def test_threads_never_share_an_invocation_counter_or_accept_a_replay(backend, f
         try:
             receiver.decrypt(last)
             return True
-        except SecurityError:
+        except ReplayError:
             return False
 
     with ThreadPoolExecutor(8) as pool:
@@ -670,13 +688,13 @@ def test_general_glo_system_title_rules(backend):
     receiver.peer_invocation_counter = None
     stranger = SecurityContext(system_title=b"BBBBBBBB", **keys)
     assert stranger.decrypt(data) == b"\x0f\x00\x00\x00\x01\x00\x09\x00"
-    with pytest.raises(UsageError, match="peer system title is unknown"):
+    with pytest.raises(ConfigurationError, match="peer system title is unknown"):
         stranger.decrypt(empty)
     odd = GeneralGloCiphering(b"AAAAA", apdu.security_control, apdu.invocation_counter,
                               apdu.ciphertext, apdu.authentication_tag).to_bytes()
-    with pytest.raises(SecurityError, match="8 octets"):
+    with pytest.raises(DecodeError, match="8 octets"):
         receiver.decrypt(odd)
-    with pytest.raises(SecurityError, match="8 octets"):
+    with pytest.raises(DecodeError, match="8 octets"):
         receiver.explain_decrypt(odd)
 
 
@@ -691,15 +709,15 @@ def test_changing_keys(backend):
     assert sender.block_cipher_key == new and sender.invocation_counter == 1
     after = sender.encrypt(b"\xc0\x01\x00")
     assert receiver.decrypt(before) == b"\xc0\x01\x00"
-    with pytest.raises(SecurityError, match="tag mismatch"):
+    with pytest.raises(TagError, match="tag mismatch"):
         receiver.decrypt(after)
     receiver.block_cipher_key = new
     assert receiver.decrypt(after) == b"\xc0\x01\x00"
-    with pytest.raises(UsageError, match="16 octets"):
+    with pytest.raises(ConfigurationError, match="16 octets"):
         receiver.block_cipher_key = bytes(15)
     assert receiver.block_cipher_key == new  # a refused key changes nothing
     sender.authentication_key = bytes(range(16))
-    with pytest.raises(SecurityError, match="tag mismatch"):
+    with pytest.raises(TagError, match="tag mismatch"):
         receiver.decrypt(sender.encrypt(b"\xc0\x01\x00"))
     assert receiver.broadcast_key is None and receiver.master_key is None
     receiver.broadcast_key = bytes(16)

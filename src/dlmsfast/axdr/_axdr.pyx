@@ -89,8 +89,11 @@ cdef Py_ssize_t _SIMPLE_SIZE[256]
 cdef list _DATA_TYPES = [None] * 256
 cdef list _TYPE_NAMES = ["unknown tag %d" % i for i in range(256)]
 cdef double _FLOAT32_MAX = 3.4028234663852886e38
-# Saturation bound for the minimum encoded size of a described element.
-cdef Py_ssize_t SIZE_CAP = (<Py_ssize_t>1) << 40
+# Saturation bound for the minimum encoded size (and weight) of a described
+# element. Sizes and weights are long long (64 bits on every platform), not
+# Py_ssize_t (32 bits on a 32-bit build): a 2-octet array count times the cap
+# (2**16 * 2**40) and the sum of two caps stay far below 2**63 everywhere.
+cdef long long SIZE_CAP = (<long long>1) << 40
 
 
 cdef void _init_tables():
@@ -561,8 +564,8 @@ ctypedef struct DescNode:
     long long high
     Py_ssize_t count      # array: elements (-1 = as many as given); structure: elements
     Py_ssize_t end        # index just after this node's subtree
-    Py_ssize_t min_size   # fewest octets one untagged value takes (saturated)
-    Py_ssize_t weight     # Python objects one decoded value makes (saturated)
+    long long min_size    # fewest octets one untagged value takes (saturated)
+    long long weight      # Python objects one decoded value makes (saturated)
 
 
 # One description node per tag, so typed nodes share the encoder's fast leaves.
@@ -609,14 +612,15 @@ cdef class _Program:
         return self.n - 1
 
 
-cdef inline Py_ssize_t _saturate(Py_ssize_t size):
+cdef inline long long _saturate(long long size):
     return SIZE_CAP if size > SIZE_CAP else size
 
 
 cdef int _parse_description(Reader* r, _Program p, int depth) except -1:
     """Read a TypeDescription from the wire into ``p``."""
     cdef Py_ssize_t start = r.pos
-    cdef Py_ssize_t idx = 0, count, i, child, size = 0, weight = 1
+    cdef Py_ssize_t idx = 0, count, i, child
+    cdef long long size = 0, weight = 1
     cdef int tag
     if depth >= MAX_DEPTH:
         _fail(f"type description nested deeper than {MAX_DEPTH} levels", start)
@@ -634,8 +638,8 @@ cdef int _parse_description(Reader* r, _Program p, int depth) except -1:
         # description octets allocate without bound.
         if p.nodes[child].min_size == 0:
             _fail("array element of the contents description takes no octets", start)
-        size = _saturate(count * p.nodes[child].min_size)
-        weight = _saturate(1 + count * p.nodes[child].weight)
+        size = _saturate(<long long>count * p.nodes[child].min_size)
+        weight = _saturate(1 + <long long>count * p.nodes[child].weight)
     elif tag == T_STRUCTURE:
         count = _read_bounded_length(r, "structure description count")
         idx = p.add(tag, count)
@@ -707,7 +711,7 @@ cdef object _decode_described(Reader* r, _Program p, Py_ssize_t i, bint typed):
             child = p.nodes[child].end
         _untrack_if_atomic(container, n)
     elif tag == T_ARRAY:
-        if n * p.nodes[i + 1].min_size > r.len - r.pos:
+        if <long long>n * p.nodes[i + 1].min_size > r.len - r.pos:
             _fail(f"array of {n} described elements exceeds the {r.len - r.pos} octets "
                   "that remain", r.pos)
         if typed:
@@ -735,7 +739,8 @@ cdef object _decode_described(Reader* r, _Program p, Py_ssize_t i, bint typed):
 cdef object _decode_compact_array(Reader* r, Py_ssize_t start, bint typed):
     cdef _Program p = _Program()
     cdef Reader contents
-    cdef Py_ssize_t n, budget
+    cdef Py_ssize_t n
+    cdef long long budget
     cdef list elements = []
     _parse_description(r, p, 1)
     if p.nodes[0].min_size == 0:
@@ -744,7 +749,7 @@ cdef object _decode_compact_array(Reader* r, Py_ssize_t start, bint typed):
     # Null-data, dont-care and empty structures take no octets in the contents,
     # so a short description could make many values per octet (a few kB making
     # a billion): bound the values by the octets of the whole compact-array.
-    budget = MAX_VALUES_PER_OCTET * (r.pos + n - start)
+    budget = <long long>MAX_VALUES_PER_OCTET * (r.pos + n - start)
     if n // p.nodes[0].min_size > budget // p.nodes[0].weight:
         _fail(f"compact-array of {n} content octets could make more than "
               f"{MAX_VALUES_PER_OCTET} values per octet", start)

@@ -361,23 +361,32 @@ cdef inline HdlcAddress _address_from_raw(uint32_t raw, int size):
     return address
 
 
-# A stream rarely changes addresses: reusing the last object saves an allocation per frame.
-cdef HdlcAddress _last_destination = HdlcAddress.client(16)
-cdef HdlcAddress _last_source = HdlcAddress.client(16)
+@cython.final
+cdef class _AddressCache:
+    """The last destination and source addresses made, reused while a stream keeps
+    them (an HdlcAddress is immutable): one allocation saved per frame. Each
+    splitter has its own, so one process reading thousands of meters, one
+    splitter per link, never makes the streams evict each other's addresses."""
+
+    cdef HdlcAddress destination
+    cdef HdlcAddress source
+
+    def __cinit__(self):
+        self.destination = self.source = HdlcAddress.client(16)
+
+    cdef inline HdlcAddress get_destination(self, uint32_t raw, int size):
+        if self.destination.raw != raw or self.destination.size != size:
+            self.destination = _address_from_raw(raw, size)
+        return self.destination
+
+    cdef inline HdlcAddress get_source(self, uint32_t raw, int size):
+        if self.source.raw != raw or self.source.size != size:
+            self.source = _address_from_raw(raw, size)
+        return self.source
 
 
-cdef inline HdlcAddress _cached_destination(uint32_t raw, int size):
-    global _last_destination
-    if _last_destination.raw != raw or _last_destination.size != size:
-        _last_destination = _address_from_raw(raw, size)
-    return _last_destination
-
-
-cdef inline HdlcAddress _cached_source(uint32_t raw, int size):
-    global _last_source
-    if _last_source.raw != raw or _last_source.size != size:
-        _last_source = _address_from_raw(raw, size)
-    return _last_source
+# for the one-frame parse functions (no stream: no meter to keep apart)
+cdef _AddressCache _parse_addresses = _AddressCache()
 
 
 cdef Py_ssize_t _offset_arg(object offset) except? -1:
@@ -559,7 +568,7 @@ cdef class HdlcFrame:
                     f"HDLC length field says {length} octets but {n - 2} are between the flags", 1)
             if _scan_frame(p, 0, n, &scan) != SCAN_FRAME:
                 raise _scan_error(&scan, 0)
-            return _make_frame(p, &scan)
+            return _make_frame(p, &scan, _parse_addresses)
         finally:
             PyBuffer_Release(&view)
 
@@ -772,10 +781,10 @@ cdef object _scan_error(_Scan* s, Py_ssize_t base):
     return DecodeError("malformed HDLC frame", at)
 
 
-cdef inline HdlcFrame _make_frame(const uint8_t* p, _Scan* s):
+cdef inline HdlcFrame _make_frame(const uint8_t* p, _Scan* s, _AddressCache addresses):
     cdef HdlcFrame frame = HdlcFrame.__new__(HdlcFrame)
-    frame.destination = _cached_destination(s.dst_raw, s.dst_size)
-    frame.source = _cached_source(s.src_raw, s.src_size)
+    frame.destination = addresses.get_destination(s.dst_raw, s.dst_size)
+    frame.source = addresses.get_source(s.src_raw, s.src_size)
     frame.control = <HdlcControl>_CONTROLS[s.control]
     frame.segmented = s.segmented
     if s.info_len:
@@ -884,7 +893,7 @@ def parse_frame_from(data, offset=0):
         after_flag = at == 0 or p[at - 1] == FLAG
         status = _next_frame(p, at, view.len, after_flag, &scan, &nxt)
         if status == NEXT_FRAME:
-            return nxt.consumed - at, _make_frame(p, &scan)
+            return nxt.consumed - at, _make_frame(p, &scan, _parse_addresses)
         return nxt.consumed - at, None
     finally:
         PyBuffer_Release(&view)
@@ -908,6 +917,11 @@ cdef class HdlcStreamSplitter:
     cdef readonly Py_ssize_t frames
     cdef readonly object last_error
     cdef Py_ssize_t _stream_offset
+    cdef _AddressCache _addresses
+
+    def __cinit__(self):
+        # in __cinit__, so that a splitter made with __new__ alone has one too
+        self._addresses = _AddressCache()
 
     def __init__(self):
         self._buffer = bytearray()
@@ -986,7 +1000,7 @@ cdef class HdlcStreamSplitter:
 
     cdef int _emit(self, const uint8_t* p, _Scan* s, list frames) except -1:
         """Hand over one valid frame (a subclass may make something else of it)."""
-        frames.append(_make_frame(p, s))
+        frames.append(_make_frame(p, s, self._addresses))
         return 0
 
     def clear(self):

@@ -6,9 +6,9 @@ Two backends share one API (:class:`AesGcm`):
 ``openssl``
     OpenSSL's EVP interface, called directly. No OpenSSL headers or import
     library are needed at build time: the EVP function pointer types are
-    declared below, and at import the functions are resolved from the
-    libcrypto that the Python process already carries (``_hashlib`` and
-    ``_ssl`` link it). Each :class:`AesGcm` keeps two EVP contexts (one per
+    declared in ``_openssl_shim.h`` (beside this file), and at import the
+    functions are resolved from the libcrypto that the Python process
+    already carries (``_hashlib`` and ``_ssl`` link it). Each :class:`AesGcm` keeps two EVP contexts (one per
     direction) keyed once at construction; a call only sets the IV, so the
     key schedule is never redone. Output is written straight into the
     result ``bytes`` object: no copies beyond the output.
@@ -30,157 +30,43 @@ receipt the general-glo-/general-ded-ciphering header too::
     AAD = SC || AK            (authenticated and encrypted, SC 0x3n)
     AAD = SC || AK || APDU    (authenticated only, SC 0x1n)
 
+This module is also the one home of the ciphering rules (:class:`CipheringCore`,
+``_sending_rules``, ``_receiving_rules``, the key choice, the invocation
+counters), of the security control bits (``SC_*``) and of the service tag
+table (``SERVICE_TAGS``): dlmsfast.security.context and .ciphered read them
+from here and keep no copy.
+
+Errors: a wrong tag is a TagError, a replayed IC a ReplayError, less
+protection than required a PolicyError, malformed bytes a DecodeError with
+the offset, a missing or unusable key or title a ConfigurationError, an
+OpenSSL failure a BackendError, a wrong argument a UsageError. Nothing that
+holds a key pickles or copies.
+
 The GIL is held throughout: a context serves one call at a time, and the
 APDUs are small enough that releasing it would cost more than it gains.
 """
 import os
 from hmac import compare_digest as _compare_digest
 
+cimport cython
+
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.limits cimport INT_MAX
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
-from dlmsfast.errors import DecodeError, SecurityError, UsageError
+from dlmsfast.errors import (
+    BackendError,
+    ConfigurationError,
+    DecodeError,
+    PolicyError,
+    ReplayError,
+    TagError,
+    UsageError,
+)
 
-cdef extern from *:
-    """
-    #include <string.h>
-
-    typedef void *(*dlmsfast_fn_ctx_new)(void);
-    typedef void (*dlmsfast_fn_ctx_free)(void *);
-    typedef const void *(*dlmsfast_fn_cipher)(void);
-    typedef int (*dlmsfast_fn_init)(void *, const void *, void *,
-                                    const unsigned char *, const unsigned char *);
-    typedef int (*dlmsfast_fn_ctrl)(void *, int, int, void *);
-    typedef int (*dlmsfast_fn_update)(void *, unsigned char *, int *,
-                                      const unsigned char *, int);
-    typedef int (*dlmsfast_fn_final)(void *, unsigned char *, int *);
-    typedef const char *(*dlmsfast_fn_version)(int);
-
-    static struct {
-        dlmsfast_fn_ctx_new ctx_new;
-        dlmsfast_fn_ctx_free ctx_free;
-        dlmsfast_fn_cipher aes_128_gcm;
-        dlmsfast_fn_cipher aes_256_gcm;
-        dlmsfast_fn_init encrypt_init;
-        dlmsfast_fn_init decrypt_init;
-        dlmsfast_fn_ctrl ctrl;
-        dlmsfast_fn_update encrypt_update;
-        dlmsfast_fn_update decrypt_update;
-        dlmsfast_fn_final encrypt_final;
-        dlmsfast_fn_final decrypt_final;
-        dlmsfast_fn_version version;
-    } dlmsfast_evp;
-
-    static char dlmsfast_libcrypto_path[1024];
-
-    #if defined(_WIN32)
-    #include <windows.h>
-    static void *dlmsfast_sym(void *lib, const char *name) {
-        return (void *)GetProcAddress((HMODULE)lib, name);
-    }
-    #else
-    #include <dlfcn.h>
-    static void *dlmsfast_sym(void *lib, const char *name) {
-        return dlsym(lib, name);
-    }
-    #endif
-
-    #define DLMSFAST_BIND(field, name) \\
-        if (!(*(void **)(&dlmsfast_evp.field) = dlmsfast_sym(lib, name))) return -1;
-
-    static int dlmsfast_bind(void *lib) {
-        DLMSFAST_BIND(ctx_new, "EVP_CIPHER_CTX_new")
-        DLMSFAST_BIND(ctx_free, "EVP_CIPHER_CTX_free")
-        DLMSFAST_BIND(aes_128_gcm, "EVP_aes_128_gcm")
-        DLMSFAST_BIND(aes_256_gcm, "EVP_aes_256_gcm")
-        DLMSFAST_BIND(encrypt_init, "EVP_EncryptInit_ex")
-        DLMSFAST_BIND(decrypt_init, "EVP_DecryptInit_ex")
-        DLMSFAST_BIND(ctrl, "EVP_CIPHER_CTX_ctrl")
-        DLMSFAST_BIND(encrypt_update, "EVP_EncryptUpdate")
-        DLMSFAST_BIND(decrypt_update, "EVP_DecryptUpdate")
-        DLMSFAST_BIND(encrypt_final, "EVP_EncryptFinal_ex")
-        DLMSFAST_BIND(decrypt_final, "EVP_DecryptFinal_ex")
-        *(void **)(&dlmsfast_evp.version) = dlmsfast_sym(lib, "OpenSSL_version");
-        return 0;
-    }
-
-    static int dlmsfast_try(void *lib, const char *path) {
-        if (lib == NULL || dlmsfast_bind(lib) != 0) {
-            memset(&dlmsfast_evp, 0, sizeof(dlmsfast_evp));
-            return -1;
-        }
-        strncpy(dlmsfast_libcrypto_path, path, sizeof(dlmsfast_libcrypto_path) - 1);
-        return 0;
-    }
-
-    #if defined(_WIN32)
-    static int dlmsfast_resolve(void) {
-        static const char *names[] = {
-            "libcrypto-3-x64.dll", "libcrypto-3-arm64.dll", "libcrypto-3.dll",
-            "libcrypto-1_1-x64.dll", "libcrypto-1_1.dll", NULL};
-        int i;
-        for (i = 0; names[i] != NULL; i++) {
-            HMODULE h = GetModuleHandleA(names[i]);
-            if (h != NULL && dlmsfast_try((void *)h, names[i]) == 0) return 0;
-        }
-        return -1;
-    }
-    #elif defined(__APPLE__)
-    #include <mach-o/dyld.h>
-    static int dlmsfast_resolve(void) {
-        uint32_t i, count = _dyld_image_count();
-        for (i = 0; i < count; i++) {
-            const char *name = _dyld_get_image_name(i);
-            const char *base = name ? strrchr(name, '/') : NULL;
-            base = base ? base + 1 : name;
-            if (base != NULL && strstr(base, "libcrypto") != NULL) {
-                void *lib = dlopen(name, RTLD_NOLOAD | RTLD_LAZY);
-                if (dlmsfast_try(lib, name) == 0) return 0;
-            }
-        }
-        return -1;
-    }
-    #else
-    #include <link.h>
-    static int dlmsfast_phdr_callback(struct dl_phdr_info *info, size_t size, void *found) {
-        const char *name = info->dlpi_name;
-        const char *base = name ? strrchr(name, '/') : NULL;
-        (void)size;
-        base = base ? base + 1 : name;
-        if (base != NULL && strstr(base, "libcrypto") != NULL) {
-            void *lib = dlopen(name, RTLD_NOLOAD | RTLD_LAZY);
-            if (dlmsfast_try(lib, name) == 0) {
-                *(int *)found = 1;
-                return 1;
-            }
-        }
-        return 0;
-    }
-    static int dlmsfast_resolve(void) {
-        int found = 0;
-        dl_iterate_phdr(dlmsfast_phdr_callback, &found);
-        return found ? 0 : -1;
-    }
-    #endif
-
-    static const char *dlmsfast_openssl_version(void) {
-        return dlmsfast_evp.version ? dlmsfast_evp.version(0) : "";
-    }
-    #define dlmsfast_ctx_new() dlmsfast_evp.ctx_new()
-    #define dlmsfast_ctx_free(c) dlmsfast_evp.ctx_free(c)
-    #define dlmsfast_aes_128_gcm() dlmsfast_evp.aes_128_gcm()
-    #define dlmsfast_aes_256_gcm() dlmsfast_evp.aes_256_gcm()
-    #define dlmsfast_encrypt_init(c, ci, k, iv) dlmsfast_evp.encrypt_init(c, ci, NULL, k, iv)
-    #define dlmsfast_decrypt_init(c, ci, k, iv) dlmsfast_evp.decrypt_init(c, ci, NULL, k, iv)
-    #define dlmsfast_ctrl(c, t, a, p) dlmsfast_evp.ctrl(c, t, a, p)
-    #define dlmsfast_encrypt_update(c, o, ol, i, il) dlmsfast_evp.encrypt_update(c, o, ol, i, il)
-    #define dlmsfast_decrypt_update(c, o, ol, i, il) dlmsfast_evp.decrypt_update(c, o, ol, i, il)
-    #define dlmsfast_encrypt_final(c, o, ol) dlmsfast_evp.encrypt_final(c, o, ol)
-    #define dlmsfast_decrypt_final(c, o, ol) dlmsfast_evp.decrypt_final(c, o, ol)
-    """
+cdef extern from "_openssl_shim.h":
     char dlmsfast_libcrypto_path[1024]
     int dlmsfast_resolve()
     const char *dlmsfast_openssl_version()
@@ -244,9 +130,40 @@ else:
 openssl_available = bool(_openssl_ready)
 
 
-cdef inline int _get_buffer(object obj, Py_buffer *view) except -1:
-    PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
+cdef extern from "Python.h":
+    # the same call without Cython's exception check, for the fast path below
+    int _try_get_buffer "PyObject_GetBuffer" (object obj, Py_buffer *view, int flags)
+    void PyErr_Clear()
+
+
+cdef inline int _get_buffer(object obj, Py_buffer *view, str what) except -1:
+    """A read-only view of a bytes-like argument. A strided view is taken as its
+    octets (copied once; the view holds the copy); anything else (an int would
+    otherwise be that many zero octets elsewhere, None, str) is a UsageError."""
+    if _try_get_buffer(obj, view, PyBUF_SIMPLE) == 0:
+        return 0
+    PyErr_Clear()
+    return _get_other_buffer(obj, view, what)
+
+
+cdef int _get_other_buffer(object obj, Py_buffer *view, str what) except -1:
+    # off the per-APDU path: a try/except costs even when nothing is raised
+    try:
+        PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
+    except BufferError:
+        PyObject_GetBuffer(bytes(memoryview(obj)), view, PyBUF_SIMPLE)
+    except TypeError:
+        raise UsageError(f"{what} must be bytes-like, got {type(obj).__name__}") from None
     return 0
+
+
+cdef long long _int_argument(object value, str what, long long low, long long high) except? -1:
+    """An int argument in low..high (bool and float refused: UsageError)."""
+    if type(value) is not int:
+        raise UsageError(f"{what} must be an int, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise UsageError(f"{what} must be {low}..{high}, got {value}")
+    return value
 
 
 cdef inline int _check_int(Py_ssize_t n, str what) except -1:
@@ -272,7 +189,7 @@ cdef int _evp_aad(void *ctx, bint decrypting, const uint8_t *aad1, Py_ssize_t n1
         else:
             rc = dlmsfast_encrypt_update(ctx, NULL, &outl, parts[i], <int>sizes[i])
         if rc != 1:
-            raise SecurityError("EVP update with the AAD failed")
+            raise BackendError("EVP update with the AAD failed")
     return 0
 
 
@@ -290,6 +207,7 @@ cdef inline int _check_keyed(AesGcm cipher) except -1:
     return 0
 
 
+@cython.auto_pickle(False)
 cdef class AesGcm:
     """AES-GCM under one key (16 octets: AES-128, 32 octets: AES-256).
 
@@ -309,33 +227,33 @@ cdef class AesGcm:
         self._enc = NULL
         self._dec = NULL
 
-    def __init__(self, key, str backend=None):
+    def __init__(self, key, backend=None):
         cdef Py_buffer view
         cdef const void *cipher
-        _get_buffer(key, &view)
+        chosen = backend if backend is not None else globals()["backend"]
+        if type(chosen) is not str or chosen not in BACKENDS:
+            raise UsageError(f"backend must be one of {BACKENDS}, got {chosen!r}")
+        _get_buffer(key, &view, "AES-GCM key")
         try:
             if view.len not in (16, 32):
-                raise UsageError(f"AES-GCM key must be 16 or 32 octets, got {view.len}")
+                raise ConfigurationError(f"AES-GCM key must be 16 or 32 octets, got {view.len}")
             self.key_bits = <int>view.len * 8
-            chosen = backend if backend is not None else globals()["backend"]
-            if chosen not in BACKENDS:
-                raise UsageError(f"backend must be one of {BACKENDS}, got {chosen!r}")
             if chosen == "openssl":
                 if not _openssl_ready:
-                    raise UsageError("the openssl backend is not available in this process")
+                    raise BackendError("the openssl backend is not available in this process")
                 cipher = dlmsfast_aes_128_gcm() if view.len == 16 else dlmsfast_aes_256_gcm()
                 if self._enc == NULL:
                     self._enc = dlmsfast_ctx_new()
                 if self._dec == NULL:
                     self._dec = dlmsfast_ctx_new()
                 if self._enc == NULL or self._dec == NULL:
-                    raise MemoryError("EVP_CIPHER_CTX_new failed")
+                    raise BackendError("EVP_CIPHER_CTX_new failed")
                 # GCM's default IV length is 12 octets, the DLMS IV's length, so
                 # EVP_CTRL_GCM_SET_IVLEN is never needed.
                 if (dlmsfast_encrypt_init(self._enc, cipher, <const uint8_t *>view.buf, NULL) != 1
                         or dlmsfast_decrypt_init(self._dec, cipher,
                                                  <const uint8_t *>view.buf, NULL) != 1):
-                    raise SecurityError("OpenSSL refused the AES-GCM key")
+                    raise BackendError("OpenSSL refused the AES-GCM key")
                 # Only now: a context that failed to be made must never be used.
                 self._openssl = True
             else:
@@ -355,7 +273,13 @@ cdef class AesGcm:
         return f"AesGcm(aes-{self.key_bits}-gcm, backend={self.backend!r})"
 
     def __reduce__(self):
-        raise TypeError("AesGcm holds a key and is not picklable")
+        raise UsageError("AesGcm holds a key: it is neither pickled nor copied")
+
+    def __copy__(self):
+        raise UsageError("AesGcm holds a key: it is neither pickled nor copied")
+
+    def __deepcopy__(self, memo):
+        raise UsageError("AesGcm holds a key: it is neither pickled nor copied")
 
     @property
     def backend(self):
@@ -378,16 +302,16 @@ cdef class AesGcm:
             return self._seal_fallback(iv, aad1, n1, aad2, n2, aad3, n3, pt, n, out, tag_out,
                                        tag_length)
         if dlmsfast_encrypt_init(ctx, NULL, NULL, iv) != 1:
-            raise SecurityError("EVP_EncryptInit_ex failed")
+            raise BackendError("EVP_EncryptInit_ex failed")
         if tag_length:
             _evp_aad(ctx, False, aad1, n1, aad2, n2, aad3, n3)
         if n and dlmsfast_encrypt_update(ctx, out, &outl, pt, <int>n) != 1:
-            raise SecurityError("EVP_EncryptUpdate failed")
+            raise BackendError("EVP_EncryptUpdate failed")
         if tag_length:
             if dlmsfast_encrypt_final(ctx, out + n, &outl) != 1:
-                raise SecurityError("EVP_EncryptFinal_ex failed")
+                raise BackendError("EVP_EncryptFinal_ex failed")
             if dlmsfast_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, tag_length, tag_out) != 1:
-                raise SecurityError("EVP_CTRL_GCM_GET_TAG failed")
+                raise BackendError("EVP_CTRL_GCM_GET_TAG failed")
         return 0
 
     cdef int _seal_fallback(self, const uint8_t *iv,
@@ -414,7 +338,7 @@ cdef class AesGcm:
                    const uint8_t *aad3, Py_ssize_t n3,
                    const uint8_t *ct, Py_ssize_t n,
                    uint8_t *out, const uint8_t *tag, int tag_length) except -1:
-        """Decrypt n octets of ct into out; with a tag, raise SecurityError unless it checks.
+        """Decrypt n octets of ct into out; with a tag, raise TagError unless it checks.
 
         When the AAD holds the plaintext (authentication only), aad3 may be the
         very buffer ``out`` is written to: the caller passes n == 0 then.
@@ -428,18 +352,18 @@ cdef class AesGcm:
             return self._open_fallback(iv, aad1, n1, aad2, n2, aad3, n3, ct, n, out, tag,
                                        tag_length)
         if dlmsfast_decrypt_init(ctx, NULL, NULL, iv) != 1:
-            raise SecurityError("EVP_DecryptInit_ex failed")
+            raise BackendError("EVP_DecryptInit_ex failed")
         if tag_length:
             _evp_aad(ctx, True, aad1, n1, aad2, n2, aad3, n3)
         if n and dlmsfast_decrypt_update(ctx, out, &outl, ct, <int>n) != 1:
-            raise SecurityError("EVP_DecryptUpdate failed")
+            raise BackendError("EVP_DecryptUpdate failed")
         if tag_length:
             # SET_TAG takes a non-const pointer; hand it a private copy.
             memcpy(tag_copy, tag, tag_length)
             if dlmsfast_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, tag_length, tag_copy) != 1:
-                raise SecurityError("EVP_CTRL_GCM_SET_TAG failed")
+                raise BackendError("EVP_CTRL_GCM_SET_TAG failed")
             if dlmsfast_decrypt_final(ctx, out + n, &outl) != 1:
-                raise SecurityError("authentication tag mismatch")
+                raise TagError("authentication tag mismatch")
         return 0
 
     cdef int _open_fallback(self, const uint8_t *iv,
@@ -463,27 +387,27 @@ cdef class AesGcm:
             expected = self._aesgcm.encrypt(iv_bytes, plain, aad)[n:n + tag_length]
             if not _compare_digest(expected,
                                    PyBytes_FromStringAndSize(<const char *>tag, tag_length)):
-                raise SecurityError("authentication tag mismatch")
+                raise TagError("authentication tag mismatch")
         if n:
             memcpy(out, PyBytes_AS_STRING(plain), n)
         return 0
 
     # -- Python API -----------------------------------------------------------
 
-    def encrypt(self, iv, plaintext, aad=b"", int tag_length=TAG_LENGTH):
+    def encrypt(self, iv, plaintext, aad=b"", tag_length=TAG_LENGTH):
         """Return ciphertext || tag (tag_length octets, 0 for none)."""
         cdef Py_buffer v_iv, v_pt, v_aad
         cdef bytes out
         cdef uint8_t *o
-        if tag_length not in (0, 12, 16):
-            raise UsageError(f"tag length must be 0, 12 or 16, got {tag_length}")
-        _get_buffer(iv, &v_iv)
+        if type(tag_length) is not int or tag_length not in (0, 12, 16):
+            raise UsageError(f"tag length must be 0, 12 or 16, got {tag_length!r}")
+        _get_buffer(iv, &v_iv, "IV")
         try:
             if v_iv.len != 12:
                 raise UsageError(f"IV must be 12 octets, got {v_iv.len}")
-            _get_buffer(plaintext, &v_pt)
+            _get_buffer(plaintext, &v_pt, "plaintext")
             try:
-                _get_buffer(aad, &v_aad)
+                _get_buffer(aad, &v_aad, "AAD")
                 try:
                     out = PyBytes_FromStringAndSize(NULL, v_pt.len + tag_length)
                     o = <uint8_t *>PyBytes_AS_STRING(out)
@@ -499,20 +423,20 @@ cdef class AesGcm:
         return out
 
     def decrypt(self, iv, ciphertext, tag=b"", aad=b""):
-        """Return the plaintext; a non-empty ``tag`` is checked (SecurityError)."""
+        """Return the plaintext; a non-empty ``tag`` is checked (TagError)."""
         cdef Py_buffer v_iv, v_ct, v_tag, v_aad
         cdef bytes out
-        _get_buffer(iv, &v_iv)
+        _get_buffer(iv, &v_iv, "IV")
         try:
             if v_iv.len != 12:
                 raise UsageError(f"IV must be 12 octets, got {v_iv.len}")
-            _get_buffer(tag, &v_tag)
+            _get_buffer(tag, &v_tag, "tag")
             try:
                 if v_tag.len not in (0, 12, 16):
                     raise UsageError(f"tag must be 0, 12 or 16 octets, got {v_tag.len}")
-                _get_buffer(ciphertext, &v_ct)
+                _get_buffer(ciphertext, &v_ct, "ciphertext")
                 try:
-                    _get_buffer(aad, &v_aad)
+                    _get_buffer(aad, &v_aad, "AAD")
                     try:
                         out = PyBytes_FromStringAndSize(NULL, v_ct.len)
                         self._open(<const uint8_t *>v_iv.buf, <const uint8_t *>v_aad.buf,
@@ -529,26 +453,30 @@ cdef class AesGcm:
             PyBuffer_Release(&v_iv)
         return out
 
-    def seal_service(self, int apdu_tag, int security_control, system_title,
-                     uint32_t invocation_counter, authentication_key, plaintext):
+    def seal_service(self, apdu_tag, security_control, system_title,
+                     invocation_counter, authentication_key, plaintext):
         """Cipher ``plaintext`` into a whole glo-/ded- service-specific APDU.
 
         ``apdu_tag`` is the ciphered tag (e.g. 0xC8). The SC decides the form:
-        bit 4 authentication (12-octet tag), bit 5 encryption.
+        bit 4 authentication (12-octet tag), bit 5 encryption. This is the
+        bare framing: the rules of what may be sent (suite, compression, key
+        choice, counters) are :class:`CipheringCore`'s.
         """
         cdef Py_buffer v_st, v_ak, v_pt
-        if not 0 <= apdu_tag <= 0xFF or not 0 <= security_control <= 0xFF:
-            raise UsageError("APDU tag and security control must be one octet each")
-        _get_buffer(system_title, &v_st)
+        cdef int tag = _int_argument(apdu_tag, "APDU tag", 0, 0xFF)
+        cdef int sc = _int_argument(security_control, "security control", 0, 0xFF)
+        cdef uint32_t ic = <uint32_t>_int_argument(invocation_counter, "invocation counter",
+                                                   0, MAX_INVOCATION_COUNTER)
+        _get_buffer(system_title, &v_st, "system title")
         try:
             if v_st.len != 8:
-                raise UsageError(f"system title must be 8 octets, got {v_st.len}")
-            _get_buffer(authentication_key, &v_ak)
+                raise ConfigurationError(f"system title must be 8 octets, got {v_st.len}")
+            _get_buffer(authentication_key, &v_ak, "authentication key")
             try:
-                _get_buffer(plaintext, &v_pt)
+                _get_buffer(plaintext, &v_pt, "plaintext")
                 try:
-                    return _seal_service(self, <uint8_t>apdu_tag, <uint8_t>security_control,
-                                         <const uint8_t *>v_st.buf, invocation_counter,
+                    return _seal_service(self, <uint8_t>tag, <uint8_t>sc,
+                                         <const uint8_t *>v_st.buf, ic,
                                          <const uint8_t *>v_ak.buf, v_ak.len,
                                          <const uint8_t *>v_pt.buf, v_pt.len)
                 finally:
@@ -559,13 +487,125 @@ cdef class AesGcm:
             PyBuffer_Release(&v_st)
 
 
+
+
+# ---------------------------------------------------------------------------
+# The ciphering rules, written once. Green Book 9.2.7.2.3: the security
+# control octet (SC) and what each of its bits allows.
+
 cdef enum:
     _MAX_AAD_HEADER = 1 + 32   # SC || AK (AK of suite 2 is 32 octets)
+    _SC_SUITE_MASK = 0x0F
     _SC_AUTHENTICATION = 0x10
     _SC_ENCRYPTION = 0x20
     _SC_BROADCAST = 0x40
     _SC_COMPRESSION = 0x80
 
+SC_SUITE_MASK = _SC_SUITE_MASK
+SC_AUTHENTICATION = _SC_AUTHENTICATION
+SC_ENCRYPTION = _SC_ENCRYPTION
+SC_BROADCAST_KEY = _SC_BROADCAST
+SC_COMPRESSION = _SC_COMPRESSION
+MAX_INVOCATION_COUNTER = 0xFFFFFFFF
+
+# (plaintext tag, plaintext name, glo tag, ded tag), IEC 62056-5-3 xDLMS-APDU.
+# The SN services keep the standard's spelling (readRequest), the LN ones too
+# (get-request); a glo tag is plain + 0x20 (SN/initiate) or + 0x08 (LN), a ded
+# tag plain + 0x40 or + 0x10. dlmsfast.security.ciphered names them from here.
+SERVICE_TAGS = (
+    (0x01, "initiateRequest", 0x21, 0x41),
+    (0x05, "readRequest", 0x25, 0x45),
+    (0x06, "writeRequest", 0x26, 0x46),
+    (0x08, "initiateResponse", 0x28, 0x48),
+    (0x0C, "readResponse", 0x2C, 0x4C),
+    (0x0D, "writeResponse", 0x2D, 0x4D),
+    (0x0E, "confirmedServiceError", 0x2E, 0x4E),
+    (0x16, "unconfirmedWriteRequest", 0x36, 0x56),
+    (0x18, "informationReportRequest", 0x38, 0x58),
+    (0xC0, "get-request", 0xC8, 0xD0),
+    (0xC1, "set-request", 0xC9, 0xD1),
+    (0xC2, "event-notification-request", 0xCA, 0xD2),
+    (0xC3, "action-request", 0xCB, 0xD3),
+    (0xC4, "get-response", 0xCC, 0xD4),
+    (0xC5, "set-response", 0xCD, 0xD5),
+    (0xC7, "action-response", 0xCF, 0xD7),
+)
+
+cdef uint8_t _glo_tag[256]
+cdef uint8_t _ded_tag[256]
+cdef uint8_t _service_kind[256]   # 1 glo-, 2 ded- service-specific tag
+
+
+cdef void _init_service_tags():
+    cdef int i
+    for i in range(256):
+        _glo_tag[i] = _ded_tag[i] = _service_kind[i] = 0
+    for plain, _, glo, ded in SERVICE_TAGS:
+        _glo_tag[plain] = glo
+        _ded_tag[plain] = ded
+        _service_kind[glo] = 1
+        _service_kind[ded] = 2
+
+
+_init_service_tags()
+
+
+cdef str _protection_names(int bits):
+    return " and ".join([name for bit, name in ((_SC_AUTHENTICATION, "authentication"),
+                                                (_SC_ENCRYPTION, "encryption"))
+                         if bits & bit])
+
+
+cdef inline int _sending_rules(int sc, int suite, bint dedicated) except -1:
+    """What this side may send: a protecting SC of its own suite, uncompressed,
+    and no broadcast key with the dedicated key (UsageError: the caller's choice)."""
+    if not sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION):
+        raise UsageError(f"security control 0x{sc:02X} gives no protection "
+                         "(set 0x10 authentication and/or 0x20 encryption)")
+    if sc & _SC_SUITE_MASK != suite:
+        raise UsageError(f"security control 0x{sc:02X} names suite {sc & _SC_SUITE_MASK}, "
+                         f"this context uses suite {suite}")
+    if sc & _SC_COMPRESSION:
+        raise UsageError("compression (SC bit 7) is not supported")
+    if dedicated and sc & _SC_BROADCAST:
+        raise UsageError("ded- ciphering uses the dedicated key, not the broadcast key "
+                         "(SC bit 6)")
+    return 0
+
+
+cdef inline int _receiving_rules(int sc, int64_t ic, int required, int64_t last_ic,
+                         bint dedicated) except -1:
+    """What this side accepts, checked before any deciphering: some protection,
+    at least the policy's (PolicyError), no compression, no broadcast key with
+    the dedicated one, and an IC above the last accepted (ReplayError)."""
+    if not sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION):
+        # a ciphered APDU that is neither authenticated nor encrypted would let
+        # clear text pass as deciphered
+        raise PolicyError(f"security control 0x{sc:02X} gives no protection")
+    if (sc & required) != required:
+        raise PolicyError(f"security policy requires {_protection_names(required & ~sc)}; "
+                          f"the APDU has security control 0x{sc:02X}")
+    if sc & _SC_COMPRESSION:
+        raise PolicyError("compressed APDUs (SC bit 7) are not supported")
+    if dedicated and sc & _SC_BROADCAST:
+        raise PolicyError("a ded- ciphered APDU cannot use the broadcast key (SC bit 6)")
+    if ic <= last_ic:
+        raise ReplayError(f"replayed invocation counter {ic} (last accepted {last_ic})")
+    return 0
+
+
+def check_received(security_control, invocation_counter, *, required_protection=0,
+                   last_invocation_counter=-1, dedicated=False):
+    """The receiving rules of :func:`_receiving_rules` for one security header
+    (PolicyError, ReplayError), for parsers that are not the compiled path."""
+    _receiving_rules(_int_argument(security_control, "security control", 0, 0xFF),
+                    _int_argument(invocation_counter, "invocation counter", 0,
+                                  MAX_INVOCATION_COUNTER),
+                    _int_argument(required_protection, "required protection", 0,
+                                  _SC_AUTHENTICATION | _SC_ENCRYPTION),
+                    _int_argument(last_invocation_counter, "last invocation counter", -1,
+                                  MAX_INVOCATION_COUNTER),
+                    bool(dedicated))
 
 cdef inline Py_ssize_t _length_octets(Py_ssize_t n):
     if n < 0x80:
@@ -647,26 +687,27 @@ cdef bytes _seal_service(AesGcm cipher, uint8_t apdu_tag, uint8_t sc, const uint
 cdef Py_ssize_t _read_length(const uint8_t *d, Py_ssize_t at, Py_ssize_t end,
                              Py_ssize_t *length) except -1:
     """A-XDR length at ``at``, bounded by the octets that follow; returns where they start."""
-    cdef Py_ssize_t n, count, i, start = at
+    cdef Py_ssize_t count, i, start = at
+    cdef uint64_t n
     if at >= end:
         raise DecodeError("length octet missing", at)
     n = d[at]
     if n < 0x80:
-        length[0] = n
         at += 1
     else:
         count = n & 0x7F
         if count == 0 or count > 4:
             raise DecodeError(f"unsupported length form 0x{n:02X}", at)
-        if at + 1 + count > end:
+        if count > end - at - 1:
             raise DecodeError("length octets truncated", at)
+        # accumulated in 64 bits: four octets overflow a 32-bit Py_ssize_t
         n = 0
         for i in range(count):
             n = (n << 8) | d[at + 1 + i]
-        length[0] = n
         at += 1 + count
-    if length[0] > end - at:
-        raise DecodeError(f"length {length[0]} exceeds the {end - at} octets present", start)
+    if n > <uint64_t>(end - at):
+        raise DecodeError(f"length {n} exceeds the {end - at} octets present", start)
+    length[0] = <Py_ssize_t>n
     return at
 
 
@@ -674,7 +715,7 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
                          const uint8_t *st, const uint8_t *ak, Py_ssize_t ak_len,
                          AesGcm cipher, AesGcm broadcast_cipher, int64_t last_ic,
                          int required, bint dedicated, uint32_t *ic_out):
-    """Check the structure, the policy and the IC, then decipher and check the tag.
+    """Check the structure and the receiving rules, then decipher and check the tag.
 
     The ciphered content (SC || IC || information || T) is an octet-string
     whose length octets start at ``length_at`` and which ends the APDU.
@@ -700,26 +741,10 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
         raise DecodeError(
             f"ciphered content too short for the {tag_length}-octet authentication tag",
             pos + 5)
-    if not sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION):
-        # a ciphered APDU that is neither authenticated nor encrypted would let
-        # clear text pass as deciphered
-        raise SecurityError(f"security control 0x{sc:02X} gives no protection")
-    if (sc & required) != required:
-        raise SecurityError(
-            "security policy requires "
-            + " and ".join([name for bit, name in ((_SC_AUTHENTICATION, "authentication"),
-                                                   (_SC_ENCRYPTION, "encryption"))
-                            if required & ~sc & bit])
-            + f"; the APDU has security control 0x{sc:02X}")
-    if sc & _SC_COMPRESSION:
-        raise SecurityError("compressed APDUs (SC bit 7) are not supported")
-    if <int64_t>ic <= last_ic:
-        raise SecurityError(f"replayed invocation counter {ic} (last accepted {last_ic})")
+    _receiving_rules(sc, ic, required, last_ic, dedicated)
     if sc & _SC_BROADCAST:
-        if dedicated:
-            raise SecurityError("a ded- ciphered APDU cannot use the broadcast key (SC bit 6)")
         if broadcast_cipher is None:
-            raise SecurityError("APDU asks for the broadcast key, which is not set")
+            raise ConfigurationError("the APDU asks for the broadcast key, which is not set")
         cipher = broadcast_cipher
     _aad_header(aad, sc, ak, ak_len)
     memcpy(iv, st, 8)
@@ -738,37 +763,50 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
     return out
 
 
-def open_service(data, system_title, authentication_key, AesGcm cipher not None,
-                 AesGcm broadcast_cipher=None, int64_t last_invocation_counter=-1,
-                 int required_protection=0):
+def open_service(data, system_title, authentication_key, cipher,
+                 broadcast_cipher=None, last_invocation_counter=-1,
+                 required_protection=0):
     """Decipher a whole glo-/ded- service-specific APDU; return (SC, IC, plaintext).
 
     The caller has chosen ``cipher`` from the tag (glo: unicast key, ded:
     dedicated key); ``broadcast_cipher`` serves SC with the key-set bit.
-    An IC not above ``last_invocation_counter`` is a replay (SecurityError,
-    checked before any decryption), and so is an SC without every bit of
-    ``required_protection`` (0x10 authentication, 0x20 encryption: the
-    receiver's security policy); a wrong tag is a SecurityError; a malformed
-    structure is a DecodeError with the offset.
+    An IC not above ``last_invocation_counter`` is a ReplayError and an SC
+    without every bit of ``required_protection`` (0x10 authentication, 0x20
+    encryption: the receiver's security policy) a PolicyError, both checked
+    before any decryption; a wrong tag is a TagError; a malformed structure a
+    DecodeError with the offset.
     """
     cdef Py_buffer v_data, v_st, v_ak
     cdef uint32_t ic = 0
     cdef bytes out
-    _get_buffer(system_title, &v_st)
+    cdef const uint8_t *d
+    if not isinstance(cipher, AesGcm):
+        raise UsageError(f"cipher must be an AesGcm, got {type(cipher).__name__}")
+    if broadcast_cipher is not None and not isinstance(broadcast_cipher, AesGcm):
+        raise UsageError("broadcast_cipher must be an AesGcm or None, "
+                         f"got {type(broadcast_cipher).__name__}")
+    cdef int64_t last = _int_argument(last_invocation_counter, "last invocation counter",
+                                      -1, MAX_INVOCATION_COUNTER)
+    cdef int required = _int_argument(required_protection, "required protection", 0,
+                                      _SC_AUTHENTICATION | _SC_ENCRYPTION)
+    _get_buffer(system_title, &v_st, "system title")
     try:
         if v_st.len != 8:
-            raise UsageError(f"system title must be 8 octets, got {v_st.len}")
-        _get_buffer(authentication_key, &v_ak)
+            raise ConfigurationError(f"system title must be 8 octets, got {v_st.len}")
+        _get_buffer(authentication_key, &v_ak, "authentication key")
         try:
-            _get_buffer(data, &v_data)
+            _get_buffer(data, &v_data, "APDU")
             try:
+                d = <const uint8_t *>v_data.buf
                 if v_data.len == 0:
                     raise DecodeError("empty APDU", 0)
-                out = _open_service(<const uint8_t *>v_data.buf, v_data.len, 1,
-                                    <const uint8_t *>v_st.buf, <const uint8_t *>v_ak.buf,
-                                    v_ak.len, cipher, broadcast_cipher,
-                                    last_invocation_counter, required_protection, False, &ic)
-                return _sc_of(<const uint8_t *>v_data.buf), ic, out
+                if _service_kind[d[0]] == 0:
+                    raise DecodeError(f"0x{d[0]:02X} is not a glo-/ded- ciphered APDU tag", 0)
+                out = _open_service(d, v_data.len, 1, <const uint8_t *>v_st.buf,
+                                    <const uint8_t *>v_ak.buf, v_ak.len, cipher,
+                                    broadcast_cipher, last, required,
+                                    _service_kind[d[0]] == 2, &ic)
+                return _sc_of(d), ic, out
             finally:
                 PyBuffer_Release(&v_data)
         finally:
@@ -785,65 +823,75 @@ cdef inline int _sc_of(const uint8_t *d):
 # ---------------------------------------------------------------------------
 # The per-APDU path of SecurityContext. The state lives here so that ciphering
 # or deciphering one glo-/ded- APDU is one C call; SecurityContext (Python,
-# dlmsfast.security.context) subclasses it and adds everything else.
-
-cdef uint8_t _glo_tag[256]
-cdef uint8_t _ded_tag[256]
-cdef uint8_t _service_kind[256]   # 1 glo-, 2 ded- service-specific tag
-
-
-def set_service_tags(glo, ded):
-    """Install the plaintext -> ciphered tag tables (256 octets each, 0: none).
-
-    dlmsfast.security.ciphered owns the table; it calls this at import.
-    """
-    cdef bytes g = bytes(glo), e = bytes(ded)
-    cdef int i
-    if len(g) != 256 or len(e) != 256:
-        raise UsageError("service tag tables must be 256 octets each")
-    for i in range(256):
-        _glo_tag[i] = g[i]
-        _ded_tag[i] = e[i]
-        _service_kind[i] = 0
-    for i in range(256):
-        if g[i]:
-            _service_kind[g[i]] = 1
-        if e[i]:
-            _service_kind[e[i]] = 2
-
+# dlmsfast.security.context) subclasses it and adds general-ciphering, the
+# explain steps and the settings, calling back here for every rule.
 
 cdef class CipheringCore
 
 
-cdef inline int64_t _reserve_invocation_counter(CipheringCore core) except -1:
+cdef int _write_ahead(CipheringCore core, int64_t ic) except -1:
+    """Let the caller persist ``ic`` before it is used (see CipheringCore)."""
+    cdef int64_t until
+    result = core._on_invocation_counter(ic)
+    if result is None:
+        until = ic + 1
+    else:
+        until = _int_argument(result, "the invocation counter hook's result", ic + 1,
+                              MAX_INVOCATION_COUNTER + 1)
+    if until > core._persisted_until:
+        core._persisted_until = until
+    return 0
+
+
+cdef int64_t _reserve_invocation_counter(CipheringCore core) except -1:
     """Reserve the next IC. No Python code runs between the read and the
     increment, so two threads never get the same IC (an IV must never repeat);
-    an IC whose APDU then fails is skipped, never reused."""
-    cdef int64_t ic = core._invocation_counter
-    if ic > 0xFFFFFFFF:
-        raise SecurityError("invocation counter exhausted: renew the keys")
-    core._invocation_counter = ic + 1
-    return ic
+    an IC whose APDU then fails is skipped, never reused. The write-ahead hook
+    runs before: when it raises, nothing is reserved."""
+    cdef int64_t ic
+    while True:
+        ic = core._invocation_counter
+        if ic > MAX_INVOCATION_COUNTER:
+            raise ConfigurationError("invocation counter exhausted: renew the keys")
+        if core._on_invocation_counter is None or ic < core._persisted_until:
+            core._invocation_counter = ic + 1
+            return ic
+        # the hook is Python code: another thread may take this IC meanwhile,
+        # so read the counter again afterwards
+        _write_ahead(core, ic)
 
 
 cdef inline int _accept_invocation_counter(CipheringCore core, int64_t ic) except -1:
     """Record a checked APDU's IC, refusing it if another call accepted this IC
     or a later one meanwhile (check and update with no Python code between)."""
     if ic <= core._peer_invocation_counter:
-        raise SecurityError(
+        raise ReplayError(
             f"replayed invocation counter {ic} (last accepted {core._peer_invocation_counter})")
     core._peer_invocation_counter = ic
     return 0
 
 
-cdef class CipheringCore:
-    """Keys, titles and counters of one association, and the glo-/ded- fast path.
+_KEY_NAMES = ("global unicast key (block cipher key)", "global broadcast key", "dedicated key")
 
-    Subclasses provide ``_check_security_control(value) -> int``,
-    ``_encrypt_general(apdu, sc, form, transaction_id, date_time,
-    other_information, key_info) -> bytes`` and
-    ``_decrypt_general(data, system_title) -> bytes`` for everything that is
-    not a service-specific APDU.
+
+@cython.auto_pickle(False)
+cdef class CipheringCore:
+    """Keys, titles and counters of one association, every ciphering rule, and
+    the glo-/ded-/general-glo-/general-ded- fast path.
+
+    Subclasses provide ``_encrypt_general(apdu, sc, form, transaction_id,
+    date_time, other_information, key_info) -> bytes`` and
+    ``_decrypt_general(data, system_title) -> bytes`` for general-ciphering,
+    and call :meth:`_check_sending`, :meth:`_check_received`,
+    :meth:`_cipher_for`, :meth:`_take_invocation_counter` and
+    :meth:`_accept_peer_invocation_counter` for its rules.
+
+    Invocation counter write-ahead: ``_on_invocation_counter`` (a callable or
+    None) is called with an IC before any APDU carrying it is ciphered. It
+    returns None (it has persisted that IC: it is called again for the next)
+    or an int ``limit`` above it (ICs below ``limit`` are covered: it is not
+    called again until the counter reaches ``limit``). When it raises, the
+    exception propagates, nothing is ciphered and the IC is not consumed.
     """
 
     cdef public bytes _system_title
@@ -852,57 +900,123 @@ cdef class CipheringCore:
     cdef public AesGcm _unicast
     cdef public AesGcm _broadcast
     cdef public AesGcm _dedicated
-    cdef public int64_t _invocation_counter
+    cdef readonly int64_t _invocation_counter
     cdef public int64_t _peer_invocation_counter
+    cdef readonly int64_t _persisted_until
+    cdef readonly object _on_invocation_counter
     cdef public int _suite
     cdef public int _security_policy
+
+    def __cinit__(self):
+        self._peer_invocation_counter = -1   # nothing accepted yet
+
+    def __reduce__(self):
+        raise UsageError(f"{type(self).__name__} holds keys: it is neither pickled nor copied")
+
+    def __copy__(self):
+        self.__reduce__()
+
+    def __deepcopy__(self, memo):
+        self.__reduce__()
+
+    # -- the rules, for the Python subclass ------------------------------------
+
+    cdef int _sending_sc(self, object security_control, bint dedicated) except -1:
+        value = getattr(security_control, "value", security_control)
+        cdef int sc = <int>_int_argument(value, "security control", 0, 0xFF)
+        _sending_rules(sc, self._suite, dedicated)
+        return sc
+
+    def _check_sending(self, security_control, bint dedicated=False):
+        """The SC value to send (an int or anything with ``.value``), checked."""
+        return self._sending_sc(security_control, dedicated)
+
+    def _check_received(self, int sc, int64_t ic, bint dedicated=False):
+        """The receiving rules against this context's policy and peer IC."""
+        _receiving_rules(sc, ic, self._security_policy, self._peer_invocation_counter,
+                        dedicated)
+
+    cdef AesGcm _key_for(self, int sc, bint dedicated):
+        cdef AesGcm cipher
+        if dedicated:
+            cipher = self._dedicated
+            if cipher is None:
+                raise ConfigurationError("no dedicated key is set for a ded- ciphered APDU")
+        elif sc & _SC_BROADCAST:
+            cipher = self._broadcast
+            if cipher is None:
+                raise ConfigurationError("SC asks for the broadcast key, which is not set")
+        else:
+            cipher = self._unicast
+            if cipher is None:
+                raise ConfigurationError("no block cipher key is set")
+        return cipher
+
+    def _cipher_for(self, int sc, bint dedicated=False):
+        """(AesGcm, key name) for an APDU: the dedicated key, else the broadcast
+        or unicast key by SC bit 6 (ConfigurationError when it is not set)."""
+        cipher = self._key_for(sc, dedicated)
+        return cipher, _KEY_NAMES[2 if dedicated else (1 if sc & _SC_BROADCAST else 0)]
+
+    def _set_invocation_counter(self, value):
+        """Move the next IC forward; never back (an IV must never repeat under a key)."""
+        cdef int64_t ic = _int_argument(value, "invocation counter", 0,
+                                        MAX_INVOCATION_COUNTER + 1)
+        if ic < self._invocation_counter:
+            raise UsageError(
+                f"invocation counter {ic} is below the next one ({self._invocation_counter}): "
+                "ICs already used would be used again under the same key")
+        self._invocation_counter = ic
+
+    def _set_on_invocation_counter(self, hook):
+        if hook is not None and not callable(hook):
+            raise UsageError(f"on_invocation_counter must be callable or None, "
+                             f"got {type(hook).__name__}")
+        self._on_invocation_counter = hook
+        self._persisted_until = 0
+
+    def _take_invocation_counter(self):
+        """Reserve the next IC (see _reserve_invocation_counter)."""
+        return _reserve_invocation_counter(self)
+
+    def _accept_peer_invocation_counter(self, int64_t ic):
+        """Record a checked APDU's IC (see _accept_invocation_counter)."""
+        _accept_invocation_counter(self, ic)
+
+    # -- the fast path -----------------------------------------------------------
 
     def encrypt(self, apdu, *, security_control=None, form="glo", transaction_id=None,
                 date_time=None, other_information=None, key_info=None):
         """Cipher a plaintext xDLMS APDU with the next invocation counter."""
         cdef Py_buffer v_pt
-        cdef int sc, dedicated, carry_title
+        cdef int sc, carry_title
+        cdef bint dedicated
         cdef uint8_t tag
         cdef AesGcm cipher
         cdef bytes out
         cdef bytes ak = self._ak, title = self._system_title
         cdef int64_t ic
-        if security_control is None:
-            sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
-        else:
-            sc = self._check_security_control(security_control)
         if form == "glo" or form == "ded":
             carry_title = False
         elif form == "general-glo" or form == "general-ded":
             carry_title = True
         else:
             carry_title = -1
+        dedicated = form == "ded" or form == "general-ded"
+        if security_control is None:
+            sc = _SC_AUTHENTICATION | _SC_ENCRYPTION | self._suite
+        else:
+            sc = self._sending_sc(security_control, dedicated)
         if carry_title < 0 or not (transaction_id is None and date_time is None
                                    and other_information is None and key_info is None):
             return self._encrypt_general(apdu, sc, form, transaction_id, date_time,
                                          other_information, key_info)
-        dedicated = form == "ded" or form == "general-ded"
-        if sc & _SC_COMPRESSION:
-            raise UsageError("compression (SC bit 7) is not supported")
-        if dedicated:
-            if sc & _SC_BROADCAST:
-                raise UsageError("ded- ciphering uses the dedicated key, not the broadcast "
-                                 "key (SC bit 6)")
-            if self._dedicated is None:
-                raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
-            cipher = self._dedicated
-        elif sc & _SC_BROADCAST:
-            if self._broadcast is None:
-                raise SecurityError("SC asks for the broadcast key, which is not set")
-            cipher = self._broadcast
-        else:
-            cipher = self._unicast
+        cipher = self._key_for(sc, dedicated)
         # the fields are public to the Python subclass: check what C reads blindly
-        if cipher is None:
-            raise SecurityError("no block cipher key is set")
         if title is None or len(title) != 8 or ak is None:
-            raise UsageError("the system title (8 octets) and authentication key must be set")
-        _get_buffer(apdu, &v_pt)
+            raise ConfigurationError("the system title (8 octets) and authentication key "
+                                     "must be set")
+        _get_buffer(apdu, &v_pt, "APDU")
         try:
             tag = 0
             if carry_title:
@@ -925,20 +1039,13 @@ cdef class CipheringCore:
             PyBuffer_Release(&v_pt)
         return out
 
-    def _take_invocation_counter(self):
-        """Reserve the next IC (see _reserve_invocation_counter)."""
-        return _reserve_invocation_counter(self)
-
-    def _accept_peer_invocation_counter(self, int64_t ic):
-        """Record a checked APDU's IC (see _accept_invocation_counter)."""
-        _accept_invocation_counter(self, ic)
-
     def decrypt(self, data, *, system_title=None):
         """Decipher and check any ciphered APDU; return the plaintext APDU.
 
-        Wrong tag, replayed IC or an SC below the security policy:
-        SecurityError. Malformed: DecodeError. ``system_title`` overrides the
-        peer system title for the IV (the general forms carry their own).
+        Wrong tag: TagError; replayed IC: ReplayError; an SC below the
+        security policy: PolicyError; malformed: DecodeError with the offset.
+        ``system_title`` overrides the peer system title for the IV (the
+        general forms carry their own).
         """
         cdef Py_buffer v_data, v_st
         cdef const uint8_t *d
@@ -950,7 +1057,7 @@ cdef class CipheringCore:
         cdef AesGcm cipher
         cdef bytes out, ak = self._ak
         cdef object title = system_title if system_title is not None else self._peer_system_title
-        _get_buffer(data, &v_data)
+        _get_buffer(data, &v_data, "APDU")
         try:
             d = <const uint8_t *>v_data.buf
             if v_data.len == 0:
@@ -964,22 +1071,17 @@ cdef class CipheringCore:
                 if title_length == 8:
                     carried = d + length_at
                 elif title_length:
-                    raise SecurityError(f"system title must be 8 octets for the IV, "
-                                        f"got {title_length}")
+                    raise DecodeError(f"system title must be 8 octets for the IV, "
+                                      f"got {title_length}", 1)
                 length_at += title_length
             elif kind == 0:
                 return self._decrypt_general(data, system_title)
             dedicated = kind == 2
-            if dedicated:
-                if self._dedicated is None:
-                    raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
-                cipher = self._dedicated
-            else:
-                cipher = self._unicast
-            if cipher is None:
-                raise SecurityError("no block cipher key is set")
+            # the unicast key is the default; _open_service swaps in the
+            # broadcast key when SC asks for it, after checking the rules
+            cipher = self._key_for(0, dedicated)
             if ak is None:
-                raise UsageError("the authentication key must be set")
+                raise ConfigurationError("the authentication key must be set")
             if carried != NULL:
                 out = _open_service(d, v_data.len, length_at, carried,
                                     <const uint8_t *>PyBytes_AS_STRING(ak), len(ak), cipher,
@@ -987,11 +1089,13 @@ cdef class CipheringCore:
                                     self._security_policy, dedicated, &ic)
             else:
                 if title is None:
-                    raise UsageError("the peer system title is unknown: pass system_title=")
-                _get_buffer(title, &v_st)
+                    raise ConfigurationError("the peer system title is unknown: "
+                                             "pass system_title=")
+                _get_buffer(title, &v_st, "system title")
                 try:
                     if v_st.len != 8:
-                        raise UsageError(f"system title must be 8 octets, got {v_st.len}")
+                        raise ConfigurationError(f"system title must be 8 octets, "
+                                                 f"got {v_st.len}")
                     out = _open_service(d, v_data.len, length_at, <const uint8_t *>v_st.buf,
                                         <const uint8_t *>PyBytes_AS_STRING(ak), len(ak),
                                         cipher, self._broadcast,

@@ -35,44 +35,25 @@ key-info (general-ciphering) is OPTIONAL (one presence octet) and a CHOICE::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Union
 
 from .._util import as_bytes
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
-
-TAG_LENGTH = 12
-SECURITY_HEADER_LENGTH = 5  # SC (1) + IC (4)
-
-# Security control bits (also read by the context, which builds and checks SC values).
-SC_SUITE_MASK = 0x0F
-SC_AUTHENTICATION = 0x10
-SC_ENCRYPTION = 0x20
-SC_BROADCAST_KEY = 0x40
-SC_COMPRESSION = 0x80
-
-# (plaintext tag, plaintext name, glo tag, ded tag), IEC 62056-5-3 xDLMS-APDU.
-# The SN services keep the standard's spelling (readRequest), the LN ones too
-# (get-request); a glo tag is plain + 0x20 (SN/initiate) or + 0x08 (LN), a ded
-# tag plain + 0x40 or + 0x10.
-SERVICE_TAGS: tuple[tuple[int, str, int, int], ...] = (
-    (0x01, "initiateRequest", 0x21, 0x41),
-    (0x05, "readRequest", 0x25, 0x45),
-    (0x06, "writeRequest", 0x26, 0x46),
-    (0x08, "initiateResponse", 0x28, 0x48),
-    (0x0C, "readResponse", 0x2C, 0x4C),
-    (0x0D, "writeResponse", 0x2D, 0x4D),
-    (0x0E, "confirmedServiceError", 0x2E, 0x4E),
-    (0x16, "unconfirmedWriteRequest", 0x36, 0x56),
-    (0x18, "informationReportRequest", 0x38, 0x58),
-    (0xC0, "get-request", 0xC8, 0xD0),
-    (0xC1, "set-request", 0xC9, 0xD1),
-    (0xC2, "event-notification-request", 0xCA, 0xD2),
-    (0xC3, "action-request", 0xCB, 0xD3),
-    (0xC4, "get-response", 0xCC, 0xD4),
-    (0xC5, "set-response", 0xCD, 0xD5),
-    (0xC7, "action-response", 0xCF, 0xD7),
+# The SC bits, the tag length and the service tag table are the compiled
+# core's: one definition for the structure and for the ciphering rules.
+from ._gcm import (  # noqa: F401  (SC_* and SERVICE_TAGS are this module's API too)
+    SC_AUTHENTICATION,
+    SC_BROADCAST_KEY,
+    SC_COMPRESSION,
+    SC_ENCRYPTION,
+    SC_SUITE_MASK,
+    SERVICE_TAGS,
+    TAG_LENGTH,
 )
+
+SECURITY_HEADER_LENGTH = 5  # SC (1) + IC (4)
 
 GLO_TAG: dict[int, int] = {plain: glo for plain, _, glo, _ in SERVICE_TAGS}
 DED_TAG: dict[int, int] = {plain: ded for plain, _, _, ded in SERVICE_TAGS}
@@ -98,7 +79,7 @@ class SecurityControl:
     value: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, int) or not 0 <= self.value <= 0xFF:
+        if type(self.value) is not int or not 0 <= self.value <= 0xFF:
             raise EncodeError(f"security control must be one octet, got {self.value!r}")
 
     @classmethod
@@ -111,8 +92,8 @@ class SecurityControl:
         broadcast_key: bool = False,
         compression: bool = False,
     ) -> "SecurityControl":
-        if not 0 <= security_suite <= 0x0F:
-            raise EncodeError(f"security suite must be 0..15, got {security_suite}")
+        if type(security_suite) is not int or not 0 <= security_suite <= 0x0F:
+            raise EncodeError(f"security suite must be 0..15, got {security_suite!r}")
         return cls(
             security_suite
             | (SC_AUTHENTICATION if authentication else 0)
@@ -180,8 +161,23 @@ def _read_octet_string(data: bytes, pos: int, end: int, base: int) -> tuple[byte
     return data[nxt:nxt + length], nxt + length
 
 
+def _octets_field(value, what: str) -> bytes:
+    """A field handed over to be put on the wire: bytes-like, else EncodeError."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise EncodeError(f"{what} must be bytes, got {type(value).__name__}")
+
+
+def _octet_field(value, what: str) -> int:
+    """A one-octet field (enumeration, security control) handed over to be sent."""
+    if (type(value) is not int and not isinstance(value, IntEnum)) or not 0 <= value <= 0xFF:
+        raise EncodeError(f"{what} must be one octet (0..255), got {value!r}")
+    return int(value)
+
+
 def octet_string(value: bytes) -> bytes:
     """A-XDR octet-string contents with their length (no type tag)."""
+    value = _octets_field(value, "octet-string")
     return encode_length(len(value)) + value
 
 
@@ -209,13 +205,17 @@ def _split_ciphered_content(
 def _join_ciphered_content(
     sc: SecurityControl, ic: int, ciphertext: bytes, authentication_tag: bytes
 ) -> bytes:
+    if not isinstance(sc, SecurityControl):
+        raise EncodeError(f"security_control must be a SecurityControl, got {type(sc).__name__}")
+    ciphertext = _octets_field(ciphertext, "ciphertext")
+    authentication_tag = _octets_field(authentication_tag, "authentication tag")
     if len(authentication_tag) != sc.tag_length:
         raise EncodeError(
             f"security control 0x{sc.value:02X} needs a {sc.tag_length}-octet tag, "
             f"got {len(authentication_tag)}"
         )
-    if not 0 <= ic <= 0xFFFFFFFF:
-        raise EncodeError(f"invocation counter {ic} does not fit in 4 octets")
+    if type(ic) is not int or not 0 <= ic <= 0xFFFFFFFF:
+        raise EncodeError(f"invocation counter {ic!r} does not fit in 4 octets")
     return bytes((sc.value,)) + ic.to_bytes(4, "big") + ciphertext + authentication_tag
 
 
@@ -270,8 +270,8 @@ class CipheredApdu:
         return cls(tag, sc, ic, info, auth_tag)
 
     def to_bytes(self) -> bytes:
-        if self.tag not in SERVICE_NAME:
-            raise EncodeError(f"0x{self.tag:02X} is not a glo-/ded- ciphered APDU tag")
+        if not is_ciphered_tag(self.tag) or self.tag not in SERVICE_NAME:
+            raise EncodeError(f"{self.tag!r} is not a glo-/ded- ciphered APDU tag")
         content = _join_ciphered_content(
             self.security_control, self.invocation_counter, self.ciphertext,
             self.authentication_tag,
@@ -405,9 +405,10 @@ def _key_info_bytes(key_info: KeyInfo | None) -> bytes:
     if key_info is None:
         return b"\x00"
     if isinstance(key_info, IdentifiedKey):
-        return bytes((1, 0, key_info.key_id))
+        return bytes((1, 0, _octet_field(key_info.key_id, "key-id")))
     if isinstance(key_info, WrappedKey):
-        return bytes((1, 1, key_info.kek_id)) + octet_string(key_info.key_ciphered_data)
+        return (bytes((1, 1, _octet_field(key_info.kek_id, "kek-id")))
+                + octet_string(key_info.key_ciphered_data))
     if isinstance(key_info, AgreedKey):
         return (
             b"\x01\x02"
@@ -490,7 +491,7 @@ _GENERAL = {
 
 
 def is_ciphered_tag(tag: int) -> bool:
-    return tag in SERVICE_NAME or tag in _GENERAL
+    return isinstance(tag, int) and (tag in SERVICE_NAME or tag in _GENERAL)
 
 
 def parse_ciphered(data, *, base_offset: int = 0) -> AnyCiphered:

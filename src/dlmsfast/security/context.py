@@ -18,11 +18,18 @@ For general-ciphering with suites 1 and 2 the AAD also carries the header
 fields (transaction-id, originator and recipient system titles, date-time,
 other-information, each as an A-XDR octet string), as Gurux does.
 
-The sender's invocation counter goes up by one per APDU and never wraps (an
-IV must not repeat under one key). The receiver keeps the last IC it accepted
-and rejects any IC that is not above it, and any wrong tag, with
-:class:`~dlmsfast.errors.SecurityError`. Keys never appear in reprs or error
-messages.
+The sender's invocation counter goes up by one per APDU, never wraps and is
+never set back (an IV must not repeat under one key); a write-ahead hook
+(``on_invocation_counter``) persists it before an APDU carrying it is
+ciphered. The receiver keeps the last IC it accepted and rejects any IC that
+is not above it (ReplayError), any wrong tag (TagError) and any APDU with
+less protection than the policy (PolicyError). Keys never appear in reprs or
+error messages.
+
+Every rule (what may be sent, what is accepted, which key) is the compiled
+core's (:class:`dlmsfast.security._gcm.CipheringCore`); this module adds
+general-ciphering, the explain steps and the settings, and calls the core's
+rules for them.
 """
 from __future__ import annotations
 
@@ -31,15 +38,15 @@ from hmac import compare_digest
 
 from . import _gcm
 from .._util import octets_argument
-from ..errors import SecurityError, UsageError
-from .ciphered import (
-    DED_TAG,
-    GLO_TAG,
+from ..errors import ConfigurationError, DecodeError, TagError, UsageError
+from ._gcm import (
+    MAX_INVOCATION_COUNTER,
     SC_AUTHENTICATION,
     SC_BROADCAST_KEY,
-    SC_COMPRESSION,
     SC_ENCRYPTION,
     TAG_LENGTH,
+)
+from .ciphered import (
     CipheredApdu,
     GeneralCiphering,
     GeneralDedCiphering,
@@ -51,20 +58,16 @@ from .ciphered import (
 )
 from .keywrap import unwrap_key
 
-MAX_INVOCATION_COUNTER = 0xFFFFFFFF
 FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
 
 _KEY_LENGTH = {0: 16, 1: 16, 2: 32}
-
-
-# the compiled glo-/ded- path reads the service tag table of .ciphered
-_gcm.set_service_tags(bytes(GLO_TAG.get(tag, 0) for tag in range(256)),
-                      bytes(DED_TAG.get(tag, 0) for tag in range(256)))
+_FULL_PROTECTION = SC_AUTHENTICATION | SC_ENCRYPTION
 
 
 def _octets(value, name: str, length: int) -> bytes:
-    """bytes (or hex text) of exactly ``length`` octets, else UsageError (an int is
-    refused: ``bytes(16)`` would be an all-zero key)."""
+    """bytes (or hex text) of exactly ``length`` octets: a wrong type is a
+    UsageError (an int is refused: ``bytes(16)`` would be an all-zero key), a
+    wrong length (empty included, never padded) a ConfigurationError."""
     if isinstance(value, str):
         try:
             value = bytes.fromhex(value)
@@ -72,7 +75,7 @@ def _octets(value, name: str, length: int) -> bytes:
             raise UsageError(f"{name} must be bytes or hex") from None
     value = octets_argument(value, name)
     if len(value) != length:
-        raise UsageError(f"{name} must be {length} octets, got {len(value)}")
+        raise ConfigurationError(f"{name} must be {length} octets, got {len(value)}")
     return value
 
 
@@ -80,7 +83,7 @@ def _key_bytes(value, name: str, length: int, *, optional: bool = False) -> byte
     if value is None:
         if optional:
             return None
-        raise UsageError(f"{name} is required")
+        raise ConfigurationError(f"{name} is required")
     return _octets(value, name, length)
 
 
@@ -130,22 +133,32 @@ class SecurityContext(_gcm.CipheringCore):
     means the block cipher key). ``security_control`` defaults to 0x30 | suite.
 
     ``decrypt(data, *, system_title=None)`` deciphers and checks any ciphered
-    APDU and returns the plaintext APDU: a wrong tag, a replayed IC or an SC
-    below the security policy is a SecurityError, a malformed APDU a
-    DecodeError. ``system_title`` overrides the peer system title for the IV
-    (the general forms carry their own).
+    APDU and returns the plaintext APDU: a wrong tag is a TagError, a
+    replayed IC a ReplayError, an SC below the security policy a PolicyError,
+    a malformed APDU a DecodeError. ``system_title`` overrides the peer system
+    title for the IV (the general forms carry their own).
 
     Both run in the compiled core (:class:`dlmsfast.security._gcm.CipheringCore`) for
     glo-, ded-, general-glo- and general-ded-ciphering, one C call per APDU;
     this class adds general-ciphering, the explain steps and the settings.
 
-    ``invocation_counter`` is the IC the next ciphered APDU will carry;
-    ``peer_invocation_counter`` the last IC accepted from the peer (None
-    before the first). Keys are bytes or hex strings; their length follows
-    the security suite (16 octets for suites 0 and 1, 32 for suite 2).
-    ``security_policy`` holds the SC bits (0x10 authentication, 0x20
-    encryption) every received APDU must carry; an APDU with less protection
-    is refused, so a stripped tag cannot pass as "encryption only".
+    ``invocation_counter`` is the IC the next ciphered APDU will carry; it
+    only moves forward (setting it lower is a UsageError: those ICs may have
+    been used under the same key). ``on_invocation_counter`` is the
+    write-ahead hook: called with an IC before any APDU carrying it is
+    ciphered, it returns None (that IC is persisted) or an int limit (every IC
+    below it is persisted: the hook is not called again before the counter
+    reaches it, so a store can reserve blocks); when it raises, nothing is
+    ciphered and the IC is not consumed. ``peer_invocation_counter`` is the
+    last IC accepted from the peer (None before the first).
+
+    Keys are bytes or hex strings; their length follows the security suite
+    (16 octets for suites 0 and 1, 32 for suite 2). ``security_policy`` holds
+    the SC bits (0x10 authentication, 0x20 encryption) every received APDU
+    must carry. By default it is the protection this context sends (0x30):
+    an APDU with less is refused, so a stripped tag cannot pass as
+    "encryption only"; lowering it (e.g. ``security_policy=0x20``) is the
+    caller's explicit choice.
     """
 
     __slots__ = ("_backend", "_ek", "_broadcast_key", "_dedicated_key", "_master_key")
@@ -163,16 +176,19 @@ class SecurityContext(_gcm.CipheringCore):
         security_suite: int = 0,
         invocation_counter: int = 0,
         peer_invocation_counter: int | None = None,
-        security_policy: int = 0,
+        security_policy: int | None = None,
         backend: str | None = None,
+        on_invocation_counter=None,
     ) -> None:
-        if security_suite not in _KEY_LENGTH:
+        if type(security_suite) is not int or security_suite not in _KEY_LENGTH:
             raise UsageError(f"security suite must be 0, 1 or 2, got {security_suite!r}")
+        if backend is not None and backend not in _gcm.BACKENDS:
+            raise UsageError(f"backend must be one of {_gcm.BACKENDS}, got {backend!r}")
         self._suite = security_suite
         self._backend = backend if backend is not None else _gcm.backend
+        if system_title is None:
+            raise ConfigurationError("system_title is required")
         self._system_title = _system_title_bytes(system_title, "system_title")
-        if self._system_title is None:
-            raise UsageError("system_title is required")
         self._peer_system_title = _system_title_bytes(peer_system_title, "peer_system_title")
         self.block_cipher_key = block_cipher_key
         self.authentication_key = authentication_key
@@ -181,7 +197,8 @@ class SecurityContext(_gcm.CipheringCore):
         self.master_key = master_key
         self.invocation_counter = invocation_counter
         self.peer_invocation_counter = peer_invocation_counter
-        self.security_policy = security_policy
+        self.security_policy = _FULL_PROTECTION if security_policy is None else security_policy
+        self.on_invocation_counter = on_invocation_counter
 
     # -- properties ----------------------------------------------------------
 
@@ -210,9 +227,9 @@ class SecurityContext(_gcm.CipheringCore):
         key = _key_bytes(value, name, _KEY_LENGTH[self._suite], optional=optional)
         return key, (None if key is None else _gcm.AesGcm(key, self._backend))
 
-    # Changing a key leaves the invocation counters alone: the caller decides
-    # when they start again (after a key_transfer the meter resets its own),
-    # and an IV must never repeat under one key.
+    # Changing a key leaves the invocation counters alone: the counter never
+    # goes back, so an IV cannot repeat under a key that comes back; a fresh
+    # key with fresh counters is a fresh SecurityContext.
 
     @property
     def authentication_key(self) -> bytes:
@@ -266,20 +283,28 @@ class SecurityContext(_gcm.CipheringCore):
 
     @security_policy.setter
     def security_policy(self, value: int) -> None:
-        if not isinstance(value, int) or value & ~(SC_AUTHENTICATION | SC_ENCRYPTION):
+        if type(value) is not int or value & ~_FULL_PROTECTION:
             raise UsageError("security_policy holds SC bits 0x10 (authentication) and "
                              f"0x20 (encryption) only, got {value!r}")
         self._security_policy = value
 
     @property
     def invocation_counter(self) -> int:
+        """The IC of the next ciphered APDU; it moves forward only."""
         return self._invocation_counter
 
     @invocation_counter.setter
     def invocation_counter(self, value: int) -> None:
-        if not isinstance(value, int) or not 0 <= value <= MAX_INVOCATION_COUNTER + 1:
-            raise UsageError(f"invocation counter must be 0..2**32, got {value!r}")
-        self._invocation_counter = value
+        self._set_invocation_counter(value)
+
+    @property
+    def on_invocation_counter(self):
+        """The write-ahead hook (see the class docstring), or None."""
+        return self._on_invocation_counter
+
+    @on_invocation_counter.setter
+    def on_invocation_counter(self, hook) -> None:
+        self._set_on_invocation_counter(hook)
 
     @property
     def peer_invocation_counter(self) -> int | None:
@@ -290,7 +315,7 @@ class SecurityContext(_gcm.CipheringCore):
         if value is None:
             self._peer_invocation_counter = -1
             return
-        if not isinstance(value, int) or not 0 <= value <= MAX_INVOCATION_COUNTER:
+        if type(value) is not int or not 0 <= value <= MAX_INVOCATION_COUNTER:
             raise UsageError(f"peer invocation counter must be 0..2**32-1, got {value!r}")
         self._peer_invocation_counter = value
 
@@ -308,64 +333,34 @@ class SecurityContext(_gcm.CipheringCore):
             f"peer_system_title={peer}, security_suite={self._suite}, "
             f"invocation_counter={self._invocation_counter}, "
             f"peer_invocation_counter={self.peer_invocation_counter}, "
+            f"security_policy=0x{self._security_policy:02X}, "
             f"keys set: {', '.join(keys)}, backend={self._backend!r})"
         )
 
-    def __reduce__(self):
-        raise TypeError("SecurityContext holds keys and is not picklable")
-
-    # -- helpers -------------------------------------------------------------
-
-    def _check_security_control(self, security_control) -> int:
-        if isinstance(security_control, SecurityControl):
-            security_control = security_control.value
-        if not isinstance(security_control, int) or not 0 <= security_control <= 0xFF:
-            raise UsageError(f"security control must be one octet, got {security_control!r}")
-        if not security_control & (SC_AUTHENTICATION | SC_ENCRYPTION):
-            raise UsageError(f"security control 0x{security_control:02X} gives no "
-                             "protection (set 0x10 authentication and/or 0x20 encryption)")
-        if security_control & 0x0F != self._suite:
-            raise UsageError(
-                f"security control 0x{security_control:02X} names suite "
-                f"{security_control & 0x0F}, this context uses suite {self._suite}"
-            )
-        return security_control
-
-    def _cipher(self, sc: int, dedicated: bool):
-        """(AesGcm, key name) for an APDU: ded key, else broadcast/unicast by SC."""
-        if dedicated:
-            if sc & SC_BROADCAST_KEY:
-                raise SecurityError("a ded- ciphered APDU cannot use the broadcast key "
-                                    "(SC bit 6)")
-            if self._dedicated is None:
-                raise SecurityError("no dedicated key is set for a ded- ciphered APDU")
-            return self._dedicated, "dedicated key"
-        if sc & SC_BROADCAST_KEY:
-            if self._broadcast is None:
-                raise SecurityError("SC asks for the broadcast key, which is not set")
-            return self._broadcast, "global broadcast key"
-        return self._unicast, "global unicast key (block cipher key)"
+    # -- general-ciphering ---------------------------------------------------
 
     def _general_cipher(self, apdu: GeneralCiphering):
+        """(AesGcm, key name) as general-ciphering's key-info says."""
         key_info = apdu.key_info
         if key_info is None:
-            return self._cipher(apdu.security_control.value, False)
+            return self._cipher_for(apdu.security_control.value)
         if isinstance(key_info, IdentifiedKey):
             if key_info.key_id == 0:
-                return self._unicast, "global unicast key (identified-key 0)"
+                return self._cipher_for(0)[0], "global unicast key (identified-key 0)"
             if key_info.key_id == 1:
-                return self._cipher(SC_BROADCAST_KEY, False)
-            raise SecurityError(f"unknown identified key-id {key_info.key_id}")
+                return self._cipher_for(SC_BROADCAST_KEY)
+            raise ConfigurationError(f"unknown identified key-id {key_info.key_id}")
         if isinstance(key_info, WrappedKey):
             if self._master_key is None:
-                raise SecurityError("wrapped-key needs the master key (KEK), which is not set")
+                raise ConfigurationError("wrapped-key needs the master key (KEK), which is "
+                                         "not set")
             if key_info.kek_id != 0:
-                raise SecurityError(f"unknown kek-id {key_info.kek_id}")
+                raise ConfigurationError(f"unknown kek-id {key_info.kek_id}")
             key = unwrap_key(self._master_key, key_info.key_ciphered_data)
             if len(key) != _KEY_LENGTH[self._suite]:
-                raise SecurityError("the wrapped key does not fit this security suite")
+                raise ConfigurationError("the wrapped key does not fit this security suite")
             return _gcm.AesGcm(key, self._backend), "wrapped key (unwrapped with the master key)"
-        raise SecurityError(
+        raise ConfigurationError(
             "agreed-key needs an ECDH key agreement (suites 1 and 2), not supported here"
         )
 
@@ -390,14 +385,6 @@ class SecurityContext(_gcm.CipheringCore):
             apdu.transaction_id, apdu.originator_system_title, apdu.recipient_system_title,
             apdu.date_time, apdu.other_information))
 
-    def _check_policy(self, sc: int) -> None:
-        missing = self._security_policy & ~sc
-        if missing:
-            names = [n for bit, n in ((SC_AUTHENTICATION, "authentication"),
-                                      (SC_ENCRYPTION, "encryption")) if missing & bit]
-            raise SecurityError(f"security policy requires {' and '.join(names)}; "
-                                f"the APDU has security control 0x{sc:02X}")
-
     def _encrypt_general(self, apdu, sc: int, form: str, transaction_id, date_time,
                          other_information, key_info) -> bytes:
         """general-ciphering (the other forms are built by the compiled core)."""
@@ -406,21 +393,29 @@ class SecurityContext(_gcm.CipheringCore):
         if form != "general-ciphering":
             raise UsageError("transaction_id, date_time, other_information and key_info "
                              "apply to general-ciphering only")
-        if sc & SC_COMPRESSION:
-            raise UsageError("compression (SC bit 7) is not supported")
         if self._peer_system_title is None:
-            raise UsageError("general-ciphering needs the peer (recipient) system title")
+            raise ConfigurationError("general-ciphering needs the peer (recipient) system "
+                                     "title")
+        apdu = octets_argument(apdu, "APDU")
+        fields = [None if v is None else octets_argument(v, name) for v, name in (
+            (transaction_id, "transaction_id"), (date_time, "date_time"),
+            (other_information, "other_information"))]
+        if key_info is not None and not isinstance(key_info, (IdentifiedKey, WrappedKey)):
+            raise UsageError("key_info must be an IdentifiedKey or a WrappedKey, "
+                             f"got {type(key_info).__name__}")
+        probe = GeneralCiphering(b"", self._system_title, self._peer_system_title, b"", b"",
+                                 key_info, SecurityControl(sc), 0, b"", b"")
+        cipher, _ = self._general_cipher(probe)
         ic = self._take_invocation_counter()
+        transaction_id, date_time, other_information = fields
         shell = GeneralCiphering(
-            ic.to_bytes(8, "big") if transaction_id is None else bytes(transaction_id),
+            ic.to_bytes(8, "big") if transaction_id is None else transaction_id,
             self._system_title, self._peer_system_title,
-            b"" if date_time is None else bytes(date_time),
-            b"" if other_information is None else bytes(other_information),
+            date_time or b"", other_information or b"",
             key_info, SecurityControl(sc), ic, b"", b"",
         )
-        cipher, _ = self._general_cipher(shell)
         info, tag = self._seal(cipher, sc, self._system_title, ic, self._general_header(shell),
-                               bytes(apdu))
+                               apdu)
         return GeneralCiphering(
             shell.transaction_id, shell.originator_system_title, shell.recipient_system_title,
             shell.date_time, shell.other_information, key_info, shell.security_control, ic,
@@ -435,9 +430,7 @@ class SecurityContext(_gcm.CipheringCore):
             if sc & SC_AUTHENTICATION:
                 return sealed[:-TAG_LENGTH], sealed[-TAG_LENGTH:]
             return sealed, b""
-        if sc & SC_AUTHENTICATION:
-            return plaintext, cipher.encrypt(iv, b"", aad)
-        return plaintext, b""
+        return plaintext, cipher.encrypt(iv, b"", aad)
 
     # -- deciphering ---------------------------------------------------------
 
@@ -446,52 +439,44 @@ class SecurityContext(_gcm.CipheringCore):
         if title is None:
             title = self._peer_system_title
         if title is None:
-            raise UsageError("the peer system title is unknown: pass system_title=")
+            raise ConfigurationError("the peer system title is unknown: pass system_title=")
         return title
 
     def _decrypt_general(self, data, system_title) -> bytes:
-        steps = self._explain_general(parse_ciphered(data), system_title, check_replay=True)
+        # only general-ciphering comes here: the compiled core takes the others
+        apdu = parse_ciphered(data)
+        self._check_received(apdu.security_control.value, apdu.invocation_counter)
+        steps = self._steps(apdu, system_title)
         if steps.tag_ok is False:
-            raise SecurityError("authentication tag mismatch")
+            raise TagError("authentication tag mismatch")
         self._accept_peer_invocation_counter(steps.invocation_counter)
         return steps.plaintext
 
     def explain_decrypt(self, data, *, system_title=None) -> CipheringSteps:
-        """The deciphering steps of ``data``, with ``tag_ok``; changes no counter.
+        """The deciphering steps of ``data``, with ``tag_ok``; changes no counter
+        and checks neither the policy nor replay (it explains, it accepts nothing).
 
         A wrong tag is reported (tag_ok False), not raised; a malformed APDU
         is a DecodeError.
         """
-        apdu = parse_ciphered(data)
-        return self._explain_general(apdu, system_title, check_replay=False)
+        return self._steps(parse_ciphered(data), system_title)
 
-    def _explain_general(self, apdu, system_title, *, check_replay: bool) -> CipheringSteps:
+    def _steps(self, apdu, system_title) -> CipheringSteps:
         sc = apdu.security_control.value
         ic = apdu.invocation_counter
-        if check_replay:
-            if not sc & (SC_AUTHENTICATION | SC_ENCRYPTION):
-                raise SecurityError(f"security control 0x{sc:02X} gives no protection")
-            self._check_policy(sc)
-        if apdu.security_control.compression:
-            raise SecurityError("compressed APDUs (SC bit 7) are not supported")
-        if check_replay and ic <= self._peer_invocation_counter:
-            raise SecurityError(
-                f"replayed invocation counter {ic} "
-                f"(last accepted {self._peer_invocation_counter})"
-            )
         extra = b""
-        if isinstance(apdu, CipheredApdu):
-            cipher, key_used = self._cipher(sc, apdu.dedicated)
-            title = self._peer_title(system_title)
-        elif isinstance(apdu, GeneralCiphering):
+        if isinstance(apdu, GeneralCiphering):
             cipher, key_used = self._general_cipher(apdu)
             title = apdu.originator_system_title
             extra = self._general_header(apdu)
         else:
-            cipher, key_used = self._cipher(sc, isinstance(apdu, GeneralDedCiphering))
-            title = apdu.system_title or self._peer_title(system_title)
+            dedicated = isinstance(apdu, GeneralDedCiphering) or getattr(apdu, "dedicated",
+                                                                         False)
+            cipher, key_used = self._cipher_for(sc, dedicated)
+            title = (None if isinstance(apdu, CipheredApdu) else apdu.system_title) \
+                or self._peer_title(system_title)
         if len(title) != 8:
-            raise SecurityError(f"system title must be 8 octets for the IV, got {len(title)}")
+            raise DecodeError(f"system title must be 8 octets for the IV, got {len(title)}")
         iv = _iv(title, ic)
         plaintext = (cipher.decrypt(iv, apdu.ciphertext) if sc & SC_ENCRYPTION
                      else apdu.ciphertext)
@@ -515,16 +500,13 @@ class SecurityContext(_gcm.CipheringCore):
                         **general) -> tuple[bytes, CipheringSteps]:
         """Cipher like :meth:`encrypt` and return (bytes, steps).
 
-        With ``invocation_counter`` given, that IC is used and the context's
-        counter is left alone; otherwise the next IC is consumed.
+        ``invocation_counter`` moves the context's counter forward to that IC
+        first (a lower one than the next is a UsageError, as when setting
+        ``invocation_counter``); either way the IC used is consumed, so no
+        two APDUs ever share an IC under one key.
         """
-        saved = self._invocation_counter
         if invocation_counter is not None:
             self.invocation_counter = invocation_counter
-        try:
-            data = self.encrypt(apdu, security_control=security_control, form=form, **general)
-        finally:
-            if invocation_counter is not None:
-                self._invocation_counter = saved
+        data = self.encrypt(apdu, security_control=security_control, form=form, **general)
         steps = self.explain_decrypt(data, system_title=self._system_title)
         return data, steps

@@ -18,8 +18,10 @@ Mechanism 6 is thus SHA-256(secret || own ST || peer ST || received
 challenge || own challenge) from either side, which is how :func:`respond`
 and :func:`verify` treat it. Mechanism 2 is manufacturer specific and
 mechanism 7 (ECDSA) needs suite 1/2 certificates: neither is offered here.
-Comparisons are constant-time; a failed check is a SecurityError whose
-message carries no secret.
+Comparisons are constant-time; a failed check is an AuthenticationError
+(a replayed HLS-GMAC IC a ReplayError) whose message carries no secret. A
+missing secret, title or context is a ConfigurationError; an argument of the
+wrong type (an int is never taken as that many zero octets) a UsageError.
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ from hmac import compare_digest
 
 from . import _gcm
 from .._util import octets_argument
-from ..errors import SecurityError, UsageError
-from .ciphered import SC_AUTHENTICATION
+from ..errors import AuthenticationError, ConfigurationError, UsageError
+from ._gcm import MAX_INVOCATION_COUNTER, SC_AUTHENTICATION
 from .context import SecurityContext
 from .mechanism import MechanismName
 
@@ -41,19 +43,31 @@ AuthenticationMechanism = MechanismName
 """mechanism-name id (OID 2.16.756.5.8.2.<id>): the ACSE enumeration, one for both layers."""
 
 
+def _system_title(value, what: str) -> bytes:
+    value = octets_argument(value, what)
+    if len(value) != 8:
+        raise ConfigurationError(f"{what} must be 8 octets, got {len(value)}")
+    return value
+
+
 def hls_md5(challenge: bytes, secret: bytes) -> bytes:
-    return hashlib.md5(bytes(challenge) + bytes(secret)).digest()
+    return hashlib.md5(octets_argument(challenge, "challenge")
+                       + octets_argument(secret, "secret")).digest()
 
 
 def hls_sha1(challenge: bytes, secret: bytes) -> bytes:
-    return hashlib.sha1(bytes(challenge) + bytes(secret)).digest()
+    return hashlib.sha1(octets_argument(challenge, "challenge")
+                        + octets_argument(secret, "secret")).digest()
 
 
 def hls_sha256(secret: bytes, own_system_title: bytes, peer_system_title: bytes,
                received_challenge: bytes, own_challenge: bytes) -> bytes:
     return hashlib.sha256(
-        bytes(secret) + bytes(own_system_title) + bytes(peer_system_title)
-        + bytes(received_challenge) + bytes(own_challenge)
+        octets_argument(secret, "secret")
+        + _system_title(own_system_title, "own system title")
+        + _system_title(peer_system_title, "peer system title")
+        + octets_argument(received_challenge, "received challenge")
+        + octets_argument(own_challenge, "own challenge")
     ).digest()
 
 
@@ -61,15 +75,18 @@ def hls_gmac(challenge: bytes, *, system_title: bytes, invocation_counter: int,
              block_cipher_key: bytes, authentication_key: bytes, security_suite: int = 0,
              backend: str | None = None) -> bytes:
     """SC || IC || GMAC tag (12 octets) over SC || AK || challenge."""
-    system_title = bytes(system_title)
-    if len(system_title) != 8:
-        raise UsageError(f"system title must be 8 octets, got {len(system_title)}")
-    if not 0 <= invocation_counter <= 0xFFFFFFFF:
-        raise UsageError(f"invocation counter must fit 4 octets, got {invocation_counter}")
+    system_title = _system_title(system_title, "system title")
+    if type(invocation_counter) is not int or not 0 <= invocation_counter <= \
+            MAX_INVOCATION_COUNTER:
+        raise UsageError(f"invocation counter must fit 4 octets, got {invocation_counter!r}")
+    if type(security_suite) is not int or security_suite not in (0, 1, 2):
+        raise UsageError(f"security suite must be 0, 1 or 2, got {security_suite!r}")
     sc = GMAC_SECURITY_CONTROL | security_suite
     ic = invocation_counter.to_bytes(4, "big")
-    tag = _gcm.AesGcm(bytes(block_cipher_key), backend).encrypt(
-        system_title + ic, b"", bytes((sc,)) + bytes(authentication_key) + bytes(challenge)
+    tag = _gcm.AesGcm(octets_argument(block_cipher_key, "block cipher key"), backend).encrypt(
+        system_title + ic, b"",
+        bytes((sc,)) + octets_argument(authentication_key, "authentication key")
+        + octets_argument(challenge, "challenge"),
     )
     return bytes((sc,)) + ic + tag
 
@@ -78,7 +95,7 @@ def lls_check(password: bytes, received: bytes) -> None:
     """LLS: the AARQ's calling-authentication-value must equal the password."""
     if not compare_digest(octets_argument(password, "password"),
                           octets_argument(received, "received password")):
-        raise SecurityError("LLS password mismatch")
+        raise AuthenticationError("LLS password mismatch")
 
 
 def _titles(context, own_system_title, peer_system_title):
@@ -87,20 +104,25 @@ def _titles(context, own_system_title, peer_system_title):
     peer = peer_system_title if peer_system_title is not None else (
         context.peer_system_title if context is not None else None)
     if own is None or peer is None:
-        raise UsageError("HLS-SHA-256 needs both system titles (or a context with them)")
-    return bytes(own), bytes(peer)
+        raise ConfigurationError("HLS-SHA-256 needs both system titles (or a context with them)")
+    return own, peer
 
 
 def _need_secret(secret, mechanism) -> bytes:
     if secret is None:
-        raise UsageError(f"{mechanism.blue_book_name} needs the secret")
+        raise ConfigurationError(f"{mechanism.blue_book_name} needs the secret")
     return octets_argument(secret, "secret")
 
 
 def _need_context(context, mechanism) -> SecurityContext:
     if context is None:
-        raise UsageError(f"{mechanism.blue_book_name} needs a SecurityContext")
+        raise ConfigurationError(f"{mechanism.blue_book_name} needs a SecurityContext")
     return context
+
+
+def _check_context(context) -> None:
+    if context is not None and not isinstance(context, SecurityContext):
+        raise UsageError(f"context must be a SecurityContext, got {type(context).__name__}")
 
 
 def respond(mechanism: int, challenge: bytes, *, secret: bytes | None = None,
@@ -111,9 +133,11 @@ def respond(mechanism: int, challenge: bytes, *, secret: bytes | None = None,
 
     The client calls it with StoC (giving f(StoC)), the server with CtoS
     (giving f(CtoS)). HLS-GMAC uses the context's system title, keys and next
-    invocation counter (which it consumes).
+    invocation counter (which it consumes, through the write-ahead hook).
     """
-    mechanism = AuthenticationMechanism(mechanism)
+    mechanism = AuthenticationMechanism.given(mechanism, "mechanism")
+    _check_context(context)
+    challenge = octets_argument(challenge, "challenge")
     if mechanism == AuthenticationMechanism.LLS:
         return _need_secret(secret, mechanism)
     if mechanism == AuthenticationMechanism.HLS_MD5:
@@ -142,27 +166,30 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
     """Check the peer's answer to the ``challenge`` this party sent.
 
     The server checks f(StoC) with its StoC, the client f(CtoS) with its
-    CtoS. Raises SecurityError when it does not check. HLS-GMAC also refuses
-    an IC not above the context's peer invocation counter, and records the
-    accepted one there.
+    CtoS. Raises AuthenticationError when it does not check. HLS-GMAC also
+    refuses an IC not above the context's peer invocation counter
+    (ReplayError), and records the accepted one there.
     """
-    mechanism = AuthenticationMechanism(mechanism)
-    response = bytes(response)
+    mechanism = AuthenticationMechanism.given(mechanism, "mechanism")
+    _check_context(context)
+    response = octets_argument(response, "response")
+    challenge = octets_argument(challenge, "challenge")
     if mechanism == AuthenticationMechanism.HLS_GMAC:
         context = _need_context(context, mechanism)
         peer = peer_system_title if peer_system_title is not None else context.peer_system_title
         if peer is None:
-            raise UsageError("HLS-GMAC needs the peer system title")
+            raise ConfigurationError("HLS-GMAC needs the peer system title")
         if len(response) != _GMAC_RESPONSE_LENGTH:
-            raise SecurityError(
+            raise AuthenticationError(
                 f"HLS-GMAC response must be {_GMAC_RESPONSE_LENGTH} octets, got {len(response)}"
             )
         if response[0] != GMAC_SECURITY_CONTROL | context.security_suite:
-            raise SecurityError(f"HLS-GMAC response has security control 0x{response[0]:02X}")
+            raise AuthenticationError(
+                f"HLS-GMAC response has security control 0x{response[0]:02X}")
         ic = int.from_bytes(response[1:5], "big")
-        last = context.peer_invocation_counter
-        if last is not None and ic <= last:
-            raise SecurityError(f"replayed invocation counter {ic} (last accepted {last})")
+        # the replay rule of every ciphered APDU (ReplayError), not a copy of it
+        _gcm.check_received(response[0], ic,
+                            last_invocation_counter=context._peer_invocation_counter)
         expected = hls_gmac(
             challenge, system_title=peer, invocation_counter=ic,
             block_cipher_key=context.block_cipher_key,
@@ -179,7 +206,8 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
     else:
         raise UsageError(f"mechanism {mechanism.blue_book_name} has no response to check here")
     if not compare_digest(expected, response):
-        raise SecurityError(f"{mechanism.blue_book_name} authentication failed: wrong response")
+        raise AuthenticationError(
+            f"{mechanism.blue_book_name} authentication failed: wrong response")
     if mechanism == AuthenticationMechanism.HLS_GMAC:
         # the peer's IC in f(StoC)/f(CtoS) counts like any ciphered APDU's
         context._accept_peer_invocation_counter(ic)

@@ -14,7 +14,8 @@ key_transfer (Security setup method 2) takes key_data::
     }
 
 The wrapping is done by the ``cryptography`` package; a failed integrity
-check on unwrap is a :class:`~dlmsfast.errors.SecurityError`.
+check on unwrap is a :class:`~dlmsfast.errors.TagError` (the wrap's integrity
+check is its authentication tag).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.keywrap import (
 from .._util import as_bytes, octets_argument
 from ..axdr import Data, DataType, decode_length_from, decode_typed_from, encode
 from .._enum import BlueBookEnum
-from ..errors import DecodeError, SecurityError, UsageError
+from ..errors import ConfigurationError, DecodeError, TagError, UsageError
 
 
 class KeyId(BlueBookEnum):
@@ -44,7 +45,8 @@ class KeyId(BlueBookEnum):
 def _check_kek(kek: bytes) -> bytes:
     kek = octets_argument(kek, "key-encrypting key")
     if len(kek) not in (16, 24, 32):
-        raise UsageError(f"key-encrypting key must be 16, 24 or 32 octets, got {len(kek)}")
+        raise ConfigurationError(f"key-encrypting key must be 16, 24 or 32 octets, "
+                                 f"got {len(kek)}")
     return kek
 
 
@@ -58,26 +60,29 @@ def wrap_key(kek: bytes, key: bytes) -> bytes:
 
 
 def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
-    """Unwrap and check integrity; SecurityError when it does not check."""
+    """Unwrap and check integrity; TagError when it does not check."""
     wrapped = octets_argument(wrapped, "wrapped key")
     if len(wrapped) < 24 or len(wrapped) % 8:
-        raise SecurityError(f"wrapped key must be 24 octets or more, a multiple of 8; "
-                            f"got {len(wrapped)}")
+        raise DecodeError(f"wrapped key must be 24 octets or more, a multiple of 8; "
+                          f"got {len(wrapped)}", 0)
     try:
         return aes_key_unwrap(_check_kek(kek), wrapped)
     except InvalidUnwrap:
-        raise SecurityError("wrapped key failed its integrity check (wrong KEK?)") from None
+        raise TagError("wrapped key failed its integrity check (wrong KEK?)") from None
 
 
 def key_transfer_data(kek: bytes, keys: Mapping[int, bytes] | Iterable[tuple[int, bytes]]
                       ) -> bytes:
     """The A-XDR key_data parameter of key_transfer: each key wrapped under ``kek``."""
-    items = list(keys.items()) if isinstance(keys, Mapping) else list(keys)
+    try:
+        items = [(key_id, key) for key_id, key in (
+            keys.items() if isinstance(keys, Mapping) else keys)]
+    except (TypeError, ValueError):
+        raise UsageError("keys must be a mapping or pairs of (key_id, key)") from None
     if not items:
         raise UsageError("key_transfer needs at least one key")
-    for key_id, _ in items:
-        if key_id not in KeyId._value2member_map_:
-            raise UsageError(f"unknown key_id {key_id!r} (0..3, see KeyId)")
+    items = [(KeyId.given(key_id if type(key_id) is not bool else None, "key_id"), key)
+             for key_id, key in items]
     return encode(Data(DataType.ARRAY, tuple(
         Data(DataType.STRUCTURE, (Data(DataType.ENUM, int(key_id)),
                                   Data(DataType.OCTET_STRING, wrap_key(kek, key))))
