@@ -496,3 +496,48 @@ def test_short_name_long_read_in_blocks(security):
     if security == "none":
         assert all(b[:3] == b"\x0C\x01\x02" for b in blocks)
         assert pair.to_server[-1][:3] == bytes.fromhex("050105")
+
+
+@pytest.mark.parametrize("wrong", [None, 12, "abc", 1.5, memoryview(b"abcdef")[::2]])
+def test_wrong_argument_types_are_usage_errors(wrong):
+    from dlmsfast.errors import UsageError
+    from dlmsfast.session import (
+        AssociationSettings,
+        AuthenticationPolicy,
+        ClientAccess,
+        ClientSession,
+        ServerSession,
+        ServerSettings,
+    )
+
+    pair = Pair("none")
+    pair.associate()
+    client = pair.client
+    calls = [
+        lambda: ClientSession(wrong),
+        lambda: ServerSession(wrong, wrong),
+        lambda: AuthenticationPolicy(wrong),
+        lambda: AssociationSettings(client_max_receive_pdu_size=wrong),
+        lambda: AssociationSettings(system_title=wrong),
+        lambda: AssociationSettings(proposed_conformance=wrong),
+        lambda: ServerSettings(max_receive_pdu_size=wrong),
+        lambda: ClientAccess(client_address=wrong),
+        lambda: client.get(wrong),
+        lambda: client.get(ENERGY, wrong),
+        lambda: client.get_with_list(wrong),
+        lambda: client.set(ENERGY, wrong),
+        lambda: client.action(wrong),
+        lambda: client.read(wrong),
+        lambda: client.receive_apdu(wrong),
+        lambda: pair.server.receive_apdu(wrong),
+        lambda: pair.server.respond_get(wrong, wrong),
+    ]
+    for call in calls:
+        # some wrong values are right for some parameters (a strided memoryview is
+        # still bytes): what must never come out is an exception outside DlmsError
+        try:
+            call()
+        except DlmsError:
+            pass
+    with pytest.raises(UsageError):
+        ClientSession(wrong)
