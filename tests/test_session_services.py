@@ -541,3 +541,31 @@ def test_wrong_argument_types_are_usage_errors(wrong):
             pass
     with pytest.raises(UsageError):
         ClientSession(wrong)
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_flipped_octets_in_requests_never_make_the_server_raise(security):
+    import dataclasses
+
+    def pair() -> Pair:
+        made = Pair("hls-md5", security, server_pdu=256, challenge=b"C" * 16)
+        # fixed challenges: the same requests reach each fresh server in the same states
+        made.server.settings = dataclasses.replace(made.server.settings,
+                                                   challenge=lambda: b"S" * 16)
+        return made
+
+    template = pair()
+    template.associate()
+    template.exchange(template.client.get(PROFILE))
+    template.exchange(template.client.release())
+    requests = template.to_server  # AARQ, pass 3, GET, 2 x next, RLRQ
+    for index, request in enumerate(requests):
+        for position in range(0, len(request), 3):
+            server = pair().server
+            for earlier in requests[:index]:
+                server.receive_apdu(earlier)
+            assert server.state is (State.IDLE if index == 0 else State.HLS_PENDING
+                                    if index == 1 else State.ASSOCIATED)
+            broken = request[:position] + bytes((request[position] ^ 0x5A,)) + request[position + 1:]
+            events = server.receive_apdu(broken)
+            assert events and all(not isinstance(e, BaseException) for e in events)
