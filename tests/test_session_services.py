@@ -569,3 +569,13 @@ def test_flipped_octets_in_requests_never_make_the_server_raise(security):
             broken = request[:position] + bytes((request[position] ^ 0x5A,)) + request[position + 1:]
             events = server.receive_apdu(broken)
             assert events and all(not isinstance(e, BaseException) for e in events)
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_sends_an_event_notification(security):
+    pair = Pair("none", security)
+    pair.associate()
+    report = pair.server.event_notification(ENERGY, Data(DataType.DOUBLE_LONG_UNSIGNED, 7))
+    assert report[0] == (0xDB if security == "authenc" else 0xC2)
+    (event,) = pair.client.receive_apdu(report)
+    assert event == EventNotificationReceived(None, ENERGY, Data(DataType.DOUBLE_LONG_UNSIGNED, 7))

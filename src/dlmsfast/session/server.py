@@ -33,11 +33,13 @@ from ..apdu import (
     ActionResponseWithPblock,
     AssociationResult,
     AuthenticationValue,
+    CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     DataAccessResult,
     DataBlockG,
     DataBlockSA,
     DataNotification,
+    EventNotificationRequest,
     ExceptionResponse,
     ExceptionServiceError,
     ExceptionStateError,
@@ -746,6 +748,18 @@ class ServerSession(SessionBase):
             long_invoke_id_and_priority=LongInvokeIdAndPriority(long_invoke_id),
             date_time=date_time, notification_body=body).to_bytes()
         return self._reply(plain, "general-glo")
+
+    def event_notification(self, descriptor: CosemAttributeDescriptor, value: Data, *,
+                           time: bytes | None = None) -> bytes:
+        """An event-notification-request (an attribute's new value, unconfirmed)
+        to the associated client, ciphered as the association is."""
+        if self._state is not State.ASSOCIATED:
+            raise LocalProtocolError(f"event-notification needs an established association "
+                                     f"(state {self._state.value})")
+        plain = EventNotificationRequest(time=time, cosem_attribute_descriptor=descriptor,
+                                         attribute_value=value).to_bytes()
+        return self._reply(plain, "general-glo" if self.conformance
+                           & self.conformance.GENERAL_PROTECTION else "glo")
 
     def _gbt_granted(self) -> bool:
         return bool(self.conformance & self.conformance.GENERAL_BLOCK_TRANSFER)
