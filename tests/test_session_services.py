@@ -579,3 +579,25 @@ def test_server_sends_an_event_notification(security):
     assert report[0] == (0xDB if security == "authenc" else 0xC2)
     (event,) = pair.client.receive_apdu(report)
     assert event == EventNotificationReceived(None, ENERGY, Data(DataType.DOUBLE_LONG_UNSIGNED, 7))
+
+
+def test_security_suite_2_with_256_bit_keys():
+    from session_helpers import CLIENT_TITLE, SERVER_TITLE
+
+    from dlmsfast.security import SecurityContext, parse_ciphered
+    from dlmsfast.session import AssociationSettings, AuthenticationPolicy, ClientAccess
+
+    ek, ak = bytes(range(32)), bytes(range(100, 132))
+    context = SecurityContext(system_title=SERVER_TITLE, block_cipher_key=ek,
+                              authentication_key=ak, security_suite=2, invocation_counter=1)
+    policy = AuthenticationPolicy([ClientAccess(client_address=1, authentication="hls-gmac",
+                                                security_context=context)])
+    settings = AssociationSettings(authentication="hls-gmac", security="authenc",
+                                   system_title=CLIENT_TITLE, block_cipher_key=ek,
+                                   authentication_key=ak, security_suite=2)
+    pair = Pair(client=settings, policy=policy)
+    pair.associate()
+    (result,) = pair.exchange(pair.client.get(ENERGY))
+    assert result.value == Data(DataType.DOUBLE_LONG_UNSIGNED, 1960)
+    assert parse_ciphered(pair.to_server[-1]).security_control.value == 0x32
+    assert parse_ciphered(pair.to_client[-1]).security_control.value == 0x32
