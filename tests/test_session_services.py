@@ -601,3 +601,26 @@ def test_security_suite_2_with_256_bit_keys():
     assert result.value == Data(DataType.DOUBLE_LONG_UNSIGNED, 1960)
     assert parse_ciphered(pair.to_server[-1]).security_control.value == 0x32
     assert parse_ciphered(pair.to_client[-1]).security_control.value == 0x32
+
+
+def test_too_small_client_pdu_is_refused_with_its_initiate_error():
+    from dlmsfast.errors import AssociationRejected
+
+    pair = Pair("none", client_max_receive_pdu_size=32)
+    with pytest.raises(AssociationRejected, match="pdu-size-too-short"):
+        pair.associate()
+
+
+def test_old_dlms_version_is_refused():
+    from dlmsfast.apdu import AARQ, Conformance, InitiateRequest
+    from dlmsfast.errors import AssociationRejected
+    from dlmsfast.session import AssociationRefused
+
+    pair = Pair("none")
+    aarq = AARQ(user_information=InitiateRequest(
+        proposed_conformance=Conformance.GET, proposed_dlms_version_number=5).to_bytes())
+    events = pair.server.receive_apdu(aarq.to_bytes())
+    assert isinstance(events[1], AssociationRefused) and "version" in events[1].reason
+    pair.client.associate()
+    with pytest.raises(AssociationRejected, match="dlms-version-too-low"):
+        pair.client.receive_apdu(events[0].apdu)
