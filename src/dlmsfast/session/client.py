@@ -602,10 +602,12 @@ class ClientSession(SessionBase):
                 invoke_id_and_priority=self._iip(invoke_id),
                 cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
                 method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
-        # pass 3 runs before the dedicated key may be used, and Gurux meters expect
-        # it glo-ciphered even where general-glo is granted
+        # pass 3 runs before the dedicated key may be used: a ded- form falls back
+        # to its global counterpart. (The Gurux meter takes general-glo here too,
+        # and over small HDLC frames only general-glo, see shared/interop.)
         self._pending[pending.invoke_id] = pending
-        return self._protect(plain, "glo") if self._security else plain
+        form = {"ded": "glo", "general-ded": "general-glo"}.get(self._form, self._form)
+        return self._protect(plain, form) if self._security else plain
 
     def _on_hls_pass4(self, refusal: str | None, returned) -> list[ev.Event]:
         """``refusal``: the server's result name when it refused f(StoC);
