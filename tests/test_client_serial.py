@@ -22,7 +22,9 @@ def _read_line(fd: int, timeout: float = 3.0) -> bytes:
         if time.monotonic() > deadline:
             raise AssertionError(f"no line from the client, got {got!r}")
         try:
-            got += os.read(fd, 64)
+            # one octet at a time: the SNRM may follow the ACK at once, and it
+            # belongs to the HDLC server that reads next
+            got += os.read(fd, 1)
         except BlockingIOError:
             time.sleep(0.005)
     return got
