@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 from dlmsfast.apdu import DataAccessResult
 from dlmsfast.axdr import Data, DataType
+from dlmsfast.cosem.access import SN_OBJECT_LIST, SnObjectListElement
 from dlmsfast.cosem.obis import Obis
 from dlmsfast.hdlc.link import ApduReceived, HdlcLink
 from dlmsfast.security import SecurityContext
@@ -51,17 +52,30 @@ def policy() -> AuthenticationPolicy:
 
 
 class Application:
-    """Answers GET requests from the objects; remembers the APDUs it received."""
+    """Answers GET (or, with ``short_names``, short-name READ/WRITE) requests from
+    the objects; remembers the APDUs it received."""
 
-    def __init__(self, objects: dict, access: AuthenticationPolicy) -> None:
+    def __init__(self, objects: dict, access: AuthenticationPolicy,
+                 short_names: bool = False) -> None:
         self.objects = {(c, Obis.parse(o), a): v for (c, o, a), v in objects.items()}
         self.policy = access
         self.received: list[bytes] = []
         self.calls: list = []
+        self.short_names = short_names
+        # base names 0x0100, 0x0200, ...; Association SN (0xFA00) lists them
+        bases = {}
+        for c, o, _ in self.objects:
+            bases.setdefault((c, o), 0x100 * (len(bases) + 1))
+        self.by_name = {base + 8 * (a - 1): (c, o, a) for (c, o, a) in self.objects
+                        for base in [bases[(c, o)]]}
+        listing = [SnObjectListElement(b, c, 0, o) for (c, o), b in bases.items()]
+        self.by_name[0xFA08] = (12, Obis.parse("0.0.40.0.0.255"), 2)
+        self.objects[self.by_name[0xFA08]] = SN_OBJECT_LIST.encode(listing, "object_list")
 
     def session(self, client_address: int) -> ServerSession:
-        return ServerSession(ServerSettings(system_title=TITLE), self.policy,
-                             client_address=client_address)
+        settings = ServerSettings(system_title=TITLE,
+                                  logical_name_referencing=not self.short_names)
+        return ServerSession(settings, self.policy, client_address=client_address)
 
     def _value(self, descriptor):
         key = (descriptor.class_id, descriptor.instance_id, descriptor.attribute_id)
@@ -83,6 +97,15 @@ class Application:
                 d = event.descriptor
                 self.objects[(d.class_id, d.instance_id, d.attribute_id)] = event.value
                 out.append(session.respond_set(event))
+            elif isinstance(event, ev.ReadRequested):
+                out.append(session.respond_read(event, [
+                    self.objects.get(self.by_name.get(name), DataAccessResult.OBJECT_UNDEFINED)
+                    for name in event.base_names]))
+            elif isinstance(event, ev.WriteRequested):
+                for name, value in zip(event.base_names, event.values):
+                    self.objects[self.by_name[name]] = value
+                out.append(session.respond_write(event, [DataAccessResult.SUCCESS]
+                                                 * len(event.values)))
             elif isinstance(event, ev.ActionRequested):
                 self.calls.append((event.descriptor, event.parameters))
                 out.append(session.respond_action(event, return_value=Data(DataType.UNSIGNED, 7)))

@@ -184,3 +184,23 @@ def test_keys_never_in_reprs_or_errors(meter):
     for text in (str(caught.value), repr(client._async._settings)):
         assert EK.hex() not in text.lower() and "ab" * 16 not in text.lower()
         assert AK.hex() not in text.lower()
+
+
+def test_hdlc_wrong_server_address_and_probe():
+    import asyncio
+
+    from dlmsfast.client.probe import probe_addresses
+
+    hdlc = GuruxMeter("--hdlc", "--auth", "all", "--security", "any", "--deterministic")
+    try:
+        # the meter ignores frames for another logical address: silence, named
+        with pytest.raises(TimeoutError, match="client SAP 16, server logical 5, physical 17"):
+            Client(hdlc.url, framing="hdlc", server=5, server_physical=17, timeout=0.3).open()
+        found = asyncio.run(probe_addresses(hdlc.url, framing="hdlc", server=5,
+                                            server_physical=17, timeout=0.3))
+        assert found.addresses == {"server": 1, "server_physical": 17}
+        assert found.tried[0] == "client 16, server 5, physical 17: TimeoutError"
+        with Client(hdlc.url, framing="hdlc", timeout=3, **found.addresses) as c:
+            assert c.read("0.0.42.0.0.255", class_id=1).value == b"MMM0000012345678"
+    finally:
+        hdlc.stop()

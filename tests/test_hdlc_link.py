@@ -995,3 +995,12 @@ def test_dlms_cosem_client_against_our_server(size):
         assert server.events() == []
         octets = server.data_to_send()
     assert bytes(received) == b"\xe6\xe7\x00" + response
+
+
+def test_client_reads_a_response_without_llc_as_malformed():
+    client, server, wire = connected_pair()
+    client.send_apdu(b"\xc0")
+    client.receive_data(HdlcFrame(CLIENT, SERVER, HdlcControl(FrameKind.I, ns=0, nr=1), b"\xc4\x01").to_bytes())
+    with pytest.raises(DecodeError, match="LLC"):
+        client.next_event()
+    assert client.state is LinkState.DISCONNECTED

@@ -115,6 +115,12 @@ def test_many_blocks_with_max_pdu_256():
     try:
         read_everything(meter, "wrapper", **client_options("hls-gmac", "authenc"))
         read_everything(meter, "wrapper", **client_options("none", "none"))
+        # 60 attributes do not fit one with-list request of 256 octets: batches
+        with Client(meter.url, timeout=5, **client_options("lls", "enc")) as c:
+            targets = [(3, obis, attribute) for obis in REGISTERS for attribute in (2, 3)] * 10
+            readings = c.read_many(targets)
+        assert [readings[0].value, str(readings[1].value)] == [1960, "10^-3 Wh"]
+        assert len(readings) == 60 and readings[58].value == 2301
     finally:
         meter.stop()
 

@@ -32,6 +32,7 @@ from dlmsfast.errors import (
     ProtocolError,
     ServiceError,
 )
+from dlmsfast.security import parse_ciphered
 from dlmsfast.session import (
     AccessDenied,
     Associated,
@@ -48,7 +49,7 @@ from dlmsfast.session import (
 
 MECHANISMS = ["none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256"]
 SECURITY = ["none", "auth", "enc", "authenc"]
-FORMS = ["glo", "ded", "general-glo", "general-ded"]
+FORMS = ["glo", "ded", "general-glo", "general-ded", "general-ciphering"]
 
 
 @pytest.mark.parametrize("authentication", MECHANISMS)
@@ -79,12 +80,12 @@ def test_every_ciphering_form_is_used_both_ways(form, security):
     pair.exchange(pair.client.get(ENERGY))
     request, response = pair.to_server[sent_before], pair.to_client[-1]
     tags = {"glo": (0xC8, 0xCC), "ded": (0xD0, 0xD4), "general-glo": (0xDB, 0xDB),
-            "general-ded": (0xDC, 0xDC)}[form]
+            "general-ded": (0xDC, 0xDC), "general-ciphering": (0xDD, 0xDD)}[form]
     assert (request[0], response[0]) == tags
     # the security control byte is what the association set up
-    sc_at = 1 + 1 if form in ("glo", "ded") else 1 + 1 + 8 + 1
     expected_sc = {"auth": 0x10, "enc": 0x20, "authenc": 0x30}[security]
-    assert request[sc_at] == expected_sc and response[sc_at] == expected_sc
+    assert parse_ciphered(request).security_control.value == expected_sc
+    assert parse_ciphered(response).security_control.value == expected_sc
 
 
 def test_auto_form_follows_general_protection():

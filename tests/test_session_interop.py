@@ -86,8 +86,10 @@ class WrapperLink:
         self.client_address = client_address
         self.splitter = WrapperStreamSplitter()
         self.frames: list[WrapperFrame] = []
+        self.sent: list[bytes] = []
 
     def send(self, apdu: bytes) -> None:
+        self.sent.append(apdu)
         self.sock.sendall(WrapperFrame(1, self.client_address, 1, apdu).to_bytes())
 
     def receive(self) -> bytes:
@@ -134,6 +136,9 @@ def test_read_the_gurux_meter(meter, authentication, security):
     try:
         (associated,) = link.request(session, session.associate())
         assert associated.max_pdu_size == 1024
+        if authentication == "hls-gmac" and security != "none":
+            # pass 3 in the association's form, which the meter accepts
+            assert link.sent[1][0] == (0xDB if form == "general-glo" else 0xCB)
         assert associated.peer_system_title in (None, bytes.fromhex("4D4D4D0000BC614E"))
         (clock,) = link.request(session, session.get(CLOCK))
         assert DateTime.from_bytes(clock.value.value).to_datetime() == dt.datetime(
@@ -169,3 +174,25 @@ def test_read_the_gurux_meter(meter, authentication, security):
         assert isinstance(released, Released)
     finally:
         link.close()
+
+
+def test_the_gurux_meter_refuses_wrong_secrets(meter):
+    from dlmsfast.errors import AssociationRejected, AuthenticationError
+    from dlmsfast.session import AuthenticationFailed
+
+    _, port = meter
+    wrong_password = AssociationSettings(authentication="lls", password=b"00000000")
+    wrong_key = AssociationSettings(authentication="hls-gmac", system_title=CLIENT_TITLE,
+                                    block_cipher_key=bytes(16), authentication_key=AK)
+    wrong_mechanism = AssociationSettings(authentication="lls", password=b"12345678")
+    cases = [(wrong_password, 17, AuthenticationFailed), (wrong_key, 1, AuthenticationError),
+             (wrong_mechanism, 1, AssociationRejected)]
+    for settings, address, error in cases:
+        session = ClientSession(settings)
+        link = WrapperLink(port, address)
+        try:
+            with pytest.raises(error):
+                link.request(session, session.associate())
+            assert session.state.value == "idle"
+        finally:
+            link.close()

@@ -77,6 +77,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="print the association's object list")
     p.add_argument("--probe-addresses", action="store_true",
                    help="try the usual client/server addresses when the meter does not answer")
+    p.add_argument("--referencing", choices=("ln", "sn"), default="ln",
+                   help="logical names (default) or short names (Association SN meters)")
     p.add_argument("--max-pdu", type=_number, default=0xFFFF, help="our max receive PDU size")
     p.add_argument("--hdlc-max-info", type=_number, help="HDLC information field to propose")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
@@ -226,6 +228,11 @@ class _Tracer:
         print(f"   {describe_frame(frame)}", file=sys.stderr)
 
 
+def _address(address) -> str:
+    """An HDLC address as logical/physical (a client address has no physical part)."""
+    return str(address.upper) if address.lower is None else f"{address.upper}/{address.lower}"
+
+
 def describe_frame(frame: bytes) -> str:
     """One line saying what a frame is (wrapper or HDLC, addresses, APDU kind)."""
     from ..wrapper import payload_kind
@@ -236,7 +243,8 @@ def describe_frame(frame: bytes) -> str:
 
             parsed = HdlcFrame.from_bytes(frame)
             control = parsed.control
-            text = (f"HDLC {control.kind.name} {parsed.source.upper}->{parsed.destination.upper}"
+            text = (f"HDLC {control.kind.name} {_address(parsed.source)}->"
+                    f"{_address(parsed.destination)}"
                     + (f" N(S)={control.ns}" if control.ns is not None else "")
                     + (f" N(R)={control.nr}" if control.nr is not None else "")
                     + (" segmented" if parsed.segmented else ""))
@@ -339,6 +347,7 @@ def run(args: argparse.Namespace) -> int:
             server_physical=args.server_physical, auth=args.auth, security=args.security,
             timeout=args.timeout, invocation_counter=args.invocation_counter,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
+            referencing=args.referencing,
             trace=_Tracer() if args.trace else None, **_key_options(args),
         )
         if args.probe_addresses:

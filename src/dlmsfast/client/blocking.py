@@ -52,7 +52,11 @@ class Client:
         return self._async.notifications
 
     def __enter__(self) -> "Client":
-        self.open()
+        try:
+            self.open()
+        except BaseException:
+            self.shutdown()
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:

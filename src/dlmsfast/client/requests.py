@@ -15,6 +15,7 @@ error that leaves the connection unusable closes it before it is raised.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -29,11 +30,12 @@ from ..errors import (
     TagError,
     UsageError,
 )
+from ..session import State
 from ..session import events as ev
 from ..session.client import ClientSession
 from ..session.settings import AssociationSettings
 from ..cosem import make_object
-from ..cosem.access import object_list_type
+from ..cosem.access import SN_OBJECT_LIST, object_list_type
 from ..cosem.descriptors import (
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
@@ -48,12 +50,15 @@ from .values import (
     Profile,
     Reading,
     Target,
+    attribute_value,
     now_utc,
     parse_target,
     plain_value,
 )
 
 ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
+ASSOCIATION_SN = Obis(0, 0, 40, 0, 0, 255)
+ASSOCIATION_SN_BASE = 0xFA00  # Association SN's own base name (Blue Book)
 CLOCK = Obis(0, 0, 1, 0, 0, 255)
 INVOCATION_COUNTER_OBJECT = "0.0.43.1.0.255"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
@@ -80,7 +85,7 @@ def secret_argument(value: Any, what: str) -> Optional[bytes]:
             return bytes.fromhex(digits)
         except ValueError:
             raise UsageError(f"{what} is not hexadecimal") from None
-    return text.encode("ascii", "strict") if text.isascii() else text.encode()
+    return text.encode()
 
 
 def _check_key(key: Optional[bytes], what: str) -> None:
@@ -111,6 +116,9 @@ class AsyncClient:
       through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
     - ``timeout`` (seconds per request), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
+    - ``referencing``: ``ln`` (logical names, the default) or ``sn``: short names
+      for Association SN meters; objects are still named by OBIS, their base
+      names come from the object list (attribute i = base name + 8(i-1)).
     """
 
     def __init__(
@@ -136,6 +144,7 @@ class AsyncClient:
         hdlc_window: Optional[int] = None,
         trace: Optional[Trace] = None,
         challenge: Optional[bytes] = None,
+        referencing: str = "ln",
     ) -> None:
         self.url = url
         self.framing = framing
@@ -156,12 +165,18 @@ class AsyncClient:
                 type(invocation_counter) is not int or not 0 <= invocation_counter <= 0xFFFFFFFF):
             raise UsageError("invocation_counter must be 0..4294967295 or 'meter'")
         self._pre_read_counter = invocation_counter == "meter"
+        if referencing not in ("ln", "sn"):
+            raise UsageError(f"referencing is 'ln' (logical names) or 'sn' (short names), "
+                             f"got {referencing!r}")
+        self._sn = referencing == "sn"
+        self._base_names: Optional[dict[Obis, int]] = None
         self._settings_args = dict(
             authentication=auth, password=secret_argument(password, "password"),
             security=security, system_title=title or DEFAULT_SYSTEM_TITLE,
             block_cipher_key=ek, authentication_key=ak,
             invocation_counter=0 if self._pre_read_counter else invocation_counter,
             ciphering=ciphering, client_max_receive_pdu_size=max_pdu, challenge=challenge,
+            logical_name_referencing=not self._sn,
         )
         # settings are checked now, so that a missing key is a ConfigurationError
         # before anything is sent
@@ -175,6 +190,7 @@ class AsyncClient:
                 max_info_field_length_transmit=info, max_info_field_length_receive=info,
                 window_size_transmit=window, window_size_receive=window)
         self._conn = None
+        self._lock = asyncio.Lock()
         self._broken: Optional[str] = None
         self._session: Optional[ClientSession] = None
         self.association: Optional[ev.Associated] = None
@@ -196,6 +212,10 @@ class AsyncClient:
                 "open a new one")
         if conn is None or session is None:
             raise LocalProtocolError("the client is not open: use 'with' or open() first")
+        async with self._lock:  # one exchange at a time: answers come back in order
+            return await self._exchange_now(conn, session, request, what, timeout)
+
+    async def _exchange_now(self, conn, session, request, what, timeout):
         data = b""
         try:
             conn.send(request(session))
@@ -238,6 +258,8 @@ class AsyncClient:
 
     async def open(self) -> "AsyncClient":
         """Connect and associate (HLS pass 3/4 included)."""
+        if self.association is not None:
+            raise LocalProtocolError("this client is open already: close() it first")
         if self._pre_read_counter:
             counter = await self._read_invocation_counter()
             self._settings = AssociationSettings(
@@ -278,7 +300,7 @@ class AsyncClient:
             return
         try:
             if session is not None and self.association is not None and \
-                    session.state.value == "associated":
+                    session.state is State.ASSOCIATED:
                 try:
                     await self._exchange(ClientSession.release, "the release request (RLRQ)",
                                          min(self.timeout, 2.0))
@@ -304,7 +326,7 @@ class AsyncClient:
     async def _class_of(self, target: Target) -> int:
         if target.class_id is not None:
             return target.class_id
-        if target.obis == ASSOCIATION_LN:
+        if target.obis == ASSOCIATION_LN and not self._sn:
             return 15
         if self._classes is None:
             await self.object_list()
@@ -325,10 +347,40 @@ class AsyncClient:
     async def get(self, class_id: int, obis: Any, attribute: int,
                   selection: Optional[SelectiveAccessDescriptor] = None) -> Data:
         """One attribute as the meter sent it (a typed :class:`~dlmsfast.axdr.Data`)."""
+        if self._sn:
+            (value,) = await self._read_short_names([(obis, attribute, selection)])
+            if isinstance(value, DlmsError):
+                raise value
+            return value
         descriptor = CosemAttributeDescriptor(class_id, obis, attribute)
         result = await self._exchange(lambda s: s.get(descriptor, selection),
                                       f"get {class_id}/{descriptor.instance_id}/{attribute}")
         return result.value
+
+    async def _short_name(self, obis: Any, member: int) -> int:
+        obis = obis if isinstance(obis, Obis) else Obis.parse(obis)
+        if obis == ASSOCIATION_SN:
+            return ASSOCIATION_SN_BASE + 8 * (member - 1)
+        if self._base_names is None:
+            await self.object_list()
+        base = self._base_names.get(obis)
+        if base is None:
+            from ..session.errors import ObjectUndefined
+
+            raise ObjectUndefined(f"{obis} is not in the meter's short-name object list")
+        return base + 8 * (member - 1)
+
+    async def _read_short_names(self, items: Sequence[tuple]) -> list:
+        """SN ReadRequest of (obis, attribute, selection) items; a Data or error each."""
+        names, parameters = [], []
+        for obis, attribute, selection in items:
+            names.append(await self._short_name(obis, attribute))
+            parameters.append(None if selection is None else
+                              (selection.access_selector, selection.access_parameters))
+        what = "read of short name(s) " + ", ".join(f"0x{n:04X}" for n in names)
+        result = await self._exchange(
+            lambda s: s.read(names, parameters if any(parameters) else None), what)
+        return list(result.values)
 
     async def get_many(self, items: Sequence[tuple]) -> list:
         """Several attributes, (class_id, obis, attribute) each, with-list in as few
@@ -336,6 +388,9 @@ class AsyncClient:
         descriptors = [CosemAttributeDescriptor(c, o, a) for c, o, a in items]
         if not descriptors:
             return []
+        if self._sn:
+            return await self._read_short_names([(d.instance_id, d.attribute_id, None)
+                                                 for d in descriptors])
         session = self._session
         if len(descriptors) == 1 or not (session.conformance
                                          & session.conformance.MULTIPLE_REFERENCES):
@@ -372,22 +427,24 @@ class AsyncClient:
             except DataAccessError as exc:
                 targets.append(exc)
         items: list[tuple] = []
-        for t in targets:
+        # decided once per target: the answers are consumed in the same order
+        wants = [isinstance(t, Target) and self._wants_scaler(t) for t in targets]
+        for t, scaler in zip(targets, wants):
             if isinstance(t, Target):
                 items.append((t.class_id, t.obis, t.attribute))
-                if self._wants_scaler(t):
+                if scaler:
                     items.append((t.class_id, t.obis, 3))
         results = await self.get_many(items)
         readings: list = []
         pos = 0
-        for t in targets:
+        for t, scaler in zip(targets, wants):
             if not isinstance(t, Target):
                 readings.append(t)
                 continue
             value = results[pos]
             pos += 1
             scaler_unit = None
-            if self._wants_scaler(t):
+            if scaler:
                 scaler_unit = results[pos]
                 pos += 1
             readings.append(self._reading(t, value, scaler_unit))
@@ -400,7 +457,7 @@ class AsyncClient:
     def _reading(self, target: Target, value: Any, scaler_unit: Any):
         if isinstance(value, DlmsError):
             return value
-        plain = plain_value(value, target.class_id == CLOCK_CLASS and target.attribute == 2)
+        plain = attribute_value(target, value)
         if target.class_id not in REGISTER_CLASSES or target.attribute != 2:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)
         if isinstance(scaler_unit, Data):
@@ -440,7 +497,9 @@ class AsyncClient:
                 for column, su in zip(wanted, got):
                     if isinstance(su, Data):
                         self._scalers[column.logical_name] = ScalerUnit.from_data(su)
-        rows = profile.rows(buffer, scalers=self._scalers if scale else None, access=selection)
+        # plain rows (the compiled to_plain walks the tree) are cosem's fast input
+        rows = profile.rows(buffer.to_plain(), scalers=self._scalers if scale else None,
+                            access=selection)
         return Profile(profile.logical_name, rows.columns, list(rows.rows))
 
     # -- object list, writing, methods, clock ---------------------------------------------
@@ -448,7 +507,14 @@ class AsyncClient:
     async def object_list(self) -> list:
         """The objects of the current association (Association LN attribute 2), as
         cosem :class:`~dlmsfast.cosem.access.ObjectListElement` (class, version,
-        logical name, access rights)."""
+        logical name, access rights); with short names, Association SN's list
+        (:class:`~dlmsfast.cosem.access.SnObjectListElement`, with base names)."""
+        if self._sn:
+            data = await self.get(12, ASSOCIATION_SN, 2)
+            elements = list(SN_OBJECT_LIST.decode(data, "Association SN object_list"))
+            self._classes = {e.logical_name: e.class_id for e in elements}
+            self._base_names = {e.logical_name: e.base_name for e in elements}
+            return elements
         data = await self.get(15, ASSOCIATION_LN, 2)
         error: Optional[DlmsError] = None
         # the list's layout depends on Association LN's version, which only the
@@ -476,6 +542,13 @@ class AsyncClient:
             if isinstance(value, _dt.datetime):
                 value = DateTime.from_datetime(value).to_bytes()
             value = Data(current.type, value)
+        if self._sn:
+            name = await self._short_name(target.obis, target.attribute)
+            result = await self._exchange(lambda s: s.write(name, value),
+                                          f"write of short name 0x{name:04X}")
+            if result.results[0] is not None:
+                raise result.results[0]
+            return
         descriptor = CosemAttributeDescriptor(target.class_id, target.obis, target.attribute)
         await self._exchange(lambda s: s.set(descriptor, value), f"set {target}")
 
@@ -483,6 +556,9 @@ class AsyncClient:
                    class_id: Optional[int] = None) -> Any:
         """Invoke a method; ``parameters`` a Data, None, or an int (sent as integer).
         Returns what the method returned (plain), or None."""
+        if self._sn:
+            raise UsageError("methods of short-name meters are not supported yet; "
+                             "use referencing='ln' where the meter offers it")
         target = await self._resolve(parse_target(obj, 2, class_id))
         if parameters is not None and not isinstance(parameters, Data):
             if type(parameters) is not int:

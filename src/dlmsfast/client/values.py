@@ -14,7 +14,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..axdr import Data, DataType
+from ..axdr import Data, DataType, DateTime
+from ..cosem import make_object
 from ..cosem.obis import Obis
 from ..cosem.timestamps import plausible_date_time, to_timestamp
 from ..errors import DlmsError, UsageError
@@ -84,6 +85,20 @@ def plain_value(data: Data, date_time: bool = False) -> Any:
     return data.to_plain()
 
 
+def attribute_value(target: Target, data: Data) -> Any:
+    """An attribute's value as its interface class reads it (cosem's tables: a
+    ScalerUnit for scaler_unit, enumerations by name...), with date-times as
+    timestamps; the plain value where the meter's type is not the one the
+    class declares (meters differ), or the class is not known."""
+    try:
+        value = make_object(target.class_id, target.obis).decode_attribute(target.attribute, data)
+    except DlmsError:
+        return plain_value(data, target.class_id == CLOCK_CLASS and target.attribute == 2)
+    if isinstance(value, DateTime) or (type(value) is bytes and plausible_date_time(value)):
+        return to_timestamp(value)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One attribute as read: ``value`` plain Python, ``data`` as received;
@@ -120,5 +135,5 @@ def now_utc() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-__all__ = ["Target", "parse_target", "Reading", "Profile", "plain_value", "REGISTER_CLASSES",
-           "CLOCK_CLASS"]
+__all__ = ["Target", "parse_target", "Reading", "Profile", "attribute_value", "plain_value",
+           "REGISTER_CLASSES", "CLOCK_CLASS"]

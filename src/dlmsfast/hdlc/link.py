@@ -22,6 +22,9 @@ Rules of the link (the table ``TRANSITIONS`` below states them as data):
   acknowledges fewer frames than were sent, the sender goes back and sends
   the unacknowledged ones again (go-back-N). A frame whose N(S) is not the
   expected one is dropped (a repeat or a frame after a lost one).
+- One F=1 answers one P=1. The client acts on an F only while its poll is
+  due, and on a given RR answer once: a late answer and the answer to the
+  poll that followed it must not both send the window again.
 - A timeout (the transport calls :meth:`HdlcLink.timeout`) makes the client
   send its last unanswered command again (SNRM, DISC) or poll with RR; the
   server's answer to the poll brings back whatever was lost. After
@@ -57,7 +60,8 @@ transmit = what it sends), :class:`ApduReceived`, :class:`UnnumberedInformation`
 (UI frames: pushed data), :class:`Disconnected`, :class:`LinkTimeout`.
 Remote faults raise from :meth:`HdlcLink.next_event`: :class:`FrameRejectError`
 (FRMR), :class:`DisconnectedModeError` (DM), :class:`ProtocolError` (an
-unexpected frame), :class:`DecodeError` (malformed UA parameters); after one
+unexpected frame), :class:`DecodeError` (malformed UA parameters, an APDU
+without its LLC header); after one
 the client link is DISCONNECTED and may connect again. Local misuse raises
 :class:`LocalProtocolError`. Frames with a bad HCS/FCS, and garbage, are
 dropped and counted (``bad_frames``, ``discarded_bytes``); frames for or from
@@ -69,7 +73,8 @@ The information field is capped at what an 11-bit length field can carry
 (2,047 octets per frame, so 2,037 with a 2-octet server address) whatever
 was negotiated.
 
-An I-frame as the link sends it (window 2, APDU in 3 segments, client side)::
+An exchange as the link makes it (window 2, a request in 3 segments; frame
+layout in :mod:`dlmsfast.hdlc`)::
 
     client                                     server
     I  N(S)=0 N(R)=0 P=0 S=1  E6 E6 00 apdu[..]  ->
@@ -375,6 +380,7 @@ class HdlcLink:
         if address_size is not None and server_physical is None and address_size != 1:
             raise UsageError(f"a {address_size}-octet server address needs server_physical")
         self.role = role
+        self._is_client = role == "client"
         self.server = HdlcAddress.server(server_address, server_physical, address_size)
         self.client = None if client_address is None else HdlcAddress(client_address, None, 1)
         self.proposed = parameters
@@ -595,7 +601,7 @@ class HdlcLink:
         return build_frames(self._peer, self._own, [(int(kind) | (0x10 if final else 0), information, False)])
 
     def _supervisory(self, base: int, poll: bool) -> bytes:
-        if poll and self.role == "client":
+        if poll and self._is_client:
             self._polled = True
         return build_frames(self._peer, self._own, [(base | (self._vr << 5) | (0x10 if poll else 0), b"", False)])
 
@@ -606,27 +612,29 @@ class HdlcLink:
     def _send_window(self, resend: bool) -> bytes:
         """Frames to send now: the unacknowledged ones again when ``resend``, then
         new segments while the window has room; P/F on the last one."""
-        window = list(self._unacked) if resend else []
-        new = []
-        if not self._peer_busy:
-            while self._queue and len(self._unacked) + len(new) < self._tx_window:
-                info, segmented = self._queue.popleft()
-                new.append((self._vs, info, segmented))
-                self._vs = (self._vs + 1) & 7
-        if new:
-            self._local(LinkInput.SEND_PART if self._queue else LinkInput.SEND_LAST)
-        self._unacked.extend(new)
-        window += new
+        unacked, queue = self._unacked, self._queue
+        window = list(unacked) if resend else []
+        room = 0 if self._peer_busy else self._tx_window - len(unacked)
+        if queue and room > 0:
+            vs = self._vs
+            while queue and room > 0:
+                info, segmented = queue.popleft()
+                sent = (vs, info, segmented)
+                unacked.append(sent)
+                window.append(sent)
+                vs = (vs + 1) & 7
+                room -= 1
+            self._vs = vs
+            self._local(LinkInput.SEND_PART if queue else LinkInput.SEND_LAST)
         if not window:
             return b""
-        if self.role == "client":
+        if self._is_client:
             self._polled = True
         vr = self._vr << 5
-        last = len(window) - 1
-        return build_frames(self._peer, self._own, [
-            (vr | (ns << 1) | (0x10 if i == last else 0), info, segmented)
-            for i, (ns, info, segmented) in enumerate(window)
-        ])
+        frames = [(vr | (ns << 1), info, segmented) for ns, info, segmented in window]
+        control, info, segmented = frames[-1]
+        frames[-1] = (control | 0x10, info, segmented)  # P/F on the window's last frame
+        return build_frames(self._peer, self._own, frames)
 
     # ------------------------------------------------------------------ frames in
 
@@ -637,30 +645,31 @@ class HdlcLink:
                 self._foreign_sources += 1
                 return
         self._source = source
-        if control & 0x10 and self.role == "client":
+        if control & 0x10 and self._is_client:
             # One F=1 answers one P=1: an F beyond that (a repeat) moves nothing.
             if not self._polled:
                 control &= 0xEF
             self._polled = False
         symbol = (_INPUTS_SEGMENTED if segmented else _INPUTS)[control]
-        if (symbol is LinkInput.I_SEGMENT or symbol is LinkInput.I_LAST) \
-                and self.state in _IN_SEQUENCE and (control >> 1) & 7 != self._vr:
+        state = self.state
+        numbered = symbol is LinkInput.I_SEGMENT or symbol is LinkInput.I_LAST
+        if numbered and state in _IN_SEQUENCE and (control >> 1) & 7 != self._vr:
             self._on_repeated(control)
             return
-        nxt = self._table[self.state].get(symbol)
+        nxt = self._table[state].get(symbol)
         if nxt is IGNORE:
             return
         if nxt is None:
-            self._fault(f"unexpected {symbol.value} frame in state {self.state.value}",
+            self._fault(f"unexpected {symbol.value} frame in state {state.value}",
                         control, FRMR_W_INVALID_CONTROL)
             return
         self._retries = 0
         poll = bool(control & 0x10)
-        if self.state is LinkState.FRAME_REJECT and symbol not in (LinkInput.SNRM, LinkInput.DISC):
+        if state is LinkState.FRAME_REJECT and symbol not in (LinkInput.SNRM, LinkInput.DISC):
             if poll:
                 self._out += self._u_frame(FrameKind.FRMR, self._frmr)
             return
-        if symbol is LinkInput.I_SEGMENT or symbol is LinkInput.I_LAST:
+        if numbered:
             self._on_information(control, segmented, information, llc, poll, nxt)
         elif symbol is LinkInput.RR or symbol is LinkInput.RNR:
             self._on_supervisory(control, symbol is LinkInput.RNR, poll, nxt)
@@ -669,12 +678,13 @@ class HdlcLink:
         else:
             getattr(self, "_on_" + symbol.name.lower())(information, poll, nxt)
 
-    def _fault(self, reason: str, control: int, flags: int) -> None:
-        """A frame breaks the protocol: the server answers FRMR, the client raises."""
-        if self.role == "client":
+    def _fault(self, reason: str, control: int, flags: int, error: type = ProtocolError) -> None:
+        """A frame breaks the protocol (``error``: ProtocolError, or DecodeError for a
+        malformed field): the server answers FRMR, the client raises."""
+        if self._is_client:
             self.state = LinkState.DISCONNECTED
             self._reset_sequence()
-            raise ProtocolError(f"HDLC server sent an {reason}")
+            raise error(f"HDLC server sent an {reason}")
         if self.state is LinkState.DISCONNECTED:
             if control & 0x10:
                 self._out += self._u_frame(FrameKind.DM)
@@ -707,7 +717,7 @@ class HdlcLink:
             information = _LLC_BYTES[llc] + information
         elif first and not llc:
             self._fault("I-frame starting an APDU without the LLC header (E6 E6 00 / E6 E7 00)",
-                        control, FRMR_X_INFORMATION_NOT_PERMITTED)
+                        control, FRMR_X_INFORMATION_NOT_PERMITTED, DecodeError)
             return
         if len(information) + (3 if llc and first else 0) > self._rx_info:
             self._fault(f"I-frame information field of {len(information)} octets "

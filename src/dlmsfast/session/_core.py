@@ -18,8 +18,8 @@ ciphered.
 from __future__ import annotations
 
 from ..apdu import Conformance, GeneralBlockTransfer
-from ..errors import PolicyError, ProtocolError
-from ..security import hls
+from ..errors import ConfigurationError, PolicyError, ProtocolError
+from ..security import SecurityContext, hls
 from ..security.ciphered import DED_TAG, GLO_TAG
 from ..security.mechanism import MechanismName
 from ._state import Role, State, Trigger, next_state
@@ -55,7 +55,7 @@ class SessionBase:
     def __init__(self, role: Role) -> None:
         self._role = role
         self._state = State.IDLE
-        self._context = None
+        self._context: SecurityContext | None = None
         self._security = 0
         self._sc = 0
         self._form = "glo"
@@ -93,11 +93,18 @@ class SessionBase:
 
     # -- ciphering -----------------------------------------------------------
 
+    def _keys(self) -> SecurityContext:
+        """The SecurityContext, which every ciphered association has."""
+        context = self._context
+        if context is None:
+            raise ConfigurationError("this association has no SecurityContext (keys)")
+        return context
+
     def _protect(self, plain: bytes, form: str | None = None) -> bytes:
         """``plain`` ciphered as the association requires (as it is without security)."""
         if not self._security:
             return plain
-        return self._context.encrypt(plain, security_control=self._sc, form=form or self._form)
+        return self._keys().encrypt(plain, security_control=self._sc, form=form or self._form)
 
     def _open(self, data: bytes) -> tuple[bytes, str | None]:
         """(plaintext APDU, ciphering form or None) of a received APDU."""
@@ -120,15 +127,15 @@ class SessionBase:
                     secret: bytes | None, own_title: bytes | None) -> None:
         """Check the peer's HLS answer (f(StoC) on the server, f(CtoS) on the
         client) to the ``challenge`` this side sent; SecurityError when wrong."""
-        context = self._context
         if mechanism != MechanismName.HLS_GMAC:
-            hls.verify(mechanism, response, challenge, secret=secret, context=context,
+            hls.verify(mechanism, response, challenge, secret=secret, context=self._context,
                        peer_challenge=peer_challenge, own_system_title=own_title,
                        peer_system_title=self.peer_system_title)
             return
         # The answer may carry the invocation counter of the ciphered APDU that
         # brought it (Gurux does so): it is checked against the counter accepted
         # before that APDU, and the larger of the two stays accepted.
+        context = self._keys()
         accepted = context.peer_invocation_counter
         if self._security:
             context.peer_invocation_counter = self._peer_ic_before

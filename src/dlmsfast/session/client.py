@@ -19,8 +19,9 @@ HLS (Green Book 9.2.7.4)::
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from .._util import as_bytes
+from .._util import as_bytes, require
 from ..apdu import (
     AARE,
     AARQ,
@@ -38,6 +39,7 @@ from ..apdu import (
     AssociationResult,
     AuthenticationValue,
     ConfirmedServiceError,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -81,7 +83,7 @@ from ..security.mechanism import MechanismName
 from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger, next_state
-from .errors import AuthenticationFailed, access_error
+from .errors import AuthenticationFailed, access_error, object_name
 from .settings import AssociationSettings
 from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
@@ -111,32 +113,38 @@ class _Pending:
     __slots__ = ("kind", "invoke_id", "descriptor", "raw", "block", "blocks", "batches",
                  "done", "items")
 
-    def __init__(self, kind: int, invoke_id: int, descriptor=None) -> None:
+    def __init__(self, kind: int, invoke_id: int, descriptor: Any = None) -> None:
         self.kind = kind
         self.invoke_id = invoke_id
         self.descriptor = descriptor
         self.raw: bytearray | None = None
         self.block = 0
-        self.blocks: list[bytes] | None = None
-        self.batches: list | None = None
-        self.done: list | None = None
-        self.items = None
+        self.blocks: list[bytes] = []
+        self.batches: list[tuple] = []
+        self.done: list[Any] = []
+        self.items: Any = None
+
+
+def _descriptor(value, cls, member: str):
+    """A Cosem attribute/method descriptor given as itself or (class_id, obis, id)."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, tuple) and len(value) == 3:
+        return cls(*value)
+    raise UsageError(f"expected a {cls.__name__} or (class_id, obis, {member}), got {value!r}")
 
 
 def _attribute(descriptor) -> CosemAttributeDescriptor:
-    if isinstance(descriptor, CosemAttributeDescriptor):
-        return descriptor
-    if isinstance(descriptor, tuple) and len(descriptor) == 3:
-        return CosemAttributeDescriptor(*descriptor)
-    raise UsageError("an attribute is a CosemAttributeDescriptor or (class_id, obis, attribute_id)")
+    return _descriptor(descriptor, CosemAttributeDescriptor, "attribute_id")
 
 
 def _method(descriptor) -> CosemMethodDescriptor:
-    if isinstance(descriptor, CosemMethodDescriptor):
-        return descriptor
-    if isinstance(descriptor, tuple) and len(descriptor) == 3:
-        return CosemMethodDescriptor(*descriptor)
-    raise UsageError("a method is a CosemMethodDescriptor or (class_id, obis, method_id)")
+    return _descriptor(descriptor, CosemMethodDescriptor, "method_id")
+
+
+def _sequence(value, what: str) -> tuple:
+    require(value, (list, tuple), what)
+    return tuple(value)
 
 
 def _sequence_of_data(values) -> bytes:
@@ -160,7 +168,7 @@ class ClientSession(SessionBase):
     """
 
     __slots__ = ("settings", "_mechanism", "_next_invoke_id", "_iip_base", "_pending",
-                 "_ctos", "_stoc", "vaa_name")
+                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password")
 
     def __init__(self, settings: AssociationSettings) -> None:
         if not isinstance(settings, AssociationSettings):
@@ -178,6 +186,9 @@ class ClientSession(SessionBase):
         self._ctos = b""
         self._stoc = b""
         self.vaa_name = 0
+        self._proposed = Conformance(settings.proposed_conformance or 0)
+        # the settings made a str password bytes
+        self._password = settings.password if isinstance(settings.password, bytes) else b""
 
     @property
     def pending_invoke_ids(self) -> tuple[int, ...]:
@@ -190,17 +201,18 @@ class ClientSession(SessionBase):
         """The AARQ that starts the association."""
         after = next_state(Role.CLIENT, self._state, Trigger.SEND_AARQ)
         s = self.settings
-        context = self._context
         ciphered = bool(self._security)
         dedicated = None
         if ciphered and s.ciphering in ("ded", "general-ded"):
-            dedicated = s.dedicated_key or os.urandom(32 if context.security_suite == 2 else 16)
+            suite = self._keys().security_suite
+            dedicated = s.dedicated_key or os.urandom(32 if suite == 2 else 16)
         initiate = InitiateRequest(
-            proposed_conformance=s.proposed_conformance,
+            proposed_conformance=self._proposed,
             client_max_receive_pdu_size=s.client_max_receive_pdu_size,
             dedicated_key=dedicated,
         ).to_bytes()
         if ciphered:
+            context = self._keys()
             context.security_policy = self._security
             context.dedicated_key = dedicated
             user_information = context.encrypt(initiate, security_control=self._sc, form="glo")
@@ -213,13 +225,13 @@ class ClientSession(SessionBase):
             name = (ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING if ciphered
                     else ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING)
         mechanism = self._mechanism
-        fields = {}
+        fields: dict[str, Any] = {}
         if mechanism != MechanismName.LOWEST_LEVEL:
             if mechanism in _HLS:
                 self._ctos = s.challenge or os.urandom(16)
                 value = self._ctos
             else:
-                value = s.password
+                value = self._password
             fields = {"sender_acse_requirements": True, "mechanism_name": mechanism,
                       "calling_authentication_value": AuthenticationValue(value)}
         title = self._own_title()
@@ -242,11 +254,11 @@ class ClientSession(SessionBase):
         user_information = None
         if self._security:
             initiate = InitiateRequest(
-                proposed_conformance=self.settings.proposed_conformance,
+                proposed_conformance=self._proposed,
                 client_max_receive_pdu_size=self.settings.client_max_receive_pdu_size,
             ).to_bytes()
-            user_information = self._context.encrypt(initiate, security_control=self._sc,
-                                                     form="glo")
+            user_information = self._keys().encrypt(initiate, security_control=self._sc,
+                                                    form="glo")
         self._state = after
         return RLRQ(user_information=user_information).to_bytes()
 
@@ -294,7 +306,7 @@ class ClientSession(SessionBase):
         pairs or CosemAttributeDescriptorWithSelection. Cut into batches that fit
         the server's PDU size (and ``max_list_items``); the next batch goes out by
         itself (NeedToSend) and one GetListResult gives every value in order."""
-        entries = tuple(self._with_selection(item) for item in items)
+        entries = tuple(self._with_selection(item) for item in _sequence(items, "items"))
         if not entries:
             raise UsageError("get_with_list needs at least one attribute")
         pending = self._allocate(_GET_LIST)
@@ -314,7 +326,9 @@ class ClientSession(SessionBase):
     def _batches(self, entries, item_size: int) -> list[tuple]:
         limit = self.settings.max_list_items or len(entries)
         room = self._room() - 6
-        batches, batch, used = [], [], 0
+        batches: list[tuple] = []
+        batch: list[CosemAttributeDescriptorWithSelection] = []
+        used = 0
         for entry in entries:
             size = item_size + (0 if entry.access_selection is None else
                                 1 + len(encode(entry.access_selection.access_parameters)))
@@ -364,8 +378,8 @@ class ClientSession(SessionBase):
     def set_with_list(self, items, values) -> bytes:
         """set-request-with-list: one value per attribute (one request; the
         answer is a SetListResult)."""
-        entries = tuple(self._with_selection(item) for item in items)
-        values = tuple(values)
+        entries = tuple(self._with_selection(item) for item in _sequence(items, "items"))
+        values = _sequence(values, "values")
         if len(entries) != len(values) or not entries:
             raise UsageError("set_with_list needs as many values as attributes (at least one)")
         pending = self._allocate(_SET_LIST, entries)
@@ -396,8 +410,8 @@ class ClientSession(SessionBase):
 
     def action_with_list(self, descriptors, parameters) -> bytes:
         """action-request-with-list: one parameter Data per method."""
-        methods = tuple(_method(d) for d in descriptors)
-        parameters = tuple(parameters)
+        methods = tuple(_method(d) for d in _sequence(descriptors, "descriptors"))
+        parameters = _sequence(parameters, "parameters")
         if len(methods) != len(parameters) or not methods:
             raise UsageError("action_with_list needs one parameter per method (at least one)")
         pending = self._allocate(_ACTION_LIST, methods)
@@ -418,15 +432,17 @@ class ClientSession(SessionBase):
         """Short-name ReadRequest of one or more base names (Association SN).
         ``parameters``: None, or one (selector, Data) or None per name for a
         parameterized access. The answer is a ReadResult."""
-        names = (base_names,) if isinstance(base_names, int) else tuple(base_names)
+        names = (base_names,) if isinstance(base_names, int) else _sequence(base_names,
+                                                                            "base_names")
         pending = self._allocate_sn(_READ, names)
         plain = ReadRequest(names, parameters).to_bytes()
         return self._send(pending, plain)
 
     def write(self, base_names, values) -> bytes:
         """Short-name WriteRequest; the answer is a WriteResult."""
-        names = (base_names,) if isinstance(base_names, int) else tuple(base_names)
-        values = (values,) if isinstance(values, Data) else tuple(values)
+        names = (base_names,) if isinstance(base_names, int) else _sequence(base_names,
+                                                                            "base_names")
+        values = (values,) if isinstance(values, Data) else _sequence(values, "values")
         pending = self._allocate_sn(_WRITE, names)
         plain = WriteRequest(names, values).to_bytes()
         return self._send(pending, plain)
@@ -495,7 +511,7 @@ class ClientSession(SessionBase):
         context = self._context
         if context is not None and title is not None:
             context.peer_system_title = title
-        elif self._security and context.peer_system_title is None:
+        elif self._security and self._keys().peer_system_title is None:
             self._move(Trigger.AARE_REJECTED)
             raise ProtocolError("the AARE gives no responding-AP-title: a ciphered "
                                 "association needs the meter's system title (or set it in the "
@@ -566,9 +582,8 @@ class ClientSession(SessionBase):
         return parsed
 
     def _hls_pass3(self) -> bytes:
-        s = self.settings
         try:
-            reply = hls.respond(self._mechanism, self._stoc, secret=s.password,
+            reply = hls.respond(self._mechanism, self._stoc, secret=self._password,
                                 context=self._context, own_challenge=self._ctos,
                                 own_system_title=self._own_title(),
                                 peer_system_title=self.peer_system_title)
@@ -587,10 +602,12 @@ class ClientSession(SessionBase):
                 invoke_id_and_priority=self._iip(invoke_id),
                 cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
                 method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
-        # pass 3 runs before the dedicated key may be used, and Gurux meters expect
-        # it glo-ciphered even where general-glo is granted
+        # pass 3 runs before the dedicated key may be used: a ded- form falls back
+        # to its global counterpart. (The Gurux meter takes general-glo here too,
+        # and over small HDLC frames only general-glo, see shared/interop.)
         self._pending[pending.invoke_id] = pending
-        return self._protect(plain, "glo") if self._security else plain
+        form = {"ded": "glo", "general-ded": "general-glo"}.get(self._form, self._form)
+        return self._protect(plain, form) if self._security else plain
 
     def _on_hls_pass4(self, refusal: str | None, returned) -> list[ev.Event]:
         """``refusal``: the server's result name when it refused f(StoC);
@@ -603,7 +620,7 @@ class ClientSession(SessionBase):
             raise AuthenticationError("the server's HLS answer holds no f(CtoS) octet-string")
         try:
             self._verify_hls(self._mechanism, returned.value, self._ctos, self._stoc,
-                             self.settings.password, self._own_title())
+                             self._password, self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             raise AuthenticationError(f"the server failed HLS authentication: {exc}") from None
@@ -764,7 +781,7 @@ class ClientSession(SessionBase):
         if len(responses) != len(pending.descriptor):
             raise ProtocolError(f"action-response-with-list of {len(responses)} results for "
                                 f"{len(pending.descriptor)} methods")
-        results = []
+        results: list[Data | DlmsError | None] = []
         for method, item in zip(pending.descriptor, responses):
             if item.result != ActionResultEnum.SUCCESS:
                 results.append(access_error(item.result, "action", method))
@@ -838,7 +855,14 @@ class ClientSession(SessionBase):
         if self._pending:
             invoke_id = next(iter(self._pending))
             pending = self._pending.pop(invoke_id)
-            message = f"{_SERVICE[pending.kind]} refused by {message}"
+            described = pending.descriptor
+            if isinstance(described, tuple):
+                described = ", ".join(object_name(getattr(d, "cosem_attribute_descriptor", d))
+                                      for d in described)
+            elif described is not None:
+                described = object_name(described)
+            message = (f"{_SERVICE[pending.kind]}"
+                       f"{'' if described is None else ' ' + described} refused by {message}")
             if pending.kind == _HLS_PASS3:
                 self._move(Trigger.HLS_FAILED)
                 return AuthenticationError(f"HLS pass 3 {message}")

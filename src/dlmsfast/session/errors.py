@@ -49,7 +49,8 @@ class AuthenticationFailed(AssociationRejected, AuthenticationError):
     """The server refused our authentication (wrong password, wrong HLS answer)."""
 
 
-def _object_name(descriptor: Any) -> str:
+def object_name(descriptor: Any) -> str:
+    """How an error names the object: class, OBIS and attribute/method, or a short name."""
     if isinstance(descriptor, int):
         return f"short name 0x{descriptor:04X}"
     member = getattr(descriptor, "attribute_id", None)
@@ -68,9 +69,9 @@ def access_error(result: Any, service: str, descriptor: Any) -> ObjectAccessErro
     cls = AccessDenied if code in _DENIED else ObjectUndefined if code in _UNDEFINED \
         else ObjectAccessError
     name = getattr(result, "blue_book_name", str(code))
-    return cls(f"{service} {_object_name(descriptor)}: {name} ({code})", result, service,
+    return cls(f"{service} {object_name(descriptor)}: {name} ({code})", result, service,
                descriptor)
 
 
 __all__ = ["ObjectAccessError", "ObjectUndefined", "AccessDenied", "AuthenticationFailed",
-           "access_error"]
+           "access_error", "object_name"]

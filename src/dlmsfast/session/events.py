@@ -34,7 +34,6 @@ from ..cosem.descriptors import (
 )
 from ..errors import DlmsError
 
-_frozen = dataclass(frozen=True, slots=True)
 
 
 class Event:
@@ -43,7 +42,7 @@ class Event:
     __slots__ = ()
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class NeedToSend(Event):
     """An APDU the session made by itself; the caller must send it now, as it is."""
 
@@ -52,7 +51,7 @@ class NeedToSend(Event):
 
 # --- association ---------------------------------------------------------------
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class Associated(Event):
     """The association is established (after HLS pass 3/4 where HLS is used).
 
@@ -72,7 +71,7 @@ class Associated(Event):
     client_address: int | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class AssociationRefused(Event):
     """Server role: the AARQ was refused (the AARE saying why is in a NeedToSend)."""
 
@@ -81,14 +80,14 @@ class AssociationRefused(Event):
     client_address: int | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ReleaseRequested(Event):
     """Server role: the client sent RLRQ; the RLRE is in the NeedToSend before it."""
 
     reason: Any
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class Released(Event):
     """Client role: the RLRE arrived; the association is over."""
 
@@ -97,14 +96,14 @@ class Released(Event):
 
 # --- client results ------------------------------------------------------------
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class GetResult(Event):
     invoke_id: int
     descriptor: CosemAttributeDescriptor
     value: Data
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class GetListResult(Event):
     """One entry per descriptor asked, in order: a Data or a DataAccessError."""
 
@@ -113,13 +112,13 @@ class GetListResult(Event):
     values: tuple[Data | DlmsError, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class SetResult(Event):
     invoke_id: int
     descriptor: CosemAttributeDescriptor
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class SetListResult(Event):
     """One entry per descriptor: None for success, else a DataAccessError."""
 
@@ -128,7 +127,7 @@ class SetListResult(Event):
     results: tuple[DlmsError | None, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ActionResult(Event):
     """``return_value`` is the Data the method returned, or None."""
 
@@ -137,7 +136,7 @@ class ActionResult(Event):
     return_value: Data | None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ActionListResult(Event):
     """One entry per method: its returned Data (or None), or a DataAccessError."""
 
@@ -146,7 +145,7 @@ class ActionListResult(Event):
     results: tuple[Data | DlmsError | None, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ReadResult(Event):
     """Short-name read: one entry per variable name, a Data or a DataAccessError."""
 
@@ -154,7 +153,7 @@ class ReadResult(Event):
     values: tuple[Data | DlmsError, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class WriteResult(Event):
     """Short-name write: one entry per variable name, None or a DataAccessError."""
 
@@ -162,14 +161,14 @@ class WriteResult(Event):
     results: tuple[DlmsError | None, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class DataNotificationReceived(Event):
     long_invoke_id: int
     date_time: bytes | None
     body: Data
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class EventNotificationReceived(Event):
     time: bytes | None
     descriptor: CosemAttributeDescriptor
@@ -178,20 +177,20 @@ class EventNotificationReceived(Event):
 
 # --- server requests -----------------------------------------------------------
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class GetRequested(Event):
     invoke_id: int
     descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccessDescriptor | None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class GetListRequested(Event):
     invoke_id: int
     items: tuple[CosemAttributeDescriptorWithSelection, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class SetRequested(Event):
     """A SET (reassembled first when the client sent it in datablocks)."""
 
@@ -201,14 +200,14 @@ class SetRequested(Event):
     value: Data
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class SetListRequested(Event):
     invoke_id: int
     items: tuple[CosemAttributeDescriptorWithSelection, ...]
     values: tuple[Data, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ActionRequested(Event):
     """A method call (reassembled first when the client sent it in pblocks)."""
 
@@ -217,14 +216,14 @@ class ActionRequested(Event):
     parameters: Data | None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ActionListRequested(Event):
     invoke_id: int
     descriptors: tuple[CosemMethodDescriptor, ...]
     parameters: tuple[Data, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ReadRequested(Event):
     """Short-name read: the base names (with the parameter of a parameterized access)."""
 
@@ -232,13 +231,13 @@ class ReadRequested(Event):
     parameters: tuple[tuple[int, Data] | None, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class WriteRequested(Event):
     base_names: tuple[int, ...]
     values: tuple[Data, ...]
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class RequestRefused(Event):
     """Server role: a request could not be processed (bad tag, replayed counter,
     wrong state, malformed); the exception-response sent is in a NeedToSend

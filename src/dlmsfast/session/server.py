@@ -17,6 +17,7 @@ request came in.
 from __future__ import annotations
 
 from hmac import compare_digest
+from typing import Any
 
 from .._util import as_bytes
 from ..apdu import (
@@ -32,11 +33,15 @@ from ..apdu import (
     ActionResponseWithPblock,
     AssociationResult,
     AuthenticationValue,
+    ConfirmedServiceError,
+    ConfirmedServiceErrorService,
+    CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     DataAccessResult,
     DataBlockG,
     DataBlockSA,
     DataNotification,
+    EventNotificationRequest,
     ExceptionResponse,
     ExceptionServiceError,
     ExceptionStateError,
@@ -55,7 +60,9 @@ from ..apdu import (
     SetResponseWithList,
     parse_apdu,
 )
+from ..apdu import DLMS_VERSION
 from ..apdu import ActionResult as ActionResultEnum
+from ..apdu import ServiceError as InitiateServiceError
 from ..axdr import Data, DataType, decode_typed
 from ..errors import (
     DecodeError,
@@ -73,7 +80,7 @@ from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
 from ._state import Role, State, Trigger
 from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
-from .settings import AuthenticationPolicy, ServerSettings
+from .settings import AuthenticationPolicy, ClientAccess, ServerSettings
 from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 _HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
@@ -84,6 +91,13 @@ _PBLOCK_HEAD = 11  # C7 02 iip, last, number(4), length(<=3)
 _GBT_HEAD = 9  # E0, block-control, block-number(2), block-number-ack(2), length(<=3)
 _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
+MIN_PDU_SIZE = 64
+"""The smallest client max receive PDU size accepted: below it no datablock fits."""
+
+
+def _secret(access: ClientAccess) -> bytes | None:
+    # the policy entry made a str password bytes
+    return access.password if isinstance(access.password, bytes) else None
 
 
 class _Open:
@@ -142,7 +156,7 @@ class ServerSession(SessionBase):
         self.settings = settings
         self.policy = policy
         self.client_address = client_address
-        self._access = None
+        self._access: ClientAccess | None = None
         self._mechanism = MechanismName.LOWEST_LEVEL
         self._ctos = b""
         self._stoc = b""
@@ -262,6 +276,14 @@ class ServerSession(SessionBase):
             initiate = InitiateRequest.from_bytes(ui)
         except DecodeError as exc:
             return self._reject(aarq, U.NO_REASON_GIVEN, f"InitiateRequest: {exc}")
+        if initiate.proposed_dlms_version_number < DLMS_VERSION:
+            return self._reject(aarq, U.NO_REASON_GIVEN, "DLMS version too low",
+                                initiate_error=1)
+        if initiate.client_max_receive_pdu_size < MIN_PDU_SIZE:
+            return self._reject(aarq, U.NO_REASON_GIVEN,
+                                f"client max receive PDU size "
+                                f"{initiate.client_max_receive_pdu_size} < {MIN_PDU_SIZE}",
+                                initiate_error=3)
         if mechanism in _TITLED and (title is None or len(title) != 8):
             return self._reject(aarq, U.CALLING_AP_TITLE_NOT_RECOGNIZED,
                                 f"{mechanism.blue_book_name} needs the client system title")
@@ -301,8 +323,8 @@ class ServerSession(SessionBase):
                                     server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
                                     vaa_name=self._vaa_name).to_bytes()
         if security:
-            response = context.encrypt(response, security_control=self._sc, form="glo")
-        fields = {}
+            response = self._keys().encrypt(response, security_control=self._sc, form="glo")
+        fields: dict[str, Any] = {}
         own_title = context.system_title if context is not None else self.settings.system_title
         if own_title is not None and (security or mechanism in _TITLED):
             fields["responding_ap_title"] = own_title
@@ -326,13 +348,22 @@ class ServerSession(SessionBase):
                              self._mechanism, self._security, self.peer_system_title,
                              self._vaa_name, self.client_address)
 
-    def _reject(self, aarq: AARQ, diagnostic: AcseServiceUser, reason: str) -> list[ev.Event]:
+    def _reject(self, aarq: AARQ, diagnostic: AcseServiceUser, reason: str,
+                initiate_error: int | None = None) -> list[ev.Event]:
+        """The AARE refusing; ``initiate_error`` (the Green Book's initiate
+        ServiceError value: 1 dlms-version-too-low, 3 pdu-size-too-short) adds a
+        confirmed-service-error as its user-information."""
         self._move(Trigger.AARQ_REJECTED)
         self._context = None
         self._security = 0
+        user_information = None
+        if initiate_error is not None:
+            user_information = ConfirmedServiceError(
+                service=ConfirmedServiceErrorService.INITIATE_ERROR,
+                service_error=InitiateServiceError.INITIATE, value=initiate_error).to_bytes()
         aare = AARE(application_context_name=aarq.application_context_name,
                     result=AssociationResult.REJECTED_PERMANENT,
-                    result_source_diagnostic=diagnostic)
+                    result_source_diagnostic=diagnostic, user_information=user_information)
         return [ev.NeedToSend(aare.to_bytes()),
                 ev.AssociationRefused(diagnostic, reason, self.client_address)]
 
@@ -340,17 +371,18 @@ class ServerSession(SessionBase):
         """Check f(StoC); ``answer(f(CtoS) or None)`` builds the plain response
         (action-response for LN, ReadResponse for SN), None meaning refused."""
         access = self._access
+        assert access is not None  # pass 3 follows an accepted AARQ (HLS_PENDING)
         try:
             if parameters is None or parameters.type is not DataType.OCTET_STRING:
                 raise SecurityError("reply_to_HLS_authentication without an octet-string")
             self._verify_hls(self._mechanism, parameters.value, self._stoc, self._ctos,
-                             access.password, self._own_title())
+                             _secret(access), self._own_title())
         except SecurityError as exc:
             self._move(Trigger.HLS_FAILED)
             return [ev.NeedToSend(self._reply(answer(None), form)),
                     ev.AssociationRefused(AcseServiceUser.AUTHENTICATION_FAILURE,
                                           f"HLS pass 3: {exc}", self.client_address)]
-        reply = hls.respond(self._mechanism, self._ctos, secret=access.password,
+        reply = hls.respond(self._mechanism, self._ctos, secret=_secret(access),
                             context=self._context, own_challenge=self._stoc,
                             own_system_title=self._own_title(),
                             peer_system_title=self.peer_system_title)
@@ -373,14 +405,14 @@ class ServerSession(SessionBase):
         if self._security:
             if ui and ui[0] in FORM_OF_TAG:
                 try:
-                    self._context.decrypt(ui)
+                    self._keys().decrypt(ui)
                 except SecurityError as exc:
                     return self._refuse(exc, ExceptionServiceError.DECIPHERING_ERROR)
             response = InitiateResponse(
                 negotiated_conformance=self.conformance,
                 server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
                 vaa_name=self._vaa_name).to_bytes()
-            answer_ui = self._context.encrypt(response, security_control=self._sc, form="glo")
+            answer_ui = self._keys().encrypt(response, security_control=self._sc, form="glo")
         self._move(Trigger.RLRQ)
         self._open_requests.clear()
         self._long_get.clear()
@@ -438,7 +470,7 @@ class ServerSession(SessionBase):
     def _reply(self, plain: bytes, form) -> bytes:
         if not self._security:
             return plain
-        return self._context.encrypt(plain, security_control=self._sc, form=form or "glo")
+        return self._keys().encrypt(plain, security_control=self._sc, form=form or "glo")
 
     def _take(self, request, kind: str) -> _Open:
         held = self._open_requests.pop(getattr(request, "invoke_id", _SN), None)
@@ -664,14 +696,15 @@ class ServerSession(SessionBase):
     def _on_read(self, plain: bytes, form) -> list[ev.Event]:
         if self._state is State.HLS_PENDING:
             request = ReadRequest.from_bytes(plain)
+            parameters = request.parameters or (None,)
             if request.base_names == (self._vaa_name + SN_REPLY_TO_HLS_OFFSET,) and (
-                    request.parameters[0] is not None):
+                    parameters[0] is not None):
 
                 def answer(returned: Data | None) -> bytes:
                     return ReadResponse((returned if returned is not None
                                          else DataAccessResult.OTHER_REASON,)).to_bytes()
 
-                return self._hls_pass3(request.parameters[0][1], form, answer)
+                return self._hls_pass3(parameters[0][1], form, answer)
         refused = self._service_state(plain)
         if refused:
             return refused
@@ -679,7 +712,7 @@ class ServerSession(SessionBase):
         if request.block_number is not None:
             return [ev.NeedToSend(self._next_read_block(request.block_number, form))]
         self._open_requests[_SN] = _Open(0, form)
-        return [ev.ReadRequested(request.base_names, request.parameters)]
+        return [ev.ReadRequested(request.base_names, request.parameters or ())]
 
     def _next_read_block(self, block_number: int, form) -> bytes:
         long = self._long_get.get(_SN)
@@ -739,6 +772,18 @@ class ServerSession(SessionBase):
             date_time=date_time, notification_body=body).to_bytes()
         return self._reply(plain, "general-glo")
 
+    def event_notification(self, descriptor: CosemAttributeDescriptor, value: Data, *,
+                           time: bytes | None = None) -> bytes:
+        """An event-notification-request (an attribute's new value, unconfirmed)
+        to the associated client, ciphered as the association is."""
+        if self._state is not State.ASSOCIATED:
+            raise LocalProtocolError(f"event-notification needs an established association "
+                                     f"(state {self._state.value})")
+        plain = EventNotificationRequest(time=time, cosem_attribute_descriptor=descriptor,
+                                         attribute_value=value).to_bytes()
+        return self._reply(plain, "general-glo" if self.conformance
+                           & self.conformance.GENERAL_PROTECTION else "glo")
+
     def _gbt_granted(self) -> bool:
         return bool(self.conformance & self.conformance.GENERAL_BLOCK_TRANSFER)
 
@@ -751,9 +796,10 @@ class ServerSession(SessionBase):
         return self._next_gbt_block()
 
     def _next_gbt_block(self) -> bytes:
+        blocks = self._gbt_out or []
         self._gbt_out_number += 1
-        data = self._gbt_out.pop(0)
-        last = not self._gbt_out
+        data = blocks.pop(0)
+        last = not blocks
         if last:
             self._gbt_out = None
         return GeneralBlockTransfer(last_block=last, streaming=False, window=1,
@@ -762,12 +808,12 @@ class ServerSession(SessionBase):
 
     def _on_gbt(self, plain: bytes, form) -> list[ev.Event]:
         if self._gbt_out is not None:
-            ack = GeneralBlockTransfer.from_bytes(plain)
-            if ack.block_data or ack.block_number_ack != self._gbt_out_number:
+            received = GeneralBlockTransfer.from_bytes(plain)
+            if received.block_data or received.block_number_ack != self._gbt_out_number:
                 self._gbt_out = None
                 raise ProtocolError(f"general-block-transfer acknowledgement of block "
-                                    f"{ack.block_number_ack}, block {self._gbt_out_number} "
-                                    "was sent")
+                                    f"{received.block_number_ack}, block "
+                                    f"{self._gbt_out_number} was sent")
             return [ev.NeedToSend(self._next_gbt_block())]
         whole, ack = self._gbt_block(plain)
         if whole is None:

@@ -1,3 +1,6 @@
-"""The only I/O of dlmsfast: asyncio streams to meters (TCP, UDP, serial lines with
-the IEC 62056-21 mode E hand-over), the framings that carry APDUs over them
-(IEC 62056-47 wrapper, HDLC through the sans-IO link) and the push listener."""
+"""Transport: the only layer with I/O (sockets, serial ports, files).
+
+Each module here is imported by name (``dlmsfast.transport.listen``); this
+package imports none of them, so that importing one does not pull in the
+others' dependencies (pyserial, asyncio servers).
+"""

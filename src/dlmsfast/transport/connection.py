@@ -122,6 +122,7 @@ class Connection:
         self._waiter: Optional[asyncio.Future] = None
         self._lost: Optional[BaseException] = None
         self._open = False
+        self._link_wait = False
         self._queue: list[bytes] = []
 
     @property
@@ -134,12 +135,16 @@ class Connection:
         framing = self.framing
         try:
             framing.receive_data(data)
+            self._flush()  # what the link answers by itself (RR for the next segment...)
         except DlmsError as exc:
             self._fail(exc)
             return
-        self._flush()
-        self._queue += framing.apdus()
+        apdus = framing.apdus()
         waiter = self._waiter
+        if apdus:
+            self._queue += apdus
+        elif not self._link_wait:
+            return  # part of a frame, or a link frame: only a link set-up or release waits
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
@@ -182,20 +187,19 @@ class Connection:
             failure = self.framing.failure()
             if failure is not None:
                 raise failure
-            remaining = deadline - loop.time()
-            if remaining <= 0 and self.framing.timeout():
-                # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
-                self._flush()
-                deadline = loop.time() + seconds
-                continue
-            if remaining <= 0:
+            if loop.time() >= deadline:
+                if self.framing.timeout():
+                    # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
+                    self._flush()
+                    deadline = loop.time() + seconds
+                    continue
                 raise TimeoutError(
                     f"{self.peer} did not answer {what} within {seconds:g} s "
                     f"({self.framing.name}, {self.framing.addresses()}): "
                     "meter silent, or wrong client/server address?"
                 )
             waiter = self._waiter = loop.create_future()
-            handle = loop.call_later(remaining, _wake, waiter)
+            handle = loop.call_at(deadline, _wake, waiter)
             try:
                 await waiter
             finally:
@@ -219,10 +223,13 @@ class Connection:
         try:
             self.framing.open()
             self._flush()
+            self._link_wait = True
             await self._wait(self.framing.is_open, timeout, "the link set-up")
         except BaseException:
             self.abort()
             raise
+        finally:
+            self._link_wait = False
         self._open = True
 
     def send(self, apdu: bytes) -> None:
@@ -248,10 +255,12 @@ class Connection:
             if self._open and self._lost is None:
                 self.framing.close()
                 self._flush()
+                self._link_wait = True
                 await self._wait(self.framing.is_closed, timeout, "the link release")
         except (TransportError, ProtocolError):
             pass
         finally:
+            self._link_wait = False
             self.abort()
 
     def abort(self) -> None:
