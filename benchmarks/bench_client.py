@@ -175,6 +175,68 @@ def gurux_session(port: int) -> None:
         GuruxSession(port).run()
 
 
+# --- the floor: what waiting on a slow peer costs any asyncio client ----------------------
+
+def _slow_echo(port: int, work: float) -> None:
+    """A peer that computes ``work`` seconds of CPU per answer, as a meter does."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    while True:
+        conn, _ = listener.accept()
+        while data := conn.recv(65536):
+            started = time.process_time()
+            while time.process_time() - started < work:
+                pass
+            conn.sendall(data)
+        conn.close()
+
+
+class _Echo(asyncio.Protocol):
+    waiter = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(data)
+
+
+async def _bare_session(port: int, round_trips: int) -> None:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_connection(_Echo, "127.0.0.1", port)
+    for _ in range(round_trips):
+        protocol.waiter = loop.create_future()
+        transport.write(b"\x00" * 64)
+        await protocol.waiter
+    transport.close()
+
+
+def asyncio_floor(work: float, round_trips: int = 10, sessions: int = 50) -> float:
+    """CPU per session of a bare asyncio client (no DLMS at all) doing
+    ``round_trips`` exchanges with a peer that computes ``work`` s per answer."""
+    import multiprocessing
+
+    from interop import free_port
+
+    port = free_port()
+    peer = multiprocessing.Process(target=_slow_echo, args=(port, work), daemon=True)
+    peer.start()
+    loop = asyncio.new_event_loop()
+    try:
+        for _ in range(100):
+            try:
+                loop.run_until_complete(_bare_session(port, 1))
+                break
+            except OSError:
+                time.sleep(0.02)
+        return cpu_per_session(lambda: loop.run_until_complete(_bare_session(port, round_trips)),
+                               sessions)
+    finally:
+        loop.close()
+        peer.terminate()
+        peer.join()
+
+
 # --- measuring ---------------------------------------------------------------------------
 
 def cpu_per_session(session, sessions: int) -> float:
@@ -239,6 +301,9 @@ def main() -> None:
     print(f"client CPU per session: dlmsfast {ours * 1e3:.2f} ms (1/{theirs / ours:.1f}), "
           f"its own work replayed without socket {alone * 1e3:.2f} ms "
           f"(1/{theirs / alone:.1f}), gurux-dlms {theirs * 1e3:.2f} ms; target 1/25")
+    instant, slow = asyncio_floor(0.0), asyncio_floor(0.005)
+    print(f"floor, a bare asyncio client with 10 round trips and no DLMS: {instant * 1e3:.2f} ms "
+          f"against an instant peer, {slow * 1e3:.2f} ms against one computing 5 ms per answer")
 
 
 if __name__ == "__main__":

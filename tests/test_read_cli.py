@@ -121,3 +121,16 @@ def test_a_real_process_prints_no_traceback(meter):
         capture_output=True, text=True, env=env, timeout=30, cwd="/")
     assert done.returncode == 2 and done.stdout == ""
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("frame, line", [
+    ("7EA01F0223219321E081801205012006012007040000000108040000000145277E", "HDLC SNRM 16->1/17"),
+    ("7EA82A022321106F85E6E600601DA109060760857405080101BE10040E01000000065F1F0400401EDFCC667E",
+     "HDLC I 16->1/17 N(S)=0 N(R)=0 segmented AARQ"),
+    ("000100100001000DC001C100010909090909090200", "wrapper 16->1 get-request"),
+    ("7EA01F0223219321E0818012050120060120070400000001080400000001452700", "undecodable frame"),
+])
+def test_trace_lines(frame, line):
+    from dlmsfast.cli.read import describe_frame
+
+    assert describe_frame(bytes.fromhex(frame)).startswith(line)

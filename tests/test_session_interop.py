@@ -86,8 +86,10 @@ class WrapperLink:
         self.client_address = client_address
         self.splitter = WrapperStreamSplitter()
         self.frames: list[WrapperFrame] = []
+        self.sent: list[bytes] = []
 
     def send(self, apdu: bytes) -> None:
+        self.sent.append(apdu)
         self.sock.sendall(WrapperFrame(1, self.client_address, 1, apdu).to_bytes())
 
     def receive(self) -> bytes:
@@ -134,6 +136,9 @@ def test_read_the_gurux_meter(meter, authentication, security):
     try:
         (associated,) = link.request(session, session.associate())
         assert associated.max_pdu_size == 1024
+        if authentication == "hls-gmac" and security != "none":
+            # pass 3 in the association's form, which the meter accepts
+            assert link.sent[1][0] == (0xDB if form == "general-glo" else 0xCB)
         assert associated.peer_system_title in (None, bytes.fromhex("4D4D4D0000BC614E"))
         (clock,) = link.request(session, session.get(CLOCK))
         assert DateTime.from_bytes(clock.value.value).to_datetime() == dt.datetime(

@@ -228,6 +228,11 @@ class _Tracer:
         print(f"   {describe_frame(frame)}", file=sys.stderr)
 
 
+def _address(address) -> str:
+    """An HDLC address as logical/physical (a client address has no physical part)."""
+    return str(address.upper) if address.lower is None else f"{address.upper}/{address.lower}"
+
+
 def describe_frame(frame: bytes) -> str:
     """One line saying what a frame is (wrapper or HDLC, addresses, APDU kind)."""
     from ..wrapper import payload_kind
@@ -238,7 +243,8 @@ def describe_frame(frame: bytes) -> str:
 
             parsed = HdlcFrame.from_bytes(frame)
             control = parsed.control
-            text = (f"HDLC {control.kind.name} {parsed.source.upper}->{parsed.destination.upper}"
+            text = (f"HDLC {control.kind.name} {_address(parsed.source)}->"
+                    f"{_address(parsed.destination)}"
                     + (f" N(S)={control.ns}" if control.ns is not None else "")
                     + (f" N(R)={control.nr}" if control.nr is not None else "")
                     + (" segmented" if parsed.segmented else ""))

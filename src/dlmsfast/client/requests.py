@@ -15,6 +15,7 @@ error that leaves the connection unusable closes it before it is raised.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -189,6 +190,7 @@ class AsyncClient:
                 max_info_field_length_transmit=info, max_info_field_length_receive=info,
                 window_size_transmit=window, window_size_receive=window)
         self._conn = None
+        self._lock = asyncio.Lock()
         self._broken: Optional[str] = None
         self._session: Optional[ClientSession] = None
         self.association: Optional[ev.Associated] = None
@@ -210,6 +212,10 @@ class AsyncClient:
                 "open a new one")
         if conn is None or session is None:
             raise LocalProtocolError("the client is not open: use 'with' or open() first")
+        async with self._lock:  # one exchange at a time: answers come back in order
+            return await self._exchange_now(conn, session, request, what, timeout)
+
+    async def _exchange_now(self, conn, session, request, what, timeout):
         data = b""
         try:
             conn.send(request(session))

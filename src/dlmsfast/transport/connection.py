@@ -135,17 +135,16 @@ class Connection:
         framing = self.framing
         try:
             framing.receive_data(data)
+            self._flush()  # what the link answers by itself (RR for the next segment...)
         except DlmsError as exc:
             self._fail(exc)
             return
-        self._flush()
         apdus = framing.apdus()
         waiter = self._waiter
         if apdus:
             self._queue += apdus
         elif not self._link_wait:
             return  # part of a frame, or a link frame: only a link set-up or release waits
-
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 

@@ -1,0 +1,294 @@
+"""The meter simulator read by dlmsfast's own client: every framing x
+authentication x security of a mixed fleet (``dlmsfast simulate`` in its own
+process), values checked against the simulator's deterministic data; the
+faults as the client sees them; the --faults syntax; invocation counters."""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from decimal import Decimal
+
+import pytest
+
+from dlmsfast import errors
+from dlmsfast.client.requests import AsyncClient
+from dlmsfast.simulator import (
+    FleetConfig,
+    MeterSimulator,
+    assign_faults,
+    expected_profile,
+    expected_readings,
+    expected_register,
+    parse_faults,
+)
+from dlmsfast.simulator import data as sim_data
+from simfleet import FIXED_TIME, SimulatorProcess
+
+UTC = _dt.timezone.utc
+REGISTER_NAMES = [r[0] for r in sim_data.REGISTERS]
+
+
+def run(coroutine, timeout: float = 30.0):
+    return asyncio.run(asyncio.wait_for(coroutine, timeout))
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    # 24 meters: every framing x authentication x security (see FleetConfig "mixed")
+    process = SimulatorProcess("--meters", "24", "--framing", "mixed", "--auth", "mixed",
+                               "--security", "mixed", "--profile-rows", "96")
+    yield process
+    process.stop()
+
+
+def test_the_mixed_fleet_covers_every_configuration(fleet):
+    combos = {(m["framing"], m["auth"], m["security"]) for m in fleet.meters}
+    assert len(combos) == 24
+    assert {m["client"] for m in fleet.meters} == {"16", "2", "17", "1"}
+    # the keys file holds a table for every meter that needs one, and nothing for the others
+    for m in fleet.meters:
+        assert bool(m["key_id"]) == (m["auth"] != "none" or m["security"] != "none")
+        if m["key_id"]:
+            assert set(fleet.keys[m["key_id"]]) >= {"ek", "ak", "system_title"}
+            assert ("password" in fleet.keys[m["key_id"]]) == (m["auth"] == "lls")
+
+
+async def _read_everything(url: str, options: dict) -> dict:
+    async with AsyncClient(url, timeout=5, **options) as meter:
+        out = {"clock": await meter.read_clock(),
+               "registers": await meter.read_many(REGISTER_NAMES),
+               "ldn": (await meter.read("0.0.42.0.0.255")).value,
+               "serial": (await meter.read("0.0.96.1.0.255")).value,
+               "profile": await meter.read_profile("1.0.99.1.0.255")}
+        out["range"] = await meter.read_profile(
+            "1.0.99.1.0.255", FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1))
+        out["entries"] = await meter.read_profile("1.0.99.1.0.255", from_entry=3, to_entry=5)
+        out["events"] = await meter.read_profile("0.0.99.98.0.255")
+        return out
+
+
+@pytest.mark.parametrize("index", range(24))
+def test_our_client_reads_every_configuration(fleet, index):
+    row = fleet.meters[index]
+    k = int(row["id"].split("-")[1])
+    got = run(_read_everything(row["url"], fleet.client_options(row)))
+    assert got["clock"] == FIXED_TIME
+    for reading, obis in zip(got["registers"], REGISTER_NAMES):
+        expected = expected_register(k, obis, FIXED_TIME)
+        assert (reading.value, reading.scaled, reading.unit.symbol) == (
+            expected.value, expected.scaled, expected.unit)
+    assert got["ldn"] == sim_data.logical_device_name(k)
+    assert got["serial"] == str(sim_data.serial_number(k)).encode()
+    rows = [tuple(r) for r in got["profile"].rows]
+    assert rows == expected_profile(k, FIXED_TIME, 96)
+    assert len(rows) == 96 and rows[-1][0] == FIXED_TIME
+    start, end = FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1)
+    assert [tuple(r) for r in got["range"].rows] == expected_profile(k, FIXED_TIME, 96, start, end)
+    assert len(got["range"].rows) == 5  # both ends inclusive
+    assert [tuple(r) for r in got["entries"].rows] == expected_profile(k, FIXED_TIME, 96)[2:5]
+    events = got["events"].rows
+    assert len(events) == sim_data.EVENTS
+    q = sim_data.quarter_of(FIXED_TIME)
+    assert [e[1] for e in events] == [sim_data.event(k, q, j)[1] for j in range(sim_data.EVENTS)]
+
+
+def test_expected_readings_give_registers_then_profile_cells():
+    readings = expected_readings(3, FIXED_TIME, profile_rows=4)
+    assert [r.object for r in readings[:5]] == REGISTER_NAMES
+    cells = readings[5:]
+    assert len(cells) == 8
+    assert cells[-1].capture_time == FIXED_TIME and cells[-1].object == "1.0.2.8.0.255"
+    assert readings[2].scaled == Decimal(readings[2].value).scaleb(-1)
+    # registers show the value of the last capture: the profile's newest row
+    assert readings[0].value == cells[-2].value
+
+
+def test_object_list_access_rights_and_clock_setting():
+    async def scenario():
+        async with MeterSimulator(FleetConfig(meters=1, base_port=0)) as sim:
+            async with AsyncClient(sim.url(0), timeout=5) as meter:
+                elements = await meter.object_list()
+                names = {str(e.logical_name): e for e in elements}
+                with pytest.raises(errors.DataAccessError):
+                    await meter.read("0.0.40.0.0.255:7", class_id=15)  # the secret
+                when = _dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+                await meter.set_clock(when)
+                clock = await meter.read_clock()
+                with pytest.raises(errors.DataAccessError):
+                    await meter.write("1.0.1.8.0.255", 5, class_id=3)
+                return names, clock, when
+
+    names, clock, when = run(scenario())
+    assert {"0.0.1.0.0.255", "0.0.42.0.0.255", "1.0.1.8.0.255", "1.0.99.1.0.255",
+            "0.0.99.98.0.255", "0.0.40.0.0.255", "0.0.43.0.0.255", "0.0.25.9.0.255",
+            "0.0.43.1.0.255"} <= set(names)
+    assert names["0.0.1.0.0.255"].access_rights.can_write(2)
+    assert not names["1.0.1.8.0.255"].access_rights.can_write(2)
+    assert not names["0.0.40.0.0.255"].access_rights.can_read(7)
+    assert abs((clock - when).total_seconds()) < 2
+
+
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
+def test_many_logical_devices_behind_one_port(framing):
+    config = FleetConfig(meters=6, base_port=0, devices_per_port=3, framing=framing)
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            assert len(set(sim.port_of.values())) == 2
+            names = []
+            for k in range(6):
+                spec = sim.specs[k]
+                async with AsyncClient(sim.url(k), framing=framing, server=spec.server,
+                                       timeout=5) as meter:
+                    names.append((await meter.read("0.0.42.0.0.255")).value)
+            return names
+
+    assert run(scenario()) == [sim_data.logical_device_name(k) for k in range(6)]
+
+
+# --- invocation counters ----------------------------------------------------------
+
+
+def test_invocation_counters_only_increase_and_replays_are_refused():
+    config = FleetConfig(meters=1, base_port=0, auth="hls-gmac", security="authenc")
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            options = dict(client=spec.client, auth="hls-gmac", security="authenc",
+                           ek=keys["ek"], ak=keys["ak"], system_title=keys["system_title"],
+                           timeout=5)
+            async with AsyncClient(sim.url(0), invocation_counter=10, **options) as meter:
+                first = (await meter.read("0.0.43.1.0.255", class_id=1)).value
+            # the GET carried IC n and read n + 1; the ciphered RLRQ then used n + 1
+            released = sim.meters[0]._last_counter()
+            with pytest.raises(errors.AssociationRejected):
+                async with AsyncClient(sim.url(0), invocation_counter=10, **options):
+                    pass
+            async with AsyncClient(sim.url(0), invocation_counter="meter", **options) as meter:
+                second = (await meter.read("0.0.43.1.0.255", class_id=1)).value
+            return first, released, second
+
+    first, released, second = run(scenario())
+    assert first == released > 10
+    assert second > first
+
+
+# --- faults -------------------------------------------------------------------------
+
+HLS = ("hls-gmac", "authenc")
+NONE = ("none", "none")
+
+
+async def _session(config: FleetConfig, timeout: float = 1.0) -> float:
+    async with MeterSimulator(config) as sim:
+        spec = sim.specs[0]
+        keys = spec.keys()
+        options = dict(framing=spec.framing, client=spec.client, auth=spec.auth,
+                       security=spec.security, timeout=timeout)
+        if spec.key_id:
+            options.update(ek=keys["ek"], ak=keys["ak"], system_title=keys["system_title"])
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with AsyncClient(sim.url(0), **options) as meter:
+            await meter.read_clock()
+            await meter.read_profile("1.0.99.1.0.255")
+        return loop.time() - started
+
+
+FAULT_CASES = [
+    ("silent", "wrapper", NONE, errors.TimeoutError),
+    ("silent", "hdlc", HLS, errors.TimeoutError),
+    ("drop-mid-block", "wrapper", NONE, errors.ConnectionLost),
+    ("drop-mid-block", "hdlc", HLS, errors.ConnectionLost),
+    # no checksum under the wrapper: the damaged octet is the APDU's tag
+    ("corrupt", "wrapper", NONE, errors.ProtocolError),
+    # HDLC frames with a bad HCS/FCS are dropped: the meter looks silent
+    ("corrupt", "hdlc", NONE, errors.TimeoutError),
+    ("wrong-tag", "wrapper", HLS, errors.SecurityError),
+    ("wrong-tag", "hdlc", ("hls-gmac", "none"), errors.AuthenticationError),
+    ("refuse-association", "wrapper", HLS, errors.AssociationRejected),
+    ("refuse-association", "hdlc", NONE, errors.AssociationRejected),
+    ("exception-response", "wrapper", HLS, errors.ServiceError),
+    ("exception-response", "hdlc", NONE, errors.ServiceError),
+    ("slow-drip:5ms", "wrapper", NONE, errors.TimeoutError),
+    ("latency:700ms", "hdlc", NONE, errors.TimeoutError),
+]
+
+
+@pytest.mark.parametrize("fault, framing, association, error", FAULT_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2][0]}" for c in FAULT_CASES])
+def test_each_fault_is_the_right_error_on_the_client(fault, framing, association, error):
+    auth, security = association
+    config = FleetConfig(meters=1, base_port=0, framing=framing, auth=auth,
+                         security=security, faults=f"{fault}@0")
+    with pytest.raises(error) as caught:
+        run(_session(config, timeout=0.5))
+    if fault == "wrong-tag" and security != "none":
+        assert "tag" in str(caught.value)
+
+
+def test_the_same_fleet_without_faults_reads_in_those_configurations():
+    for framing, (auth, security) in (("wrapper", HLS), ("hdlc", HLS), ("hdlc", NONE)):
+        run(_session(FleetConfig(meters=1, base_port=0, framing=framing, auth=auth,
+                                 security=security), timeout=0.5))
+
+
+def test_latency_delays_every_answer_and_a_range_is_drawn_within_bounds():
+    plain = run(_session(FleetConfig(meters=1, base_port=0)))
+    slow = run(_session(FleetConfig(meters=1, base_port=0, latency=(0.05, 0.05))))
+    ranged = run(_session(FleetConfig(meters=1, base_port=0, faults="latency:30-60ms")))
+    # AARQ, clock, capture_objects, 3 buffer blocks, scaler_units, RLRQ: 8 answers
+    assert slow >= 8 * 0.05 > plain
+    assert 8 * 0.03 <= ranged <= 8 * 0.06 + 0.3
+
+
+def test_wrong_tag_leaves_unciphered_associations_alone():
+    run(_session(FleetConfig(meters=1, base_port=0, faults="wrong-tag@0")))
+
+
+# --- the --faults syntax ---------------------------------------------------------------
+
+
+def test_fault_spec_shares_are_deterministic_disjoint_and_rounded():
+    spec = "silent:2%,drop-mid-block:1%,latency:100-300ms:5%,refuse-association@3+7-9"
+    a = assign_faults(spec, 500, seed=42)
+    b = assign_faults(spec, 500, seed=42)
+    c = assign_faults(spec, 500, seed=43)
+    assert a == b and a != c
+    silent = {k for k, f in a.items() if f.silent}
+    dropping = {k for k, f in a.items() if f.drop_mid_block}
+    slow = {k for k, f in a.items() if f.latency == (0.1, 0.3)}
+    assert (len(silent), len(dropping), len(slow)) == (10, 5, 25)
+    assert not (silent & dropping) and not (silent & slow) and not (dropping & slow)
+    assert {k for k, f in a.items() if f.refuse_association} == {3, 7, 8, 9}
+    assert a[3].kinds[-1] == "refuse-association"
+
+
+def test_fault_spec_items_without_share_apply_to_every_meter():
+    assignment = assign_faults("slow-drip,latency:20", 3)
+    assert all(f.drip == 0.02 and f.latency == (0.02, 0.02) for f in assignment.values())
+    assert len(assignment) == 3
+    base = assign_faults("silent@1", 3, latency=(0.1, 0.2))
+    assert base[0].latency == (0.1, 0.2) and base[1].silent and base[1].latency == (0.1, 0.2)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("sleepy:2%", "unknown kind"),
+    ("silent:200%", "0..100%"),
+    ("latency:2%", "needs a duration"),
+    ("silent:100ms:2%", "only latency and slow-drip"),
+    ("latency:fast:2%", "not a duration"),
+    ("latency:300-100ms", "goes down"),
+    ("silent@x", "indexes"),
+    ("silent:2%@3", "not both"),
+])
+def test_bad_fault_specs_name_the_item(spec, message):
+    with pytest.raises(errors.UsageError, match=message):
+        parse_faults(spec)
+
+
+def test_shares_beyond_the_fleet_are_refused():
+    with pytest.raises(errors.UsageError, match="add up"):
+        assign_faults("silent:60%,corrupt:50%", 10)
