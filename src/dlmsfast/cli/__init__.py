@@ -85,11 +85,13 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="security control byte (default 0x30: authenticated and encrypted)")
     enc.add_argument("--form", choices=("glo", "ded", "general-glo", "general-ded"), default="glo")
     enc.add_argument("--explain", action="store_true", help="show each step of the ciphering")
-    from . import read, simulate
+    from . import bulk, export, read, simulate
 
     read.add_parser(sub)
     listen.add_parser(sub)
     simulate.add_parser(sub)
+    bulk.add_parser(sub)
+    export.add_parser(sub)
     return parser
 
 
@@ -130,7 +132,7 @@ def _cmd_encrypt(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("read", "simulate"):
+    if args.command in ("read", "simulate", "bulk", "export"):
         return args.run(args)
     try:
         if args.command == "decode":
