@@ -263,3 +263,34 @@ def test_plan_and_inputs_say_what_is_wrong(tmp_path):
     with pytest.raises(ConfigurationError) as error:
         KeyRing.load(keys)
     assert "0011223344" not in str(error.value)
+
+
+def test_export_writes_every_reading_as_csv_and_parquet(fleet_factory, tmp_path):
+    import csv
+
+    import pyarrow.parquet as pq  # the 'parquet' extra
+
+    fleet = fleet_factory(3, "--auth", "hls-gmac", "--security", "authenc")
+    store = tmp_path / "readings.db"
+    assert bulk(fleet, store)[0] == 0
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / f"readings.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "dlmsfast", "export", str(store),
+                               "--format", fmt, str(out)], env=ENV, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        if fmt == "csv":
+            with open(out, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            values = {(r["meter_id"], r["object"], r["capture_time"], r["value"]) for r in rows}
+        else:
+            table = pq.read_table(out).to_pylist()
+            rows = table
+            values = {(r["meter_id"], r["object"], r["capture_time"], r["value"]) for r in rows}
+        assert len(rows) == 3 * (4 + 96 * 3)
+        plus = d.expected_register(2, "1.0.1.8.0.255", AT)
+        assert ("sim-00002", "1.0.1.8.0.255", AT.isoformat(), str(plus.value)) in values
+    missing = subprocess.run([sys.executable, "-m", "dlmsfast", "export", str(tmp_path / "no.db"),
+                              str(tmp_path / "x.csv")], env=ENV, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 2 and "no store" in missing.stderr
