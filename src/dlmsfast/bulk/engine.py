@@ -175,7 +175,10 @@ def iso(when: Any) -> Optional[str]:
 
 
 def _scaled(value: Any) -> Any:
-    if isinstance(value, Decimal):
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    if kind is Decimal:
         return float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
@@ -183,6 +186,9 @@ def _scaled(value: Any) -> Any:
 
 
 def _stored(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or kind is str or kind is float:
+        return value
     plain = json_value(value)
     return plain if not isinstance(plain, list) else str(plain)
 
@@ -246,6 +252,7 @@ class _ShardReader:
         self.in_flight = 0
         self.store: Optional[Store] = None
         self.since: dict[str, str] = {}
+        self.times: dict[Any, str] = {}
         targets = [CLOCK_OBJECT] if self.plan.clock else []
         targets += self.plan.objects
         self.targets = [Target(o.class_id, o.obis, o.attribute) for o in targets]
@@ -319,7 +326,7 @@ class _ShardReader:
         while True:
             traffic = _Traffic()
             started = now()
-            rows: list[StoredReading] = []
+            rows: list[tuple] = []
             marks: list[tuple[str, str, str]] = []
             error: Optional[BaseException] = None
             partial: Optional[BaseException] = None
@@ -376,7 +383,7 @@ class _ShardReader:
                            timeout=self.settings.timeout, trace=traffic,
                            security_context=context, **options), context
 
-    async def _session(self, meter: MeterRow, traffic: _Traffic, rows: list[StoredReading],
+    async def _session(self, meter: MeterRow, traffic: _Traffic, rows: list[tuple],
                        marks: list[tuple[str, str, str]]) -> Optional[DlmsError]:
         """One association: the plan's reads into ``rows`` (and the newest
         profile row into ``marks``); returns the first per-object error (the
@@ -428,7 +435,7 @@ class _ShardReader:
         return _dt.datetime.fromisoformat(last) + _dt.timedelta(seconds=1), None
 
     def _profile_rows(self, meter: MeterRow, profile, status: str,
-                      rows: list[StoredReading], marks: list) -> None:
+                      rows: list[tuple], marks: list) -> None:
         columns = profile.columns
         when_at = next((i for i, c in enumerate(columns) if c.date_time), None)
         if when_at is None:
@@ -442,18 +449,32 @@ class _ShardReader:
                           None if su is None else su.scaler, _unit_symbol(column.unit)))
         newest = None
         meter_id = meter.id
+        times = self.times
+        if len(times) > 100_000:
+            times.clear()
+        append = rows.append
+        # plain tuples (a StoredReading's fields, in order): this loop runs for
+        # every cell of every profile row, the most frequent work of a session
         for row in profile.rows:
-            taken = iso(row[when_at])
+            when = row[when_at]
+            taken = times.get(when)
             if taken is None:
-                continue
-            newest = taken if newest is None or taken > newest else newest
+                taken = iso(when)
+                if taken is None:
+                    continue
+                times[when] = taken
+            if newest is None or taken > newest:
+                newest = taken
             for i, obis, attribute, scaler, unit in cells:
                 value = row[i]
+                if type(value) is int:
+                    append((meter_id, obis, attribute, taken, value, unit, value, status))
+                    continue
                 raw = value
                 if scaler and isinstance(value, Decimal):
                     raw = int(value.scaleb(-scaler))
-                rows.append(StoredReading(meter_id, obis, attribute, taken, _stored(raw), unit,
-                                          _scaled(value), status))
+                append((meter_id, obis, attribute, taken, _stored(raw), unit, _scaled(value),
+                        status))
         if newest is not None:
             marks.append((meter_id, str(profile.object), newest))
             self.since[meter_id] = newest
