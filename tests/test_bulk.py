@@ -216,8 +216,11 @@ def test_invocation_counters_survive_a_restart_of_the_reader(fleet_factory, tmp_
     assert len(first) == 20 and all(v > 1 for v in first.values())
     # a new reader process, the same meters (which refuse any IC not above the
     # last they accepted): the stored counters carry on
-    status, summary, _ = bulk(fleet, store, "--workers", "2")
-    assert status == 0 and summary["succeeded"] == 20, summary
+    status, again, _ = bulk(fleet, store, "--workers", "2")
+    assert status == 0 and again["succeeded"] == 20, again
+    # the profile was asked since the last stored row: nothing new (the clock
+    # stands still), and far fewer octets than the first, whole read
+    assert again["readings"] == 0 and again["bytes"] < summary["bytes"] / 2
     db = sqlite3.connect(store)
     second = dict(db.execute("SELECT meter_id, reserved_until FROM counters"))
     assert all(second[m] > first[m] for m in first)
@@ -225,6 +228,28 @@ def test_invocation_counters_survive_a_restart_of_the_reader(fleet_factory, tmp_
     # check above is a real one
     status, summary, _ = bulk(fleet, tmp_path / "other.db", "--workers", "1")
     assert status == 1 and summary["failures"] == {"AssociationRejected": 20}
+
+
+def test_profile_by_time_range_and_a_plan_file(fleet_factory, tmp_path):
+    fleet = fleet_factory(4, "--auth", "lls", "--security", "none")
+    start, end = d.quarter_time(d.quarter_of(AT) - 10), d.quarter_time(d.quarter_of(AT) - 3)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(f'clock = false\nobjects = ["3/1.0.31.7.0.255", "1/0.0.96.1.0.255"]\n'
+                    f'[profile]\nobject = "1.0.99.1.0.255"\nfrom = "{start.isoformat()}"\n'
+                    f'to = "{end.isoformat()}"\n')
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store, "--plan", str(plan))
+    assert status == 0 and summary["succeeded"] == 4
+    for meter_id, rows in stored(store).items():
+        k = index_of(meter_id)
+        times = {t for obj, _, t, _ in rows if obj == "1.0.2.8.0.255"}
+        assert times == {w.isoformat() for w, *_ in d.expected_profile(k, AT, 96, start, end)}
+        assert len(times) == 8
+        current = {v for obj, _, _, v in rows if obj == "1.0.31.7.0.255"}
+        assert current == {d.expected_register(k, "1.0.31.7.0.255", AT).value}
+        # octet-strings are stored as hex (the store's rule, as for pushed readings)
+        assert {v for obj, _, _, v in rows if obj == "0.0.96.1.0.255"} == {
+            str(d.serial_number(k)).encode().hex().upper()}
 
 
 def test_the_keys_never_reach_the_store_or_the_output(fleet_factory, tmp_path):
