@@ -53,17 +53,22 @@ from typing import Any, Callable, Optional, Sequence
 
 from ..axdr import DateTime
 from ..client import AsyncClient
-from ..client.values import Target
+from ..client.values import REGISTER_CLASSES, Target
+from ..cosem import make_object
+from ..cosem.units import ScalerUnit
 from ..errors import DecodeError, DlmsError, TimeoutError, TransportError
 from ..push.reading import json_value
 from ..security import SecurityContext
 from .inputs import CLOCK_OBJECT, KeyRing, MeterRow, ReadPlan
-from .store import Store, StoredReading, now
+from .store import Store, now
 
 UTC = _dt.timezone.utc
 RUN_KIND = "bulk"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 _RETRYABLE = (TransportError, DecodeError)
+# a range with one open end: the earliest or latest instant a date-time can say
+_EARLIEST = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_LATEST = _dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc)
 
 Progress = Callable[[int, int, int], None]
 """``progress(done, failed, in_flight)``: counts of the shard so far."""
@@ -256,6 +261,10 @@ class _ShardReader:
         targets = [CLOCK_OBJECT] if self.plan.clock else []
         targets += self.plan.objects
         self.targets = [Target(o.class_id, o.obis, o.attribute) for o in targets]
+        if self.plan.profile is not None:
+            # the profile's capture objects ride in the same with-list request:
+            # one exchange fewer per session than reading them on their own
+            self.targets.append(Target(7, self.plan.profile, 3))
 
     async def run(self) -> ShardResult:
         started = time.perf_counter()
@@ -394,7 +403,8 @@ class _ShardReader:
         partial: Optional[DlmsError] = None
         try:
             async with client:
-                readings = await client.read_many(self.targets) if self.targets else []
+                readings = await client.read_many(self.targets)
+                capture_objects = readings.pop() if plan.profile is not None else None
                 clock = None
                 if plan.clock:
                     clock = readings[0]
@@ -404,18 +414,23 @@ class _ShardReader:
                     else:
                         clock = clock.value
                 taken = iso(clock) or now()
+                scalers: dict[Any, ScalerUnit] = {}
                 for reading in readings:
                     if isinstance(reading, DlmsError):
                         partial = partial or reading
                         continue
-                    rows.append(StoredReading(
+                    if reading.scaler is not None and reading.unit is not None:
+                        scalers[reading.object] = ScalerUnit(reading.scaler, reading.unit)
+                    rows.append((
                         meter.id, str(reading.object), reading.attribute, taken,
                         _stored(reading.value), _unit_symbol(reading.unit),
                         _scaled(reading.scaled if reading.scaled is not None else reading.value),
                         status))
-                if plan.profile is not None:
-                    self._profile_rows(meter, await client.read_profile(
-                        plan.profile, *self._range(meter)), status, rows, marks)
+                if capture_objects is not None:
+                    if isinstance(capture_objects, DlmsError):
+                        raise capture_objects
+                    await self._read_profile(client, meter, capture_objects, scalers, status,
+                                             rows, marks)
                 if plan.sync_clock is not None and isinstance(clock, _dt.datetime) and \
                         clock.tzinfo is not None and abs(
                             (clock - _dt.datetime.now(UTC)).total_seconds()) > plan.sync_clock:
@@ -424,6 +439,28 @@ class _ShardReader:
             if context is not None:
                 self.counters.next[meter.id] = context.invocation_counter
         return partial
+
+    async def _read_profile(self, client: AsyncClient, meter: MeterRow, capture_objects,
+                            scalers: dict, status: str, rows: list, marks: list) -> None:
+        """The buffer by range (or whole), scaled with the scaler_units read in
+        this session, plus those of register columns the plan did not read."""
+        profile = make_object(7, self.plan.profile)
+        profile.decode_attribute(3, capture_objects.data)
+        start, end = self._range(meter)
+        selection = None
+        if start is not None or end is not None:
+            selection = profile.range_access(start or _EARLIEST, end or _LATEST)
+        buffer = await client.get(7, profile.logical_name, 2, selection)
+        wanted = [c for c in profile.capture_objects
+                  if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
+                  and c.logical_name not in scalers]
+        if wanted:
+            got = await client.get_many([(c.class_id, c.logical_name, 3) for c in wanted])
+            for column, su in zip(wanted, got):
+                if not isinstance(su, DlmsError):
+                    scalers[column.logical_name] = ScalerUnit.from_data(su)
+        table = profile.rows(buffer.to_plain(), scalers=scalers, access=selection)
+        self._profile_rows(meter, profile.logical_name, table, status, rows, marks)
 
     def _range(self, meter: MeterRow) -> tuple[Optional[_dt.datetime], Optional[_dt.datetime]]:
         plan = self.plan
@@ -434,12 +471,12 @@ class _ShardReader:
             return None, None
         return _dt.datetime.fromisoformat(last) + _dt.timedelta(seconds=1), None
 
-    def _profile_rows(self, meter: MeterRow, profile, status: str,
+    def _profile_rows(self, meter: MeterRow, profile_obis, profile, status: str,
                       rows: list[tuple], marks: list) -> None:
         columns = profile.columns
         when_at = next((i for i, c in enumerate(columns) if c.date_time), None)
         if when_at is None:
-            raise DecodeError(f"profile {profile.object} has no date-time column")
+            raise DecodeError(f"profile {profile_obis} has no date-time column")
         cells = []
         for i, column in enumerate(columns):
             if i == when_at:
@@ -476,7 +513,7 @@ class _ShardReader:
                 append((meter_id, obis, attribute, taken, _stored(raw), unit, _scaled(value),
                         status))
         if newest is not None:
-            marks.append((meter_id, str(profile.object), newest))
+            marks.append((meter_id, str(profile_obis), newest))
             self.since[meter_id] = newest
 
 
