@@ -55,6 +55,7 @@ from ..axdr import DateTime
 from ..client import AsyncClient
 from ..client.values import REGISTER_CLASSES, Target
 from ..cosem import make_object
+from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
 from ..errors import DecodeError, DlmsError, TimeoutError, TransportError
 from ..push.reading import json_value
@@ -459,8 +460,64 @@ class _ShardReader:
             for column, su in zip(wanted, got):
                 if not isinstance(su, DlmsError):
                     scalers[column.logical_name] = ScalerUnit.from_data(su)
-        table = profile.rows(buffer.to_plain(), scalers=scalers, access=selection)
-        self._profile_rows(meter, profile.logical_name, table, status, rows, marks)
+        plain = buffer.to_plain()
+        if not self._plain_profile_rows(meter, profile, plain, scalers, status, rows, marks):
+            table = profile.rows(plain, scalers=scalers, access=selection)
+            self._profile_rows(meter, profile.logical_name, table, status, rows, marks)
+
+    def _plain_profile_rows(self, meter: MeterRow, profile, plain: list, scalers: dict,
+                            status: str, rows: list, marks: list) -> bool:
+        """The common profile straight from the plain buffer: one clock column whose
+        every cell is a whole 12-octet date-time (no null-data compression), the
+        others numbers. Date-times repeat from meter to meter (the same quarters),
+        so each distinct one is turned into ISO text once. Returns False, having
+        added nothing, for any other shape: cosem's rows() handles those."""
+        definitions = profile.capture_objects
+        clocks = [i for i, c in enumerate(definitions) if c.class_id == 8 and c.attribute_index == 2]
+        if len(clocks) != 1 or not plain:
+            return False
+        when_at = clocks[0]
+        cells = []
+        for i, c in enumerate(definitions):
+            if i == when_at:
+                continue
+            su = scalers.get(c.logical_name) if c.attribute_index == 2 and \
+                c.class_id in REGISTER_CLASSES else None
+            cells.append((i, str(c.logical_name), c.attribute_index,
+                          0 if su is None else su.scaler, None if su is None else su.unit.symbol))
+        times = self.times
+        if len(times) > 100_000:
+            times.clear()
+        width = len(definitions)
+        out = []
+        append = out.append
+        meter_id = meter.id
+        newest = None
+        for row in plain:
+            if len(row) != width:
+                return False
+            when = row[when_at]
+            taken = times.get(when)
+            if taken is None:
+                if when.__class__ is not bytes or len(when) != 12:
+                    return False
+                taken = iso(to_timestamp(when))
+                if taken is None:
+                    return False
+                times[when] = taken
+            if newest is None or taken > newest:
+                newest = taken
+            for i, obis, attribute, scaler, unit in cells:
+                value = row[i]
+                if value.__class__ is not int:
+                    return False
+                append((meter_id, obis, attribute, taken, value, unit,
+                        value if not scaler else float(Decimal(value).scaleb(scaler)), status))
+        rows.extend(out)
+        if newest is not None:
+            marks.append((meter_id, str(profile.logical_name), newest))
+            self.since[meter_id] = newest
+        return True
 
     def _range(self, meter: MeterRow) -> tuple[Optional[_dt.datetime], Optional[_dt.datetime]]:
         plan = self.plan
