@@ -45,6 +45,7 @@ import os
 import queue as _queue
 import random
 import resource
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -246,9 +247,105 @@ class _Counters:
         return on_invocation_counter
 
 
+Sink = Callable[[tuple], None]
+"""``sink((readings, sessions, profile_marks))``: where a shard's batches go
+instead of its own writer thread (the local pool's parent process)."""
+
+
+class _Writer:
+    """The shard's writes: batches handed to a ``sink``, or committed by a
+    thread of their own with its own connection. Either way the event loop
+    only buffers rows: neither an insert nor a wait for a write lock ever
+    stops the sessions. Same interface as :class:`Store` for what the loop
+    adds; a batch (readings, then the sessions and profile marks that follow
+    them) is one transaction."""
+
+    def __init__(self, path: str, batch_size: int, sink: Optional[Sink] = None) -> None:
+        self.path = path
+        self.batch_size = batch_size
+        self.rows: list = []
+        self.sessions: list = []
+        self.marks: list = []
+        self.batches: _queue.SimpleQueue = _queue.SimpleQueue()
+        self.error: Optional[BaseException] = None
+        self.written = 0
+        self.sink = sink
+        self.thread = None
+        if sink is None:
+            self.thread = threading.Thread(target=self._commit_batches, name="bulk-writer",
+                                           daemon=True)
+            self.thread.start()
+
+    def add_readings(self, rows: list) -> None:
+        self.rows += rows
+
+    def add_profile_mark(self, meter_id: str, obis: str, last_capture: str) -> None:
+        self.marks.append((meter_id, obis, last_capture))
+
+    def add_session(self, run_id: int, meter_id: str, *, started: str, ended: str,
+                    result: str, error_class: Optional[str] = None,
+                    error: Optional[str] = None, bytes: int = 0, exchanges: int = 0) -> None:
+        self.sessions.append((run_id, meter_id, started, ended, result, error_class, error,
+                              bytes, exchanges))
+        if len(self.rows) >= self.batch_size:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """Give what is buffered to the thread (a no-op when nothing is)."""
+        if self.error is not None:
+            raise self.error
+        if self.rows or self.sessions or self.marks:
+            batch = (self.rows, self.sessions, self.marks)
+            self.rows, self.sessions, self.marks = [], [], []
+            if self.sink is not None:
+                self.sink(batch)
+            else:
+                self.batches.put(batch)
+
+    @property
+    def backlog(self) -> int:
+        return self.batches.qsize()
+
+    def close(self) -> None:
+        """Commit everything and end the thread; raises what the thread met."""
+        self.hand_over()
+        if self.thread is not None:
+            self.batches.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _commit_batches(self) -> None:
+        store = Store(self.path, busy_timeout=600.0, batch_size=1 << 62)
+        try:
+            while True:
+                batch = self.batches.get()
+                if batch is None:
+                    return
+                commit_batch(store, batch)
+                self.written = store.written
+        except BaseException as exc:  # handed to the loop at its next hand-over
+            self.error = exc
+        finally:
+            store.close()
+
+
+def commit_batch(store: Store, batch: tuple) -> int:
+    """Commit one batch of a shard (readings, sessions, profile marks) in one
+    transaction; returns how many readings were new."""
+    rows, sessions, marks = batch
+    store.add_readings(rows)
+    store.add_sessions(sessions)
+    for mark in marks:
+        store.add_profile_mark(*mark)
+    return store.flush()
+
+
 class _ShardReader:
-    def __init__(self, shard: Shard, progress: Optional[Progress]) -> None:
+    def __init__(self, shard: Shard, progress: Optional[Progress],
+                 sink: Optional[Sink] = None) -> None:
         self.shard = shard
+        self.sink = sink
         self.settings = shard.settings
         self.plan = shard.plan
         self.progress = progress
@@ -279,6 +376,7 @@ class _ShardReader:
             self.counters = _Counters(store, self.settings.counter_block)
             self.counters.reserve_all(shard.meters)
             pending = deque(shard.meters)
+            writer = self.writer = _Writer(shard.store, self.settings.batch_size, self.sink)
             ticker = asyncio.ensure_future(self._tick())
             try:
                 workers = [asyncio.ensure_future(self._worker(pending))
@@ -286,10 +384,10 @@ class _ShardReader:
                 await asyncio.gather(*workers)
             finally:
                 ticker.cancel()
-            self._flush()
+                writer.close()
+                self.result.readings = writer.written
         finally:
             store.close()
-            self.result.readings = store.written
         self.result.failures = dict(self.failures)
         self.result.seconds = time.perf_counter() - started
         self.result.peak_rss_bytes = peak_rss()
@@ -311,12 +409,8 @@ class _ShardReader:
                 os._exit(3)
             self._report()
             if time.monotonic() - last_flush >= self.settings.flush_interval:
-                self._flush()
+                self.writer.hand_over()
                 last_flush = time.monotonic()
-
-    def _flush(self) -> None:
-        assert self.store is not None
-        self.store.flush()
 
     async def _worker(self, pending: deque) -> None:
         while pending:
@@ -330,8 +424,10 @@ class _ShardReader:
 
     async def _read_meter(self, meter: MeterRow) -> None:
         settings = self.settings
-        store = self.store
-        assert store is not None
+        store = self.writer
+        while store.backlog > 4:
+            # the writer is behind: read no more than it can commit
+            await asyncio.sleep(0.05)
         attempt = 0
         while True:
             traffic = _Traffic()
@@ -578,11 +674,13 @@ def _reason(error: Optional[BaseException]) -> Optional[str]:
     return None if error is None else type(error).__name__
 
 
-def read_shard(shard: Shard, progress: Optional[Progress] = None) -> ShardResult:
+def read_shard(shard: Shard, progress: Optional[Progress] = None,
+               sink: Optional[Sink] = None) -> ShardResult:
     """Read every meter of ``shard`` on a new event loop (the worker's); the
-    readings and sessions are in the store when this returns."""
+    readings and sessions are in the store when this returns (or, with
+    ``sink``, handed to it batch by batch: see :func:`commit_batch`)."""
     raise_file_limit()
-    return asyncio.run(_ShardReader(shard, progress).run())
+    return asyncio.run(_ShardReader(shard, progress, sink).run())
 
 
 def make_shards(meters: Sequence[MeterRow], count: int, **fields) -> list[Shard]:
@@ -600,7 +698,8 @@ def make_shards(meters: Sequence[MeterRow], count: int, **fields) -> list[Shard]
 
 def _worker_main(shard: Shard, index: int, channel) -> None:
     try:
-        result = read_shard(shard, lambda d, f, i: channel.put(("progress", index, d, f, i)))
+        result = read_shard(shard, lambda d, f, i: channel.put(("progress", index, d, f, i)),
+                            lambda batch: channel.put(("batch", index, batch)))
     except BaseException as exc:  # the parent records it; the worker ends
         channel.put(("error", index, f"{type(exc).__name__}: {exc}"))
         return
@@ -671,7 +770,8 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
     if len(shards) == 1:
         total.merge(read_shard(shards[0], progress))
     elif shards:
-        _run_workers(shards, total, progress)
+        with Store(store_path, busy_timeout=600.0, batch_size=1 << 62) as store:
+            _run_workers(shards, total, progress, store)
     with Store(store_path) as store:
         results = {meter_id: (result, reason)
                    for meter_id, result, reason, *_ in store.session_results(run_id)}
@@ -692,11 +792,16 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
         skipped=len(meters) - len(remaining))
 
 
-def _run_workers(shards: list[Shard], total: ShardResult, progress: Optional[Progress]) -> None:
+def _run_workers(shards: list[Shard], total: ShardResult, progress: Optional[Progress],
+                 store: Store) -> None:
     """One process per shard (fork: the plan and keys are not pickled again),
-    each with its own loop; progress and results come back on one queue."""
+    each with its own loop; progress, batches and results come back on one
+    queue, and this process commits the batches: one writer, so no worker
+    ever waits for another's write lock, and the workers' CPU goes to the
+    sessions (pickling a batch costs a fraction of inserting it). The queue is
+    bounded: a writer that falls behind slows the workers down."""
     context = multiprocessing.get_context("fork")
-    channel = context.Queue()
+    channel = context.Queue(maxsize=64)
     processes = [context.Process(target=_worker_main, args=(shard, i, channel), daemon=True)
                  for i, shard in enumerate(shards)]
     for process in processes:
@@ -719,6 +824,8 @@ def _run_workers(shards: list[Shard], total: ShardResult, progress: Optional[Pro
                 counts[index] = message[2:]
                 if progress is not None:
                     progress(*(sum(c[j] for c in counts.values()) for j in range(3)))
+            elif kind == "batch":
+                total.readings += commit_batch(store, message[2])
             elif kind == "result":
                 total.merge(message[2])
                 finished.add(index)

@@ -211,6 +211,11 @@ class Store:
         self._sessions.append((run_id, meter_id, started, ended, result, error_class, error,
                                bytes, exchanges))
 
+    def add_sessions(self, sessions: Iterable[tuple]) -> None:
+        """Buffer finished sessions given as (run_id, meter_id, started, ended,
+        result, error_class, error, bytes, exchanges)."""
+        self._sessions.extend(sessions)
+
     def add_profile_mark(self, meter_id: str, obis: str, last_capture: str) -> None:
         """Buffer the newest stored row of a profile; committed with (or after)
         the readings buffered before it, never before them."""
