@@ -496,3 +496,131 @@ def test_short_name_long_read_in_blocks(security):
     if security == "none":
         assert all(b[:3] == b"\x0C\x01\x02" for b in blocks)
         assert pair.to_server[-1][:3] == bytes.fromhex("050105")
+
+
+@pytest.mark.parametrize("wrong", [None, 12, "abc", 1.5, memoryview(b"abcdef")[::2]])
+def test_wrong_argument_types_are_usage_errors(wrong):
+    from dlmsfast.errors import UsageError
+    from dlmsfast.session import (
+        AssociationSettings,
+        AuthenticationPolicy,
+        ClientAccess,
+        ClientSession,
+        ServerSession,
+        ServerSettings,
+    )
+
+    pair = Pair("none")
+    pair.associate()
+    client = pair.client
+    calls = [
+        lambda: ClientSession(wrong),
+        lambda: ServerSession(wrong, wrong),
+        lambda: AuthenticationPolicy(wrong),
+        lambda: AssociationSettings(client_max_receive_pdu_size=wrong),
+        lambda: AssociationSettings(system_title=wrong),
+        lambda: AssociationSettings(proposed_conformance=wrong),
+        lambda: ServerSettings(max_receive_pdu_size=wrong),
+        lambda: ClientAccess(client_address=wrong),
+        lambda: client.get(wrong),
+        lambda: client.get(ENERGY, wrong),
+        lambda: client.get_with_list(wrong),
+        lambda: client.set(ENERGY, wrong),
+        lambda: client.action(wrong),
+        lambda: client.read(wrong),
+        lambda: client.receive_apdu(wrong),
+        lambda: pair.server.receive_apdu(wrong),
+        lambda: pair.server.respond_get(wrong, wrong),
+    ]
+    for call in calls:
+        # some wrong values are right for some parameters (a strided memoryview is
+        # still bytes): what must never come out is an exception outside DlmsError
+        try:
+            call()
+        except DlmsError:
+            pass
+    with pytest.raises(UsageError):
+        ClientSession(wrong)
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_flipped_octets_in_requests_never_make_the_server_raise(security):
+    import dataclasses
+
+    def pair() -> Pair:
+        made = Pair("hls-md5", security, server_pdu=256, challenge=b"C" * 16)
+        # fixed challenges: the same requests reach each fresh server in the same states
+        made.server.settings = dataclasses.replace(made.server.settings,
+                                                   challenge=lambda: b"S" * 16)
+        return made
+
+    template = pair()
+    template.associate()
+    template.exchange(template.client.get(PROFILE))
+    template.exchange(template.client.release())
+    requests = template.to_server  # AARQ, pass 3, GET, 2 x next, RLRQ
+    for index, request in enumerate(requests):
+        for position in range(0, len(request), 3):
+            server = pair().server
+            for earlier in requests[:index]:
+                server.receive_apdu(earlier)
+            assert server.state is (State.IDLE if index == 0 else State.HLS_PENDING
+                                    if index == 1 else State.ASSOCIATED)
+            broken = request[:position] + bytes((request[position] ^ 0x5A,)) + request[position + 1:]
+            events = server.receive_apdu(broken)
+            assert events and all(not isinstance(e, BaseException) for e in events)
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_sends_an_event_notification(security):
+    pair = Pair("none", security)
+    pair.associate()
+    report = pair.server.event_notification(ENERGY, Data(DataType.DOUBLE_LONG_UNSIGNED, 7))
+    assert report[0] == (0xDB if security == "authenc" else 0xC2)
+    (event,) = pair.client.receive_apdu(report)
+    assert event == EventNotificationReceived(None, ENERGY, Data(DataType.DOUBLE_LONG_UNSIGNED, 7))
+
+
+def test_security_suite_2_with_256_bit_keys():
+    from session_helpers import CLIENT_TITLE, SERVER_TITLE
+
+    from dlmsfast.security import SecurityContext, parse_ciphered
+    from dlmsfast.session import AssociationSettings, AuthenticationPolicy, ClientAccess
+
+    ek, ak = bytes(range(32)), bytes(range(100, 132))
+    context = SecurityContext(system_title=SERVER_TITLE, block_cipher_key=ek,
+                              authentication_key=ak, security_suite=2, invocation_counter=1)
+    policy = AuthenticationPolicy([ClientAccess(client_address=1, authentication="hls-gmac",
+                                                security_context=context)])
+    settings = AssociationSettings(authentication="hls-gmac", security="authenc",
+                                   system_title=CLIENT_TITLE, block_cipher_key=ek,
+                                   authentication_key=ak, security_suite=2)
+    pair = Pair(client=settings, policy=policy)
+    pair.associate()
+    (result,) = pair.exchange(pair.client.get(ENERGY))
+    assert result.value == Data(DataType.DOUBLE_LONG_UNSIGNED, 1960)
+    assert parse_ciphered(pair.to_server[-1]).security_control.value == 0x32
+    assert parse_ciphered(pair.to_client[-1]).security_control.value == 0x32
+
+
+def test_too_small_client_pdu_is_refused_with_its_initiate_error():
+    from dlmsfast.errors import AssociationRejected
+
+    pair = Pair("none", client_max_receive_pdu_size=32)
+    with pytest.raises(AssociationRejected, match="pdu-size-too-short"):
+        pair.associate()
+
+
+def test_old_dlms_version_is_refused():
+    from dlmsfast.apdu import AARQ, Conformance, InitiateRequest
+    from dlmsfast.errors import AssociationRejected
+    from dlmsfast.session import AssociationRefused
+
+    pair = Pair("none")
+    aarq = AARQ(user_information=InitiateRequest(
+        proposed_conformance=Conformance.GET, proposed_dlms_version_number=5).to_bytes())
+    events = pair.server.receive_apdu(aarq.to_bytes())
+    assert isinstance(events[1], AssociationRefused) and "version" in events[1].reason
+    pair.client.associate()
+    with pytest.raises(AssociationRejected, match="dlms-version-too-low"):
+        pair.client.receive_apdu(events[0].apdu)

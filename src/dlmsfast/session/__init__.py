@@ -41,7 +41,9 @@ Server role, :class:`ServerSession`::
 ``respond_get(request, value_or_result)``, ``respond_set(request, result)``,
 ``respond_action(request, result, return_value)``, ``respond_read(request,
 results)``, ``respond_write(request, results)`` return the answer, ciphered as
-the request came, cut into blocks when longer than the client accepts.
+the request came, cut into blocks (or GBT blocks where granted) when longer than
+the client accepts; ``data_notification(body)`` and
+``event_notification(descriptor, value)`` make pushes to the associated client.
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .._util import as_bytes
+from .._util import as_bytes, require
 from ..apdu import (
     AARE,
     AARQ,
@@ -140,6 +140,11 @@ def _attribute(descriptor) -> CosemAttributeDescriptor:
 
 def _method(descriptor) -> CosemMethodDescriptor:
     return _descriptor(descriptor, CosemMethodDescriptor, "method_id")
+
+
+def _sequence(value, what: str) -> tuple:
+    require(value, (list, tuple), what)
+    return tuple(value)
 
 
 def _sequence_of_data(values) -> bytes:
@@ -301,7 +306,7 @@ class ClientSession(SessionBase):
         pairs or CosemAttributeDescriptorWithSelection. Cut into batches that fit
         the server's PDU size (and ``max_list_items``); the next batch goes out by
         itself (NeedToSend) and one GetListResult gives every value in order."""
-        entries = tuple(self._with_selection(item) for item in items)
+        entries = tuple(self._with_selection(item) for item in _sequence(items, "items"))
         if not entries:
             raise UsageError("get_with_list needs at least one attribute")
         pending = self._allocate(_GET_LIST)
@@ -373,8 +378,8 @@ class ClientSession(SessionBase):
     def set_with_list(self, items, values) -> bytes:
         """set-request-with-list: one value per attribute (one request; the
         answer is a SetListResult)."""
-        entries = tuple(self._with_selection(item) for item in items)
-        values = tuple(values)
+        entries = tuple(self._with_selection(item) for item in _sequence(items, "items"))
+        values = _sequence(values, "values")
         if len(entries) != len(values) or not entries:
             raise UsageError("set_with_list needs as many values as attributes (at least one)")
         pending = self._allocate(_SET_LIST, entries)
@@ -405,8 +410,8 @@ class ClientSession(SessionBase):
 
     def action_with_list(self, descriptors, parameters) -> bytes:
         """action-request-with-list: one parameter Data per method."""
-        methods = tuple(_method(d) for d in descriptors)
-        parameters = tuple(parameters)
+        methods = tuple(_method(d) for d in _sequence(descriptors, "descriptors"))
+        parameters = _sequence(parameters, "parameters")
         if len(methods) != len(parameters) or not methods:
             raise UsageError("action_with_list needs one parameter per method (at least one)")
         pending = self._allocate(_ACTION_LIST, methods)
@@ -427,15 +432,17 @@ class ClientSession(SessionBase):
         """Short-name ReadRequest of one or more base names (Association SN).
         ``parameters``: None, or one (selector, Data) or None per name for a
         parameterized access. The answer is a ReadResult."""
-        names = (base_names,) if isinstance(base_names, int) else tuple(base_names)
+        names = (base_names,) if isinstance(base_names, int) else _sequence(base_names,
+                                                                            "base_names")
         pending = self._allocate_sn(_READ, names)
         plain = ReadRequest(names, parameters).to_bytes()
         return self._send(pending, plain)
 
     def write(self, base_names, values) -> bytes:
         """Short-name WriteRequest; the answer is a WriteResult."""
-        names = (base_names,) if isinstance(base_names, int) else tuple(base_names)
-        values = (values,) if isinstance(values, Data) else tuple(values)
+        names = (base_names,) if isinstance(base_names, int) else _sequence(base_names,
+                                                                            "base_names")
+        values = (values,) if isinstance(values, Data) else _sequence(values, "values")
         pending = self._allocate_sn(_WRITE, names)
         plain = WriteRequest(names, values).to_bytes()
         return self._send(pending, plain)
@@ -595,10 +602,12 @@ class ClientSession(SessionBase):
                 invoke_id_and_priority=self._iip(invoke_id),
                 cosem_method_descriptor=REPLY_TO_HLS_AUTHENTICATION,
                 method_invocation_parameters=Data(DataType.OCTET_STRING, reply)).to_bytes()
-        # pass 3 runs before the dedicated key may be used, and Gurux meters expect
-        # it glo-ciphered even where general-glo is granted
+        # pass 3 runs before the dedicated key may be used: a ded- form falls back
+        # to its global counterpart. (The Gurux meter takes general-glo here too,
+        # and over small HDLC frames only general-glo, see shared/interop.)
         self._pending[pending.invoke_id] = pending
-        return self._protect(plain, "glo") if self._security else plain
+        form = {"ded": "glo", "general-ded": "general-glo"}.get(self._form, self._form)
+        return self._protect(plain, form) if self._security else plain
 
     def _on_hls_pass4(self, refusal: str | None, returned) -> list[ev.Event]:
         """``refusal``: the server's result name when it refused f(StoC);

@@ -33,11 +33,15 @@ from ..apdu import (
     ActionResponseWithPblock,
     AssociationResult,
     AuthenticationValue,
+    ConfirmedServiceError,
+    ConfirmedServiceErrorService,
+    CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     DataAccessResult,
     DataBlockG,
     DataBlockSA,
     DataNotification,
+    EventNotificationRequest,
     ExceptionResponse,
     ExceptionServiceError,
     ExceptionStateError,
@@ -56,7 +60,9 @@ from ..apdu import (
     SetResponseWithList,
     parse_apdu,
 )
+from ..apdu import DLMS_VERSION
 from ..apdu import ActionResult as ActionResultEnum
+from ..apdu import ServiceError as InitiateServiceError
 from ..axdr import Data, DataType, decode_typed
 from ..errors import (
     DecodeError,
@@ -85,6 +91,8 @@ _PBLOCK_HEAD = 11  # C7 02 iip, last, number(4), length(<=3)
 _GBT_HEAD = 9  # E0, block-control, block-number(2), block-number-ack(2), length(<=3)
 _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
+MIN_PDU_SIZE = 64
+"""The smallest client max receive PDU size accepted: below it no datablock fits."""
 
 
 def _secret(access: ClientAccess) -> bytes | None:
@@ -268,6 +276,14 @@ class ServerSession(SessionBase):
             initiate = InitiateRequest.from_bytes(ui)
         except DecodeError as exc:
             return self._reject(aarq, U.NO_REASON_GIVEN, f"InitiateRequest: {exc}")
+        if initiate.proposed_dlms_version_number < DLMS_VERSION:
+            return self._reject(aarq, U.NO_REASON_GIVEN, "DLMS version too low",
+                                initiate_error=1)
+        if initiate.client_max_receive_pdu_size < MIN_PDU_SIZE:
+            return self._reject(aarq, U.NO_REASON_GIVEN,
+                                f"client max receive PDU size "
+                                f"{initiate.client_max_receive_pdu_size} < {MIN_PDU_SIZE}",
+                                initiate_error=3)
         if mechanism in _TITLED and (title is None or len(title) != 8):
             return self._reject(aarq, U.CALLING_AP_TITLE_NOT_RECOGNIZED,
                                 f"{mechanism.blue_book_name} needs the client system title")
@@ -332,13 +348,22 @@ class ServerSession(SessionBase):
                              self._mechanism, self._security, self.peer_system_title,
                              self._vaa_name, self.client_address)
 
-    def _reject(self, aarq: AARQ, diagnostic: AcseServiceUser, reason: str) -> list[ev.Event]:
+    def _reject(self, aarq: AARQ, diagnostic: AcseServiceUser, reason: str,
+                initiate_error: int | None = None) -> list[ev.Event]:
+        """The AARE refusing; ``initiate_error`` (the Green Book's initiate
+        ServiceError value: 1 dlms-version-too-low, 3 pdu-size-too-short) adds a
+        confirmed-service-error as its user-information."""
         self._move(Trigger.AARQ_REJECTED)
         self._context = None
         self._security = 0
+        user_information = None
+        if initiate_error is not None:
+            user_information = ConfirmedServiceError(
+                service=ConfirmedServiceErrorService.INITIATE_ERROR,
+                service_error=InitiateServiceError.INITIATE, value=initiate_error).to_bytes()
         aare = AARE(application_context_name=aarq.application_context_name,
                     result=AssociationResult.REJECTED_PERMANENT,
-                    result_source_diagnostic=diagnostic)
+                    result_source_diagnostic=diagnostic, user_information=user_information)
         return [ev.NeedToSend(aare.to_bytes()),
                 ev.AssociationRefused(diagnostic, reason, self.client_address)]
 
@@ -746,6 +771,18 @@ class ServerSession(SessionBase):
             long_invoke_id_and_priority=LongInvokeIdAndPriority(long_invoke_id),
             date_time=date_time, notification_body=body).to_bytes()
         return self._reply(plain, "general-glo")
+
+    def event_notification(self, descriptor: CosemAttributeDescriptor, value: Data, *,
+                           time: bytes | None = None) -> bytes:
+        """An event-notification-request (an attribute's new value, unconfirmed)
+        to the associated client, ciphered as the association is."""
+        if self._state is not State.ASSOCIATED:
+            raise LocalProtocolError(f"event-notification needs an established association "
+                                     f"(state {self._state.value})")
+        plain = EventNotificationRequest(time=time, cosem_attribute_descriptor=descriptor,
+                                         attribute_value=value).to_bytes()
+        return self._reply(plain, "general-glo" if self.conformance
+                           & self.conformance.GENERAL_PROTECTION else "glo")
 
     def _gbt_granted(self) -> bool:
         return bool(self.conformance & self.conformance.GENERAL_BLOCK_TRANSFER)

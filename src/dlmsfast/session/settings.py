@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..apdu import Conformance, Priority
+from .._util import _check_range, octets_argument, require
 from ..errors import ConfigurationError, UsageError
 from ..security import SecurityContext
 from ..security.mechanism import MechanismName
@@ -84,6 +85,13 @@ def security_bits(value: Any) -> int:
                      f"got {value!r}")
 
 
+def _conformance(value: Any, what: str) -> Conformance:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{what} must be a Conformance, got {type(value).__name__}")
+    _check_range(what, int(value), 0, 0xFFFFFF)
+    return Conformance(value)
+
+
 def _secret(value: Any, what: str) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
@@ -146,15 +154,25 @@ class AssociationSettings:
         object.__setattr__(self, "security", security_bits(self.security))
         object.__setattr__(self, "password", _secret(self.password, "password"))
         object.__setattr__(self, "priority", Priority.given(self.priority, "priority"))
-        if self.ciphering not in FORMS:
+        if not isinstance(self.ciphering, str) or self.ciphering not in FORMS:
             raise UsageError(f"ciphering must be one of {', '.join(FORMS)}, got {self.ciphering!r}")
-        if not 0 <= self.invoke_id <= 15:
-            raise UsageError(f"invoke_id must be 0..15, got {self.invoke_id}")
-        if not 12 <= self.client_max_receive_pdu_size <= 0xFFFF:
-            raise UsageError("client_max_receive_pdu_size must be 12..65535")
+        _check_range("invoke_id", self.invoke_id, 0, 15)
+        _check_range("client_max_receive_pdu_size", self.client_max_receive_pdu_size, 12, 0xFFFF)
+        _check_range("invocation_counter", self.invocation_counter, 0, 0xFFFFFFFF)
+        _check_range("security_suite", self.security_suite, 0, 2)
+        if self.max_list_items is not None:
+            _check_range("max_list_items", self.max_list_items, 1, 0xFFFF)
+        for name in ("system_title", "dedicated_key", "challenge"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, octets_argument(value, name))
+        require(self.security_context, (SecurityContext, type(None)), "security_context")
         if self.proposed_conformance is None:
             object.__setattr__(self, "proposed_conformance", DEFAULT_CONFORMANCE
                                if self.logical_name_referencing else DEFAULT_SN_CONFORMANCE)
+        else:
+            object.__setattr__(self, "proposed_conformance",
+                               _conformance(self.proposed_conformance, "proposed_conformance"))
         mechanism = self.authentication
         if mechanism not in SUPPORTED_MECHANISMS:
             raise ConfigurationError(f"authentication {mechanism.blue_book_name} is not supported")
@@ -210,10 +228,15 @@ class ClientAccess:
     conformance: Conformance | None = None
 
     def __post_init__(self) -> None:
+        if self.client_address is not None:
+            _check_range("client_address", self.client_address, 0, 0xFFFF)
         object.__setattr__(self, "authentication", mechanism_of(self.authentication))
         object.__setattr__(self, "password", _secret(self.password, "password"))
         if self.security is not None:
             object.__setattr__(self, "security", security_bits(self.security))
+        require(self.security_context, (SecurityContext, type(None)), "security_context")
+        if self.conformance is not None:
+            object.__setattr__(self, "conformance", _conformance(self.conformance, "conformance"))
 
 
 class AuthenticationPolicy:
@@ -227,6 +250,7 @@ class AuthenticationPolicy:
     __slots__ = ("_by_address", "_any")
 
     def __init__(self, entries: list[ClientAccess] | tuple[ClientAccess, ...]) -> None:
+        require(entries, (list, tuple), "entries")
         self._by_address: dict[int, ClientAccess] = {}
         self._any: ClientAccess | None = None
         for entry in entries:
@@ -258,8 +282,13 @@ class ServerSettings:
     challenge: Callable[[], bytes] = field(default=lambda: os.urandom(16), repr=False)
 
     def __post_init__(self) -> None:
-        if not 12 <= self.max_receive_pdu_size <= 0xFFFF:
-            raise UsageError("max_receive_pdu_size must be 12..65535")
+        _check_range("max_receive_pdu_size", self.max_receive_pdu_size, 12, 0xFFFF)
+        if self.system_title is not None:
+            object.__setattr__(self, "system_title",
+                               octets_argument(self.system_title, "system_title"))
+        object.__setattr__(self, "conformance", _conformance(self.conformance, "conformance"))
+        if not callable(self.challenge):
+            raise UsageError("challenge must be a function giving the StoC octets")
 
 
 __all__ = [

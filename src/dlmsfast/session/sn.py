@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .._util import as_bytes
+from .._util import _check_range, as_bytes, require
 from ..apdu import DataAccessResult
 from ..axdr import Data, decode_length_from, decode_typed_from, encode, encode_length
 from ..errors import DecodeError, EncodeError, UsageError
@@ -136,8 +136,19 @@ def _write_names(out: bytearray, names, parameters) -> None:
 
 
 def _check_names(names, parameters) -> tuple[tuple[int, ...], tuple]:
+    require(names, (list, tuple), "base_names")
+    require(parameters, (list, tuple, type(None)), "parameters")
     names = tuple(names)
     parameters = (None,) * len(names) if parameters is None else tuple(parameters)
+    for name in names:
+        _check_range("base name", name, 0, 0xFFFF)
+    for parameter in parameters:
+        if parameter is not None and not (
+                isinstance(parameter, tuple) and len(parameter) == 2
+                and isinstance(parameter[1], Data)):
+            raise UsageError("a parameter is None or (selector, Data)")
+        if parameter is not None:
+            _check_range("selector", parameter[0], 0, 0xFF)
     if not names or len(parameters) != len(names):
         raise UsageError("one parameter (or None) per base name, at least one name")
     return names, parameters
@@ -213,8 +224,9 @@ class ReadRequest:
 
     def __post_init__(self) -> None:
         if self.block_number is not None:
-            if self.base_names or not 0 <= self.block_number <= 0xFFFF:
-                raise UsageError("block-number-access: no names and a block number 0..65535")
+            _check_range("block_number", self.block_number, 0, 0xFFFF)
+            if self.base_names:
+                raise UsageError("block-number-access names no variable")
             object.__setattr__(self, "base_names", ())
             object.__setattr__(self, "parameters", ())
             return
@@ -268,6 +280,7 @@ class WriteRequest:
 
     def __post_init__(self) -> None:
         names, _ = _check_names(self.base_names, None)
+        require(self.values, (list, tuple), "values")
         values = tuple(self.values)
         if len(values) != len(names) or not all(isinstance(v, Data) for v in values):
             raise UsageError("WriteRequest needs one Data value per base name")
