@@ -15,7 +15,9 @@ from dlmsfast.axdr import Data, DataType, DateTime
 from dlmsfast.bulk.store import Store, StoredReading
 from dlmsfast.cosem.descriptors import CosemAttributeDescriptor
 from dlmsfast.cosem.obis import Obis
-from dlmsfast.errors import ConfigurationError, DlmsError, ProtocolError, SecurityError, UsageError
+from dlmsfast.errors import (
+    ConfigurationError, DecodeError, DlmsError, ProtocolError, SecurityError, UsageError,
+)
 from dlmsfast.push import (
     Notification, PushDecoder, PushFramer, PushKeys, Reading, Rejected, builtin_layouts,
     keys_table, layout_from_dict, load_keys_file, load_layouts, readings_of,
@@ -64,8 +66,9 @@ def test_mbus_checksum_and_stop_octet_are_checked():
     frame = bytearray(mbus_frames(notification(1))[0])
     frame[-2] ^= 1
     framer = PushFramer()
-    assert framer.feed(bytes(frame)) == []
-    assert framer.bad_frames == 1 and "checksum" in str(framer.last_error)
+    [error] = framer.feed(bytes(frame))
+    assert isinstance(error, DecodeError) and "checksum" in str(error)
+    assert framer.bad_frames == 1 and framer.last_error is error and framer.frames == 0
 
 
 def test_mbus_frame_of_another_ci_is_reported_not_decoded():
@@ -411,6 +414,14 @@ def test_notification_meaning_is_json():
     assert meaning["invocation_counter"] == 1 and meaning["date_time"] == "2024-05-01T12:00:04+01:00"
     assert [r["object"] for r in meaning["readings"]] == [
         str(r.object) for r in readings_of(apdu)[0].readings]
+
+
+def test_a_bad_frame_is_reported_in_stream_order():
+    broken = bytearray(hdlc_frames(notification(1))[0])
+    broken[-3] ^= 0xFF
+    good = b"".join(hdlc_frames(notification(2)))
+    events = PushDecoder().feed(good + bytes(broken) + good)
+    assert [type(e).__name__ for e in events] == ["Notification", "Rejected", "Notification"]
 
 
 def test_a_lost_last_segment_costs_only_its_own_apdu():
