@@ -430,3 +430,20 @@ def test_a_lost_last_segment_costs_only_its_own_apdu():
     events = PushDecoder().feed(b"".join(first[:-1]) + b"".join(second))
     assert isinstance(events[0], Rejected) and "cut after" in str(events[0].error)
     assert _pairs(events) == expected_rows(2)
+
+
+def test_a_third_member_that_is_not_a_scaler_unit():
+    from dlmsfast.apdu import DataNotification
+
+    odd = Data(DataType.STRUCTURE, (
+        Data(DataType.OCTET_STRING, bytes((1, 0, 1, 8, 0, 255))),
+        Data(DataType.DOUBLE_LONG_UNSIGNED, 5),
+        Data(DataType.STRUCTURE, (Data(DataType.INTEGER, 0),
+                                  Data(DataType.ARRAY, (Data(DataType.UNSIGNED, 1),)))),
+    ))
+    body = Data(DataType.STRUCTURE, (odd, Data(DataType.STRUCTURE, (
+        Data(DataType.OCTET_STRING, bytes((1, 0, 2, 8, 0, 255))),
+        Data(DataType.DOUBLE_LONG_UNSIGNED, 6)))))
+    events = PushDecoder().feed_apdu(DataNotification(notification_body=body).to_bytes())
+    assert _pairs(events) == {("1.0.2.8.0.255", 6)}
+    assert len(events[0].unnamed) == 1
