@@ -15,7 +15,9 @@ from dlmsfast.axdr import Data, DataType, DateTime
 from dlmsfast.bulk.store import Store, StoredReading
 from dlmsfast.cosem.descriptors import CosemAttributeDescriptor
 from dlmsfast.cosem.obis import Obis
-from dlmsfast.errors import ConfigurationError, DlmsError, ProtocolError, SecurityError, UsageError
+from dlmsfast.errors import (
+    ConfigurationError, DecodeError, DlmsError, ProtocolError, SecurityError, UsageError,
+)
 from dlmsfast.push import (
     Notification, PushDecoder, PushFramer, PushKeys, Reading, Rejected, builtin_layouts,
     keys_table, layout_from_dict, load_keys_file, load_layouts, readings_of,
@@ -64,8 +66,9 @@ def test_mbus_checksum_and_stop_octet_are_checked():
     frame = bytearray(mbus_frames(notification(1))[0])
     frame[-2] ^= 1
     framer = PushFramer()
-    assert framer.feed(bytes(frame)) == []
-    assert framer.bad_frames == 1 and "checksum" in str(framer.last_error)
+    [error] = framer.feed(bytes(frame))
+    assert isinstance(error, DecodeError) and "checksum" in str(error)
+    assert framer.bad_frames == 1 and framer.last_error is error and framer.frames == 0
 
 
 def test_mbus_frame_of_another_ci_is_reported_not_decoded():
@@ -413,9 +416,34 @@ def test_notification_meaning_is_json():
         str(r.object) for r in readings_of(apdu)[0].readings]
 
 
+def test_a_bad_frame_is_reported_in_stream_order():
+    broken = bytearray(hdlc_frames(notification(1))[0])
+    broken[-3] ^= 0xFF
+    good = b"".join(hdlc_frames(notification(2)))
+    events = PushDecoder().feed(good + bytes(broken) + good)
+    assert [type(e).__name__ for e in events] == ["Notification", "Rejected", "Notification"]
+
+
 def test_a_lost_last_segment_costs_only_its_own_apdu():
     first = hdlc_frames(notification(1), 30)
     second = hdlc_frames(notification(2), 30)
     events = PushDecoder().feed(b"".join(first[:-1]) + b"".join(second))
     assert isinstance(events[0], Rejected) and "cut after" in str(events[0].error)
     assert _pairs(events) == expected_rows(2)
+
+
+def test_a_third_member_that_is_not_a_scaler_unit():
+    from dlmsfast.apdu import DataNotification
+
+    odd = Data(DataType.STRUCTURE, (
+        Data(DataType.OCTET_STRING, bytes((1, 0, 1, 8, 0, 255))),
+        Data(DataType.DOUBLE_LONG_UNSIGNED, 5),
+        Data(DataType.STRUCTURE, (Data(DataType.INTEGER, 0),
+                                  Data(DataType.ARRAY, (Data(DataType.UNSIGNED, 1),)))),
+    ))
+    body = Data(DataType.STRUCTURE, (odd, Data(DataType.STRUCTURE, (
+        Data(DataType.OCTET_STRING, bytes((1, 0, 2, 8, 0, 255))),
+        Data(DataType.DOUBLE_LONG_UNSIGNED, 6)))))
+    events = PushDecoder().feed_apdu(DataNotification(notification_body=body).to_bytes())
+    assert _pairs(events) == {("1.0.2.8.0.255", 6)}
+    assert len(events[0].unnamed) == 1

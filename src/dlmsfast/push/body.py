@@ -247,15 +247,24 @@ class ReadingBuilder:
             head = node[0]
             if type(head) is not bytes or len(head) != 6:
                 return False
+            obis = _obis_cache.get(head) or obis_of(head)
             if n == 3:
                 pair = node[2]
-                if (type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not int
-                        or type(pair[1]) is not int or not -128 <= pair[0] <= 127
-                        or not 0 <= pair[1] <= 255):
+                if type(pair) is not tuple or len(pair) != 2:
                     return False
-                self.add(obis_of(head), node[1], _scaler_unit(pair))
+                # a scaler_unit seen before is valid; only a new one is checked
+                try:
+                    scaler_unit = _scaler_unit_cache.get(pair)
+                except TypeError:  # a member is an array: not a scaler_unit
+                    return False
+                if scaler_unit is None:
+                    if (type(pair[0]) is not int or type(pair[1]) is not int
+                            or not -128 <= pair[0] <= 127 or not 0 <= pair[1] <= 255):
+                        return False
+                    scaler_unit = _scaler_unit(pair)
+                self.add(obis, node[1], scaler_unit)
             else:
-                self.add(obis_of(head), node[1])
+                self.add(obis, node[1])
             return True
         if (n == 4 and type(node[0]) is int and is_obis(node[1]) and type(node[2]) is int
                 and 0 < node[2] < 128):

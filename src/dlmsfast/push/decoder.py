@@ -202,15 +202,14 @@ class PushDecoder:
         if paused:
             gc.disable()
         try:
-            for segment in framer.feed(data):
-                self._segment(segment, events)
+            for item in framer.feed(data):
+                if type(item) is Segment:
+                    self._segment(item, events)
+                else:
+                    self._reject(item, (), events)
         finally:
             if paused:
                 gc.enable()
-        if framer.errors:
-            for error in framer.errors:
-                self._reject(error, (), events)
-            framer.errors.clear()
         return events
 
     def feed_apdu(self, apdu, *, frames: Iterable[bytes] = ()) -> list:

@@ -90,10 +90,13 @@ def strip_llc(data: bytes) -> bytes:
 
 
 class PushFramer:
-    """``feed(data) -> list[Segment]``: the whole link-layer units ``data`` completes."""
+    """``feed(data) -> list[Segment | DecodeError]``: the whole link-layer units
+    ``data`` completes and, in stream order among them, a DecodeError for each
+    candidate frame that failed its checks (line noise between frames is only
+    counted)."""
 
     __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "bad_frames", "frames",
-                 "last_error", "errors")
+                 "last_error")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -102,8 +105,6 @@ class PushFramer:
         self.bad_frames = 0
         self.frames = 0
         self.last_error: Optional[DecodeError] = None
-        # bad frames since the caller last emptied it (PushDecoder reports them)
-        self.errors: list[DecodeError] = []
 
     @property
     def pending(self) -> int:
@@ -121,10 +122,10 @@ class PushFramer:
         self._buffer.clear()
         return rest
 
-    def feed(self, data) -> list[Segment]:
+    def feed(self, data) -> list:
         buf = self._buffer
         buf += data
-        out: list[Segment] = []
+        out: list = []
         pos = 0
         end = len(buf)
         while pos < end:
@@ -153,18 +154,17 @@ class PushFramer:
         if pos:
             del buf[:pos]
             self._stream_offset += pos
-        self.frames += len(out)
+        self.frames += sum(1 for item in out if type(item) is Segment)
         return out
 
-    def _reject(self, message: str, at: int) -> int:
-        self._bad(DecodeError(message, self._stream_offset + at))
+    def _reject(self, message: str, at: int, out: list) -> int:
+        self._bad(DecodeError(message, self._stream_offset + at), out)
         return -1
 
-    def _bad(self, error: DecodeError) -> None:
+    def _bad(self, error: DecodeError, out: list) -> None:
         self.bad_frames += 1
         self.last_error = error
-        if len(self.errors) < 64:
-            self.errors.append(error)
+        out.append(error)
 
     # -- HDLC ------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class PushFramer:
         _, frame = parse_frame_from(candidate, 0)
         if frame is None:
             if with_flag:
-                return self._reject("HDLC frame fails its checks (length, HCS or FCS)", flag_at)
+                return self._reject("HDLC frame fails its checks (length, HCS or FCS)", flag_at, out)
             return -1
         self._hdlc_segment(frame, candidate, out)
         # stop on the closing flag: it may open the next frame too (7E f1 7E f2 7E)
@@ -238,17 +238,17 @@ class PushFramer:
             return 0
         body = bytes(buf[pos + 4 : pos + 4 + length])
         if buf[pos + total - 1] != _MBUS_STOP:
-            return self._reject("M-Bus long frame without its stop octet 0x16", pos + total - 1)
+            return self._reject("M-Bus long frame without its stop octet 0x16", pos + total - 1, out)
         if sum(body) & 0xFF != buf[pos + 4 + length]:
-            return self._reject("M-Bus checksum mismatch", pos + 4 + length)
+            return self._reject("M-Bus checksum mismatch", pos + 4 + length, out)
         address, ci = body[1], body[2]
         if ci > _MBUS_DLMS_CI_LAST:
             # a whole frame, checksummed: not garbage, but not DLMS either
             self._bad(DecodeError(f"M-Bus CI 0x{ci:02X} carries no DLMS APDU segment",
-                                  self._stream_offset + pos + 6))
+                                  self._stream_offset + pos + 6), out)
             return total
         if length < _MBUS_TPDU_HEADER:
-            return self._reject("M-Bus DLMS frame too short for its TSAP fields", pos)
+            return self._reject("M-Bus DLMS frame too short for its TSAP fields", pos, out)
         out.append(Segment(
             MBUS, (MBUS, address, body[3], body[4]), body[_MBUS_TPDU_HEADER:],
             bool(ci & _MBUS_FINAL_SEGMENT), bytes(buf[pos : pos + total]), ci & 0x0F,
