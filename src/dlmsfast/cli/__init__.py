@@ -1,4 +1,5 @@
-"""Command line: ``dlmsfast decode``, ``dlmsfast encrypt`` and ``dlmsfast listen``.
+"""Command line: ``dlmsfast decode``, ``encrypt``, ``read``, ``listen``, ``simulate``,
+``bulk`` and ``export`` (one module per subcommand beside this one).
 
 Bad input never shows a traceback: it prints one line naming what is wrong (and,
 for malformed bytes, the byte offset) and exits with status 2. Keys given on the
