@@ -84,6 +84,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="security control byte (default 0x30: authenticated and encrypted)")
     enc.add_argument("--form", choices=("glo", "ded", "general-glo", "general-ded"), default="glo")
     enc.add_argument("--explain", action="store_true", help="show each step of the ciphering")
+    from . import read
+
+    read.add_parser(sub)
     return parser
 
 
@@ -124,6 +127,8 @@ def _cmd_encrypt(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "read":
+        return args.run(args)
     try:
         if args.command == "decode":
             return _cmd_decode(args)
