@@ -292,3 +292,11 @@ def test_bad_fault_specs_name_the_item(spec, message):
 def test_shares_beyond_the_fleet_are_refused():
     with pytest.raises(errors.UsageError, match="add up"):
         assign_faults("silent:60%,corrupt:50%", 10)
+
+
+def test_profile_values_agree_with_the_register_functions():
+    for k in (0, 1, 49, 50, 12345):
+        quarters = range(0, 400, 7)
+        assert sim_data.profile_values(k, quarters) == (
+            [sim_data.import_energy(k, q) for q in quarters],
+            [sim_data.export_energy(k, q) for q in quarters])

@@ -29,7 +29,7 @@ import asyncio
 import csv
 import datetime as _dt
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from ..apdu import (
@@ -84,7 +84,8 @@ class FleetConfig:
     ``fixed_time`` an instant every meter's clock stays at (None: real time);
     ``max_pdu`` the meters' max receive PDU size; ``hdlc_max_info`` and
     ``hdlc_window`` what the HDLC meters grant; ``general_protection`` whether
-    the meters offer it (clients then use general-glo-ciphering).
+    the meters offer it (clients then use general-glo-ciphering); ``challenge``
+    a fixed HLS StoC (reproducible transcripts; random when None).
     """
 
     meters: int = 1
@@ -103,6 +104,7 @@ class FleetConfig:
     hdlc_window: int = 1
     general_protection: bool = True
     host: str = "127.0.0.1"
+    challenge: Optional[bytes] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.meters < 1:
@@ -221,9 +223,13 @@ class SimulatedMeter:
         conformance = ServerSettings().conformance
         if not config.general_protection:
             conformance &= ~conformance.GENERAL_PROTECTION
+        options = {}
+        if config.challenge is not None:
+            challenge = config.challenge
+            options["challenge"] = lambda: challenge
         self._settings = ServerSettings(system_title=d.server_system_title(k),
                                         max_receive_pdu_size=config.max_pdu,
-                                        conformance=conformance)
+                                        conformance=conformance, **options)
 
     def associate(self, client_address: int) -> "Association":
         if self._policy is None:

@@ -25,6 +25,7 @@ own few values and computes the dynamic ones per request from
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import time as _time
 from functools import lru_cache
 from typing import Any, Callable, Optional
@@ -126,6 +127,12 @@ def date_time_octets(seconds: int) -> bytes:
 
 def _quarter_octets(q: int) -> bytes:
     return date_time_octets(d.EPOCH_SECONDS + d.CAPTURE_PERIOD * q)
+
+
+@lru_cache(maxsize=256)
+def _times(first: int, count: int) -> tuple[bytes, ...]:
+    """The date-times of ``count`` consecutive quarters (the same for every meter)."""
+    return tuple(_quarter_octets(q) for q in range(first, first + count))
 
 
 @lru_cache(maxsize=64)
@@ -316,10 +323,11 @@ class MeterModel:
         return Data(DataType.DOUBLE_LONG_UNSIGNED, d.EVENTS)
 
     def _load_profile(self, obis, selection, view) -> Any:
-        k = self.index
         quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
-        rows = [(_quarter_octets(q), 0, d.import_energy(k, q), d.export_energy(k, q))
-                for q in _select_rows(quarters, selection, d.EPOCH_SECONDS)]
+        chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
+        plus, minus = d.profile_values(self.index, chosen)
+        times = _times(chosen[0], len(chosen)) if chosen else ()
+        rows = list(zip(times, (0,) * len(chosen), plus, minus))
         return _buffer(rows, _LP_COLUMNS, _LP_TYPES, selection)
 
     def _event_log(self, obis, selection, view) -> Any:
@@ -355,23 +363,26 @@ class MeterModel:
         return Data(DataType.OCTET_STRING, view.client_title if view else b"")
 
 
-def _select_rows(quarters, selection, epoch: int) -> list:
+def _select_rows(quarters, selection, epoch: int):
     """The quarters (row keys, oldest first) a buffer read selects: all, those
-    whose time lies in the range (selector 1), or entries i..j (selector 2)."""
+    whose time lies in the range (selector 1), or entries i..j (selector 2).
+    A range of quarters gives a range (consecutive rows), a list a list."""
     if selection is None:
-        return list(quarters)
+        return quarters
     if selection.access_selector == 1:
         parameters = selection.range_parameters()
-        low = _bound_seconds(parameters.from_value)
-        high = _bound_seconds(parameters.to_value)
-        return [q for q in quarters
-                if low <= epoch + d.CAPTURE_PERIOD * q <= high]
+        low = _bound_seconds(parameters.from_value) - epoch
+        high = _bound_seconds(parameters.to_value) - epoch
+        if isinstance(quarters, range):
+            first = max(quarters.start, math.ceil(low / d.CAPTURE_PERIOD))
+            last = min(quarters.stop, math.floor(high / d.CAPTURE_PERIOD) + 1)
+            return range(first, max(first, last))
+        return [q for q in quarters if low <= d.CAPTURE_PERIOD * q <= high]
     if selection.access_selector == 2:
         entry = selection.entry_parameters()
-        items = list(quarters)
         first = max(entry.from_entry, 1) - 1
-        last = entry.to_entry or len(items)
-        return items[first:last]
+        last = entry.to_entry or len(quarters)
+        return quarters[first:last]
     raise _Unserved()
 
 
