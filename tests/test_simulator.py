@@ -300,3 +300,116 @@ def test_profile_values_agree_with_the_register_functions():
         assert sim_data.profile_values(k, quarters) == (
             [sim_data.import_energy(k, q) for q in quarters],
             [sim_data.export_energy(k, q) for q in quarters])
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def _free_base_port(count: int) -> int:
+    import random
+    import socket
+
+    for _ in range(50):
+        base = random.randint(20000, 60000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def _simulate(*options: str, timeout: float = 30.0):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "dlmsfast", "simulate", *options],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_workers_serve_slices_of_one_fleet_and_count_the_sessions(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base = _free_base_port(6)
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlmsfast", "simulate", "--meters", "6", "--base-port", str(base),
+         "--workers", "2", "--write-meters", str(tmp_path / "m.csv"), "--ready-file", str(ready),
+         "--json", "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.02)
+        urls = [line.split(",")[1] for line in (tmp_path / "m.csv").read_text().splitlines()[1:]]
+        assert urls == [f"tcp://127.0.0.1:{base + k}" for k in range(6)]
+
+        async def read_all():
+            names = []
+            for url in urls:
+                async with AsyncClient(url, timeout=5) as meter:
+                    names.append((await meter.read("0.0.42.0.0.255", class_id=1)).value)
+            return names
+
+        assert run(read_all()) == [sim_data.logical_device_name(k) for k in range(6)]
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["meters"] == 6 and summary["sessions"] == 6
+
+
+def test_simulate_stops_on_sigterm_and_reports(tmp_path):
+    fleet = SimulatorProcess("--meters", "2")
+    url = fleet.meters[0]["url"]
+
+    async def one():
+        async with AsyncClient(url, timeout=5) as meter:
+            return (await meter.read("0.0.96.1.0.255", class_id=1)).value
+
+    assert run(one()) == str(sim_data.serial_number(0)).encode()
+    output = fleet.stop()
+    assert fleet.process.returncode == 0
+    assert "2 meters, 1 sessions served" in output
+
+
+def test_simulate_usage_errors_are_one_line_and_status_2(tmp_path):
+    bad = _simulate("--faults", "sleepy:5%", "--duration", "1")
+    assert bad.returncode == 2 and "unknown kind 'sleepy'" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    base = _free_base_port(1)
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base))
+        taken.listen()
+        busy = _simulate("--base-port", str(base), "--duration", "1")
+    assert busy.returncode == 2 and "cannot serve" in busy.stderr
+    assert "Traceback" not in busy.stderr + bad.stderr
+
+
+def test_the_keys_file_is_private_and_holds_no_key_in_the_meters_file(tmp_path):
+    fleet = SimulatorProcess("--meters", "3", "--auth", "hls-gmac", "--security", "authenc")
+    try:
+        assert (fleet.keys_file.stat().st_mode & 0o777) == 0o600
+        meters_text = fleet.meters_file.read_text()
+        for table in fleet.keys.values():
+            assert table["ek"] not in meters_text and table["ak"] not in meters_text
+        assert len(fleet.keys) == 3
+    finally:
+        fleet.stop()
