@@ -413,3 +413,21 @@ def test_the_keys_file_is_private_and_holds_no_key_in_the_meters_file(tmp_path):
         assert len(fleet.keys) == 3
     finally:
         fleet.stop()
+
+
+def test_an_idle_connection_is_closed_by_the_meter():
+    config = FleetConfig(meters=1, base_port=0, idle_timeout=0.2)
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            meter = AsyncClient(sim.url(0), timeout=5)
+            await meter.open()
+            first = (await meter.read("0.0.96.1.0.255", class_id=1)).value
+            await asyncio.sleep(0.5)
+            with pytest.raises(errors.ConnectionLost):
+                await meter.read("0.0.96.1.0.255", class_id=1)
+            await meter.close()
+            return first, sim.server.idle_closed
+
+    first, closed = run(scenario())
+    assert first == str(sim_data.serial_number(0)).encode() and closed == 1

@@ -77,6 +77,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="write the keys file of dlmsfast bulk (one table per key id)")
     p.add_argument("--ready-file", metavar="F", help="written once every port listens")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--idle-timeout", type=float, default=120.0, metavar="S",
+                   help="close a connection that brings nothing for S seconds (default 120)")
     p.add_argument("--workers", type=_number, default=1, metavar="W",
                    help="serve the fleet from W processes (contiguous slices; default 1)")
     p.add_argument("--json", action="store_true", help="the final line as JSON")
@@ -93,7 +95,22 @@ def _config(args: argparse.Namespace):
         profile_rows=args.profile_rows, latency=args.latency, faults=args.faults,
         seed=args.seed, fixed_time=args.fixed_time, max_pdu=args.max_pdu,
         hdlc_max_info=args.hdlc_max_info, hdlc_window=args.hdlc_window,
-        general_protection=not args.no_general_protection)
+        general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout)
+
+
+def _ephemeral_overlap(config) -> Optional[str]:
+    """A warning when the fleet's ports lie in the system's ephemeral range (the
+    clients' own ports come from there: a busy port or a refused connection)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low, high = (int(x) for x in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    first, last = config.base_port, config.base_port + config.ports - 1
+    if not config.base_port or last < low or first > high:
+        return None
+    return (f"dlmsfast simulate: warning: ports {first}-{last} overlap the ephemeral range "
+            f"{low}-{high}; choose a --base-port below {low - config.ports + 1}")
 
 
 def _write_ready(path: str) -> None:
@@ -216,6 +233,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         config = _config(args)
+        warning = _ephemeral_overlap(config)
+        if warning:
+            print(warning, file=sys.stderr)
         if args.workers > 1:
             sessions = _serve_workers(args, config)
         else:

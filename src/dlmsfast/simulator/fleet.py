@@ -85,7 +85,8 @@ class FleetConfig:
     ``max_pdu`` the meters' max receive PDU size; ``hdlc_max_info`` and
     ``hdlc_window`` what the HDLC meters grant; ``general_protection`` whether
     the meters offer it (clients then use general-glo-ciphering); ``challenge``
-    a fixed HLS StoC (reproducible transcripts; random when None).
+    a fixed HLS StoC (reproducible transcripts; random when None);
+    ``idle_timeout`` seconds after which a silent connection is closed.
     """
 
     meters: int = 1
@@ -105,6 +106,7 @@ class FleetConfig:
     general_protection: bool = True
     host: str = "127.0.0.1"
     challenge: Optional[bytes] = field(default=None, repr=False)
+    idle_timeout: Optional[float] = 120.0
 
     def __post_init__(self) -> None:
         if self.meters < 1:
@@ -390,7 +392,7 @@ class MeterSimulator:
         """Listen on every port of this shard."""
         raise_file_limit()
         ports = self._ports()
-        self.server = await serve(ports, self.config.host)
+        self.server = await serve(ports, self.config.host, idle_timeout=self.config.idle_timeout)
         for port, actual in zip(ports, self.server.ports):
             for meter in port.devices.values():
                 self.port_of[meter.spec.index] = actual
