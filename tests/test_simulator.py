@@ -431,3 +431,54 @@ def test_an_idle_connection_is_closed_by_the_meter():
 
     first, closed = run(scenario())
     assert first == str(sim_data.serial_number(0)).encode() and closed == 1
+
+
+def test_hdlc_parameters_and_glo_ciphering_are_served_as_configured():
+    config = FleetConfig(meters=1, base_port=0, framing="hdlc", hdlc_max_info=512,
+                         hdlc_window=3, auth="hls-gmac", security="authenc",
+                         general_protection=False, fixed_time=FIXED_TIME)
+    frames: list[bytes] = []
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            async with AsyncClient(sim.url(0), framing="hdlc", client=spec.client,
+                                   auth="hls-gmac", security="authenc", ek=keys["ek"],
+                                   ak=keys["ak"], system_title=keys["system_title"],
+                                   hdlc_max_info=512, hdlc_window=3, timeout=5,
+                                   trace=lambda direction, frame: frames.append(frame)) as meter:
+                return await meter.read_profile("1.0.99.1.0.255")
+
+    profile = run(scenario())
+    assert [tuple(r) for r in profile.rows] == expected_profile(0, FIXED_TIME, 96)
+    lengths = [((f[1] & 0x07) << 8 | f[2]) + 2 for f in frames]
+    assert max(lengths) > 400  # 512-octet information fields, not the default 128
+    # without general-protection our client ciphers with glo- (0xC8 get-request)
+    informations = [f for f in frames if b"\xe6\xe6\x00" in f]
+    assert any(f[f.index(b"\xe6\xe6\x00") + 3] == 0xC8 for f in informations)
+    assert not any(f[f.index(b"\xe6\xe6\x00") + 3] == 0xDB for f in informations)
+
+
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
+def test_garbage_never_stops_the_simulator(framing):
+    import random
+
+    async def scenario():
+        async with MeterSimulator(FleetConfig(meters=1, base_port=0, framing=framing)) as sim:
+            port = sim.port_of[0]
+            rng = random.Random(7)
+            for _ in range(20):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 600)))
+                if rng.random() < 0.5:  # a plausible header in front of the junk
+                    junk = (b"\x00\x01\x00\x10\x00\x01" + len(junk).to_bytes(2, "big")
+                            if framing == "wrapper" else b"\x7e\xa0\x20\x03\x21\x93") + junk
+                writer.write(junk)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+                writer.close()
+            async with AsyncClient(sim.url(0), framing=framing, timeout=5) as meter:
+                return (await meter.read("0.0.42.0.0.255", class_id=1)).value
+
+    assert run(scenario()) == sim_data.logical_device_name(0)

@@ -82,8 +82,20 @@ class GuruxOverSocket:
             cipher.blockCipherKey = bytes.fromhex(keys["ek"])
             cipher.authenticationKey = bytes.fromhex(keys["ak"])
         self.sock = socket.create_connection(("127.0.0.1", _port(row)), timeout=5)
+        self.sent: list[bytes] = []
+
+    def request_tags(self) -> list[int]:
+        """The first octet of every APDU sent (after the wrapper header or the LLC)."""
+        tags = []
+        for frame in self.sent:
+            if self.client.interfaceType == InterfaceType.WRAPPER:
+                tags.append(frame[8])
+            elif b"\xe6\xe6\x00" in frame:
+                tags.append(frame[frame.index(b"\xe6\xe6\x00") + 3])
+        return tags
 
     def _reply(self, request, reply: GXReplyData) -> None:
+        self.sent.append(bytes(request))
         self.sock.sendall(bytes(request))
         data = GXByteBuffer()
         with contextlib.redirect_stdout(io.StringIO()):
@@ -235,3 +247,39 @@ def test_dlms_cosem_client_reads_the_simulator(fleet, framing, auth, security):
 
     assert [datetime_from_bytes(bytes(r[0]))[0] for r in rows] == [
         e[0].replace(tzinfo=None) for e in expected]
+
+
+@pytest.fixture(scope="module")
+def glo_fleet():
+    # meters that do not offer general-protection: ciphering clients use glo-
+    process = SimulatorProcess("--meters", "24", "--framing", "mixed", "--auth", "hls-gmac",
+                               "--security", "mixed", "--no-general-protection")
+    yield process
+    process.stop()
+
+
+GLO_CONFIGURATIONS = [(f, s) for f in ("wrapper", "hdlc") for s in ("auth", "enc", "authenc")]
+
+
+@pytest.mark.parametrize("framing, security", GLO_CONFIGURATIONS,
+                         ids=["-".join(c) for c in GLO_CONFIGURATIONS])
+def test_gurux_client_with_glo_ciphering(glo_fleet, framing, security):
+    row = _row(glo_fleet, framing, "hls-gmac", security)
+    k = _index(row)
+    peer = GuruxOverSocket(row, glo_fleet.keys[row["key_id"]])
+    try:
+        peer.associate()
+        register = GXDLMSRegister("1.0.2.8.0.255")
+        peer.read(register, 3)
+        value = peer.read(register, 2)
+        profile = GXDLMSProfileGeneric("1.0.99.1.0.255")
+        peer.read(profile, 3)
+        rows = peer.read(profile, 2)
+        peer.release()
+    finally:
+        peer.sock.close()
+    assert value == expected_register(k, "1.0.2.8.0.255", FIXED_TIME).value
+    assert [list(r)[1:] for r in rows] == [list(e[1:]) for e in expected_profile(k, FIXED_TIME)]
+    tags = peer.request_tags()
+    # AARQ, then glo-get-request (0xC8) for every GET; never general-glo (0xDB)
+    assert tags[0] == 0x60 and 0xC8 in tags and 0xDB not in tags
