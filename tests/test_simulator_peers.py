@@ -134,6 +134,18 @@ class GuruxOverSocket:
             self.client.updateValue(obj, attribute, reply.value)
         return reply.value
 
+    def read_register(self, obis: str) -> tuple:
+        """(the register object with its scaler_unit, the value read)."""
+        register = GXDLMSRegister(obis)
+        self.read(register, 3)
+        return register, self.read(register, 2)
+
+    def read_profile(self, obis: str) -> list:
+        """The buffer's rows (capture objects read first, as gurux needs)."""
+        profile = GXDLMSProfileGeneric(obis)
+        self.read(profile, 3)
+        return self.read(profile, 2)
+
     def release(self) -> None:
         for request in self.client.releaseRequest():
             self.exchange(request)
@@ -159,16 +171,10 @@ def test_gurux_client_reads_the_simulator(fleet, framing, auth, security):
         peer.associate()
         clock = GXDLMSClock("0.0.1.0.0.255")
         peer.read(clock, 2)
-        register = GXDLMSRegister("1.0.1.8.0.255")
-        peer.read(register, 3)
-        energy = peer.read(register, 2)
-        voltage = GXDLMSRegister("1.0.32.7.0.255")
-        peer.read(voltage, 3)
-        peer.read(voltage, 2)
+        register, energy = peer.read_register("1.0.1.8.0.255")
+        voltage, _ = peer.read_register("1.0.32.7.0.255")
         name = peer.read(GXDLMSData("0.0.42.0.0.255"), 2)
-        profile = GXDLMSProfileGeneric("1.0.99.1.0.255")
-        peer.read(profile, 3)
-        rows = peer.read(profile, 2)
+        rows = peer.read_profile("1.0.99.1.0.255")
         peer.release()
     finally:
         peer.sock.close()
@@ -269,12 +275,8 @@ def test_gurux_client_with_glo_ciphering(glo_fleet, framing, security):
     peer = GuruxOverSocket(row, glo_fleet.keys[row["key_id"]])
     try:
         peer.associate()
-        register = GXDLMSRegister("1.0.2.8.0.255")
-        peer.read(register, 3)
-        value = peer.read(register, 2)
-        profile = GXDLMSProfileGeneric("1.0.99.1.0.255")
-        peer.read(profile, 3)
-        rows = peer.read(profile, 2)
+        _, value = peer.read_register("1.0.2.8.0.255")
+        rows = peer.read_profile("1.0.99.1.0.255")
         peer.release()
     finally:
         peer.sock.close()
