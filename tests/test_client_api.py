@@ -65,3 +65,25 @@ def test_the_blocking_client_has_every_request_of_the_async_one():
         blocking = getattr(Client, name)
         assert blocking.__wrapped__ is getattr(AsyncClient, name)
         assert blocking.__doc__ == getattr(AsyncClient, name).__doc__
+
+
+def test_a_client_after_its_with_block():
+    import socket
+    import threading
+
+    from dlmsfast.errors import LocalProtocolError
+
+    # a meter that takes the connection and stays silent: the with block fails
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    threading.Thread(target=listener.accept, daemon=True).start()
+    client = Client(f"tcp://127.0.0.1:{listener.getsockname()[1]}", timeout=0.2)
+    try:
+        with pytest.raises(Exception):
+            with client:
+                pass
+        with pytest.raises(LocalProtocolError, match="shut down"):
+            client.read("1.0.1.8.0.255", class_id=3)
+    finally:
+        listener.close()

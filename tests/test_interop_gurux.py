@@ -132,5 +132,6 @@ def test_many_segments_with_hdlc_max_info_32():
     try:
         read_everything(meter, "hdlc", hdlc_max_info=32, **client_options("none", "none"))
         read_everything(meter, "hdlc", hdlc_max_info=32, **client_options("lls", "authenc"))
+        read_everything(meter, "hdlc", hdlc_max_info=32, **client_options("hls-gmac", "authenc"))
     finally:
         meter.stop()

@@ -9,6 +9,7 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
+from ..errors import LocalProtocolError
 from .requests import AsyncClient
 
 _METHODS = (
@@ -31,6 +32,10 @@ class Client:
         self._helper: Optional[ThreadPoolExecutor] = None
 
     def _run(self, coroutine):
+        if self._loop.is_closed():
+            coroutine.close()
+            raise LocalProtocolError("this Client was shut down (its 'with' block ended): "
+                                     "make a new one")
         try:
             asyncio.get_running_loop()
         except RuntimeError:
