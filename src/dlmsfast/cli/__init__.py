@@ -1,4 +1,4 @@
-"""Command line: ``dlmsfast decode`` and ``dlmsfast encrypt``.
+"""Command line: ``dlmsfast decode``, ``dlmsfast encrypt`` and ``dlmsfast listen``.
 
 Bad input never shows a traceback: it prints one line naming what is wrong (and,
 for malformed bytes, the byte offset) and exits with status 2. Keys given on the
@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
+from . import listen
 from ..errors import DlmsError, SecurityError, UsageError
 
 
@@ -87,6 +88,7 @@ def _build_parser() -> argparse.ArgumentParser:
     from . import read, simulate
 
     read.add_parser(sub)
+    listen.add_parser(sub)
     simulate.add_parser(sub)
     return parser
 
@@ -133,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "decode":
             return _cmd_decode(args)
+        if args.command == "listen":
+            return listen.run(args)
         return _cmd_encrypt(args)
     except DlmsError as exc:
         print(f"dlmsfast {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
