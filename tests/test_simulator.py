@@ -19,6 +19,7 @@ from dlmsfast.simulator import (
     expected_profile,
     expected_readings,
     expected_register,
+    meter_index,
     parse_faults,
 )
 from dlmsfast.simulator import data as sim_data
@@ -70,7 +71,7 @@ async def _read_everything(url: str, options: dict) -> dict:
 @pytest.mark.parametrize("index", range(24))
 def test_our_client_reads_every_configuration(fleet, index):
     row = fleet.meters[index]
-    k = int(row["id"].split("-")[1])
+    k = meter_index(row["id"])
     got = run(_read_everything(row["url"], fleet.client_options(row)))
     assert got["clock"] == FIXED_TIME
     for reading, obis in zip(got["registers"], REGISTER_NAMES):
@@ -482,3 +483,9 @@ def test_garbage_never_stops_the_simulator(framing):
                 return (await meter.read("0.0.42.0.0.255", class_id=1)).value
 
     assert run(scenario()) == sim_data.logical_device_name(0)
+
+
+def test_meter_ids_give_their_index():
+    assert meter_index("sim-00042") == 42 and meter_index("sim-123456") == 123456
+    with pytest.raises(errors.UsageError):
+        meter_index("meter-7")

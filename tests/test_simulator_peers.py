@@ -15,7 +15,7 @@ import socket
 
 import pytest
 
-from dlmsfast.simulator import expected_profile, expected_register
+from dlmsfast.simulator import expected_profile, expected_register, meter_index
 from dlmsfast.simulator import data as sim_data
 from simfleet import FIXED_TIME, SimulatorProcess
 
@@ -63,7 +63,7 @@ def _port(row: dict) -> int:
 
 
 def _index(row: dict) -> int:
-    return int(row["id"].split("-")[1])
+    return meter_index(row["id"])
 
 
 class GuruxOverSocket:

@@ -113,6 +113,15 @@ def _ephemeral_overlap(config) -> Optional[str]:
             f"{low}-{high}; choose a --base-port below {low - config.ports + 1}")
 
 
+def _announce(config, ports: list[int]) -> None:
+    where = (f"port {ports[0]}" if len(ports) == 1 else
+             f"ports {ports[0]}-{ports[-1]}" if ports[-1] - ports[0] == len(ports) - 1
+             else f"{len(ports)} ports")
+    print(f"dlmsfast simulate: {config.meters} meters on {config.host} {where} "
+          f"(framing {config.framing}, auth {config.auth}, security {config.security}"
+          f"{', faults ' + config.faults if config.faults else ''})", file=sys.stderr, flush=True)
+
+
 def _write_ready(path: str) -> None:
     temporary = f"{path}.tmp{os.getpid()}"
     with open(temporary, "w") as handle:
@@ -142,6 +151,7 @@ async def _serve_alone(args: argparse.Namespace, config) -> int:
 
     def ready(simulator) -> None:
         _write_files(args, simulator)
+        _announce(config, sorted(set(simulator.port_of.values())))
         if args.ready_file:
             _write_ready(args.ready_file)
 
@@ -171,7 +181,7 @@ def _worker(config, indexes, queue) -> None:
 def _serve_workers(args: argparse.Namespace, config) -> int:
     import multiprocessing
 
-    from ..simulator import MeterSimulator
+    from ..simulator import MeterSimulator, meter_specs
 
     if not config.base_port:
         raise UsageError("--workers needs a --base-port (the meters file names every port)")
@@ -204,6 +214,7 @@ def _serve_workers(args: argparse.Namespace, config) -> int:
             ready += kind == "ready"
         if not stop["now"]:
             _write_files(args, MeterSimulator(config, ()))
+            _announce(config, sorted({spec.port for spec in meter_specs(config)}))
             if args.ready_file:
                 _write_ready(args.ready_file)
         deadline = None if args.duration is None else time.monotonic() + args.duration

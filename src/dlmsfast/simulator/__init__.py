@@ -34,7 +34,7 @@ from .data import (
 )
 from .faults import KINDS as FAULT_KINDS
 from .faults import MeterFaults, assign_faults, parse_faults
-from .fleet import FleetConfig, MeterSimulator, MeterSpec, meter_specs, run_fleet
+from .fleet import FleetConfig, MeterSimulator, MeterSpec, meter_index, meter_specs, run_fleet
 
 __all__ = [
     "CAPTURE_PERIOD",
@@ -50,6 +50,7 @@ __all__ = [
     "expected_profile",
     "expected_readings",
     "expected_register",
+    "meter_index",
     "meter_specs",
     "parse_faults",
     "run_fleet",

@@ -66,6 +66,14 @@ _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
 PUBLIC_CLIENT = 16
 
 
+def meter_index(meter_id: str) -> int:
+    """The index of a meter from its id in meters.csv (``sim-00042`` -> 42)."""
+    prefix, _, digits = meter_id.rpartition("-")
+    if prefix != "sim" or not digits.isdigit():
+        raise UsageError(f"not a simulated meter's id: {meter_id!r} (sim-NNNNN)")
+    return int(digits)
+
+
 def client_address_for(auth: str, security: str) -> int:
     """The client SAP of a meter's association for its authentication and security."""
     if auth == "hls-gmac":
@@ -467,4 +475,4 @@ async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None
 
 
 __all__ = ["AUTHS", "FRAMINGS", "FleetConfig", "MeterSimulator", "MeterSpec", "SECURITIES",
-           "SimulatedMeter", "client_address_for", "meter_specs", "run_fleet"]
+           "SimulatedMeter", "client_address_for", "meter_index", "meter_specs", "run_fleet"]
