@@ -16,6 +16,7 @@ from dlmsfast.simulator import (
     FleetConfig,
     MeterSimulator,
     assign_faults,
+    expected_events,
     expected_profile,
     expected_readings,
     expected_register,
@@ -87,10 +88,8 @@ def test_our_client_reads_every_configuration(fleet, index):
     assert [tuple(r) for r in got["range"].rows] == expected_profile(k, FIXED_TIME, 96, start, end)
     assert len(got["range"].rows) == 5  # both ends inclusive
     assert [tuple(r) for r in got["entries"].rows] == expected_profile(k, FIXED_TIME, 96)[2:5]
-    events = got["events"].rows
-    assert len(events) == sim_data.EVENTS
-    q = sim_data.quarter_of(FIXED_TIME)
-    assert [e[1] for e in events] == [sim_data.event(k, q, j)[1] for j in range(sim_data.EVENTS)]
+    events = [tuple(e) for e in got["events"].rows]
+    assert events == expected_events(k, FIXED_TIME) and len(events) == sim_data.EVENTS
 
 
 def test_expected_readings_give_registers_then_profile_cells():

@@ -189,6 +189,12 @@ def expected_profile(k: int, at: _dt.datetime, rows: int = 96,
     return out
 
 
+def expected_events(k: int, at: _dt.datetime) -> list[tuple[_dt.datetime, int]]:
+    """The event log of meter k as read at ``at``: ``(time, event code)``, oldest first."""
+    q = quarter_of(at)
+    return [(quarter_time(when), code) for when, code in (event(k, q, j) for j in range(EVENTS))]
+
+
 def expected_readings(meter_index: int, at: _dt.datetime, *, profile_rows: int = 96,
                       start: Optional[_dt.datetime] = None,
                       end: Optional[_dt.datetime] = None,
@@ -222,6 +228,7 @@ __all__ = [
     "client_system_title",
     "current",
     "event",
+    "expected_events",
     "expected_profile",
     "expected_readings",
     "expected_register",

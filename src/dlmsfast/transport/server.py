@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
-import socket
 import struct
 import time
 from dataclasses import dataclass
@@ -159,10 +158,8 @@ class _MeterConnection(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------------
 
     def connection_made(self, transport) -> None:
+        # (asyncio's TCP transports set TCP_NODELAY themselves)
         self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.connections.add(self)
         if self.splitter is None:
             for address, device in self.port.devices.items():
@@ -189,6 +186,12 @@ class _MeterConnection(asyncio.Protocol):
             self.drop()
 
     # -- framings ------------------------------------------------------------------
+
+    def _send(self, device: LogicalDevice, data: bytes) -> None:
+        if device.wire.plain:
+            self.transport.write(data)
+        else:
+            self._wire(device).send(data)
 
     def _wire(self, device: LogicalDevice) -> _Wire:
         wire = self.wires.get(device.address)
@@ -222,9 +225,8 @@ class _MeterConnection(asyncio.Protocol):
                 return
             if answers:
                 header = struct.pack(">HHH", 1, server, client)
-                wire = self._wire(device)
                 for apdu in answers:
-                    wire.send(header + struct.pack(">H", len(apdu)) + apdu)
+                    self._send(device, header + struct.pack(">H", len(apdu)) + apdu)
 
     def _hdlc(self, data: bytes) -> None:
         devices = self.port.devices
@@ -250,7 +252,7 @@ class _MeterConnection(asyncio.Protocol):
             out.append(link.data_to_send())
             octets = b"".join(out)
             if octets:
-                self._wire(devices[address]).send(octets)
+                self._send(devices[address], octets)
 
     def drop(self) -> None:
         if self.transport is not None:
