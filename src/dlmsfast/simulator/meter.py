@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from ..apdu import DataAccessResult
-from ..axdr import BitString, Data, DataType, DateTime, TypeDescription, encode
+from ..axdr import BitString, Data, DataType, DateTime, TypeDescription, decode_typed, encode
 from ..cosem import (
     AssociationLN,
     AttributeAccessMode,
@@ -176,6 +176,8 @@ class Catalog:
         association = AssociationLN(ASSOCIATION, version=1, object_list=tuple(elements))
         self.static[(15, ASSOCIATION, 2)] = association.encode_attribute(2)
         self.object_list = tuple(elements)
+        # what a GET sends, A-XDR encoded once
+        self.octets: dict[tuple, bytes] = {key: encode(value) for key, value in self.static.items()}
 
     @staticmethod
     def _objects(rows: int, policy: int, max_pdu: int, conformance: int) -> list:
@@ -254,11 +256,26 @@ class MeterModel:
 
     def get(self, class_id: int, obis: Obis, attribute: int, selection=None,
             view: Optional[AssociationView] = None) -> Any:
-        """A Data (or the A-XDR octets of a profile buffer), or a DataAccessResult."""
+        """What a GET answers: the A-XDR octets of a static attribute (encoded
+        once per fleet) or of a profile buffer, a Data, or a DataAccessResult."""
+        key = (class_id, obis, attribute)
+        found = self.catalog.octets.get(key)
+        if found is not None:
+            return found
+        return self._value(key, selection, view)
+
+    def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
+                 view: Optional[AssociationView] = None) -> Any:
+        """:meth:`get` as a Data or a DataAccessResult (what with-list answers carry)."""
         key = (class_id, obis, attribute)
         found = self.catalog.static.get(key)
         if found is not None:
             return found
+        value = self._value(key, selection, view)
+        return decode_typed(value) if isinstance(value, bytes) else value
+
+    def _value(self, key: tuple, selection, view) -> Any:
+        class_id, obis, attribute = key
         name = _DYNAMIC.get(key)
         if name is None:
             if self.catalog.classes.get(obis) != class_id:
@@ -272,16 +289,6 @@ class MeterModel:
         except DlmsError:
             # selective access the meter cannot serve (malformed parameters)
             return OTHER
-
-    def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
-                 view: Optional[AssociationView] = None) -> Any:
-        """:meth:`get`, always as a Data or a DataAccessResult (for with-list answers)."""
-        value = self.get(class_id, obis, attribute, selection, view)
-        if isinstance(value, bytes):
-            from ..axdr import decode_typed
-
-            return decode_typed(value)
-        return value
 
     def set(self, class_id: int, obis: Obis, attribute: int, value: Data) -> DataAccessResult:
         """Only the clock's time is writable (clock synchronisation)."""
