@@ -17,6 +17,10 @@ object             class (v)   attributes served                      values
 0.0.25.9.0.255     Push 40     1-7 (v0)                               LDN, clock, A+
 =================  ==========  =====================================  ==========
 
+Setting the clock (clock synchronisation) moves that meter's clock attribute
+only; its registers and profiles keep following the fleet's time, so that
+:mod:`dlmsfast.simulator.data` still says what they hold.
+
 What is the same for every meter of a fleet (capture objects, scaler_units,
 the object list...) is encoded once in a :class:`Catalog`; a meter adds its
 own few values and computes the dynamic ones per request from
