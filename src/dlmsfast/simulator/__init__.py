@@ -14,12 +14,22 @@ module         owns
 
 ::
 
-    async with MeterSimulator(FleetConfig(meters=3, base_port=0, auth="hls-gmac",
-                                          security="authenc")) as sim:
-        spec = sim.specs[0]
+    config = FleetConfig(meters=3, base_port=0, auth="hls-gmac", security="authenc")
+    async with MeterSimulator(config) as sim:
+        spec, keys = sim.specs[0], sim.specs[0].keys()     # client address, hex keys
         async with AsyncClient(sim.url(0), client=spec.client, auth=spec.auth,
-                               security=spec.security, **keys_of(spec)) as meter:
-            ...
+                               security=spec.security, ek=keys["ek"], ak=keys["ak"],
+                               system_title=keys["system_title"]) as meter:
+            reading = await meter.read("1.0.1.8.0.255")
+            at = await meter.read_clock()
+        assert reading.value == expected_register(0, "1.0.1.8.0.255", at).value
+
+Public names: :class:`FleetConfig` (what a fleet is made of), :class:`MeterSimulator`
+(``start``/``stop`` or ``async with``; ``specs``, ``url(k)``, ``write_meters``,
+``write_keys``, ``sessions``), :func:`run_fleet` (serve until an event),
+:func:`meter_specs`, :func:`meter_index`, :func:`expected_readings`,
+:func:`expected_register`, :func:`expected_profile`, :func:`expected_events`,
+:func:`parse_faults`, :func:`assign_faults`, :class:`MeterFaults`.
 """
 from __future__ import annotations
 
