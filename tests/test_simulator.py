@@ -240,8 +240,9 @@ def test_latency_delays_every_answer_and_a_range_is_drawn_within_bounds():
     slow = run(_session(FleetConfig(meters=1, base_port=0, latency=(0.05, 0.05))))
     ranged = run(_session(FleetConfig(meters=1, base_port=0, faults="latency:30-60ms")))
     # AARQ, clock, capture_objects, 3 buffer blocks, scaler_units, RLRQ: 8 answers
-    assert slow >= 8 * 0.05 > plain
-    assert 8 * 0.03 <= ranged <= 8 * 0.06 + 0.3
+    assert slow >= 8 * 0.05 and slow > plain
+    # the draws lie in 30..60 ms (the upper bound with room for a loaded machine)
+    assert 8 * 0.03 <= ranged <= 8 * 0.06 + 1.0
 
 
 def test_wrong_tag_leaves_unciphered_associations_alone():
