@@ -232,7 +232,7 @@ def test_each_fault_is_the_right_error_on_the_client(fault, framing, association
 def test_the_same_fleet_without_faults_reads_in_those_configurations():
     for framing, (auth, security) in (("wrapper", HLS), ("hdlc", HLS), ("hdlc", NONE)):
         run(_session(FleetConfig(meters=1, base_port=0, framing=framing, auth=auth,
-                                 security=security), timeout=0.5))
+                                 security=security), timeout=2.0))
 
 
 def test_latency_delays_every_answer_and_a_range_is_drawn_within_bounds():
