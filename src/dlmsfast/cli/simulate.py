@@ -43,14 +43,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Serve N simulated meters on 127.0.0.1: one TCP port per meter from "
                     "--base-port (or --devices-per-port logical devices behind each port).",
     )
-    p.add_argument("--meters", type=_number, default=1, metavar="N")
+    p.add_argument("--meters", type=_number, default=1, metavar="N",
+                   help="meters in the fleet (default 1)")
     p.add_argument("--base-port", type=_number, default=4061, metavar="P",
                    help="port of meter 0 (default 4061); 0: any free ports (one process only)")
     p.add_argument("--devices-per-port", type=_number, default=1, metavar="D",
                    help="logical devices (server addresses 1..D) behind each port (default 1)")
-    p.add_argument("--framing", choices=FRAMINGS, default="wrapper")
-    p.add_argument("--auth", choices=AUTHS, default="none")
-    p.add_argument("--security", choices=SECURITIES, default="none")
+    p.add_argument("--framing", choices=FRAMINGS, default="wrapper",
+                   help="default wrapper; mixed: 12 ports of each in turn")
+    p.add_argument("--auth", choices=AUTHS, default="none",
+                   help="the meters' association: client 16 none, 17 LLS, 1 HLS-GMAC "
+                        "(2 for none with ciphering); mixed: meter index mod 3")
+    p.add_argument("--security", choices=SECURITIES, default="none",
+                   help="security policy of that association; mixed: (index // 3) mod 4")
     p.add_argument("--profile-rows", type=_number, default=96, metavar="R",
                    help="load profile depth (rows of 900 s; default 96)")
     p.add_argument("--latency", type=_latency, metavar="MS|MIN-MAX",
@@ -64,10 +69,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="chooses the faulty meters and the keys (default 0)")
     p.add_argument("--fixed-time", type=_instant, metavar="ISO",
                    help="every clock stays at this instant (reproducible readings)")
-    p.add_argument("--max-pdu", type=_number, default=1024, help="meters' max receive PDU size")
-    p.add_argument("--hdlc-max-info", type=_number, default=128,
+    p.add_argument("--max-pdu", type=_number, default=1024, metavar="N",
+                   help="meters' max receive PDU size (default 1024)")
+    p.add_argument("--hdlc-max-info", type=_number, default=128, metavar="N",
                    help="largest HDLC information field the meters grant (default 128)")
-    p.add_argument("--hdlc-window", type=_number, default=1, help="HDLC window (default 1)")
+    p.add_argument("--hdlc-window", type=_number, default=1, metavar="N",
+                   help="HDLC window (default 1)")
     p.add_argument("--no-general-protection", action="store_true",
                    help="do not offer general-protection (clients then use glo-ciphering)")
     p.add_argument("--write-meters", metavar="CSV",
