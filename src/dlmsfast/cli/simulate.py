@@ -43,14 +43,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Serve N simulated meters on 127.0.0.1: one TCP port per meter from "
                     "--base-port (or --devices-per-port logical devices behind each port).",
     )
-    p.add_argument("--meters", type=_number, default=1, metavar="N")
+    p.add_argument("--meters", type=_number, default=1, metavar="N",
+                   help="meters in the fleet (default 1)")
     p.add_argument("--base-port", type=_number, default=4061, metavar="P",
                    help="port of meter 0 (default 4061); 0: any free ports (one process only)")
     p.add_argument("--devices-per-port", type=_number, default=1, metavar="D",
                    help="logical devices (server addresses 1..D) behind each port (default 1)")
-    p.add_argument("--framing", choices=FRAMINGS, default="wrapper")
-    p.add_argument("--auth", choices=AUTHS, default="none")
-    p.add_argument("--security", choices=SECURITIES, default="none")
+    p.add_argument("--framing", choices=FRAMINGS, default="wrapper",
+                   help="default wrapper; mixed: 12 ports of each in turn")
+    p.add_argument("--auth", choices=AUTHS, default="none",
+                   help="the meters' association: client 16 none, 17 LLS, 1 HLS-GMAC "
+                        "(2 for none with ciphering); mixed: meter index mod 3")
+    p.add_argument("--security", choices=SECURITIES, default="none",
+                   help="security policy of that association; mixed: (index // 3) mod 4")
     p.add_argument("--profile-rows", type=_number, default=96, metavar="R",
                    help="load profile depth (rows of 900 s; default 96)")
     p.add_argument("--latency", type=_latency, metavar="MS|MIN-MAX",
@@ -64,10 +69,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="chooses the faulty meters and the keys (default 0)")
     p.add_argument("--fixed-time", type=_instant, metavar="ISO",
                    help="every clock stays at this instant (reproducible readings)")
-    p.add_argument("--max-pdu", type=_number, default=1024, help="meters' max receive PDU size")
-    p.add_argument("--hdlc-max-info", type=_number, default=128,
+    p.add_argument("--max-pdu", type=_number, default=1024, metavar="N",
+                   help="meters' max receive PDU size (default 1024)")
+    p.add_argument("--hdlc-max-info", type=_number, default=128, metavar="N",
                    help="largest HDLC information field the meters grant (default 128)")
-    p.add_argument("--hdlc-window", type=_number, default=1, help="HDLC window (default 1)")
+    p.add_argument("--hdlc-window", type=_number, default=1, metavar="N",
+                   help="HDLC window (default 1)")
     p.add_argument("--no-general-protection", action="store_true",
                    help="do not offer general-protection (clients then use glo-ciphering)")
     p.add_argument("--write-meters", metavar="CSV",
@@ -77,6 +84,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="write the keys file of dlmsfast bulk (one table per key id)")
     p.add_argument("--ready-file", metavar="F", help="written once every port listens")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--idle-timeout", type=float, default=120.0, metavar="S",
+                   help="close a connection that brings nothing for S seconds (default 120)")
     p.add_argument("--workers", type=_number, default=1, metavar="W",
                    help="serve the fleet from W processes (contiguous slices; default 1)")
     p.add_argument("--json", action="store_true", help="the final line as JSON")
@@ -93,7 +102,31 @@ def _config(args: argparse.Namespace):
         profile_rows=args.profile_rows, latency=args.latency, faults=args.faults,
         seed=args.seed, fixed_time=args.fixed_time, max_pdu=args.max_pdu,
         hdlc_max_info=args.hdlc_max_info, hdlc_window=args.hdlc_window,
-        general_protection=not args.no_general_protection)
+        general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout)
+
+
+def _ephemeral_overlap(config) -> Optional[str]:
+    """A warning when the fleet's ports lie in the system's ephemeral range (the
+    clients' own ports come from there: a busy port or a refused connection)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low, high = (int(x) for x in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    first, last = config.base_port, config.base_port + config.ports - 1
+    if not config.base_port or last < low or first > high:
+        return None
+    return (f"dlmsfast simulate: warning: ports {first}-{last} overlap the ephemeral range "
+            f"{low}-{high}; choose a --base-port below {low - config.ports + 1}")
+
+
+def _announce(config, ports: list[int]) -> None:
+    where = (f"port {ports[0]}" if len(ports) == 1 else
+             f"ports {ports[0]}-{ports[-1]}" if ports[-1] - ports[0] == len(ports) - 1
+             else f"{len(ports)} ports")
+    print(f"dlmsfast simulate: {config.meters} meters on {config.host} {where} "
+          f"(framing {config.framing}, auth {config.auth}, security {config.security}"
+          f"{', faults ' + config.faults if config.faults else ''})", file=sys.stderr, flush=True)
 
 
 def _write_ready(path: str) -> None:
@@ -125,6 +158,7 @@ async def _serve_alone(args: argparse.Namespace, config) -> int:
 
     def ready(simulator) -> None:
         _write_files(args, simulator)
+        _announce(config, sorted(set(simulator.port_of.values())))
         if args.ready_file:
             _write_ready(args.ready_file)
 
@@ -154,7 +188,7 @@ def _worker(config, indexes, queue) -> None:
 def _serve_workers(args: argparse.Namespace, config) -> int:
     import multiprocessing
 
-    from ..simulator import MeterSimulator
+    from ..simulator import MeterSimulator, meter_specs
 
     if not config.base_port:
         raise UsageError("--workers needs a --base-port (the meters file names every port)")
@@ -187,6 +221,7 @@ def _serve_workers(args: argparse.Namespace, config) -> int:
             ready += kind == "ready"
         if not stop["now"]:
             _write_files(args, MeterSimulator(config, ()))
+            _announce(config, sorted({spec.port for spec in meter_specs(config)}))
             if args.ready_file:
                 _write_ready(args.ready_file)
         deadline = None if args.duration is None else time.monotonic() + args.duration
@@ -216,6 +251,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         config = _config(args)
+        warning = _ephemeral_overlap(config)
+        if warning:
+            print(warning, file=sys.stderr)
         if args.workers > 1:
             sessions = _serve_workers(args, config)
         else:

@@ -14,12 +14,22 @@ module         owns
 
 ::
 
-    async with MeterSimulator(FleetConfig(meters=3, base_port=0, auth="hls-gmac",
-                                          security="authenc")) as sim:
-        spec = sim.specs[0]
+    config = FleetConfig(meters=3, base_port=0, auth="hls-gmac", security="authenc")
+    async with MeterSimulator(config) as sim:
+        spec, keys = sim.specs[0], sim.specs[0].keys()     # client address, hex keys
         async with AsyncClient(sim.url(0), client=spec.client, auth=spec.auth,
-                               security=spec.security, **keys_of(spec)) as meter:
-            ...
+                               security=spec.security, ek=keys["ek"], ak=keys["ak"],
+                               system_title=keys["system_title"]) as meter:
+            reading = await meter.read("1.0.1.8.0.255")
+            at = await meter.read_clock()
+        assert reading.value == expected_register(0, "1.0.1.8.0.255", at).value
+
+Public names: :class:`FleetConfig` (what a fleet is made of), :class:`MeterSimulator`
+(``start``/``stop`` or ``async with``; ``specs``, ``url(k)``, ``write_meters``,
+``write_keys``, ``sessions``), :func:`run_fleet` (serve until an event),
+:func:`meter_specs`, :func:`meter_index`, :func:`expected_readings`,
+:func:`expected_register`, :func:`expected_profile`, :func:`expected_events`,
+:func:`parse_faults`, :func:`assign_faults`, :class:`MeterFaults`.
 """
 from __future__ import annotations
 
@@ -28,13 +38,14 @@ from .data import (
     EPOCH,
     REGISTERS,
     ExpectedReading,
+    expected_events,
     expected_profile,
     expected_readings,
     expected_register,
 )
 from .faults import KINDS as FAULT_KINDS
 from .faults import MeterFaults, assign_faults, parse_faults
-from .fleet import FleetConfig, MeterSimulator, MeterSpec, meter_specs, run_fleet
+from .fleet import FleetConfig, MeterSimulator, MeterSpec, meter_index, meter_specs, run_fleet
 
 __all__ = [
     "CAPTURE_PERIOD",
@@ -42,6 +53,7 @@ __all__ = [
     "FAULT_KINDS",
     "REGISTERS",
     "ExpectedReading",
+    "expected_events",
     "FleetConfig",
     "MeterFaults",
     "MeterSimulator",
@@ -50,6 +62,7 @@ __all__ = [
     "expected_profile",
     "expected_readings",
     "expected_register",
+    "meter_index",
     "meter_specs",
     "parse_faults",
     "run_fleet",

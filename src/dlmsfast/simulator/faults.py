@@ -26,8 +26,10 @@ corrupt                inverts octet 8 of every frame it sends             wrapp
                                                                            ProtocolError); HDLC: the
                                                                            header check fails, frames
                                                                            are dropped (TimeoutError)
-wrong-tag              flips the last octet of every ciphered APDU and of  TagError; AuthenticationError
-                       HLS pass 4 (the GMAC tag of f(StoC))                for HLS-GMAC pass 4
+wrong-tag              flips the last octet of every ciphered APDU and of  SecurityError (tag mismatch);
+                       HLS pass 4 (the GMAC tag of f(StoC))                AuthenticationError for an
+                                                                           unciphered HLS-GMAC pass 4;
+                                                                           none where nothing is ciphered
 refuse-association     rejects every AARQ (rejected-permanent)             AssociationRejected
 exception-response     answers every GET with exception-response           ServiceError
                        (service-not-allowed, operation-not-possible)

@@ -29,7 +29,7 @@ import asyncio
 import csv
 import datetime as _dt
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from ..apdu import (
@@ -66,6 +66,14 @@ _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
 PUBLIC_CLIENT = 16
 
 
+def meter_index(meter_id: str) -> int:
+    """The index of a meter from its id in meters.csv (``sim-00042`` -> 42)."""
+    prefix, _, digits = meter_id.rpartition("-")
+    if prefix != "sim" or not digits.isdigit():
+        raise UsageError(f"not a simulated meter's id: {meter_id!r} (sim-NNNNN)")
+    return int(digits)
+
+
 def client_address_for(auth: str, security: str) -> int:
     """The client SAP of a meter's association for its authentication and security."""
     if auth == "hls-gmac":
@@ -84,7 +92,9 @@ class FleetConfig:
     ``fixed_time`` an instant every meter's clock stays at (None: real time);
     ``max_pdu`` the meters' max receive PDU size; ``hdlc_max_info`` and
     ``hdlc_window`` what the HDLC meters grant; ``general_protection`` whether
-    the meters offer it (clients then use general-glo-ciphering).
+    the meters offer it (clients then use general-glo-ciphering); ``challenge``
+    a fixed HLS StoC (reproducible transcripts; random when None);
+    ``idle_timeout`` seconds after which a silent connection is closed.
     """
 
     meters: int = 1
@@ -103,6 +113,8 @@ class FleetConfig:
     hdlc_window: int = 1
     general_protection: bool = True
     host: str = "127.0.0.1"
+    challenge: Optional[bytes] = field(default=None, repr=False)
+    idle_timeout: Optional[float] = 120.0
 
     def __post_init__(self) -> None:
         if self.meters < 1:
@@ -221,9 +233,13 @@ class SimulatedMeter:
         conformance = ServerSettings().conformance
         if not config.general_protection:
             conformance &= ~conformance.GENERAL_PROTECTION
+        options = {}
+        if config.challenge is not None:
+            challenge = config.challenge
+            options["challenge"] = lambda: challenge
         self._settings = ServerSettings(system_title=d.server_system_title(k),
                                         max_receive_pdu_size=config.max_pdu,
-                                        conformance=conformance)
+                                        conformance=conformance, **options)
 
     def associate(self, client_address: int) -> "Association":
         if self._policy is None:
@@ -384,7 +400,7 @@ class MeterSimulator:
         """Listen on every port of this shard."""
         raise_file_limit()
         ports = self._ports()
-        self.server = await serve(ports, self.config.host)
+        self.server = await serve(ports, self.config.host, idle_timeout=self.config.idle_timeout)
         for port, actual in zip(ports, self.server.ports):
             for meter in port.devices.values():
                 self.port_of[meter.spec.index] = actual
@@ -459,4 +475,4 @@ async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None
 
 
 __all__ = ["AUTHS", "FRAMINGS", "FleetConfig", "MeterSimulator", "MeterSpec", "SECURITIES",
-           "SimulatedMeter", "client_address_for", "meter_specs", "run_fleet"]
+           "SimulatedMeter", "client_address_for", "meter_index", "meter_specs", "run_fleet"]

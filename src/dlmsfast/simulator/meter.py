@@ -17,6 +17,10 @@ object             class (v)   attributes served                      values
 0.0.25.9.0.255     Push 40     1-7 (v0)                               LDN, clock, A+
 =================  ==========  =====================================  ==========
 
+Setting the clock (clock synchronisation) moves that meter's clock attribute
+only; its registers and profiles keep following the fleet's time, so that
+:mod:`dlmsfast.simulator.data` still says what they hold.
+
 What is the same for every meter of a fleet (capture objects, scaler_units,
 the object list...) is encoded once in a :class:`Catalog`; a meter adds its
 own few values and computes the dynamic ones per request from
@@ -25,12 +29,13 @@ own few values and computes the dynamic ones per request from
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import time as _time
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from ..apdu import DataAccessResult
-from ..axdr import BitString, Data, DataType, DateTime, TypeDescription, encode
+from ..axdr import BitString, Data, DataType, DateTime, TypeDescription, decode_typed, encode
 from ..cosem import (
     AssociationLN,
     AttributeAccessMode,
@@ -128,6 +133,12 @@ def _quarter_octets(q: int) -> bytes:
     return date_time_octets(d.EPOCH_SECONDS + d.CAPTURE_PERIOD * q)
 
 
+@lru_cache(maxsize=256)
+def _times(first: int, count: int) -> tuple[bytes, ...]:
+    """The date-times of ``count`` consecutive quarters (the same for every meter)."""
+    return tuple(_quarter_octets(q) for q in range(first, first + count))
+
+
 @lru_cache(maxsize=64)
 def _buffer_description(types: tuple) -> TypeDescription:
     return TypeDescription.array(TypeDescription.structure(*types))
@@ -169,6 +180,8 @@ class Catalog:
         association = AssociationLN(ASSOCIATION, version=1, object_list=tuple(elements))
         self.static[(15, ASSOCIATION, 2)] = association.encode_attribute(2)
         self.object_list = tuple(elements)
+        # what a GET sends, A-XDR encoded once
+        self.octets: dict[tuple, bytes] = {key: encode(value) for key, value in self.static.items()}
 
     @staticmethod
     def _objects(rows: int, policy: int, max_pdu: int, conformance: int) -> list:
@@ -247,11 +260,26 @@ class MeterModel:
 
     def get(self, class_id: int, obis: Obis, attribute: int, selection=None,
             view: Optional[AssociationView] = None) -> Any:
-        """A Data (or the A-XDR octets of a profile buffer), or a DataAccessResult."""
+        """What a GET answers: the A-XDR octets of a static attribute (encoded
+        once per fleet) or of a profile buffer, a Data, or a DataAccessResult."""
+        key = (class_id, obis, attribute)
+        found = self.catalog.octets.get(key)
+        if found is not None:
+            return found
+        return self._value(key, selection, view)
+
+    def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
+                 view: Optional[AssociationView] = None) -> Any:
+        """:meth:`get` as a Data or a DataAccessResult (what with-list answers carry)."""
         key = (class_id, obis, attribute)
         found = self.catalog.static.get(key)
         if found is not None:
             return found
+        value = self._value(key, selection, view)
+        return decode_typed(value) if isinstance(value, bytes) else value
+
+    def _value(self, key: tuple, selection, view) -> Any:
+        class_id, obis, attribute = key
         name = _DYNAMIC.get(key)
         if name is None:
             if self.catalog.classes.get(obis) != class_id:
@@ -265,16 +293,6 @@ class MeterModel:
         except DlmsError:
             # selective access the meter cannot serve (malformed parameters)
             return OTHER
-
-    def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
-                 view: Optional[AssociationView] = None) -> Any:
-        """:meth:`get`, always as a Data or a DataAccessResult (for with-list answers)."""
-        value = self.get(class_id, obis, attribute, selection, view)
-        if isinstance(value, bytes):
-            from ..axdr import decode_typed
-
-            return decode_typed(value)
-        return value
 
     def set(self, class_id: int, obis: Obis, attribute: int, value: Data) -> DataAccessResult:
         """Only the clock's time is writable (clock synchronisation)."""
@@ -316,10 +334,11 @@ class MeterModel:
         return Data(DataType.DOUBLE_LONG_UNSIGNED, d.EVENTS)
 
     def _load_profile(self, obis, selection, view) -> Any:
-        k = self.index
         quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
-        rows = [(_quarter_octets(q), 0, d.import_energy(k, q), d.export_energy(k, q))
-                for q in _select_rows(quarters, selection, d.EPOCH_SECONDS)]
+        chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
+        plus, minus = d.profile_values(self.index, chosen)
+        times = _times(chosen[0], len(chosen)) if chosen else ()
+        rows = list(zip(times, (0,) * len(chosen), plus, minus))
         return _buffer(rows, _LP_COLUMNS, _LP_TYPES, selection)
 
     def _event_log(self, obis, selection, view) -> Any:
@@ -355,23 +374,26 @@ class MeterModel:
         return Data(DataType.OCTET_STRING, view.client_title if view else b"")
 
 
-def _select_rows(quarters, selection, epoch: int) -> list:
+def _select_rows(quarters, selection, epoch: int):
     """The quarters (row keys, oldest first) a buffer read selects: all, those
-    whose time lies in the range (selector 1), or entries i..j (selector 2)."""
+    whose time lies in the range (selector 1), or entries i..j (selector 2).
+    A range of quarters gives a range (consecutive rows), a list a list."""
     if selection is None:
-        return list(quarters)
+        return quarters
     if selection.access_selector == 1:
         parameters = selection.range_parameters()
-        low = _bound_seconds(parameters.from_value)
-        high = _bound_seconds(parameters.to_value)
-        return [q for q in quarters
-                if low <= epoch + d.CAPTURE_PERIOD * q <= high]
+        low = _bound_seconds(parameters.from_value) - epoch
+        high = _bound_seconds(parameters.to_value) - epoch
+        if isinstance(quarters, range):
+            first = max(quarters.start, math.ceil(low / d.CAPTURE_PERIOD))
+            last = min(quarters.stop, math.floor(high / d.CAPTURE_PERIOD) + 1)
+            return range(first, max(first, last))
+        return [q for q in quarters if low <= d.CAPTURE_PERIOD * q <= high]
     if selection.access_selector == 2:
         entry = selection.entry_parameters()
-        items = list(quarters)
         first = max(entry.from_entry, 1) - 1
-        last = entry.to_entry or len(items)
-        return items[first:last]
+        last = entry.to_entry or len(quarters)
+        return quarters[first:last]
     raise _Unserved()
 
 

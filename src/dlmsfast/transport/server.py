@@ -29,8 +29,8 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
-import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Protocol, Sequence
 
@@ -153,14 +153,13 @@ class _MeterConnection(asyncio.Protocol):
         self.wires: dict[int, _Wire] = {}
         self.splitter = WrapperStreamSplitter() if port.framing == "wrapper" else None
         self.links: dict[int, HdlcLink] = {}
+        self.last_data = time.monotonic()
 
     # -- asyncio callbacks -------------------------------------------------------
 
     def connection_made(self, transport) -> None:
+        # (asyncio's TCP transports set TCP_NODELAY themselves)
         self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.connections.add(self)
         if self.splitter is None:
             for address, device in self.port.devices.items():
@@ -176,6 +175,7 @@ class _MeterConnection(asyncio.Protocol):
         self.responders.clear()
 
     def data_received(self, data: bytes) -> None:
+        self.last_data = time.monotonic()
         try:
             if self.splitter is not None:
                 self._wrapper(data)
@@ -186,6 +186,12 @@ class _MeterConnection(asyncio.Protocol):
             self.drop()
 
     # -- framings ------------------------------------------------------------------
+
+    def _send(self, device: LogicalDevice, data: bytes) -> None:
+        if device.wire.plain:
+            self.transport.write(data)
+        else:
+            self._wire(device).send(data)
 
     def _wire(self, device: LogicalDevice) -> _Wire:
         wire = self.wires.get(device.address)
@@ -219,9 +225,8 @@ class _MeterConnection(asyncio.Protocol):
                 return
             if answers:
                 header = struct.pack(">HHH", 1, server, client)
-                wire = self._wire(device)
                 for apdu in answers:
-                    wire.send(header + struct.pack(">H", len(apdu)) + apdu)
+                    self._send(device, header + struct.pack(">H", len(apdu)) + apdu)
 
     def _hdlc(self, data: bytes) -> None:
         devices = self.port.devices
@@ -247,7 +252,7 @@ class _MeterConnection(asyncio.Protocol):
             out.append(link.data_to_send())
             octets = b"".join(out)
             if octets:
-                self._wire(devices[address]).send(octets)
+                self._send(devices[address], octets)
 
     def drop(self) -> None:
         if self.transport is not None:
@@ -255,15 +260,32 @@ class _MeterConnection(asyncio.Protocol):
 
 
 class MeterServer:
-    """The listeners of :func:`serve` and their open connections."""
+    """The listeners of :func:`serve` and their open connections; a connection
+    that brings nothing for ``idle_timeout`` seconds is closed (as a meter
+    closes an idle one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_timeout: Optional[float] = None) -> None:
         self.listeners: list[asyncio.AbstractServer] = []
         self.connections: set[_MeterConnection] = set()
         self.ports: list[int] = []
+        self.idle_timeout = idle_timeout
+        self.idle_closed = 0
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+        if idle_timeout:
+            self._sweeper = asyncio.get_running_loop().call_later(idle_timeout / 4, self._sweep)
+
+    def _sweep(self) -> None:
+        oldest = time.monotonic() - self.idle_timeout
+        for connection in [c for c in self.connections if c.last_data < oldest]:
+            self.idle_closed += 1
+            connection.drop()
+        self._sweeper = asyncio.get_running_loop().call_later(self.idle_timeout / 4, self._sweep)
 
     async def close(self) -> None:
         """Stop listening and drop every open connection."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for listener in self.listeners:
             listener.close()
         for connection in list(self.connections):
@@ -286,10 +308,11 @@ def raise_file_limit() -> int:
 
 
 async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
-                backlog: int = 256) -> MeterServer:
-    """Listen on every port (loopback by default) in the running loop."""
+                backlog: int = 256, idle_timeout: Optional[float] = None) -> MeterServer:
+    """Listen on every port (loopback by default) in the running loop; connections
+    idle for ``idle_timeout`` seconds are closed (None: never)."""
     loop = asyncio.get_running_loop()
-    server = MeterServer()
+    server = MeterServer(idle_timeout)
     try:
         for port in ports:
             listener = await loop.create_server(
