@@ -319,3 +319,34 @@ def test_export_writes_every_reading_as_csv_and_parquet(fleet_factory, tmp_path)
                               str(tmp_path / "x.csv")], env=ENV, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "no store" in missing.stderr
+
+
+def test_the_main_job_reads_a_simulated_fleet_into_readings_db(tmp_path):
+    # README's command, smaller: the simulator in its own process, files in a
+    # temporary folder, readings.db in the working directory
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "bulk", "--simulate", "50", "--json"],
+                          env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["meters"] == summary["succeeded"] == 50
+    assert set(summary) >= {"meters", "succeeded", "failed", "failures", "readings", "seconds",
+                            "sessions_per_s", "peak_rss_bytes"}
+    assert "succeeded" in done.stderr  # the summary table
+    db = sqlite3.connect(tmp_path / "readings.db")
+    assert db.execute("SELECT count(DISTINCT meter_id), count(*) FROM readings").fetchone() == (
+        50, summary["readings"])
+    assert db.execute("SELECT count(*) FROM readings WHERE status = 'authenticated'"
+                      ).fetchone()[0] == summary["readings"]
+
+
+@pytest.mark.parametrize("options, message", [
+    ((), "give METERS.csv"),
+    (("--simulate", "3", "meters.csv"), "writes its own"),
+    (("missing.csv",), "cannot read the meters file"),
+    (("--simulate", "0"), "at least 1"),
+])
+def test_bulk_usage_mistakes_end_in_one_line_and_status_2(tmp_path, options, message):
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "bulk", *options], env=ENV,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
