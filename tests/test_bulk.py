@@ -350,3 +350,36 @@ def test_bulk_usage_mistakes_end_in_one_line_and_status_2(tmp_path, options, mes
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_each_invocation_counter_is_stored_before_the_meter_sees_it(fleet_factory, tmp_path):
+    import asyncio
+
+    from dlmsfast import AsyncClient
+    from dlmsfast.bulk import EngineSettings, run_bulk
+
+    fleet = fleet_factory(6, "--auth", "hls-gmac", "--security", "authenc")
+    meters = read_meters(fleet.meters_csv)
+    keys = KeyRing.load(fleet.keys)
+    store = tmp_path / "readings.db"
+    # blocks of 3 ICs: every session (7 ciphered APDUs and more) needs the
+    # hook to reserve further blocks while it runs
+    settings = EngineSettings(counter_block=3, timeout=5)
+    for _ in range(2):
+        summary = run_bulk(meters, keys, ReadPlan(), store, settings=settings, workers=1)
+        assert summary.succeeded == 6, summary.failures
+    reserved = dict(sqlite3.connect(store).execute("SELECT meter_id, reserved_until FROM counters"))
+
+    async def last_accepted(meter) -> int:
+        # IDIS: the public client reads the IC the meter expects next
+        async with AsyncClient(meter.url, client=16, server=meter.server, timeout=5) as public:
+            return (await public.read("0.0.43.1.0.255", class_id=1)).value - 1
+
+    async def all_counters():
+        return {m.id: await last_accepted(m) for m in meters}
+
+    seen = asyncio.run(all_counters())
+    for meter_id, last in seen.items():
+        # two sessions of 7+ ICs each went through blocks of 3: reserved in steps
+        assert last > 2 * 6
+        assert last < reserved[meter_id], (meter_id, last, reserved[meter_id])
