@@ -26,7 +26,6 @@ Type description (the contents-description of a compact-array)::
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple, Union
 
@@ -263,9 +262,10 @@ class DateTime(_ClockFields):
         data = _check_length(data, 12, "date-time")
         year = int.from_bytes(data[0:2], "big")
         deviation = int.from_bytes(data[9:11], "big", signed=True)
+        month, day, day_of_week, hour, minute, second, hundredths = (_octet(b) for b in data[2:9])
         return cls(
             None if year == 0xFFFF else year,
-            *(_octet(b) for b in data[2:9]),
+            month, day, day_of_week, hour, minute, second, hundredths,
             None if deviation == -0x8000 else deviation,
             _octet(data[11]),
         )
@@ -424,7 +424,7 @@ class TypeDescription:
 
     @classmethod
     def structure(cls, *elements: DescriptionLike) -> "TypeDescription":
-        return cls(DataType.STRUCTURE, elements=tuple(elements))
+        return cls(DataType.STRUCTURE, elements=tuple(_as_description(e) for e in elements))
 
     @classmethod
     def array(cls, element: DescriptionLike, count: Optional[int] = None) -> "TypeDescription":
@@ -488,11 +488,11 @@ def _field(meaning: dict, name: str, kind: type):
     return meaning[name]
 
 
-def _as_description(value: DescriptionLike) -> TypeDescription:
+def _as_description(value: object) -> TypeDescription:
     if isinstance(value, TypeDescription):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return TypeDescription(value)  # type: ignore[arg-type]
+        return TypeDescription(DataType.given(value, "a type description"))
     raise UsageError(f"a type description is a DataType or a TypeDescription, not {shown(value)}")
 
 
