@@ -161,7 +161,7 @@ def escapes(name: str, function: Callable, values: dict[str, Any]) -> list[str]:
 CALLABLES = public_callables()
 
 # Escapes that remain in files that other engineers own (the compiled core and
-# security, apdu and explain, cosem, hdlc.link), by callable: the exceptions
+# security, apdu and explain, cosem, hdlc.link, client/session), by callable: the exceptions
 # that still come out. The ledger is exact in both directions: a new escape
 # fails, and so does a fixed one until its entry is removed, so it only shrinks.
 _CORE = "core (.pyx / security)"
@@ -195,6 +195,7 @@ KNOWN_FLAT = {
 # Only with nesting 100000 deep (beyond the entries above, which escape there too):
 # RecursionError from a repr in a message, a hash of the tree, or a recursive walk.
 KNOWN_DEEP = set(KNOWN_FLAT) | {
+    "dlmsfast.AsyncClient",  # client.requests / session.settings: repr of the value in a message
     "dlmsfast.apdu.AARE",
     "dlmsfast.apdu.AARQ",
     "dlmsfast.apdu.ConfirmedServiceError",
