@@ -24,6 +24,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The folder that holds the dlmsfast under test: src/ in a working copy (its
+# compiled modules built in place), site-packages where CI installed it. A child
+# process given PYTHONPATH=PACKAGE_PARENT imports that same package; a bare
+# src/ of a clone has no compiled modules.
+PACKAGE_PARENT = str(Path(__import__("dlmsfast").__file__).resolve().parents[1])
 VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
 
 

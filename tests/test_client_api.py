@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import PACKAGE_PARENT
 
 from dlmsfast import AsyncClient, Client
 from dlmsfast.client.values import parse_target
 from dlmsfast.errors import ConfigurationError, LocalError, UsageError
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = PACKAGE_PARENT  # the dlmsfast under test (src/ or site-packages)
 
 
 def test_import_dlmsfast_stays_light():
