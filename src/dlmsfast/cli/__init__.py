@@ -1,4 +1,4 @@
-"""Command line: ``dlmsfast decode`` and ``dlmsfast encrypt``.
+"""Command line: ``dlmsfast decode``, ``dlmsfast encrypt`` and ``dlmsfast listen``.
 
 Bad input never shows a traceback: it prints one line naming what is wrong (and,
 for malformed bytes, the byte offset) and exits with status 2. Keys given on the
@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
+from . import listen
 from ..errors import DlmsError, SecurityError, UsageError
 
 
@@ -84,6 +85,10 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="security control byte (default 0x30: authenticated and encrypted)")
     enc.add_argument("--form", choices=("glo", "ded", "general-glo", "general-ded"), default="glo")
     enc.add_argument("--explain", action="store_true", help="show each step of the ciphering")
+    from . import read
+
+    read.add_parser(sub)
+    listen.add_parser(sub)
     return parser
 
 
@@ -124,9 +129,13 @@ def _cmd_encrypt(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "read":
+        return args.run(args)
     try:
         if args.command == "decode":
             return _cmd_decode(args)
+        if args.command == "listen":
+            return listen.run(args)
         return _cmd_encrypt(args)
     except DlmsError as exc:
         print(f"dlmsfast {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
