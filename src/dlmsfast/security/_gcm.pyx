@@ -744,7 +744,8 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
     _receiving_rules(sc, ic, required, last_ic, dedicated)
     if sc & _SC_BROADCAST:
         if broadcast_cipher is None:
-            raise ConfigurationError("the APDU asks for the broadcast key, which is not set")
+            # the peer chose a key this side does not hold: its protection is refused
+            raise PolicyError("the APDU asks for the broadcast key, which this side does not hold")
         cipher = broadcast_cipher
     _aad_header(aad, sc, ak, ak_len)
     memcpy(iv, st, 8)
@@ -936,26 +937,30 @@ cdef class CipheringCore:
         _receiving_rules(sc, ic, self._security_policy, self._peer_invocation_counter,
                         dedicated)
 
-    cdef AesGcm _key_for(self, int sc, bint dedicated):
+    cdef AesGcm _key_for(self, int sc, bint dedicated, bint received=False):
+        """The key an APDU uses. A missing one is this side's configuration
+        (ConfigurationError) when sending; when a received APDU names a key this
+        side does not hold, the peer's protection is refused (PolicyError, a
+        RemoteError: a hostile peer cannot make a receiver raise a local error)."""
         cdef AesGcm cipher
-        if dedicated:
+        cdef int which = 2 if dedicated else (1 if sc & _SC_BROADCAST else 0)
+        if which == 2:
             cipher = self._dedicated
-            if cipher is None:
-                raise ConfigurationError("no dedicated key is set for a ded- ciphered APDU")
-        elif sc & _SC_BROADCAST:
+        elif which == 1:
             cipher = self._broadcast
-            if cipher is None:
-                raise ConfigurationError("SC asks for the broadcast key, which is not set")
         else:
             cipher = self._unicast
-            if cipher is None:
-                raise ConfigurationError("no block cipher key is set")
+        if cipher is None:
+            if received:
+                raise PolicyError(f"the APDU asks for the {_KEY_NAMES[which]}, which this "
+                                  "side does not hold")
+            raise ConfigurationError(f"no {_KEY_NAMES[which]} is set")
         return cipher
 
-    def _cipher_for(self, int sc, bint dedicated=False):
+    def _cipher_for(self, int sc, bint dedicated=False, bint received=False):
         """(AesGcm, key name) for an APDU: the dedicated key, else the broadcast
-        or unicast key by SC bit 6 (ConfigurationError when it is not set)."""
-        cipher = self._key_for(sc, dedicated)
+        or unicast key by SC bit 6 (see _key_for for a missing one)."""
+        cipher = self._key_for(sc, dedicated, received)
         return cipher, _KEY_NAMES[2 if dedicated else (1 if sc & _SC_BROADCAST else 0)]
 
     def _set_invocation_counter(self, value):
@@ -1079,7 +1084,7 @@ cdef class CipheringCore:
             dedicated = kind == 2
             # the unicast key is the default; _open_service swaps in the
             # broadcast key when SC asks for it, after checking the rules
-            cipher = self._key_for(0, dedicated)
+            cipher = self._key_for(0, dedicated, True)
             if ak is None:
                 raise ConfigurationError("the authentication key must be set")
             if carried != NULL:
