@@ -96,8 +96,9 @@ def test_every_receiving_rule_on_every_form(form):
         with pytest.raises(PolicyError, match="cannot use the broadcast key"):
             receiver.decrypt(_with_sc(data, 0x70))
     else:
-        # this receiver has no broadcast key: its own configuration is missing
-        with pytest.raises(ConfigurationError, match="broadcast key"):
+        # this receiver holds no broadcast key: the peer's choice is refused
+        # (a RemoteError: a peer cannot make a receiver raise a local error)
+        with pytest.raises(PolicyError, match="broadcast key, which this side does not hold"):
             receiver.decrypt(_with_sc(data, 0x70))
     forged = bytearray(data)
     forged[-1] ^= 1
@@ -395,3 +396,13 @@ def test_threads_sharing_a_context_never_use_an_unpersisted_or_repeated_ic():
     assert len(used) == 600 and len(set(used)) == 600
     covered = set().union(*persisted)
     assert set(used) <= covered
+
+
+@pytest.mark.parametrize("form", sorted(DEDICATED))
+def test_a_received_apdu_for_a_key_not_held_is_refused_as_the_peers(form):
+    sender, _ = _pair()
+    receiver = SecurityContext(system_title=B, peer_system_title=A, block_cipher_key=EK,
+                               authentication_key=AK)
+    with pytest.raises(PolicyError, match="dedicated key, which this side does not hold"):
+        receiver.decrypt(sender.encrypt(GET, form=form))
+    assert receiver.peer_invocation_counter is None

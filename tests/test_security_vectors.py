@@ -438,7 +438,7 @@ def test_general_ciphering_with_identified_and_wrapped_keys():
     agreed = GeneralCiphering(b"", b"AAAAAAAA", b"BBBBBBBB", b"", b"",
                               AgreedKey(b"\x01", bytes(64)), SecurityControl(0x30), 99,
                               bytes(3), bytes(12))
-    with pytest.raises(ConfigurationError, match="agreed-key"):
+    with pytest.raises(PolicyError, match="agreed-key"):
         server.decrypt(agreed.to_bytes())
 
 
@@ -448,7 +448,7 @@ def test_general_ciphering_vector_is_refused_without_its_private_keys():
                               peer_system_title="4D4D4D0000BC614E",
                               block_cipher_key=bytes(16), authentication_key=bytes(16),
                               security_suite=1)
-    with pytest.raises(ConfigurationError, match="agreed-key"):
+    with pytest.raises(PolicyError, match="agreed-key"):
         context.decrypt(bytes.fromhex(vector["hex"]))
 
 

@@ -574,10 +574,20 @@ cdef inline int _sending_rules(int sc, int suite, bint dedicated) except -1:
 
 
 cdef inline int _receiving_rules(int sc, int64_t ic, int required, int64_t last_ic,
-                         bint dedicated) except -1:
+                                 bint dedicated) except -1:
     """What this side accepts, checked before any deciphering: some protection,
     at least the policy's (PolicyError), no compression, no broadcast key with
     the dedicated one, and an IC above the last accepted (ReplayError)."""
+    if (sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION) and (sc & required) == required
+            and not sc & _SC_COMPRESSION and not (dedicated and sc & _SC_BROADCAST)
+            and ic > last_ic):
+        return 0
+    return _refuse_received(sc, ic, required, last_ic, dedicated)
+
+
+cdef int _refuse_received(int sc, int64_t ic, int required, int64_t last_ic,
+                          bint dedicated) except -1:
+    """The error of a header that breaks a receiving rule (off the per-APDU path)."""
     if not sc & (_SC_AUTHENTICATION | _SC_ENCRYPTION):
         # a ciphered APDU that is neither authenticated nor encrypted would let
         # clear text pass as deciphered
@@ -744,7 +754,8 @@ cdef bytes _open_service(const uint8_t *d, Py_ssize_t end, Py_ssize_t length_at,
     _receiving_rules(sc, ic, required, last_ic, dedicated)
     if sc & _SC_BROADCAST:
         if broadcast_cipher is None:
-            raise ConfigurationError("the APDU asks for the broadcast key, which is not set")
+            # the peer chose a key this side does not hold: its protection is refused
+            raise PolicyError("the APDU asks for the broadcast key, which this side does not hold")
         cipher = broadcast_cipher
     _aad_header(aad, sc, ak, ak_len)
     memcpy(iv, st, 8)
@@ -874,6 +885,32 @@ cdef inline int _accept_invocation_counter(CipheringCore core, int64_t ic) excep
 _KEY_NAMES = ("global unicast key (block cipher key)", "global broadcast key", "dedicated key")
 
 
+cdef inline AesGcm _key_for(CipheringCore core, int sc, bint dedicated, bint received):
+    """The key an APDU uses: the dedicated key, else the broadcast or unicast
+    key by SC bit 6. A missing one: see _no_key."""
+    cdef AesGcm cipher
+    if dedicated:
+        cipher = core._dedicated
+    elif sc & _SC_BROADCAST:
+        cipher = core._broadcast
+    else:
+        cipher = core._unicast
+    if cipher is None:
+        _no_key(2 if dedicated else (1 if sc & _SC_BROADCAST else 0), received)
+    return cipher
+
+
+cdef int _no_key(int which, bint received) except -1:
+    """A missing key is this side's configuration (ConfigurationError) when
+    sending; when a received APDU names a key this side does not hold, the
+    peer's protection is refused (PolicyError, a RemoteError: a hostile peer
+    cannot make a receiver raise a local error)."""
+    if received:
+        raise PolicyError(f"the APDU asks for the {_KEY_NAMES[which]}, which this side "
+                          "does not hold")
+    raise ConfigurationError(f"no {_KEY_NAMES[which]} is set")
+
+
 @cython.auto_pickle(False)
 cdef class CipheringCore:
     """Keys, titles and counters of one association, every ciphering rule, and
@@ -936,26 +973,10 @@ cdef class CipheringCore:
         _receiving_rules(sc, ic, self._security_policy, self._peer_invocation_counter,
                         dedicated)
 
-    cdef AesGcm _key_for(self, int sc, bint dedicated):
-        cdef AesGcm cipher
-        if dedicated:
-            cipher = self._dedicated
-            if cipher is None:
-                raise ConfigurationError("no dedicated key is set for a ded- ciphered APDU")
-        elif sc & _SC_BROADCAST:
-            cipher = self._broadcast
-            if cipher is None:
-                raise ConfigurationError("SC asks for the broadcast key, which is not set")
-        else:
-            cipher = self._unicast
-            if cipher is None:
-                raise ConfigurationError("no block cipher key is set")
-        return cipher
-
-    def _cipher_for(self, int sc, bint dedicated=False):
+    def _cipher_for(self, int sc, bint dedicated=False, bint received=False):
         """(AesGcm, key name) for an APDU: the dedicated key, else the broadcast
-        or unicast key by SC bit 6 (ConfigurationError when it is not set)."""
-        cipher = self._key_for(sc, dedicated)
+        or unicast key by SC bit 6 (see _key_for for a missing one)."""
+        cipher = _key_for(self, sc, dedicated, received)
         return cipher, _KEY_NAMES[2 if dedicated else (1 if sc & _SC_BROADCAST else 0)]
 
     def _set_invocation_counter(self, value):
@@ -1011,7 +1032,7 @@ cdef class CipheringCore:
                                    and other_information is None and key_info is None):
             return self._encrypt_general(apdu, sc, form, transaction_id, date_time,
                                          other_information, key_info)
-        cipher = self._key_for(sc, dedicated)
+        cipher = _key_for(self, sc, dedicated, False)
         # the fields are public to the Python subclass: check what C reads blindly
         if title is None or len(title) != 8 or ak is None:
             raise ConfigurationError("the system title (8 octets) and authentication key "
@@ -1079,7 +1100,7 @@ cdef class CipheringCore:
             dedicated = kind == 2
             # the unicast key is the default; _open_service swaps in the
             # broadcast key when SC asks for it, after checking the rules
-            cipher = self._key_for(0, dedicated)
+            cipher = _key_for(self, 0, dedicated, True)
             if ak is None:
                 raise ConfigurationError("the authentication key must be set")
             if carried != NULL:

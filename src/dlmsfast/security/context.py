@@ -38,7 +38,7 @@ from hmac import compare_digest
 
 from . import _gcm
 from .._util import octets_argument
-from ..errors import ConfigurationError, DecodeError, TagError, UsageError
+from ..errors import ConfigurationError, DecodeError, PolicyError, TagError, UsageError
 from ._gcm import (
     MAX_INVOCATION_COUNTER,
     SC_AUTHENTICATION,
@@ -339,28 +339,32 @@ class SecurityContext(_gcm.CipheringCore):
 
     # -- general-ciphering ---------------------------------------------------
 
-    def _general_cipher(self, apdu: GeneralCiphering):
-        """(AesGcm, key name) as general-ciphering's key-info says."""
+    def _general_cipher(self, apdu: GeneralCiphering, *, received: bool):
+        """(AesGcm, key name) as general-ciphering's key-info says. A key that
+        cannot be had is this side's configuration when sending
+        (ConfigurationError), the peer's refused protection when received
+        (PolicyError), as in the compiled core's key choice."""
+        refused = PolicyError if received else ConfigurationError
         key_info = apdu.key_info
         if key_info is None:
-            return self._cipher_for(apdu.security_control.value)
+            return self._cipher_for(apdu.security_control.value, False, received)
         if isinstance(key_info, IdentifiedKey):
             if key_info.key_id == 0:
-                return self._cipher_for(0)[0], "global unicast key (identified-key 0)"
+                return (self._cipher_for(0, False, received)[0],
+                        "global unicast key (identified-key 0)")
             if key_info.key_id == 1:
-                return self._cipher_for(SC_BROADCAST_KEY)
-            raise ConfigurationError(f"unknown identified key-id {key_info.key_id}")
+                return self._cipher_for(SC_BROADCAST_KEY, False, received)
+            raise refused(f"unknown identified key-id {key_info.key_id}")
         if isinstance(key_info, WrappedKey):
             if self._master_key is None:
-                raise ConfigurationError("wrapped-key needs the master key (KEK), which is "
-                                         "not set")
+                raise refused("wrapped-key needs the master key (KEK), which is not set")
             if key_info.kek_id != 0:
-                raise ConfigurationError(f"unknown kek-id {key_info.kek_id}")
+                raise refused(f"unknown kek-id {key_info.kek_id}")
             key = unwrap_key(self._master_key, key_info.key_ciphered_data)
             if len(key) != _KEY_LENGTH[self._suite]:
-                raise ConfigurationError("the wrapped key does not fit this security suite")
+                raise refused("the wrapped key does not fit this security suite")
             return _gcm.AesGcm(key, self._backend), "wrapped key (unwrapped with the master key)"
-        raise ConfigurationError(
+        raise refused(
             "agreed-key needs an ECDH key agreement (suites 1 and 2), not supported here"
         )
 
@@ -405,7 +409,7 @@ class SecurityContext(_gcm.CipheringCore):
                              f"got {type(key_info).__name__}")
         probe = GeneralCiphering(b"", self._system_title, self._peer_system_title, b"", b"",
                                  key_info, SecurityControl(sc), 0, b"", b"")
-        cipher, _ = self._general_cipher(probe)
+        cipher, _ = self._general_cipher(probe, received=False)
         ic = self._take_invocation_counter()
         transaction_id, date_time, other_information = fields
         shell = GeneralCiphering(
@@ -466,13 +470,13 @@ class SecurityContext(_gcm.CipheringCore):
         ic = apdu.invocation_counter
         extra = b""
         if isinstance(apdu, GeneralCiphering):
-            cipher, key_used = self._general_cipher(apdu)
+            cipher, key_used = self._general_cipher(apdu, received=True)
             title = apdu.originator_system_title
             extra = self._general_header(apdu)
         else:
             dedicated = isinstance(apdu, GeneralDedCiphering) or getattr(apdu, "dedicated",
                                                                          False)
-            cipher, key_used = self._cipher_for(sc, dedicated)
+            cipher, key_used = self._cipher_for(sc, dedicated, True)
             title = (None if isinstance(apdu, CipheredApdu) else apdu.system_title) \
                 or self._peer_title(system_title)
         if len(title) != 8:
