@@ -50,12 +50,12 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, cast
 
 from ..axdr import DateTime
 from ..client import AsyncClient
 from ..client.values import REGISTER_CLASSES, Target
-from ..cosem import make_object
+from ..cosem import ProfileGeneric, make_object
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
 from ..errors import DecodeError, DlmsError, TimeoutError, TransportError
@@ -541,14 +541,15 @@ class _ShardReader:
                             scalers: dict, status: str, rows: list, marks: list) -> None:
         """The buffer by range (or whole), scaled with the scaler_units read in
         this session, plus those of register columns the plan did not read."""
-        profile = make_object(7, self.plan.profile)
-        profile.decode_attribute(3, capture_objects.data)
+        assert self.plan.profile is not None  # only called for a plan with a profile
+        profile = cast(ProfileGeneric, make_object(7, self.plan.profile))
+        definitions = tuple(profile.decode_attribute(3, capture_objects.data))
         start, end = self._range(meter)
         selection = None
         if start is not None or end is not None:
             selection = profile.range_access(start or _EARLIEST, end or _LATEST)
         buffer = await client.get(7, profile.logical_name, 2, selection)
-        wanted = [c for c in profile.capture_objects
+        wanted = [c for c in definitions
                   if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
                   and c.logical_name not in scalers]
         if wanted:
@@ -556,19 +557,20 @@ class _ShardReader:
             for column, su in zip(wanted, got):
                 if not isinstance(su, DlmsError):
                     scalers[column.logical_name] = ScalerUnit.from_data(su)
-        plain = buffer.to_plain()
-        if not self._plain_profile_rows(meter, profile, plain, scalers, status, rows, marks):
+        plain = cast(list, buffer.to_plain())  # a buffer is an array: a list
+        if not self._plain_profile_rows(meter, profile.logical_name, definitions, plain, scalers,
+                                        status, rows, marks):
             table = profile.rows(plain, scalers=scalers, access=selection)
             self._profile_rows(meter, profile.logical_name, table, status, rows, marks)
 
-    def _plain_profile_rows(self, meter: MeterRow, profile, plain: list, scalers: dict,
-                            status: str, rows: list, marks: list) -> bool:
+    def _plain_profile_rows(self, meter: MeterRow, profile_obis, definitions: tuple,
+                            plain: list, scalers: dict, status: str, rows: list,
+                            marks: list) -> bool:
         """The common profile straight from the plain buffer: one clock column whose
         every cell is a whole 12-octet date-time (no null-data compression), the
         others numbers. Date-times repeat from meter to meter (the same quarters),
         so each distinct one is turned into ISO text once. Returns False, having
         added nothing, for any other shape: cosem's rows() handles those."""
-        definitions = profile.capture_objects
         clocks = [i for i, c in enumerate(definitions) if c.class_id == 8 and c.attribute_index == 2]
         if len(clocks) != 1 or not plain:
             return False
@@ -585,7 +587,7 @@ class _ShardReader:
         if len(times) > 100_000:
             times.clear()
         width = len(definitions)
-        out = []
+        out: list[tuple] = []
         append = out.append
         meter_id = meter.id
         newest = None
@@ -611,7 +613,7 @@ class _ShardReader:
                         value if not scaler else float(Decimal(value).scaleb(scaler)), status))
         rows.extend(out)
         if newest is not None:
-            marks.append((meter_id, str(profile.logical_name), newest))
+            marks.append((meter_id, str(profile_obis), newest))
             self.since[meter_id] = newest
         return True
 

@@ -61,7 +61,7 @@ def export_readings(store, out, format: str = "csv") -> int:
     count = 0
     with pq.ParquetWriter(str(out), schema) as writer:
         for rows in _batches(store):
-            columns = list(zip(*rows))
+            columns: list[list] = [list(c) for c in zip(*rows)]
             columns[4] = [None if v is None else str(v) for v in columns[4]]
             columns[6] = [v if isinstance(v, (int, float)) else None for v in columns[6]]
             writer.write_table(pa.Table.from_arrays(

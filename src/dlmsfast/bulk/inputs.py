@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import tomllib
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
 
 from ..cosem.obis import Obis
 from ..errors import ConfigurationError, DlmsError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser before it joined the standard library
+    import tomli as tomllib
 
 METER_COLUMNS = ("id", "url", "framing", "client", "server", "auth", "security", "key_id")
 _KEY_FIELDS = ("ek", "ak", "system_title", "password")
