@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+# the dlmsfast under test: src/ in a working copy, site-packages where installed
+SRC = str(Path(__import__("dlmsfast").__file__).resolve().parents[1])
 ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 

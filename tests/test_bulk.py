@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PACKAGE_PARENT
 from dlmsfast.bulk.inputs import KeyRing, PlanObject, ReadPlan, read_meters
 from dlmsfast.errors import ConfigurationError, UsageError
 from dlmsfast.simulator import data as d
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = PACKAGE_PARENT  # the dlmsfast under test (src/ or site-packages)
 FIXED = "2026-03-04T12:07:00+00:00"
 AT = _dt.datetime.fromisoformat(FIXED)
 ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
