@@ -1,5 +1,6 @@
 """C1: the CPU a client spends on one whole session with a meter, dlmsfast's
-AsyncClient beside gurux-dlms's own client (GXDLMSSecureClient over a socket).
+AsyncClient and blocking Client beside gurux-dlms's own client
+(GXDLMSSecureClient over a blocking socket).
 
 The meter is ../shared/interop/gurux_meter.py in its own process (wrapper, port
 chosen free). A session: connect, associate as client 1 with HLS-GMAC and
@@ -10,9 +11,20 @@ GET-with-datablock blocks), release, close. Measured: CPU time of THIS process
 (user + system, ``time.process_time``) per session; the meter is the slow
 side and runs elsewhere, so wall time would measure it, not the client.
 
+Two more figures say where the live CPU goes: dlmsfast's own work replayed
+with no socket (the meter's recorded answers handed back through the same
+client, session and framing), back to back and with the process sleeping
+between round trips as it does while a meter computes. The difference is what
+waking up costs: on a loaded machine the same Python work runs several times
+slower right after a sleep (caches and branch predictors cold), and every
+client pays it once per round trip.
+
     python -m pytest benchmarks/bench_client.py --benchmark-only \\
         --benchmark-columns=median,mean,rounds
-    python benchmarks/bench_client.py            # the two figures and their ratio
+    python benchmarks/bench_client.py            # all figures, medians of interleaved rounds
+
+``DLMSFAST_SHARED=/work/shared`` where ../shared is not beside the checkout
+(a worktree).
 
 Group "C1-session-cpu"; target: dlmsfast <= 1/25 of gurux-dlms's CPU per session.
 """
@@ -31,7 +43,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from interop import AK, EK, GuruxMeter  # noqa: E402  (the one launcher of the test meter)
 
-from dlmsfast import AsyncClient  # noqa: E402
+from dlmsfast import AsyncClient, Client  # noqa: E402
 
 CLIENT_TITLE = bytes.fromhex("4D4D4D0000000001")
 OBJECTS = [(8, "0.0.1.0.0.255", 2), (3, "1.0.1.8.0.255", 2), (3, "1.0.2.8.0.255", 2),
@@ -41,12 +53,23 @@ PROFILE = "1.0.99.1.0.255"
 
 # --- dlmsfast --------------------------------------------------------------------------
 
+SESSION = dict(client=1, auth="hls-gmac", security="authenc", ek=EK, ak=AK,
+               system_title=CLIENT_TITLE, timeout=5, challenge=b"CLIENTCHALLENGE1")
+
+
 async def dlmsfast_session(url: str, trace=None) -> None:
-    async with AsyncClient(url, client=1, auth="hls-gmac", security="authenc", ek=EK, ak=AK,
-                           system_title=CLIENT_TITLE, timeout=5, trace=trace,
-                           challenge=b"CLIENTCHALLENGE1") as meter:
+    async with AsyncClient(url, trace=trace, **SESSION) as meter:
         readings = await meter.read_many(OBJECTS)
         profile = await meter.read_profile(PROFILE)
+    assert readings[1].value == 1960 and len(profile.rows) == 96
+
+
+def dlmsfast_blocking_session(url: str) -> None:
+    """The same session through the blocking Client (over TCP: a blocking socket
+    and the same coroutines run to their end, no event loop)."""
+    with Client(url, **SESSION) as meter:
+        readings = meter.read_many(OBJECTS)
+        profile = meter.read_profile(PROFILE)
     assert readings[1].value == 1960 and len(profile.rows) == 96
 
 
@@ -58,15 +81,21 @@ class ReplayedMeter:
 
     peer = "replay"
 
-    def __init__(self, answers: list[bytes]) -> None:
+    def __init__(self, answers: list[bytes], pause: float = 0.0) -> None:
         self.answers = answers
+        self.pause = pause
 
     async def open(self, on_data, on_lost) -> None:
         self.next = iter(self.answers)
         self.on_data = on_data
 
     def write(self, data: bytes) -> None:
-        asyncio.get_running_loop().call_soon(self.on_data, next(self.next))
+        loop = asyncio.get_running_loop()
+        if self.pause:
+            # the process sleeps between round trips, as it does waiting on a meter
+            loop.call_later(self.pause, self.on_data, next(self.next))
+        else:
+            loop.call_soon(self.on_data, next(self.next))
 
     def close(self) -> None:
         pass
@@ -83,14 +112,14 @@ def record_answers(url: str) -> list[bytes]:
     return frames
 
 
-def replayed_session(loop, answers: list[bytes]) -> None:
+def replayed_session(loop, answers: list[bytes], pause: float = 0.0) -> None:
     from dlmsfast.client import requests
 
     real = requests.connection_for
 
     def replaying(*args, **kwargs):
         connection = real(*args, **kwargs)
-        connection.stream = ReplayedMeter(answers)
+        connection.stream = ReplayedMeter(answers, pause)
         return connection
 
     requests.connection_for = replaying
@@ -271,6 +300,12 @@ def test_dlmsfast_session_cpu(benchmark, meter):
 
 
 @pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
+def test_dlmsfast_blocking_session_cpu(benchmark, meter):
+    benchmark.extra_info.update(impl="dlmsfast-blocking", items=1)
+    benchmark.pedantic(lambda: dlmsfast_blocking_session(meter.url), rounds=60, warmup_rounds=3)
+
+
+@pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
 def test_dlmsfast_replayed_session_cpu(benchmark, meter):
     answers = record_answers(meter.url)
     loop = asyncio.new_event_loop()
@@ -287,23 +322,45 @@ def test_gurux_session_cpu(benchmark, meter):
     benchmark.pedantic(lambda: gurux_session(meter.port), rounds=15, warmup_rounds=2)
 
 
-def main() -> None:
+PAUSE = 0.005  # about what the gurux meter takes per HLS-GMAC authenc answer
+
+
+def main(runs: int = 5) -> None:
+    """Every figure in each of ``runs`` rounds, interleaved, so that all of them
+    see the same machine load; medians (and the median of each round's ratio)."""
+    import statistics
+
     meter = GuruxMeter(*METER_OPTIONS)
     loop = asyncio.new_event_loop()
+    figures: dict[str, list[float]] = {
+        "dlmsfast AsyncClient": [], "dlmsfast Client (blocking)": [], "gurux-dlms": [],
+        "dlmsfast replayed, back to back": [], f"dlmsfast replayed, {PAUSE * 1e3:g} ms pauses": []}
+    sessions = (
+        lambda: loop.run_until_complete(dlmsfast_session(meter.url)),
+        lambda: dlmsfast_blocking_session(meter.url),
+        lambda: gurux_session(meter.port),
+        lambda: replayed_session(loop, answers),
+        lambda: replayed_session(loop, answers, PAUSE),
+    )
+    counts = (40, 40, 8, 200, 20)
     try:
-        ours = cpu_per_session(lambda: loop.run_until_complete(dlmsfast_session(meter.url)), 100)
         answers = record_answers(meter.url)
-        alone = cpu_per_session(lambda: replayed_session(loop, answers), 300)
-        theirs = cpu_per_session(lambda: gurux_session(meter.port), 20)
+        for _ in range(runs):
+            for figure, session, count in zip(figures.values(), sessions, counts):
+                figure.append(cpu_per_session(session, count))
     finally:
         loop.close()
         meter.stop()
-    print(f"client CPU per session: dlmsfast {ours * 1e3:.2f} ms (1/{theirs / ours:.1f}), "
-          f"its own work replayed without socket {alone * 1e3:.2f} ms "
-          f"(1/{theirs / alone:.1f}), gurux-dlms {theirs * 1e3:.2f} ms; target 1/25")
-    instant, slow = asyncio_floor(0.0), asyncio_floor(0.005)
+    gurux = figures["gurux-dlms"]
+    print(f"client CPU per session, median of {runs} interleaved rounds (target: 1/25 of gurux-dlms):")
+    for name, values in figures.items():
+        ratio = statistics.median(g / v for g, v in zip(gurux, values))
+        print(f"  {name:34} {statistics.median(values) * 1e3:6.2f} ms  (1/{ratio:.1f})  "
+              f"rounds: {' '.join(f'{v * 1e3:.2f}' for v in values)}")
+    instant, slow = asyncio_floor(0.0), asyncio_floor(PAUSE)
     print(f"floor, a bare asyncio client with 10 round trips and no DLMS: {instant * 1e3:.2f} ms "
-          f"against an instant peer, {slow * 1e3:.2f} ms against one computing 5 ms per answer")
+          f"against an instant peer, {slow * 1e3:.2f} ms against one computing "
+          f"{PAUSE * 1e3:g} ms per answer")
 
 
 if __name__ == "__main__":
