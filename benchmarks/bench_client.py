@@ -37,6 +37,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -76,8 +77,9 @@ def dlmsfast_blocking_session(url: str) -> None:
 class ReplayedMeter:
     """The client's own work alone: the frames one real session received from the
     meter (--deterministic, fixed challenges), handed back in order as each
-    request goes out, through the same AsyncClient, session and framing code,
-    with no socket and no meter to wait for."""
+    request goes out, through the same client, session and framing code, with
+    no socket and no meter to wait for. ``pause``: the process sleeps that long
+    before each answer, as it does while a meter computes."""
 
     peer = "replay"
 
@@ -92,13 +94,32 @@ class ReplayedMeter:
     def write(self, data: bytes) -> None:
         loop = asyncio.get_running_loop()
         if self.pause:
-            # the process sleeps between round trips, as it does waiting on a meter
             loop.call_later(self.pause, self.on_data, next(self.next))
         else:
             loop.call_soon(self.on_data, next(self.next))
 
     def close(self) -> None:
         pass
+
+
+class ReplayedBlockingMeter(ReplayedMeter):
+    """The same for the blocking Client's stream face (open_now, pump)."""
+
+    blocking = True
+
+    def open_now(self, on_data, on_lost, timeout: float) -> None:
+        self.next = iter(self.answers)
+        self.on_data = on_data
+        self.answer = None
+
+    def write(self, data: bytes) -> None:
+        self.answer = next(self.next)
+
+    def pump(self, timeout: float) -> None:
+        if self.pause:
+            time.sleep(self.pause)
+        answer, self.answer = self.answer, None
+        self.on_data(answer)
 
 
 def record_answers(url: str) -> list[bytes]:
@@ -112,21 +133,33 @@ def record_answers(url: str) -> list[bytes]:
     return frames
 
 
-def replayed_session(loop, answers: list[bytes], pause: float = 0.0) -> None:
+@contextlib.contextmanager
+def replaying(stream) -> None:
+    """Every connection the client opens meanwhile talks to ``stream``."""
     from dlmsfast.client import requests
+    from dlmsfast.transport.connection import Connection
 
     real = requests.connection_for
 
-    def replaying(*args, **kwargs):
-        connection = real(*args, **kwargs)
-        connection.stream = ReplayedMeter(answers, pause)
-        return connection
+    def connection_for(*args, **kwargs):
+        made = real(*args, **kwargs)
+        return Connection(stream, made.framing, timeout=made.timeout, trace=made.trace)
 
-    requests.connection_for = replaying
+    requests.connection_for = connection_for
     try:
-        loop.run_until_complete(dlmsfast_session("tcp://127.0.0.1:1"))
+        yield
     finally:
         requests.connection_for = real
+
+
+def replayed_session(loop, answers: list[bytes], pause: float = 0.0) -> None:
+    with replaying(ReplayedMeter(answers, pause)):
+        loop.run_until_complete(dlmsfast_session("tcp://127.0.0.1:1"))
+
+
+def replayed_blocking_session(answers: list[bytes], pause: float = 0.0) -> None:
+    with replaying(ReplayedBlockingMeter(answers, pause)):
+        dlmsfast_blocking_session("tcp://127.0.0.1:1")
 
 
 # --- gurux-dlms's client ---------------------------------------------------------------
@@ -135,7 +168,7 @@ class GuruxSession:
     """gurux-dlms's GXDLMSSecureClient driven over a blocking socket, the way its
     examples do (readDataBlock / readDLMSPacket)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, answers: Optional[list[bytes]] = None) -> None:
         from gurux_dlms import GXByteBuffer, GXReplyData
         from gurux_dlms.enums import Authentication, InterfaceType, Security
         from gurux_dlms.secure import GXDLMSSecureClient
@@ -148,7 +181,14 @@ class GuruxSession:
         client.ciphering.blockCipherKey = EK
         client.ciphering.authenticationKey = AK
         self.client = client
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        if answers is None:
+            self.sock = socket.create_connection(("127.0.0.1", port))
+        else:
+            # its own work alone, like ReplayedMeter: the same client challenge
+            # as the recorded session, so that the meter's pass 4 verifies
+            client.settings.useCustomChallenge = True
+            client.settings.ctoSChallenge = b"CLIENTCHALLENGE1"
+            self.sock = _ReplayedSocket(answers)
 
     def packet(self, data, reply) -> None:
         if data is not None:
@@ -198,10 +238,52 @@ class GuruxSession:
         self.sock.close()
 
 
-def gurux_session(port: int) -> None:
+class _ReplayedSocket:
+    def __init__(self, answers: list[bytes]) -> None:
+        self.next = iter(answers)
+
+    def sendall(self, data: bytes) -> None:
+        pass
+
+    def recv(self, size: int) -> bytes:
+        return next(self.next)
+
+    def close(self) -> None:
+        pass
+
+
+class _RecordingSocket:
+    def __init__(self, sock: socket.socket, answers: list[bytes]) -> None:
+        self.sock = sock
+        self.answers = answers
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self, size: int) -> bytes:
+        data = self.sock.recv(size)
+        self.answers.append(data)
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def gurux_session(port: int, answers: Optional[list[bytes]] = None) -> None:
     # gurux-dlms prints "Encryption is applied." for each APDU: not part of the work
     with contextlib.redirect_stdout(io.StringIO()):
-        GuruxSession(port).run()
+        GuruxSession(port, answers).run()
+
+
+def record_gurux_answers(port: int) -> list[bytes]:
+    """What the meter sends gurux-dlms's client in one session with the fixed
+    client challenge (the meter runs --deterministic)."""
+    answers: list[bytes] = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        session = GuruxSession(port, [])
+        session.sock = _RecordingSocket(socket.create_connection(("127.0.0.1", port)), answers)
+        session.run()
+    return answers
 
 
 # --- the floor: what waiting on a slow peer costs any asyncio client ----------------------
@@ -317,6 +399,20 @@ def test_dlmsfast_replayed_session_cpu(benchmark, meter):
 
 
 @pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
+def test_dlmsfast_blocking_replayed_session_cpu(benchmark, meter):
+    answers = record_answers(meter.url)
+    benchmark.extra_info.update(impl="dlmsfast-blocking-replayed", items=1)
+    benchmark.pedantic(lambda: replayed_blocking_session(answers), rounds=200, warmup_rounds=3)
+
+
+@pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
+def test_gurux_replayed_session_cpu(benchmark, meter):
+    answers = record_gurux_answers(meter.port)
+    benchmark.extra_info.update(impl="gurux-dlms-replayed", items=1)
+    benchmark.pedantic(lambda: gurux_session(0, answers), rounds=15, warmup_rounds=2)
+
+
+@pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
 def test_gurux_session_cpu(benchmark, meter):
     benchmark.extra_info.update(impl="gurux-dlms", items=1)
     benchmark.pedantic(lambda: gurux_session(meter.port), rounds=15, warmup_rounds=2)
@@ -332,30 +428,34 @@ def main(runs: int = 5) -> None:
 
     meter = GuruxMeter(*METER_OPTIONS)
     loop = asyncio.new_event_loop()
-    figures: dict[str, list[float]] = {
-        "dlmsfast AsyncClient": [], "dlmsfast Client (blocking)": [], "gurux-dlms": [],
-        "dlmsfast replayed, back to back": [], f"dlmsfast replayed, {PAUSE * 1e3:g} ms pauses": []}
-    sessions = (
-        lambda: loop.run_until_complete(dlmsfast_session(meter.url)),
-        lambda: dlmsfast_blocking_session(meter.url),
-        lambda: gurux_session(meter.port),
-        lambda: replayed_session(loop, answers),
-        lambda: replayed_session(loop, answers, PAUSE),
-    )
-    counts = (40, 40, 8, 200, 20)
     try:
         answers = record_answers(meter.url)
+        theirs = record_gurux_answers(meter.port)
+        figures = {  # name: (session, sessions per round)
+            "live: dlmsfast AsyncClient": (
+                lambda: loop.run_until_complete(dlmsfast_session(meter.url)), 40),
+            "live: dlmsfast Client (blocking)": (
+                lambda: dlmsfast_blocking_session(meter.url), 40),
+            "live: gurux-dlms": (lambda: gurux_session(meter.port), 8),
+            "replayed: dlmsfast AsyncClient": (lambda: replayed_session(loop, answers), 200),
+            "replayed: dlmsfast Client": (lambda: replayed_blocking_session(answers), 200),
+            "replayed: gurux-dlms": (lambda: gurux_session(0, theirs), 8),
+            f"replayed, {PAUSE * 1e3:g} ms sleeps: dlmsfast Client": (
+                lambda: replayed_blocking_session(answers, PAUSE), 20),
+        }
+        results: dict[str, list[float]] = {name: [] for name in figures}
         for _ in range(runs):
-            for figure, session, count in zip(figures.values(), sessions, counts):
-                figure.append(cpu_per_session(session, count))
+            for name, (session, count) in figures.items():
+                results[name].append(cpu_per_session(session, count))
     finally:
         loop.close()
         meter.stop()
-    gurux = figures["gurux-dlms"]
-    print(f"client CPU per session, median of {runs} interleaved rounds (target: 1/25 of gurux-dlms):")
-    for name, values in figures.items():
+    print(f"client CPU per session, median of {runs} interleaved rounds; (1/n) = median of "
+          "the rounds' ratios to gurux-dlms live; target 1/25")
+    gurux = results["live: gurux-dlms"]
+    for name, values in results.items():
         ratio = statistics.median(g / v for g, v in zip(gurux, values))
-        print(f"  {name:34} {statistics.median(values) * 1e3:6.2f} ms  (1/{ratio:.1f})  "
+        print(f"  {name:42} {statistics.median(values) * 1e3:6.2f} ms  (1/{ratio:.1f})  "
               f"rounds: {' '.join(f'{v * 1e3:.2f}' for v in values)}")
     instant, slow = asyncio_floor(0.0), asyncio_floor(PAUSE)
     print(f"floor, a bare asyncio client with 10 round trips and no DLMS: {instant * 1e3:.2f} ms "
