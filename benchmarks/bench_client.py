@@ -168,7 +168,8 @@ class GuruxSession:
     """gurux-dlms's GXDLMSSecureClient driven over a blocking socket, the way its
     examples do (readDataBlock / readDLMSPacket)."""
 
-    def __init__(self, port: int, answers: Optional[list[bytes]] = None) -> None:
+    def __init__(self, port: int, answers: Optional[list[bytes]] = None,
+                 pause: float = 0.0) -> None:
         from gurux_dlms import GXByteBuffer, GXReplyData
         from gurux_dlms.enums import Authentication, InterfaceType, Security
         from gurux_dlms.secure import GXDLMSSecureClient
@@ -188,7 +189,7 @@ class GuruxSession:
             # as the recorded session, so that the meter's pass 4 verifies
             client.settings.useCustomChallenge = True
             client.settings.ctoSChallenge = b"CLIENTCHALLENGE1"
-            self.sock = _ReplayedSocket(answers)
+            self.sock = _ReplayedSocket(answers, pause)
 
     def packet(self, data, reply) -> None:
         if data is not None:
@@ -239,13 +240,16 @@ class GuruxSession:
 
 
 class _ReplayedSocket:
-    def __init__(self, answers: list[bytes]) -> None:
+    def __init__(self, answers: list[bytes], pause: float = 0.0) -> None:
         self.next = iter(answers)
+        self.pause = pause
 
     def sendall(self, data: bytes) -> None:
         pass
 
     def recv(self, size: int) -> bytes:
+        if self.pause:
+            time.sleep(self.pause)
         return next(self.next)
 
     def close(self) -> None:
@@ -269,10 +273,10 @@ class _RecordingSocket:
         self.sock.close()
 
 
-def gurux_session(port: int, answers: Optional[list[bytes]] = None) -> None:
+def gurux_session(port: int, answers: Optional[list[bytes]] = None, pause: float = 0.0) -> None:
     # gurux-dlms prints "Encryption is applied." for each APDU: not part of the work
     with contextlib.redirect_stdout(io.StringIO()):
-        GuruxSession(port, answers).run()
+        GuruxSession(port, answers, pause).run()
 
 
 def record_gurux_answers(port: int) -> list[bytes]:
@@ -322,9 +326,18 @@ async def _bare_session(port: int, round_trips: int) -> None:
     transport.close()
 
 
-def asyncio_floor(work: float, round_trips: int = 10, sessions: int = 50) -> float:
-    """CPU per session of a bare asyncio client (no DLMS at all) doing
-    ``round_trips`` exchanges with a peer that computes ``work`` s per answer."""
+def _bare_blocking_session(port: int, round_trips: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(round_trips):
+            sock.sendall(b"\x00" * 64)
+            sock.recv(65536)
+
+
+def floors(work: float, round_trips: int = 10, sessions: int = 50) -> tuple[float, float]:
+    """CPU per session of a bare client (no DLMS at all) doing ``round_trips``
+    exchanges with a peer that computes ``work`` s per answer: asyncio, and a
+    blocking socket."""
     import multiprocessing
 
     from interop import free_port
@@ -340,8 +353,9 @@ def asyncio_floor(work: float, round_trips: int = 10, sessions: int = 50) -> flo
                 break
             except OSError:
                 time.sleep(0.02)
-        return cpu_per_session(lambda: loop.run_until_complete(_bare_session(port, round_trips)),
-                               sessions)
+        return (cpu_per_session(lambda: loop.run_until_complete(_bare_session(port, round_trips)),
+                                sessions),
+                cpu_per_session(lambda: _bare_blocking_session(port, round_trips), sessions))
     finally:
         loop.close()
         peer.terminate()
@@ -442,6 +456,8 @@ def main(runs: int = 5) -> None:
             "replayed: gurux-dlms": (lambda: gurux_session(0, theirs), 8),
             f"replayed, {PAUSE * 1e3:g} ms sleeps: dlmsfast Client": (
                 lambda: replayed_blocking_session(answers, PAUSE), 20),
+            f"replayed, {PAUSE * 1e3:g} ms sleeps: gurux-dlms": (
+                lambda: gurux_session(0, theirs, PAUSE), 8),
         }
         results: dict[str, list[float]] = {name: [] for name in figures}
         for _ in range(runs):
@@ -457,9 +473,10 @@ def main(runs: int = 5) -> None:
         ratio = statistics.median(g / v for g, v in zip(gurux, values))
         print(f"  {name:42} {statistics.median(values) * 1e3:6.2f} ms  (1/{ratio:.1f})  "
               f"rounds: {' '.join(f'{v * 1e3:.2f}' for v in values)}")
-    instant, slow = asyncio_floor(0.0), asyncio_floor(PAUSE)
-    print(f"floor, a bare asyncio client with 10 round trips and no DLMS: {instant * 1e3:.2f} ms "
-          f"against an instant peer, {slow * 1e3:.2f} ms against one computing "
+    (instant, instant_blocking), (slow, slow_blocking) = floors(0.0), floors(PAUSE)
+    print(f"floor, a bare client doing 10 round trips with no DLMS, asyncio / blocking socket: "
+          f"{instant * 1e3:.2f} / {instant_blocking * 1e3:.2f} ms against an instant peer, "
+          f"{slow * 1e3:.2f} / {slow_blocking * 1e3:.2f} ms against one computing "
           f"{PAUSE * 1e3:g} ms per answer")
 
 
