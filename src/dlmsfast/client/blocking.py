@@ -32,6 +32,9 @@ class Client:
         with Client("tcp://127.0.0.1:4061", client=1, auth="hls-gmac",
                     security="authenc", ek=EK, ak=AK) as meter:
             print(meter.read("1.0.1.8.0.255").scaled)
+
+    Over TCP it waits in a blocking socket (``timeout`` per request), with no
+    event loop; over UDP and serial lines it runs a private one.
     """
 
     def __init__(self, url: str, **options: Any) -> None:
