@@ -13,6 +13,10 @@ is where they meet the stream, the clock and the trace hook:
 - the trace hook ``trace(direction, frame)`` sees every frame, ``"out"`` and ``"in"``;
 - a peer that closes, or a stream that fails, raises
   :class:`~dlmsfast.errors.ConnectionLost` in whoever waits, and the stream is closed.
+
+A blocking stream (``stream.blocking``, the blocking client's TCP) is waited on
+in the stream itself (``pump``) instead of the event loop: the coroutines here
+then never suspend, and the blocking client runs them with no loop at all.
 """
 from __future__ import annotations
 

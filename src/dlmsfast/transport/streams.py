@@ -191,7 +191,8 @@ class BlockingTcpStream(_CallbackReader):
         the end of the stream to ``on_lost``); returns quietly on a timeout."""
         sock = self._socket
         if sock is None:
-            return
+            # never return at once here: the caller would spin until its deadline
+            raise ConnectionLost(f"the connection to {self.peer} is closed")
         sock.settimeout(max(timeout, 0.0))
         self._take(lambda: sock.recv(65536))
 
