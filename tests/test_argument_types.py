@@ -213,10 +213,6 @@ KNOWN_DEEP = set(KNOWN_FLAT) | {
     "dlmsfast.hdlc.HdlcControl",
     "dlmsfast.hdlc.HdlcLink",
     "dlmsfast.hdlc.HdlcControl.from_byte",
-    "dlmsfast.security.SecurityContext",
-    "dlmsfast.security.SecurityControl",
-    "dlmsfast.security.SecurityControl.build",
-    "dlmsfast.security.AesGcm",  # core: repr of the deep key in a message
 }
 
 

@@ -56,6 +56,7 @@ from libc.limits cimport INT_MAX
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
+from dlmsfast._util import shown
 from dlmsfast.errors import (
     BackendError,
     ConfigurationError,
@@ -232,7 +233,7 @@ cdef class AesGcm:
         cdef const void *cipher
         chosen = backend if backend is not None else globals()["backend"]
         if type(chosen) is not str or chosen not in BACKENDS:
-            raise UsageError(f"backend must be one of {BACKENDS}, got {chosen!r}")
+            raise UsageError(f"backend must be one of {BACKENDS}, got {shown(chosen)}")
         _get_buffer(key, &view, "AES-GCM key")
         try:
             if view.len not in (16, 32):
@@ -400,7 +401,7 @@ cdef class AesGcm:
         cdef bytes out
         cdef uint8_t *o
         if type(tag_length) is not int or tag_length not in (0, 12, 16):
-            raise UsageError(f"tag length must be 0, 12 or 16, got {tag_length!r}")
+            raise UsageError(f"tag length must be 0, 12 or 16, got {shown(tag_length)}")
         _get_buffer(iv, &v_iv, "IV")
         try:
             if v_iv.len != 12:

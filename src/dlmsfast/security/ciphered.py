@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Union
 
-from .._util import as_bytes
+from .._util import as_bytes, shown
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
 # The SC bits, the tag length and the service tag table are the compiled
@@ -80,7 +80,7 @@ class SecurityControl:
 
     def __post_init__(self) -> None:
         if type(self.value) is not int or not 0 <= self.value <= 0xFF:
-            raise EncodeError(f"security control must be one octet, got {self.value!r}")
+            raise EncodeError(f"security control must be one octet, got {shown(self.value)}")
 
     @classmethod
     def build(
@@ -93,7 +93,7 @@ class SecurityControl:
         compression: bool = False,
     ) -> "SecurityControl":
         if type(security_suite) is not int or not 0 <= security_suite <= 0x0F:
-            raise EncodeError(f"security suite must be 0..15, got {security_suite!r}")
+            raise EncodeError(f"security suite must be 0..15, got {shown(security_suite)}")
         return cls(
             security_suite
             | (SC_AUTHENTICATION if authentication else 0)
@@ -171,7 +171,7 @@ def _octets_field(value, what: str) -> bytes:
 def _octet_field(value, what: str) -> int:
     """A one-octet field (enumeration, security control) handed over to be sent."""
     if (type(value) is not int and not isinstance(value, IntEnum)) or not 0 <= value <= 0xFF:
-        raise EncodeError(f"{what} must be one octet (0..255), got {value!r}")
+        raise EncodeError(f"{what} must be one octet (0..255), got {shown(value)}")
     return int(value)
 
 
@@ -215,7 +215,7 @@ def _join_ciphered_content(
             f"got {len(authentication_tag)}"
         )
     if type(ic) is not int or not 0 <= ic <= 0xFFFFFFFF:
-        raise EncodeError(f"invocation counter {ic!r} does not fit in 4 octets")
+        raise EncodeError(f"invocation counter {shown(ic)} does not fit in 4 octets")
     return bytes((sc.value,)) + ic.to_bytes(4, "big") + ciphertext + authentication_tag
 
 
@@ -271,7 +271,7 @@ class CipheredApdu:
 
     def to_bytes(self) -> bytes:
         if not is_ciphered_tag(self.tag) or self.tag not in SERVICE_NAME:
-            raise EncodeError(f"{self.tag!r} is not a glo-/ded- ciphered APDU tag")
+            raise EncodeError(f"{shown(self.tag)} is not a glo-/ded- ciphered APDU tag")
         content = _join_ciphered_content(
             self.security_control, self.invocation_counter, self.ciphertext,
             self.authentication_tag,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from hmac import compare_digest
 
 from . import _gcm
-from .._util import octets_argument
+from .._util import octets_argument, shown
 from ..errors import ConfigurationError, DecodeError, PolicyError, TagError, UsageError
 from ._gcm import (
     MAX_INVOCATION_COUNTER,
@@ -181,9 +181,9 @@ class SecurityContext(_gcm.CipheringCore):
         on_invocation_counter=None,
     ) -> None:
         if type(security_suite) is not int or security_suite not in _KEY_LENGTH:
-            raise UsageError(f"security suite must be 0, 1 or 2, got {security_suite!r}")
+            raise UsageError(f"security suite must be 0, 1 or 2, got {shown(security_suite)}")
         if backend is not None and backend not in _gcm.BACKENDS:
-            raise UsageError(f"backend must be one of {_gcm.BACKENDS}, got {backend!r}")
+            raise UsageError(f"backend must be one of {_gcm.BACKENDS}, got {shown(backend)}")
         self._suite = security_suite
         self._backend = backend if backend is not None else _gcm.backend
         if system_title is None:
@@ -285,7 +285,7 @@ class SecurityContext(_gcm.CipheringCore):
     def security_policy(self, value: int) -> None:
         if type(value) is not int or value & ~_FULL_PROTECTION:
             raise UsageError("security_policy holds SC bits 0x10 (authentication) and "
-                             f"0x20 (encryption) only, got {value!r}")
+                             f"0x20 (encryption) only, got {shown(value)}")
         self._security_policy = value
 
     @property
@@ -316,7 +316,7 @@ class SecurityContext(_gcm.CipheringCore):
             self._peer_invocation_counter = -1
             return
         if type(value) is not int or not 0 <= value <= MAX_INVOCATION_COUNTER:
-            raise UsageError(f"peer invocation counter must be 0..2**32-1, got {value!r}")
+            raise UsageError(f"peer invocation counter must be 0..2**32-1, got {shown(value)}")
         self._peer_invocation_counter = value
 
     def __repr__(self) -> str:
@@ -393,7 +393,7 @@ class SecurityContext(_gcm.CipheringCore):
                          other_information, key_info) -> bytes:
         """general-ciphering (the other forms are built by the compiled core)."""
         if form not in FORMS:
-            raise UsageError(f"form must be one of {FORMS}, got {form!r}")
+            raise UsageError(f"form must be one of {FORMS}, got {shown(form)}")
         if form != "general-ciphering":
             raise UsageError("transaction_id, date_time, other_information and key_info "
                              "apply to general-ciphering only")

@@ -29,7 +29,7 @@ import hashlib
 from hmac import compare_digest
 
 from . import _gcm
-from .._util import octets_argument
+from .._util import octets_argument, shown
 from ..errors import AuthenticationError, ConfigurationError, UsageError
 from ._gcm import MAX_INVOCATION_COUNTER, SC_AUTHENTICATION
 from .context import SecurityContext
@@ -78,9 +78,9 @@ def hls_gmac(challenge: bytes, *, system_title: bytes, invocation_counter: int,
     system_title = _system_title(system_title, "system title")
     if type(invocation_counter) is not int or not 0 <= invocation_counter <= \
             MAX_INVOCATION_COUNTER:
-        raise UsageError(f"invocation counter must fit 4 octets, got {invocation_counter!r}")
+        raise UsageError(f"invocation counter must fit 4 octets, got {shown(invocation_counter)}")
     if type(security_suite) is not int or security_suite not in (0, 1, 2):
-        raise UsageError(f"security suite must be 0, 1 or 2, got {security_suite!r}")
+        raise UsageError(f"security suite must be 0, 1 or 2, got {shown(security_suite)}")
     sc = GMAC_SECURITY_CONTROL | security_suite
     ic = invocation_counter.to_bytes(4, "big")
     tag = _gcm.AesGcm(octets_argument(block_cipher_key, "block cipher key"), backend).encrypt(
