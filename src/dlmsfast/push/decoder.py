@@ -89,6 +89,22 @@ def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
       descriptor (class-id, OBIS, attribute: 9 octets) untyped inside a
       structure: ``02 02 <9 octets> <value>``.
     """
+    date_time, pos = notification_header(apdu)
+    try:
+        body, end = decode_from(apdu, pos)
+    except DecodeError as error:
+        body = _untyped_descriptor_list(apdu, pos)
+        if body is None:
+            raise error from None
+        return date_time, body
+    if end != len(apdu):
+        raise DecodeError(f"{len(apdu) - end} octets after the data-notification body", end)
+    return date_time, body
+
+
+def notification_header(apdu: bytes) -> tuple[Optional[bytes], int]:
+    """``(date_time_octets, body_offset)`` of a data-notification (see
+    :func:`parse_notification`)."""
     if len(apdu) < 7 or apdu[0] != _DATA_NOTIFICATION:
         raise DecodeError("a data-notification is 0F, an invoke id of 4 octets, a date-time "
                           "and a body", min(len(apdu), 6))
@@ -103,16 +119,7 @@ def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
         raise DecodeError(f"data-notification date-time of length {form} (0 or 12)", 5)
     if pos >= len(apdu):
         raise DecodeError("data-notification without its body", len(apdu))
-    try:
-        body, end = decode_from(apdu, pos)
-    except DecodeError as error:
-        body = _untyped_descriptor_list(apdu, pos)
-        if body is None:
-            raise error from None
-        return date_time, body
-    if end != len(apdu):
-        raise DecodeError(f"{len(apdu) - end} octets after the data-notification body", end)
-    return date_time, body
+    return date_time, pos
 
 
 def _untyped_descriptor_list(apdu: bytes, pos: int) -> Optional[tuple]:
@@ -398,11 +405,12 @@ class PushDecoder:
 
     def _notification(self, apdu: bytes, frames: tuple,
                       security: Optional[tuple]) -> Notification:
-        date_time, body = parse_notification(apdu)
+        date_time, pos = notification_header(apdu)
         timestamp = to_timestamp(date_time, self.local_tz)
         title, counter, authenticated = security if security is not None else (None, None, False)
         builder = ReadingBuilder(timestamp, authenticated, self.local_tz)
-        builder.body(body, self.layouts)
+        if not builder.objects_at(apdu, pos):
+            builder.body(parse_notification(apdu)[1], self.layouts)
         return self._finish(builder, timestamp, title, counter, authenticated, apdu, frames)
 
     def _telegram(self, text: bytes, frames: tuple, security: tuple) -> Notification:

@@ -1,0 +1,9 @@
+"""Type stub of the compiled push hot path (see _push.pyx)."""
+from typing import Any, Callable, Optional, Sequence
+
+def bind_reading(cls: type, names: Sequence[str]) -> None: ...
+def new_reading(obis: Any, value: Any, prepared: Optional[tuple], timestamp: Any,
+                authenticated: bool, attribute: int) -> Any: ...
+def object_readings(apdu: bytes, pos: int, obis_cache: dict, obis_of: Callable[[bytes], Any],
+                    scaler_unit: Callable[[tuple], tuple], timestamp: Any, authenticated: bool,
+                    leaf: Callable[[Any, Any], Any]) -> Optional[list]: ...

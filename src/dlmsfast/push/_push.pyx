@@ -1,0 +1,230 @@
+# cython: language_level=3
+"""Compiled hot path of push decoding: the common data-notification body walked
+straight from the APDU into :class:`~dlmsfast.push.Reading` objects.
+
+The shape taken here is the one most HAN lists use (Aidon, Iskra, Landis+Gyr,
+Kaifa Austria)::
+
+    body    ::= 02|01 count element*count                 structure or array
+    element ::= 02 03  09 06 <OBIS>  <value>  02 02  0F <scaler>  16 <unit>
+              | 02 02  09 06 <OBIS>  <value>
+    value   ::= any simple type (not an array, structure or compact-array)
+
+Anything else (another shape, a scaler_unit sent with other integer types, a
+nested value, octets after the body, a body cut short or malformed) returns
+None, and the general path of :mod:`dlmsfast.push.body` decodes the whole body
+and reports its errors: this walk never decides what a push means, it only
+skips building the plain A-XDR tuples for the shape it recognises. Values
+whose meaning needs the rules of body.py (octet-strings that are text or
+date-times, strings that name the meter) are handed back to it.
+
+Readings stay the frozen slotted dataclass of reading.py; they are made here by
+allocating the instance and filling its slots at the offsets their member
+descriptors give (read once by :func:`bind_reading`), without the generated
+``__init__``, which sets each field through ``object.__setattr__``.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport PyUnicode_FromFormat
+
+from ..axdr._axdr cimport Reader, _read_simple
+
+from decimal import Decimal
+
+from ..axdr import DateTime
+from ..errors import DecodeError
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    object PyType_GenericAlloc(PyTypeObject* kind, Py_ssize_t items)
+    void PyObject_GC_UnTrack(void* instance)
+    int T_OBJECT_EX
+
+cdef enum:
+    T_ARRAY = 1
+    T_STRUCTURE = 2
+    T_OCTET_STRING = 9
+    T_INTEGER = 15
+    T_ENUM = 22
+    T_COMPACT_ARRAY = 19
+    OBIS_LENGTH = 6
+    FIELDS = 9  # object value scaled unit unit_code scaler timestamp authenticated attribute
+
+cdef object _reading_class = None
+cdef Py_ssize_t _offsets[FIELDS]
+cdef object _Decimal = Decimal
+cdef object _DateTime = DateTime
+cdef object _TWO = 2
+
+# scaler_unit per (scaler, unit) octet pair, as body.py prepares it (see
+# _scaler_unit there): an index of 16 bits, so a table; _prepared keeps the
+# references that the table borrows.
+cdef PyObject* _units[65536]
+cdef list _prepared = []
+
+
+def bind_reading(cls, names):
+    """Take the slot offsets of ``cls`` (the Reading dataclass), its fields
+    ``names`` in order; called once by body.py."""
+    global _reading_class
+    if len(names) != FIELDS:
+        raise TypeError(f"Reading has {len(names)} fields, the fast path knows {FIELDS}")
+    for i, name in enumerate(names):
+        descriptor = cls.__dict__[name]
+        if type(descriptor).__name__ != "member_descriptor":
+            raise TypeError(f"Reading.{name} is not a slot")
+        if (<PyMemberDescrObject*>descriptor).d_member.type != T_OBJECT_EX:
+            raise TypeError(f"Reading.{name} is not an object slot")
+        _offsets[i] = (<PyMemberDescrObject*>descriptor).d_member.offset
+    _reading_class = cls
+
+
+cdef inline void _put(object instance, int field, object value):
+    # the slot is empty (the instance was just allocated, zeroed)
+    Py_INCREF(value)
+    (<PyObject**>((<char*><PyObject*>instance) + _offsets[field]))[0] = <PyObject*>value
+
+
+cdef object _scaled(object value, tuple prepared):
+    """``scaled`` of a reading (see ScalerUnit.scale): a 64-bit int with a
+    negative scaler becomes ``Decimal("<value>E<scaler>")``, the same exact
+    value and exponent as ``Decimal(value).scaleb(scaler)``, made in one step."""
+    cdef int scaler = prepared[3]
+    cdef long long number
+    cdef int overflow = 0
+    if type(value) is int:
+        if scaler == 0:
+            return value
+        if scaler < 0 and -(1 << 62) < value < (1 << 62):
+            number = value
+            return _Decimal(PyUnicode_FromFormat("%lldE%d", number, scaler))
+    return prepared[0].scale(value)
+
+
+cdef object _new(object obis, object value, tuple prepared, object timestamp,
+                 object authenticated, object attribute):
+    reading = PyType_GenericAlloc(<PyTypeObject*>_reading_class, 0)
+    _put(reading, 0, obis)
+    _put(reading, 1, value)
+    if prepared is None:
+        _put(reading, 2, value)
+        _put(reading, 3, None)
+        _put(reading, 4, None)
+        _put(reading, 5, None)
+    else:
+        _put(reading, 2, _scaled(value, prepared))
+        _put(reading, 3, prepared[1])
+        _put(reading, 4, prepared[2])
+        _put(reading, 5, prepared[3])
+    _put(reading, 6, timestamp)
+    _put(reading, 7, authenticated)
+    _put(reading, 8, attribute)
+    # A reading of a leaf value cannot be part of a reference cycle (it is
+    # frozen, and what it holds is atomic or holds no reading): the cyclic GC
+    # would only traverse it, in every collection while a long capture's
+    # readings are kept, which costs a third of the time of a whole run.
+    if type(value) is not list and type(value) is not tuple:
+        PyObject_GC_UnTrack(<void*>reading)
+    return reading
+
+
+def new_reading(obis, value, prepared, timestamp, authenticated, attribute):
+    """A Reading of a value already converted; ``prepared`` the scaler_unit
+    as body.prepared gives it (ScalerUnit, symbol, code, scaler), or None."""
+    return _new(obis, value, prepared, timestamp, bool(authenticated), attribute)
+
+
+cdef object _unit_of(int scaler, int unit, object scaler_unit):
+    cdef int index = ((scaler + 128) << 8) | unit
+    cdef PyObject* found = _units[index]
+    if found != NULL:
+        return <object>found
+    prepared = scaler_unit((scaler, unit))
+    _prepared.append(prepared)
+    _units[index] = <PyObject*>prepared
+    return prepared
+
+
+def object_readings(apdu, Py_ssize_t pos, dict obis_cache, obis_of, scaler_unit,
+                    timestamp, authenticated, leaf):
+    """The readings of the body of objects at ``pos`` (to the end of ``apdu``),
+    or None when the body is not of that shape (see the module docstring).
+
+    ``obis_cache``/``obis_of`` give the Obis of 6 octets, ``scaler_unit`` the
+    prepared scaler_unit of a (scaler, unit) pair, ``leaf(obis, raw)`` the
+    value of a reading whose raw value is octets, a string or a date-time.
+    """
+    cdef Reader r
+    cdef Py_ssize_t count, i, start
+    cdef int members, tag
+    cdef const unsigned char* buf
+    cdef PyObject* cached
+    if type(apdu) is not bytes:
+        return None
+    buf = <const unsigned char*>PyBytes_AS_STRING(apdu)
+    r.buf = buf
+    r.len = PyBytes_GET_SIZE(apdu)
+    if pos < 0 or r.len - pos < 2:
+        return None
+    tag = buf[pos]
+    if tag != T_STRUCTURE and tag != T_ARRAY:
+        return None
+    count = buf[pos + 1]
+    r.pos = pos + 2
+    if count == 0x81:
+        if r.len - r.pos < 1:
+            return None
+        count = buf[r.pos]
+        r.pos += 1
+    elif count >= 0x80:
+        return None
+    # each element takes at least 12 octets: the list is bounded by the input
+    if count == 0 or count > (r.len - r.pos) // 12:
+        return None
+    authenticated = bool(authenticated)
+    readings = PyList_New(count)
+    for i in range(count):
+        Py_INCREF(None)
+        PyList_SET_ITEM(readings, i, None)
+    for i in range(count):
+        if r.len - r.pos < 4 + OBIS_LENGTH + 1:
+            return None
+        members = buf[r.pos + 1]
+        if (buf[r.pos] != T_STRUCTURE or (members != 2 and members != 3)
+                or buf[r.pos + 2] != T_OCTET_STRING or buf[r.pos + 3] != OBIS_LENGTH):
+            return None
+        key = PyBytes_FromStringAndSize(<const char*>buf + r.pos + 4, OBIS_LENGTH)
+        cached = PyDict_GetItem(obis_cache, key)
+        obis = <object>cached if cached != NULL else obis_of(key)
+        r.pos += 4 + OBIS_LENGTH
+        start = r.pos
+        tag = buf[r.pos]
+        if tag == T_ARRAY or tag == T_STRUCTURE or tag == T_COMPACT_ARRAY:
+            return None
+        r.pos += 1
+        try:
+            value = _read_simple(&r, tag, start)
+        except DecodeError:
+            return None
+        if type(value) is bytes or type(value) is str or type(value) is _DateTime:
+            value = leaf(obis, value)
+        if members == 3:
+            if (r.len - r.pos < 6 or buf[r.pos] != T_STRUCTURE or buf[r.pos + 1] != 2
+                    or buf[r.pos + 2] != T_INTEGER or buf[r.pos + 4] != T_ENUM):
+                return None
+            prepared = _unit_of(<signed char>buf[r.pos + 3], buf[r.pos + 5], scaler_unit)
+            r.pos += 6
+        else:
+            prepared = None
+        readings[i] = _new(obis, value, prepared, timestamp, authenticated, _TWO)
+    if r.pos != r.len:
+        return None
+    return readings
