@@ -18,25 +18,30 @@ skips building the plain A-XDR tuples for the shape it recognises. Values
 whose meaning needs the rules of body.py (octet-strings that are text or
 date-times, strings that name the meter) are handed back to it.
 
-Readings stay the frozen slotted dataclass of reading.py; they are made here by
-allocating the instance and filling its slots at the offsets their member
-descriptors give (read once by :func:`bind_reading`), without the generated
-``__init__``, which sets each field through ``object.__setattr__``.
+Readings (and notifications) stay the frozen slotted dataclasses of reading.py;
+they are made here by :class:`SlotMaker`, which allocates the instance and
+fills its slots at the offsets their member descriptors give, without the
+generated ``__init__`` (it sets each field through ``object.__setattr__``).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.string cimport memcmp, memcpy
 from cpython.unicode cimport PyUnicode_FromFormat
 
 from ..axdr._axdr cimport Reader, _read_simple
 
+import dataclasses
 from decimal import Decimal
 
 from ..axdr import DateTime
-from ..errors import DecodeError
+# the context of ScalerUnit.scale: the scaled values are the ones it gives
+from ..cosem.units import _EXACT
+from ..errors import DecodeError, UsageError
+from .reading import Reading
 
 cdef extern from "Python.h":
     ctypedef struct PyMemberDef:
@@ -56,13 +61,58 @@ cdef enum:
     T_ENUM = 22
     T_COMPACT_ARRAY = 19
     OBIS_LENGTH = 6
-    FIELDS = 9  # object value scaled unit unit_code scaler timestamp authenticated attribute
+    MAX_FIELDS = 16
 
-cdef object _reading_class = None
-cdef Py_ssize_t _offsets[FIELDS]
 cdef object _Decimal = Decimal
+cdef object _context = _EXACT
+cdef object _scaleb = Decimal.scaleb
 cdef object _DateTime = DateTime
 cdef object _TWO = 2
+
+
+cdef class SlotMaker:
+    """``make(*values)``: an instance of the frozen slotted dataclass ``cls``
+    from all its fields in order, written straight into its slots (at the
+    offsets their member descriptors give). For the objects made per value
+    and per push: no check is made, so the caller gives every field, of the
+    right type."""
+
+    cdef object cls
+    cdef Py_ssize_t count
+    cdef Py_ssize_t offsets[MAX_FIELDS]
+
+    def __init__(self, cls):
+        names = [f.name for f in dataclasses.fields(cls)]
+        if len(names) > MAX_FIELDS or cls.__dict__.get("__slots__") is None:
+            raise UsageError(f"{cls.__name__} is not a slotted dataclass of at most {MAX_FIELDS} fields")
+        for i, name in enumerate(names):
+            descriptor = cls.__dict__[name]
+            if (type(descriptor).__name__ != "member_descriptor"
+                    or (<PyMemberDescrObject*>descriptor).d_member.type != T_OBJECT_EX):
+                raise UsageError(f"{cls.__name__}.{name} is not an object slot")
+            self.offsets[i] = (<PyMemberDescrObject*>descriptor).d_member.offset
+        self.count = len(names)
+        self.cls = cls
+
+    cdef inline object new(self):
+        return PyType_GenericAlloc(<PyTypeObject*>self.cls, 0)
+
+    cdef inline void put(self, object instance, Py_ssize_t field, object value):
+        # the slot is empty: the instance was just allocated, zeroed
+        Py_INCREF(value)
+        (<PyObject**>((<char*><PyObject*>instance) + self.offsets[field]))[0] = <PyObject*>value
+
+    def __call__(self, *values):
+        cdef Py_ssize_t i
+        if len(values) != self.count:
+            raise UsageError(f"{self.cls.__name__} takes {self.count} fields, got {len(values)}")
+        instance = self.new()
+        for i in range(self.count):
+            self.put(instance, i, values[i])
+        return instance
+
+
+cdef SlotMaker _reading = SlotMaker(Reading)
 
 # scaler_unit per (scaler, unit) octet pair, as body.py prepares it (see
 # _scaler_unit there): an index of 16 bits, so a table; _prepared keeps the
@@ -71,62 +121,60 @@ cdef PyObject* _units[65536]
 cdef list _prepared = []
 
 
-def bind_reading(cls, names):
-    """Take the slot offsets of ``cls`` (the Reading dataclass), its fields
-    ``names`` in order; called once by body.py."""
-    global _reading_class
-    if len(names) != FIELDS:
-        raise TypeError(f"Reading has {len(names)} fields, the fast path knows {FIELDS}")
-    for i, name in enumerate(names):
-        descriptor = cls.__dict__[name]
-        if type(descriptor).__name__ != "member_descriptor":
-            raise TypeError(f"Reading.{name} is not a slot")
-        if (<PyMemberDescrObject*>descriptor).d_member.type != T_OBJECT_EX:
-            raise TypeError(f"Reading.{name} is not an object slot")
-        _offsets[i] = (<PyMemberDescrObject*>descriptor).d_member.offset
-    _reading_class = cls
+# The Obis of the OBIS octets last seen at each of 256 places (a direct-mapped
+# cache in front of body.py's dict: a push repeats the same codes, and the
+# lookup then needs no bytes object for the key). Each slot owns its Obis.
+ctypedef struct ObisSlot:
+    unsigned char octets[OBIS_LENGTH]
+    PyObject* obis
+
+cdef ObisSlot _obis_slots[256]
 
 
-cdef inline void _put(object instance, int field, object value):
-    # the slot is empty (the instance was just allocated, zeroed)
-    Py_INCREF(value)
-    (<PyObject**>((<char*><PyObject*>instance) + _offsets[field]))[0] = <PyObject*>value
+cdef object _obis_at(const unsigned char* octets, dict obis_cache, obis_of):
+    cdef ObisSlot* slot = &_obis_slots[(octets[2] * 7 + octets[3] * 3 + octets[4] + octets[0]) & 0xFF]
+    if slot.obis != NULL and memcmp(slot.octets, octets, OBIS_LENGTH) == 0:
+        return <object>slot.obis
+    key = PyBytes_FromStringAndSize(<const char*>octets, OBIS_LENGTH)
+    cached = PyDict_GetItem(obis_cache, key)
+    obis = <object>cached if cached != NULL else obis_of(key)
+    Py_INCREF(obis)
+    Py_XDECREF(slot.obis)
+    slot.obis = <PyObject*>obis
+    memcpy(slot.octets, octets, OBIS_LENGTH)
+    return obis
 
 
 cdef object _scaled(object value, tuple prepared):
-    """``scaled`` of a reading (see ScalerUnit.scale): a 64-bit int with a
-    negative scaler becomes ``Decimal("<value>E<scaler>")``, the same exact
-    value and exponent as ``Decimal(value).scaleb(scaler)``, made in one step."""
-    cdef int scaler = prepared[3]
-    cdef long long number
-    cdef int overflow = 0
+    """``scaled`` of a reading: ScalerUnit.scale, with its common case (an int
+    and a scaler <= 0) done here."""
+    scaler = prepared[3]
     if type(value) is int:
         if scaler == 0:
             return value
-        if scaler < 0 and -(1 << 62) < value < (1 << 62):
-            number = value
-            return _Decimal(PyUnicode_FromFormat("%lldE%d", number, scaler))
+        if scaler < 0:
+            return _scaleb(_Decimal(value), scaler, _context)
     return prepared[0].scale(value)
 
 
 cdef object _new(object obis, object value, tuple prepared, object timestamp,
                  object authenticated, object attribute):
-    reading = PyType_GenericAlloc(<PyTypeObject*>_reading_class, 0)
-    _put(reading, 0, obis)
-    _put(reading, 1, value)
+    reading = _reading.new()
+    _reading.put(reading, 0, obis)
+    _reading.put(reading, 1, value)
     if prepared is None:
-        _put(reading, 2, value)
-        _put(reading, 3, None)
-        _put(reading, 4, None)
-        _put(reading, 5, None)
+        _reading.put(reading, 2, value)
+        _reading.put(reading, 3, None)
+        _reading.put(reading, 4, None)
+        _reading.put(reading, 5, None)
     else:
-        _put(reading, 2, _scaled(value, prepared))
-        _put(reading, 3, prepared[1])
-        _put(reading, 4, prepared[2])
-        _put(reading, 5, prepared[3])
-    _put(reading, 6, timestamp)
-    _put(reading, 7, authenticated)
-    _put(reading, 8, attribute)
+        _reading.put(reading, 2, _scaled(value, prepared))
+        _reading.put(reading, 3, prepared[1])
+        _reading.put(reading, 4, prepared[2])
+        _reading.put(reading, 5, prepared[3])
+    _reading.put(reading, 6, timestamp)
+    _reading.put(reading, 7, authenticated)
+    _reading.put(reading, 8, attribute)
     # A reading of a leaf value cannot be part of a reference cycle (it is
     # frozen, and what it holds is atomic or holds no reading): the cyclic GC
     # would only traverse it, in every collection while a long capture's
@@ -166,7 +214,6 @@ def object_readings(apdu, Py_ssize_t pos, dict obis_cache, obis_of, scaler_unit,
     cdef Py_ssize_t count, i, start
     cdef int members, tag
     cdef const unsigned char* buf
-    cdef PyObject* cached
     if type(apdu) is not bytes:
         return None
     buf = <const unsigned char*>PyBytes_AS_STRING(apdu)
@@ -201,9 +248,7 @@ def object_readings(apdu, Py_ssize_t pos, dict obis_cache, obis_of, scaler_unit,
         if (buf[r.pos] != T_STRUCTURE or (members != 2 and members != 3)
                 or buf[r.pos + 2] != T_OCTET_STRING or buf[r.pos + 3] != OBIS_LENGTH):
             return None
-        key = PyBytes_FromStringAndSize(<const char*>buf + r.pos + 4, OBIS_LENGTH)
-        cached = PyDict_GetItem(obis_cache, key)
-        obis = <object>cached if cached != NULL else obis_of(key)
+        obis = _obis_at(buf + r.pos + 4, obis_cache, obis_of)
         r.pos += 4 + OBIS_LENGTH
         start = r.pos
         tag = buf[r.pos]

@@ -23,7 +23,6 @@ the :class:`~dlmsfast.axdr.DateTime` as sent.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 from decimal import Decimal
 from typing import Any, Optional, Sequence
@@ -33,7 +32,7 @@ from ..cosem.obis import Obis
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
 from ..errors import DlmsError, ProtocolError
-from ._push import bind_reading, new_reading, object_readings
+from ._push import new_reading, object_readings
 from .layouts import Layout
 from .reading import Reading
 
@@ -129,7 +128,6 @@ def plain_value(value: Any, date_time: bool = False, local_tz: Optional[_dt.tzin
 # Meters that send no system title name themselves with one of these objects
 _METER_ID_OCTETS = (bytes((0, 0, 96, 1, 0, 255)), bytes((0, 0, 42, 0, 0, 255)),
                     bytes((1, 1, 0, 0, 5, 255)), bytes((0, 0, 96, 1, 1, 255)))
-bind_reading(Reading, [f.name for f in dataclasses.fields(Reading)])
 
 
 class ReadingBuilder:
@@ -209,6 +207,8 @@ class ReadingBuilder:
 
     def meter_id(self) -> Optional[str]:
         """The meter's own name among the readings (serial number, logical device name)."""
+        if not self.meter_ids:
+            return None
         for octets in _METER_ID_OCTETS:
             if octets in self.meter_ids:
                 return self.meter_ids[octets]

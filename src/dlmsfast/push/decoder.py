@@ -57,7 +57,8 @@ from .dsmr import is_telegram, telegram_readings
 from .framing import HDLC, MBUS, PushFramer, Segment, is_framed, starts_with_llc, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
-from .reading import Notification, Rejected, slot_maker
+from ._push import SlotMaker
+from .reading import Notification, Rejected
 
 # A pushed APDU is a few kilobytes; a bound keeps a sender that never ends its
 # segments (or GBT blocks) from growing memory without limit.
@@ -71,7 +72,7 @@ _PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
 _RAW_DESCRIPTOR = 9  # class-id(2) OBIS(6) attribute(1)
-_make_notification = slot_maker(Notification)
+_make_notification = SlotMaker(Notification)
 
 
 def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
@@ -286,15 +287,15 @@ class PushDecoder:
                 self._segment(segment, events)
             return
         parts.append(segment)
-        if sum(len(p.data) for p in parts) > MAX_APDU:
+        if sum([len(p.data) for p in parts]) > MAX_APDU:
             del self._segments[channel]
             self._reject(ProtocolError(f"segmented APDU longer than {MAX_APDU} octets"),
-                         tuple(p.raw for p in parts), events)
+                         tuple([p.raw for p in parts]), events)
             return
         if segment.last:
             del self._segments[channel]
-            apdu = b"".join(p.data for p in parts)
-            self._apdu(strip_llc(apdu), channel, tuple(p.raw for p in parts), events)
+            apdu = b"".join([p.data for p in parts])
+            self._apdu(strip_llc(apdu), channel, tuple([p.raw for p in parts]), events)
 
     def _apdu(self, apdu: bytes, channel: tuple, frames: tuple, events: list) -> None:
         try:

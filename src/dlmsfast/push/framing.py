@@ -76,6 +76,10 @@ class Segment(NamedTuple):
     number: Optional[int] = None
 
 
+# a Segment made without the generated __new__ (a Python function): one per frame
+_segment = tuple.__new__
+
+
 def starts_with_llc(data: bytes) -> bool:
     head = data[:3]
     return head == LLC_RESPONSE or head == LLC_COMMAND
@@ -125,6 +129,7 @@ class PushFramer:
     def feed(self, data) -> list:
         buf = self._buffer
         buf += data
+        bad_before = self.bad_frames
         out: list = []
         pos = 0
         end = len(buf)
@@ -154,7 +159,7 @@ class PushFramer:
         if pos:
             del buf[:pos]
             self._stream_offset += pos
-        self.frames += sum(1 for item in out if type(item) is Segment)
+        self.frames += len(out) - (self.bad_frames - bad_before)
         return out
 
     def _reject(self, message: str, at: int, out: list) -> int:
@@ -221,8 +226,9 @@ class PushFramer:
     @staticmethod
     def _hdlc_segment(frame, raw: bytes, out: list) -> None:
         destination, source = frame.destination, frame.source
-        out.append(Segment(HDLC, (HDLC, destination.upper, destination.lower, source.upper,
-                                  source.lower), frame.information, not frame.segmented, raw))
+        out.append(_segment(Segment, (HDLC, (HDLC, destination.upper, destination.lower, source.upper,
+                                             source.lower), frame.information, not frame.segmented,
+                                      raw, None)))
 
     # -- M-Bus -----------------------------------------------------------------
 

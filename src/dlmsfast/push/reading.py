@@ -4,7 +4,7 @@ events of :class:`~dlmsfast.push.PushDecoder` (:class:`Notification`,
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional, Union
 
@@ -125,29 +125,6 @@ class Notification:
         }
 
 
-def slot_setters(cls) -> tuple:
-    """The ``__set__`` of each field's slot of a slotted dataclass, in field order."""
-    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
-
-
-def slot_maker(cls):
-    """A function that makes an instance of the frozen slotted dataclass ``cls``
-    from all its fields in order, through the slots: half the cost of the
-    generated ``__init__`` (which sets each field with object.__setattr__).
-    For the objects made per value and per push; no check is made, so the
-    caller gives every field, of the right type."""
-    setters = slot_setters(cls)
-    new = object.__new__
-
-    def make(*values):
-        instance = new(cls)
-        for setter, value in zip(setters, values):
-            setter(instance, value)
-        return instance
-
-    return make
-
-
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """Received octets that did not give readings, and why (a :class:`DlmsError`)."""
@@ -156,4 +133,4 @@ class Rejected:
     frames: tuple[bytes, ...] = field(default=(), repr=False)
 
 
-__all__ = ["Notification", "Reading", "Rejected", "json_value", "slot_maker", "slot_setters"]
+__all__ = ["Notification", "Reading", "Rejected", "json_value"]
