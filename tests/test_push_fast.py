@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,50 @@ def test_the_common_list_takes_the_compiled_walk():
     # a decoder's notification of that body is the same
     apdu = b"\x0f\x00\x00\x00\x01\x00" + encode(body)
     assert PushDecoder().feed_apdu(apdu)[0].readings == tuple(builder.readings)
+
+
+# -- HDLC frames back to back: the compiled run against the framer's own checks --
+
+from dlmsfast.push import framing  # noqa: E402
+
+from push_builders import hdlc_frames, notification  # noqa: E402
+
+FRAMES = hdlc_frames(notification(3, repeat=3), 64)
+
+
+def _framed(stream: bytes, cuts: list[int], compiled: bool) -> tuple:
+    framer = framing.PushFramer()
+    out = []
+    last = 0
+    with pytest.MonkeyPatch.context() as patch:
+        if not compiled:  # every frame through the framer's own checks
+            patch.setattr(framing, "hdlc_run", lambda buf, pos, *rest: (pos, 0))
+        for cut in sorted(cuts) + [len(stream)]:
+            out += framer.feed(stream[last:cut])
+            last = cut
+    return ([(type(x).__name__, tuple(x) if isinstance(x, framing.Segment) else str(x)) for x in out],
+            framer.frames, framer.bad_frames, framer.discarded_bytes, framer.pending)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAMES), st.sampled_from([b"\x7e", b"\x7e\x7e", b"\xa0", b"\x00"]),
+                          st.sampled_from(FRAMES).map(lambda f: f[1:]),   # opening flag lost
+                          st.sampled_from(FRAMES).map(lambda f: f[:-1]),  # closing flag lost
+                          st.sampled_from(FRAMES).map(lambda f: f[:20] + b"\x00" + f[21:])),  # bad FCS
+                max_size=12),
+       st.lists(st.integers(0, 4000), max_size=4))
+def test_the_compiled_hdlc_run_gives_what_the_framer_checks_give(parts, cuts):
+    stream = b"".join(parts)
+    cuts = [c for c in cuts if c < len(stream)]
+    assert _framed(stream, cuts, True) == _framed(stream, cuts, False)
+
+
+def test_frames_sharing_flags_and_fill_go_through_the_compiled_run():
+    # fill before the first frame, two frames sharing one flag, fill between frames
+    stream = (b"\x7e\x7e" + FRAMES[0] + FRAMES[1][1:] + b"\x7e\x7e"
+              + b"".join(FRAMES[2:]))
+    compiled = _framed(stream, [], True)
+    assert compiled == _framed(stream, [], False)
+    segments, frames, bad, _, pending = compiled
+    assert (frames, bad, pending) == (len(FRAMES), 0, 1)  # the last flag may open a frame
+    assert b"".join(seg[1][2] for seg in segments)[3:] == notification(3, repeat=3)

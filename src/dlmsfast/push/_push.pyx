@@ -32,7 +32,11 @@ from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.string cimport memcmp, memcpy
 from cpython.unicode cimport PyUnicode_FromFormat
 
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from libc.stdint cimport uint8_t, uint32_t
+
 from ..axdr._axdr cimport Reader, _read_simple
+from ..hdlc._hdlc cimport FLAG, SCAN_FRAME, _Scan, _scan_frame
 
 import dataclasses
 from decimal import Decimal
@@ -273,3 +277,51 @@ def object_readings(apdu, Py_ssize_t pos, dict obis_cache, obis_of, scaler_unit,
     if r.pos != r.len:
         return None
     return readings
+
+
+# ---------------------------------------------------------------- HDLC frames back to back
+
+cdef inline long long _address_key(uint32_t raw, int size):
+    # as dlmsfast.hdlc.address_key gives it for the HdlcAddress of these octets
+    return (<long long>raw << 3) | size
+
+
+def hdlc_run(bytearray buf, Py_ssize_t pos, list out, segment_new, segment_cls, kind):
+    """PushFramer's common case in one step: from the flag at ``pos``, each
+    whole, valid HDLC frame closed by its own flag, appended to ``out`` as
+    ``segment_new(segment_cls, (kind, (kind, destination key, source key),
+    information, last, raw, None))``; runs of flags between them are skipped.
+
+    Returns ``(offset, flags skipped)``: the offset of the first octet it did
+    not take (a closing flag, which may open the next frame), where the
+    framer's own checks go on (a frame cut short, without its closing flag,
+    failing a check, or anything that is not a flag).
+    """
+    cdef const uint8_t* p = <const uint8_t*>PyByteArray_AS_STRING(buf)
+    cdef Py_ssize_t end = PyByteArray_GET_SIZE(buf)
+    cdef Py_ssize_t skipped = 0, closing, length
+    cdef _Scan scan
+    if pos < 0 or pos > end:
+        raise UsageError(f"offset {pos} outside a buffer of {end} octets")
+    while pos < end and p[pos] == FLAG:
+        # doubled flags and inter-frame fill: the last flag opens the frame
+        while pos + 1 < end and p[pos + 1] == FLAG:
+            pos += 1
+            skipped += 1
+        if pos + 3 > end or p[pos + 1] & 0xF0 != 0xA0:
+            break
+        length = ((p[pos + 1] & 0x07) << 8) | p[pos + 2]
+        closing = pos + 1 + length
+        if closing >= end or p[closing] != FLAG:
+            break
+        if _scan_frame(p, pos, end, &scan) != SCAN_FRAME or scan.end != closing:
+            break
+        information = PyBytes_FromStringAndSize(<const char*>p + scan.info_start, scan.info_len)
+        raw = PyBytes_FromStringAndSize(<const char*>p + pos, closing + 1 - pos)
+        channel = (kind, _address_key(scan.dst_raw, scan.dst_size),
+                   _address_key(scan.src_raw, scan.src_size))
+        out.append(segment_new(segment_cls, (kind, channel, information, not scan.segmented,
+                                             raw, None)))
+        # stop on the closing flag: it may open the next frame too (7E f1 7E f2 7E)
+        pos = closing
+    return pos, skipped

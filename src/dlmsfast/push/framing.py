@@ -35,6 +35,8 @@ from typing import NamedTuple, Optional
 
 from ..errors import DecodeError
 from ..hdlc import LLC_COMMAND, LLC_RESPONSE, parse_frame_from
+from ..hdlc._hdlc import address_key
+from ._push import hdlc_run
 
 HDLC = "hdlc"
 MBUS = "mbus"
@@ -136,6 +138,12 @@ class PushFramer:
         while pos < end:
             octet = buf[pos]
             if octet == _FLAG:
+                # frames back to back (a HAN port's usual stream) in one compiled step
+                run_end, skipped = hdlc_run(buf, pos, out, _segment, Segment, HDLC)
+                if run_end != pos:
+                    self.discarded_bytes += skipped
+                    pos = run_end
+                    continue
                 used = self._hdlc(buf, pos, out)
             elif octet == _MBUS_START:
                 used = self._mbus(buf, pos, out)
@@ -225,10 +233,9 @@ class PushFramer:
 
     @staticmethod
     def _hdlc_segment(frame, raw: bytes, out: list) -> None:
-        destination, source = frame.destination, frame.source
-        out.append(_segment(Segment, (HDLC, (HDLC, destination.upper, destination.lower, source.upper,
-                                             source.lower), frame.information, not frame.segmented,
-                                      raw, None)))
+        channel = (HDLC, address_key(frame.destination), address_key(frame.source))
+        out.append(_segment(Segment, (HDLC, channel, frame.information, not frame.segmented, raw,
+                                      None)))
 
     # -- M-Bus -----------------------------------------------------------------
 
