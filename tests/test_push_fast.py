@@ -149,3 +149,43 @@ def test_frames_sharing_flags_and_fill_go_through_the_compiled_run():
     segments, frames, bad, _, pending = compiled
     assert (frames, bad, pending) == (len(FRAMES), 0, 1)  # the last flag may open a frame
     assert b"".join(seg[1][2] for seg in segments)[3:] == notification(3, repeat=3)
+
+
+# -- scaled, computed on first read ----------------------------------------------
+
+import copy  # noqa: E402
+import dataclasses  # noqa: E402
+import pickle  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from dlmsfast.push import Reading  # noqa: E402
+from dlmsfast.push._push import ScaledSlot, Unscaled  # noqa: E402
+
+
+def _voltage() -> Reading:
+    return PushDecoder().feed_apdu(notification(1))[0].readings[3]
+
+
+def test_scaled_is_computed_on_first_read_and_kept():
+    reading = _voltage()
+    slot = Reading.__dict__["scaled"]
+    assert isinstance(slot, ScaledSlot)
+    first = reading.scaled
+    assert first == Decimal("230.1") and str(first) == "230.1" and reading.scaled is first
+    assert not isinstance(reading.scaled, Unscaled)
+
+
+def test_a_reading_left_unscaled_behaves_as_a_scaled_one():
+    expected = Reading(_voltage().object, 2301, Decimal("230.1"), "V", 35, -1,
+                       _voltage().timestamp, False, 2)
+    assert _voltage() == expected and hash(_voltage()) == hash(expected)
+    assert repr(_voltage()) == repr(expected)
+    assert pickle.loads(pickle.dumps(_voltage())) == expected
+    assert copy.copy(_voltage()) == expected and copy.deepcopy(_voltage()) == expected
+    assert dataclasses.replace(_voltage(), attribute=3).scaled == Decimal("230.1")
+    assert dataclasses.astuple(_voltage())[2] == Decimal("230.1")
+    assert _voltage().to_json()["scaled"] == 230.1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _voltage().scaled = 1
+    with pytest.raises(TypeError):
+        Reading.__dict__["scaled"].__get__(object(), Reading)

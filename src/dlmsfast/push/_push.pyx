@@ -39,13 +39,9 @@ from ..axdr._axdr cimport Reader, _read_simple
 from ..hdlc._hdlc cimport FLAG, SCAN_FRAME, _Scan, _scan_frame
 
 import dataclasses
-from decimal import Decimal
 
 from ..axdr import DateTime
-# the context of ScalerUnit.scale: the scaled values are the ones it gives
-from ..cosem.units import _EXACT
 from ..errors import DecodeError, UsageError
-from .reading import Reading
 
 cdef extern from "Python.h":
     ctypedef struct PyMemberDef:
@@ -67,11 +63,78 @@ cdef enum:
     OBIS_LENGTH = 6
     MAX_FIELDS = 16
 
-cdef object _Decimal = Decimal
-cdef object _context = _EXACT
-cdef object _scaleb = Decimal.scaleb
 cdef object _DateTime = DateTime
 cdef object _TWO = 2
+
+
+cdef Py_ssize_t _slot_offset(cls, str name) except -1:
+    descriptor = cls.__dict__[name]
+    if (type(descriptor).__name__ != "member_descriptor"
+            or (<PyMemberDescrObject*>descriptor).d_member.type != T_OBJECT_EX):
+        raise UsageError(f"{cls.__name__}.{name} is not an object slot")
+    return (<PyMemberDescrObject*>descriptor).d_member.offset
+
+
+cdef class Unscaled:
+    """What the slot of a reading's ``scaled`` holds until it is first read:
+    the ScalerUnit whose ``scale(value)`` gives it (one per scaler_unit, shared
+    by the readings that have it)."""
+
+    cdef readonly object scaler_unit
+
+    def __init__(self, scaler_unit):
+        self.scaler_unit = scaler_unit
+
+    def __repr__(self):
+        return f"Unscaled({self.scaler_unit!r})"
+
+
+cdef class ScaledSlot:
+    """``Reading.scaled``: the slot of the field, read through this descriptor
+    so that a value left :class:`Unscaled` by the decoder is scaled on its
+    first read (ScalerUnit.scale) and kept. A Decimal per scaled value was a
+    sixth of the time of a push, and of its memory, for readings whose
+    ``scaled`` is often never read (a store of raw values, a filter on OBIS).
+    Readings are frozen: the value read is the one the reading always has."""
+
+    cdef readonly Py_ssize_t offset
+    cdef Py_ssize_t value_offset
+    cdef type cls
+
+    def __init__(self, type cls):
+        self.offset = _slot_offset(cls, "scaled")
+        self.value_offset = _slot_offset(cls, "value")
+        self.cls = cls
+
+    cdef inline PyObject** _at(self, object instance) except NULL:
+        if not isinstance(instance, self.cls):
+            raise TypeError(f"scaled of a {type(instance).__name__}, not a {self.cls.__name__}")
+        return <PyObject**>((<char*><PyObject*>instance) + self.offset)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        cdef PyObject** at = self._at(instance)
+        cdef PyObject* value = (<PyObject**>((<char*><PyObject*>instance) + self.value_offset))[0]
+        if at[0] == NULL or value == NULL:
+            raise AttributeError("scaled")
+        scaled = <object>at[0]
+        if type(scaled) is Unscaled:
+            scaled = (<Unscaled>scaled).scaler_unit.scale(<object>value)
+            self._store(at, scaled)
+        return scaled
+
+    def __set__(self, instance, value):
+        self._store(self._at(instance), value)
+
+    def __delete__(self, instance):
+        raise AttributeError("scaled cannot be deleted")
+
+    cdef inline void _store(self, PyObject** at, object value):
+        cdef PyObject* old = at[0]
+        Py_INCREF(value)
+        at[0] = <PyObject*>value
+        Py_XDECREF(old)
 
 
 cdef class SlotMaker:
@@ -91,10 +154,10 @@ cdef class SlotMaker:
             raise UsageError(f"{cls.__name__} is not a slotted dataclass of at most {MAX_FIELDS} fields")
         for i, name in enumerate(names):
             descriptor = cls.__dict__[name]
-            if (type(descriptor).__name__ != "member_descriptor"
-                    or (<PyMemberDescrObject*>descriptor).d_member.type != T_OBJECT_EX):
-                raise UsageError(f"{cls.__name__}.{name} is not an object slot")
-            self.offsets[i] = (<PyMemberDescrObject*>descriptor).d_member.offset
+            if type(descriptor) is ScaledSlot:
+                self.offsets[i] = (<ScaledSlot>descriptor).offset
+            else:
+                self.offsets[i] = _slot_offset(cls, name)
         self.count = len(names)
         self.cls = cls
 
@@ -116,7 +179,13 @@ cdef class SlotMaker:
         return instance
 
 
-cdef SlotMaker _reading = SlotMaker(Reading)
+cdef SlotMaker _reading = None
+
+
+def bind_reading(cls):
+    """The Reading class these functions make (body.py gives it, once)."""
+    global _reading
+    _reading = SlotMaker(cls)
 
 # scaler_unit per (scaler, unit) octet pair, as body.py prepares it (see
 # _scaler_unit there): an index of 16 bits, so a table; _prepared keeps the
@@ -149,16 +218,12 @@ cdef object _obis_at(const unsigned char* octets, dict obis_cache, obis_of):
     return obis
 
 
-cdef object _scaled(object value, tuple prepared):
-    """``scaled`` of a reading: ScalerUnit.scale, with its common case (an int
-    and a scaler <= 0) done here."""
-    scaler = prepared[3]
-    if type(value) is int:
-        if scaler == 0:
-            return value
-        if scaler < 0:
-            return _scaleb(_Decimal(value), scaler, _context)
-    return prepared[0].scale(value)
+cdef inline object _scaled(object value, tuple prepared):
+    """``scaled`` of a reading: the value itself for an int with scaler 0, else
+    left Unscaled (prepared[4]) until it is read (see ScaledSlot)."""
+    if type(value) is int and prepared[3] == 0:
+        return value
+    return prepared[4]
 
 
 cdef object _new(object obis, object value, tuple prepared, object timestamp,
@@ -190,7 +255,8 @@ cdef object _new(object obis, object value, tuple prepared, object timestamp,
 
 def new_reading(obis, value, prepared, timestamp, authenticated, attribute):
     """A Reading of a value already converted; ``prepared`` the scaler_unit
-    as body.prepared gives it (ScalerUnit, symbol, code, scaler), or None."""
+    as body.prepared gives it (ScalerUnit, symbol, code, scaler, Unscaled),
+    or None."""
     return _new(obis, value, prepared, timestamp, bool(authenticated), attribute)
 
 

@@ -32,7 +32,7 @@ from ..cosem.obis import Obis
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
 from ..errors import DlmsError, ProtocolError
-from ._push import new_reading, object_readings
+from ._push import Unscaled, bind_reading, new_reading, object_readings
 from .layouts import Layout
 from .reading import Reading
 
@@ -58,11 +58,14 @@ def obis_of(octets: bytes) -> Obis:
 
 
 def _scaler_unit(pair: tuple) -> tuple:
-    """(ScalerUnit, symbol, unit code, scaler) of a scaler_unit sent as (scaler, unit)."""
+    """(ScalerUnit, symbol, unit code, scaler, Unscaled) of a scaler_unit sent
+    as (scaler, unit): what a reading takes from it (the last, what its
+    ``scaled`` holds until first read)."""
     found = _scaler_unit_cache.get(pair)
     if found is None:
         scaler_unit = ScalerUnit(pair[0], Unit(pair[1]))
-        found = (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler)
+        found = (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler,
+                 Unscaled(scaler_unit))
         if len(_scaler_unit_cache) < _CACHE_LIMIT:
             _scaler_unit_cache[pair] = found
     return found
@@ -124,6 +127,8 @@ def plain_value(value: Any, date_time: bool = False, local_tz: Optional[_dt.tzin
         return to_timestamp(value, local_tz)
     return value
 
+
+bind_reading(Reading)
 
 # Meters that send no system title name themselves with one of these objects
 _METER_ID_OCTETS = (bytes((0, 0, 96, 1, 0, 255)), bytes((0, 0, 42, 0, 0, 255)),

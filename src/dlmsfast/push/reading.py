@@ -11,6 +11,7 @@ from typing import Any, Optional, Union
 from ..axdr import DateTime
 from ..cosem.obis import Obis
 from ..errors import DlmsError
+from ._push import ScaledSlot
 
 Value = Union[None, bool, int, float, Decimal, str, bytes, _dt.datetime, DateTime, list, tuple]
 
@@ -27,7 +28,8 @@ class Reading:
     symbol, ``unit_code`` its number) from the meter's scaler_unit or from a
     list layout, None where neither gives them; ``scaled`` the physical value
     (``value`` times 10**scaler, exact: see
-    :meth:`dlmsfast.cosem.units.ScalerUnit.scale`); ``timestamp`` the
+    :meth:`dlmsfast.cosem.units.ScalerUnit.scale`; computed on its first read
+    and kept); ``timestamp`` the
     date-time of the notification (or of the clock object it carries), by the
     same rule;
     ``authenticated`` True only when a GCM tag over the APDU was checked.
@@ -53,6 +55,10 @@ class Reading:
             "timestamp": iso_time(self.timestamp),
             "authenticated": self.authenticated,
         }
+
+
+# the decoder leaves ``scaled`` to be computed on first read (see ScaledSlot)
+Reading.scaled = ScaledSlot(Reading)  # type: ignore[assignment,misc]
 
 
 def iso_time(value: Any) -> Optional[str]:
