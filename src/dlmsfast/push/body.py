@@ -31,7 +31,7 @@ from ..axdr import DateTime
 from ..cosem.obis import Obis
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
-from ..errors import DlmsError, ProtocolError
+from ..errors import DlmsError, ProtocolError, UsageError
 from ._push import Unscaled, bind_reading, new_reading, object_readings
 from .layouts import Layout
 from .reading import Reading
@@ -178,23 +178,20 @@ class ReadingBuilder:
 
     def objects_at(self, apdu: bytes, pos: int) -> bool:
         """The readings of a body of {OBIS, value[, scaler_unit]} objects at
-        ``pos`` to the end of ``apdu``, by the compiled walk of
+        ``pos`` to the end of ``apdu`` (on a new builder), by the compiled walk of
         :mod:`dlmsfast.push._push`; False (nothing added) when the body is not
         of that shape, and :meth:`body` must decode it."""
-        # the walk may stop part way: the names it saw count only if it ends, and
-        # an error it meets is the general path's to report (it decodes first)
-        names, self.meter_ids = self.meter_ids, {}
+        if self.readings or self.meter_ids:
+            raise UsageError("objects_at decodes a whole body: call it on a new builder")
+        # an error the walk meets is the general path's to report (it decodes first)
         try:
             readings = object_readings(apdu, pos, _obis_cache, obis_of, _scaler_unit,
                                        self.timestamp, self.authenticated, self._leaf)
         except DlmsError:
             readings = None
         if readings is None:
-            self.meter_ids = names
+            self.meter_ids.clear()  # the names of a walk stopped part way
             return False
-        for octets, name in self.meter_ids.items():
-            names.setdefault(octets, name)
-        self.meter_ids = names
         self.readings = readings
         return True
 

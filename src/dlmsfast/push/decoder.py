@@ -269,6 +269,11 @@ class PushDecoder:
             if segment.last:
                 self._apdu(strip_llc(segment.data), channel, (segment.raw,), events)
                 return
+            if segment.kind == HDLC:
+                # the first of an APDU's frames: nothing to check it against yet
+                # (one frame holds far less than MAX_APDU)
+                self._segments[channel] = [segment]
+                return
             parts = self._segments[channel] = []
         if parts and segment.kind == HDLC and starts_with_llc(segment.data):
             # a new APDU begins (only first segments carry the LLC header): the

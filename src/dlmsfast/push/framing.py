@@ -143,6 +143,8 @@ class PushFramer:
                 if run_end != pos:
                     self.discarded_bytes += skipped
                     pos = run_end
+                    if pos + 3 > end:
+                        break  # a last flag (fill skipped): the next frame has not begun
                     continue
                 used = self._hdlc(buf, pos, out)
             elif octet == _MBUS_START:
