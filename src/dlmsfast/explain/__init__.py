@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import axdr, hdlc, wrapper
+from .._util import as_bytes, require
 from ..apdu import parse_apdu
 from ..errors import DecodeError, DlmsError, SecurityError, UsageError
 from ..security import CipheredApdu, SecurityContext, SecurityControl, parse_ciphered
@@ -33,6 +34,7 @@ _HEX_NOISE = re.compile(r"0x|[\s:_\-,]", re.IGNORECASE)
 
 def parse_hex(text: str, what: str = "hex input") -> bytes:
     """Hex as people paste it: spaces, colons, dashes and 0x prefixes are ignored."""
+    require(text, str, what)
     cleaned = _HEX_NOISE.sub("", text)
     if len(cleaned) % 2:
         raise UsageError(f"{what} has an odd number of hex digits ({len(cleaned)})")
@@ -184,6 +186,7 @@ def _plausible(kind: str, data: bytes) -> bool:
 
 def translate(data: bytes, kind: str | None = None, keys: Keys | None = None) -> Decoded:
     """Decode ``data`` as ``kind`` (or detect it) and describe it."""
+    data = as_bytes(data, "the input")
     translation = _Translation(keys or Keys())
     if kind is not None:
         if kind not in KINDS:

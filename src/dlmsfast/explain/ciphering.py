@@ -20,6 +20,7 @@ from ..security.ciphered import (
     _GeneralServiceCiphering,
     content_length,
 )
+from ..errors import UsageError
 from ..security.context import CipheringSteps
 
 _KEY_INFO_CHOICE = {IdentifiedKey: "identified-key (0)", WrappedKey: "wrapped-key (1)",
@@ -83,7 +84,7 @@ def describe_ciphered(apdu: Any) -> dict[str, Any]:
                 "ciphertext_length": len(apdu.ciphertext),
             },
         }
-    raise TypeError(f"not a ciphered APDU: {type(apdu).__name__}")
+    raise UsageError(f"not a ciphered APDU: {type(apdu).__name__}")
 
 
 def describe_steps(steps: CipheringSteps) -> dict[str, Any]:
