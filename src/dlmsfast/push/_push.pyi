@@ -1,5 +1,5 @@
 """Type stub of the compiled push hot path (see _push.pyx)."""
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 class Unscaled:
     scaler_unit: Any
