@@ -64,6 +64,7 @@ from .reading import Notification, Rejected
 # segments (or GBT blocks) from growing memory without limit.
 MAX_APDU = 0x10000
 _MAX_NESTING = 4  # GBT > ciphering > GBT > notification at most
+_MAX_SEGMENT = 0x7FF  # the longest part of an APDU a frame holds (HDLC; M-Bus: 255)
 _DATA_NOTIFICATION = 0x0F
 _EVENT_NOTIFICATION = 0xC2
 _GBT = 0xE0
@@ -292,7 +293,8 @@ class PushDecoder:
                 self._segment(segment, events)
             return
         parts.append(segment)
-        if sum([len(p.data) for p in parts]) > MAX_APDU:
+        # a frame holds at most _MAX_SEGMENT octets: only many parts can pass the bound
+        if len(parts) * _MAX_SEGMENT > MAX_APDU and sum([len(p.data) for p in parts]) > MAX_APDU:
             del self._segments[channel]
             self._reject(ProtocolError(f"segmented APDU longer than {MAX_APDU} octets"),
                          tuple([p.raw for p in parts]), events)
@@ -447,11 +449,14 @@ class PushDecoder:
                     timestamp = reading.value
                     readings = [dataclasses.replace(r, timestamp=timestamp) for r in readings]
                     break
-        meter_id = builder.meter_id() if title is None else title.hex().upper()
+        if title is not None:
+            meter_id = title.hex().upper()
+        else:
+            meter_id = builder.meter_id() if builder.meter_ids else None
         return _make_notification(
             tuple(readings), timestamp, counter, title, meter_id, authenticated,
             None if builder.layout is None else builder.layout.name,
-            apdu, frames if self.keep_raw else (), tuple(builder.unnamed),
+            apdu, frames if self.keep_raw else (), tuple(builder.unnamed) if builder.unnamed else (),
         )
 
 

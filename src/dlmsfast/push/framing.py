@@ -82,17 +82,16 @@ class Segment(NamedTuple):
 _segment = tuple.__new__
 
 
+_LLC_HEADERS = (LLC_RESPONSE, LLC_COMMAND)
+
+
 def starts_with_llc(data: bytes) -> bool:
-    head = data[:3]
-    return head == LLC_RESPONSE or head == LLC_COMMAND
+    return data.startswith(_LLC_HEADERS)
 
 
 def strip_llc(data: bytes) -> bytes:
     """The APDU without its LLC header (E6 E6 00 / E6 E7 00), when it has one."""
-    head = data[:3]
-    if head == LLC_RESPONSE or head == LLC_COMMAND:
-        return data[3:]
-    return data
+    return data[3:] if data.startswith(_LLC_HEADERS) else data
 
 
 class PushFramer:
