@@ -302,7 +302,9 @@ class PushDecoder:
         if segment.last:
             del self._segments[channel]
             apdu = b"".join([p.data for p in parts])
-            self._apdu(strip_llc(apdu), channel, tuple([p.raw for p in parts]), events)
+            # the frames go with the events only when kept (keep_raw)
+            frames = tuple([p.raw for p in parts]) if self.keep_raw else ()
+            self._apdu(strip_llc(apdu), channel, frames, events)
 
     def _apdu(self, apdu: bytes, channel: tuple, frames: tuple, events: list) -> None:
         try:
