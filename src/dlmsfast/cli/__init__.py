@@ -85,10 +85,11 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="security control byte (default 0x30: authenticated and encrypted)")
     enc.add_argument("--form", choices=("glo", "ded", "general-glo", "general-ded"), default="glo")
     enc.add_argument("--explain", action="store_true", help="show each step of the ciphering")
-    from . import read
+    from . import read, simulate
 
     read.add_parser(sub)
     listen.add_parser(sub)
+    simulate.add_parser(sub)
     return parser
 
 
@@ -129,7 +130,7 @@ def _cmd_encrypt(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
-    if args.command == "read":
+    if args.command in ("read", "simulate"):
         return args.run(args)
     try:
         if args.command == "decode":
