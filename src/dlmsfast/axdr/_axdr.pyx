@@ -368,10 +368,8 @@ cdef inline Data _new_data(int tag, object value, object description):
 
 # ---------------------------------------------------------------- read cursor
 
-ctypedef struct Reader:
-    const unsigned char* buf
-    Py_ssize_t len
-    Py_ssize_t pos
+# Reader (the cursor) is declared in _axdr.pxd: the push fast path walks
+# notification bodies with it (cimport dlmsfast.axdr._axdr).
 
 
 cdef int _fail(str message, Py_ssize_t offset) except -1:
