@@ -101,7 +101,7 @@ def test_confirmed_service_error_vectors_describe_their_meaning():
         if record["meaning"]["apdu"] != "confirmed-service-error":
             continue
         parsed = parse_apdu(bytes.fromhex(record["hex"]))
-        described = parsed.describe()
+        described = parsed.to_meaning()
         for key, value in record["meaning"].items():
             assert described[key] == value, key
 

@@ -52,7 +52,7 @@ def _check(raw: bytes) -> None:
         assert offset is None or 0 <= offset <= len(raw), (error, len(raw))
         return
     if hasattr(apdu, "describe"):
-        apdu.describe()
+        apdu.to_meaning()
     if isinstance(apdu, XDLMS_TYPES):
         again = apdu.to_bytes()
         assert parse_apdu(again) == apdu
@@ -247,5 +247,5 @@ def test_random_apdus_round_trip(apdu):
     parsed = parse_apdu(raw)
     assert parsed == apdu
     assert parsed.to_bytes() == raw
-    assert json.loads(json.dumps(parsed.describe())) == parsed.describe()
-    assert parsed.describe()["apdu"] == apdu.APDU
+    assert json.loads(json.dumps(parsed.to_meaning())) == parsed.to_meaning()
+    assert parsed.to_meaning()["apdu"] == apdu.APDU

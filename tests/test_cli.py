@@ -327,5 +327,5 @@ def test_decode_deciphers_acse_user_information(capsys, record):
     text, _, _ = out.partition("\n{")
     assert "tag check          MATCH" in text
     decoded = json.loads("{" + out.partition("\n{")[2])
-    assert decoded["user_information"]["decrypted"]["plaintext"] == decrypted["plaintext"]
-    assert decoded["user_information"]["decrypted"]["decoded"]["apdu"] == decrypted["decoded"]["apdu"]
+    assert decoded["user_information"]["deciphered"]["plaintext"] == decrypted["plaintext"]
+    assert decoded["user_information"]["deciphered"]["apdu_decoded"]["apdu"] == decrypted["decoded"]["apdu"]

@@ -24,6 +24,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from ._tags import CIPHERED_APDUS, PLAIN_APDUS
 from .errors import DecodeError, EncodeError
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -35,52 +36,10 @@ MAX_PAYLOAD_LENGTH = 0xFFFF
 _HEADER = struct.Struct(">HHHH")
 _VERSION_OCTETS = WRAPPER_VERSION.to_bytes(2, "big")
 
-# First octet of the payload -> APDU name (Green Book), for describing a payload.
-_PLAIN_APDUS = {
-    0x01: "initiateRequest",
-    0x08: "initiateResponse",
-    0x0E: "confirmedServiceError",
-    0x0F: "data-notification",
-    0x60: "AARQ",
-    0x61: "AARE",
-    0x62: "RLRQ",
-    0x63: "RLRE",
-    0xC0: "get-request",
-    0xC1: "set-request",
-    0xC2: "event-notification-request",
-    0xC3: "action-request",
-    0xC4: "get-response",
-    0xC5: "set-response",
-    0xC7: "action-response",
-    0xD8: "exception-response",
-    0xE0: "general-block-transfer",
-}
-# ded-initiateRequest/-Response (0x41/0x48) are left out on purpose: they never
-# travel (the dedicated key rides inside a glo-initiateRequest), and 0x48 is also
-# ASCII "H", which starts many non-DLMS payloads (wrapper.json "HelloWold!").
-_CIPHERED_APDUS = {
-    0x21: "glo-initiateRequest",
-    0x28: "glo-initiateResponse",
-    0x2E: "glo-confirmedServiceError",
-    0xC8: "glo-get-request",
-    0xC9: "glo-set-request",
-    0xCA: "glo-event-notification-request",
-    0xCB: "glo-action-request",
-    0xCC: "glo-get-response",
-    0xCD: "glo-set-response",
-    0xCF: "glo-action-response",
-    0xD0: "ded-get-request",
-    0xD1: "ded-set-request",
-    0xD2: "ded-event-notification-request",
-    0xD3: "ded-action-request",
-    0xD4: "ded-get-response",
-    0xD5: "ded-set-response",
-    0xD7: "ded-action-response",
-    0xDB: "general-glo-ciphering",
-    0xDC: "general-ded-ciphering",
-    0xDD: "general-ciphering",
-    0xDF: "general-signing",
-}
+# ded-initiateRequest/-Response (0x41/0x48) are not named: they never travel (the
+# dedicated key rides inside a glo-initiateRequest), and 0x48 is also ASCII "H",
+# which starts many non-DLMS payloads (wrapper.json "HelloWold!").
+_CIPHERED_APDUS = {tag: name for tag, name in CIPHERED_APDUS.items() if tag not in (0x41, 0x48)}
 
 
 def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
@@ -91,8 +50,8 @@ def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
     if version != WRAPPER_VERSION or not payload:
         return "opaque"
     tag = payload[0]
-    if tag in _PLAIN_APDUS:
-        return _PLAIN_APDUS[tag]
+    if tag in PLAIN_APDUS:
+        return PLAIN_APDUS[tag]
     if tag in _CIPHERED_APDUS:
         return f"{_CIPHERED_APDUS[tag]} APDU (0x{tag:02X})"
     return "opaque"

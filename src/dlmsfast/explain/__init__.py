@@ -24,7 +24,7 @@ from ..apdu import parse_apdu
 from ..errors import DecodeError, DlmsError, SecurityError, UsageError
 from ..security import CipheredApdu, SecurityContext, SecurityControl, parse_ciphered
 from ..security.ciphered import is_ciphered_tag
-from .ciphering import describe_ciphered, describe_steps, explain_lines
+from .ciphering import describe_steps, explain_lines
 
 KINDS = ("hdlc", "wrapper", "apdu", "axdr")
 
@@ -105,10 +105,18 @@ class _Translation:
                 # sender's system title in the AP title of the same APDU.
                 title = (getattr(apdu, "calling_ap_title", None)
                          or getattr(apdu, "responding_ap_title", None) or self.keys.system_title)
-                return apdu.describe(decipher=lambda inner: self.decipher(inner, title))
-            return apdu.describe()
+                meaning = apdu.to_meaning()
+                inner = apdu.user_information
+                if inner and is_ciphered_tag(inner[0]):
+                    plaintext = self.decipher(inner, title)
+                    meaning["user_information"]["deciphered"] = {
+                        "plaintext": plaintext.hex().upper(),
+                        "apdu_decoded": parse_apdu(plaintext).to_meaning(),
+                    }
+                return meaning
+            return apdu.to_meaning()
         ciphered = parse_ciphered(data)
-        meaning = describe_ciphered(ciphered)
+        meaning = ciphered.to_meaning()
         if self.keys:
             context = _context_for(ciphered.security_control, self.keys,
                                    dedicated=isinstance(ciphered, CipheredApdu))

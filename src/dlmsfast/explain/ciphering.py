@@ -11,79 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..security.ciphered import (
-    AgreedKey,
-    CipheredApdu,
-    GeneralCiphering,
-    IdentifiedKey,
-    WrappedKey,
-    _GeneralServiceCiphering,
-    content_length,
-)
 from ..security.context import CipheringSteps
-
-_KEY_INFO_CHOICE = {IdentifiedKey: "identified-key (0)", WrappedKey: "wrapped-key (1)",
-                    AgreedKey: "agreed-key (2)"}
-
 
 def _hex(value: bytes) -> str:
     return value.hex().upper()
-
-
-def _content(apdu: Any) -> dict[str, Any]:
-    return {
-        "security_control": apdu.security_control.to_meaning(),
-        "invocation_counter": apdu.invocation_counter,
-        "ciphertext": _hex(apdu.ciphertext),
-        "authentication_tag": _hex(apdu.authentication_tag),
-    }
-
-
-def _key_info(key_info: Any) -> dict[str, Any] | None:
-    if key_info is None:
-        return None
-    meaning: dict[str, Any] = {"choice": _KEY_INFO_CHOICE[type(key_info)]}
-    if isinstance(key_info, IdentifiedKey):
-        meaning["key_id"] = key_info.key_id
-    elif isinstance(key_info, WrappedKey):
-        meaning["kek_id"] = key_info.kek_id
-    else:
-        meaning["key_parameters"] = _hex(key_info.key_parameters)
-    if not isinstance(key_info, IdentifiedKey):
-        meaning["key_ciphered_data_length"] = len(key_info.key_ciphered_data)
-        meaning["key_ciphered_data"] = _hex(key_info.key_ciphered_data)
-    return meaning
-
-
-def describe_ciphered(apdu: Any) -> dict[str, Any]:
-    """The structure of any ciphered APDU, without deciphering it."""
-    if isinstance(apdu, CipheredApdu):
-        return {"apdu": apdu.service, "tag": f"{apdu.tag:02X}", **_content(apdu)}
-    if isinstance(apdu, _GeneralServiceCiphering):
-        return {
-            "apdu": apdu.service,
-            "tag": f"{apdu.TAG:02X}",
-            "system_title": {"length": len(apdu.system_title), "hex": _hex(apdu.system_title)},
-            "ciphered_content_length": content_length(apdu),
-            **_content(apdu),
-        }
-    if isinstance(apdu, GeneralCiphering):
-        return {
-            "apdu": apdu.service,
-            "tag": f"{apdu.TAG:02X}",
-            "transaction_id": _hex(apdu.transaction_id),
-            "originator_system_title": _hex(apdu.originator_system_title),
-            "recipient_system_title": _hex(apdu.recipient_system_title),
-            "date_time": _hex(apdu.date_time),
-            "other_information": _hex(apdu.other_information),
-            "key_info": _key_info(apdu.key_info),
-            "ciphered_content": {
-                "length": content_length(apdu),
-                **_content(apdu),
-                "ciphertext_length": len(apdu.ciphertext),
-            },
-        }
-    raise TypeError(f"not a ciphered APDU: {type(apdu).__name__}")
 
 
 def describe_steps(steps: CipheringSteps) -> dict[str, Any]:

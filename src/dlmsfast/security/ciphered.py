@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from .._tags import GENERAL_CIPHERING, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SERVICE_TAGS
 from .._util import as_bytes
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
@@ -51,29 +52,7 @@ SC_ENCRYPTION = 0x20
 SC_BROADCAST_KEY = 0x40
 SC_COMPRESSION = 0x80
 
-# (plaintext tag, plaintext name, glo tag, ded tag), IEC 62056-5-3 xDLMS-APDU.
-# The SN services keep the standard's spelling (readRequest), the LN ones too
-# (get-request); a glo tag is plain + 0x20 (SN/initiate) or + 0x08 (LN), a ded
-# tag plain + 0x40 or + 0x10.
-SERVICE_TAGS: tuple[tuple[int, str, int, int], ...] = (
-    (0x01, "initiateRequest", 0x21, 0x41),
-    (0x05, "readRequest", 0x25, 0x45),
-    (0x06, "writeRequest", 0x26, 0x46),
-    (0x08, "initiateResponse", 0x28, 0x48),
-    (0x0C, "readResponse", 0x2C, 0x4C),
-    (0x0D, "writeResponse", 0x2D, 0x4D),
-    (0x0E, "confirmedServiceError", 0x2E, 0x4E),
-    (0x16, "unconfirmedWriteRequest", 0x36, 0x56),
-    (0x18, "informationReportRequest", 0x38, 0x58),
-    (0xC0, "get-request", 0xC8, 0xD0),
-    (0xC1, "set-request", 0xC9, 0xD1),
-    (0xC2, "event-notification-request", 0xCA, 0xD2),
-    (0xC3, "action-request", 0xCB, 0xD3),
-    (0xC4, "get-response", 0xCC, 0xD4),
-    (0xC5, "set-response", 0xCD, 0xD5),
-    (0xC7, "action-response", 0xCF, 0xD7),
-)
-
+# SERVICE_TAGS: (plaintext tag, plaintext name, glo tag, ded tag), from the one tag table.
 GLO_TAG: dict[int, int] = {plain: glo for plain, _, glo, _ in SERVICE_TAGS}
 DED_TAG: dict[int, int] = {plain: ded for plain, _, _, ded in SERVICE_TAGS}
 PLAIN_TAG: dict[int, int] = {
@@ -86,9 +65,6 @@ SERVICE_NAME: dict[int, str] = {
 }
 DEDICATED_TAGS = frozenset(ded for _, _, _, ded in SERVICE_TAGS)
 
-GENERAL_GLO_CIPHERING = 0xDB
-GENERAL_DED_CIPHERING = 0xDC
-GENERAL_CIPHERING = 0xDD
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +200,16 @@ def content_length(apdu) -> int:
     return SECURITY_HEADER_LENGTH + len(apdu.ciphertext) + len(apdu.authentication_tag)
 
 
+def _content_meaning(apdu) -> dict:
+    """SC, IC, ciphertext and tag: the ciphered-content part of every form's meaning."""
+    return {
+        "security_control": apdu.security_control.to_meaning(),
+        "invocation_counter": apdu.invocation_counter,
+        "ciphertext": apdu.ciphertext.hex().upper(),
+        "authentication_tag": apdu.authentication_tag.hex().upper(),
+    }
+
+
 def _expect_end(pos: int, end: int, base: int) -> None:
     if pos != end:
         raise DecodeError(f"{end - pos} trailing octets after the APDU", base + pos)
@@ -278,6 +264,11 @@ class CipheredApdu:
         )
         return bytes((self.tag,)) + octet_string(content)
 
+    def to_meaning(self) -> dict:
+        """The structure, without deciphering (shared/vectors/security.json)."""
+        return {"apdu": self.service, "tag": f"{self.tag:02X}",
+                "length": content_length(self), **_content_meaning(self)}
+
 
 @dataclass(frozen=True, slots=True)
 class _GeneralServiceCiphering:
@@ -319,6 +310,17 @@ class _GeneralServiceCiphering:
         )
         return bytes((self.TAG,)) + octet_string(self.system_title) + octet_string(content)
 
+    def to_meaning(self) -> dict:
+        """The structure, without deciphering (shared/vectors/security.json)."""
+        return {
+            "apdu": self.service,
+            "tag": f"{self.TAG:02X}",
+            "system_title": {"length": len(self.system_title),
+                             "hex": self.system_title.hex().upper()},
+            "ciphered_content_length": content_length(self),
+            **_content_meaning(self),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class GeneralGloCiphering(_GeneralServiceCiphering):
@@ -346,6 +348,9 @@ class IdentifiedKey:
     CHOICE = 0
     key_id: int
 
+    def to_meaning(self) -> dict:
+        return {"choice": "identified-key (0)", "key_id": self.key_id}
+
 
 @dataclass(frozen=True, slots=True)
 class WrappedKey:
@@ -355,6 +360,11 @@ class WrappedKey:
     kek_id: int
     key_ciphered_data: bytes
 
+    def to_meaning(self) -> dict:
+        return {"choice": "wrapped-key (1)", "kek_id": self.kek_id,
+                "key_ciphered_data_length": len(self.key_ciphered_data),
+                "key_ciphered_data": self.key_ciphered_data.hex().upper()}
+
 
 @dataclass(frozen=True, slots=True)
 class AgreedKey:
@@ -363,6 +373,11 @@ class AgreedKey:
     CHOICE = 2
     key_parameters: bytes
     key_ciphered_data: bytes
+
+    def to_meaning(self) -> dict:
+        return {"choice": "agreed-key (2)", "key_parameters": self.key_parameters.hex().upper(),
+                "key_ciphered_data_length": len(self.key_ciphered_data),
+                "key_ciphered_data": self.key_ciphered_data.hex().upper()}
 
 
 KeyInfo = Union[IdentifiedKey, WrappedKey, AgreedKey]
@@ -462,6 +477,24 @@ class GeneralCiphering:
         _expect_end(pos + length, end, base)
         sc, ic, info, auth_tag = _split_ciphered_content(data, pos, end, base)
         return cls(*fields, key_info, sc, ic, info, auth_tag)
+
+    def to_meaning(self) -> dict:
+        """The structure, without deciphering (shared/vectors/security.json)."""
+        return {
+            "apdu": self.service,
+            "tag": f"{self.TAG:02X}",
+            "transaction_id": self.transaction_id.hex().upper(),
+            "originator_system_title": self.originator_system_title.hex().upper(),
+            "recipient_system_title": self.recipient_system_title.hex().upper(),
+            "date_time": self.date_time.hex().upper(),
+            "other_information": self.other_information.hex().upper(),
+            "key_info": None if self.key_info is None else self.key_info.to_meaning(),
+            "ciphered_content": {
+                "length": content_length(self),
+                **_content_meaning(self),
+                "ciphertext_length": len(self.ciphertext),
+            },
+        }
 
     def to_bytes(self) -> bytes:
         content = _join_ciphered_content(
