@@ -160,6 +160,66 @@ def _parse_from(buf: Buffer, offset: int) -> tuple[int, Optional[WrapperFrame], 
     return end - offset, frame, None
 
 
+def _whole_frame_after(buf: Buffer, start: int) -> int:
+    """Offset of the first 00 01 after ``start`` whose frame ends exactly at the end of
+    ``buf``; ``start`` when there is none."""
+    at = _next_header(buf, start + 1)
+    while at + HEADER_LENGTH <= len(buf):
+        length = buf[at + 6] << 8 | buf[at + 7]
+        if length and at + HEADER_LENGTH + length == len(buf):
+            return at
+        at = _next_header(buf, at + 1)
+    return start
+
+
+def _frame_may_start_inside(buf: Buffer, start: int, end: int) -> bool:
+    """Whether a whole header inside ``buf[start:end]`` starts a frame that the octets
+    received so far do not complete yet (so the candidate may be a truncated one).
+    A header cut by the end of the input is no evidence: it may be payload; nor is
+    the candidate's own header (a wPort of 1 reads 00 01)."""
+    at = _next_header(buf, start + HEADER_LENGTH)
+    while at < end:
+        if at + HEADER_LENGTH > len(buf):
+            return False
+        length = buf[at + 6] << 8 | buf[at + 7]
+        if length and at + HEADER_LENGTH + length > len(buf):
+            return True
+        at = _next_header(buf, at + 1)
+    return False
+
+
+def _resync_step(buf: Buffer, pos: int, used: int, frame: Optional[WrapperFrame],
+                 error: Optional[DecodeError]):
+    """``(used, frame, error)`` for what was found at ``pos`` while resynchronising.
+
+    A frame is taken when it is not empty, no header inside it starts a frame that
+    ends exactly at the end of the input, and it ends where another header starts,
+    or at the end of the input with no header inside it that may start a longer
+    frame (then it waits for more octets); otherwise such a later frame wins, and
+    the candidate counts as a truncated frame. The price: after garbage, a frame
+    whose payload holds a whole wrapper header may wait for the next octets.
+    """
+    if frame is None and used:
+        return used, None, error  # not a header at all: skipped as usual
+    end = pos + used
+    later = _whole_frame_after(buf, pos)
+    overlapped = pos < later < end  # a whole frame starts inside the candidate
+    if frame is not None and frame.payload and not overlapped:
+        if buf[end:end + 2] == _VERSION_OCTETS:
+            return used, frame, None
+        if end == len(buf) and not _frame_may_start_inside(buf, pos, end):
+            return used, frame, None
+    if later > pos:
+        return later - pos, None, DecodeError(
+            "a wrapper header found while resynchronising does not lead to the next "
+            "frame (a truncated frame)", pos)
+    if not used or end + 1 >= len(buf):
+        return 0, None, None  # wait for more octets to tell
+    return _next_header(buf, pos + 1) - pos, None, DecodeError(
+        "a wrapper header found while resynchronising does not end where another begins "
+        "(a truncated frame)", pos)
+
+
 def parse_wrapper_from(data: Buffer, offset: int = 0) -> tuple[int, Optional[WrapperFrame]]:
     """Find the wrapper frame at ``offset``: ``(bytes_used, frame_or_None)``.
 
@@ -179,11 +239,16 @@ class WrapperStreamSplitter:
     ``last_error`` with the stream offset) instead of raising mid-stream.
     """
 
-    __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "bad_frames", "frames", "last_error")
+    __slots__ = ("_buffer", "_stream_offset", "_resync", "discarded_bytes", "bad_frames",
+                 "frames", "last_error")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._stream_offset = 0
+        # After garbage, a 00 01 pair may start a truncated frame whose length field
+        # swallows the next real header: until a frame is confirmed, one is taken only
+        # when the octets after it start another header (or the input ends with it).
+        self._resync = False
         self.discarded_bytes = 0
         self.bad_frames = 0
         self.frames = 0
@@ -202,11 +267,15 @@ class WrapperStreamSplitter:
         pos = 0
         while True:
             used, frame, error = _parse_from(buffer, pos)
+            if self._resync:
+                used, frame, error = _resync_step(buffer, pos, used, frame, error)
             if used == 0:
                 break
             if frame is not None:
                 frames.append(frame)
+                self._resync = False
             else:
+                self._resync = True
                 self.discarded_bytes += used
                 self.bad_frames += 1
                 assert error is not None

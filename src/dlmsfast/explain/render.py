@@ -12,6 +12,7 @@ import json
 import math
 from typing import IO, Any, Iterator
 
+from ..apdu.initiate import Conformance
 from ..axdr import DataType, DateTime
 from ..cosem.obis import Obis
 from ..errors import DlmsError
@@ -115,6 +116,15 @@ def _data_lines(item: dict[str, Any], label: str, indent: str) -> Iterator[str]:
     yield f"{prefix}: {_scalar(value)}" + (f"  ({extra})" if extra else "")
 
 
+def _conformance_bit(name: str) -> str:
+    """The standard's bit number of a conformance name (bit 0 is the first octet's MSB)."""
+    try:
+        flag = Conformance.from_blue_book_names([name])
+    except DlmsError:
+        return "?"
+    return str(23 - int(flag).bit_length() + 1)
+
+
 def tree_lines(meaning: Any, indent: str = "") -> Iterator[str]:
     """An indented, readable tree of a meaning dictionary."""
     if _is_data_node(meaning):
@@ -124,6 +134,11 @@ def tree_lines(meaning: Any, indent: str = "") -> Iterator[str]:
         for key, value in meaning.items():
             if _is_data_node(value):
                 yield from _data_lines(value, f"{key}: ", indent)
+            elif key.endswith("conformance") and isinstance(value, list):
+                # a list index would read as a bit number: name the standard's bit
+                yield f"{indent}{key}:"
+                for name in value:
+                    yield f"{indent}  bit {_conformance_bit(name):>2}: {name}"
             elif isinstance(value, (dict, list)) and value:
                 yield f"{indent}{key}:"
                 yield from tree_lines(value, indent + "  ")
