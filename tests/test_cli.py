@@ -127,7 +127,10 @@ def test_security_vectors_decipher_and_explain_every_step(capsys, record):
     meaning = record["meaning"]
     keys = meaning["keys"]
     ek = keys.get("dedicated_key") if record["name"].startswith("ded-") else keys["encryption_key"]
-    argv = ["decode", "--explain", "--ek", ek, "--ak", keys["authentication_key"]]
+    argv = ["decode", "--explain", "--ek", ek]
+    if meaning["security_control"]["authentication"]:
+        # an AK given for an encryption-only APDU is refused as a possible downgrade
+        argv += ["--ak", keys["authentication_key"]]
     if meaning.get("system_title_for_iv"):
         argv += ["--system-title", meaning["system_title_for_iv"]]
     status, document, err = run_json(capsys, *argv, record["hex"])
@@ -185,7 +188,8 @@ def test_every_form_encrypts_then_decodes_with_every_step(capsys, form, sc):
                            "--form", form, GB_PLAIN)
     assert status == EXIT_OK, err
     ciphered = out.strip()
-    status, document, err = run_json(capsys, "decode", "--explain", *GB_KEYS, ciphered)
+    keys = GB_KEYS if sc != "0x20" else ("--ek", GB_EK, "--system-title", GB_TITLE)
+    status, document, err = run_json(capsys, "decode", "--explain", *keys, ciphered)
     assert status == EXIT_OK, err
     top = document["nodes"][0]
     assert top["kind"] == "ciphered-apdu"
@@ -211,7 +215,7 @@ def test_empty_system_title_is_refused_not_eight_zero_octets(capsys):
 def test_wrong_key_on_encryption_only_apdu_names_no_fake_offset(capsys):
     status, out, _ = run(capsys, "encrypt", *GB_KEYS, "--ic", "5", "--sc", "0x20", GB_PLAIN)
     ciphered = out.strip()
-    wrong = ("--ek", GB_AK, "--ak", GB_AK, "--system-title", GB_TITLE)
+    wrong = ("--ek", GB_AK, "--system-title", GB_TITLE)
     status, document, _ = run_json(capsys, "decode", "--explain", *wrong, ciphered)
     top = document["nodes"][0]
     # no offset in the plaintext reported as if it were in the input
@@ -466,3 +470,17 @@ def test_five_megabyte_value_prints_in_proportional_time(capsys):
     assert status == EXIT_OK
     assert time.perf_counter() - start < 5
     assert len(out) < 3 * len(value.hex())
+
+
+def test_a_downgraded_apdu_is_refused_when_an_authentication_key_is_given(capsys):
+    # finding: SC 0x30 changed to 0x20 gave the plaintext followed by 12 garbage octets
+    downgraded = GB_CIPHERED[:4] + "20" + GB_CIPHERED[6:]
+    status, document, err = run_json(capsys, "decode", *GB_KEYS, downgraded)
+    assert status == 5
+    walk = document["nodes"][0]["deciphering"]
+    assert walk["refused"] is True and walk["plaintext"] is None
+    assert document["nodes"][0]["content"] is None
+    # the caller who really has an encryption-only association leaves out --ak
+    status, document, _ = run_json(capsys, "decode", "--ek", GB_EK, "--system-title",
+                                   GB_TITLE, downgraded)
+    assert document["nodes"][0]["deciphering"]["authenticated"] is False

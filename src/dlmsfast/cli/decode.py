@@ -7,7 +7,7 @@ import sys
 
 from ..errors import UsageError
 from ..explain import KINDS
-from . import EXIT_MALFORMED, EXIT_OK, EXIT_TAG
+from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG
 from ._options import add_input_argument, add_key_options, read_input
 
 NAME = "decode"
@@ -21,7 +21,8 @@ deciphered and their tag is checked; --explain shows every step of the
 deciphering with the bytes (without keys: the structure, and what is needed).
 
 exit status: 0 done, 2 usage, 3 malformed input or an undecodable part,
-4 failed tag check (see dlmsfast --help)"""
+4 failed tag check, 5 an APDU with less protection than the keys given imply
+(see dlmsfast --help)"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,10 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to decode: the input is empty")
     keys = Keys(args.ek, args.ak, args.system_title, check_tag=not args.unchecked)
     decoded = translate(data, args.kind, keys, explain=args.explain)
-    undecoded, failed = problems(decoded)
-    status = EXIT_TAG if failed else EXIT_MALFORMED if undecoded else EXIT_OK
+    undecoded, failed, refused = problems(decoded)
+    status = (EXIT_TAG if failed else EXIT_SECURITY if refused else
+              EXIT_MALFORMED if undecoded else EXIT_OK)
     if args.json:
-        write_json(document(decoded, status), sys.stdout)
+        write_json(document(decoded, status), sys.stdout, size=len(data))
         return status
     out = sys.stdout
     out.write(f"{decoded.kind}: {len(decoded.nodes)} item(s), {len(data)} octets\n")
@@ -70,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"dlmsfast decode: {failed} authentication tag(s) did not check: wrong key, "
               "AK or system title, or changed bytes; the plaintext is not shown",
               file=sys.stderr)
+    elif refused:
+        print("dlmsfast decode: an APDU has less protection than the keys given imply "
+              "(a possible downgrade); its plaintext is not shown", file=sys.stderr)
     elif undecoded:
         print(f"dlmsfast decode: {undecoded} part(s) could not be decoded or failed a "
               "check (see 'error' and 'note' above)", file=sys.stderr)

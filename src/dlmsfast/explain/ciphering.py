@@ -63,6 +63,8 @@ class Walk:
     tag_ok: bool | None = None
     stopped: str | None = None
     """Why the walk could not go to the end (missing key, wrong tag ...)."""
+    refused: bool = False
+    """The APDU has less protection than the keys given imply (a possible downgrade)."""
     suspects: list[str] = field(default_factory=list)
     """Inputs that could be wrong when the tag did not check."""
     needs: list[str] = field(default_factory=list)
@@ -83,6 +85,7 @@ class Walk:
             "authenticated": self.authenticated,
             "plaintext": None if self.plaintext is None else _hex(self.plaintext),
             "stopped": self.stopped,
+            "refused": self.refused,
             "suspects": self.suspects,
             "needs": self.needs,
         }
@@ -222,6 +225,17 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
     if sc & SC_ENCRYPTION:
         walk.add("AES-GCM decryption", "the ciphertext run through AES in counter mode "
                  "from the IV (the plaintext is held back until the tag checks)")
+    if not sc & SC_AUTHENTICATION and authentication_key is not None and check_tag:
+        # The safe default: an authentication key means the association authenticates;
+        # an APDU without the bit may have had its SC changed (0x30 -> 0x20).
+        walk.refused = True
+        walk.stopped = (f"SC 0x{sc:02X} has no authentication, but an authentication key "
+                        "was given: the APDU may have been downgraded, so its plaintext "
+                        "is not shown")
+        walk.suspects.append("the security control octet (changed on the way?)")
+        walk.needs.append("leave out --ak if this association really uses encryption "
+                          "only, or --decipher-without-checking-the-tag")
+        return walk
     if not sc & SC_AUTHENTICATION:
         walk.add("tag", "none: SC has no authentication bit, so nothing proves the key, "
                  "the system title or the bytes right")

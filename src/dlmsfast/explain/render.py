@@ -20,7 +20,11 @@ from ..errors import DlmsError
 SCHEMA_VERSION = 1
 
 _DATA_TYPES = frozenset(t.blue_book_name for t in DataType)
-_ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False)
+_PLAIN_LEAVES = frozenset(
+    t.blue_book_name for t in DataType
+    if t.blue_book_name not in ("array", "structure", "compact-array", "date-time", "date",
+                                "time", "octet-string", "null-data", "dont-care",
+                                "bit-string"))
 
 
 def _finite(value: Any) -> Any:
@@ -36,9 +40,21 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def write_json(document: dict[str, Any], out: IO[str]) -> None:
-    for chunk in _ENCODER.iterencode(_finite(document)):
-        out.write(chunk)
+_INDENTED_UP_TO = 1 << 16
+"""Documents of an input up to this many octets are indented for reading; larger ones
+are written compact by the C encoder (json's indenting encoder is pure Python)."""
+
+
+def write_json(document: dict[str, Any], out: IO[str], *, size: int = 0) -> None:
+    indent = 2 if size <= _INDENTED_UP_TO else None
+    separators = None if indent else (",", ":")
+    try:
+        text = json.dumps(document, indent=indent, separators=separators,
+                          ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere: name it, then encode again
+        text = json.dumps(_finite(document), indent=indent, separators=separators,
+                          ensure_ascii=False, allow_nan=False)
+    out.write(text)
     out.write("\n")
 
 
@@ -104,7 +120,12 @@ def _data_lines(item: dict[str, Any], label: str, indent: str) -> Iterator[str]:
         yield f"{prefix} ({len(value)})"
         deeper = indent + "  "
         for i, child in enumerate(value):
-            yield from _data_lines(child, f"[{i}] ", deeper)
+            child_kind = child["type"]
+            if child_kind in _PLAIN_LEAVES:
+                # the common case of a long array, without a nested generator per element
+                yield f"{deeper}[{i}] {child_kind}: {_scalar(child['value'])}"
+            else:
+                yield from _data_lines(child, f"[{i}] ", deeper)
         return
     if kind in ("date-time", "date", "time") and isinstance(value, dict):
         yield f"{prefix}: " + ", ".join(f"{k}={_scalar(v)}" for k, v in value.items())
@@ -208,6 +229,13 @@ def walk_lines(walk: dict[str, Any]) -> Iterator[str]:
 
 
 def write_text(lines: Iterator[str], out: IO[str]) -> None:
+    batch: list[str] = []
     for line in lines:
-        out.write(line)
-        out.write("\n")
+        batch.append(line)
+        if len(batch) >= 4096:
+            batch.append("")
+            out.write("\n".join(batch))
+            batch.clear()
+    if batch:
+        batch.append("")
+        out.write("\n".join(batch))

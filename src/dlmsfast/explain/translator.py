@@ -301,9 +301,9 @@ def _a(kind: str) -> str:
             "axdr": "an A-XDR value"}[kind]
 
 
-def problems(decoded: Decoded) -> tuple[int, int]:
-    """(undecodable parts, failed tag checks) anywhere in the nodes."""
-    undecoded = failed = 0
+def problems(decoded: Decoded) -> tuple[int, int, int]:
+    """(undecodable parts, failed tag checks, refused downgrades) anywhere in the nodes."""
+    undecoded = failed = refused = 0
     stack = list(decoded.nodes)
     while stack:
         item = stack.pop()
@@ -315,9 +315,11 @@ def problems(decoded: Decoded) -> tuple[int, int]:
         walk = item["deciphering"]
         if walk is not None and walk["tag_ok"] is False:
             failed += 1
+        if walk is not None and walk["refused"]:
+            refused += 1
         if item["content"] is not None:
             stack.append(item["content"])
-    return undecoded, failed
+    return undecoded, failed, refused
 
 
 __all__ = ["Decoded", "KINDS", "Keys", "node", "parse_hex", "problems", "read_input",
