@@ -484,3 +484,30 @@ def test_a_downgraded_apdu_is_refused_when_an_authentication_key_is_given(capsys
     status, document, _ = run_json(capsys, "decode", "--ek", GB_EK, "--system-title",
                                    GB_TITLE, downgraded)
     assert document["nodes"][0]["deciphering"]["authenticated"] is False
+
+
+def test_trailing_octets_after_frames_are_shown_not_blamed_on_the_apdu_layer(capsys):
+    # finding: "unknown APDU tag 0x7E" for a frame followed by trailing octets
+    status, document, _ = run_json(capsys, "decode", SNRM + "0102")
+    assert status == EXIT_MALFORMED
+    assert document["kind"] == "hdlc"
+    assert document["nodes"][0]["meaning"]["control"]["frame"] == "SNRM"
+    assert document["nodes"][1]["kind"] == "undecoded"
+    assert document["nodes"][1]["hex"] == "0102"
+
+
+def test_missing_closing_flag_is_named_with_a_hint(capsys):
+    status, out, err = run(capsys, "decode", SNRM[:-2])
+    assert status == EXIT_MALFORMED
+    assert "closing flag" in err and "--as" in err and "APDU tag" not in err
+
+
+def test_readme_walkthrough_python_runs_and_matches_the_cli(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## How a ciphered APDU is built"):]
+    code = section[section.index("```python\n") + 10:]
+    code = code[:code.index("```")]
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102  (our own README)
+    out, _ = capsys.readouterr()
+    assert "AAD: SC || AK" in out and out.strip().endswith(GB_PLAIN)
+    assert GB_CIPHERED in section

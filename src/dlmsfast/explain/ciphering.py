@@ -221,8 +221,18 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
         return walk
     walk.add("key", f"{key_name} (given with {key_option}; not shown)")
     cipher = AesGcm(encryption_key)
-    plaintext = cipher.decrypt(iv, apdu.ciphertext) if sc & SC_ENCRYPTION else apdu.ciphertext
+    # authenticated only: the "ciphertext" field is the plaintext, in clear
+    plaintext = None if sc & SC_ENCRYPTION else apdu.ciphertext
+    aad = b""
+    if sc & SC_AUTHENTICATION and authentication_key is not None:
+        extra = _general_header(apdu) if isinstance(apdu, GeneralCiphering) else b""
+        aad = bytes((sc,)) + authentication_key + extra + (plaintext or b"")
+        layout = "SC || AK" + (" || general-ciphering header" if extra else "") + (
+            "" if sc & SC_ENCRYPTION else " || plaintext")
+        walk.add("AAD", f"{layout} (it holds the AK you typed: shown here on request, "
+                 "never logged)", aad)
     if sc & SC_ENCRYPTION:
+        plaintext = cipher.decrypt(iv, apdu.ciphertext)
         walk.add("AES-GCM decryption", "the ciphertext run through AES in counter mode "
                  "from the IV (the plaintext is held back until the tag checks)")
     if not sc & SC_AUTHENTICATION and authentication_key is not None and check_tag:
@@ -251,15 +261,6 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
         if not check_tag:
             _release_unchecked(walk, plaintext)
         return walk
-    extra = _general_header(apdu) if isinstance(apdu, GeneralCiphering) else b""
-    if sc & SC_ENCRYPTION:
-        aad = bytes((sc,)) + authentication_key + extra
-        layout = "SC || AK" + (" || general-ciphering header" if extra else "")
-    else:
-        aad = bytes((sc,)) + authentication_key + extra + plaintext
-        layout = "SC || AK" + (" || general-ciphering header" if extra else "") + " || plaintext"
-    walk.add("AAD", f"{layout} (it holds the AK you typed: shown here on request, never logged)",
-             aad)
     computed = cipher.encrypt(iv, plaintext if sc & SC_ENCRYPTION else b"", aad)[-TAG_LENGTH:]
     walk.add("computed tag", "the first 12 octets of the GCM tag over the AAD and the "
              "ciphertext, under the key and IV above", computed)

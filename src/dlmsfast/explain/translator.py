@@ -122,9 +122,12 @@ class _Translation:
         return [node("axdr", data, axdr.decode_typed(data).to_meaning())]
 
     def hdlc(self, data: bytes) -> list[dict[str, Any]]:
-        frames = []
-        for start, end in _hdlc_frames(data):
-            frames.append(self.hdlc_frame(data[start:end], start))
+        spans, rest = _hdlc_frames(data)
+        frames = [self.hdlc_frame(data[start:end], start) for start, end in spans]
+        if rest is not None:
+            # octets after the last whole frame (a capture cut short, trailing noise)
+            frames.append(node("undecoded", data[rest.offset if rest.offset is not None
+                                                 else 0:], error=_error(rest)))
         return frames
 
     def hdlc_frame(self, raw: bytes, base: int) -> dict[str, Any]:
@@ -220,10 +223,23 @@ def _acse_title(apdu: Any, keys: Keys) -> TitleSource:
     return TitleSource(None, "")
 
 
-def _hdlc_frames(data: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each frame of a capture: flags shared or doubled, each frame's
-    end found from its format field's length (a 0x7E inside a frame is data)."""
-    spans = []
+def _hdlc_frames(data: bytes) -> tuple[list[tuple[int, int]], DecodeError | None]:
+    """(start, end) of each frame of a capture (flags shared or doubled, each frame's
+    end found from its format field's length: a 0x7E inside a frame is data), and
+    what stopped the reading after at least one frame (trailing octets), if anything.
+    Without a single frame the error is raised."""
+    spans: list[tuple[int, int]] = []
+    try:
+        _read_hdlc_frames(data, spans)
+    except DecodeError as exc:
+        if not spans:
+            raise
+        # the rest starts after the last frame's closing flag
+        return spans, DecodeError(f"after {len(spans)} frame(s): {exc.message}", spans[-1][1])
+    return spans, None
+
+
+def _read_hdlc_frames(data: bytes, spans: list[tuple[int, int]]) -> None:
     pos = 0
     n = len(data)
     while pos < n:
@@ -250,7 +266,6 @@ def _hdlc_frames(data: bytes) -> list[tuple[int, int]]:
         pos = end
         if pos + 1 == n:
             break
-    return spans
 
 
 def _detect(data: bytes) -> list[str]:
