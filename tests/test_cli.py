@@ -60,12 +60,6 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def subprocess_cli(*argv: str, stdin=None, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-m", "dlmsfast", *argv], capture_output=True,
-                          text=True, timeout=60, env=env, stdin=stdin, cwd="/", **kwargs)
-
-
 def _vectors(name: str) -> list:
     return [pytest.param(r, id=r["name"][:60]) for r in load_vectors(name)]
 
@@ -235,12 +229,12 @@ def test_wrong_key_inside_hdlc_frame_does_not_exit_zero(capsys):
     assert document["nodes"][0]["content"]["deciphering"]["tag_ok"] is False
 
 
-def _hdlc_i_frame(information: bytes) -> bytes:
+def _hdlc_i_frame(information: bytes, segmented: bool = False) -> bytes:
     from dlmsfast.hdlc import fcs16
 
     header = bytes((0x03, 0x21, 0x10))
     length = 2 + len(header) + 2 + len(information) + 2
-    body = bytes((0xA0 | length >> 8, length & 0xFF)) + header
+    body = bytes((0xA0 | (0x08 if segmented else 0) | length >> 8, length & 0xFF)) + header
     body += fcs16(body).to_bytes(2, "little") + information
     body += fcs16(body).to_bytes(2, "little")
     return b"\x7e" + body + b"\x7e"
@@ -392,24 +386,23 @@ def test_file_argument_hex_and_binary(capsys, tmp_path):
         assert status == EXIT_OK and document["kind"] == "hdlc"
 
 
-def test_stdin_dash_reads_binary_and_hex():
-    done = subprocess_cli("decode", "--json", "-", input=None,
-                          stdin=None) if False else None
+@pytest.mark.parametrize("dash", [["-"], []])
+def test_stdin_reads_binary_and_hex_with_or_without_dash(dash):
     for payload in (bytes.fromhex(SNRM), b"06 00 00 13 91\n"):
-        proc = subprocess.run([sys.executable, "-m", "dlmsfast", "decode", "--json", "-"],
+        proc = subprocess.run([sys.executable, "-m", "dlmsfast", "decode", "--json", *dash],
                               input=payload, capture_output=True, timeout=60, cwd="/",
                               env={**os.environ, "PYTHONPATH": SRC})
         assert proc.returncode == 0, proc.stderr
         json.loads(proc.stdout)
-    assert done is None
 
 
-def test_dash_on_a_terminal_says_how_instead_of_waiting():
+@pytest.mark.parametrize("dash", [["-"], []])
+def test_stdin_on_a_terminal_says_how_instead_of_waiting(dash):
     import pty
 
     master, slave = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, "-m", "dlmsfast", "decode", "-"], stdin=slave,
+        proc = subprocess.run([sys.executable, "-m", "dlmsfast", "decode", *dash], stdin=slave,
                               capture_output=True, text=True, timeout=30, cwd="/",
                               env={**os.environ, "PYTHONPATH": SRC})
     finally:
@@ -511,3 +504,21 @@ def test_readme_walkthrough_python_runs_and_matches_the_cli(capsys):
     out, _ = capsys.readouterr()
     assert "AAD: SC || AK" in out and out.strip().endswith(GB_PLAIN)
     assert GB_CIPHERED in section
+
+
+def test_segments_in_frames_back_to_back_are_reassembled(capsys):
+    # a get-response of 300 octets in three I-frames: LLC + first part, then the rest
+    from dlmsfast.apdu import GetResponseNormal
+    from dlmsfast.axdr import Data, DataType
+
+    apdu = GetResponseNormal(result=Data(DataType.OCTET_STRING, bytes(range(256)) * 1)).to_bytes()
+    info = bytes.fromhex("E6E700") + apdu
+    pieces = [info[:100], info[100:200], info[200:]]
+    frames = b"".join(
+        _hdlc_i_frame(piece, segmented=i < 2) for i, piece in enumerate(pieces))
+    status, document, err = run_json(capsys, "decode", frames.hex())
+    assert status == EXIT_OK, err
+    assert [n["content"]["kind"] for n in document["nodes"]] == ["segment", "segment", "apdu"]
+    whole = document["nodes"][2]["content"]
+    assert whole["meaning"]["apdu"] == "get-response"
+    assert whole["hex"] == apdu.hex().upper()

@@ -39,19 +39,19 @@ def number(text: str) -> int:
 
 def add_input_argument(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
-        "input", metavar="INPUT",
+        "input", metavar="INPUT", nargs="?", default=None,
         help=f"{what}: hex (spaces, colons and line breaks allowed), a file holding hex or "
-             "binary octets, or - to read standard input")
+             "binary octets, or - (or nothing, when piped) to read standard input")
 
 
-def read_input(argument: str, what: str) -> bytes:
-    """The octets of INPUT: '-' (stdin), an existing file, else hex text."""
+def read_input(argument: str | None, what: str) -> bytes:
+    """The octets of INPUT: '-' or none (stdin), an existing file, else hex text."""
     from ..explain import parse_hex, read_input as octets_of
 
-    if argument == "-":
+    if argument is None or argument == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError(
-                f"'-' reads {what} from standard input, which is a terminal here: pipe "
+                f"{what} is read from standard input, which is a terminal here: pipe "
                 "something in (e.g. `cat capture.bin | dlmsfast decode -`), or give the hex "
                 "or a file name as the argument")
         return octets_of(sys.stdin.buffer.read(), what)

@@ -124,6 +124,7 @@ class _Translation:
     def hdlc(self, data: bytes) -> list[dict[str, Any]]:
         spans, rest = _hdlc_frames(data)
         frames = [self.hdlc_frame(data[start:end], start) for start, end in spans]
+        self.reassemble(frames)
         if rest is not None:
             # octets after the last whole frame (a capture cut short, trailing noise)
             frames.append(node("undecoded", data[rest.offset if rest.offset is not None
@@ -149,6 +150,28 @@ class _Translation:
             # A continuation segment has no LLC header: a part of a longer APDU.
             result["content"] = self.payload(info, segmented=True)
         return result
+
+    def reassemble(self, frames: list[dict[str, Any]]) -> None:
+        """Segments of one APDU in frames of the capture (the first with the LLC
+        header, the last without the segmentation bit): the last frame's content
+        becomes the whole APDU."""
+        parts: list[bytes] = []
+        for item in frames:
+            meaning = item["meaning"]
+            if item["kind"] != "hdlc" or meaning["control"]["frame"] not in ("I", "UI"):
+                continue
+            info = bytes.fromhex(meaning["information"] or "")
+            segmented = meaning["format"]["segmented"]
+            if meaning.get("llc"):
+                parts = [info[3:]] if segmented else []
+            elif parts and info:
+                parts.append(info)
+                if not segmented:
+                    item["content"] = self.payload(b"".join(parts), segmented=False)
+                    item["content"]["notes"].append(
+                        f"the whole APDU, reassembled from the {len(parts)} segments "
+                        "ending in this frame")
+                    parts = []
 
     def wrapper(self, data: bytes) -> list[dict[str, Any]]:
         nodes = []
