@@ -140,7 +140,7 @@ def test_empty_and_non_bytes_input():
 
 
 def test_every_layer_normalises_input_alike():
-    # One normaliser (apdu.common.as_bytes): any bytes-like object is read, text is
+    # One normaliser (_util.as_bytes): any bytes-like object is read, text is
     # the caller's mistake, whichever layer decodes it.
     import array
 

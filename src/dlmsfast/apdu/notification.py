@@ -47,7 +47,7 @@ def _octets(value: Any, what: str) -> bytes | None:
     return octets_argument(value, what)
 
 
-def _describe_date_time(octets: bytes) -> dict[str, Any]:
+def _date_time_meaning(octets: bytes) -> dict[str, Any]:
     described: dict[str, Any] = {"length": len(octets), "hex": octets.hex().upper()}
     if len(octets) == _DATE_TIME_LENGTH:
         described.update(DateTime.from_bytes(octets).to_meaning())
@@ -120,7 +120,7 @@ class DataNotification:
         described = {
             "apdu": self.APDU,
             "long_invoke_id_and_priority": self.long_invoke_id_and_priority.to_meaning(),
-            "date_time": None if self.date_time is None else _describe_date_time(self.date_time),
+            "date_time": None if self.date_time is None else _date_time_meaning(self.date_time),
             "notification_body": self.notification_body.to_meaning(),
         }
         if self.date_time is not None and self.date_time_form == OPTIONAL_FLAG_FORM:
