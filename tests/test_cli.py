@@ -522,3 +522,32 @@ def test_segments_in_frames_back_to_back_are_reassembled(capsys):
     whole = document["nodes"][2]["content"]
     assert whole["meaning"]["apdu"] == "get-response"
     assert whole["hex"] == apdu.hex().upper()
+
+
+def test_a_capture_teaches_the_titles_and_the_dedicated_key_to_what_follows(capsys):
+    from dlmsfast.apdu import AARQ
+    from dlmsfast.wrapper import WrapperFrame
+
+    record = next(r for r in load_vectors("acse")
+                  if r["meaning"]["apdu"] == "AARQ"
+                  and "decrypted" in r["meaning"].get("user_information", {}))
+    aarq = bytes.fromhex(record["hex"])
+    client_title = AARQ.from_bytes(aarq).calling_ap_title
+    dedicated = record["meaning"]["user_information"]["decrypted"]["decoded"]["dedicated_key"]
+    status, out, err = run(capsys, "encrypt", "--ek", dedicated, "--ak", GB_AK,
+                           "--system-title", client_title.hex(), "--ic", "9", "--form", "ded",
+                           GB_PLAIN)
+    assert status == EXIT_OK, err
+    ded_request = bytes.fromhex(out.strip())
+    capture = (WrapperFrame(1, 16, 1, aarq).to_bytes()
+               + WrapperFrame(1, 16, 1, ded_request).to_bytes())
+    # only the global keys on the command line: the title and the dedicated key come
+    # from the AARQ and its deciphered InitiateRequest
+    status, document, err = run_json(capsys, "decode", "--explain", "--ek", GB_EK, "--ak",
+                                     GB_AK, capture.hex())
+    assert status == EXIT_OK, err
+    second = document["nodes"][1]["content"]
+    steps = {s["name"]: s for s in second["deciphering"]["steps"]}
+    assert "AARQ's calling-AP-title" in steps["system title"]["text"]
+    assert "InitiateRequest deciphered earlier" in steps["key"]["text"]
+    assert second["deciphering"]["plaintext"] == GB_PLAIN

@@ -164,8 +164,10 @@ class TitleSource:
 
 def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
                   authentication_key: bytes | None, title: TitleSource,
-                  check_tag: bool = True) -> Walk:
-    """Open a ciphered APDU step by step; see the module docstring."""
+                  check_tag: bool = True, key_source: str | None = None) -> Walk:
+    """Open a ciphered APDU step by step; see the module docstring. ``key_source``
+    says where the key came from when not from the command line (the dedicated key
+    of an InitiateRequest deciphered earlier in the same capture)."""
     sc = apdu.security_control.value
     ic = apdu.invocation_counter
     walk = Walk("decipher", apdu.service)
@@ -219,7 +221,7 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
                         f"uses {_KEY_LENGTHS[suite]}")
         walk.suspects.append(f"{key_option} (its length)")
         return walk
-    walk.add("key", f"{key_name} (given with {key_option}; not shown)")
+    walk.add("key", f"{key_name} ({key_source or f'given with {key_option}'}; not shown)")
     cipher = AesGcm(encryption_key)
     # authenticated only: the "ciphertext" field is the plaintext, in clear
     plaintext = None if sc & SC_ENCRYPTION else apdu.ciphertext

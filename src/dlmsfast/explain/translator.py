@@ -36,8 +36,14 @@ from .. import axdr, hdlc, wrapper
 from .._tags import APDU_NAME
 from ..apdu import parse_apdu
 from ..apdu.acse import AARE, AARQ, RLRE, RLRQ
+from ..apdu.initiate import InitiateRequest
 from ..errors import DecodeError, UsageError
-from ..security.ciphered import is_ciphered_tag, parse_ciphered
+from ..security.ciphered import (
+    CipheredApdu,
+    GeneralDedCiphering,
+    is_ciphered_tag,
+    parse_ciphered,
+)
 from .ciphering import TitleSource, Walk, decipher_walk
 
 KINDS = ("hdlc", "wrapper", "apdu", "axdr")
@@ -115,6 +121,11 @@ class _Translation:
         self.keys = keys
         self.explain = explain
         self.walks: list[Walk] = []
+        # learnt from the capture itself, in order: the system titles of the AARQ
+        # (client) and AARE (server), and the dedicated key of a deciphered
+        # InitiateRequest, for the glo-/ded- APDUs that follow
+        self.titles: dict[bool, TitleSource] = {}
+        self.dedicated_key: bytes | None = None
 
     # -- layers -------------------------------------------------------------------
 
@@ -198,6 +209,14 @@ class _Translation:
             return self.ciphered(data, title)
         apdu = parse_apdu(data)
         result = node("apdu", data, apdu.to_meaning())
+        if isinstance(apdu, AARQ) and apdu.calling_ap_title:
+            self.titles[True] = TitleSource(apdu.calling_ap_title,
+                                            "the AARQ's calling-AP-title earlier in the input")
+        if isinstance(apdu, AARE) and apdu.responding_ap_title:
+            self.titles[False] = TitleSource(
+                apdu.responding_ap_title, "the AARE's responding-AP-title earlier in the input")
+        if isinstance(apdu, InitiateRequest) and apdu.dedicated_key is not None:
+            self.dedicated_key = apdu.dedicated_key
         if isinstance(apdu, (AARQ, AARE, RLRQ, RLRE)) and apdu.user_information:
             inner = apdu.user_information
             if is_ciphered_tag(inner[0]):
@@ -209,12 +228,21 @@ class _Translation:
         result = node("ciphered-apdu", data, apdu.to_meaning())
         if not (self.keys or self.explain):
             return result
+        from_client = _from_client(apdu)
+        if title is None:
+            title = self.titles.get(from_client)
         if title is None:
             title = TitleSource(self.keys.system_title, "--system-title") \
                 if self.keys.system_title is not None else TitleSource(None, "")
-        walk = decipher_walk(apdu, data, encryption_key=self.keys.encryption_key,
+        key, key_source = self.keys.encryption_key, None
+        dedicated = isinstance(apdu, GeneralDedCiphering) or (
+            isinstance(apdu, CipheredApdu) and apdu.dedicated)
+        if dedicated and self.dedicated_key is not None:
+            key = self.dedicated_key
+            key_source = "from the InitiateRequest deciphered earlier in the input"
+        walk = decipher_walk(apdu, data, encryption_key=key,
                              authentication_key=self.keys.authentication_key, title=title,
-                             check_tag=self.keys.check_tag)
+                             check_tag=self.keys.check_tag, key_source=key_source)
         self.walks.append(walk)
         result["deciphering"] = walk.to_meaning()
         if walk.plaintext is not None and (apdu.security_control.encryption or walk.authenticated):
@@ -233,6 +261,14 @@ class _Translation:
             return self.apdu(payload)
         except DecodeError as exc:
             return node("undecoded", payload, error=_error(exc))
+
+
+def _from_client(apdu: Any) -> bool:
+    """Whether the client sent this ciphered APDU: requests go client to server."""
+    if isinstance(apdu, CipheredApdu):
+        name = APDU_NAME.get(apdu.plain_tag, "")
+        return name.endswith(("Request", "-request"))
+    return True
 
 
 def _acse_title(apdu: Any, keys: Keys) -> TitleSource:
