@@ -6,7 +6,6 @@ where a terminal, a pipe or a signal matters.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal

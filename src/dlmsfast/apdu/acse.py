@@ -44,7 +44,12 @@ from .._enum import BlueBookEnum
 from .._util import as_bytes, octets_argument
 from ..errors import DecodeError, EncodeError
 from ..security.ciphered import DED_TAG, GLO_TAG, parse_ciphered
-from ..security.mechanism import _MECHANISM_NAME_ARC, DLMS_UA_OID, MechanismName, _dlms_oid
+from ..security.mechanism import (
+    _MECHANISM_NAME_ARC,
+    DLMS_UA_OID,
+    MechanismName,
+    _dlms_oid,
+)
 from . import _ber
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 

@@ -23,12 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _tags
-from ..axdr import Data
 from .._util import require
+from ..axdr import Data
 from ..cosem.descriptors import CosemMethodDescriptor
-from .cursor import decoded, Reader, Writer
+from .cursor import Reader, Writer, decoded
 from .invoke import InvokeIdAndPriority
-from .results import ActionResult, DataAccessResult, DataBlockSA, get_data_result_meaning, GetDataResult
+from .results import (
+    ActionResult,
+    DataAccessResult,
+    DataBlockSA,
+    GetDataResult,
+    get_data_result_meaning,
+)
 from .service import BlockNumberBody, DataBlockSABody, ServiceApdu, variant
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .. import _tags
-from ..errors import UsageError
 from .._util import octets_argument
-from .cursor import open_apdu, Writer
+from ..errors import UsageError
+from .cursor import Writer, open_apdu
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

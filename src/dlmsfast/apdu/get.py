@@ -21,10 +21,15 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _tags
-from ..cosem.descriptors import attribute_meaning, CosemAttributeDescriptor, CosemAttributeDescriptorWithSelection, SelectiveAccessDescriptor
-from .cursor import decoded, Reader, Writer
+from ..cosem.descriptors import (
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+    SelectiveAccessDescriptor,
+    attribute_meaning,
+)
+from .cursor import Reader, Writer, decoded
 from .invoke import InvokeIdAndPriority
-from .results import DataBlockG, get_data_result_meaning, GetDataResult
+from .results import DataBlockG, GetDataResult, get_data_result_meaning
 from .service import BlockNumberBody, ServiceApdu, variant
 
 

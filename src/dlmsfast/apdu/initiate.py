@@ -42,7 +42,6 @@ from .. import _tags
 from .._enum import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from ._ber import encode_length, read_length, read_tag
-from .._util import as_bytes
 from .cursor import open_apdu
 
 DLMS_VERSION = 6

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .. import _tags
-from ..axdr import Data, DateTime
-from ..errors import EncodeError, UsageError
 from .._enum import BlueBookEnum
 from .._util import octets_argument, require
+from ..axdr import Data, DateTime
 from ..cosem.descriptors import CosemAttributeDescriptor
-from .cursor import open_apdu, Writer
+from ..errors import EncodeError, UsageError
+from .cursor import Writer, open_apdu
 from .invoke import LongInvokeIdAndPriority
 
 OCTET_STRING_FORM = "octet-string"

@@ -14,11 +14,15 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Union
 
 from .._enum import BlueBookEnum
+from .._tags import APDU_NAME
 from .._util import as_bytes
 from ..errors import DecodeError, UsageError
 from .cursor import Reader, Writer, decoded, open_apdu
-from .invoke import _INVOKE_ID_AND_PRIORITY, DEFAULT_INVOKE_ID_AND_PRIORITY, InvokeIdAndPriority
-from .._tags import APDU_NAME
+from .invoke import (
+    _INVOKE_ID_AND_PRIORITY,
+    DEFAULT_INVOKE_ID_AND_PRIORITY,
+    InvokeIdAndPriority,
+)
 
 _Buffer = Union[bytes, bytearray, memoryview]
 

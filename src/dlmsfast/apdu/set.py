@@ -25,8 +25,13 @@ from typing import Any
 
 from .. import _tags
 from ..axdr import Data
-from ..cosem.descriptors import attribute_meaning, CosemAttributeDescriptor, CosemAttributeDescriptorWithSelection, SelectiveAccessDescriptor
-from .cursor import decoded, Reader, Writer
+from ..cosem.descriptors import (
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+    SelectiveAccessDescriptor,
+    attribute_meaning,
+)
+from .cursor import Reader, Writer, decoded
 from .invoke import InvokeIdAndPriority
 from .results import DataAccessResult, DataBlockSA
 from .service import BlockNumberBody, DataBlockSABody, ServiceApdu, variant

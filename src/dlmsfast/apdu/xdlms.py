@@ -22,9 +22,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .action import *  # noqa: F401,F403  (the public names of each service)
-from .action import ACTION_REQUEST, ACTION_RESPONSE
-from .action import __all__ as _action_names
 from ..cosem.descriptors import (
     CaptureObjectDefinition,
     CosemAttributeDescriptor,
@@ -34,18 +31,21 @@ from ..cosem.descriptors import (
     RangeDescriptor,
     SelectiveAccessDescriptor,
 )
-from .invoke import *  # noqa: F401,F403
-from .invoke import __all__ as _invoke_names
-from .results import *  # noqa: F401,F403
-from .results import __all__ as _results_names
-from .service import read_choice
+from .action import *  # noqa: F401,F403  (the public names of each service)
+from .action import ACTION_REQUEST, ACTION_RESPONSE
+from .action import __all__ as _action_names
 from .gbt import GeneralBlockTransfer
 from .get import *  # noqa: F401,F403
 from .get import GET_REQUEST, GET_RESPONSE
 from .get import __all__ as _get_names
+from .invoke import *  # noqa: F401,F403
+from .invoke import __all__ as _invoke_names
 from .notification import *  # noqa: F401,F403
 from .notification import DataNotification, EventNotificationRequest, ExceptionResponse
 from .notification import __all__ as _notification_names
+from .results import *  # noqa: F401,F403
+from .results import __all__ as _results_names
+from .service import read_choice
 from .set import *  # noqa: F401,F403
 from .set import SET_REQUEST, SET_RESPONSE
 from .set import __all__ as _set_names

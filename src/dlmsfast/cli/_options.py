@@ -46,7 +46,7 @@ def add_input_argument(parser: argparse.ArgumentParser, what: str) -> None:
 
 def read_input(argument: str | None, what: str) -> bytes:
     """The octets of INPUT: '-' or none (stdin), an existing file, else hex text."""
-    from ..explain import parse_hex, read_input as octets_of
+    from ..explain import input_octets, parse_hex
 
     if argument is None or argument == "-":
         if sys.stdin is None or sys.stdin.isatty():
@@ -54,10 +54,10 @@ def read_input(argument: str | None, what: str) -> bytes:
                 f"{what} is read from standard input, which is a terminal here: pipe "
                 "something in (e.g. `cat capture.bin | dlmsfast decode -`), or give the hex "
                 "or a file name as the argument")
-        return octets_of(sys.stdin.buffer.read(), what)
+        return input_octets(sys.stdin.buffer.read(), what)
     if os.path.isfile(argument):
         with open(argument, "rb") as handle:
-            return octets_of(handle.read(), what)
+            return input_octets(handle.read(), what)
     return parse_hex(argument, what)
 
 

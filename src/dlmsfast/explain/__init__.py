@@ -33,8 +33,24 @@ from ..errors import ConfigurationError, UsageError
 from ..security import SecurityContext
 from ..security.ciphered import parse_ciphered
 from .ciphering import TitleSource, Walk, decipher_walk, encipher_walk
-from .render import SCHEMA_VERSION, node_lines, tree_lines, walk_lines, write_json, write_text
-from .translator import KINDS, Decoded, Keys, node, parse_hex, problems, read_input, translate
+from .render import (
+    SCHEMA_VERSION,
+    node_lines,
+    tree_lines,
+    walk_lines,
+    write_json,
+    write_text,
+)
+from .translator import (
+    KINDS,
+    Decoded,
+    Keys,
+    input_octets,
+    node,
+    parse_hex,
+    problems,
+    translate,
+)
 
 FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
 _KEY_LENGTHS = {0: 16, 1: 16, 2: 32}
@@ -83,9 +99,7 @@ def encrypt(plaintext: bytes, *, encryption_key: bytes | None,
         raise UsageError(f"security suite {suite} (SC bits 0-3) is not AES-GCM: 0, 1 or 2")
     length = _KEY_LENGTHS[suite]
     ek = _key(encryption_key, "the encryption key (--ek)", length)
-    if security_control & 0x10:
-        ak = _key(authentication_key, "the authentication key (--ak)", length)
-    elif authentication_key is not None:
+    if security_control & 0x10 or authentication_key is not None:
         ak = _key(authentication_key, "the authentication key (--ak)", length)
     else:
         ak = bytes(length)  # unused: SC has no authentication bit
@@ -131,10 +145,10 @@ __all__ = [
     "encrypt",
     "error_document",
     "node",
+    "input_octets",
     "node_lines",
     "parse_hex",
     "problems",
-    "read_input",
     "schema",
     "translate",
     "tree_lines",

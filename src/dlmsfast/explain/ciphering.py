@@ -114,9 +114,9 @@ def _layout(walk: Walk, apdu: Any, data: bytes) -> None:
     if isinstance(apdu, CipheredApdu):
         parts.append(("length", data[1:header_end]))
     elif isinstance(apdu, GeneralCiphering):
-        parts.append(("general-ciphering header (transaction-id, originator and recipient "
-                      "system titles, date-time, other-information, key-info, length)",
-                      data[1:header_end]))
+        header = ("general-ciphering header (transaction-id, originator and recipient "
+                  "system titles, date-time, other-information, key-info, length)")
+        parts.append((header, data[1:header_end]))
     else:
         parts.append(("length, system-title, length", data[1:header_end]))
     parts += [("SC", data[header_end:header_end + 1]),
@@ -263,7 +263,8 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
         if not check_tag:
             _release_unchecked(walk, plaintext)
         return walk
-    computed = cipher.encrypt(iv, plaintext if sc & SC_ENCRYPTION else b"", aad)[-TAG_LENGTH:]
+    computed = cipher.encrypt(iv, (plaintext or b"") if sc & SC_ENCRYPTION else b"",
+                              aad)[-TAG_LENGTH:]
     walk.add("computed tag", "the first 12 octets of the GCM tag over the AAD and the "
              "ciphertext, under the key and IV above", computed)
     walk.add("received tag", "the last 12 octets of the APDU", apdu.authentication_tag)
@@ -286,7 +287,7 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
     return walk
 
 
-def _release_unchecked(walk: Walk, plaintext: bytes) -> None:
+def _release_unchecked(walk: Walk, plaintext: bytes | None) -> None:
     walk.plaintext = plaintext
     walk.authenticated = False
     walk.add("plaintext APDU", "UNAUTHENTICATED: deciphered without checking the tag, "

@@ -116,7 +116,7 @@ def _data_lines(item: dict[str, Any], label: str, indent: str) -> Iterator[str]:
     kind = item["type"]
     value = item.get("value")
     prefix = f"{indent}{label}{kind}"
-    if kind in ("array", "structure", "compact-array"):
+    if kind in ("array", "structure", "compact-array") and isinstance(value, list):
         yield f"{prefix} ({len(value)})"
         deeper = indent + "  "
         for i, child in enumerate(value):

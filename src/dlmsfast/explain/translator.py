@@ -63,7 +63,7 @@ def parse_hex(text: str, what: str = "hex input") -> bytes:
         raise UsageError(f"{what} is not hex (character {bad!r})") from None
 
 
-def read_input(raw: bytes, what: str = "input") -> bytes:
+def input_octets(raw: bytes, what: str = "input") -> bytes:
     """The bytes of an input given as hex text (pasted, with any separators and line
     breaks) or as binary (a capture file): text that is not all printable is binary."""
     try:
@@ -255,8 +255,8 @@ class _Translation:
     def payload(self, payload: bytes, *, segmented: bool) -> dict[str, Any]:
         """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
         if segmented:
-            return node("segment", payload, notes=["part of a longer APDU: join the "
-                                                   "segments to decode it"])
+            return node("segment", payload,
+                        notes=["part of a longer APDU: join the segments to decode it"])
         try:
             return self.apdu(payload)
         except DecodeError as exc:
@@ -396,5 +396,5 @@ def problems(decoded: Decoded) -> tuple[int, int, int]:
     return undecoded, failed, refused
 
 
-__all__ = ["Decoded", "KINDS", "Keys", "node", "parse_hex", "problems", "read_input",
+__all__ = ["Decoded", "KINDS", "Keys", "input_octets", "node", "parse_hex", "problems",
            "translate"]
