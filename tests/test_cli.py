@@ -216,6 +216,7 @@ def test_wrong_key_on_encryption_only_apdu_names_no_fake_offset(capsys):
     assert top["deciphering"]["steps"]  # --explain still shows the steps
     assert top["content"]["kind"] == "undecoded"
     assert any("UNAUTHENTICATED" in n for n in top["content"]["notes"])
+    assert any("not in the input" in n and "wrong key" in n for n in top["content"]["notes"])
     assert status == EXIT_MALFORMED
 
 

@@ -249,6 +249,12 @@ class _Translation:
             inner = self.payload(walk.plaintext, segmented=False)
             if not walk.authenticated:
                 inner["notes"].append("UNAUTHENTICATED: the tag was not checked")
+            if inner["kind"] == "undecoded":
+                inner["notes"].append(
+                    "the deciphered octets do not decode (offsets count in them, not in "
+                    "the input)" + ("" if walk.authenticated else
+                                    ": without a tag, a wrong key or system title gives "
+                                    "wrong octets and no other sign"))
             result["content"] = inner
         return result
 
