@@ -551,3 +551,15 @@ def test_a_capture_teaches_the_titles_and_the_dedicated_key_to_what_follows(caps
     assert "AARQ's calling-AP-title" in steps["system title"]["text"]
     assert "InitiateRequest deciphered earlier" in steps["key"]["text"]
     assert second["deciphering"]["plaintext"] == GB_PLAIN
+
+
+@pytest.mark.parametrize("form", ["glo", "ded", "general-glo", "general-ded",
+                                  "general-ciphering"])
+def test_encrypt_json_validates_and_its_walk_ends_with_the_bytes(capsys, form):
+    status, document, err = run_json(capsys, "encrypt", *GB_KEYS, "--ic", "0x01234567",
+                                     "--form", form, GB_PLAIN)
+    assert status == EXIT_OK, err
+    assert document["kind"] == "encrypt"
+    steps = document["ciphering"]["steps"]
+    assert steps[0]["name"] == "plaintext APDU" and steps[0]["hex"] == GB_PLAIN
+    assert steps[-1]["name"] == "layout" and steps[-1]["hex"] == document["ciphered"]
