@@ -563,3 +563,20 @@ def test_encrypt_json_validates_and_its_walk_ends_with_the_bytes(capsys, form):
     steps = document["ciphering"]["steps"]
     assert steps[0]["name"] == "plaintext APDU" and steps[0]["hex"] == GB_PLAIN
     assert steps[-1]["name"] == "layout" and steps[-1]["hex"] == document["ciphered"]
+
+
+def test_console_script_runs_the_cli():
+    import shutil
+
+    exe = shutil.which("dlmsfast")
+    if exe is None:
+        pytest.fail("the dlmsfast console script is not on PATH: the package is not installed")
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run([exe, "decode", "--json", SNRM], capture_output=True, text=True,
+                          timeout=60, env=env, cwd="/")
+    assert done.returncode == EXIT_OK, done.stderr
+    assert json.loads(done.stdout)["nodes"][0]["meaning"]["control"]["frame"] == "SNRM"
+    bad = subprocess.run([exe, "decode", SNRM[:-4] + "727E"], capture_output=True, text=True,
+                         timeout=60, env=env, cwd="/")
+    assert bad.returncode == EXIT_MALFORMED
+    assert "Traceback" not in bad.stderr and "FCS" in bad.stdout
