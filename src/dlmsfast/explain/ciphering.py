@@ -113,20 +113,20 @@ def _layout(walk: Walk, apdu: Any, data: bytes) -> None:
     parts = [("tag", data[:1])]
     if isinstance(apdu, CipheredApdu):
         parts.append(("length", data[1:header_end]))
+        drawing = "tag | length | security header = SC || IC | ciphertext | T"
     elif isinstance(apdu, GeneralCiphering):
-        header = ("general-ciphering header (transaction-id, originator and recipient "
-                  "system titles, date-time, other-information, key-info, length)")
-        parts.append((header, data[1:header_end]))
+        parts.append(("header fields", data[1:header_end]))
+        drawing = ("tag | transaction-id, originator and recipient system titles, date-time, "
+                   "other-information, key-info, length | SC || IC | ciphertext | T")
     else:
         parts.append(("length, system-title, length", data[1:header_end]))
+        drawing = "tag | length | system-title | length | SC || IC | ciphertext | T"
     parts += [("SC", data[header_end:header_end + 1]),
               ("IC", data[header_end + 1:header_end + 5]),
               ("ciphertext" if sc & SC_ENCRYPTION else "plaintext APDU (not encrypted)",
                apdu.ciphertext),
               ("T (authentication tag)", apdu.authentication_tag)]
-    shown = " | ".join(f"{name} {_hex(octets) or '-'}" for name, octets in parts)
-    walk.add("layout", "tag | length | security header = SC || IC | ciphertext | T: " + shown,
-             data, parts=[{"field": n, "hex": _hex(o)} for n, o in parts])
+    walk.add("layout", drawing, data, parts=[{"field": n, "hex": _hex(o)} for n, o in parts])
 
 
 def _general_header(apdu: GeneralCiphering) -> bytes:

@@ -212,7 +212,9 @@ def _walk_lines(walk: dict[str, Any], indent: str) -> Iterator[str]:
     yield f"{indent}{head} {walk['service']}, step by step:"
     for step in walk["steps"]:
         yield f"{indent}  {step['step']:>2}. {step['name']}: {step['text']}"
-        if step["hex"] is not None:
+        if step.get("parts"):
+            yield from _layout_box(step["parts"], indent + "      ")
+        elif step["hex"] is not None:
             for i in range(0, len(step["hex"]), 64):
                 yield f"{indent}      {step['hex'][i:i + 64]}"
     if walk["stopped"]:
@@ -221,6 +223,26 @@ def _walk_lines(walk: dict[str, Any], indent: str) -> Iterator[str]:
         yield f"{indent}    could be wrong: {suspect}"
     for need in walk["needs"]:
         yield f"{indent}    to go further: {need}"
+
+
+_SHORT_NAMES = {"T (authentication tag)": "T (tag)",
+                "plaintext APDU (not encrypted)": "plaintext (in clear)"}
+
+
+def _layout_box(parts: list[dict[str, str]], indent: str) -> Iterator[str]:
+    """The APDU's fields drawn side by side, names over octets (long ones cut)."""
+    cells = []
+    for part in parts:
+        name = _SHORT_NAMES.get(part["field"], part["field"])
+        octets = part["hex"] or "-"
+        if len(octets) > 32:
+            octets = f"{octets[:24]}.. ({len(part['hex']) // 2} octets)"
+        cells.append((name, octets, max(len(name), len(octets))))
+    rule = "+" + "+".join("-" * (w + 2) for _, _, w in cells) + "+"
+    yield indent + rule
+    yield indent + "|" + "|".join(f" {n:<{w}} " for n, _, w in cells) + "|"
+    yield indent + "|" + "|".join(f" {o:<{w}} " for _, o, w in cells) + "|"
+    yield indent + rule
 
 
 def walk_lines(walk: dict[str, Any]) -> Iterator[str]:
