@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..security.context import FORMS
 from . import EXIT_OK
 from ._options import add_input_argument, add_key_options, number, read_input
 
@@ -14,9 +15,6 @@ DESCRIPTION = """\
 Cipher the plaintext APDU INPUT and print the ciphered APDU as one line of hex
 (or JSON with --json). --explain shows each step of the construction in order:
 SC, IC, system title, IV, key, AAD, AES-GCM, tag, and the APDU layout."""
-
-FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_argument(parser, "the plaintext APDU")

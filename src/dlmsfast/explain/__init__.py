@@ -32,7 +32,8 @@ from ..apdu import parse_apdu
 from ..errors import ConfigurationError, UsageError
 from ..security import SecurityContext
 from ..security.ciphered import parse_ciphered
-from .ciphering import TitleSource, Walk, decipher_walk, encipher_walk
+from ..security.context import FORMS
+from .ciphering import _KEY_LENGTHS, TitleSource, Walk, decipher_walk, encipher_walk
 from .render import (
     SCHEMA_VERSION,
     node_lines,
@@ -51,9 +52,6 @@ from .translator import (
     problems,
     translate,
 )
-
-FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
-_KEY_LENGTHS = {0: 16, 1: 16, 2: 32}
 
 
 def schema() -> dict[str, Any]:
