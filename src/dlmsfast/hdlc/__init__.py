@@ -290,18 +290,42 @@ def frame_parameters(frame: HdlcFrame) -> Optional[HdlcParameters]:
     return HdlcParameters.from_bytes(frame.information)
 
 
+# The link builds on everything above, so it is imported last.
+from .link import (  # noqa: E402
+    NEED_DATA,
+    ApduReceived,
+    Connected,
+    Disconnected,
+    DisconnectedModeError,
+    FrameRejectError,
+    HdlcLink,
+    LinkState,
+    LinkTimeout,
+    UnnumberedInformation,
+)
+
 __all__ = [
+    "ApduReceived",
+    "Connected",
     "DEFAULT_MAX_INFO_FIELD_LENGTH",
     "DEFAULT_WINDOW_SIZE",
+    "Disconnected",
+    "DisconnectedModeError",
     "FLAG",
     "FrameKind",
+    "FrameRejectError",
     "HdlcAddress",
     "HdlcControl",
     "HdlcFrame",
+    "HdlcLink",
     "HdlcParameters",
     "HdlcStreamSplitter",
     "LLC_COMMAND",
     "LLC_RESPONSE",
+    "LinkState",
+    "LinkTimeout",
+    "NEED_DATA",
+    "UnnumberedInformation",
     "describe_frame",
     "fcs16",
     "frame_parameters",

@@ -26,6 +26,7 @@ without going through ``__init__`` and share address/control objects.
 from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memchr, memcpy
 
@@ -426,6 +427,39 @@ def parse_address(data, offset=0):
 cdef Py_ssize_t MAX_FRAME_LENGTH = 0x7FF
 
 
+cdef inline Py_ssize_t _put_frame(uint8_t* p, HdlcAddress destination, HdlcAddress source,
+                                  uint8_t control, const uint8_t* info, Py_ssize_t info_len,
+                                  bint segmented, Py_ssize_t length) noexcept:
+    """Write one frame of ``length`` (its length field) at ``p``; return the octets written."""
+    cdef Py_ssize_t pos = 3
+    cdef int i
+    cdef uint16_t crc
+    p[0] = FLAG
+    p[1] = 0xA0 | (0x08 if segmented else 0) | ((length >> 8) & 0x07)
+    p[2] = length & 0xFF
+    for i in range(destination.size):
+        p[pos] = (destination.raw >> (8 * (destination.size - 1 - i))) & 0xFF
+        pos += 1
+    for i in range(source.size):
+        p[pos] = (source.raw >> (8 * (source.size - 1 - i))) & 0xFF
+        pos += 1
+    p[pos] = control
+    pos += 1
+    if info_len:
+        crc = _fcs(p + 1, pos - 1)
+        p[pos] = crc & 0xFF
+        p[pos + 1] = crc >> 8
+        pos += 2
+        memcpy(p + pos, info, info_len)
+        pos += info_len
+    crc = _fcs(p + 1, pos - 1)
+    p[pos] = crc & 0xFF
+    p[pos + 1] = crc >> 8
+    p[pos + 2] = FLAG
+    return pos + 3
+
+
+
 @cython.final
 @cython.no_gc
 @cython.freelist(64)
@@ -484,33 +518,10 @@ cdef class HdlcFrame:
 
     def to_bytes(self):
         cdef Py_ssize_t length = self._length()
-        cdef Py_ssize_t info_len = len(self.information)
         cdef bytes out = PyBytes_FromStringAndSize(NULL, length + 2)
-        cdef uint8_t* p = <uint8_t*>PyBytes_AS_STRING(out)
-        cdef Py_ssize_t pos = 3
-        cdef int i
-        cdef uint16_t crc
-        cdef HdlcAddress address
-        p[0] = FLAG
-        p[1] = 0xA0 | (0x08 if self.segmented else 0) | ((length >> 8) & 0x07)
-        p[2] = length & 0xFF
-        for address in (self.destination, self.source):
-            for i in range(address.size):
-                p[pos] = (address.raw >> (8 * (address.size - 1 - i))) & 0xFF
-                pos += 1
-        p[pos] = self.control.value
-        pos += 1
-        if info_len:
-            crc = _fcs(p + 1, pos - 1)
-            p[pos] = crc & 0xFF
-            p[pos + 1] = crc >> 8
-            pos += 2
-            memcpy(p + pos, PyBytes_AS_STRING(self.information), info_len)
-            pos += info_len
-        crc = _fcs(p + 1, pos - 1)
-        p[pos] = crc & 0xFF
-        p[pos + 1] = crc >> 8
-        p[pos + 2] = FLAG
+        _put_frame(<uint8_t*>PyBytes_AS_STRING(out), self.destination, self.source,
+                   self.control.value, <const uint8_t*>PyBytes_AS_STRING(self.information),
+                   len(self.information), self.segmented, length)
         return out
 
     def __bytes__(self):
@@ -962,8 +973,8 @@ cdef class HdlcStreamSplitter:
             self.discarded_bytes += nxt.discarded
             self._after_flag = nxt.after_flag
             if status == NEXT_FRAME:
-                frames.append(_make_frame(p, &scan))
                 self.frames += 1
+                self._emit(p, &scan, frames)
             elif status == NEXT_BAD:
                 self.bad_frames += 1
                 self.last_error = _scan_error(&scan, self._stream_offset)
@@ -972,6 +983,11 @@ cdef class HdlcStreamSplitter:
                 break
         self._stream_offset += pos
         return pos
+
+    cdef int _emit(self, const uint8_t* p, _Scan* s, list frames) except -1:
+        """Hand over one valid frame (a subclass may make something else of it)."""
+        frames.append(_make_frame(p, s))
+        return 0
 
     def clear(self):
         """Drop buffered octets (e.g. after the link was reset); counters are kept."""
@@ -983,3 +999,134 @@ cdef class HdlcStreamSplitter:
             self._after_flag = False
         finally:
             self._busy = False
+
+
+# --------------------------------------------------------------------------- link batch path
+
+cdef enum:
+    LLC_NONE = 0
+    LLC_COMMAND = 1      # E6 E6 00, client to server
+    LLC_RESPONSE = 2     # E6 E7 00, server to client
+
+
+cdef HdlcAddress _address_arg(object address, str what):
+    if not isinstance(address, HdlcAddress):
+        raise UsageError(f"{what} must be an HdlcAddress, got {type(address).__name__}")
+    return <HdlcAddress>address
+
+
+def address_key(address):
+    """An address as one int (its octets big-endian, then 3 bits of size) for cheap comparison."""
+    cdef HdlcAddress checked = _address_arg(address, "address")
+    return (<long long>checked.raw << 3) | checked.size
+
+
+cdef class HdlcLinkSplitter(HdlcStreamSplitter):
+    """The link's batch path: one ``feed(data)`` cuts a chunk into frames for one
+    station, checks HCS/FCS and strips the LLC header, making no frame objects.
+
+    ``HdlcLinkSplitter(destination)`` keeps only frames addressed to
+    ``destination`` (the others count in ``foreign_frames``) and returns, per
+    frame, a tuple::
+
+        (control, segmented, source_key, information, llc)
+
+    ``control`` is the control octet, ``source_key`` is :func:`address_key`
+    of the source address, and for I and UI frames whose information field
+    starts with ``E6 E6 00`` (``llc`` = 1) or ``E6 E7 00`` (``llc`` = 2) those
+    three octets are not part of ``information``. The scan cannot know
+    whether a frame continues a segmented APDU (continuations carry no LLC),
+    so the link puts the three octets back where it finds ``llc`` set on a
+    continuation. Garbage and bad frames are dropped and counted as in
+    :class:`HdlcStreamSplitter`.
+    """
+
+    cdef uint32_t _dst_raw
+    cdef int _dst_size
+    cdef readonly Py_ssize_t foreign_frames
+
+    def __init__(self, destination):
+        cdef HdlcAddress checked = _address_arg(destination, "destination")
+        HdlcStreamSplitter.__init__(self)
+        self._dst_raw = checked.raw
+        self._dst_size = checked.size
+        self.foreign_frames = 0
+
+    cdef int _emit(self, const uint8_t* p, _Scan* s, list frames) except -1:
+        cdef Py_ssize_t info_start = s.info_start
+        cdef Py_ssize_t info_len = s.info_len
+        cdef int llc = LLC_NONE
+        if s.dst_raw != self._dst_raw or s.dst_size != self._dst_size:
+            self.foreign_frames += 1
+            return 0
+        # I frames (low bit 0) and UI frames (0x03, P/F aside) may start with the LLC header.
+        if ((s.control & 0x01) == 0 or (s.control & 0xEF) == 0x03) and info_len >= 3 \
+                and p[info_start] == 0xE6 and p[info_start + 2] == 0x00 \
+                and (p[info_start + 1] == 0xE6 or p[info_start + 1] == 0xE7):
+            llc = LLC_COMMAND if p[info_start + 1] == 0xE6 else LLC_RESPONSE
+            info_start += 3
+            info_len -= 3
+        frames.append((
+            s.control,
+            s.segmented,
+            (<long long>s.src_raw << 3) | s.src_size,
+            PyBytes_FromStringAndSize(<const char*>p + info_start, info_len) if info_len else b"",
+            llc,
+        ))
+        return 0
+
+
+def build_frames(destination_address, source_address, frames):
+    """The octets of several frames between the same two stations, in one call.
+
+    ``frames`` is a sequence of ``(control, information, segmented)``:
+    the control octet, a bytes-like information field (empty: none, no HCS)
+    and the segmentation bit. This is the link's send path: one window of
+    I-frames becomes one ``bytes`` without a frame object per frame.
+    """
+    cdef HdlcAddress destination = _address_arg(destination_address, "destination")
+    cdef HdlcAddress source = _address_arg(source_address, "source")
+    cdef Py_ssize_t header = 2 + destination.size + source.size + 1 + 2
+    cdef Py_ssize_t total = 0, length, n, i, pos = 0
+    cdef list items
+    try:
+        items = list(frames)
+    except TypeError:
+        raise UsageError(f"frames must be a sequence of tuples, not {type(frames).__name__}") from None
+    cdef Py_buffer* buffers
+    cdef bytes out
+    cdef uint8_t* p
+    n = len(items)
+    buffers = <Py_buffer*>PyMem_Malloc(max(n, 1) * sizeof(Py_buffer))
+    if buffers == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t taken = 0
+    try:
+        for i in range(n):
+            item = items[i]
+            if type(item) is not tuple or len(<tuple>item) != 3:
+                raise UsageError("build_frames takes (control, information, segmented) tuples")
+            if type(item[0]) is not int or not 0 <= item[0] <= 255 or _CONTROLS[item[0]] is None:
+                raise UsageError(f"not an HDLC control octet DLMS uses: {item[0]!r}")
+            if not isinstance(item[1], (bytes, bytearray, memoryview)):
+                raise UsageError(f"information must be bytes-like, not {type(item[1]).__name__}")
+            PyObject_GetBuffer(item[1], &buffers[i], PyBUF_SIMPLE)
+            taken += 1
+            length = header + (2 + buffers[i].len if buffers[i].len else 0)
+            if length > MAX_FRAME_LENGTH:
+                raise EncodeError(
+                    f"HDLC frame of {length} octets exceeds the 11-bit length field "
+                    f"(information field of {buffers[i].len} octets)")
+            total += length + 2
+        out = PyBytes_FromStringAndSize(NULL, total)
+        p = <uint8_t*>PyBytes_AS_STRING(out)
+        for i in range(n):
+            length = header + (2 + buffers[i].len if buffers[i].len else 0)
+            pos += _put_frame(p + pos, destination, source, <uint8_t>(<int>items[i][0]),
+                              <const uint8_t*>buffers[i].buf, buffers[i].len,
+                              bool(items[i][2]), length)
+        return out
+    finally:
+        for i in range(taken):
+            PyBuffer_Release(&buffers[i])
+        PyMem_Free(buffers)
