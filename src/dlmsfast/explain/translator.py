@@ -352,11 +352,12 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
     data = bytes(data)
     if not data:
         raise UsageError("nothing to decode: the input is empty")
-    translation = _Translation(keys if keys is not None else Keys(), explain)
+    keys = keys if keys is not None else Keys()
     candidates = [kind] if kind else _detect(data)
     first: DecodeError | None = None
     for candidate in candidates:
-        translation.walks.clear()
+        # each reading starts afresh: nothing learnt by a wrong one carries over
+        translation = _Translation(keys, explain)
         try:
             if candidate == "apdu":
                 nodes = [translation.apdu(data)]
@@ -372,7 +373,7 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
         others = [k for k in KINDS if k != candidates[0]]
         raise DecodeError(f"read as {candidates[0]}: {first.message} (if it is not "
                           f"{_a(candidates[0])}, force the kind with --as "
-                          f"{'/'.join(others)})", first.offset)
+                          f"{'/'.join(others)}, kind= in Python)", first.offset)
     raise first
 
 
