@@ -580,3 +580,13 @@ def test_console_script_runs_the_cli():
                          timeout=60, env=env, cwd="/")
     assert bad.returncode == EXIT_MALFORMED
     assert "Traceback" not in bad.stderr and "FCS" in bad.stdout
+
+
+def test_every_registered_subcommand_is_one_module_with_the_protocol():
+    import importlib
+
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"dlmsfast.cli.{name}")
+        assert module.NAME == name
+        assert module.HELP and module.DESCRIPTION
+        assert callable(module.add_arguments) and callable(module.run)
