@@ -14,4 +14,24 @@ from .errors import __all__ as _error_names
 
 __version__ = "0.1.0"
 
-__all__ = [*_error_names, "__version__"]
+# The client pulls in the session, transport and asyncio layers: loaded on first
+# use, so that ``import dlmsfast`` for the codecs stays light.
+_LAZY = {"AsyncClient": "dlmsfast.client", "Client": "dlmsfast.client"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dlmsfast' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [*_error_names, "AsyncClient", "Client", "__version__"]

@@ -1,10 +1,11 @@
 """Command line: ``dlmsfast <subcommand> ...``, one module per subcommand.
 
-A subcommand is a module of this package that defines ``NAME``, ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``, and is listed in
-:data:`SUBCOMMANDS` (adding ``read``, ``listen`` or ``bulk`` is one module and
-one line). :func:`main` builds the parser from them and turns every outcome
-into one of the documented exit statuses:
+A subcommand is a module of this package with two functions,
+``add_parser(subparsers) -> ArgumentParser`` (it adds its own subparser, named
+after the module) and ``run(args) -> int``, listed in :data:`SUBCOMMANDS`:
+adding ``bulk``, ``simulate`` or ``export`` is one module and one word there.
+:func:`main` builds the parser from them and turns every outcome into one of
+the documented exit statuses:
 
     0    done
     1    an internal error (a bug: please report it; no traceback is shown)
@@ -18,9 +19,9 @@ into one of the documented exit statuses:
     6    transport: the connection failed or timed out (TransportError)
     130  interrupted (Ctrl-C)
 
-Errors go to standard error as one line, or, under ``--json``, as one JSON
-document (``kind: "error"``) on standard output, so that standard output holds
-nothing but JSON. Keys given on the command line are used, never echoed,
+Errors go to standard error as one line, or, under ``decode --json`` and
+``encrypt --json``, as one JSON document (``kind: "error"``) on standard output,
+so that standard output holds nothing but JSON. Keys given on the command line are used, never echoed,
 except inside the AAD step of ``--explain``, which says so.
 """
 from __future__ import annotations
@@ -40,8 +41,13 @@ from ..errors import (
     TransportError,
 )
 
-SUBCOMMANDS = ("decode", "encrypt")
-"""The modules of dlmsfast.cli that make the subcommands, in help order."""
+SUBCOMMANDS = ("decode", "encrypt", "read", "listen")
+"""The modules of dlmsfast.cli that make the subcommands (module name = command
+name), in help order."""
+
+JSON_ERRORS = ("decode", "encrypt")
+"""The subcommands whose --json output is one document, so that their errors are
+JSON too (listen and read print a stream of records, their errors go to stderr)."""
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -95,10 +101,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     modules = {}
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"{__name__}.{name}")
-        child = sub.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(child)
-        modules[module.NAME] = module
+        module.add_parser(sub)
+        modules[name] = module
     return parser, modules
 
 
@@ -120,8 +124,8 @@ def _report(error: BaseException, command: str, as_json: bool, status: int) -> i
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    as_json = _wants_json(argv)
     command = next((a for a in argv if a in SUBCOMMANDS), "dlmsfast")
+    as_json = _wants_json(argv) and command in JSON_ERRORS
     try:
         parser, modules = build_parser()
         try:

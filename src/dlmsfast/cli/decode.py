@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from ..errors import UsageError
 from ..explain import KINDS
@@ -25,7 +26,9 @@ exit status: 0 done, 2 usage, 3 malformed input or an undecodable part,
 (see dlmsfast --help)"""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_argument(parser, "the octets to decode")
     parser.add_argument("--as", dest="kind", choices=KINDS,
                         help="decode as this kind instead of detecting it")
@@ -40,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "cannot be checked (no --ak) or does not match; the output is "
                              "marked UNAUTHENTICATED. For users given only the encryption "
                              "key (some HAN ports).")
+    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from ..security.context import FORMS
 from . import EXIT_OK
@@ -16,7 +17,9 @@ Cipher the plaintext APDU INPUT and print the ciphered APDU as one line of hex
 (or JSON with --json). --explain shows each step of the construction in order:
 SC, IC, system title, IV, key, AAD, AES-GCM, tag, and the APDU layout."""
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_argument(parser, "the plaintext APDU")
     required = parser.add_argument_group("required")
     add_key_options(parser, required)
@@ -33,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show each step of the ciphering, with the bytes")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document (and nothing else) on standard output")
+    return parser
 
 
 def run(args: argparse.Namespace) -> int:

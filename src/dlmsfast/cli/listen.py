@@ -1,0 +1,307 @@
+"""``dlmsfast listen URL``: decode what meters push into readings, printed or stored.
+
+Joins the three layers: :mod:`dlmsfast.transport.listen` receives octets,
+:class:`dlmsfast.push.PushDecoder` (one per source) turns them into readings,
+:class:`dlmsfast.bulk.store.Store` keeps them. Readings go to standard output
+(a table, or ``--json`` lines), rejected frames to standard error, one line each.
+Exit status 0 when the input ended (or the listener was stopped), 2 for usage
+errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from decimal import Decimal
+from typing import Any, Optional, TextIO
+
+from ..errors import UsageError
+
+_WARNING = ("warning: --no-tag-check: ciphered pushes are deciphered WITHOUT checking their "
+            "authentication tag; their readings are marked unauthenticated\n")
+
+
+def _key(text: str) -> bytes:
+    try:
+        return bytes.fromhex("".join(text.split()).replace(":", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError("a key is hex") from None
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {name!r} (e.g. Europe/Oslo)") from None
+
+
+def _positive(kind):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "listen",
+        help="decode what meters push (HAN/P1 port, push socket, capture file) into readings",
+        description="Listen on URL for pushed data-notifications and print or store their "
+                    "readings. URL: serial:///dev/ttyUSB0?baud=2400[&parity=E], "
+                    "tcp://HOST:PORT, udp://HOST:PORT, file:PATH, or - for standard input "
+                    "(hex text or raw octets).",
+    )
+    parser.add_argument("url", help="where the pushes arrive")
+    keys = parser.add_argument_group("keys (ciphered pushes)")
+    keys.add_argument("--ek", type=_key, metavar="KEY", help="encryption key (block cipher key)")
+    keys.add_argument("--ak", type=_key, metavar="KEY",
+                      help="authentication key: tags are checked whenever it is given")
+    keys.add_argument("--system-title", type=_key, metavar="TITLE",
+                      help="the meter's system title, for glo- APDUs that do not carry it")
+    keys.add_argument("--keys-file", metavar="FILE",
+                      help='JSON: {"SYSTEMTITLEHEX" or "*": {"ek": ..., "ak": ...}}')
+    keys.add_argument("--no-tag-check", action="store_true",
+                      help="decipher with the encryption key alone, WITHOUT checking "
+                           "authentication tags (readings marked unauthenticated)")
+    parser.add_argument("--timezone", type=_zone, metavar="ZONE",
+                        help="the meters' local time zone (e.g. Europe/Oslo), for date-times "
+                             "sent without a deviation")
+    parser.add_argument("--layouts", metavar="DIR",
+                        help="a folder of list layouts (*.json) tried before the built-in ones")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true",
+                     help="one JSON object per reading and line: object, value, unit, scaled, "
+                          "timestamp, authenticated")
+    out.add_argument("--store", metavar="DB", help="write the readings into this SQLite store")
+    out.add_argument("--raw", metavar="FILE",
+                     help="append every received frame to FILE as a line of hex "
+                          "(a capture that file:FILE replays)")
+    stop = parser.add_argument_group("stopping (a file or - ends by itself)")
+    stop.add_argument("--count", type=_positive(int), metavar="N",
+                      help="stop after N notifications")
+    stop.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS",
+                      help="stop when nothing has arrived for SECONDS")
+    return parser
+
+
+def _keys(args) -> Any:
+    from ..push import PushKeys, load_keys_file
+
+    if args.keys_file and (args.ek or args.ak):
+        raise UsageError("give keys with --ek/--ak or with --keys-file, not both")
+    if args.keys_file:
+        return load_keys_file(args.keys_file)
+    if args.ak and not args.ek:
+        raise UsageError("--ak needs --ek")
+    if not args.ek:
+        return None
+    return PushKeys(ek=args.ek, ak=args.ak, system_title=args.system_title)
+
+
+class _Table:
+    """The live table: one block per notification, readings aligned."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def show(self, source: str, notification) -> None:
+        from ..push.reading import iso_time
+
+        when = iso_time(notification.date_time) or "-"
+        auth = "authenticated" if notification.authenticated else "not authenticated"
+        layout = f", layout {notification.layout}" if notification.layout else ""
+        self.out.write(f"── {notification.meter_id or source}  {when}  "
+                       f"({len(notification.readings)} readings, {auth}{layout})\n")
+        for reading in notification.readings:
+            scaled = reading.to_json()["scaled"]
+            unit = reading.unit or ""
+            self.out.write(f"   {str(reading.object):<18} {str(scaled):>20} {unit:<6}\n")
+        self.out.flush()
+
+
+def _scaled_for_store(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return value
+    return None
+
+
+def _stored_value(value: Any) -> Any:
+    from ..push.reading import json_value
+
+    plain = json_value(value)
+    return json.dumps(plain) if isinstance(plain, list) else plain
+
+
+class _Listener:
+    def __init__(self, args, out: TextIO, err: TextIO) -> None:
+        from ..push import PushDecoder, load_layouts
+
+        self.args = args
+        self.out = out
+        self.err = err
+        self.keys = _keys(args)
+        self.layouts = load_layouts(args.layouts)
+        self.verify_tag = not args.no_tag_check
+        # one decoder per source: TCP meters must not mix their octets
+        self.decoder_for = lambda: PushDecoder(keys=self.keys, layouts=self.layouts,
+                                               verify_tag=self.verify_tag, keep_raw=bool(args.raw),
+                                               local_tz=args.timezone)
+        # made once now, so that a key mistake stops the command before it listens
+        self.decoder_for()
+        self.decoders: dict[str, Any] = {}
+        self.table = _Table(out)
+        self.notifications = 0
+        self.store: Any = None
+        self.run_id: Optional[int] = None
+        # source -> [session_id, octets received, rejected count, last error]
+        self.sessions: dict[str, list] = {}
+        self.raw: Any = None
+
+    def open(self) -> None:
+        if self.args.store:
+            from ..bulk.store import Store
+
+            self.store = Store(self.args.store)
+            self.run_id = self.store.begin_run("listen", self.args.url)
+        if self.args.raw:
+            from ..transport.listen import CaptureWriter
+
+            self.raw = CaptureWriter(self.args.raw)
+
+    def close(self) -> None:
+        for source in list(self.decoders):
+            self._end(source)
+        if self.store is not None:
+            self.store.end_run(self.run_id)
+            self.store.close()
+        if self.raw is not None:
+            self.raw.close()
+
+    def received(self, chunk) -> bool:
+        """Handle one chunk; False once --count notifications have arrived."""
+        decoder = self.decoders.get(chunk.source)
+        if decoder is None:
+            decoder = self.decoders[chunk.source] = self.decoder_for()
+            if self.store is not None:
+                self.sessions[chunk.source] = [
+                    self.store.begin_session(self.run_id, chunk.source), 0, 0, None]
+        if self.store is not None:
+            self.sessions[chunk.source][1] += len(chunk.data)
+        if chunk.ended:
+            return self._end(chunk.source)
+        return self._events(chunk.source, decoder.feed_chunk(chunk.data, datagram=chunk.datagram))
+
+    def _end(self, source: str) -> bool:
+        decoder = self.decoders.pop(source, None)
+        going = True
+        if decoder is not None:
+            going = self._events(source, decoder.finish())
+            if self.store is not None:
+                session, count, rejected, error = self.sessions.pop(source)
+                # what could not be decoded is recorded with the session, not lost
+                self.store.end_session(session, result="ok" if not rejected else f"rejected {rejected}",
+                                       error=error, bytes=count, exchanges=decoder.notifications)
+        return going
+
+    def _events(self, source: str, events: list) -> bool:
+        from ..bulk.store import StoredReading, now
+        from ..push import Notification
+        from ..push.reading import iso_time
+
+        for event in events:
+            if not isinstance(event, Notification):
+                self.err.write(f"dlmsfast listen: {source}: rejected: "
+                               f"{type(event.error).__name__}: {event.error}\n")
+                self._raw(event.frames)
+                if source in self.sessions:
+                    self.sessions[source][2] += 1
+                    self.sessions[source][3] = event.error
+                continue
+            self.notifications += 1
+            self._raw(event.frames)
+            if self.args.json:
+                for reading in event.readings:
+                    self.out.write(json.dumps(reading.to_json()) + "\n")
+                self.out.flush()
+            elif not self.args.store or self.out.isatty():
+                self.table.show(source, event)
+            if self.store is not None:
+                meter = event.meter_id or source
+                received = now()
+                self.store.add_readings(
+                    StoredReading(
+                        meter, str(r.object), r.attribute,
+                        iso_time(r.timestamp) or received,
+                        _stored_value(r.value), r.unit, _scaled_for_store(r.scaled),
+                        "authenticated" if r.authenticated else "unauthenticated")
+                    for r in event.readings)
+                self.store.flush()
+            if self.args.count and self.notifications >= self.args.count:
+                return False
+        return True
+
+    def _raw(self, frames) -> None:
+        if self.raw is not None and frames:
+            self.raw.write(frames)
+
+
+def _ready(err: TextIO, where: str) -> None:
+    err.write(f"dlmsfast listen: listening on {where}\n")
+    err.flush()
+
+
+def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
+    from ..transport.listen import listen, parse_url
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    url = parse_url(args.url)
+    listener = _Listener(args, out, err)
+    if args.no_tag_check:
+        err.write(_WARNING)
+    stop = threading.Event()
+    listener.open()
+    previous = _stop_on_sigterm()
+    try:
+        for chunk in listen(url, stop=stop, idle_timeout=args.idle_timeout, on_ready=None
+                            if url.scheme == "file" else lambda where: _ready(err, where)):
+            if not listener.received(chunk):
+                stop.set()
+                break
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        listener.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM: end like the input did (sessions and run closed in the store)."""
+
+
+def _stop_on_sigterm():
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stopped(signum, frame):
+        raise _Stopped()
+
+    return signal.signal(signal.SIGTERM, stopped)
+
+
+__all__ = ["add_parser", "run"]

@@ -1,0 +1,593 @@
+"""Every client request, written once: :class:`AsyncClient`.
+
+The blocking :class:`~dlmsfast.client.blocking.Client` runs these same
+coroutines; nothing here is repeated there. A request is one exchange::
+
+    session.get(...) -> APDU -> connection -> meter
+    meter -> APDU -> session.receive_apdu() -> [NeedToSend (sent at once) ..., result]
+
+The sans-IO :class:`~dlmsfast.session.client.ClientSession` does the protocol
+(AARQ/AARE, HLS pass 3/4, ciphering, block transfer, with-list batches); the
+:class:`~dlmsfast.transport.connection.Connection` moves the octets with
+deadlines. This module turns readings into Python values and keeps the
+association's promises: ``close()`` always releases (RLRQ) and closes, and an
+error that leaves the connection unusable closes it before it is raised.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from ..axdr import Data, DataType, DateTime
+from ..cosem.obis import Obis
+from ..cosem.units import ScalerUnit
+from ..errors import (
+    ConfigurationError,
+    DataAccessError,
+    DlmsError,
+    LocalProtocolError,
+    TagError,
+    UsageError,
+)
+from ..session import State
+from ..session import events as ev
+from ..session.client import ClientSession
+from ..session.settings import AssociationSettings
+from ..cosem import make_object
+from ..cosem.access import SN_OBJECT_LIST, object_list_type
+from ..cosem.descriptors import (
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    SelectiveAccessDescriptor,
+)
+from ..transport.connection import Trace
+from ..transport.dial import connection_for
+from ..hdlc import HdlcParameters
+from .values import (
+    CLOCK_CLASS,
+    REGISTER_CLASSES,
+    Profile,
+    Reading,
+    Target,
+    attribute_value,
+    now_utc,
+    parse_target,
+    plain_value,
+)
+
+ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
+ASSOCIATION_SN = Obis(0, 0, 40, 0, 0, 255)
+ASSOCIATION_SN_BASE = 0xFA00  # Association SN's own base name (Blue Book)
+CLOCK = Obis(0, 0, 1, 0, 0, 255)
+INVOCATION_COUNTER_OBJECT = "0.0.43.1.0.255"
+DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
+PUBLIC_CLIENT = 16
+# exception-response service-error deciphering-error: the meter's tag check failed
+_DECIPHERING_ERROR = b"\x05"
+
+
+def secret_argument(value: Any, what: str) -> Optional[bytes]:
+    """Keys and passwords from the caller: bytes, or text (``hex:...`` or plain hex
+    for keys; ``hex:...`` or ASCII for passwords). Never echoed in errors."""
+    if value is None or isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if not isinstance(value, str):
+        raise UsageError(f"{what} must be bytes or str, got {type(value).__name__}")
+    text = value.strip()
+    is_key = what != "password"
+    if text.lower().startswith("hex:") or is_key:
+        digits = text[4:] if text.lower().startswith("hex:") else text
+        digits = digits.replace(" ", "").replace(":", "")
+        try:
+            return bytes.fromhex(digits)
+        except ValueError:
+            raise UsageError(f"{what} is not hexadecimal") from None
+    return text.encode()
+
+
+def _check_key(key: Optional[bytes], what: str) -> None:
+    if key is not None and len(key) not in (16, 32):
+        raise ConfigurationError(f"{what} must be 16 octets (or 32 for suite 2), got {len(key)}")
+
+
+class AsyncClient:
+    """An association with one meter, for asyncio code.
+
+    Options are those of ``dlmsfast read`` in snake_case::
+
+        async with AsyncClient("tcp://127.0.0.1:4061", client=1, auth="hls-gmac",
+                               security="authenc", ek=EK, ak=AK) as meter:
+            energy = await meter.read("1.0.1.8.0.255")
+            print(energy.scaled, energy.unit.symbol)
+
+    - ``url``: ``tcp://host:port``, ``udp://host:port``, ``serial:///dev/ttyUSB0?baud=9600``
+      (``&mode-e=1`` for an optical head).
+    - ``framing``: ``wrapper`` (default over TCP/UDP) or ``hdlc`` (default on serial).
+    - ``client`` (SAP, 16 public), ``server`` (logical address, 1), ``server_physical`` (HDLC).
+    - ``auth``: ``none``, ``lls``, ``hls-md5``, ``hls-sha1``, ``hls-gmac``, ``hls-sha256``;
+      ``password`` (str, or ``hex:...``, or bytes).
+    - ``security``: ``none``, ``auth``, ``enc``, ``authenc``; ``ek``, ``ak`` (bytes or hex);
+      ``system_title`` (ours, 8 octets; default ``DLMSFAST``); ``ciphering``:
+      ``auto`` (general-glo where the meter offers it), ``glo``, ``general-glo``, ``ded``...
+    - ``invocation_counter``: the first one to use, or ``"meter"``: read it first
+      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
+    - ``timeout`` (seconds per request), ``max_pdu`` (our max receive PDU size),
+      ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
+    - ``referencing``: ``ln`` (logical names, the default) or ``sn``: short names
+      for Association SN meters; objects are still named by OBIS, their base
+      names come from the object list (attribute i = base name + 8(i-1)).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        framing: Optional[str] = None,
+        client: int = PUBLIC_CLIENT,
+        server: int = 1,
+        server_physical: Optional[int] = None,
+        auth: str = "none",
+        password: Any = None,
+        security: str = "none",
+        ek: Any = None,
+        ak: Any = None,
+        system_title: Any = None,
+        timeout: float = 10.0,
+        invocation_counter: int | str = 0,
+        counter_object: str = INVOCATION_COUNTER_OBJECT,
+        max_pdu: int = 0xFFFF,
+        ciphering: str = "auto",
+        hdlc_max_info: Optional[int] = None,
+        hdlc_window: Optional[int] = None,
+        trace: Optional[Trace] = None,
+        challenge: Optional[bytes] = None,
+        referencing: str = "ln",
+    ) -> None:
+        self.url = url
+        self.framing = framing
+        self.client = client
+        self.server = server
+        self.server_physical = server_physical
+        self.timeout = timeout
+        self.trace = trace
+        self.counter_object = counter_object
+        ek = secret_argument(ek, "ek")
+        ak = secret_argument(ak, "ak")
+        _check_key(ek, "ek")
+        _check_key(ak, "ak")
+        title = secret_argument(system_title, "system_title")
+        if title is not None and len(title) != 8:
+            raise ConfigurationError(f"system_title must be 8 octets, got {len(title)}")
+        if invocation_counter != "meter" and (
+                type(invocation_counter) is not int or not 0 <= invocation_counter <= 0xFFFFFFFF):
+            raise UsageError("invocation_counter must be 0..4294967295 or 'meter'")
+        self._pre_read_counter = invocation_counter == "meter"
+        if referencing not in ("ln", "sn"):
+            raise UsageError(f"referencing is 'ln' (logical names) or 'sn' (short names), "
+                             f"got {referencing!r}")
+        self._sn = referencing == "sn"
+        self._base_names: Optional[dict[Obis, int]] = None
+        self._settings_args = dict(
+            authentication=auth, password=secret_argument(password, "password"),
+            security=security, system_title=title or DEFAULT_SYSTEM_TITLE,
+            block_cipher_key=ek, authentication_key=ak,
+            invocation_counter=0 if self._pre_read_counter else invocation_counter,
+            ciphering=ciphering, client_max_receive_pdu_size=max_pdu, challenge=challenge,
+            logical_name_referencing=not self._sn,
+        )
+        # settings are checked now, so that a missing key is a ConfigurationError
+        # before anything is sent
+        self._settings = AssociationSettings(**self._settings_args)
+        self._settings.make_context()
+        self._hdlc_parameters = None
+        if hdlc_max_info is not None or hdlc_window is not None:
+            info = hdlc_max_info or 128
+            window = hdlc_window or 1
+            self._hdlc_parameters = HdlcParameters(
+                max_info_field_length_transmit=info, max_info_field_length_receive=info,
+                window_size_transmit=window, window_size_receive=window)
+        self._conn = None
+        self._lock = asyncio.Lock()
+        self._broken: Optional[str] = None
+        self._session: Optional[ClientSession] = None
+        self.association: Optional[ev.Associated] = None
+        self._classes: Optional[dict[Obis, int]] = None
+        self._scalers: dict[Obis, ScalerUnit] = {}
+        self.notifications: list = []
+
+    # -- the exchange every request goes through --------------------------------
+
+    async def _exchange(self, request: Callable[[ClientSession], bytes], what: str,
+                        timeout: Optional[float] = None):
+        """Send ``request(session)``; send what the session asks for by itself; return
+        the result event. Errors other than one object's close the connection."""
+        conn = self._conn
+        session = self._session
+        if self._broken is not None:
+            raise LocalProtocolError(
+                f"the association was closed after an earlier error ({self._broken}); "
+                "open a new one")
+        if conn is None or session is None:
+            raise LocalProtocolError("the client is not open: use 'with' or open() first")
+        async with self._lock:  # one exchange at a time: answers come back in order
+            return await self._exchange_now(conn, session, request, what, timeout)
+
+    async def _exchange_now(self, conn, session, request, what, timeout):
+        data = b""
+        try:
+            conn.send(request(session))
+            while True:
+                data = await conn.receive(timeout, what)
+                result = None
+                for event in session.receive_apdu(data):
+                    kind = type(event)
+                    if kind is ev.NeedToSend:
+                        conn.send(event.apdu)
+                    elif kind is ev.DataNotificationReceived or kind is ev.EventNotificationReceived:
+                        self.notifications.append(event)
+                    else:
+                        result = event
+                if result is not None:
+                    return result
+        except DataAccessError:
+            raise  # one object failed; the association goes on
+        except DlmsError as exc:
+            # a transport failure, bad protection or a protocol fault: the
+            # association cannot be trusted any more
+            self._abort(exc)
+            if data[:1] == b"\xd8" and data[2:3] == _DECIPHERING_ERROR:
+                raise TagError(
+                    f"the meter could not decipher or authenticate our request ({exc}): "
+                    "wrong ek/ak or system title?") from None
+            raise
+
+    def _abort(self, error: DlmsError) -> None:
+        self._broken = f"{type(error).__name__}: {error}"
+        if self._session is not None:
+            try:
+                self._session.abort()
+            except DlmsError:
+                pass
+        if self._conn is not None:
+            self._conn.abort()
+
+    # -- opening and closing ----------------------------------------------------------
+
+    async def open(self) -> "AsyncClient":
+        """Connect and associate (HLS pass 3/4 included)."""
+        if self.association is not None:
+            raise LocalProtocolError("this client is open already: close() it first")
+        if self._pre_read_counter:
+            counter = await self._read_invocation_counter()
+            self._settings = AssociationSettings(
+                **{**self._settings_args, "invocation_counter": counter})
+        self._conn = connection_for(
+            self.url, framing=self.framing, client=self.client, server=self.server,
+            server_physical=self.server_physical, timeout=self.timeout, trace=self.trace,
+            hdlc_parameters=self._hdlc_parameters)
+        await self._conn.open()
+        self._session = ClientSession(self._settings)
+        self._broken = None
+        try:
+            self.association = await self._exchange(ClientSession.associate,
+                                                     "the association request (AARQ)")
+        except BaseException:
+            await self._conn.close()
+            raise
+        return self
+
+    async def _read_invocation_counter(self) -> int:
+        """IDIS: the public client reads the counter the meter expects; ours starts after it."""
+        public = AsyncClient(self.url, framing=self.framing, client=PUBLIC_CLIENT,
+                             server=self.server, server_physical=self.server_physical,
+                             timeout=self.timeout, trace=self.trace)
+        async with public:
+            reading = await public.read(self.counter_object, class_id=1)
+        if type(reading.value) is not int or not 0 <= reading.value < 0xFFFFFFFF:
+            raise DataAccessError(
+                f"invocation counter {self.counter_object} holds {reading.value!r}, "
+                "not a 32-bit counter")
+        return reading.value + 1
+
+    async def close(self) -> None:
+        """Release the association (RLRQ), then close the link; never raises for a
+        meter that has gone already."""
+        conn, session = self._conn, self._session
+        if conn is None:
+            return
+        try:
+            if session is not None and self.association is not None and \
+                    session.state is State.ASSOCIATED:
+                try:
+                    await self._exchange(ClientSession.release, "the release request (RLRQ)",
+                                         min(self.timeout, 2.0))
+                except DlmsError:
+                    pass
+        finally:
+            await conn.close(min(self.timeout, 2.0))
+            self.association = None
+
+    async def __aenter__(self) -> "AsyncClient":
+        return await self.open()
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+    @property
+    def max_pdu_size(self) -> int:
+        """The negotiated PDU size (what the meter accepts from us)."""
+        return self._session.max_pdu_size if self._session is not None else 0
+
+    # -- classes of objects -------------------------------------------------------
+
+    async def _class_of(self, target: Target) -> int:
+        if target.class_id is not None:
+            return target.class_id
+        if target.obis == ASSOCIATION_LN and not self._sn:
+            return 15
+        if self._classes is None:
+            await self.object_list()
+        class_id = self._classes.get(target.obis)
+        if class_id is None:
+            from ..session.errors import ObjectUndefined
+
+            raise ObjectUndefined(f"{target.obis} is not in the meter's object list "
+                                  "(check the OBIS code, or give its class)")
+        return class_id
+
+    async def _resolve(self, obj: Any) -> Target:
+        target = parse_target(obj)
+        return Target(await self._class_of(target), target.obis, target.attribute)
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def get(self, class_id: int, obis: Any, attribute: int,
+                  selection: Optional[SelectiveAccessDescriptor] = None) -> Data:
+        """One attribute as the meter sent it (a typed :class:`~dlmsfast.axdr.Data`)."""
+        if self._sn:
+            (value,) = await self._read_short_names([(obis, attribute, selection)])
+            if isinstance(value, DlmsError):
+                raise value
+            return value
+        descriptor = CosemAttributeDescriptor(class_id, obis, attribute)
+        result = await self._exchange(lambda s: s.get(descriptor, selection),
+                                      f"get {class_id}/{descriptor.instance_id}/{attribute}")
+        return result.value
+
+    async def _short_name(self, obis: Any, member: int) -> int:
+        obis = obis if isinstance(obis, Obis) else Obis.parse(obis)
+        if obis == ASSOCIATION_SN:
+            return ASSOCIATION_SN_BASE + 8 * (member - 1)
+        if self._base_names is None:
+            await self.object_list()
+        base = self._base_names.get(obis)
+        if base is None:
+            from ..session.errors import ObjectUndefined
+
+            raise ObjectUndefined(f"{obis} is not in the meter's short-name object list")
+        return base + 8 * (member - 1)
+
+    async def _read_short_names(self, items: Sequence[tuple]) -> list:
+        """SN ReadRequest of (obis, attribute, selection) items; a Data or error each."""
+        names, parameters = [], []
+        for obis, attribute, selection in items:
+            names.append(await self._short_name(obis, attribute))
+            parameters.append(None if selection is None else
+                              (selection.access_selector, selection.access_parameters))
+        what = "read of short name(s) " + ", ".join(f"0x{n:04X}" for n in names)
+        result = await self._exchange(
+            lambda s: s.read(names, parameters if any(parameters) else None), what)
+        return list(result.values)
+
+    async def get_many(self, items: Sequence[tuple]) -> list:
+        """Several attributes, (class_id, obis, attribute) each, with-list in as few
+        requests as the PDU size allows; each result a Data or a DataAccessError."""
+        descriptors = [CosemAttributeDescriptor(c, o, a) for c, o, a in items]
+        if not descriptors:
+            return []
+        if self._sn:
+            return await self._read_short_names([(d.instance_id, d.attribute_id, None)
+                                                 for d in descriptors])
+        session = self._session
+        if len(descriptors) == 1 or not (session.conformance
+                                         & session.conformance.MULTIPLE_REFERENCES):
+            results: list = []
+            for d in descriptors:
+                try:
+                    results.append(await self.get(d.class_id, d.instance_id, d.attribute_id))
+                except DataAccessError as exc:
+                    results.append(exc)
+            return results
+        result = await self._exchange(lambda s: s.get_with_list(descriptors),
+                                      f"get-with-list of {len(descriptors)} attributes")
+        return list(result.values)
+
+    async def read(self, obj: Any, attribute: Optional[int] = None, *,
+                   class_id: Optional[int] = None) -> Reading:
+        """Read ``"OBIS"`` (attribute 2) or ``"OBIS:ATTR"``; a register's value comes
+        with its scaler_unit. The class comes from the object list unless given."""
+        reading = (await self.read_many([parse_target(obj, attribute, class_id)]))[0]
+        if isinstance(reading, DlmsError):
+            raise reading
+        return reading
+
+    async def read_many(self, objects: Iterable[Any]) -> list:
+        """Read several objects at once (with-list, batched to the PDU size); one
+        :class:`Reading` or DlmsError per object, in order (an object the meter
+        does not have fails alone)."""
+        targets: list = []
+        for obj in objects:
+            target = parse_target(obj)
+            try:
+                targets.append(Target(await self._class_of(target), target.obis,
+                                      target.attribute))
+            except DataAccessError as exc:
+                targets.append(exc)
+        items: list[tuple] = []
+        # decided once per target: the answers are consumed in the same order
+        wants = [isinstance(t, Target) and self._wants_scaler(t) for t in targets]
+        for t, scaler in zip(targets, wants):
+            if isinstance(t, Target):
+                items.append((t.class_id, t.obis, t.attribute))
+                if scaler:
+                    items.append((t.class_id, t.obis, 3))
+        results = await self.get_many(items)
+        readings: list = []
+        pos = 0
+        for t, scaler in zip(targets, wants):
+            if not isinstance(t, Target):
+                readings.append(t)
+                continue
+            value = results[pos]
+            pos += 1
+            scaler_unit = None
+            if scaler:
+                scaler_unit = results[pos]
+                pos += 1
+            readings.append(self._reading(t, value, scaler_unit))
+        return readings
+
+    def _wants_scaler(self, target: Target) -> bool:
+        return (target.class_id in REGISTER_CLASSES and target.attribute == 2
+                and target.obis not in self._scalers)
+
+    def _reading(self, target: Target, value: Any, scaler_unit: Any):
+        if isinstance(value, DlmsError):
+            return value
+        plain = attribute_value(target, value)
+        if target.class_id not in REGISTER_CLASSES or target.attribute != 2:
+            return Reading(target.obis, target.attribute, target.class_id, plain, value)
+        if isinstance(scaler_unit, Data):
+            self._scalers[target.obis] = ScalerUnit.from_data(scaler_unit)
+        su = self._scalers.get(target.obis)
+        if su is None:
+            return Reading(target.obis, target.attribute, target.class_id, plain, value)
+        return Reading(target.obis, target.attribute, target.class_id, plain, value,
+                       su.scaler, su.unit, su.scale(plain))
+
+    # -- profiles -------------------------------------------------------------------------
+
+    async def read_profile(self, obis: Any, start: Optional[_dt.datetime] = None,
+                           end: Optional[_dt.datetime] = None, *,
+                           from_entry: Optional[int] = None, to_entry: Optional[int] = None,
+                           scale: bool = True) -> Profile:
+        """A Profile Generic buffer: whole, by time range (``start``/``end``, both
+        inclusive, on the clock column; one end may be None) or by entry
+        (``from_entry``/``to_entry``, 1-based, 0 = the newest). Rows come with
+        named columns, timestamps and (``scale``) scaled register columns."""
+        profile = make_object(7, obis)
+        profile.decode_attribute(3, await self.get(7, profile.logical_name, 3))
+        selection = None
+        if start is not None or end is not None:
+            if from_entry is not None or to_entry is not None:
+                raise UsageError("read a profile by range or by entry, not both")
+            selection = profile.range_access(_bound(start, low=True), _bound(end, low=False))
+        elif from_entry is not None or to_entry is not None:
+            selection = profile.entry_access(from_entry or 1, to_entry or 0)
+        buffer = await self.get(7, profile.logical_name, 2, selection)
+        if scale:
+            wanted = [c for c in profile.capture_objects
+                      if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
+                      and c.logical_name not in self._scalers]
+            if wanted:
+                got = await self.get_many([(c.class_id, c.logical_name, 3) for c in wanted])
+                for column, su in zip(wanted, got):
+                    if isinstance(su, Data):
+                        self._scalers[column.logical_name] = ScalerUnit.from_data(su)
+        # plain rows (the compiled to_plain walks the tree) are cosem's fast input
+        rows = profile.rows(buffer.to_plain(), scalers=self._scalers if scale else None,
+                            access=selection)
+        return Profile(profile.logical_name, rows.columns, list(rows.rows))
+
+    # -- object list, writing, methods, clock ---------------------------------------------
+
+    async def object_list(self) -> list:
+        """The objects of the current association (Association LN attribute 2), as
+        cosem :class:`~dlmsfast.cosem.access.ObjectListElement` (class, version,
+        logical name, access rights); with short names, Association SN's list
+        (:class:`~dlmsfast.cosem.access.SnObjectListElement`, with base names)."""
+        if self._sn:
+            data = await self.get(12, ASSOCIATION_SN, 2)
+            elements = list(SN_OBJECT_LIST.decode(data, "Association SN object_list"))
+            self._classes = {e.logical_name: e.class_id for e in elements}
+            self._base_names = {e.logical_name: e.base_name for e in elements}
+            return elements
+        data = await self.get(15, ASSOCIATION_LN, 2)
+        error: Optional[DlmsError] = None
+        # the list's layout depends on Association LN's version, which only the
+        # list itself says: the common one first
+        for version in (1, 3, 0):
+            try:
+                elements = list(object_list_type(version).decode(data, "object_list"))
+                break
+            except DlmsError as exc:
+                error = exc
+        else:
+            raise error  # type: ignore[misc]
+        self._classes = {e.logical_name: e.class_id for e in elements}
+        return elements
+
+    async def write(self, obj: Any, value: Any, attribute: Optional[int] = None, *,
+                    class_id: Optional[int] = None) -> None:
+        """Write an attribute. ``value`` is a :class:`~dlmsfast.axdr.Data`, or a plain
+        value given the type the attribute has now (read first)."""
+        target = await self._resolve(parse_target(obj, attribute, class_id))
+        if not isinstance(value, Data):
+            current = await self.get(target.class_id, target.obis, target.attribute)
+            if current.type in (DataType.STRUCTURE, DataType.ARRAY):
+                raise UsageError(f"{target} is a {current.type.blue_book_name}: give a Data")
+            if isinstance(value, _dt.datetime):
+                value = DateTime.from_datetime(value).to_bytes()
+            value = Data(current.type, value)
+        if self._sn:
+            name = await self._short_name(target.obis, target.attribute)
+            result = await self._exchange(lambda s: s.write(name, value),
+                                          f"write of short name 0x{name:04X}")
+            if result.results[0] is not None:
+                raise result.results[0]
+            return
+        descriptor = CosemAttributeDescriptor(target.class_id, target.obis, target.attribute)
+        await self._exchange(lambda s: s.set(descriptor, value), f"set {target}")
+
+    async def call(self, obj: Any, method: int, parameters: Any = None, *,
+                   class_id: Optional[int] = None) -> Any:
+        """Invoke a method; ``parameters`` a Data, None, or an int (sent as integer).
+        Returns what the method returned (plain), or None."""
+        if self._sn:
+            raise UsageError("methods of short-name meters are not supported yet; "
+                             "use referencing='ln' where the meter offers it")
+        target = await self._resolve(parse_target(obj, 2, class_id))
+        if parameters is not None and not isinstance(parameters, Data):
+            if type(parameters) is not int:
+                raise UsageError("method parameters are a Data, None or an int")
+            parameters = Data(DataType.INTEGER, parameters)
+        descriptor = CosemMethodDescriptor(target.class_id, target.obis, method)
+        result = await self._exchange(lambda s: s.action(descriptor, parameters),
+                                      f"action {target.obis} method {method}")
+        return None if result.return_value is None else plain_value(result.return_value)
+
+    async def read_clock(self) -> Any:
+        """The meter's time (Clock 0.0.1.0.0.255 attribute 2), aware when it says its deviation."""
+        return (await self.read(CLOCK, 2, class_id=CLOCK_CLASS)).value
+
+    async def set_clock(self, when: Optional[_dt.datetime] = None) -> None:
+        """Set the meter's clock (now, UTC, when not given)."""
+        when = when or now_utc()
+        octets = DateTime.from_datetime(when).to_bytes()
+        await self.write(CLOCK, Data(DataType.OCTET_STRING, octets), 2, class_id=CLOCK_CLASS)
+
+
+def _bound(when: Optional[_dt.datetime], low: bool) -> _dt.datetime:
+    if when is None:
+        # an open end: the earliest or latest instant a date-time can say
+        return (_dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) if low
+                else _dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc))
+    if not isinstance(when, _dt.datetime):
+        raise UsageError(f"profile range bounds are datetimes, got {type(when).__name__}")
+    return when
+
+
+__all__ = ["AsyncClient", "secret_argument"]

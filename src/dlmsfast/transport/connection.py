@@ -1,0 +1,286 @@
+"""A connection to one meter: a byte stream plus a framing, moving whole APDUs.
+
+::
+
+    APDU ──> framing (wrapper header / HDLC link) ──> frames ──> stream ──> meter
+    APDU <── framing <── octets <── stream (callback, in the event loop) <── meter
+
+The framing objects are sans-IO (bytes in, frames and APDUs out); this module
+is where they meet the stream, the clock and the trace hook:
+
+- every wait has a deadline: a silent meter raises :class:`~dlmsfast.errors.TimeoutError`
+  naming the peer and the addresses used, never hangs;
+- the trace hook ``trace(direction, frame)`` sees every frame, ``"out"`` and ``"in"``;
+- a peer that closes, or a stream that fails, raises
+  :class:`~dlmsfast.errors.ConnectionLost` in whoever waits, and the stream is closed.
+"""
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Callable, Optional, Protocol
+
+from ..errors import ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError
+from ..wrapper import WrapperStreamSplitter
+
+Trace = Callable[[str, bytes], None]
+
+
+class Framing(Protocol):
+    """What a connection needs from a framing (sans-IO)."""
+
+    name: str
+    trace: Optional[Trace]
+
+    def addresses(self) -> str: ...
+    def open(self) -> None: ...
+    def is_open(self) -> bool: ...
+    def send_apdu(self, apdu: bytes) -> None: ...
+    def receive_data(self, data: bytes) -> None: ...
+    def data_to_send(self) -> list[bytes]: ...
+    def apdus(self) -> list[bytes]: ...
+    def close(self) -> None: ...
+    def is_closed(self) -> bool: ...
+    def failure(self) -> Optional[DlmsError]: ...
+    def timeout(self) -> bool: ...
+
+
+class WrapperFraming:
+    """IEC 62056-47 wrapper: one header per APDU; wPorts are the client SAP and
+    the server's logical device. Frames for other wPorts are ignored (a push on
+    the same socket is not an answer)."""
+
+    name = "wrapper"
+
+    def __init__(self, client: int, server: int, trace: Optional[Trace] = None) -> None:
+        self.client = client
+        self.server = server
+        self.trace = trace
+        self._header = struct.pack(">HHH", 1, client, server)
+        self._splitter = WrapperStreamSplitter()
+        self._out: list[bytes] = []
+        self._in: list[bytes] = []
+
+    def addresses(self) -> str:
+        return f"client wPort {self.client}, server wPort {self.server}"
+
+    def open(self) -> None:
+        """Nothing to negotiate: the TCP connection is the link."""
+
+    def is_open(self) -> bool:
+        return True
+
+    def send_apdu(self, apdu: bytes) -> None:
+        if len(apdu) > 0xFFFF:
+            raise ProtocolError(f"an APDU of {len(apdu)} octets does not fit one wrapper frame")
+        self._out.append(self._header + struct.pack(">H", len(apdu)) + apdu)
+
+    def receive_data(self, data: bytes) -> None:
+        trace = self.trace
+        for frame in self._splitter.feed(data):
+            if trace is not None:
+                trace("in", frame.to_bytes())
+            if frame.source_wport == self.server and frame.destination_wport == self.client:
+                self._in.append(frame.payload)
+
+    def data_to_send(self) -> list[bytes]:
+        out, self._out = self._out, []
+        return out
+
+    def apdus(self) -> list[bytes]:
+        got, self._in = self._in, []
+        return got
+
+    def close(self) -> None:
+        """Nothing to say goodbye with: closing the socket ends the link."""
+
+    def is_closed(self) -> bool:
+        return True
+
+    def failure(self) -> Optional[DlmsError]:
+        return None
+
+    def timeout(self) -> bool:
+        """TCP and UDP carry no retries of their own: a deadline is final."""
+        return False
+
+
+class Connection:
+    """A stream and a framing on the running event loop, with deadlines and a trace.
+
+    ``await open()``, then ``await request(apdu)`` (or ``send`` + ``receive``),
+    then ``await close()``; or ``async with``.
+    """
+
+    def __init__(self, stream, framing: Framing, *, timeout: float = 10.0,
+                 trace: Optional[Trace] = None) -> None:
+        self.stream = stream
+        self.framing = framing
+        self.timeout = timeout
+        self.trace = trace
+        framing.trace = trace
+        self._waiter: Optional[asyncio.Future] = None
+        self._lost: Optional[BaseException] = None
+        self._open = False
+        self._link_wait = False
+        self._queue: list[bytes] = []
+
+    @property
+    def peer(self) -> str:
+        return self.stream.peer
+
+    # -- callbacks from the stream (inside the event loop) -----------------------
+
+    def _on_data(self, data: bytes) -> None:
+        framing = self.framing
+        try:
+            framing.receive_data(data)
+            self._flush()  # what the link answers by itself (RR for the next segment...)
+        except DlmsError as exc:
+            self._fail(exc)
+            return
+        apdus = framing.apdus()
+        waiter = self._waiter
+        if apdus:
+            self._queue += apdus
+        elif not self._link_wait:
+            return  # part of a frame, or a link frame: only a link set-up or release waits
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_lost(self, exc: Optional[BaseException]) -> None:
+        reason = f": {exc}" if exc is not None else ""
+        self._fail(ConnectionLost(f"{self.peer} closed the connection{reason}"))
+
+    def _fail(self, error: BaseException) -> None:
+        if self._lost is None:
+            self._lost = error
+        self._open = False
+        self.stream.close()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _flush(self) -> None:
+        frames = self.framing.data_to_send()
+        if frames:
+            trace = self.trace
+            write = self.stream.write
+            for frame in frames:
+                if trace is not None:
+                    trace("out", frame)
+                write(frame)
+
+    def _raise_if_lost(self) -> None:
+        if self._lost is not None:
+            raise self._lost
+
+    async def _wait(self, ready: Callable[[], bool], timeout: Optional[float], what: str) -> None:
+        """Wait until ``ready()``; a deadline or a lost stream raises."""
+        if ready():
+            return
+        loop = asyncio.get_running_loop()
+        seconds = self.timeout if timeout is None else timeout
+        deadline = loop.time() + seconds
+        while not ready():
+            self._raise_if_lost()
+            failure = self.framing.failure()
+            if failure is not None:
+                raise failure
+            if loop.time() >= deadline:
+                if self.framing.timeout():
+                    # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
+                    self._flush()
+                    deadline = loop.time() + seconds
+                    continue
+                raise TimeoutError(
+                    f"{self.peer} did not answer {what} within {seconds:g} s "
+                    f"({self.framing.name}, {self.framing.addresses()}): "
+                    "meter silent, or wrong client/server address?"
+                )
+            waiter = self._waiter = loop.create_future()
+            handle = loop.call_at(deadline, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                handle.cancel()
+                self._waiter = None
+        self._raise_if_lost()
+
+    # -- the public face ------------------------------------------------------------
+
+    async def open(self, timeout: Optional[float] = None) -> None:
+        """Open the stream, then the link (HDLC: SNRM/UA)."""
+        seconds = self.timeout if timeout is None else timeout
+        try:
+            await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), seconds)
+        except asyncio.TimeoutError:
+            self.stream.close()
+            raise TimeoutError(f"cannot connect to {self.peer} within {seconds:g} s") from None
+        except BaseException:
+            self.stream.close()
+            raise
+        try:
+            self.framing.open()
+            self._flush()
+            self._link_wait = True
+            await self._wait(self.framing.is_open, timeout, "the link set-up")
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self._link_wait = False
+        self._open = True
+
+    def send(self, apdu: bytes) -> None:
+        self._raise_if_lost()
+        self.framing.send_apdu(apdu)
+        self._flush()
+
+    async def receive(self, timeout: Optional[float] = None, what: str = "the request") -> bytes:
+        """The next APDU from the meter."""
+        queue = self._queue
+        if not queue:
+            await self._wait(lambda: bool(queue), timeout, what)
+        return queue.pop(0)
+
+    async def request(self, apdu: bytes, timeout: Optional[float] = None) -> bytes:
+        self.send(apdu)
+        return await self.receive(timeout)
+
+    async def close(self, timeout: Optional[float] = None) -> None:
+        """Say goodbye on the link (HDLC: DISC/UA) when it is up, then close the stream.
+        Never raises for a peer that has gone already."""
+        try:
+            if self._open and self._lost is None:
+                self.framing.close()
+                self._flush()
+                self._link_wait = True
+                await self._wait(self.framing.is_closed, timeout, "the link release")
+        except (TransportError, ProtocolError):
+            pass
+        finally:
+            self._link_wait = False
+            self.abort()
+
+    def abort(self) -> None:
+        """Close the stream at once."""
+        self._open = False
+        self.stream.close()
+        if self._lost is None:
+            self._lost = ConnectionLost(f"the connection to {self.peer} is closed")
+
+    async def __aenter__(self) -> "Connection":
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+__all__ = ["Connection", "Framing", "WrapperFraming", "Trace"]

@@ -1,0 +1,303 @@
+"""Receiving pushed octets: serial ports, TCP and UDP push ports, capture files.
+
+``listen(url)`` yields :class:`Received` chunks (the source they came from and
+the octets) until the input ends or ``stop`` is set; it knows nothing of DLMS
+(that is :mod:`dlmsfast.push`). URLs::
+
+    serial:///dev/ttyUSB0?baud=2400&parity=N   a HAN/P1 port (pyserial, the
+                                               ``serial`` extra); 8 data bits,
+                                               parity N/E/O, stopbits 1/2
+    tcp://HOST:PORT                            listen for meters that connect and push;
+                                               binds where the user says (0.0.0.0 for all)
+    udp://HOST:PORT                            one push per datagram
+    file:PATH  or  -                           a capture (``-`` is standard input):
+                                               hex text with any whitespace, separators
+                                               and line breaks, or raw octets
+
+The end of a TCP connection or of a file gives a chunk with ``ended=True``;
+a datagram gives ``datagram=True`` (it is one whole unit).
+"""
+from __future__ import annotations
+
+import re
+import selectors
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import ConfigurationError, ConnectionLost, UsageError
+
+_READ_SIZE = 65536
+_POLL = 0.1
+_HEX_TEXT = re.compile(rb"(?:0[xX])?[0-9A-Fa-f]{2}")
+_SEPARATORS = re.compile(rb"[\s,:;|_\-\.]+")
+_PARITIES = {"N": "N", "E": "E", "O": "O"}
+
+
+@dataclass(frozen=True, slots=True)
+class ListenUrl:
+    """A parsed listen URL (see the module docstring)."""
+
+    scheme: str
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    baud: int = 2400
+    parity: str = "N"
+    stopbits: int = 1
+
+    def __str__(self) -> str:
+        if self.scheme in ("tcp", "udp"):
+            return f"{self.scheme}://{self.host}:{self.port}"
+        if self.scheme == "serial":
+            return f"serial://{self.path}?baud={self.baud}&parity={self.parity}"
+        return "-" if self.path == "-" else f"file:{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """Octets from one source (``tcp:1.2.3.4:5678``, ``udp:...``, ``serial:...``, ``file:...``)."""
+
+    source: str
+    data: bytes
+    ended: bool = False
+    datagram: bool = False
+
+
+def parse_url(text: str) -> ListenUrl:
+    """Read a listen URL; a malformed one is a UsageError saying what is expected."""
+    if text == "-":
+        return ListenUrl("file", path="-")
+    if text.startswith("file:"):
+        path = text[5:]
+        if path.startswith("//"):
+            path = path[2:]
+        if not path:
+            raise UsageError("file: needs a path (file:capture.hex)")
+        return ListenUrl("file", path=path)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme in ("tcp", "udp"):
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None:
+            raise UsageError(f"{scheme} URL needs HOST:PORT ({scheme}://0.0.0.0:4059), got {text!r}")
+        return ListenUrl(scheme, host=parts.hostname, port=port)
+    if scheme == "serial":
+        path = parts.path or parts.netloc
+        if not path:
+            raise UsageError("serial URL needs a device (serial:///dev/ttyUSB0?baud=2400)")
+        query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(query) - {"baud", "parity", "stopbits"}
+        if unknown:
+            raise UsageError(f"unknown serial option(s) {sorted(unknown)}: baud, parity, stopbits")
+        try:
+            baud = int(query.get("baud", "2400"))
+            stopbits = int(query.get("stopbits", "1"))
+        except ValueError:
+            raise UsageError("serial baud and stopbits are numbers") from None
+        parity = query.get("parity", "N").upper()
+        if parity not in _PARITIES or stopbits not in (1, 2) or baud <= 0:
+            raise UsageError("serial parity is N, E or O; stopbits 1 or 2; baud positive")
+        return ListenUrl("serial", path=path, baud=baud, parity=parity, stopbits=stopbits)
+    raise UsageError(f"cannot listen on {text!r}: use serial://DEVICE?baud=N, tcp://HOST:PORT, "
+                     "udp://HOST:PORT, file:PATH or -")
+
+
+def capture_chunks(content: bytes) -> list[bytes]:
+    """The octets of a capture file: hex text (one chunk per non-empty line, any
+    separators) or, when it is not hex text, the raw octets as one chunk."""
+    lines = []
+    for line in content.splitlines():
+        line = line.split(b"#", 1)[0].strip()
+        if not line:
+            continue
+        compact = _SEPARATORS.sub(b"", line)
+        if not compact or _HEX_TEXT.sub(b"", compact):
+            return [content]
+        lines.append(bytes.fromhex(re.sub(rb"0[xX]", b"", _SEPARATORS.sub(b" ", line))
+                                   .decode("ascii").replace(" ", "")))
+    return lines if lines else ([content] if content else [])
+
+
+class CaptureWriter:
+    """Appends frames to a capture file, one line of hex each (``--raw``): the
+    format ``file:PATH`` reads back."""
+
+    def __init__(self, path) -> None:
+        try:
+            self._file = open(path, "a", encoding="ascii")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot open {str(path)!r}: {exc.strerror}") from None
+
+    def write(self, frames) -> None:
+        for frame in frames:
+            self._file.write(frame.hex().upper() + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def listen(url: ListenUrl | str, *, stop: Optional[threading.Event] = None,
+           idle_timeout: Optional[float] = None,
+           on_ready: Optional[Callable[[str], None]] = None) -> Iterator[Received]:
+    """Yield what arrives on ``url`` until the input ends, ``stop`` is set, or
+    nothing has arrived for ``idle_timeout`` seconds. ``on_ready`` is called with
+    the address actually bound (a port 0 becomes the port chosen)."""
+    if isinstance(url, str):
+        url = parse_url(url)
+    stop = stop or threading.Event()
+    if url.scheme == "file":
+        yield from _file(url, on_ready)
+    elif url.scheme == "serial":
+        yield from _serial(url, stop, idle_timeout, on_ready)
+    elif url.scheme == "tcp":
+        yield from _tcp(url, stop, idle_timeout, on_ready)
+    else:
+        yield from _udp(url, stop, idle_timeout, on_ready)
+
+
+def _file(url: ListenUrl, on_ready) -> Iterator[Received]:
+    source = str(url)
+    if url.path == "-":
+        content = sys.stdin.buffer.read()
+    else:
+        try:
+            with open(url.path, "rb") as handle:
+                content = handle.read()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {url.path!r}: {exc.strerror}") from None
+    if on_ready:
+        on_ready(source)
+    for chunk in capture_chunks(content):
+        yield Received(source, chunk)
+    yield Received(source, b"", ended=True)
+
+
+def _idle(last: float, idle_timeout: Optional[float]) -> bool:
+    return idle_timeout is not None and time.monotonic() - last > idle_timeout
+
+
+def _serial(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
+    try:
+        import serial  # pyserial: the ``serial`` extra
+    except ImportError:
+        raise ConfigurationError("listening on a serial port needs pyserial: "
+                                 "pip install 'dlmsfast[serial]'") from None
+    try:
+        port = serial.Serial(url.path, baudrate=url.baud, bytesize=8, parity=url.parity,
+                             stopbits=url.stopbits, timeout=_POLL)
+    except (serial.SerialException, ValueError, OSError) as exc:
+        raise ConfigurationError(f"cannot open {url.path!r}: {exc}") from None
+    source = f"serial:{url.path}"
+    try:
+        if on_ready:
+            on_ready(str(url))
+        last = time.monotonic()
+        while not stop.is_set():
+            try:
+                data = port.read(port.in_waiting or 1)
+            except (serial.SerialException, OSError) as exc:
+                raise ConnectionLost(f"{url.path}: {exc}") from None
+            if data:
+                last = time.monotonic()
+                yield Received(source, data)
+            elif _idle(last, idle_timeout):
+                break
+        yield Received(source, b"", ended=True)
+    finally:
+        port.close()
+
+
+def _bind(url: ListenUrl, kind: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in url.host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((url.host, url.port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(f"cannot bind {url}: {exc.strerror}") from None
+    return sock
+
+
+def _tcp(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
+    server = _bind(url, socket.SOCK_STREAM)
+    server.listen(64)
+    server.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(server, selectors.EVENT_READ, None)
+    peers: dict[socket.socket, str] = {}
+    try:
+        host, port = server.getsockname()[:2]
+        if on_ready:
+            on_ready(f"tcp://{host}:{port}")
+        last = time.monotonic()
+        while not stop.is_set():
+            ready = selector.select(_POLL)
+            if not ready and _idle(last, idle_timeout):
+                break
+            for key, _ in ready:
+                if key.data is None:
+                    try:
+                        conn, address = server.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    peers[conn] = f"tcp:{address[0]}:{address[1]}"
+                    selector.register(conn, selectors.EVENT_READ, peers[conn])
+                    continue
+                peer = key.fileobj
+                assert isinstance(peer, socket.socket)
+                try:
+                    data = peer.recv(_READ_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                last = time.monotonic()
+                if data:
+                    yield Received(key.data, data)
+                else:
+                    selector.unregister(peer)
+                    peer.close()
+                    del peers[peer]
+                    yield Received(key.data, b"", ended=True)
+        for conn, source in list(peers.items()):
+            yield Received(source, b"", ended=True)
+    finally:
+        for conn in peers:
+            conn.close()
+        selector.close()
+        server.close()
+
+
+def _udp(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
+    sock = _bind(url, socket.SOCK_DGRAM)
+    sock.settimeout(_POLL)
+    try:
+        host, port = sock.getsockname()[:2]
+        if on_ready:
+            on_ready(f"udp://{host}:{port}")
+        last = time.monotonic()
+        while not stop.is_set():
+            try:
+                data, address = sock.recvfrom(_READ_SIZE)
+            except socket.timeout:
+                if _idle(last, idle_timeout):
+                    break
+                continue
+            last = time.monotonic()
+            yield Received(f"udp:{address[0]}:{address[1]}", data, datagram=True)
+    finally:
+        sock.close()
+
+
+__all__ = ["CaptureWriter", "ListenUrl", "Received", "capture_chunks", "listen", "parse_url"]

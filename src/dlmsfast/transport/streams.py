@@ -1,0 +1,365 @@
+"""Byte streams to a meter: TCP, UDP and serial lines, on the running asyncio loop.
+
+A stream moves octets and nothing else: what they mean is the framing's job
+(:mod:`dlmsfast.transport.framing`). Every stream has the same small face::
+
+    await stream.open(on_data, on_lost)   # on_data(bytes) per chunk received,
+    stream.write(data)                    # on_lost(exc or None) once, at the end
+    stream.close()
+
+Callbacks rather than ``await read()``: received octets go straight from the
+event loop into the sans-IO framing, with no task switch per chunk, which is
+what keeps the client's CPU per session low.
+
+The serial stream runs the port's file descriptor in the loop itself
+(``add_reader``/``add_writer``, POSIX); pyserial only opens the port and sets
+its line (baud, 7E1/8N1). Mode E (IEC 62056-21 optical head)::
+
+    client --- "/?!\\r\\n" -------------------------------> meter   300 baud, 7E1
+    client <-- "/MMM5ident\\r\\n" ------------------------- meter   '5': up to 9600 baud
+    client --- ACK '2' Z '2' CR LF ----------------------> meter   protocol 2 (mode E),
+                                                                  Z the chosen baud,
+                                                                  '2' binary (HDLC)
+    both switch to Z baud, 8N1; HDLC (SNRM/UA...) follows
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Callable, Optional
+
+from ..errors import ConfigurationError, ConnectionLost, DecodeError, TimeoutError, TransportError
+
+OnData = Callable[[bytes], None]
+OnLost = Callable[[Optional[BaseException]], None]
+
+# IEC 62056-21 baud rate identification (modes C and E): character -> baud.
+MODE_E_BAUDS = {"0": 300, "1": 600, "2": 1200, "3": 2400, "4": 4800, "5": 9600, "6": 19200}
+SIGN_ON = b"/?!\r\n"
+ACK = 0x06
+# How long a meter may take to send its identification after the sign-on
+# (IEC 62056-21 allows up to 1.5 s, plus the message itself at 300 baud).
+IDENTIFICATION_TIMEOUT = 3.0
+IDENTIFICATION_MAX = 64
+
+
+class _StreamProtocol(asyncio.Protocol):
+    """Hands what asyncio receives straight to the owner's callbacks."""
+
+    __slots__ = ("on_data", "on_lost")
+
+    def __init__(self, on_data: OnData, on_lost: OnLost) -> None:
+        self.on_data = on_data
+        self.on_lost = on_lost
+
+    def data_received(self, data: bytes) -> None:
+        self.on_data(data)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.on_lost(exc)
+
+
+class _DatagramProtocol(asyncio.DatagramProtocol):
+    __slots__ = ("on_data", "on_lost")
+
+    def __init__(self, on_data: OnData, on_lost: OnLost) -> None:
+        self.on_data = on_data
+        self.on_lost = on_lost
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.on_data(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # An ICMP port-unreachable answer: nobody listens there.
+        self.on_lost(exc)
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.on_lost(exc)
+
+
+class _IpStream:
+    """What TCP and UDP streams share: the peer and closing the asyncio transport."""
+
+    scheme = ""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._transport: Any = None
+
+    @property
+    def peer(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def _live_transport(self) -> Any:
+        if self._transport is None or self._transport.is_closing():
+            raise ConnectionLost(f"the connection to {self.peer} is closed")
+        return self._transport
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+class TcpStream(_IpStream):
+    """A TCP connection (``TCP_NODELAY`` is asyncio's default)."""
+
+    scheme = "tcp"
+
+    async def open(self, on_data: OnData, on_lost: OnLost) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            self._transport, _ = await loop.create_connection(
+                lambda: _StreamProtocol(on_data, on_lost), self.host, self.port
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot connect to {self.peer}: {exc.strerror or exc}") from None
+
+    def write(self, data: bytes) -> None:
+        self._live_transport().write(data)
+
+
+class UdpStream(_IpStream):
+    """UDP datagrams to one peer: one wrapper frame per datagram."""
+
+    scheme = "udp"
+
+    async def open(self, on_data: OnData, on_lost: OnLost) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            self._transport, _ = await loop.create_datagram_endpoint(
+                lambda: _DatagramProtocol(on_data, on_lost), remote_addr=(self.host, self.port)
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot open {self.peer}: {exc.strerror or exc}") from None
+
+    def write(self, data: bytes) -> None:
+        self._live_transport().sendto(data)
+
+
+def _import_serial():
+    try:
+        import serial  # pyserial
+    except ImportError:
+        raise ConfigurationError(
+            "serial ports need pyserial: pip install 'dlmsfast[serial]'"
+        ) from None
+    return serial
+
+
+class SerialStream:
+    """A serial line (HDLC), optionally opened through an optical head in mode E."""
+
+    def __init__(
+        self,
+        device: str,
+        baud: Optional[int] = None,
+        *,
+        mode_e: bool = False,
+        max_baud: Optional[int] = None,
+        trace: Optional[Callable[[str, bytes], None]] = None,
+    ) -> None:
+        self.device = device
+        self.baud = baud
+        self.mode_e = mode_e
+        self.max_baud = max_baud
+        self.trace = trace
+        self.identification: Optional[bytes] = None
+        self._port: Any = None
+        self._fd = -1
+        self._on_data: Optional[OnData] = None
+        self._on_lost: Optional[OnLost] = None
+        self._pending = bytearray()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    @property
+    def peer(self) -> str:
+        return f"serial://{self.device}"
+
+    async def open(self, on_data: OnData, on_lost: OnLost) -> None:
+        serial = _import_serial()
+        self._loop = asyncio.get_running_loop()
+        try:
+            if self.mode_e:
+                self._port = serial.Serial(
+                    self.device, 300, bytesize=serial.SEVENBITS,
+                    parity=serial.PARITY_EVEN, stopbits=serial.STOPBITS_ONE, timeout=0,
+                )
+            else:
+                self._port = serial.Serial(self.device, self.baud or 9600, timeout=0)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise TransportError(f"cannot open {self.peer}: {exc}") from None
+        self._fd = self._port.fileno()
+        os.set_blocking(self._fd, False)
+        try:
+            if self.mode_e:
+                await self._mode_e_handover()
+        except BaseException:
+            self.close()
+            raise
+        self._on_data, self._on_lost = on_data, on_lost
+        self._loop.add_reader(self._fd, self._readable)
+
+    # -- the IEC 62056-21 mode E hand-over ---------------------------------------
+
+    async def _read_line(self, timeout: float) -> bytes:
+        """Read the identification message (up to CR LF) at 300 baud."""
+        loop = self._loop
+        assert loop is not None
+        line = bytearray()
+        done = loop.create_future()
+
+        def readable() -> None:
+            try:
+                chunk = os.read(self._fd, 256)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if not done.done():
+                    done.set_exception(ConnectionLost(f"{self.peer} failed during sign-on: {exc}"))
+                return
+            line.extend(chunk)
+            if b"\r\n" in line or len(line) > IDENTIFICATION_MAX:
+                if not done.done():
+                    done.set_result(None)
+
+        loop.add_reader(self._fd, readable)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                f"no identification message from the optical head on {self.peer} within "
+                f"{timeout:g} s after the sign-on /?! (meter asleep, head misplaced, wrong port?)"
+            ) from None
+        finally:
+            loop.remove_reader(self._fd)
+        end = line.find(b"\r\n")
+        if end < 0:
+            raise DecodeError(f"identification message longer than {IDENTIFICATION_MAX} octets", 0)
+        return bytes(line[:end])
+
+    async def _drain(self) -> None:
+        import termios
+
+        # The line must be quiet before the baud changes: wait until the UART
+        # has sent everything (tcdrain blocks, so not on the loop's thread).
+        await self._loop.run_in_executor(None, termios.tcdrain, self._fd)
+
+    async def _mode_e_handover(self) -> None:
+        self._write_all(SIGN_ON)
+        await self._drain()
+        ident = await self._read_line(IDENTIFICATION_TIMEOUT)
+        if self.trace is not None:
+            self.trace("in", ident + b"\r\n")
+        if len(ident) < 5 or ident[:1] != b"/":
+            raise DecodeError(f"not an IEC 62056-21 identification message: {ident!r}", 0)
+        offered = chr(ident[4])
+        if offered not in MODE_E_BAUDS:
+            raise DecodeError(
+                f"identification {ident!r} offers baud character {offered!r}, "
+                "not a mode C/E rate (0..6)", 4,
+            )
+        self.identification = ident
+        limit = self.max_baud or self.baud or MODE_E_BAUDS[offered]
+        choice = max(
+            (c for c, b in MODE_E_BAUDS.items() if c <= offered and b <= limit), default="0"
+        )
+        ack = bytes((ACK,)) + b"2" + choice.encode() + b"2\r\n"
+        self._write_all(ack)
+        if self.trace is not None:
+            self.trace("out", ack)
+        await self._drain()
+        self._switch_line(MODE_E_BAUDS[choice])
+
+    def _switch_line(self, baud: int) -> None:
+        """To ``baud``, 8N1, in one termios call: pyserial's setters change one
+        field at a time, and an intermediate 8E1 is refused by some drivers."""
+        import termios
+
+        attrs = termios.tcgetattr(self._fd)
+        attrs[4] = attrs[5] = getattr(termios, f"B{baud}")
+        attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD)) | termios.CS8
+        termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
+
+    def _write_all(self, data: bytes) -> None:
+        # Only for the few sign-on octets, before the loop owns the fd.
+        view = memoryview(data)
+        while view:
+            try:
+                sent = os.write(self._fd, view)
+            except BlockingIOError:
+                sent = 0
+            view = view[sent:]
+
+    # -- running in the loop -----------------------------------------------------
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost(exc)
+            return
+        if not data:
+            self._lost(None)
+            return
+        assert self._on_data is not None
+        self._on_data(data)
+
+    def _writable(self) -> None:
+        try:
+            sent = os.write(self._fd, self._pending)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost(exc)
+            return
+        del self._pending[:sent]
+        if not self._pending and self._loop is not None:
+            self._loop.remove_writer(self._fd)
+
+    def write(self, data: bytes) -> None:
+        if self._fd < 0:
+            raise ConnectionLost(f"{self.peer} is closed")
+        if not self._pending:
+            try:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self._lost(exc)
+                raise ConnectionLost(f"{self.peer} failed: {exc}") from None
+            if sent == len(data):
+                return
+            data = data[sent:]
+            assert self._loop is not None
+            self._loop.add_writer(self._fd, self._writable)
+        self._pending += data
+
+    def _lost(self, exc: Optional[BaseException]) -> None:
+        on_lost = self._on_lost
+        self.close()
+        if on_lost is not None:
+            on_lost(exc)
+
+    def close(self) -> None:
+        if self._fd >= 0 and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop.remove_writer(self._fd)
+        self._fd = -1
+        self._on_lost = None
+        self._pending.clear()
+        if self._port is not None:
+            try:
+                self._port.close()
+            except OSError:
+                pass
+            self._port = None
+
+
+__all__ = ["TcpStream", "UdpStream", "SerialStream", "MODE_E_BAUDS", "SIGN_ON"]

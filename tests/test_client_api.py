@@ -1,0 +1,89 @@
+"""The client's public face without a meter: lazy export, options checked before
+anything is sent, OBJECT parsing, secrets never shown."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlmsfast import AsyncClient, Client
+from dlmsfast.client.values import parse_target
+from dlmsfast.errors import ConfigurationError, LocalError, UsageError
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def test_import_dlmsfast_stays_light():
+    code = ("import sys, dlmsfast; assert 'asyncio' not in sys.modules, 'asyncio'; "
+            "assert 'dlmsfast.client' not in sys.modules; dlmsfast.Client; "
+            "assert 'dlmsfast.client' in sys.modules; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(SRC)}, timeout=30)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.0.1.8.0.255", ("1.0.1.8.0.255", 2)),
+    ("1.0.1.8.0.255:3", ("1.0.1.8.0.255", 3)),
+    ("1-0:1.8.0*255", ("1.0.1.8.0.255", 2)),
+    ("1-0:1.8.0*255:3", ("1.0.1.8.0.255", 3)),
+    ("0.0.40.0.0.255:7", ("0.0.40.0.0.255", 7)),
+])
+def test_objects(text, expected):
+    target = parse_target(text)
+    assert (str(target.obis), target.attribute) == expected
+
+
+@pytest.mark.parametrize("bad", ["1.0.1.8.0", "meter", "1.0.1.8.0.256:2", 5])
+def test_bad_objects(bad):
+    with pytest.raises(UsageError):
+        parse_target(bad)
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"security": "authenc"}, ConfigurationError),                      # no keys
+    ({"auth": "lls"}, ConfigurationError),                              # no password
+    ({"auth": "hls-gmac", "ek": "00" * 16}, LocalError),                # no ak
+    ({"security": "authenc", "ek": "00" * 15, "ak": "00" * 16}, ConfigurationError),
+    ({"security": "authenc", "ek": "zz" * 16, "ak": "00" * 16}, UsageError),
+    ({"system_title": "0011"}, ConfigurationError),
+    ({"invocation_counter": -1}, UsageError),
+    ({"auth": "hls-shake"}, UsageError),
+])
+def test_options_checked_before_connecting(options, error):
+    # nothing listens on port 1: the mistake is found before any connection
+    with pytest.raises(error) as caught:
+        AsyncClient("tcp://127.0.0.1:1", **options)
+    assert "zz" * 16 not in str(caught.value)
+
+
+def test_the_blocking_client_has_every_request_of_the_async_one():
+    for name in ("open", "close", "get", "get_many", "read", "read_many", "read_profile",
+                 "object_list", "write", "call", "read_clock", "set_clock"):
+        blocking = getattr(Client, name)
+        assert blocking.__wrapped__ is getattr(AsyncClient, name)
+        assert blocking.__doc__ == getattr(AsyncClient, name).__doc__
+
+
+def test_a_client_after_its_with_block():
+    import socket
+    import threading
+
+    from dlmsfast.errors import LocalProtocolError
+
+    # a meter that takes the connection and stays silent: the with block fails
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    threading.Thread(target=listener.accept, daemon=True).start()
+    client = Client(f"tcp://127.0.0.1:{listener.getsockname()[1]}", timeout=0.2)
+    try:
+        with pytest.raises(Exception):
+            with client:
+                pass
+        with pytest.raises(LocalProtocolError, match="shut down"):
+            client.read("1.0.1.8.0.255", class_id=3)
+    finally:
+        listener.close()

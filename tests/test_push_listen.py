@@ -1,0 +1,291 @@
+"""``dlmsfast listen`` end to end: a separate listener process receives pushes
+over loopback TCP and over a real pseudo-terminal pair at 2400 baud, and every
+pushed reading arrives in the SQLite store exactly once."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from push_builders import (
+    AK, EK, METER_TITLE, ciphered, expected_rows, gbt_blocks, hdlc_frames, mbus_frames,
+    meter_context, notification,
+)
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+TIMEOUT = 60
+
+
+def _listener(*args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen(
+        [sys.executable, "-m", "dlmsfast", "listen", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/",
+    )
+
+
+def _ready_address(process: subprocess.Popen) -> str:
+    line = process.stderr.readline().decode()
+    assert "listening on" in line, line + process.stderr.read().decode()
+    return line.rsplit(" ", 1)[1].strip()
+
+
+def _rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT meter_id, object, value, status, capture_time FROM readings").fetchall()
+
+
+def _sent_in_pieces(send, stream: bytes, seed: int) -> None:
+    rng = random.Random(seed)
+    pos = 0
+    while pos < len(stream):
+        size = rng.randint(1, 97)
+        send(stream[pos : pos + size])
+        pos += size
+
+
+def test_tcp_push_of_plain_and_ciphered_meters_lands_once(tmp_path):
+    db = tmp_path / "readings.db"
+    plain = list(range(0, 12))
+    secret = list(range(100, 112))
+    process = _listener("tcp://127.0.0.1:0", "--store", str(db), "--json", "--ek", EK.hex(),
+                        "--ak", AK.hex(), "--count", str(len(plain) + 1 + len(secret)),
+                        "--idle-timeout", "20")
+    try:
+        host, port = _ready_address(process).removeprefix("tcp://").rsplit(":", 1)
+        context = meter_context()
+
+        def plain_meter():
+            stream = b"".join(b"".join(hdlc_frames(notification(n), 48)) + b"\x00noise\x7e\x7e"
+                              for n in plain)
+            # the same notification again: stored once (the store's key)
+            stream += b"".join(hdlc_frames(notification(plain[0]), 48))
+            with socket.create_connection((host, int(port)), timeout=TIMEOUT) as conn:
+                _sent_in_pieces(conn.sendall, stream, 1)
+
+        def ciphered_meter():
+            stream = b"".join(b"".join(hdlc_frames(block)) for n in secret
+                              for block in gbt_blocks(ciphered(notification(n), context), 40))
+            with socket.create_connection((host, int(port)), timeout=TIMEOUT) as conn:
+                _sent_in_pieces(conn.sendall, stream, 2)
+
+        threads = [threading.Thread(target=plain_meter), threading.Thread(target=ciphered_meter)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(TIMEOUT)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err.decode()
+    rows = _rows(db)
+    by_meter: dict[str, set] = {}
+    for meter, obis, value, status, _ in rows:
+        by_meter.setdefault(meter, set()).add((obis, value, status))
+    assert len(rows) == 5 * (len(plain) + len(secret))  # once each: no duplicate, none lost
+    assert {(o, v) for o, v, s in by_meter[METER_TITLE.hex().upper()]} == set().union(
+        *(expected_rows(n) for n in secret))
+    assert {s for _, _, s in by_meter[METER_TITLE.hex().upper()]} == {"authenticated"}
+    plain_meters = [m for m in by_meter if m != METER_TITLE.hex().upper()]
+    assert len(plain_meters) == 1 and plain_meters[0].startswith("tcp:127.0.0.1:")
+    assert {(o, v) for o, v, s in by_meter[plain_meters[0]]} == set().union(
+        *(expected_rows(n) for n in plain))
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert all(set(line) == {"object", "value", "unit", "scaled", "timestamp", "authenticated"}
+               for line in lines)
+    assert len(lines) >= len(rows)
+    with sqlite3.connect(db) as con:
+        sessions = con.execute("SELECT result, bytes, exchanges FROM sessions").fetchall()
+    assert sorted(s[2] for s in sessions) in ([12, 13], [13, 12])
+    assert all(s[0] == "ok" and s[1] > 0 for s in sessions)
+
+
+def test_serial_push_over_a_pseudo_terminal_at_2400_baud(tmp_path):
+    import serial  # noqa: F401  (a run-time dependency: its absence must fail, not skip)
+
+    master, slave = os.openpty()
+    try:
+        attrs = termios.tcgetattr(slave)
+        attrs[4] = attrs[5] = termios.B2400
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        assert termios.tcgetattr(slave)[4] == termios.B2400
+        device = os.ttyname(slave)
+        db = tmp_path / "han.db"
+        numbers = list(range(20))
+        process = _listener(f"serial://{device}?baud=2400&parity=N", "--store", str(db),
+                            "--ek", EK.hex(), "--ak", AK.hex(), "--count", str(len(numbers)),
+                            "--idle-timeout", "20")
+        try:
+            _ready_address(process)
+            context = meter_context()
+            stream = b"\x13\x37garbage"
+            # a frame whose FCS is wrong: recorded with the session
+            broken = bytearray(hdlc_frames(notification(999))[0])
+            broken[-3] ^= 0xFF
+            stream += bytes(broken)
+            for n in numbers:
+                apdu = ciphered(notification(n), context) if n % 2 else notification(n)
+                frames = mbus_frames(apdu, 70) if n % 3 == 0 else hdlc_frames(apdu, 64)
+                stream += b"".join(frames) + b"\x00\xff"
+            _sent_in_pieces(lambda piece: os.write(master, piece), stream, 3)
+            _, err = process.communicate(timeout=TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert process.returncode == 0, err.decode()
+    rows = _rows(db)
+    assert len(rows) == 5 * len(numbers)
+    got = {(obis, value) for _, obis, value, _, _ in rows}
+    assert got == set().union(*(expected_rows(n) for n in numbers))
+    statuses = {meter: status for meter, _, _, status, _ in rows}
+    assert statuses[METER_TITLE.hex().upper()] == "authenticated"
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT result, error_class FROM sessions").fetchall() == [
+            ("rejected 1", "DecodeError")]
+
+
+def test_listen_a_capture_file_and_standard_input(tmp_path):
+    capture = tmp_path / "capture.txt"
+    frames = hdlc_frames(notification(5), 32)
+    capture.write_text("# a capture\n" + "\n".join(
+        ":".join(f"{b:02x}" for b in frame) for frame in frames) + "\n")
+    process = _listener(f"file:{capture}", "--json")
+    out, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err.decode()
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert {(line["object"], line["value"]) for line in lines} == expected_rows(5)
+    voltage = next(line for line in lines if line["object"] == "1.0.32.7.0.255")
+    assert voltage["unit"] == "V" and voltage["scaled"] == pytest.approx(voltage["value"] / 10)
+    assert voltage["timestamp"] == "2024-05-01T12:00:05+01:00"
+    raw = b"".join(frames)
+    env = dict(os.environ, PYTHONPATH=SRC)
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", "-", "--json"], input=raw,
+                          capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    assert done.returncode == 0
+    assert [json.loads(l) for l in done.stdout.decode().splitlines()] == lines
+
+
+def test_udp_datagrams(tmp_path):
+    db = tmp_path / "udp.db"
+    process = _listener("udp://127.0.0.1:0", "--store", str(db), "--count", "3", "--idle-timeout", "20")
+    try:
+        host, port = _ready_address(process).removeprefix("udp://").rsplit(":", 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for n in range(3):
+                # a bare APDU per datagram, and a wrapper frame
+                apdu = notification(n)
+                datagram = apdu if n != 1 else b"\x00\x01\x00\x01\x00\x66" + len(apdu).to_bytes(2, "big") + apdu
+                sock.sendto(datagram, (host, int(port)))
+                time.sleep(0.05)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert {(o, v) for _, o, v, _, _ in _rows(db)} == set().union(*(expected_rows(n) for n in range(3)))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["tcp://localhost"], "HOST:PORT"),
+    (["ftp://x"], "cannot listen"),
+    (["-", "--ek", "00" * 16], "no-tag-check"),
+    (["-", "--ak", "00" * 16], "--ak needs --ek"),
+    (["serial:///dev/x?speed=9"], "unknown serial option"),
+])
+def test_usage_errors_exit_2(args, message):
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", *args], input=b"",
+                          capture_output=True, env=dict(os.environ, PYTHONPATH=SRC), cwd="/",
+                          timeout=TIMEOUT)
+    assert done.returncode == 2
+    assert message in done.stderr.decode()
+
+
+def test_no_tag_check_is_loud_and_marks_readings(tmp_path):
+    capture = tmp_path / "c.hex"
+    context = meter_context()
+    capture.write_text("".join(f.hex() for f in hdlc_frames(ciphered(notification(1), context))))
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json",
+                           "--ek", EK.hex(), "--no-tag-check"],
+                          capture_output=True, env=dict(os.environ, PYTHONPATH=SRC), cwd="/",
+                          timeout=TIMEOUT)
+    assert done.returncode == 0
+    assert "WITHOUT checking" in done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert lines and not any(line["authenticated"] for line in lines)
+    assert EK.hex() not in done.stderr.decode().lower() + done.stdout.decode().lower()
+
+
+def test_raw_keeps_a_capture_that_replays_to_the_same_readings(tmp_path):
+    capture = tmp_path / "in.hex"
+    frames = [f for n in range(3) for f in hdlc_frames(notification(n), 40)]
+    capture.write_text(" ".join(f.hex() for f in frames) + " 7e a0 ff 00")
+    raw = tmp_path / "raw.hex"
+    env = dict(os.environ, PYTHONPATH=SRC)
+    first = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json",
+                            "--raw", str(raw)], capture_output=True, env=env, cwd="/",
+                           timeout=TIMEOUT)
+    assert first.returncode == 0, first.stderr.decode()
+    assert "rejected" in first.stderr.decode()  # the cut frame at the end
+    kept = raw.read_text().split()
+    assert kept[: len(frames)] == [f.hex().upper() for f in frames]
+    again = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{raw}", "--json"],
+                           capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    assert again.returncode == 0
+    assert again.stdout == first.stdout and len(first.stdout.splitlines()) == 15
+
+
+def test_sigterm_ends_the_run_cleanly(tmp_path):
+    db = tmp_path / "term.db"
+    process = _listener("tcp://127.0.0.1:0", "--store", str(db))
+    try:
+        host, port = _ready_address(process).removeprefix("tcp://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as conn:
+            conn.sendall(b"".join(hdlc_frames(notification(1))))
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline and not (db.exists() and _rows(db)):
+                time.sleep(0.05)
+            process.terminate()
+            _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert {(o, v) for _, o, v, _, _ in _rows(db)} == expected_rows(1)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM runs WHERE ended IS NOT NULL").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM sessions WHERE ended IS NOT NULL").fetchone() == (1,)
+
+
+def test_timezone_for_meters_without_a_deviation(tmp_path):
+    apdu = bytearray(notification(2))
+    apdu[15:17] = b"\x80\x00"
+    capture = tmp_path / "c.hex"
+    capture.write_text(bytes(apdu).hex())
+    env = dict(os.environ, PYTHONPATH=SRC)
+    base = [sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json"]
+    naive = subprocess.run(base, capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    oslo = subprocess.run(base + ["--timezone", "Europe/Oslo"], capture_output=True, env=env,
+                          cwd="/", timeout=TIMEOUT)
+    bad = subprocess.run(base + ["--timezone", "Mars/Olympus"], capture_output=True, env=env,
+                         cwd="/", timeout=TIMEOUT)
+    assert json.loads(naive.stdout.splitlines()[0])["timestamp"] == "2024-05-01T12:00:02"
+    assert json.loads(oslo.stdout.splitlines()[0])["timestamp"] == "2024-05-01T12:00:02+02:00"
+    assert bad.returncode == 2 and b"unknown time zone" in bad.stderr
