@@ -1,5 +1,6 @@
 """C1: the CPU a client spends on one whole session with a meter, dlmsfast's
-AsyncClient beside gurux-dlms's own client (GXDLMSSecureClient over a socket).
+AsyncClient and blocking Client beside gurux-dlms's own client
+(GXDLMSSecureClient over a blocking socket).
 
 The meter is ../shared/interop/gurux_meter.py in its own process (wrapper, port
 chosen free). A session: connect, associate as client 1 with HLS-GMAC and
@@ -10,9 +11,20 @@ GET-with-datablock blocks), release, close. Measured: CPU time of THIS process
 (user + system, ``time.process_time``) per session; the meter is the slow
 side and runs elsewhere, so wall time would measure it, not the client.
 
+Two more figures say where the live CPU goes: dlmsfast's own work replayed
+with no socket (the meter's recorded answers handed back through the same
+client, session and framing), back to back and with the process sleeping
+between round trips as it does while a meter computes. The difference is what
+waking up costs: on a loaded machine the same Python work runs several times
+slower right after a sleep (caches and branch predictors cold), and every
+client pays it once per round trip.
+
     python -m pytest benchmarks/bench_client.py --benchmark-only \\
         --benchmark-columns=median,mean,rounds
-    python benchmarks/bench_client.py            # the two figures and their ratio
+    python benchmarks/bench_client.py            # all figures, medians of interleaved rounds
+
+``DLMSFAST_SHARED=/work/shared`` where ../shared is not beside the checkout
+(a worktree).
 
 Group "C1-session-cpu"; target: dlmsfast <= 1/25 of gurux-dlms's CPU per session.
 """
@@ -25,13 +37,14 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from interop import AK, EK, GuruxMeter  # noqa: E402  (the one launcher of the test meter)
 
-from dlmsfast import AsyncClient  # noqa: E402
+from dlmsfast import AsyncClient, Client  # noqa: E402
 
 CLIENT_TITLE = bytes.fromhex("4D4D4D0000000001")
 OBJECTS = [(8, "0.0.1.0.0.255", 2), (3, "1.0.1.8.0.255", 2), (3, "1.0.2.8.0.255", 2),
@@ -41,35 +54,72 @@ PROFILE = "1.0.99.1.0.255"
 
 # --- dlmsfast --------------------------------------------------------------------------
 
+SESSION = dict(client=1, auth="hls-gmac", security="authenc", ek=EK, ak=AK,
+               system_title=CLIENT_TITLE, timeout=5, challenge=b"CLIENTCHALLENGE1")
+
+
 async def dlmsfast_session(url: str, trace=None) -> None:
-    async with AsyncClient(url, client=1, auth="hls-gmac", security="authenc", ek=EK, ak=AK,
-                           system_title=CLIENT_TITLE, timeout=5, trace=trace,
-                           challenge=b"CLIENTCHALLENGE1") as meter:
+    async with AsyncClient(url, trace=trace, **SESSION) as meter:
         readings = await meter.read_many(OBJECTS)
         profile = await meter.read_profile(PROFILE)
+    assert readings[1].value == 1960 and len(profile.rows) == 96
+
+
+def dlmsfast_blocking_session(url: str) -> None:
+    """The same session through the blocking Client (over TCP: a blocking socket
+    and the same coroutines run to their end, no event loop)."""
+    with Client(url, **SESSION) as meter:
+        readings = meter.read_many(OBJECTS)
+        profile = meter.read_profile(PROFILE)
     assert readings[1].value == 1960 and len(profile.rows) == 96
 
 
 class ReplayedMeter:
     """The client's own work alone: the frames one real session received from the
     meter (--deterministic, fixed challenges), handed back in order as each
-    request goes out, through the same AsyncClient, session and framing code,
-    with no socket and no meter to wait for."""
+    request goes out, through the same client, session and framing code, with
+    no socket and no meter to wait for. ``pause``: the process sleeps that long
+    before each answer, as it does while a meter computes."""
 
     peer = "replay"
 
-    def __init__(self, answers: list[bytes]) -> None:
+    def __init__(self, answers: list[bytes], pause: float = 0.0) -> None:
         self.answers = answers
+        self.pause = pause
 
     async def open(self, on_data, on_lost) -> None:
         self.next = iter(self.answers)
         self.on_data = on_data
 
     def write(self, data: bytes) -> None:
-        asyncio.get_running_loop().call_soon(self.on_data, next(self.next))
+        loop = asyncio.get_running_loop()
+        if self.pause:
+            loop.call_later(self.pause, self.on_data, next(self.next))
+        else:
+            loop.call_soon(self.on_data, next(self.next))
 
     def close(self) -> None:
         pass
+
+
+class ReplayedBlockingMeter(ReplayedMeter):
+    """The same for the blocking Client's stream face (open_now, pump)."""
+
+    blocking = True
+
+    def open_now(self, on_data, on_lost, timeout: float) -> None:
+        self.next = iter(self.answers)
+        self.on_data = on_data
+        self.answer = None
+
+    def write(self, data: bytes) -> None:
+        self.answer = next(self.next)
+
+    def pump(self, timeout: float) -> None:
+        if self.pause:
+            time.sleep(self.pause)
+        answer, self.answer = self.answer, None
+        self.on_data(answer)
 
 
 def record_answers(url: str) -> list[bytes]:
@@ -83,21 +133,33 @@ def record_answers(url: str) -> list[bytes]:
     return frames
 
 
-def replayed_session(loop, answers: list[bytes]) -> None:
+@contextlib.contextmanager
+def replaying(stream) -> None:
+    """Every connection the client opens meanwhile talks to ``stream``."""
     from dlmsfast.client import requests
+    from dlmsfast.transport.connection import Connection
 
     real = requests.connection_for
 
-    def replaying(*args, **kwargs):
-        connection = real(*args, **kwargs)
-        connection.stream = ReplayedMeter(answers)
-        return connection
+    def connection_for(*args, **kwargs):
+        made = real(*args, **kwargs)
+        return Connection(stream, made.framing, timeout=made.timeout, trace=made.trace)
 
-    requests.connection_for = replaying
+    requests.connection_for = connection_for
     try:
-        loop.run_until_complete(dlmsfast_session("tcp://127.0.0.1:1"))
+        yield
     finally:
         requests.connection_for = real
+
+
+def replayed_session(loop, answers: list[bytes], pause: float = 0.0) -> None:
+    with replaying(ReplayedMeter(answers, pause)):
+        loop.run_until_complete(dlmsfast_session("tcp://127.0.0.1:1"))
+
+
+def replayed_blocking_session(answers: list[bytes], pause: float = 0.0) -> None:
+    with replaying(ReplayedBlockingMeter(answers, pause)):
+        dlmsfast_blocking_session("tcp://127.0.0.1:1")
 
 
 # --- gurux-dlms's client ---------------------------------------------------------------
@@ -106,7 +168,8 @@ class GuruxSession:
     """gurux-dlms's GXDLMSSecureClient driven over a blocking socket, the way its
     examples do (readDataBlock / readDLMSPacket)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, answers: Optional[list[bytes]] = None,
+                 pause: float = 0.0) -> None:
         from gurux_dlms import GXByteBuffer, GXReplyData
         from gurux_dlms.enums import Authentication, InterfaceType, Security
         from gurux_dlms.secure import GXDLMSSecureClient
@@ -119,7 +182,14 @@ class GuruxSession:
         client.ciphering.blockCipherKey = EK
         client.ciphering.authenticationKey = AK
         self.client = client
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        if answers is None:
+            self.sock = socket.create_connection(("127.0.0.1", port))
+        else:
+            # its own work alone, like ReplayedMeter: the same client challenge
+            # as the recorded session, so that the meter's pass 4 verifies
+            client.settings.useCustomChallenge = True
+            client.settings.ctoSChallenge = b"CLIENTCHALLENGE1"
+            self.sock = _ReplayedSocket(answers, pause)
 
     def packet(self, data, reply) -> None:
         if data is not None:
@@ -169,10 +239,55 @@ class GuruxSession:
         self.sock.close()
 
 
-def gurux_session(port: int) -> None:
+class _ReplayedSocket:
+    def __init__(self, answers: list[bytes], pause: float = 0.0) -> None:
+        self.next = iter(answers)
+        self.pause = pause
+
+    def sendall(self, data: bytes) -> None:
+        pass
+
+    def recv(self, size: int) -> bytes:
+        if self.pause:
+            time.sleep(self.pause)
+        return next(self.next)
+
+    def close(self) -> None:
+        pass
+
+
+class _RecordingSocket:
+    def __init__(self, sock: socket.socket, answers: list[bytes]) -> None:
+        self.sock = sock
+        self.answers = answers
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self, size: int) -> bytes:
+        data = self.sock.recv(size)
+        self.answers.append(data)
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def gurux_session(port: int, answers: Optional[list[bytes]] = None, pause: float = 0.0) -> None:
     # gurux-dlms prints "Encryption is applied." for each APDU: not part of the work
     with contextlib.redirect_stdout(io.StringIO()):
-        GuruxSession(port).run()
+        GuruxSession(port, answers, pause).run()
+
+
+def record_gurux_answers(port: int) -> list[bytes]:
+    """What the meter sends gurux-dlms's client in one session with the fixed
+    client challenge (the meter runs --deterministic)."""
+    answers: list[bytes] = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        session = GuruxSession(port, [])
+        session.sock = _RecordingSocket(socket.create_connection(("127.0.0.1", port)), answers)
+        session.run()
+    return answers
 
 
 # --- the floor: what waiting on a slow peer costs any asyncio client ----------------------
@@ -211,9 +326,18 @@ async def _bare_session(port: int, round_trips: int) -> None:
     transport.close()
 
 
-def asyncio_floor(work: float, round_trips: int = 10, sessions: int = 50) -> float:
-    """CPU per session of a bare asyncio client (no DLMS at all) doing
-    ``round_trips`` exchanges with a peer that computes ``work`` s per answer."""
+def _bare_blocking_session(port: int, round_trips: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(round_trips):
+            sock.sendall(b"\x00" * 64)
+            sock.recv(65536)
+
+
+def floors(work: float, round_trips: int = 10, sessions: int = 50) -> tuple[float, float]:
+    """CPU per session of a bare client (no DLMS at all) doing ``round_trips``
+    exchanges with a peer that computes ``work`` s per answer: asyncio, and a
+    blocking socket."""
     import multiprocessing
 
     from interop import free_port
@@ -229,8 +353,9 @@ def asyncio_floor(work: float, round_trips: int = 10, sessions: int = 50) -> flo
                 break
             except OSError:
                 time.sleep(0.02)
-        return cpu_per_session(lambda: loop.run_until_complete(_bare_session(port, round_trips)),
-                               sessions)
+        return (cpu_per_session(lambda: loop.run_until_complete(_bare_session(port, round_trips)),
+                                sessions),
+                cpu_per_session(lambda: _bare_blocking_session(port, round_trips), sessions))
     finally:
         loop.close()
         peer.terminate()
@@ -271,6 +396,12 @@ def test_dlmsfast_session_cpu(benchmark, meter):
 
 
 @pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
+def test_dlmsfast_blocking_session_cpu(benchmark, meter):
+    benchmark.extra_info.update(impl="dlmsfast-blocking", items=1)
+    benchmark.pedantic(lambda: dlmsfast_blocking_session(meter.url), rounds=60, warmup_rounds=3)
+
+
+@pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
 def test_dlmsfast_replayed_session_cpu(benchmark, meter):
     answers = record_answers(meter.url)
     loop = asyncio.new_event_loop()
@@ -282,28 +413,71 @@ def test_dlmsfast_replayed_session_cpu(benchmark, meter):
 
 
 @pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
+def test_dlmsfast_blocking_replayed_session_cpu(benchmark, meter):
+    answers = record_answers(meter.url)
+    benchmark.extra_info.update(impl="dlmsfast-blocking-replayed", items=1)
+    benchmark.pedantic(lambda: replayed_blocking_session(answers), rounds=200, warmup_rounds=3)
+
+
+@pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
+def test_gurux_replayed_session_cpu(benchmark, meter):
+    answers = record_gurux_answers(meter.port)
+    benchmark.extra_info.update(impl="gurux-dlms-replayed", items=1)
+    benchmark.pedantic(lambda: gurux_session(0, answers), rounds=15, warmup_rounds=2)
+
+
+@pytest.mark.benchmark(group="C1-session-cpu", timer=time.process_time)
 def test_gurux_session_cpu(benchmark, meter):
     benchmark.extra_info.update(impl="gurux-dlms", items=1)
     benchmark.pedantic(lambda: gurux_session(meter.port), rounds=15, warmup_rounds=2)
 
 
-def main() -> None:
+PAUSE = 0.005  # about what the gurux meter takes per HLS-GMAC authenc answer
+
+
+def main(runs: int = 5) -> None:
+    """Every figure in each of ``runs`` rounds, interleaved, so that all of them
+    see the same machine load; medians (and the median of each round's ratio)."""
+    import statistics
+
     meter = GuruxMeter(*METER_OPTIONS)
     loop = asyncio.new_event_loop()
     try:
-        ours = cpu_per_session(lambda: loop.run_until_complete(dlmsfast_session(meter.url)), 100)
         answers = record_answers(meter.url)
-        alone = cpu_per_session(lambda: replayed_session(loop, answers), 300)
-        theirs = cpu_per_session(lambda: gurux_session(meter.port), 20)
+        theirs = record_gurux_answers(meter.port)
+        figures = {  # name: (session, sessions per round)
+            "live: dlmsfast AsyncClient": (
+                lambda: loop.run_until_complete(dlmsfast_session(meter.url)), 40),
+            "live: dlmsfast Client (blocking)": (
+                lambda: dlmsfast_blocking_session(meter.url), 40),
+            "live: gurux-dlms": (lambda: gurux_session(meter.port), 8),
+            "replayed: dlmsfast AsyncClient": (lambda: replayed_session(loop, answers), 200),
+            "replayed: dlmsfast Client": (lambda: replayed_blocking_session(answers), 200),
+            "replayed: gurux-dlms": (lambda: gurux_session(0, theirs), 8),
+            f"replayed, {PAUSE * 1e3:g} ms sleeps: dlmsfast Client": (
+                lambda: replayed_blocking_session(answers, PAUSE), 20),
+            f"replayed, {PAUSE * 1e3:g} ms sleeps: gurux-dlms": (
+                lambda: gurux_session(0, theirs, PAUSE), 8),
+        }
+        results: dict[str, list[float]] = {name: [] for name in figures}
+        for _ in range(runs):
+            for name, (session, count) in figures.items():
+                results[name].append(cpu_per_session(session, count))
     finally:
         loop.close()
         meter.stop()
-    print(f"client CPU per session: dlmsfast {ours * 1e3:.2f} ms (1/{theirs / ours:.1f}), "
-          f"its own work replayed without socket {alone * 1e3:.2f} ms "
-          f"(1/{theirs / alone:.1f}), gurux-dlms {theirs * 1e3:.2f} ms; target 1/25")
-    instant, slow = asyncio_floor(0.0), asyncio_floor(0.005)
-    print(f"floor, a bare asyncio client with 10 round trips and no DLMS: {instant * 1e3:.2f} ms "
-          f"against an instant peer, {slow * 1e3:.2f} ms against one computing 5 ms per answer")
+    print(f"client CPU per session, median of {runs} interleaved rounds; (1/n) = median of "
+          "the rounds' ratios to gurux-dlms live; target 1/25")
+    gurux = results["live: gurux-dlms"]
+    for name, values in results.items():
+        ratio = statistics.median(g / v for g, v in zip(gurux, values))
+        print(f"  {name:42} {statistics.median(values) * 1e3:6.2f} ms  (1/{ratio:.1f})  "
+              f"rounds: {' '.join(f'{v * 1e3:.2f}' for v in values)}")
+    (instant, instant_blocking), (slow, slow_blocking) = floors(0.0), floors(PAUSE)
+    print(f"floor, a bare client doing 10 round trips with no DLMS, asyncio / blocking socket: "
+          f"{instant * 1e3:.2f} / {instant_blocking * 1e3:.2f} ms against an instant peer, "
+          f"{slow * 1e3:.2f} / {slow_blocking * 1e3:.2f} ms against one computing "
+          f"{PAUSE * 1e3:g} ms per answer")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,19 @@
-"""Shared test helpers: the published vectors live beside the project root."""
+"""Shared test helpers.
+
+Test data comes from two places:
+
+- ``tests/vectors``: the project's own copy of the published vectors (ours to ship;
+  refreshed from ``../shared/vectors`` by ``tests/vectors/refresh.py``). Read them
+  with :func:`load_vectors`. They are always there: a missing file is a failure,
+  never a skip.
+- ``../shared/<name>`` beside the project root (``interop``: the Gurux-driven meter,
+  ``han``: real HAN captures). Their licences forbid copying them here, so tests
+  find them with :func:`shared_path`, which skips with the reason when the folder
+  is absent on a developer's machine, and FAILS when ``CI`` is set (``CI=true``, as
+  GitHub Actions and ``.ci/run`` set it): CI must never pass by skipping them.
+  ``DLMSFAST_SHARED=/path/to/shared`` points at another copy (e.g. from a git
+  worktree, whose parent folder has no ``shared``).
+"""
 from __future__ import annotations
 
 import json
@@ -8,30 +23,57 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The folder that holds the dlmsfast under test: src/ in a working copy (its
+# compiled modules built in place), site-packages where CI installed it. A child
+# process given PYTHONPATH=PACKAGE_PARENT imports that same package; a bare
+# src/ of a clone has no compiled modules.
+PACKAGE_PARENT = str(Path(__import__("dlmsfast").__file__).resolve().parents[1])
+VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 # CI runs the property tests with a fixed seed: a run that lands must not hinge on
 # the examples drawn that day. Locally every run draws new examples.
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-if os.environ.get("CI"):
+if in_ci():
     settings.load_profile("ci")
-
-VECTORS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 
 
 def load_vectors(name: str) -> list[dict]:
-    """The records of ``../shared/vectors/<name>.json``; skips when the folder is absent."""
+    """The records of ``tests/vectors/<name>.json`` (the project's copy of the set)."""
     path = VECTORS_DIR / f"{name}.json"
-    if not path.is_file():
-        # Called while collecting (parametrize) as well as inside tests: a module
-        # built on the vectors is skipped whole, with the reason, in a clone
-        # that has no ../shared beside it.
-        pytest.skip(
-            f"test vectors not found at {path} (clone without ../shared/vectors)",
-            allow_module_level=True,
-        )
     with path.open(encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def shared_root() -> Path:
+    """``$DLMSFAST_SHARED`` when set, else the ``shared`` folder beside the project root."""
+    configured = os.environ.get("DLMSFAST_SHARED")
+    return Path(configured) if configured else PROJECT_ROOT.parent / "shared"
+
+
+def shared_path(name: str) -> Path:
+    """The folder ``../shared/<name>`` (e.g. ``"interop"``, ``"han"``) for tests that need it.
+
+    Absent: the calling test (or module, when called at import or in parametrize)
+    is skipped with the reason locally, and fails when ``CI`` is set. Use it for
+    the data we may not copy into tests/vectors; never wrap it in try/except.
+    """
+    path = shared_root() / name
+    if path.is_dir():
+        return path
+    reason = (f"../shared/{name} not found at {path} (put the shared folder beside the "
+              f"project root or set DLMSFAST_SHARED)")
+    if in_ci():
+        pytest.fail(f"CI must run the tests that need it: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def feed_in_chunks(splitter, stream: bytes, chunk_sizes: list[int]) -> list:

@@ -75,8 +75,9 @@ class GuruxMeter:
         deadline = time.monotonic() + 20
         while not (ready.exists() and ready.read_text().startswith("ready")):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                log = self.stderr()  # before stop(), which closes the log
                 self.stop()
-                raise RuntimeError(f"gurux meter {options} did not start: {self.stderr()}")
+                raise RuntimeError(f"gurux meter {options} did not start: {log}")
             time.sleep(0.02)
 
     @property

@@ -38,8 +38,6 @@ from dlmsfast.apdu.initiate import (
     ServiceError,
 )
 
-dlms_cosem = pytest.importorskip("dlms_cosem")
-gurux_dlms = pytest.importorskip("gurux_dlms")
 
 from dlms_cosem import enumerations as dc_enums  # noqa: E402
 from dlms_cosem import security as dc_security  # noqa: E402

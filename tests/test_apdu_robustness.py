@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import VECTORS_DIR
+from conftest import load_vectors
 from dlmsfast import apdu
 from dlmsfast.apdu import parse_apdu
 from dlmsfast.apdu.xdlms import XDLMS_CLASSES
-from dlmsfast.errors import DlmsError
+from dlmsfast.errors import DecodeError
 from dlmsfast.security.ciphered import SERVICE_NAME
 
 CIPHERED_TAGS = sorted(SERVICE_NAME) + [0xDB, 0xDC, 0xDD]
@@ -31,28 +32,31 @@ XDLMS_TYPES = tuple(XDLMS_CLASSES)
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _vector_bytes() -> list[bytes]:
-    found = []
-    for name in ("acse", "xdlms", "security"):
-        path = VECTORS_DIR / f"{name}.json"
-        if path.is_file():
-            found += [bytes.fromhex(r["hex"]) for r in json.loads(path.read_text(encoding="utf-8"))]
-    # Without the vector folder, the APDUs of the tag map still give a seed.
-    return found or [bytes.fromhex("C001C100080000010000FF0200"), bytes.fromhex("C401C1000600001391")]
+def _vector_records() -> list[dict]:
+    """Every APDU of the vector set (security.json's HLS results and wrapped key
+    are not APDUs: they carry no tag octet, so their meaning has no ``tag``)."""
+    return [r for name in ("acse", "xdlms", "security") for r in load_vectors(name)
+            if name != "security" or len(r["meaning"].get("tag", "")) == 2]
 
 
-VECTORS = _vector_bytes()
+VECTORS = [bytes.fromhex(r["hex"]) for r in _vector_records()]
 
 
 def _check(raw: bytes) -> None:
+    """Hostile bytes either parse (and then describe and re-encode themselves) or
+    raise a DecodeError that says where; a local error (UsageError, EncodeError)
+    or an offset outside the input is a bug, and so is any other exception."""
     try:
         apdu = parse_apdu(raw)
-    except DlmsError as error:
-        offset = getattr(error, "offset", None)
-        assert offset is None or 0 <= offset <= len(raw), (error, len(raw))
+    except DecodeError as error:
+        assert error.offset is not None and 0 <= error.offset <= len(raw), (error, len(raw))
         return
-    if hasattr(apdu, "describe"):
-        apdu.to_meaning()
+    _check_parsed(apdu, raw)
+
+
+def _check_parsed(apdu, raw: bytes) -> None:
+    if hasattr(apdu, "to_meaning"):
+        json.dumps(apdu.to_meaning())
     if isinstance(apdu, XDLMS_TYPES):
         again = apdu.to_bytes()
         assert parse_apdu(again) == apdu
@@ -101,9 +105,18 @@ def test_mutated_vectors_raise_only_dlms_errors(raw):
     _check(raw)
 
 
-def test_every_vector_survives_the_check_unmutated():
-    for raw in VECTORS:
-        _check(raw)
+def test_every_vector_parses_unmutated_and_every_negative_one_is_refused():
+    records = _vector_records()
+    negative = [r for r in records if r["name"].startswith("NEGATIVE")]
+    assert len(records) - len(negative) == 19 + 43 + 14
+    for record in records:
+        raw = bytes.fromhex(record["hex"])
+        if record in negative:
+            with pytest.raises(DecodeError) as info:
+                parse_apdu(raw)
+            assert info.value.offset is not None and 0 <= info.value.offset <= len(raw)
+        else:
+            _check_parsed(parse_apdu(raw), raw)
 
 
 # --- random valid APDUs: built from fields, encoded, decoded back ---------------------------

@@ -32,7 +32,7 @@ from dlmsfast.axdr import (
     encode,
     encode_type_description,
 )
-from dlmsfast.errors import DecodeError, DlmsError
+from dlmsfast.errors import DecodeError, EncodeError, UsageError
 
 T = DataType
 SETTINGS = settings(max_examples=300, deadline=None,
@@ -166,7 +166,7 @@ any_python = st.recursive(
 def test_any_python_value_encodes_or_raises_encode_error(value, description):
     try:
         data = encode(value, description)
-    except DlmsError:
+    except EncodeError:
         return
     decode(data)
 
@@ -176,7 +176,7 @@ def test_any_python_value_encodes_or_raises_encode_error(value, description):
 def test_any_python_value_makes_a_node_or_raises(kind, value):
     try:
         node = Data(kind, value)
-    except DlmsError:
+    except UsageError:  # EncodeError for a value, UsageError for a missing description
         return
     if node.value == node.value:  # NaN never equals itself
         assert decode_typed(encode(node)) == node
@@ -190,8 +190,8 @@ def _only_dlms_errors(data: bytes) -> None:
                  lambda b: decode_length_from(b, 0), lambda b: decode_type_description_from(b)):
         try:
             call(data)
-        except DlmsError:
-            pass
+        except DecodeError as error:
+            assert error.offset is not None and 0 <= error.offset <= len(data), error
 
 
 @SETTINGS

@@ -1,4 +1,4 @@
-"""A-XDR against the published vectors (../shared/vectors/axdr.json), plus the
+"""A-XDR against the published vectors (tests/vectors/axdr.json), plus the
 value classes (DateTime, Date, Time, BitString, TypeDescription) and malformed input.
 
 The vectors' informational keys ``interpreted_as`` and ``fields`` (on octet-strings
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 
 import pytest
 
-from conftest import VECTORS_DIR, load_vectors
+from conftest import load_vectors
 from dlmsfast import axdr
 from dlmsfast.axdr import (
     DONT_CARE,
@@ -40,10 +39,7 @@ NON_MINIMAL = "Association LN object_list (Kamstrup, 123 entries) with non-minim
 
 
 def _names() -> list[str]:
-    path = VECTORS_DIR / "axdr.json"
-    if not path.is_file():
-        return ["(vectors absent)"]
-    return [record["name"] for record in json.loads(path.read_text(encoding="utf-8"))]
+    return [record["name"] for record in load_vectors("axdr")]
 
 
 _CACHE: dict[str, dict] = {}

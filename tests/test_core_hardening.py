@@ -13,7 +13,7 @@ from dlmsfast.axdr import _axdr
 from dlmsfast.hdlc import _hdlc
 from dlmsfast.security import _gcm
 from dlmsfast.axdr.values import DataType, TypeDescription
-from dlmsfast.errors import DecodeError, DlmsError, EncodeError, SecurityError, UsageError
+from dlmsfast.errors import DecodeError, DlmsError, EncodeError, UsageError
 
 
 def _run_isolated(code):

@@ -15,7 +15,8 @@ from dlmsfast import axdr
 from dlmsfast.axdr import Data, DataType, TypeDescription
 from dlmsfast.cli import main
 from dlmsfast.errors import EncodeError
-from dlmsfast.explain import Keys, node_lines, translate
+from dlmsfast.explain import Keys, translate
+from dlmsfast.explain.render import node_lines
 from dlmsfast.wrapper import WrapperFrame, WrapperStreamSplitter
 
 VALID = WrapperFrame(1, 16, 1, bytes.fromhex("C0010000080000010000FF0200")).to_bytes()

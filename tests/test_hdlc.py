@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlmsfast.errors import DecodeError, DlmsError, EncodeError, UsageError
+from dlmsfast.errors import DecodeError, EncodeError, UsageError
 from dlmsfast.hdlc import (
     FrameKind,
     HdlcAddress,
@@ -601,8 +601,8 @@ def test_random_and_mutated_bytes_raise_only_dlms_errors(data):
     for parse in (HdlcFrame.from_bytes, describe_frame):
         try:
             parse(data)
-        except DlmsError:
-            pass
+        except DecodeError as error:
+            assert error.offset is not None and 0 <= error.offset <= len(data), error
     splitter = HdlcStreamSplitter()
     for frame in splitter.feed(data) + splitter.feed(data):
         assert HdlcFrame.from_bytes(frame.to_bytes()) == frame

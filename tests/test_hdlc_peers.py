@@ -24,8 +24,6 @@ from dlmsfast.hdlc import (
     split_llc,
 )
 
-gurux_dlms = pytest.importorskip("gurux_dlms")
-dlms_cosem = pytest.importorskip("dlms_cosem")
 
 from dlms_cosem.crc import CRCCCITT  # noqa: E402
 from dlms_cosem.hdlc import address as cosem_address  # noqa: E402

@@ -16,7 +16,7 @@ from dlmsfast.bulk.store import Store, StoredReading
 from dlmsfast.cosem.descriptors import CosemAttributeDescriptor
 from dlmsfast.cosem.obis import Obis
 from dlmsfast.errors import (
-    ConfigurationError, DecodeError, DlmsError, ProtocolError, SecurityError, UsageError,
+    ConfigurationError, DecodeError, ProtocolError, SecurityError, UsageError,
 )
 from dlmsfast.push import (
     Notification, PushDecoder, PushFramer, PushKeys, Reading, Rejected, builtin_layouts,

@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import PACKAGE_PARENT
 
 from push_builders import (
     AK, EK, METER_TITLE, ciphered, expected_rows, gbt_blocks, hdlc_frames, mbus_frames,
     meter_context, notification,
 )
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = PACKAGE_PARENT  # the dlmsfast under test (src/ or site-packages)
 TIMEOUT = 60
 
 

@@ -6,15 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import PACKAGE_PARENT
 
 from dlmsfast.cli import main
 
 from interop import AK, EK, GuruxMeter
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = PACKAGE_PARENT  # the dlmsfast under test (src/ or site-packages)
 HLS = ["--client", "1", "--auth", "hls-gmac", "--security", "authenc"]
 
 

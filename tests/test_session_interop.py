@@ -5,19 +5,16 @@ The session is sans-IO; this test supplies the least I/O there is (a blocking
 socket and the wrapper header) to check, byte for byte against another
 implementation, the AARQ/AARE, HLS-GMAC pass 3/4, glo- and general-glo-
 ciphering, block transfer, selective access and the release. The folder
-../shared/interop is not ours to ship: without it these tests skip.
+../shared/interop is not ours to ship: without it these tests skip (and fail
+under CI), by tests/interop.py's rule.
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from interop import GuruxMeter, meter_script
 from session_helpers import AK, CLIENT_TITLE, EK
 
 from dlmsfast.apdu import (
@@ -35,13 +32,8 @@ from dlmsfast.session import (
 )
 from dlmsfast.wrapper import WrapperFrame, WrapperStreamSplitter
 
-SHARED = Path(os.environ.get("DLMSFAST_SHARED", Path(__file__).resolve().parents[1].parent
-                             / "shared"))
-METER = SHARED / "interop" / "gurux_meter.py"
-if not METER.is_file():
-    pytest.skip(f"interop meter not found at {METER} (set DLMSFAST_SHARED)",
-                allow_module_level=True)
 pytest.importorskip("gurux_dlms")
+METER = meter_script()  # skips (fails under CI) without ../shared
 
 CLOCK = CosemAttributeDescriptor(8, "0.0.1.0.0.255", 2)
 LDN = CosemAttributeDescriptor(1, "0.0.42.0.0.255", 2)
@@ -51,31 +43,14 @@ REGISTERS = {"1.0.1.8.0.255": (1960, -3, 30), "1.0.2.8.0.255": (980, -3, 30),
 CLIENTS = {"none": 16, "lls": 17, "hls-gmac": 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module", params=["general-glo", "glo"])
-def meter(request, tmp_path_factory):
-    port = _free_port()
-    ready = tmp_path_factory.mktemp("meter") / "ready"
-    args = [sys.executable, str(METER), "--port", str(port), "--auth", "all",
-            "--security", "any", "--deterministic", "--ready-file", str(ready),
-            "--duration", "300"]
+def meter(request):
+    options = ["--auth", "all", "--security", "any", "--deterministic"]
     if request.param == "glo":
-        args.append("--no-general-protection")
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gurux meter did not start: {process.stderr.read().decode()[-500:]}")
-        time.sleep(0.05)
-    yield request.param, port
-    process.terminate()
-    process.wait(timeout=10)
+        options.append("--no-general-protection")
+    running = GuruxMeter(*options)
+    yield request.param, running.port
+    running.stop()
 
 
 class WrapperLink:
@@ -202,22 +177,11 @@ def test_the_gurux_meter_refuses_wrong_secrets(meter):
 
 
 @pytest.fixture(scope="module")
-def hdlc_meter(tmp_path_factory):
-    port = _free_port()
-    ready = tmp_path_factory.mktemp("hdlc-meter") / "ready"
-    process = subprocess.Popen(
-        [sys.executable, str(METER), "--port", str(port), "--hdlc", "--hdlc-max-info", "32",
-         "--auth", "all", "--security", "any", "--deterministic", "--ready-file", str(ready),
-         "--duration", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gurux meter did not start: {process.stderr.read().decode()[-500:]}")
-        time.sleep(0.05)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+def hdlc_meter():
+    running = GuruxMeter("--hdlc", "--hdlc-max-info", "32", "--auth", "all", "--security", "any",
+                         "--deterministic")
+    yield running.port
+    running.stop()
 
 
 class HdlcLinkOverTcp:

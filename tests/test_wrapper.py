@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlmsfast.errors import DecodeError, DlmsError, EncodeError
+from dlmsfast.errors import DecodeError, EncodeError
 from dlmsfast.wrapper import (
     WrapperFrame,
     WrapperStreamSplitter,
@@ -151,8 +151,8 @@ def test_random_bytes_raise_only_dlms_errors(data):
     for parse in (WrapperFrame.from_bytes, describe_wrapper):
         try:
             parse(data)
-        except DlmsError:
-            pass
+        except DecodeError as error:
+            assert error.offset is not None and 0 <= error.offset <= len(data), error
     splitter = WrapperStreamSplitter()
     for frame in splitter.feed(data):
         assert WrapperFrame.from_bytes(frame.to_bytes()) == frame

@@ -48,8 +48,6 @@ from dlmsfast.apdu.xdlms import OCTET_STRING_FORM, OPTIONAL_FLAG_FORM
 from dlmsfast.axdr import Data, DataType, decode_typed, encode
 from dlmsfast.cosem.obis import Obis
 
-gurux_dlms = pytest.importorskip("gurux_dlms")
-dlms_cosem = pytest.importorskip("dlms_cosem")
 
 from dlms_cosem import cosem as dc_cosem  # noqa: E402
 from dlms_cosem import enumerations as dc_enums  # noqa: E402

@@ -3,6 +3,7 @@ importable by every layer)."""
 from __future__ import annotations
 
 import enum
+import reprlib
 
 from .errors import DecodeError, UsageError
 
@@ -21,17 +22,24 @@ class BlueBookEnum(enum.IntEnum):
         """The member for a value given by the caller; an unknown one is a UsageError."""
         if type(value) is cls:
             return value
+        what = what if isinstance(what, str) else reprlib.repr(what)
+        if not isinstance(value, int):
+            # before the lookup, which would hash the value (a deep tree: RecursionError)
+            raise UsageError(f"{what} must be a {cls.__name__} (an int), got {type(value).__name__}")
         try:
             return cls(value)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: a base without members
             raise UsageError(f"{what}: {value!r} is not a {cls.__name__}") from None
 
     @classmethod
     def read(cls, value: int, offset: int, what: str):
         """The member for a received value; an unknown value is a DecodeError."""
+        what = what if isinstance(what, str) else reprlib.repr(what)
+        if not isinstance(value, int):
+            raise UsageError(f"{what} is read from an int, got {type(value).__name__}")
         try:
             return cls(value)
-        except ValueError:
+        except (ValueError, TypeError):
             raise DecodeError(f"unknown {what} {value}", offset) from None
 
 

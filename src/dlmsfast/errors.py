@@ -34,6 +34,7 @@ Messages never carry keys or passwords.
 from __future__ import annotations
 
 import builtins
+import reprlib
 
 
 class DlmsError(Exception):
@@ -79,10 +80,12 @@ class DecodeError(RemoteError, ValueError):
     def __init__(self, message: str, offset: int | None = None) -> None:
         self.message = message
         self.offset = offset
+        # whatever a caller passes, making the error must not fail (reprlib: bounded)
+        text = message if isinstance(message, str) else reprlib.repr(message)
         if offset is None:
-            super().__init__(message)
+            super().__init__(text)
         else:
-            super().__init__(f"{message} (at byte offset {offset})")
+            super().__init__(f"{text} (at byte offset {reprlib.repr(offset)})")
 
     def __reduce__(self):
         return (type(self), (self.message, self.offset))

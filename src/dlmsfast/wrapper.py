@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from ._tags import CIPHERED_APDUS, PLAIN_APDUS
+from ._util import _check_range, as_bytes, octets_argument, shown
 from .errors import DecodeError, EncodeError
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -47,6 +48,7 @@ def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
 
     A payload under an unsupported wrapper version is not interpreted.
     """
+    payload = as_bytes(payload, "a wrapper payload")
     if version != WRAPPER_VERSION or not payload:
         return "opaque"
     tag = payload[0]
@@ -70,13 +72,10 @@ class WrapperFrame:
         for name in ("version", "source_wport", "destination_wport"):
             value = getattr(self, name)
             if type(value) is not int or not 0 <= value <= 0xFFFF:
-                raise EncodeError(f"wrapper {name} must be an int 0..65535, got {value!r}")
-        if not isinstance(self.payload, bytes):
-            # bytes-like only: bytes(5) would make a payload of 5 zero octets
-            if not isinstance(self.payload, (bytearray, memoryview)):
-                raise EncodeError(
-                    f"wrapper payload must be bytes-like, got {type(self.payload).__name__}")
-            object.__setattr__(self, "payload", bytes(self.payload))
+                raise EncodeError(f"wrapper {name} must be an int 0..65535, got {shown(value)}")
+        if type(self.payload) is not bytes:
+            object.__setattr__(self, "payload",
+                               octets_argument(self.payload, "wrapper payload", EncodeError))
         if len(self.payload) > MAX_PAYLOAD_LENGTH:
             raise EncodeError(
                 f"wrapper payload of {len(self.payload)} octets exceeds the 16-bit length field"
@@ -97,7 +96,7 @@ class WrapperFrame:
     @classmethod
     def from_bytes(cls, data: Buffer) -> "WrapperFrame":
         """Parse exactly one frame: version 1, length equal to the payload octets."""
-        raw = bytes(data)
+        raw = as_bytes(data, "a wrapper frame")
         if len(raw) < HEADER_LENGTH:
             raise DecodeError(f"wrapper header needs 8 octets, got {len(raw)}", len(raw))
         version, source, destination, length = _HEADER.unpack_from(raw)
@@ -116,7 +115,7 @@ class WrapperFrame:
 
 def describe_wrapper(data: Buffer) -> dict[str, Any]:
     """Explain wrapper octets leniently: a wrong version or length is reported, not raised."""
-    raw = bytes(data)
+    raw = as_bytes(data, "a wrapper frame")
     if len(raw) < HEADER_LENGTH:
         raise DecodeError(f"wrapper header needs 8 octets, got {len(raw)}", len(raw))
     version, source, destination, length = _HEADER.unpack_from(raw)
@@ -132,10 +131,8 @@ def describe_wrapper(data: Buffer) -> dict[str, Any]:
     }
 
 
-def _next_header(raw: Buffer, start: int) -> int:
+def _next_header(raw: bytes | bytearray, start: int) -> int:
     """Offset of the next octet pair 00 01 (a plausible version field) from ``start``."""
-    if isinstance(raw, memoryview):
-        raw = raw.tobytes()
     found = raw.find(_VERSION_OCTETS, start)
     if found < 0:
         # A trailing 00 may be the first half of the next version field.
@@ -143,7 +140,7 @@ def _next_header(raw: Buffer, start: int) -> int:
     return found
 
 
-def _parse_from(buf: Buffer, offset: int) -> tuple[int, Optional[WrapperFrame], Optional[DecodeError]]:
+def _parse_from(buf: bytes | bytearray, offset: int) -> tuple[int, Optional[WrapperFrame], Optional[DecodeError]]:
     available = len(buf) - offset
     if available >= 2 and (buf[offset] != 0 or buf[offset + 1] != WRAPPER_VERSION):
         skip_to = _next_header(buf, offset + 1)
@@ -160,7 +157,7 @@ def _parse_from(buf: Buffer, offset: int) -> tuple[int, Optional[WrapperFrame], 
     return end - offset, frame, None
 
 
-def _whole_frame_after(buf: Buffer, start: int) -> int:
+def _whole_frame_after(buf: bytes | bytearray, start: int) -> int:
     """Offset of the first 00 01 after ``start`` whose frame ends exactly at the end of
     ``buf``; ``start`` when there is none."""
     at = _next_header(buf, start + 1)
@@ -172,7 +169,7 @@ def _whole_frame_after(buf: Buffer, start: int) -> int:
     return start
 
 
-def _frame_may_start_inside(buf: Buffer, start: int, end: int) -> bool:
+def _frame_may_start_inside(buf: bytes | bytearray, start: int, end: int) -> bool:
     """Whether a whole header inside ``buf[start:end]`` starts a frame that the octets
     received so far do not complete yet (so the candidate may be a truncated one).
     A header cut by the end of the input is no evidence: it may be payload; nor is
@@ -188,7 +185,7 @@ def _frame_may_start_inside(buf: Buffer, start: int, end: int) -> bool:
     return False
 
 
-def _resync_step(buf: Buffer, pos: int, used: int, frame: Optional[WrapperFrame],
+def _resync_step(buf: bytes | bytearray, pos: int, used: int, frame: Optional[WrapperFrame],
                  error: Optional[DecodeError]):
     """``(used, frame, error)`` for what was found at ``pos`` while resynchronising.
 
@@ -227,6 +224,9 @@ def parse_wrapper_from(data: Buffer, offset: int = 0) -> tuple[int, Optional[Wra
     octets do not start a version-1 header and are dropped, call again from
     ``offset + n``; ``(0, None)`` more data is needed.
     """
+    if not isinstance(data, (bytes, bytearray)):
+        data = as_bytes(data, "a wrapper stream")
+    _check_range("offset", offset, 0, len(data))
     used, frame, _ = _parse_from(data, offset)
     return used, frame
 
@@ -262,7 +262,7 @@ class WrapperStreamSplitter:
     def feed(self, data: Buffer) -> list[WrapperFrame]:
         """Add received octets; return the whole frames they complete."""
         buffer = self._buffer
-        buffer += data
+        buffer += data if isinstance(data, (bytes, bytearray)) else as_bytes(data, "a wrapper stream")
         frames: list[WrapperFrame] = []
         pos = 0
         while True:

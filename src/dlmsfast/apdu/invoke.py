@@ -62,6 +62,7 @@ class InvokeIdAndPriority:
 
     @classmethod
     def from_byte(cls, value: int) -> "InvokeIdAndPriority":
+        _check_range("invoke-id-and-priority", value, 0, 0xFF)
         return _INVOKE_ID_AND_PRIORITY[value]
 
     def to_meaning(self) -> dict[str, Any]:
@@ -115,6 +116,7 @@ class LongInvokeIdAndPriority:
 
     @classmethod
     def from_int(cls, value: int) -> "LongInvokeIdAndPriority":
+        _check_range("long-invoke-id-and-priority", value, 0, 0xFFFFFFFF)
         return cls(
             value & 0xFFFFFF,
             bool(value >> 28 & 1),

@@ -116,5 +116,4 @@ __all__ = [
     "DataBlockG",
     "DataBlockSA",
     "GetDataResult",
-    "get_data_result_meaning",
 ]

@@ -1,7 +1,7 @@
 """Type stub of the compiled A-XDR codec (see dlmsfast.axdr for the public API)."""
 from typing import Any, Optional, Tuple, Union
 
-from .axdr_values import (
+from .values import (
     BitString,
     DataType,
     Date,

@@ -26,11 +26,11 @@ Type description (the contents-description of a compact-array)::
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple, Union
 
 from .._enum import BlueBookEnum
+from .._util import as_bytes, octets_argument, require, shown
 from ..errors import DecodeError, EncodeError, UsageError
 
 
@@ -74,7 +74,7 @@ class DataType(BlueBookEnum):
         try:
             return cls[name.upper().replace("-", "_")]
         except (KeyError, AttributeError):
-            raise UsageError(f"unknown DLMS data type name {name!r}") from None
+            raise UsageError(f"unknown DLMS data type name {shown(name)}") from None
 
 
 class DontCare:
@@ -103,7 +103,7 @@ def _octet_field(value: Optional[int], name: str) -> int:
     if value is None:
         return 0xFF
     if type(value) is not int or not 0 <= value <= 0xFE:
-        raise EncodeError(f"{name} must be None or an int in 0..254, not {value!r}")
+        raise EncodeError(f"{name} must be None or an int in 0..254, not {shown(value)}")
     return value
 
 
@@ -111,7 +111,7 @@ def _year_field(value: Optional[int]) -> bytes:
     if value is None:
         return b"\xff\xff"
     if type(value) is not int or not 0 <= value <= 0xFFFE:
-        raise EncodeError(f"year must be None or an int in 0..65534, not {value!r}")
+        raise EncodeError(f"year must be None or an int in 0..65534, not {shown(value)}")
     return value.to_bytes(2, "big")
 
 
@@ -130,7 +130,7 @@ def _need_fields(obj: object, names: Tuple[str, ...], what: str) -> None:
 
 
 def _check_length(data: bytes, size: int, what: str) -> bytes:
-    data = bytes(data)
+    data = as_bytes(data, f"a {what}")
     if len(data) != size:
         raise DecodeError(f"{what} needs {size} octets, got {len(data)}", 0)
     return data
@@ -152,6 +152,10 @@ class _ClockFields:
 
     @classmethod
     def from_meaning(cls, fields: dict):
+        require(fields, dict, "the fields of a clock value")
+        missing = [name for name in cls._FIELDS if name not in fields]
+        if missing:
+            raise UsageError(f"clock value fields missing: {', '.join(missing)}")
         return cls(*(fields[name] for name in cls._FIELDS))
 
 
@@ -182,6 +186,7 @@ class Date(_ClockFields):
 
     @classmethod
     def from_date(cls, value: _dt.date) -> "Date":
+        require(value, _dt.date, "value")
         return cls(value.year, value.month, value.day, value.isoweekday())
 
     def to_date(self) -> _dt.date:
@@ -215,6 +220,7 @@ class Time(_ClockFields):
 
     @classmethod
     def from_time(cls, value: _dt.time) -> "Time":
+        require(value, _dt.time, "value")
         return cls(value.hour, value.minute, value.second, value.microsecond // 10000)
 
     def to_time(self) -> _dt.time:
@@ -256,9 +262,10 @@ class DateTime(_ClockFields):
         data = _check_length(data, 12, "date-time")
         year = int.from_bytes(data[0:2], "big")
         deviation = int.from_bytes(data[9:11], "big", signed=True)
+        month, day, day_of_week, hour, minute, second, hundredths = (_octet(b) for b in data[2:9])
         return cls(
             None if year == 0xFFFF else year,
-            *(_octet(b) for b in data[2:9]),
+            month, day, day_of_week, hour, minute, second, hundredths,
             None if deviation == -0x8000 else deviation,
             _octet(data[11]),
         )
@@ -269,7 +276,7 @@ class DateTime(_ClockFields):
             deviation = -0x8000
         elif type(deviation) is not int or not -0x7FFF <= deviation <= 0x7FFF:
             raise EncodeError(
-                f"deviation must be None or an int in -32767..32767, not {deviation!r}")
+                f"deviation must be None or an int in -32767..32767, not {shown(deviation)}")
         return (
             _year_field(self.year)
             + bytes(_octet_field(getattr(self, n), n) for n in _DATE_TIME_FIELDS[1:8])
@@ -280,6 +287,7 @@ class DateTime(_ClockFields):
     @classmethod
     def from_datetime(cls, value: _dt.datetime, clock_status: Optional[int] = 0) -> "DateTime":
         """From a :class:`datetime.datetime`; an aware one gives the deviation."""
+        require(value, _dt.datetime, "value")
         offset = value.utcoffset()
         deviation = None if offset is None else -int(offset.total_seconds() // 60)
         return cls(value.year, value.month, value.day, value.isoweekday(), value.hour,
@@ -318,9 +326,13 @@ class DateTime(_ClockFields):
 
     @classmethod
     def from_meaning(cls, fields: dict) -> "DateTime":
-        status = fields["clock_status"]
-        return super(DateTime, cls).from_meaning(
-            {**fields, "clock_status": None if status is None else int(status, 16)})
+        require(fields, dict, "the fields of a date-time")
+        status = fields.get("clock_status")
+        if status is not None:
+            if not isinstance(status, str) or not status or status.strip("0123456789abcdefABCDEF"):
+                raise UsageError(f"clock_status must be hex or None, got {shown(status)}")
+            status = int(status, 16)
+        return super(DateTime, cls).from_meaning({**fields, "clock_status": status})
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,9 +348,9 @@ class BitString:
 
     def __post_init__(self) -> None:
         if type(self.data) is not bytes:
-            object.__setattr__(self, "data", bytes(self.data))
+            object.__setattr__(self, "data", octets_argument(self.data, "bit-string data", EncodeError))
         if type(self.length) is not int or self.length < 0:
-            raise EncodeError(f"bit-string length must be an int >= 0, not {self.length!r}")
+            raise EncodeError(f"bit-string length must be an int >= 0, not {shown(self.length)}")
         if len(self.data) != (self.length + 7) // 8:
             raise EncodeError(
                 f"bit-string of {self.length} bits needs {(self.length + 7) // 8} octets, "
@@ -350,7 +362,7 @@ class BitString:
         ``padding`` (the bits after the last one, as transmitted), else zeros."""
         if not isinstance(bits, str) or not isinstance(padding, str) \
                 or bits.strip("01") or padding.strip("01"):
-            raise EncodeError(f"a bit-string is made of 0 and 1 characters, not {bits!r}")
+            raise EncodeError(f"a bit-string is made of 0 and 1 characters, not {shown(bits)}")
         if len(padding) > -len(bits) % 8:
             raise EncodeError(f"{len(padding)} padding bits after {len(bits)} bits do not "
                               "fit the last octet")
@@ -405,10 +417,8 @@ class TypeDescription:
     count: Optional[int] = None
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "type", DataType(self.type))
-        except ValueError:
-            raise UsageError(f"unknown DLMS data type {self.type!r}") from None
+        object.__setattr__(self, "type", DataType.given(self.type, "the type of a description"))
+        require(self.elements, (tuple, list), "the elements of a type description")
         object.__setattr__(self, "elements", tuple(_as_description(e) for e in self.elements))
         if self.element is not None:
             object.__setattr__(self, "element", _as_description(self.element))
@@ -421,13 +431,13 @@ class TypeDescription:
                 raise UsageError(f"a {kind.blue_book_name} description needs one element")
             if self.count is not None and (type(self.count) is not int
                                            or not 0 <= self.count <= 0xFFFF):
-                raise UsageError(f"array count must be None or 0..65535, not {self.count!r}")
+                raise UsageError(f"array count must be None or 0..65535, not {shown(self.count)}")
         elif self.elements or self.element is not None or self.count is not None:
             raise UsageError(f"{kind.blue_book_name} is a simple type")
 
     @classmethod
     def structure(cls, *elements: DescriptionLike) -> "TypeDescription":
-        return cls(DataType.STRUCTURE, elements=tuple(elements))
+        return cls(DataType.STRUCTURE, elements=tuple(_as_description(e) for e in elements))
 
     @classmethod
     def array(cls, element: DescriptionLike, count: Optional[int] = None) -> "TypeDescription":
@@ -442,13 +452,23 @@ class TypeDescription:
         """The description of a typed :class:`~dlmsfast.axdr.Data` node, e.g. of the
         first row of a buffer, to encode more rows like it. Arrays get no count;
         the first element of an array stands for all of them."""
+        from ._axdr import Data  # the compiled codec imports this module while it loads
+
+        require(node, Data, "node")
+        try:
+            return cls._of(node)
+        except RecursionError:
+            raise UsageError("a Data tree nested too deep to describe") from None
+
+    @classmethod
+    def _of(cls, node) -> "TypeDescription":
         kind = DataType(node.type)
         if kind is DataType.STRUCTURE:
-            return cls.structure(*(cls.of(e) for e in node.value))
+            return cls.structure(*(cls._of(e) for e in node.value))
         if kind is DataType.ARRAY:
             if not node.value:
                 raise UsageError("an empty array does not tell its element type")
-            return cls.array(cls.of(node.value[0]))
+            return cls.array(cls._of(node.value[0]))
         if kind is DataType.COMPACT_ARRAY:
             return cls.compact_array(node.contents_description)
         return cls(kind)
@@ -463,21 +483,30 @@ class TypeDescription:
 
     @classmethod
     def from_meaning(cls, meaning: dict) -> "TypeDescription":
-        kind = DataType.from_blue_book_name(meaning["type"])
+        require(meaning, dict, "a type description meaning")
+        kind = DataType.from_blue_book_name(_field(meaning, "type", str))
         if kind is DataType.STRUCTURE:
-            return cls(kind, elements=tuple(cls.from_meaning(e) for e in meaning["elements"]))
+            elements = _field(meaning, "elements", list)
+            return cls(kind, elements=tuple(cls.from_meaning(e) for e in elements))
         if kind in (DataType.ARRAY, DataType.COMPACT_ARRAY):
-            return cls(kind, element=cls.from_meaning(meaning["element"]),
+            return cls(kind, element=cls.from_meaning(_field(meaning, "element", dict)),
                        count=meaning.get("count"))
         return cls(kind)
 
 
-def _as_description(value: DescriptionLike) -> TypeDescription:
+def _field(meaning: dict, name: str, kind: type):
+    if name not in meaning:
+        raise UsageError(f"a type description meaning needs {name!r}")
+    require(meaning[name], kind, f"a type description's {name}")
+    return meaning[name]
+
+
+def _as_description(value: object) -> TypeDescription:
     if isinstance(value, TypeDescription):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return TypeDescription(value)  # type: ignore[arg-type]
-    raise UsageError(f"a type description is a DataType or a TypeDescription, not {value!r}")
+        return TypeDescription(DataType.given(value, "a type description"))
+    raise UsageError(f"a type description is a DataType or a TypeDescription, not {shown(value)}")
 
 
 __all__ = [

@@ -41,7 +41,7 @@ from ..errors import (
     TransportError,
 )
 
-SUBCOMMANDS = ("decode", "encrypt", "read", "listen")
+SUBCOMMANDS = ("decode", "encrypt", "read", "listen", "simulate")
 """The modules of dlmsfast.cli that make the subcommands (module name = command
 name), in help order."""
 
@@ -108,7 +108,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
 
 def _report(error: BaseException, command: str, as_json: bool, status: int) -> int:
     if as_json:
-        from ..explain import error_document, write_json
+        from ..explain import error_document
+        from ..explain.render import write_json
 
         write_json(error_document(command, error, status), sys.stdout)
         sys.stdout.flush()

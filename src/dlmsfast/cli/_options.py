@@ -46,7 +46,8 @@ def add_input_argument(parser: argparse.ArgumentParser, what: str) -> None:
 
 def read_input(argument: str | None, what: str) -> bytes:
     """The octets of INPUT: '-' or none (stdin), an existing file, else hex text."""
-    from ..explain import input_octets, parse_hex
+    from ..explain import parse_hex
+    from ..explain.translator import input_octets
 
     if argument is None or argument == "-":
         if sys.stdin is None or sys.stdin.isatty():

@@ -47,15 +47,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explain import (
-        Keys,
-        document,
-        node_lines,
-        problems,
-        translate,
-        write_json,
-        write_text,
-    )
+    from ..explain import Keys, document, translate
+    from ..explain.render import node_lines, write_json, write_text
+    from ..explain.translator import problems
 
     data = read_input(args.input, "the input")
     if not data:

@@ -40,7 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explain import SCHEMA_VERSION, encrypt, walk_lines, write_json, write_text
+    from ..explain import SCHEMA_VERSION, encrypt, walk_lines
+    from ..explain.render import write_json, write_text
 
     plaintext = read_input(args.input, "the plaintext APDU")
     data, walk = encrypt(plaintext, encryption_key=args.ek, authentication_key=args.ak,

@@ -190,6 +190,9 @@ class AsyncClient:
                 max_info_field_length_transmit=info, max_info_field_length_receive=info,
                 window_size_transmit=window, window_size_receive=window)
         self._conn = None
+        # set by the blocking Client over TCP: blocking sockets, and the coroutines
+        # below run to completion without suspending (no event loop)
+        self._blocking_io = False
         self._lock = asyncio.Lock()
         self._broken: Optional[str] = None
         self._session: Optional[ClientSession] = None
@@ -267,7 +270,7 @@ class AsyncClient:
         self._conn = connection_for(
             self.url, framing=self.framing, client=self.client, server=self.server,
             server_physical=self.server_physical, timeout=self.timeout, trace=self.trace,
-            hdlc_parameters=self._hdlc_parameters)
+            hdlc_parameters=self._hdlc_parameters, blocking=self._blocking_io)
         await self._conn.open()
         self._session = ClientSession(self._settings)
         self._broken = None
@@ -284,6 +287,7 @@ class AsyncClient:
         public = AsyncClient(self.url, framing=self.framing, client=PUBLIC_CLIENT,
                              server=self.server, server_physical=self.server_physical,
                              timeout=self.timeout, trace=self.trace)
+        public._blocking_io = self._blocking_io
         async with public:
             reading = await public.read(self.counter_object, class_id=1)
         if type(reading.value) is not int or not 0 <= reading.value < 0xFFFFFFFF:

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+from .._util import octets_argument, shown
 from ..errors import DecodeError, UsageError
 
 _GROUP = r"(\d{1,3})"
@@ -49,7 +50,7 @@ class Obis:
             value = getattr(self, name)
             if type(value) is not int or not 0 <= value <= 255:
                 raise UsageError(
-                    f"OBIS value group {name.upper()} must be an int 0..255, got {value!r}"
+                    f"OBIS value group {name.upper()} must be an int 0..255, got {shown(value)}"
                 )
 
     @classmethod
@@ -73,10 +74,7 @@ class Obis:
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Obis":
         """Read the 6 octets of an OBIS code as transmitted (e.g. a logical_name)."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            # bytes(6) would read as 0.0.0.0.0.0
-            raise UsageError(f"OBIS octets must be bytes-like, got {type(data).__name__}")
-        raw = bytes(data)
+        raw = octets_argument(data, "OBIS octets")  # bytes(6) would read as 0.0.0.0.0.0
         if len(raw) != 6:
             raise DecodeError(f"an OBIS code has 6 octets, got {len(raw)}", min(len(raw), 6))
         return cls(raw[0], raw[1], raw[2], raw[3], raw[4], raw[5])

@@ -28,30 +28,15 @@ import json
 from importlib import resources
 from typing import Any
 
+from .._util import _check_range, as_bytes, octets_argument, shown
 from ..apdu import parse_apdu
 from ..errors import ConfigurationError, UsageError
 from ..security import SecurityContext
 from ..security.ciphered import parse_ciphered
 from ..security.context import FORMS
-from .ciphering import _KEY_LENGTHS, TitleSource, Walk, decipher_walk, encipher_walk
-from .render import (
-    SCHEMA_VERSION,
-    node_lines,
-    tree_lines,
-    walk_lines,
-    write_json,
-    write_text,
-)
-from .translator import (
-    KINDS,
-    Decoded,
-    Keys,
-    input_octets,
-    node,
-    parse_hex,
-    problems,
-    translate,
-)
+from .ciphering import _KEY_LENGTHS, Walk, encipher_walk
+from .render import SCHEMA_VERSION, walk_lines
+from .translator import KINDS, Decoded, Keys, parse_hex, translate
 
 
 def schema() -> dict[str, Any]:
@@ -80,13 +65,16 @@ def encrypt(plaintext: bytes, *, encryption_key: bytes | None,
     whose next invocation counter is ``invocation_counter``; no live context's
     counter is touched.
     """
-    if form not in FORMS:
-        raise UsageError(f"the form must be one of {', '.join(FORMS)}, got {form!r}")
-    if not isinstance(security_control, int) or not 0 <= security_control <= 0xFF:
-        raise UsageError(f"the security control must be one octet, got {security_control!r}")
-    if not isinstance(invocation_counter, int) or not 0 <= invocation_counter <= 0xFFFFFFFF:
-        raise UsageError(f"the invocation counter must be 0..4294967295, "
-                         f"got {invocation_counter!r}")
+    plaintext = as_bytes(plaintext, "the plaintext APDU")
+    encryption_key, authentication_key, system_title = (
+        None if value is None else octets_argument(value, what)
+        for value, what in ((encryption_key, "the encryption key"),
+                            (authentication_key, "the authentication key"),
+                            (system_title, "the system title")))
+    if not isinstance(form, str) or form not in FORMS:
+        raise UsageError(f"the form must be one of {', '.join(FORMS)}, got {shown(form)}")
+    _check_range("the security control", security_control, 0, 0xFF)
+    _check_range("the invocation counter", invocation_counter, 0, 0xFFFFFFFF)
     parse_apdu(plaintext)  # a malformed plaintext is refused before anything is ciphered
     if system_title is None or len(system_title) != 8:
         raise ConfigurationError(
@@ -130,27 +118,14 @@ def error_document(kind: str, error: BaseException, exit_status: int) -> dict[st
 
 
 __all__ = [
-    "Decoded",
     "FORMS",
-    "SCHEMA_VERSION",
     "KINDS",
+    "SCHEMA_VERSION",
+    "Decoded",
     "Keys",
-    "TitleSource",
-    "Walk",
-    "decipher_walk",
-    "document",
-    "encipher_walk",
     "encrypt",
-    "error_document",
-    "node",
-    "input_octets",
-    "node_lines",
     "parse_hex",
-    "problems",
     "schema",
     "translate",
-    "tree_lines",
     "walk_lines",
-    "write_json",
-    "write_text",
 ]

@@ -15,6 +15,7 @@ from typing import IO, Any, Iterator
 from ..apdu.initiate import Conformance
 from ..axdr import DataType, DateTime
 from ..cosem.obis import Obis
+from .._util import require
 from ..errors import DlmsError
 
 SCHEMA_VERSION = 1
@@ -247,6 +248,7 @@ def _layout_box(parts: list[dict[str, str]], indent: str) -> Iterator[str]:
 
 def walk_lines(walk: dict[str, Any]) -> Iterator[str]:
     """The steps of one walk (a :class:`~.ciphering.Walk` meaning) as text."""
+    require(walk, dict, "a walk's meaning (Walk.to_meaning())")
     return _walk_lines(walk, "")
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from .. import axdr, hdlc, wrapper
 from .._tags import APDU_NAME
+from .._util import as_bytes, octets_argument, require, shown
 from ..apdu import parse_apdu
 from ..apdu.acse import AARE, AARQ, RLRE, RLRQ
 from ..apdu.initiate import InitiateRequest
@@ -53,6 +54,7 @@ _HEX_NOISE = re.compile(r"0x|[\s:_\-,]", re.IGNORECASE)
 
 def parse_hex(text: str, what: str = "hex input") -> bytes:
     """Hex as people paste it: spaces, line breaks, colons, dashes and 0x prefixes are ignored."""
+    require(text, str, what)
     cleaned = _HEX_NOISE.sub("", text)
     if len(cleaned) % 2:
         raise UsageError(f"{what} has an odd number of hex digits ({len(cleaned)})")
@@ -83,6 +85,13 @@ class Keys:
     authentication_key: bytes | None = field(default=None, repr=False)
     system_title: bytes | None = None
     check_tag: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("encryption_key", "authentication_key", "system_title"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, octets_argument(value, name.replace("_", " ")))
+        object.__setattr__(self, "check_tag", bool(self.check_tag))
 
     def __bool__(self) -> bool:
         return self.encryption_key is not None or self.authentication_key is not None
@@ -347,12 +356,13 @@ def _detect(data: bytes) -> list[str]:
 def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
               explain: bool = False) -> Decoded:
     """Decode ``data`` as ``kind`` (or detect it) into nodes; see the module docstring."""
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
-    data = bytes(data)
+    if kind is not None and (not isinstance(kind, str) or kind not in KINDS):
+        raise UsageError(f"unknown kind {shown(kind)}; one of {', '.join(KINDS)}")
+    data = as_bytes(data, "the input")
     if not data:
         raise UsageError("nothing to decode: the input is empty")
     keys = keys if keys is not None else Keys()
+    require(keys, Keys, "keys")
     candidates = [kind] if kind else _detect(data)
     first: DecodeError | None = None
     for candidate in candidates:

@@ -48,6 +48,7 @@ from ._hdlc import (
     parse_address,
     parse_frame_from,
 )
+from .._util import as_bytes, octets_argument, require, shown
 from ..errors import DecodeError, EncodeError
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -81,10 +82,7 @@ _PARAMETER_LIMITS = {
 
 def with_llc(apdu: Buffer, *, response: bool = False) -> bytes:
     """Prefix an APDU with the LLC header (E6 E6 00 command, E6 E7 00 response)."""
-    if not isinstance(apdu, (bytes, bytearray, memoryview)):
-        # as for HdlcFrame information: bytes(5) would be 5 zero octets
-        raise EncodeError(f"an APDU must be bytes-like, got {type(apdu).__name__}")
-    return (LLC_RESPONSE if response else LLC_COMMAND) + bytes(apdu)
+    return (LLC_RESPONSE if response else LLC_COMMAND) + octets_argument(apdu, "an APDU", EncodeError)
 
 
 def split_llc(information: Buffer) -> tuple[Optional[bytes], bytes]:
@@ -93,7 +91,7 @@ def split_llc(information: Buffer) -> tuple[Optional[bytes], bytes]:
     Continuation segments of a long APDU carry no LLC header, so its absence
     is not an error here.
     """
-    info = bytes(information)
+    info = as_bytes(information, "an HDLC information field")
     head = info[:3]
     if head == LLC_COMMAND or head == LLC_RESPONSE:
         return head, info[3:]
@@ -121,7 +119,7 @@ class HdlcParameters:
         for name, limit in _PARAMETER_LIMITS.items():
             value = getattr(self, name)
             if value is not None and (type(value) is not int or not 1 <= value <= limit):
-                raise EncodeError(f"{name} must be an int 1..{limit}, got {value!r}")
+                raise EncodeError(f"{name} must be an int 1..{limit}, got {shown(value)}")
 
     def resolved(self) -> "HdlcParameters":
         """A copy with the defaults filled in for absent parameters."""
@@ -150,7 +148,8 @@ class HdlcParameters:
     @classmethod
     def from_bytes(cls, information: Buffer, base: int = 0) -> "HdlcParameters":
         """Parse an SNRM/UA information field; ``base`` is added to error offsets."""
-        return cls(**_parse_parameters(bytes(information), base)[1])
+        require(base, int, "base")
+        return cls(**_parse_parameters(as_bytes(information, "an SNRM/UA information field"), base)[1])
 
     def to_meaning(self) -> dict[str, Any]:
         """The ``parameters`` object of the hdlc.json schema (absent ones omitted)."""
@@ -227,7 +226,7 @@ def describe_frame(data: Buffer) -> dict[str, Any]:
     (the octets between the flags are taken as the frame). Structure that
     cannot be read at all still raises DecodeError.
     """
-    raw = bytes(data)
+    raw = as_bytes(data, "an HDLC frame")
     if not raw or raw[0] != FLAG:
         raise DecodeError("HDLC frame does not start with the flag 0x7E", 0)
     if len(raw) < 2 or raw[-1] != FLAG:
@@ -285,6 +284,7 @@ def describe_frame(data: Buffer) -> dict[str, Any]:
 
 def frame_parameters(frame: HdlcFrame) -> Optional[HdlcParameters]:
     """The negotiated parameters carried by an SNRM or UA frame, or None."""
+    require(frame, HdlcFrame, "frame")
     if frame.control.kind not in (FrameKind.SNRM, FrameKind.UA) or not frame.information:
         return None
     return HdlcParameters.from_bytes(frame.information)

@@ -2,7 +2,7 @@
 import enum
 from typing import Optional, Union
 
-from .errors import DecodeError
+from ..errors import DecodeError
 
 _Buffer = Union[bytes, bytearray, memoryview]
 

@@ -87,7 +87,7 @@ class SecurityControl:
         broadcast_key: bool = False,
         compression: bool = False,
     ) -> "SecurityControl":
-        if not 0 <= security_suite <= 0x0F:
+        if type(security_suite) is not int or not 0 <= security_suite <= 0x0F:
             raise EncodeError(f"security suite must be 0..15, got {security_suite}")
         return cls(
             security_suite

@@ -113,7 +113,7 @@ def respond(mechanism: int, challenge: bytes, *, secret: bytes | None = None,
     (giving f(CtoS)). HLS-GMAC uses the context's system title, keys and next
     invocation counter (which it consumes).
     """
-    mechanism = AuthenticationMechanism(mechanism)
+    mechanism = AuthenticationMechanism.given(mechanism, "mechanism")
     if mechanism == AuthenticationMechanism.LLS:
         return _need_secret(secret, mechanism)
     if mechanism == AuthenticationMechanism.HLS_MD5:
@@ -146,8 +146,8 @@ def verify(mechanism: int, response: bytes, challenge: bytes, *,
     an IC not above the context's peer invocation counter, and records the
     accepted one there.
     """
-    mechanism = AuthenticationMechanism(mechanism)
-    response = bytes(response)
+    mechanism = AuthenticationMechanism.given(mechanism, "mechanism")
+    response = octets_argument(response, "response")
     if mechanism == AuthenticationMechanism.HLS_GMAC:
         context = _need_context(context, mechanism)
         peer = peer_system_title if peer_system_title is not None else context.peer_system_title

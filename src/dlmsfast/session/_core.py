@@ -8,6 +8,11 @@ Ciphering forms and the tags that say which one arrived::
     ded-         D0..D7, 41..58                                       dedicated key
     general-glo  DB  system-title  ciphered-content                   global key
     general-ded  DC  system-title  ciphered-content                   dedicated key
+    general-ciphering  DD  transaction-id  titles  date-time  other  key-info  content
+
+A side answers in the form the request came in. HLS f(StoC)/f(CtoS) checking
+(the invocation counter rule that lets the answer share its carrier's counter)
+and general-block-transfer (reassembly, acknowledgement) live here too.
 
 The received form decides nothing about acceptance: the SecurityContext checks
 the security control against the policy (SC bits the association set up) and

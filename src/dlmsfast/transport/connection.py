@@ -13,11 +13,16 @@ is where they meet the stream, the clock and the trace hook:
 - the trace hook ``trace(direction, frame)`` sees every frame, ``"out"`` and ``"in"``;
 - a peer that closes, or a stream that fails, raises
   :class:`~dlmsfast.errors.ConnectionLost` in whoever waits, and the stream is closed.
+
+A blocking stream (``stream.blocking``, the blocking client's TCP) is waited on
+in the stream itself (``pump``) instead of the event loop: the coroutines here
+then never suspend, and the blocking client runs them with no loop at all.
 """
 from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from typing import Callable, Optional, Protocol
 
 from ..errors import ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError
@@ -124,6 +129,9 @@ class Connection:
         self._open = False
         self._link_wait = False
         self._queue: list[bytes] = []
+        # a blocking stream (the blocking client's TCP): every wait sleeps in
+        # the socket, and the coroutines below never suspend
+        self._blocking = getattr(stream, "blocking", False)
 
     @property
     def peer(self) -> str:
@@ -179,8 +187,10 @@ class Connection:
         """Wait until ``ready()``; a deadline or a lost stream raises."""
         if ready():
             return
-        loop = asyncio.get_running_loop()
         seconds = self.timeout if timeout is None else timeout
+        if self._blocking:
+            return self._wait_blocking(ready, seconds, what)
+        loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not ready():
             self._raise_if_lost()
@@ -188,16 +198,9 @@ class Connection:
             if failure is not None:
                 raise failure
             if loop.time() >= deadline:
-                if self.framing.timeout():
-                    # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
-                    self._flush()
-                    deadline = loop.time() + seconds
-                    continue
-                raise TimeoutError(
-                    f"{self.peer} did not answer {what} within {seconds:g} s "
-                    f"({self.framing.name}, {self.framing.addresses()}): "
-                    "meter silent, or wrong client/server address?"
-                )
+                self._on_deadline(seconds, what)
+                deadline = loop.time() + seconds
+                continue
             waiter = self._waiter = loop.create_future()
             handle = loop.call_at(deadline, _wake, waiter)
             try:
@@ -207,13 +210,46 @@ class Connection:
                 self._waiter = None
         self._raise_if_lost()
 
+    def _wait_blocking(self, ready: Callable[[], bool], seconds: float, what: str) -> None:
+        """:meth:`_wait` on a blocking stream: the stream's ``pump`` sleeps in the
+        socket until octets come or the deadline passes; no event loop."""
+        deadline = time.monotonic() + seconds
+        pump = self.stream.pump
+        while not ready():
+            self._raise_if_lost()
+            failure = self.framing.failure()
+            if failure is not None:
+                raise failure
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._on_deadline(seconds, what)
+                deadline = time.monotonic() + seconds
+                continue
+            pump(left)
+        self._raise_if_lost()
+
+    def _on_deadline(self, seconds: float, what: str) -> None:
+        """A wait ran out: the link may try again (then wait anew), else it is final."""
+        if self.framing.timeout():
+            # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
+            self._flush()
+            return
+        raise TimeoutError(
+            f"{self.peer} did not answer {what} within {seconds:g} s "
+            f"({self.framing.name}, {self.framing.addresses()}): "
+            "meter silent, or wrong client/server address?"
+        )
+
     # -- the public face ------------------------------------------------------------
 
     async def open(self, timeout: Optional[float] = None) -> None:
         """Open the stream, then the link (HDLC: SNRM/UA)."""
         seconds = self.timeout if timeout is None else timeout
         try:
-            await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), seconds)
+            if self._blocking:
+                self.stream.open_now(self._on_data, self._on_lost, seconds)
+            else:
+                await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), seconds)
         except asyncio.TimeoutError:
             self.stream.close()
             raise TimeoutError(f"cannot connect to {self.peer} within {seconds:g} s") from None

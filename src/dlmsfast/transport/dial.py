@@ -6,7 +6,7 @@ from typing import Optional
 from ..errors import UsageError
 from ..hdlc import HdlcParameters
 from .connection import Connection, Trace, WrapperFraming
-from .streams import SerialStream, TcpStream, UdpStream
+from .streams import BlockingTcpStream, SerialStream, TcpStream, UdpStream
 from .url import MeterUrl, parse_url
 
 FRAMINGS = ("wrapper", "hdlc")
@@ -23,12 +23,15 @@ def connection_for(
     trace: Optional[Trace] = None,
     hdlc_parameters: Optional[HdlcParameters] = None,
     hdlc_retries: Optional[int] = None,
+    blocking: bool = False,
 ) -> Connection:
     """A :class:`Connection` to the meter at ``url``; ``await conn.open()`` connects.
 
     ``framing`` defaults to ``wrapper`` over TCP/UDP and ``hdlc`` on serial
     lines. ``hdlc_retries`` (how often the link repeats a frame the meter did
     not answer) defaults to 0 over TCP, which loses nothing, and 2 on serial lines.
+    ``blocking`` (TCP only): a blocking socket and no event loop, for the
+    blocking client (see :class:`~dlmsfast.transport.streams.BlockingTcpStream`).
     """
     parsed = url if isinstance(url, MeterUrl) else parse_url(url)
     framing = framing or parsed.default_framing
@@ -38,8 +41,11 @@ def connection_for(
         raise UsageError("UDP carries the wrapper only (IEC 62056-47)")
     if parsed.scheme == "serial" and framing != "hdlc":
         raise UsageError("a serial line carries HDLC (IEC 62056-46), not the wrapper")
+    if blocking and parsed.scheme != "tcp":
+        raise UsageError(f"a blocking stream is TCP only, not {parsed.scheme}")
     if parsed.scheme == "tcp":
-        stream = TcpStream(parsed.host, parsed.port)
+        stream = BlockingTcpStream(parsed.host, parsed.port) if blocking else \
+            TcpStream(parsed.host, parsed.port)
     elif parsed.scheme == "udp":
         stream = UdpStream(parsed.host, parsed.port)
     else:

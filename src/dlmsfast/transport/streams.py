@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from typing import Any, Callable, Optional
 
 from ..errors import ConfigurationError, ConnectionLost, DecodeError, TimeoutError, TransportError
@@ -123,6 +124,95 @@ class TcpStream(_IpStream):
         self._live_transport().write(data)
 
 
+class _CallbackReader:
+    """What the streams that read by themselves share (no asyncio transport to do
+    it): one read handed to the owner's callbacks, and the end of the stream."""
+
+    _on_data: Optional[OnData]
+    _on_lost: Optional[OnLost]
+    close: Callable[[], None]
+
+    def _take(self, read: Callable[[], bytes]) -> None:
+        try:
+            data = read()
+        except (BlockingIOError, socket.timeout):
+            return  # nothing yet
+        except OSError as exc:
+            self._lost(exc)
+            return
+        if not data:
+            self._lost(None)
+            return
+        assert self._on_data is not None
+        self._on_data(data)
+
+    def _lost(self, exc: Optional[BaseException]) -> None:
+        on_lost = self._on_lost
+        self.close()
+        if on_lost is not None:
+            on_lost(exc)
+
+
+class BlockingTcpStream(_CallbackReader):
+    """A TCP connection on a blocking socket, for the blocking client: no event
+    loop at all. Octets go to ``on_data`` from :meth:`pump`, which the
+    connection calls while it waits, so a round trip is one ``send`` and one
+    ``recv`` and the process sleeps in ``recv`` until the meter answers (a
+    loop would add an ``epoll_wait``, its callbacks and a task switch to every
+    wake-up; against a slow meter that is most of the client's CPU)."""
+
+    scheme = "tcp"
+    blocking = True
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._socket: Optional[socket.socket] = None
+        self._on_data: Optional[OnData] = None
+        self._on_lost: Optional[OnLost] = None
+
+    @property
+    def peer(self) -> str:
+        return f"tcp://{self.host}:{self.port}"
+
+    def open_now(self, on_data: OnData, on_lost: OnLost, timeout: float) -> None:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout)
+        except socket.timeout:
+            raise TimeoutError(f"cannot connect to {self.peer} within {timeout:g} s") from None
+        except OSError as exc:
+            raise TransportError(f"cannot connect to {self.peer}: {exc.strerror or exc}") from None
+        # requests are written whole; Nagle would hold the next one for an ACK
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socket, self._on_data, self._on_lost = sock, on_data, on_lost
+
+    def pump(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for octets and hand them to ``on_data`` (or
+        the end of the stream to ``on_lost``); returns quietly on a timeout."""
+        sock = self._socket
+        if sock is None:
+            # never return at once here: the caller would spin until its deadline
+            raise ConnectionLost(f"the connection to {self.peer} is closed")
+        sock.settimeout(max(timeout, 0.0))
+        self._take(lambda: sock.recv(65536))
+
+    def write(self, data: bytes) -> None:
+        sock = self._socket
+        if sock is None:
+            raise ConnectionLost(f"the connection to {self.peer} is closed")
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            self._lost(exc)
+            raise ConnectionLost(f"{self.peer} failed: {exc}") from None
+
+    def close(self) -> None:
+        self._on_lost = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+
 class UdpStream(_IpStream):
     """UDP datagrams to one peer: one wrapper frame per datagram."""
 
@@ -151,7 +241,7 @@ def _import_serial():
     return serial
 
 
-class SerialStream:
+class SerialStream(_CallbackReader):
     """A serial line (HDLC), optionally opened through an optical head in mode E."""
 
     def __init__(
@@ -298,18 +388,7 @@ class SerialStream:
     # -- running in the loop -----------------------------------------------------
 
     def _readable(self) -> None:
-        try:
-            data = os.read(self._fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            self._lost(exc)
-            return
-        if not data:
-            self._lost(None)
-            return
-        assert self._on_data is not None
-        self._on_data(data)
+        self._take(lambda: os.read(self._fd, 65536))
 
     def _writable(self) -> None:
         try:
@@ -341,12 +420,6 @@ class SerialStream:
             self._loop.add_writer(self._fd, self._writable)
         self._pending += data
 
-    def _lost(self, exc: Optional[BaseException]) -> None:
-        on_lost = self._on_lost
-        self.close()
-        if on_lost is not None:
-            on_lost(exc)
-
     def close(self) -> None:
         if self._fd >= 0 and self._loop is not None:
             self._loop.remove_reader(self._fd)
@@ -362,4 +435,4 @@ class SerialStream:
             self._port = None
 
 
-__all__ = ["TcpStream", "UdpStream", "SerialStream", "MODE_E_BAUDS", "SIGN_ON"]
+__all__ = ["TcpStream", "BlockingTcpStream", "UdpStream", "SerialStream", "MODE_E_BAUDS", "SIGN_ON"]

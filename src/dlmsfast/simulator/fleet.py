@@ -1,0 +1,478 @@
+"""MeterSimulator: a fleet of simulated meters on loopback, on the server role
+of dlmsfast's own sessions (:class:`~dlmsfast.session.ServerSession`) and
+links (:class:`~dlmsfast.hdlc.link.HdlcLink` as server).
+
+Meter k of a fleet of N with D logical devices per port::
+
+    port            base_port + k // D           (D = 1: one TCP port per meter)
+    server address  1 + k % D                    (wrapper wPort / HDLC logical address)
+    framing         wrapper | hdlc | mixed       (mixed: by port, 12 ports of each in turn)
+    auth            none | lls | hls-gmac | mixed (mixed: k mod 3)
+    security        none | auth | enc | authenc | mixed  (mixed: k // 3 mod 4)
+    client address  16 (none, unciphered), 2 (none, ciphered), 17 (LLS), 1 (HLS-GMAC);
+                    the public client 16 (no authentication, no ciphering) is always
+                    accepted besides, for the IDIS invocation-counter pre-read
+    keys            per meter, from the seed (see :mod:`dlmsfast.simulator.data`)
+
+Each meter keeps one server-side SecurityContext for its association across
+connections, so its own invocation counter only increases and a replayed or
+old client counter is refused (exception-response invocation-counter-error).
+
+``write_meters(path)`` and ``write_keys(path)`` write the files ``dlmsfast bulk``
+reads: meters.csv with the columns ``id,url,framing,client,server,auth,
+security,key_id`` and keys.toml with one table per key id (``ek``, ``ak``,
+``system_title`` -- the client's --, and ``password`` for LLS).
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as _dt
+import time as _time
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+from ..apdu import (
+    ActionResult,
+    DataAccessResult,
+    ExceptionResponse,
+    ExceptionServiceError,
+    ExceptionStateError,
+)
+from ..errors import DlmsError, UsageError
+from ..hdlc import HdlcParameters
+from ..security import SecurityContext
+from ..security.ciphered import DED_TAG, GLO_TAG
+from ..session import (
+    AuthenticationPolicy,
+    ClientAccess,
+    ServerSession,
+    ServerSettings,
+)
+from ..session import events as ev
+from ..session.settings import SECURITY_BITS
+from ..transport.server import MeterPort, MeterServer, WireBehaviour, raise_file_limit, serve
+from . import data as d
+from .faults import NO_FAULTS, MeterFaults, assign_faults, parse_faults
+from .meter import AssociationView, Catalog, MeterModel
+
+FRAMINGS = ("wrapper", "hdlc", "mixed")
+AUTHS = ("none", "lls", "hls-gmac", "mixed")
+SECURITIES = ("none", "auth", "enc", "authenc", "mixed")
+_MECHANISM_IDS = {"none": 0, "lls": 1, "hls-gmac": 5}
+_CIPHERED_TAGS = frozenset(GLO_TAG.values()) | frozenset(DED_TAG.values()) | {0xDB, 0xDC, 0xDD}
+_EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
+                               ExceptionServiceError.OPERATION_NOT_POSSIBLE).to_bytes()
+PUBLIC_CLIENT = 16
+
+
+def meter_index(meter_id: str) -> int:
+    """The index of a meter from its id in meters.csv (``sim-00042`` -> 42)."""
+    prefix, _, digits = meter_id.rpartition("-")
+    if prefix != "sim" or not digits.isdigit():
+        raise UsageError(f"not a simulated meter's id: {meter_id!r} (sim-NNNNN)")
+    return int(digits)
+
+
+def client_address_for(auth: str, security: str) -> int:
+    """The client SAP of a meter's association for its authentication and security."""
+    if auth == "hls-gmac":
+        return 1
+    if auth == "lls":
+        return 17
+    return PUBLIC_CLIENT if security == "none" else 2
+
+
+@dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """What a fleet is made of (the options of ``dlmsfast simulate``).
+
+    ``latency`` (min, max) seconds before every answer of every meter;
+    ``faults`` a ``--faults`` spec (see :mod:`dlmsfast.simulator.faults`);
+    ``fixed_time`` an instant every meter's clock stays at (None: real time);
+    ``max_pdu`` the meters' max receive PDU size; ``hdlc_max_info`` and
+    ``hdlc_window`` what the HDLC meters grant; ``general_protection`` whether
+    the meters offer it (clients then use general-glo-ciphering); ``challenge``
+    a fixed HLS StoC (reproducible transcripts; random when None);
+    ``idle_timeout`` seconds after which a silent connection is closed.
+    """
+
+    meters: int = 1
+    base_port: int = 4061
+    framing: str = "wrapper"
+    auth: str = "none"
+    security: str = "none"
+    devices_per_port: int = 1
+    profile_rows: int = 96
+    latency: Optional[tuple[float, float]] = None
+    faults: str = ""
+    seed: int = 0
+    fixed_time: Optional[_dt.datetime] = None
+    max_pdu: int = 1024
+    hdlc_max_info: int = 128
+    hdlc_window: int = 1
+    general_protection: bool = True
+    host: str = "127.0.0.1"
+    challenge: Optional[bytes] = field(default=None, repr=False)
+    idle_timeout: Optional[float] = 120.0
+
+    def __post_init__(self) -> None:
+        if self.meters < 1:
+            raise UsageError("a fleet has at least one meter")
+        for name, value, allowed in (("framing", self.framing, FRAMINGS),
+                                     ("auth", self.auth, AUTHS),
+                                     ("security", self.security, SECURITIES)):
+            if value not in allowed:
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if not 1 <= self.devices_per_port <= 100:
+            raise UsageError("devices_per_port must be 1..100")
+        if not 1 <= self.profile_rows <= 100_000:
+            raise UsageError("profile_rows must be 1..100000")
+        if self.base_port and not 1 <= self.base_port <= 65535 - self.ports + 1:
+            raise UsageError(f"{self.ports} ports from {self.base_port} do not fit below 65536")
+        parse_faults(self.faults)
+
+    @property
+    def ports(self) -> int:
+        return -(-self.meters // self.devices_per_port)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    """Meter ``index`` as a client must address it, with its keys (never in reprs)."""
+
+    index: int
+    id: str
+    port: int
+    server: int
+    framing: str
+    auth: str
+    security: str
+    client: int
+    faults: MeterFaults
+
+    @property
+    def key_id(self) -> str:
+        return self.id if (self.auth != "none" or self.security != "none") else ""
+
+    def url(self, host: str = "127.0.0.1", port: Optional[int] = None) -> str:
+        return f"tcp://{host}:{self.port if port is None else port}"
+
+    def keys(self, seed: int = 0) -> dict:
+        """ek, ak, system_title (the client's) as hex, password for LLS."""
+        out = {"ek": d.block_cipher_key(self.index, seed).hex().upper(),
+               "ak": d.authentication_key(self.index, seed).hex().upper(),
+               "system_title": d.client_system_title(self.index).hex().upper()}
+        if self.auth == "lls":
+            out["password"] = d.lls_password(self.index, seed).decode()
+        return out
+
+
+def meter_specs(config: FleetConfig) -> list[MeterSpec]:
+    """Every meter of the fleet, in index order."""
+    faults = assign_faults(config.faults, config.meters, config.seed, config.latency)
+    width = max(5, len(str(config.meters - 1)))
+    specs = []
+    for k in range(config.meters):
+        port_index = k // config.devices_per_port
+        framing = config.framing if config.framing != "mixed" else (
+            ("wrapper", "hdlc")[(port_index // 12) % 2])
+        auth = config.auth if config.auth != "mixed" else ("none", "lls", "hls-gmac")[k % 3]
+        security = config.security if config.security != "mixed" else (
+            ("none", "auth", "enc", "authenc")[(k // 3) % 4])
+        specs.append(MeterSpec(
+            index=k, id=f"sim-{k:0{width}d}",
+            port=config.base_port + port_index if config.base_port else 0,
+            server=1 + k % config.devices_per_port, framing=framing, auth=auth,
+            security=security, client=client_address_for(auth, security),
+            faults=faults.get(k, NO_FAULTS)))
+    return specs
+
+
+class SimulatedMeter:
+    """One logical device of the fleet (what :class:`~dlmsfast.transport.server.MeterPort`
+    serves): its policy and keys, its objects, its faults."""
+
+    __slots__ = ("spec", "address", "wire", "model", "faults", "_policy", "_settings",
+                 "_context", "config", "sessions")
+
+    def __init__(self, spec: MeterSpec, config: FleetConfig, catalog: Catalog, clock) -> None:
+        self.spec = spec
+        self.config = config
+        self.address = spec.server
+        self.faults = spec.faults
+        self.wire = spec.faults.wire(config.seed * 1_000_003 + spec.index) \
+            if spec.faults is not NO_FAULTS else WireBehaviour()
+        self._context: Optional[SecurityContext] = None
+        self._policy: Optional[AuthenticationPolicy] = None
+        self._settings: Optional[ServerSettings] = None
+        self.model = MeterModel(spec.index, catalog, clock, self._last_counter)
+        self.sessions = 0
+
+    def _last_counter(self) -> Optional[int]:
+        return None if self._context is None else self._context.peer_invocation_counter
+
+    def _make_policy(self) -> None:
+        spec, config = self.spec, self.config
+        k = spec.index
+        ciphered = spec.security != "none" or spec.auth == "hls-gmac"
+        if ciphered:
+            self._context = SecurityContext(
+                system_title=d.server_system_title(k),
+                block_cipher_key=d.block_cipher_key(k, config.seed),
+                authentication_key=d.authentication_key(k, config.seed),
+                invocation_counter=1)
+        entries = [ClientAccess(client_address=PUBLIC_CLIENT)] if spec.client != PUBLIC_CLIENT else []
+        entries.append(ClientAccess(
+            client_address=spec.client, authentication=spec.auth,
+            password=d.lls_password(k, config.seed) if spec.auth == "lls" else None,
+            security=SECURITY_BITS[spec.security], security_context=self._context))
+        if self.faults.refuse_association:
+            entries = []
+        self._policy = AuthenticationPolicy(entries)
+        conformance = ServerSettings().conformance
+        if not config.general_protection:
+            conformance &= ~conformance.GENERAL_PROTECTION
+        options = {}
+        if config.challenge is not None:
+            challenge = config.challenge
+            options["challenge"] = lambda: challenge
+        self._settings = ServerSettings(system_title=d.server_system_title(k),
+                                        max_receive_pdu_size=config.max_pdu,
+                                        conformance=conformance, **options)
+
+    def associate(self, client_address: int) -> "Association":
+        if self._policy is None:
+            self._make_policy()
+        self.sessions += 1
+        return Association(self, ServerSession(self._settings, self._policy,
+                                               client_address=client_address),
+                           AssociationView(client_address, self.address))
+
+
+class Association:
+    """The application of one association: answers the session's requests from
+    the meter's objects, and injects the meter's faults."""
+
+    __slots__ = ("meter", "session", "view", "drop_next", "max_pdu")
+
+    def __init__(self, meter: SimulatedMeter, session: ServerSession,
+                 view: AssociationView) -> None:
+        self.meter = meter
+        self.session = session
+        self.view = view
+        self.drop_next = False
+        self.max_pdu = 0
+
+    def __call__(self, apdu: bytes) -> Optional[list[bytes]]:
+        if self.drop_next:
+            return None
+        try:
+            events = self.session.receive_apdu(apdu)
+        except DlmsError:
+            return None
+        meter = self.meter
+        faults = meter.faults
+        model = meter.model
+        session = self.session
+        view = self.view
+        out: list[bytes] = []
+        pass4 = -1
+        for event in events:
+            kind = type(event)
+            if kind is ev.NeedToSend:
+                out.append(event.apdu)
+            elif kind is ev.GetRequested:
+                if faults.exception_response:
+                    out.append(_EXCEPTION)
+                    continue
+                descriptor = event.descriptor
+                value = model.get(descriptor.class_id, descriptor.instance_id,
+                                  descriptor.attribute_id, event.access_selection, view)
+                if faults.drop_mid_block and isinstance(value, bytes) and \
+                        len(value) + 32 > self.max_pdu:
+                    self.drop_next = True
+                out.append(session.respond_get(event, value))
+            elif kind is ev.GetListRequested:
+                if faults.exception_response:
+                    out.append(_EXCEPTION)
+                    continue
+                values = []
+                for item in event.items:
+                    descriptor = item.cosem_attribute_descriptor
+                    values.append(model.get_data(descriptor.class_id, descriptor.instance_id,
+                                                 descriptor.attribute_id, item.access_selection,
+                                                 view))
+                out.append(session.respond_get(event, values))
+            elif kind is ev.Associated:
+                view.mechanism = int(event.mechanism)
+                view.ciphered = bool(event.security)
+                view.client_title = event.peer_system_title or b""
+                self.max_pdu = event.max_pdu_size
+                if int(event.mechanism) >= 2 and out:
+                    pass4 = len(out) - 1
+            elif kind is ev.SetRequested:
+                descriptor = event.descriptor
+                result = model.set(descriptor.class_id, descriptor.instance_id,
+                                   descriptor.attribute_id, event.value)
+                out.append(session.respond_set(event, result))
+            elif kind is ev.SetListRequested:
+                out.append(session.respond_set(event, [
+                    model.set(i.cosem_attribute_descriptor.class_id,
+                              i.cosem_attribute_descriptor.instance_id,
+                              i.cosem_attribute_descriptor.attribute_id, value)
+                    for i, value in zip(event.items, event.values)]))
+            elif kind is ev.ActionRequested:
+                out.append(session.respond_action(event, ActionResult.READ_WRITE_DENIED))
+            elif kind is ev.ActionListRequested:
+                out.append(session.respond_action(
+                    event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
+            elif kind is ev.ReadRequested:
+                out.append(session.respond_read(
+                    event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
+            elif kind is ev.WriteRequested:
+                out.append(session.respond_write(
+                    event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
+        if faults.wrong_tag:
+            out = [_flip_last(apdu) if (apdu and apdu[0] in _CIPHERED_TAGS) or i == pass4
+                   else apdu for i, apdu in enumerate(out)]
+        return out
+
+
+def _flip_last(apdu: bytes) -> bytes:
+    return apdu[:-1] + bytes((apdu[-1] ^ 0x01,))
+
+
+class MeterSimulator:
+    """A fleet of simulated meters served by the running event loop.
+
+    ::
+
+        async with MeterSimulator(FleetConfig(meters=100, base_port=20000,
+                                              auth="hls-gmac", security="authenc")) as sim:
+            sim.write_meters("meters.csv"); sim.write_keys("keys.toml")
+            ...                                  # read them
+        expected_readings(7, at=...)             # what meter 7 answered
+
+    ``indexes`` serves only those meters of the fleet (a worker's shard);
+    ``base_port=0`` lets the system pick free ports (see :attr:`ports`).
+    """
+
+    def __init__(self, config: FleetConfig, indexes: Optional[Iterable[int]] = None) -> None:
+        self.config = config
+        self.specs = meter_specs(config)
+        self.indexes = list(range(config.meters)) if indexes is None else list(indexes)
+        fixed = config.fixed_time
+        if fixed is not None:
+            seconds = fixed.timestamp()
+            self.clock = lambda: seconds
+        else:
+            self.clock = _time.time
+        self.catalogs: dict[str, Catalog] = {}
+        self.meters: dict[int, SimulatedMeter] = {}
+        self.server: Optional[MeterServer] = None
+        self.port_of: dict[int, int] = {}
+
+    def _catalog(self, security: str) -> Catalog:
+        catalog = self.catalogs.get(security)
+        if catalog is None:
+            conformance = ServerSettings().conformance
+            catalog = self.catalogs[security] = Catalog(
+                self.config.profile_rows, SECURITY_BITS[security], self.config.max_pdu,
+                int(conformance))
+        return catalog
+
+    def _ports(self) -> list[MeterPort]:
+        config = self.config
+        grouped: dict[int, list[SimulatedMeter]] = {}
+        for k in self.indexes:
+            spec = self.specs[k]
+            meter = SimulatedMeter(spec, config, self._catalog(spec.security), self.clock)
+            self.meters[k] = meter
+            grouped.setdefault(k // config.devices_per_port, []).append(meter)
+        parameters = HdlcParameters(config.hdlc_max_info, config.hdlc_max_info,
+                                    config.hdlc_window, config.hdlc_window)
+        return [MeterPort(meters[0].spec.port, meters[0].spec.framing, meters,
+                          hdlc_parameters=parameters)
+                for _, meters in sorted(grouped.items())]
+
+    async def start(self) -> "MeterSimulator":
+        """Listen on every port of this shard."""
+        raise_file_limit()
+        ports = self._ports()
+        self.server = await serve(ports, self.config.host, idle_timeout=self.config.idle_timeout)
+        for port, actual in zip(ports, self.server.ports):
+            for meter in port.devices.values():
+                self.port_of[meter.spec.index] = actual
+        return self
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+            self.server = None
+
+    async def __aenter__(self) -> "MeterSimulator":
+        return await self.start()
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.stop()
+
+    @property
+    def sessions(self) -> int:
+        """Associations begun so far on this shard's meters."""
+        return sum(m.sessions for m in self.meters.values())
+
+    def url(self, index: int) -> str:
+        """The URL of meter ``index`` (with the port actually bound)."""
+        spec = self.specs[index]
+        return spec.url(self.config.host, self.port_of.get(index))
+
+    def write_meters(self, path, indexes: Optional[Sequence[int]] = None) -> None:
+        """meters.csv: ``id,url,framing,client,server,auth,security,key_id``."""
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("id", "url", "framing", "client", "server", "auth", "security",
+                             "key_id"))
+            for k in indexes if indexes is not None else range(self.config.meters):
+                spec = self.specs[k]
+                writer.writerow((spec.id, self.url(k), spec.framing, spec.client, spec.server,
+                                 spec.auth, spec.security, spec.key_id))
+
+    def write_keys(self, path, indexes: Optional[Sequence[int]] = None) -> None:
+        """keys.toml: one table per key id with ek, ak, system_title (the client's)
+        and password (LLS). The file holds secrets: it is made readable by its owner only."""
+        import os
+
+        lines = ["# dlmsfast simulate: the keys of the simulated fleet (test keys only)", ""]
+        for k in indexes if indexes is not None else range(self.config.meters):
+            spec = self.specs[k]
+            if not spec.key_id:
+                continue
+            lines.append(f'["{spec.key_id}"]')
+            for name, value in spec.keys(self.config.seed).items():
+                lines.append(f'{name} = "{value}"')
+            lines.append("")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(lines))
+
+
+async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None,
+                    ready=None, stop: Optional[asyncio.Event] = None) -> int:
+    """Serve until ``stop`` is set; ``ready(simulator)`` once listening. Returns the
+    number of associations served."""
+    simulator = MeterSimulator(config, indexes)
+    await simulator.start()
+    try:
+        if ready is not None:
+            ready(simulator)
+        if stop is None:
+            stop = asyncio.Event()
+        await stop.wait()
+    finally:
+        await simulator.stop()
+    return simulator.sessions
+
+
+__all__ = ["AUTHS", "FRAMINGS", "FleetConfig", "MeterSimulator", "MeterSpec", "SECURITIES",
+           "SimulatedMeter", "client_address_for", "meter_index", "meter_specs", "run_fleet"]

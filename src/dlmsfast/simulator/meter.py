@@ -1,0 +1,437 @@
+"""The COSEM objects of a simulated meter and the answers to GET and SET.
+
+=================  ==========  =====================================  ==========
+object             class (v)   attributes served                      values
+=================  ==========  =====================================  ==========
+0.0.1.0.0.255      Clock 8     1-9 (2 time: readable and writable)    now, UTC
+0.0.42.0.0.255     Data 1      2 logical device name                  per meter
+0.0.96.1.0.255     Data 1      2 serial number (ASCII digits)         per meter
+0.0.96.10.1.255    Data 1      2 status (unsigned)                    0
+0.0.96.11.0.255    Data 1      2 last event code (unsigned)           event log
+0.0.43.1.0.255     Data 1      2 invocation counter (IDIS)            last IC + 1
+1.0.1.8.0.255 ...  Register 3  2 value, 3 scaler_unit                 data.REGISTERS
+1.0.99.1.0.255     Profile 7   1-8; buffer whole, by range, by entry  load profile
+0.0.99.98.0.255    Profile 7   1-8; the same access                   event log
+0.0.40.0.0.255     Assoc LN 15 1-9 (v1); 7 secret: no access          this association
+0.0.43.0.0.255     Security 64 1-5 (v0)                               policy, titles
+0.0.25.9.0.255     Push 40     1-7 (v0)                               LDN, clock, A+
+=================  ==========  =====================================  ==========
+
+Setting the clock (clock synchronisation) moves that meter's clock attribute
+only; its registers and profiles keep following the fleet's time, so that
+:mod:`dlmsfast.simulator.data` still says what they hold.
+
+What is the same for every meter of a fleet (capture objects, scaler_units,
+the object list...) is encoded once in a :class:`Catalog`; a meter adds its
+own few values and computes the dynamic ones per request from
+:mod:`dlmsfast.simulator.data` (profile rows only for the entries asked).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time as _time
+from functools import lru_cache
+from typing import Any, Callable, Optional
+
+from ..apdu import DataAccessResult
+from ..axdr import BitString, Data, DataType, DateTime, TypeDescription, decode_typed, encode
+from ..cosem import (
+    AssociationLN,
+    AttributeAccessMode,
+    CaptureObjectDefinition,
+    Clock,
+    DataObject,
+    MethodAccessMode,
+    Obis,
+    ObjectListElement,
+    ProfileGeneric,
+    PushSetup,
+    Register,
+    ScalerUnit,
+    SecuritySetup,
+    Unit,
+)
+from ..cosem.classes.association_ln import mechanism_name
+from ..cosem.classes.clock import ClockBase
+from ..cosem.classes.push_setup import MessageType, SendDestinationAndMethod, TransportService
+from ..cosem.classes.security_setup import SecurityPolicy, SecuritySuite
+from ..cosem.timestamps import to_timestamp
+from ..errors import DlmsError
+from . import data as d
+
+CLOCK = Obis.parse("0.0.1.0.0.255")
+LDN = Obis.parse("0.0.42.0.0.255")
+SERIAL = Obis.parse("0.0.96.1.0.255")
+STATUS = Obis.parse("0.0.96.10.1.255")
+EVENT_CODE = Obis.parse("0.0.96.11.0.255")
+INVOCATION_COUNTER = Obis.parse("0.0.43.1.0.255")
+LOAD_PROFILE = Obis.parse(d.LOAD_PROFILE)
+EVENT_LOG = Obis.parse(d.EVENT_LOG)
+ASSOCIATION = Obis.parse("0.0.40.0.0.255")
+SECURITY_SETUP = Obis.parse("0.0.43.0.0.255")
+PUSH_SETUP = Obis.parse("0.0.25.9.0.255")
+
+_REGISTER_TYPES = {
+    "1.0.1.8.0.255": DataType.DOUBLE_LONG_UNSIGNED,
+    "1.0.2.8.0.255": DataType.DOUBLE_LONG_UNSIGNED,
+    "1.0.32.7.0.255": DataType.LONG_UNSIGNED,
+    "1.0.31.7.0.255": DataType.LONG_UNSIGNED,
+    "1.0.1.7.0.255": DataType.DOUBLE_LONG,
+}
+REGISTERS = tuple((Obis.parse(obis), scaler, unit, function, _REGISTER_TYPES[obis])
+                  for obis, scaler, unit, _symbol, function in d.REGISTERS)
+
+_LP_COLUMNS = (
+    CaptureObjectDefinition(8, CLOCK, 2),
+    CaptureObjectDefinition(1, STATUS, 2),
+    CaptureObjectDefinition(3, Obis.parse("1.0.1.8.0.255"), 2),
+    CaptureObjectDefinition(3, Obis.parse("1.0.2.8.0.255"), 2),
+)
+_LP_TYPES = (DataType.OCTET_STRING, DataType.UNSIGNED, DataType.DOUBLE_LONG_UNSIGNED,
+             DataType.DOUBLE_LONG_UNSIGNED)
+_EL_COLUMNS = (CaptureObjectDefinition(8, CLOCK, 2), CaptureObjectDefinition(1, EVENT_CODE, 2))
+_EL_TYPES = (DataType.OCTET_STRING, DataType.UNSIGNED)
+
+_NOT_SPECIFIED = DateTime(None, None, None, None, None, None, None, None, None, None)
+DENIED = DataAccessResult.READ_WRITE_DENIED
+UNDEFINED = DataAccessResult.OBJECT_UNDEFINED
+OTHER = DataAccessResult.OTHER_REASON
+
+# per-meter and per-request values: (class, OBIS, attribute) -> MeterModel method name
+_DYNAMIC = {
+    (8, CLOCK, 2): "_clock_time",
+    (1, LDN, 2): "_ldn",
+    (1, SERIAL, 2): "_serial",
+    (1, EVENT_CODE, 2): "_event_code",
+    (1, INVOCATION_COUNTER, 2): "_invocation_counter",
+    (7, LOAD_PROFILE, 2): "_load_profile",
+    (7, LOAD_PROFILE, 7): "_profile_entries_in_use",
+    (7, EVENT_LOG, 2): "_event_log",
+    (7, EVENT_LOG, 7): "_events_in_use",
+    (15, ASSOCIATION, 3): "_partners",
+    (15, ASSOCIATION, 4): "_context_name",
+    (15, ASSOCIATION, 6): "_mechanism_name",
+    (15, ASSOCIATION, 7): "_secret",
+    (15, ASSOCIATION, 8): "_association_status",
+    (64, SECURITY_SETUP, 4): "_client_title",
+    (64, SECURITY_SETUP, 5): "_server_title",
+}
+_DYNAMIC.update({(3, obis, 2): "_register" for obis, *_ in REGISTERS})
+
+
+@lru_cache(maxsize=1 << 16)
+def date_time_octets(seconds: int) -> bytes:
+    """The COSEM date-time (octet-string(12), UTC: deviation 0, status 0) of a POSIX time."""
+    when = _dt.datetime.fromtimestamp(seconds, d.UTC)
+    return (when.year.to_bytes(2, "big")
+            + bytes((when.month, when.day, when.isoweekday(), when.hour, when.minute,
+                     when.second, 0, 0, 0, 0)))
+
+
+def _quarter_octets(q: int) -> bytes:
+    return date_time_octets(d.EPOCH_SECONDS + d.CAPTURE_PERIOD * q)
+
+
+@lru_cache(maxsize=256)
+def _times(first: int, count: int) -> tuple[bytes, ...]:
+    """The date-times of ``count`` consecutive quarters (the same for every meter)."""
+    return tuple(_quarter_octets(q) for q in range(first, first + count))
+
+
+@lru_cache(maxsize=64)
+def _buffer_description(types: tuple) -> TypeDescription:
+    return TypeDescription.array(TypeDescription.structure(*types))
+
+
+class Catalog:
+    """What every meter of a fleet shares: the static attributes, encoded once.
+
+    ``profile_rows`` the load profile's depth; ``security_policy`` the SC bits
+    of the fleet's association (for Security Setup); ``max_pdu`` the meter's
+    max receive PDU size (for Association LN's xDLMS_context_info).
+    """
+
+    def __init__(self, profile_rows: int = 96, security_policy: int = 0,
+                 max_pdu: int = 1024, conformance: int = 0) -> None:
+        self.profile_rows = profile_rows
+        objects = self._objects(profile_rows, security_policy, max_pdu, conformance)
+        self.static: dict[tuple, Data] = {}
+        self.classes: dict[Obis, int] = {}
+        for obj in objects:
+            self.classes[obj.logical_name] = obj.class_id
+            for attribute in obj.attribute_table(obj.version):
+                key = (obj.class_id, obj.logical_name, attribute.index)
+                if key in _DYNAMIC:
+                    continue
+                try:
+                    self.static[key] = obj.encode_attribute(attribute.index)
+                except DlmsError:
+                    continue
+        elements = []
+        for obj in objects:
+            overrides = {}
+            if obj.class_id == 8:
+                overrides[("attribute", 2)] = AttributeAccessMode.READ_AND_WRITE
+            if obj.class_id == 15:
+                overrides[("attribute", 7)] = AttributeAccessMode.NO_ACCESS
+                overrides[("method", 1)] = MethodAccessMode.ACCESS
+            elements.append(ObjectListElement.of(obj, overrides=overrides))
+        association = AssociationLN(ASSOCIATION, version=1, object_list=tuple(elements))
+        self.static[(15, ASSOCIATION, 2)] = association.encode_attribute(2)
+        self.object_list = tuple(elements)
+        # what a GET sends, A-XDR encoded once
+        self.octets: dict[tuple, bytes] = {key: encode(value) for key, value in self.static.items()}
+
+    @staticmethod
+    def _objects(rows: int, policy: int, max_pdu: int, conformance: int) -> list:
+        clock = Clock(CLOCK, time_zone=0, status=0, daylight_savings_begin=_NOT_SPECIFIED,
+                      daylight_savings_end=_NOT_SPECIFIED, daylight_savings_deviation=0,
+                      daylight_savings_enabled=False, clock_base=ClockBase(1))
+        objects: list = [clock]
+        for obis in (LDN, SERIAL, EVENT_CODE, INVOCATION_COUNTER):
+            objects.append(DataObject(obis))
+        objects.append(DataObject(STATUS, value=Data(DataType.UNSIGNED, 0)))
+        for obis, scaler, unit, _function, _type in REGISTERS:
+            objects.append(Register(obis, scaler_unit=ScalerUnit(scaler, Unit(unit))))
+        objects.append(ProfileGeneric(LOAD_PROFILE, capture_objects=_LP_COLUMNS,
+                                      capture_period=d.CAPTURE_PERIOD, sort_method=1,
+                                      sort_object=_LP_COLUMNS[0], profile_entries=rows))
+        objects.append(ProfileGeneric(EVENT_LOG, capture_objects=_EL_COLUMNS, capture_period=0,
+                                      sort_method=1, sort_object=_EL_COLUMNS[0],
+                                      profile_entries=d.EVENTS))
+        objects.append(AssociationLN(
+            ASSOCIATION, version=1, security_setup_reference=SECURITY_SETUP,
+            xDLMS_context_info=Data(DataType.STRUCTURE, (
+                Data(DataType.BIT_STRING, BitString(conformance.to_bytes(3, "big"), 24)),
+                Data(DataType.LONG_UNSIGNED, max_pdu), Data(DataType.LONG_UNSIGNED, max_pdu),
+                Data(DataType.UNSIGNED, 6), Data(DataType.INTEGER, 0),
+                Data(DataType.OCTET_STRING, b"")))))
+        objects.append(SecuritySetup(SECURITY_SETUP, version=0,
+                                     security_policy=SecurityPolicy(policy >> 4),
+                                     security_suite=SecuritySuite(0)))
+        objects.append(PushSetup(
+            PUSH_SETUP, version=0,
+            push_object_list=(CaptureObjectDefinition(1, LDN, 2), CaptureObjectDefinition(8, CLOCK, 2),
+                              CaptureObjectDefinition(3, Obis.parse("1.0.1.8.0.255"), 2)),
+            send_destination_and_method=SendDestinationAndMethod(
+                TransportService.TCP, b"127.0.0.1:4059", MessageType(0)),
+            communication_window=(), randomisation_start_interval=0, number_of_retries=3,
+            repetition_delay=60))
+        return objects
+
+
+class AssociationView:
+    """What Association LN and Security Setup say about the current association."""
+
+    __slots__ = ("client_address", "server_address", "mechanism", "ciphered", "client_title")
+
+    def __init__(self, client_address: int, server_address: int) -> None:
+        self.client_address = client_address
+        self.server_address = server_address
+        self.mechanism = 0
+        self.ciphered = False
+        self.client_title = b""
+
+
+class MeterModel:
+    """Meter ``index``'s objects: :meth:`get` answers a GET, :meth:`set` a SET.
+
+    ``clock`` gives the POSIX time the meter lives in (time.time, or a fixed
+    instant); ``counter`` the last invocation counter the meter accepted from
+    its ciphered client (for 0.0.43.1.0.255).
+    """
+
+    def __init__(self, index: int, catalog: Catalog, clock: Callable[[], float] = _time.time,
+                 counter: Callable[[], Optional[int]] = lambda: None) -> None:
+        self.index = index
+        self.catalog = catalog
+        self.clock = clock
+        self.counter = counter
+        self.clock_offset = 0.0
+        self._own = {
+            "_ldn": Data(DataType.OCTET_STRING, d.logical_device_name(index)),
+            "_serial": Data(DataType.OCTET_STRING, str(d.serial_number(index)).encode()),
+            "_server_title": Data(DataType.OCTET_STRING, d.server_system_title(index)),
+        }
+
+    def quarter(self) -> int:
+        return d.quarter_of(self.clock())
+
+    def get(self, class_id: int, obis: Obis, attribute: int, selection=None,
+            view: Optional[AssociationView] = None) -> Any:
+        """What a GET answers: the A-XDR octets of a static attribute (encoded
+        once per fleet) or of a profile buffer, a Data, or a DataAccessResult."""
+        key = (class_id, obis, attribute)
+        found = self.catalog.octets.get(key)
+        if found is not None:
+            return found
+        return self._value(key, selection, view)
+
+    def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
+                 view: Optional[AssociationView] = None) -> Any:
+        """:meth:`get` as a Data or a DataAccessResult (what with-list answers carry)."""
+        key = (class_id, obis, attribute)
+        found = self.catalog.static.get(key)
+        if found is not None:
+            return found
+        value = self._value(key, selection, view)
+        return decode_typed(value) if isinstance(value, bytes) else value
+
+    def _value(self, key: tuple, selection, view) -> Any:
+        class_id, obis, attribute = key
+        name = _DYNAMIC.get(key)
+        if name is None:
+            if self.catalog.classes.get(obis) != class_id:
+                return UNDEFINED
+            return DENIED if attribute > 0 else UNDEFINED
+        own = self._own.get(name)
+        if own is not None:
+            return own
+        try:
+            return getattr(self, name)(obis, selection, view)
+        except DlmsError:
+            # selective access the meter cannot serve (malformed parameters)
+            return OTHER
+
+    def set(self, class_id: int, obis: Obis, attribute: int, value: Data) -> DataAccessResult:
+        """Only the clock's time is writable (clock synchronisation)."""
+        if (class_id, obis, attribute) == (8, CLOCK, 2):
+            if value.type is not DataType.OCTET_STRING or len(value.value) != 12:
+                return DataAccessResult.TYPE_UNMATCHED
+            when = to_timestamp(value.value)
+            if not isinstance(when, _dt.datetime):
+                return DataAccessResult.OTHER_REASON
+            self.clock_offset = when.timestamp() - self.clock()
+            return DataAccessResult.SUCCESS
+        if self.catalog.classes.get(obis) != class_id:
+            return UNDEFINED
+        return DENIED
+
+    # -- dynamic values ----------------------------------------------------------------
+
+    def _clock_time(self, obis, selection, view) -> Data:
+        return Data(DataType.OCTET_STRING, date_time_octets(int(self.clock() + self.clock_offset)))
+
+    def _register(self, obis, selection, view) -> Data:
+        for name, _scaler, _unit, function, kind in REGISTERS:
+            if name == obis:
+                return Data(kind, function(self.index, self.quarter()))
+        return UNDEFINED
+
+    def _event_code(self, obis, selection, view) -> Data:
+        return Data(DataType.UNSIGNED, d.event(self.index, self.quarter(), d.EVENTS - 1)[1])
+
+    def _invocation_counter(self, obis, selection, view) -> Data:
+        last = self.counter()
+        return Data(DataType.DOUBLE_LONG_UNSIGNED, 0 if last is None else min(last + 1, 0xFFFFFFFF))
+
+    def _profile_entries_in_use(self, obis, selection, view) -> Data:
+        return Data(DataType.DOUBLE_LONG_UNSIGNED,
+                    len(d.profile_quarters(self.quarter(), self.catalog.profile_rows)))
+
+    def _events_in_use(self, obis, selection, view) -> Data:
+        return Data(DataType.DOUBLE_LONG_UNSIGNED, d.EVENTS)
+
+    def _load_profile(self, obis, selection, view) -> Any:
+        quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
+        chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
+        plus, minus = d.profile_values(self.index, chosen)
+        times = _times(chosen[0], len(chosen)) if chosen else ()
+        rows = list(zip(times, (0,) * len(chosen), plus, minus))
+        return _buffer(rows, _LP_COLUMNS, _LP_TYPES, selection)
+
+    def _event_log(self, obis, selection, view) -> Any:
+        q = self.quarter()
+        entries = [d.event(self.index, q, j) for j in range(d.EVENTS)]
+        by_quarter = {when: code for when, code in entries}
+        chosen = _select_rows([when for when, _ in entries], selection, d.EPOCH_SECONDS)
+        rows = [(_quarter_octets(when), by_quarter[when]) for when in chosen]
+        return _buffer(rows, _EL_COLUMNS, _EL_TYPES, selection)
+
+    def _partners(self, obis, selection, view) -> Data:
+        client, server = (view.client_address, view.server_address) if view else (16, 1)
+        return Data(DataType.STRUCTURE, (Data(DataType.INTEGER, client),
+                                         Data(DataType.LONG_UNSIGNED, server)))
+
+    def _context_name(self, obis, selection, view) -> Data:
+        ciphered = bool(view and view.ciphered)
+        name = bytes((0x60, 0x85, 0x74, 0x05, 0x08, 0x01, 3 if ciphered else 1))
+        return Data(DataType.OCTET_STRING, name)
+
+    def _mechanism_name(self, obis, selection, view) -> Data:
+        mechanism = mechanism_name(view.mechanism if view else 0)
+        return Data(DataType.OCTET_STRING, bytes((0x60, 0x85, 0x74, 0x05, 0x08, 0x02,
+                                                  mechanism[-1])))
+
+    def _secret(self, obis, selection, view):
+        return DENIED
+
+    def _association_status(self, obis, selection, view) -> Data:
+        return Data(DataType.ENUM, 2)
+
+    def _client_title(self, obis, selection, view) -> Data:
+        return Data(DataType.OCTET_STRING, view.client_title if view else b"")
+
+
+def _select_rows(quarters, selection, epoch: int):
+    """The quarters (row keys, oldest first) a buffer read selects: all, those
+    whose time lies in the range (selector 1), or entries i..j (selector 2).
+    A range of quarters gives a range (consecutive rows), a list a list."""
+    if selection is None:
+        return quarters
+    if selection.access_selector == 1:
+        parameters = selection.range_parameters()
+        low = _bound_seconds(parameters.from_value) - epoch
+        high = _bound_seconds(parameters.to_value) - epoch
+        if isinstance(quarters, range):
+            first = max(quarters.start, math.ceil(low / d.CAPTURE_PERIOD))
+            last = min(quarters.stop, math.floor(high / d.CAPTURE_PERIOD) + 1)
+            return range(first, max(first, last))
+        return [q for q in quarters if low <= d.CAPTURE_PERIOD * q <= high]
+    if selection.access_selector == 2:
+        entry = selection.entry_parameters()
+        first = max(entry.from_entry, 1) - 1
+        last = entry.to_entry or len(quarters)
+        return quarters[first:last]
+    raise _Unserved()
+
+
+class _Unserved(DlmsError):
+    """A selective access this meter does not serve (answered other-reason)."""
+
+
+def _bound_seconds(value: Data) -> float:
+    if value.type not in (DataType.OCTET_STRING, DataType.DATE_TIME):
+        raise _Unserved()
+    octets = value.value if isinstance(value.value, bytes) else value.value.to_bytes()
+    when = to_timestamp(octets)
+    if not isinstance(when, _dt.datetime):
+        raise _Unserved()
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=d.UTC)
+    return when.timestamp()
+
+
+def _buffer(rows: list, columns: tuple, types: tuple, selection) -> bytes:
+    """The A-XDR octets of the selected rows, with the selected columns only."""
+    chosen = None
+    if selection is not None and selection.access_selector == 1:
+        selected = selection.range_parameters().selected_values
+        if selected:
+            try:
+                chosen = [columns.index(c) for c in selected]
+            except ValueError:
+                raise _Unserved() from None
+    elif selection is not None and selection.access_selector == 2:
+        entry = selection.entry_parameters()
+        first = max(entry.from_selected_value, 1) - 1
+        last = entry.to_selected_value or len(columns)
+        chosen = list(range(first, min(last, len(columns))))
+    if chosen is not None:
+        rows = [tuple(row[i] for i in chosen) for row in rows]
+        types = tuple(types[i] for i in chosen)
+    return encode(rows, _buffer_description(types))
+
+
+__all__ = ["AssociationView", "Catalog", "MeterModel", "date_time_octets"]

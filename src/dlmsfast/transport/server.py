@@ -1,0 +1,330 @@
+"""The server side of the I/O: asyncio listeners on loopback that carry the
+APDUs of server applications (the meter simulator) over the wrapper or HDLC.
+
+::
+
+    client ── TCP ──> _MeterConnection ──> wrapper splitter, or one HdlcLink
+                      (asyncio.Protocol)     (server role) per logical device
+                                        ──> LogicalDevice.associate(client) -> Responder
+                                        <── Responder(apdu) -> [APDU, ...] | None (drop)
+           <── wire behaviour (latency, slow drip, corrupted octet) <── framed answer
+
+One listening port (:class:`MeterPort`) serves one or many logical devices,
+told apart by the server address (wrapper destination wPort, HDLC server
+address). A :class:`Responder` is made per connection and client address, on
+the first APDU it gets; it answers with the APDUs to send, or None to drop the
+connection (a fault the application injects).
+
+:class:`WireBehaviour` is what a device's wire does to its answers: a delay
+before each answer (fixed or drawn from a range by a seeded generator), a
+slow drip (one octet at a time), one octet inverted in each frame (offset 8:
+the APDU's first octet under the wrapper, inside the header or LLC under HDLC,
+whose check sequences then fail), or silence.
+
+:func:`serve` opens every port on one event loop and returns a
+:class:`MeterServer` to close. Nothing here knows COSEM.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import resource
+import struct
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Protocol, Sequence
+
+from ..errors import DlmsError, UsageError
+from ..hdlc import HdlcParameters
+from ..hdlc.link import ApduReceived, Disconnected, HdlcLink, LinkTimeout
+from ..wrapper import WrapperStreamSplitter
+
+Responder = Callable[[bytes], Optional[Sequence[bytes]]]
+CORRUPT_OFFSET = 8
+FRAMINGS = ("wrapper", "hdlc")
+
+
+@dataclass(frozen=True, slots=True)
+class WireBehaviour:
+    """How a device's wire treats its answers (all off by default).
+
+    ``latency`` (min, max) seconds before each answer; ``drip`` seconds
+    between octets (0: whole frames); ``corrupt`` inverts octet 8 of each
+    frame; ``silent`` never answers (not even SNRM); ``seed`` seeds the
+    latency draws.
+    """
+
+    latency: Optional[tuple[float, float]] = None
+    drip: float = 0.0
+    corrupt: bool = False
+    silent: bool = False
+    seed: int = 0
+
+    @property
+    def plain(self) -> bool:
+        return self.latency is None and not self.drip and not self.corrupt
+
+
+PLAIN_WIRE = WireBehaviour()
+
+
+class LogicalDevice(Protocol):
+    """What a port needs from a device: its server ``address``, its ``wire``
+    and a responder per association (``None`` refuses the client address at
+    the link: nothing is answered)."""
+
+    address: int
+    wire: WireBehaviour
+
+    def associate(self, client_address: int) -> Optional[Responder]: ...
+
+
+class MeterPort:
+    """One listening port: its ``framing`` (``wrapper`` or ``hdlc``), the
+    logical devices behind it by server address, and the HDLC parameters it
+    can do (max information field and window)."""
+
+    __slots__ = ("port", "framing", "devices", "hdlc_parameters")
+
+    def __init__(self, port: int, framing: str, devices: Iterable[LogicalDevice], *,
+                 hdlc_parameters: Optional[HdlcParameters] = None) -> None:
+        if framing not in FRAMINGS:
+            raise UsageError(f"framing must be wrapper or hdlc, got {framing!r}")
+        self.port = port
+        self.framing = framing
+        self.devices = {device.address: device for device in devices}
+        self.hdlc_parameters = hdlc_parameters
+
+
+class _Wire:
+    """The answers of one device on one connection, in order, through its behaviour."""
+
+    __slots__ = ("behaviour", "transport", "random", "ready_at", "handles")
+
+    def __init__(self, behaviour: WireBehaviour, transport, seed: int) -> None:
+        self.behaviour = behaviour
+        self.transport = transport
+        self.random = random.Random(seed)
+        self.ready_at = 0.0
+        self.handles: list[asyncio.TimerHandle] = []
+
+    def send(self, data: bytes) -> None:
+        behaviour = self.behaviour
+        if behaviour.plain:
+            self.transport.write(data)
+            return
+        if behaviour.corrupt and len(data) > CORRUPT_OFFSET:
+            damaged = bytearray(data)
+            damaged[CORRUPT_OFFSET] ^= 0xFF
+            data = bytes(damaged)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        delay = 0.0
+        if behaviour.latency is not None:
+            low, high = behaviour.latency
+            delay = low if high <= low else self.random.uniform(low, high)
+        at = max(now + delay, self.ready_at)
+        write = self.transport.write
+        handles = self.handles
+        if len(handles) > 64:
+            handles[:] = [h for h in handles if not h.cancelled() and h.when() > now]
+        if behaviour.drip:
+            for i in range(len(data)):
+                handles.append(loop.call_at(at + i * behaviour.drip, write, data[i:i + 1]))
+            self.ready_at = at + len(data) * behaviour.drip
+        else:
+            handles.append(loop.call_at(at, write, data))
+            self.ready_at = at
+
+    def cancel(self) -> None:
+        for handle in self.handles:
+            handle.cancel()
+        self.handles.clear()
+
+
+class _MeterConnection(asyncio.Protocol):
+    """One client connection to a port (either framing)."""
+
+    def __init__(self, port: MeterPort, server: "MeterServer") -> None:
+        self.port = port
+        self.server = server
+        self.transport = None
+        self.responders: dict[tuple[int, int], Optional[Responder]] = {}
+        self.wires: dict[int, _Wire] = {}
+        self.splitter = WrapperStreamSplitter() if port.framing == "wrapper" else None
+        self.links: dict[int, HdlcLink] = {}
+        self.last_data = time.monotonic()
+
+    # -- asyncio callbacks -------------------------------------------------------
+
+    def connection_made(self, transport) -> None:
+        # (asyncio's TCP transports set TCP_NODELAY themselves)
+        self.transport = transport
+        self.server.connections.add(self)
+        if self.splitter is None:
+            for address, device in self.port.devices.items():
+                if not device.wire.silent:
+                    self.links[address] = HdlcLink("server", None, address,
+                                                   parameters=self.port.hdlc_parameters)
+
+    def connection_lost(self, exc) -> None:
+        self.server.connections.discard(self)
+        for wire in self.wires.values():
+            wire.cancel()
+        self.wires.clear()
+        self.responders.clear()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_data = time.monotonic()
+        try:
+            if self.splitter is not None:
+                self._wrapper(data)
+            else:
+                self._hdlc(data)
+        except DlmsError:
+            # bytes no framing can make sense of: a real meter hangs up too
+            self.drop()
+
+    # -- framings ------------------------------------------------------------------
+
+    def _send(self, device: LogicalDevice, data: bytes) -> None:
+        if device.wire.plain:
+            self.transport.write(data)
+        else:
+            self._wire(device).send(data)
+
+    def _wire(self, device: LogicalDevice) -> _Wire:
+        wire = self.wires.get(device.address)
+        if wire is None:
+            seed = hash((device.wire.seed, device.address, id(self)))
+            wire = self.wires[device.address] = _Wire(device.wire, self.transport, seed)
+        return wire
+
+    def _responder(self, device: LogicalDevice, client: int) -> Optional[Responder]:
+        key = (device.address, client)
+        try:
+            return self.responders[key]
+        except KeyError:
+            responder = self.responders[key] = device.associate(client)
+            return responder
+
+    def _wrapper(self, data: bytes) -> None:
+        devices = self.port.devices
+        for frame in self.splitter.feed(data):
+            server = frame.destination_wport
+            device = devices.get(server)
+            if device is None or device.wire.silent:
+                continue
+            client = frame.source_wport
+            responder = self._responder(device, client)
+            if responder is None:
+                continue
+            answers = responder(frame.payload)
+            if answers is None:
+                self.drop()
+                return
+            if answers:
+                header = struct.pack(">HHH", 1, server, client)
+                for apdu in answers:
+                    self._send(device, header + struct.pack(">H", len(apdu)) + apdu)
+
+    def _hdlc(self, data: bytes) -> None:
+        devices = self.port.devices
+        for address, link in self.links.items():
+            link.receive_data(data)
+            out = []
+            for event in link.events():
+                if isinstance(event, ApduReceived):
+                    client = link.client.upper if link.client is not None else 16
+                    responder = self._responder(devices[address], client)
+                    if responder is None:
+                        continue
+                    answers = responder(event.apdu)
+                    if answers is None:
+                        self.drop()
+                        return
+                    for apdu in answers:
+                        out.append(link.send_apdu(apdu))
+                elif isinstance(event, (Disconnected, LinkTimeout)):
+                    # the association lives no longer than its link
+                    for key in [k for k in self.responders if k[0] == address]:
+                        del self.responders[key]
+            out.append(link.data_to_send())
+            octets = b"".join(out)
+            if octets:
+                self._send(devices[address], octets)
+
+    def drop(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class MeterServer:
+    """The listeners of :func:`serve` and their open connections; a connection
+    that brings nothing for ``idle_timeout`` seconds is closed (as a meter
+    closes an idle one)."""
+
+    def __init__(self, idle_timeout: Optional[float] = None) -> None:
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.connections: set[_MeterConnection] = set()
+        self.ports: list[int] = []
+        self.idle_timeout = idle_timeout
+        self.idle_closed = 0
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+        if idle_timeout:
+            self._sweeper = asyncio.get_running_loop().call_later(idle_timeout / 4, self._sweep)
+
+    def _sweep(self) -> None:
+        oldest = time.monotonic() - self.idle_timeout
+        for connection in [c for c in self.connections if c.last_data < oldest]:
+            self.idle_closed += 1
+            connection.drop()
+        self._sweeper = asyncio.get_running_loop().call_later(self.idle_timeout / 4, self._sweep)
+
+    async def close(self) -> None:
+        """Stop listening and drop every open connection."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for listener in self.listeners:
+            listener.close()
+        for connection in list(self.connections):
+            connection.drop()
+        for listener in self.listeners:
+            await listener.wait_closed()
+        self.listeners.clear()
+
+
+def raise_file_limit() -> int:
+    """Raise this process's open-file limit as far as allowed; return the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
+                backlog: int = 256, idle_timeout: Optional[float] = None) -> MeterServer:
+    """Listen on every port (loopback by default) in the running loop; connections
+    idle for ``idle_timeout`` seconds are closed (None: never)."""
+    loop = asyncio.get_running_loop()
+    server = MeterServer(idle_timeout)
+    try:
+        for port in ports:
+            listener = await loop.create_server(
+                lambda port=port: _MeterConnection(port, server), host, port.port,
+                reuse_address=True, backlog=backlog)
+            server.listeners.append(listener)
+            server.ports.append(listener.sockets[0].getsockname()[1])
+    except BaseException:
+        await server.close()
+        raise
+    return server
+
+
+__all__ = ["LogicalDevice", "MeterPort", "MeterServer", "PLAIN_WIRE", "Responder",
+           "WireBehaviour", "raise_file_limit", "serve"]

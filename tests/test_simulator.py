@@ -1,0 +1,491 @@
+"""The meter simulator read by dlmsfast's own client: every framing x
+authentication x security of a mixed fleet (``dlmsfast simulate`` in its own
+process), values checked against the simulator's deterministic data; the
+faults as the client sees them; the --faults syntax; invocation counters."""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from decimal import Decimal
+
+import pytest
+
+from dlmsfast import errors
+from dlmsfast.client.requests import AsyncClient
+from dlmsfast.simulator import (
+    FleetConfig,
+    MeterSimulator,
+    assign_faults,
+    expected_events,
+    expected_profile,
+    expected_readings,
+    expected_register,
+    meter_index,
+    parse_faults,
+)
+from dlmsfast.simulator import data as sim_data
+from simfleet import FIXED_TIME, SimulatorProcess
+
+UTC = _dt.timezone.utc
+REGISTER_NAMES = [r[0] for r in sim_data.REGISTERS]
+
+
+def run(coroutine, timeout: float = 30.0):
+    return asyncio.run(asyncio.wait_for(coroutine, timeout))
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    # 24 meters: every framing x authentication x security (see FleetConfig "mixed")
+    process = SimulatorProcess("--meters", "24", "--framing", "mixed", "--auth", "mixed",
+                               "--security", "mixed", "--profile-rows", "96")
+    yield process
+    process.stop()
+
+
+def test_the_mixed_fleet_covers_every_configuration(fleet):
+    combos = {(m["framing"], m["auth"], m["security"]) for m in fleet.meters}
+    assert len(combos) == 24
+    assert {m["client"] for m in fleet.meters} == {"16", "2", "17", "1"}
+    # the keys file holds a table for every meter that needs one, and nothing for the others
+    for m in fleet.meters:
+        assert bool(m["key_id"]) == (m["auth"] != "none" or m["security"] != "none")
+        if m["key_id"]:
+            assert set(fleet.keys[m["key_id"]]) >= {"ek", "ak", "system_title"}
+            assert ("password" in fleet.keys[m["key_id"]]) == (m["auth"] == "lls")
+
+
+async def _read_everything(url: str, options: dict) -> dict:
+    async with AsyncClient(url, timeout=5, **options) as meter:
+        out = {"clock": await meter.read_clock(),
+               "registers": await meter.read_many(REGISTER_NAMES),
+               "ldn": (await meter.read("0.0.42.0.0.255")).value,
+               "serial": (await meter.read("0.0.96.1.0.255")).value,
+               "profile": await meter.read_profile("1.0.99.1.0.255")}
+        out["range"] = await meter.read_profile(
+            "1.0.99.1.0.255", FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1))
+        out["entries"] = await meter.read_profile("1.0.99.1.0.255", from_entry=3, to_entry=5)
+        out["events"] = await meter.read_profile("0.0.99.98.0.255")
+        return out
+
+
+@pytest.mark.parametrize("index", range(24))
+def test_our_client_reads_every_configuration(fleet, index):
+    row = fleet.meters[index]
+    k = meter_index(row["id"])
+    got = run(_read_everything(row["url"], fleet.client_options(row)))
+    assert got["clock"] == FIXED_TIME
+    for reading, obis in zip(got["registers"], REGISTER_NAMES):
+        expected = expected_register(k, obis, FIXED_TIME)
+        assert (reading.value, reading.scaled, reading.unit.symbol) == (
+            expected.value, expected.scaled, expected.unit)
+    assert got["ldn"] == sim_data.logical_device_name(k)
+    assert got["serial"] == str(sim_data.serial_number(k)).encode()
+    rows = [tuple(r) for r in got["profile"].rows]
+    assert rows == expected_profile(k, FIXED_TIME, 96)
+    assert len(rows) == 96 and rows[-1][0] == FIXED_TIME
+    start, end = FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1)
+    assert [tuple(r) for r in got["range"].rows] == expected_profile(k, FIXED_TIME, 96, start, end)
+    assert len(got["range"].rows) == 5  # both ends inclusive
+    assert [tuple(r) for r in got["entries"].rows] == expected_profile(k, FIXED_TIME, 96)[2:5]
+    events = [tuple(e) for e in got["events"].rows]
+    assert events == expected_events(k, FIXED_TIME) and len(events) == sim_data.EVENTS
+
+
+def test_expected_readings_give_registers_then_profile_cells():
+    readings = expected_readings(3, FIXED_TIME, profile_rows=4)
+    assert [r.object for r in readings[:5]] == REGISTER_NAMES
+    cells = readings[5:]
+    assert len(cells) == 8
+    assert cells[-1].capture_time == FIXED_TIME and cells[-1].object == "1.0.2.8.0.255"
+    assert readings[2].scaled == Decimal(readings[2].value).scaleb(-1)
+    # registers show the value of the last capture: the profile's newest row
+    assert readings[0].value == cells[-2].value
+
+
+def test_object_list_access_rights_and_clock_setting():
+    async def scenario():
+        async with MeterSimulator(FleetConfig(meters=1, base_port=0)) as sim:
+            async with AsyncClient(sim.url(0), timeout=5) as meter:
+                elements = await meter.object_list()
+                names = {str(e.logical_name): e for e in elements}
+                with pytest.raises(errors.DataAccessError):
+                    await meter.read("0.0.40.0.0.255:7", class_id=15)  # the secret
+                when = _dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+                await meter.set_clock(when)
+                clock = await meter.read_clock()
+                with pytest.raises(errors.DataAccessError):
+                    await meter.write("1.0.1.8.0.255", 5, class_id=3)
+                return names, clock, when
+
+    names, clock, when = run(scenario())
+    assert {"0.0.1.0.0.255", "0.0.42.0.0.255", "1.0.1.8.0.255", "1.0.99.1.0.255",
+            "0.0.99.98.0.255", "0.0.40.0.0.255", "0.0.43.0.0.255", "0.0.25.9.0.255",
+            "0.0.43.1.0.255"} <= set(names)
+    assert names["0.0.1.0.0.255"].access_rights.can_write(2)
+    assert not names["1.0.1.8.0.255"].access_rights.can_write(2)
+    assert not names["0.0.40.0.0.255"].access_rights.can_read(7)
+    assert abs((clock - when).total_seconds()) < 2
+
+
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
+def test_many_logical_devices_behind_one_port(framing):
+    config = FleetConfig(meters=6, base_port=0, devices_per_port=3, framing=framing)
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            assert len(set(sim.port_of.values())) == 2
+            names = []
+            for k in range(6):
+                spec = sim.specs[k]
+                async with AsyncClient(sim.url(k), framing=framing, server=spec.server,
+                                       timeout=5) as meter:
+                    names.append((await meter.read("0.0.42.0.0.255")).value)
+            return names
+
+    assert run(scenario()) == [sim_data.logical_device_name(k) for k in range(6)]
+
+
+# --- invocation counters ----------------------------------------------------------
+
+
+def test_invocation_counters_only_increase_and_replays_are_refused():
+    config = FleetConfig(meters=1, base_port=0, auth="hls-gmac", security="authenc")
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            options = dict(client=spec.client, auth="hls-gmac", security="authenc",
+                           ek=keys["ek"], ak=keys["ak"], system_title=keys["system_title"],
+                           timeout=5)
+            async with AsyncClient(sim.url(0), invocation_counter=10, **options) as meter:
+                first = (await meter.read("0.0.43.1.0.255", class_id=1)).value
+            # the GET carried IC n and read n + 1; the ciphered RLRQ then used n + 1
+            released = sim.meters[0]._last_counter()
+            with pytest.raises(errors.AssociationRejected):
+                async with AsyncClient(sim.url(0), invocation_counter=10, **options):
+                    pass
+            async with AsyncClient(sim.url(0), invocation_counter="meter", **options) as meter:
+                second = (await meter.read("0.0.43.1.0.255", class_id=1)).value
+            return first, released, second
+
+    first, released, second = run(scenario())
+    assert first == released > 10
+    assert second > first
+
+
+# --- faults -------------------------------------------------------------------------
+
+HLS = ("hls-gmac", "authenc")
+NONE = ("none", "none")
+
+
+async def _session(config: FleetConfig, timeout: float = 1.0) -> float:
+    async with MeterSimulator(config) as sim:
+        spec = sim.specs[0]
+        keys = spec.keys()
+        options = dict(framing=spec.framing, client=spec.client, auth=spec.auth,
+                       security=spec.security, timeout=timeout)
+        if spec.key_id:
+            options.update(ek=keys["ek"], ak=keys["ak"], system_title=keys["system_title"])
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with AsyncClient(sim.url(0), **options) as meter:
+            await meter.read_clock()
+            await meter.read_profile("1.0.99.1.0.255")
+        return loop.time() - started
+
+
+FAULT_CASES = [
+    ("silent", "wrapper", NONE, errors.TimeoutError),
+    ("silent", "hdlc", HLS, errors.TimeoutError),
+    ("drop-mid-block", "wrapper", NONE, errors.ConnectionLost),
+    ("drop-mid-block", "hdlc", HLS, errors.ConnectionLost),
+    # no checksum under the wrapper: the damaged octet is the APDU's tag
+    ("corrupt", "wrapper", NONE, errors.ProtocolError),
+    # HDLC frames with a bad HCS/FCS are dropped: the meter looks silent
+    ("corrupt", "hdlc", NONE, errors.TimeoutError),
+    ("wrong-tag", "wrapper", HLS, errors.SecurityError),
+    ("wrong-tag", "hdlc", ("hls-gmac", "none"), errors.AuthenticationError),
+    ("refuse-association", "wrapper", HLS, errors.AssociationRejected),
+    ("refuse-association", "hdlc", NONE, errors.AssociationRejected),
+    ("exception-response", "wrapper", HLS, errors.ServiceError),
+    ("exception-response", "hdlc", NONE, errors.ServiceError),
+    ("slow-drip:5ms", "wrapper", NONE, errors.TimeoutError),
+    ("latency:700ms", "hdlc", NONE, errors.TimeoutError),
+]
+
+
+@pytest.mark.parametrize("fault, framing, association, error", FAULT_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2][0]}" for c in FAULT_CASES])
+def test_each_fault_is_the_right_error_on_the_client(fault, framing, association, error):
+    auth, security = association
+    config = FleetConfig(meters=1, base_port=0, framing=framing, auth=auth,
+                         security=security, faults=f"{fault}@0")
+    with pytest.raises(error) as caught:
+        run(_session(config, timeout=0.5))
+    if fault == "wrong-tag" and security != "none":
+        assert "tag" in str(caught.value)
+
+
+def test_the_same_fleet_without_faults_reads_in_those_configurations():
+    for framing, (auth, security) in (("wrapper", HLS), ("hdlc", HLS), ("hdlc", NONE)):
+        run(_session(FleetConfig(meters=1, base_port=0, framing=framing, auth=auth,
+                                 security=security), timeout=2.0))
+
+
+def test_latency_delays_every_answer_and_a_range_is_drawn_within_bounds():
+    plain = run(_session(FleetConfig(meters=1, base_port=0)))
+    slow = run(_session(FleetConfig(meters=1, base_port=0, latency=(0.05, 0.05))))
+    ranged = run(_session(FleetConfig(meters=1, base_port=0, faults="latency:30-60ms")))
+    # AARQ, clock, capture_objects, 3 buffer blocks, scaler_units, RLRQ: 8 answers
+    assert slow >= 8 * 0.05 and slow > plain
+    # the draws lie in 30..60 ms (the upper bound with room for a loaded machine)
+    assert 8 * 0.03 <= ranged <= 8 * 0.06 + 1.0
+
+
+def test_wrong_tag_leaves_unciphered_associations_alone():
+    run(_session(FleetConfig(meters=1, base_port=0, faults="wrong-tag@0")))
+
+
+# --- the --faults syntax ---------------------------------------------------------------
+
+
+def test_fault_spec_shares_are_deterministic_disjoint_and_rounded():
+    spec = "silent:2%,drop-mid-block:1%,latency:100-300ms:5%,refuse-association@3+7-9"
+    a = assign_faults(spec, 500, seed=42)
+    b = assign_faults(spec, 500, seed=42)
+    c = assign_faults(spec, 500, seed=43)
+    assert a == b and a != c
+    silent = {k for k, f in a.items() if f.silent}
+    dropping = {k for k, f in a.items() if f.drop_mid_block}
+    slow = {k for k, f in a.items() if f.latency == (0.1, 0.3)}
+    assert (len(silent), len(dropping), len(slow)) == (10, 5, 25)
+    assert not (silent & dropping) and not (silent & slow) and not (dropping & slow)
+    assert {k for k, f in a.items() if f.refuse_association} == {3, 7, 8, 9}
+    assert a[3].kinds[-1] == "refuse-association"
+
+
+def test_fault_spec_items_without_share_apply_to_every_meter():
+    assignment = assign_faults("slow-drip,latency:20", 3)
+    assert all(f.drip == 0.02 and f.latency == (0.02, 0.02) for f in assignment.values())
+    assert len(assignment) == 3
+    base = assign_faults("silent@1", 3, latency=(0.1, 0.2))
+    assert base[0].latency == (0.1, 0.2) and base[1].silent and base[1].latency == (0.1, 0.2)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("sleepy:2%", "unknown kind"),
+    ("silent:200%", "0..100%"),
+    ("latency:2%", "needs a duration"),
+    ("silent:100ms:2%", "only latency and slow-drip"),
+    ("latency:fast:2%", "not a duration"),
+    ("latency:300-100ms", "goes down"),
+    ("silent@x", "indexes"),
+    ("silent:2%@3", "not both"),
+])
+def test_bad_fault_specs_name_the_item(spec, message):
+    with pytest.raises(errors.UsageError, match=message):
+        parse_faults(spec)
+
+
+def test_shares_beyond_the_fleet_are_refused():
+    with pytest.raises(errors.UsageError, match="add up"):
+        assign_faults("silent:60%,corrupt:50%", 10)
+
+
+def test_profile_values_agree_with_the_register_functions():
+    for k in (0, 1, 49, 50, 12345):
+        quarters = range(0, 400, 7)
+        assert sim_data.profile_values(k, quarters) == (
+            [sim_data.import_energy(k, q) for q in quarters],
+            [sim_data.export_energy(k, q) for q in quarters])
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def _free_base_port(count: int) -> int:
+    import random
+    import socket
+
+    for _ in range(50):
+        base = random.randint(20000, 60000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def _simulate(*options: str, timeout: float = 30.0):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "dlmsfast", "simulate", *options],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_workers_serve_slices_of_one_fleet_and_count_the_sessions(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base = _free_base_port(6)
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlmsfast", "simulate", "--meters", "6", "--base-port", str(base),
+         "--workers", "2", "--write-meters", str(tmp_path / "m.csv"), "--ready-file", str(ready),
+         "--json", "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.02)
+        urls = [line.split(",")[1] for line in (tmp_path / "m.csv").read_text().splitlines()[1:]]
+        assert urls == [f"tcp://127.0.0.1:{base + k}" for k in range(6)]
+
+        async def read_all():
+            names = []
+            for url in urls:
+                async with AsyncClient(url, timeout=5) as meter:
+                    names.append((await meter.read("0.0.42.0.0.255", class_id=1)).value)
+            return names
+
+        assert run(read_all()) == [sim_data.logical_device_name(k) for k in range(6)]
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["meters"] == 6 and summary["sessions"] == 6
+
+
+def test_simulate_stops_on_sigterm_and_reports(tmp_path):
+    fleet = SimulatorProcess("--meters", "2")
+    url = fleet.meters[0]["url"]
+
+    async def one():
+        async with AsyncClient(url, timeout=5) as meter:
+            return (await meter.read("0.0.96.1.0.255", class_id=1)).value
+
+    assert run(one()) == str(sim_data.serial_number(0)).encode()
+    output = fleet.stop()
+    assert fleet.process.returncode == 0
+    assert "2 meters, 1 sessions served" in output
+
+
+def test_simulate_usage_errors_are_one_line_and_status_2(tmp_path):
+    bad = _simulate("--faults", "sleepy:5%", "--duration", "1")
+    assert bad.returncode == 2 and "unknown kind 'sleepy'" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    base = _free_base_port(1)
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base))
+        taken.listen()
+        busy = _simulate("--base-port", str(base), "--duration", "1")
+    assert busy.returncode == 2 and "cannot serve" in busy.stderr
+    assert "Traceback" not in busy.stderr + bad.stderr
+
+
+def test_the_keys_file_is_private_and_holds_no_key_in_the_meters_file(tmp_path):
+    fleet = SimulatorProcess("--meters", "3", "--auth", "hls-gmac", "--security", "authenc")
+    try:
+        assert (fleet.keys_file.stat().st_mode & 0o777) == 0o600
+        meters_text = fleet.meters_file.read_text()
+        for table in fleet.keys.values():
+            assert table["ek"] not in meters_text and table["ak"] not in meters_text
+        assert len(fleet.keys) == 3
+    finally:
+        fleet.stop()
+
+
+def test_an_idle_connection_is_closed_by_the_meter():
+    config = FleetConfig(meters=1, base_port=0, idle_timeout=0.2)
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            meter = AsyncClient(sim.url(0), timeout=5)
+            await meter.open()
+            first = (await meter.read("0.0.96.1.0.255", class_id=1)).value
+            await asyncio.sleep(0.5)
+            with pytest.raises(errors.ConnectionLost):
+                await meter.read("0.0.96.1.0.255", class_id=1)
+            await meter.close()
+            return first, sim.server.idle_closed
+
+    first, closed = run(scenario())
+    assert first == str(sim_data.serial_number(0)).encode() and closed == 1
+
+
+def test_hdlc_parameters_and_glo_ciphering_are_served_as_configured():
+    config = FleetConfig(meters=1, base_port=0, framing="hdlc", hdlc_max_info=512,
+                         hdlc_window=3, auth="hls-gmac", security="authenc",
+                         general_protection=False, fixed_time=FIXED_TIME)
+    frames: list[bytes] = []
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            async with AsyncClient(sim.url(0), framing="hdlc", client=spec.client,
+                                   auth="hls-gmac", security="authenc", ek=keys["ek"],
+                                   ak=keys["ak"], system_title=keys["system_title"],
+                                   hdlc_max_info=512, hdlc_window=3, timeout=5,
+                                   trace=lambda direction, frame: frames.append(frame)) as meter:
+                return await meter.read_profile("1.0.99.1.0.255")
+
+    profile = run(scenario())
+    assert [tuple(r) for r in profile.rows] == expected_profile(0, FIXED_TIME, 96)
+    lengths = [((f[1] & 0x07) << 8 | f[2]) + 2 for f in frames]
+    assert max(lengths) > 400  # 512-octet information fields, not the default 128
+    # without general-protection our client ciphers with glo- (0xC8 get-request)
+    informations = [f for f in frames if b"\xe6\xe6\x00" in f]
+    assert any(f[f.index(b"\xe6\xe6\x00") + 3] == 0xC8 for f in informations)
+    assert not any(f[f.index(b"\xe6\xe6\x00") + 3] == 0xDB for f in informations)
+
+
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
+def test_garbage_never_stops_the_simulator(framing):
+    import random
+
+    async def scenario():
+        async with MeterSimulator(FleetConfig(meters=1, base_port=0, framing=framing)) as sim:
+            port = sim.port_of[0]
+            rng = random.Random(7)
+            for _ in range(20):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 600)))
+                if rng.random() < 0.5:  # a plausible header in front of the junk
+                    junk = (b"\x00\x01\x00\x10\x00\x01" + len(junk).to_bytes(2, "big")
+                            if framing == "wrapper" else b"\x7e\xa0\x20\x03\x21\x93") + junk
+                writer.write(junk)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+                writer.close()
+            async with AsyncClient(sim.url(0), framing=framing, timeout=5) as meter:
+                return (await meter.read("0.0.42.0.0.255", class_id=1)).value
+
+    assert run(scenario()) == sim_data.logical_device_name(0)
+
+
+def test_meter_ids_give_their_index():
+    assert meter_index("sim-00042") == 42 and meter_index("sim-123456") == 123456
+    with pytest.raises(errors.UsageError):
+        meter_index("meter-7")
