@@ -5,7 +5,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 # Each layer's compiled module lives in that layer's folder.
-MODULES = ["axdr._axdr", "hdlc._hdlc", "security._gcm"]
+MODULES = ["axdr._axdr", "hdlc._hdlc", "security._gcm", "push._push"]
 
 # _gcm finds libcrypto with dlopen/dl_iterate_phdr; before glibc 2.34 (manylinux2014)
 # those live in libdl.

@@ -9,8 +9,9 @@ than one frame, cut into two segmented frames.
 
 - dlmsfast: ``PushDecoder.feed(push)`` for each push as it arrives: frames found,
   segments joined, deciphered, tag checked, and every value turned into a
-  :class:`~dlmsfast.push.Reading` (OBIS object, scaled value, unit symbol,
-  timestamp).
+  :class:`~dlmsfast.push.Reading` (OBIS object, value, unit symbol, timestamp;
+  its ``scaled`` value is computed on first read and is not read here, as
+  the peers do not scale: BENCHMARKS.md gives the cost of reading it).
 - gurux-dlms: ``GXDLMSClient.getData`` (``GXDLMSSecureClient`` with the keys for
   the ciphered set) per frame until the notification is complete; the result
   is its nested list of raw values, not scaled. Its ciphering path prints two

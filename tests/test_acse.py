@@ -22,7 +22,6 @@ from dlmsfast.apdu.acse import (
     MechanismName,
     ReleaseRequestReason,
     ReleaseResponseReason,
-    describe_user_information,
     parse_user_information,
 )
 from dlmsfast.apdu.initiate import (
@@ -61,12 +60,32 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("ciphered_vector", vectors, ids=_ids(vectors))
 
 
-def _without_decrypted(meaning: dict) -> dict:
-    meaning = dict(meaning)
-    ui = meaning.get("user_information")
-    if ui is not None and "decrypted" in ui:
-        meaning["user_information"] = {k: v for k, v in ui.items() if k != "decrypted"}
-    return meaning
+# acse.json predates the one meaning schema: its user-information names the
+# ciphered content's fields ciphered_text / security_control (hex string), and
+# confirmedServiceError's by name only. dlmsfast gives user-information the
+# to_meaning() of its content, the same keys as at the top level of an APDU
+# (security.json, xdlms.json); this is the one place that maps the older names.
+_LEGACY_CIPHERED = {"ciphered_text": "ciphertext", "invocation_counter": "invocation_counter",
+                    "authentication_tag": "authentication_tag", "length": "length"}
+_LEGACY_ERROR = {"service": "service_name", "service_error_choice": "service_error_choice_name",
+                 "value": "value", "value_name": "value_name"}
+
+
+def _assert_user_information(ours: dict, legacy: dict) -> None:
+    legacy = {k: v for k, v in legacy.items() if k != "decrypted"}
+    if legacy["apdu"] == "confirmedServiceError":
+        assert ours["apdu"] == "confirmed-service-error"
+        for old, new in _LEGACY_ERROR.items():
+            assert ours[new] == legacy[old], old
+    elif "ciphered_text" in legacy:
+        assert ours["apdu"] == legacy["apdu"]
+        assert ours["security_control"]["hex"] == legacy["security_control"]
+        for old, new in _LEGACY_CIPHERED.items():
+            assert ours[new] == legacy[old], old
+        if "system_title" in legacy:
+            assert ours["system_title"]["hex"] == legacy["system_title"]
+    else:
+        assert ours == legacy
 
 
 # --- every vector, bytes -> fields -> bytes --------------------------------------
@@ -77,11 +96,13 @@ def test_vector_decodes_to_its_meaning(vector):
     meaning = vector["meaning"]
     apdu = CLASSES[meaning["apdu"]].from_bytes(data)
     assert apdu.to_bytes() == data
-    described = apdu.describe()
-    expected = _without_decrypted(meaning)
-    assert set(described) == set(expected)
-    for key, value in expected.items():
-        assert described[key] == value, key
+    described = apdu.to_meaning()
+    assert set(described) == set(meaning)
+    for key, value in meaning.items():
+        if key == "user_information":
+            _assert_user_information(described[key], value)
+        else:
+            assert described[key] == value, key
 
 
 def _green_book_decipher(system_title: bytes):
@@ -105,9 +126,9 @@ def test_ciphered_vector_deciphers_to_its_meaning(ciphered_vector):
     decrypted = vector["meaning"]["user_information"]["decrypted"]
     apdu = CLASSES[vector["meaning"]["apdu"]].from_bytes(bytes.fromhex(vector["hex"]))
     decipher = _green_book_decipher(bytes.fromhex(decrypted["system_title"]))
-    described = apdu.describe(decipher=decipher)["user_information"]["decrypted"]
-    assert described["plaintext"] == decrypted["plaintext"]
-    assert described["decoded"] == decrypted["decoded"]
+    plaintext = decipher(apdu.user_information)
+    assert plaintext.hex().upper() == decrypted["plaintext"]
+    assert parse_user_information(plaintext).to_meaning() == decrypted["decoded"]
     plain = parse_user_information(bytes.fromhex(decrypted["plaintext"]))
     assert plain.to_bytes().hex().upper() == decrypted["plaintext"]
 
@@ -130,8 +151,9 @@ def test_ciphered_vector_deciphers_with_a_security_context(ciphered_vector):
     receiver = _green_book_context(
         system_title=bytes(8), peer_system_title=bytes.fromhex(decrypted["system_title"])
     )
-    described = apdu.describe(decipher=receiver.decrypt)["user_information"]["decrypted"]
-    assert described == {"plaintext": decrypted["plaintext"], "decoded": decrypted["decoded"]}
+    plaintext = receiver.decrypt(apdu.user_information)
+    assert plaintext.hex().upper() == decrypted["plaintext"]
+    assert parse_user_information(plaintext).to_meaning() == decrypted["decoded"]
 
 
 def test_ciphered_aarq_built_with_a_security_context_round_trips():
@@ -319,7 +341,7 @@ def test_confirmed_service_error_xdlms_vectors():
         error = ConfirmedServiceError.from_bytes(data)
         # dlms-cosem 25.1.0 re-encodes 0E060501 as 0E010501; the vector wins.
         assert error.to_bytes() == data
-        assert error.describe() == vector["meaning"]
+        assert error.to_meaning() == vector["meaning"]
 
 
 # --- constructing -----------------------------------------------------------------
@@ -361,7 +383,7 @@ def test_every_context_and_mechanism_name_round_trips():
             assert bytes.fromhex(f"8B07608574050802{mechanism.value:02X}") in data
             again = AARQ.from_bytes(data)
             assert again == aarq
-            meaning = again.describe()
+            meaning = again.to_meaning()
             assert meaning["application_context_name"]["name"] == context.blue_book_name
             assert meaning["mechanism_name"]["oid"] == f"2.16.756.5.8.2.{mechanism.value}"
             assert meaning["calling_authentication_value"]["choice"] == "bitstring"
@@ -384,7 +406,7 @@ def test_optional_aarq_fields_round_trip():
     assert data[:2] == bytes.fromhex("6082")  # over 255 octets: two length octets
     assert int.from_bytes(data[2:4], "big") == len(data) - 4
     assert AARQ.from_bytes(data) == aarq
-    meaning = aarq.describe()
+    meaning = aarq.to_meaning()
     assert meaning["protocol_version"] == 1
     assert meaning["calling_AE_invocation_identifier"] == 0x7F
     assert meaning["called_AE_invocation_identifier"] == -2
@@ -412,7 +434,7 @@ def test_optional_aare_fields_round_trip():
     assert bytes.fromhex("A305A203020102") in data
     again = AARE.from_bytes(data)
     assert again == aare
-    meaning = again.describe()
+    meaning = again.to_meaning()
     assert meaning["result"] == "rejected-transient"
     assert meaning["result_source_diagnostic"] == {"source": "acse-service-provider", "value": 2}
     assert meaning["responding_AP_title"] == {"hex": "4D4D4D0000000001", "ascii": None}
@@ -489,7 +511,7 @@ def test_initiate_request_optional_fields_round_trip():
     again = InitiateRequest.from_bytes(data)
     assert again == request
     assert again.response_expected is False
-    assert again.describe()["response_allowed"] is False
+    assert again.to_meaning()["response_allowed"] is False
     assert "000102" not in repr(again) and "dedicated_key" not in repr(again)
     explicit_true = InitiateRequest.from_bytes(bytes.fromhex("0100010100065F1F0400000010FFFF"))
     assert explicit_true.response_allowed is True and explicit_true.response_expected
@@ -671,31 +693,33 @@ def test_user_information_errors_keep_absolute_offsets():
     assert info.value.offset == 101
 
 
-def test_describe_user_information_of_general_glo_ciphering():
+def test_user_information_of_general_glo_ciphering_has_the_ciphered_apdu_keys():
     system_title = bytes.fromhex("4D4D4D0000BC614E")
     content = bytes((0x30,)) + (7).to_bytes(4, "big") + b"\xAA\xBB" + bytes(12)
     apdu = b"\xDB\x08" + system_title + bytes((len(content),)) + content
-    meaning = describe_user_information(apdu)
+    meaning = parse_user_information(apdu).to_meaning()
     assert meaning == {
         "apdu": "general-glo-ciphering",
-        "system_title": "4D4D4D0000BC614E",
-        "length": len(content),
-        "security_control": "30",
+        "tag": "DB",
+        "system_title": {"length": 8, "hex": "4D4D4D0000BC614E"},
+        "ciphered_content_length": len(content),
+        "security_control": {"hex": "30", "security_suite": 0, "authentication": True,
+                             "encryption": True, "broadcast_key": False, "compression": False},
         "invocation_counter": 7,
-        "ciphered_text": "AABB",
+        "ciphertext": "AABB",
         "authentication_tag": "00" * 12,
     }
 
 
-def test_describe_user_information_of_general_ciphering_gives_the_content_length():
+def test_user_information_of_general_ciphering_gives_the_content_length():
     # The length is that of SC || IC || information || T, not of a header field
     # (general-ciphering has five octet strings before its content).
     content = bytes((0x30,)) + (7).to_bytes(4, "big") + b"\xAA\xBB" + bytes(12)
     apdu = (b"\xDD\x01\x09" + b"\x08" + bytes(8) + b"\x08" + bytes(8) + b"\x00\x00\x00"
             + bytes((len(content),)) + content)
-    meaning = describe_user_information(apdu)
+    meaning = parse_user_information(apdu).to_meaning()
     assert meaning["apdu"] == "general-ciphering"
-    assert meaning["length"] == len(content)
+    assert meaning["ciphered_content"]["length"] == len(content)
 
 
 # --- BER helpers ------------------------------------------------------------------
@@ -802,7 +826,7 @@ def test_random_fields_round_trip(apdu):
     again = type(apdu).from_bytes(data)
     assert again == apdu
     assert again.to_bytes() == data
-    meaning = again.describe()
+    meaning = again.to_meaning()
     assert meaning["length"] == len(data) - 2 - (data[1] & 0x7F if data[1] & 0x80 else 0)
     if apdu.user_information is not None:
         assert meaning["user_information_hex"] == apdu.user_information.hex().upper()
@@ -825,7 +849,7 @@ def _decode_all(data: bytes) -> None:
         except DlmsError:
             continue
         if hasattr(decoded, "describe"):
-            decoded.describe()
+            decoded.to_meaning()
         assert type(decoded).from_bytes(decoded.to_bytes()) == decoded
 
 

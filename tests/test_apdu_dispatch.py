@@ -101,7 +101,7 @@ def test_confirmed_service_error_vectors_describe_their_meaning():
         if record["meaning"]["apdu"] != "confirmed-service-error":
             continue
         parsed = parse_apdu(bytes.fromhex(record["hex"]))
-        described = parsed.describe()
+        described = parsed.to_meaning()
         for key, value in record["meaning"].items():
             assert described[key] == value, key
 
@@ -140,7 +140,7 @@ def test_empty_and_non_bytes_input():
 
 
 def test_every_layer_normalises_input_alike():
-    # One normaliser (apdu.common.as_bytes): any bytes-like object is read, text is
+    # One normaliser (_util.as_bytes): any bytes-like object is read, text is
     # the caller's mistake, whichever layer decodes it.
     import array
 

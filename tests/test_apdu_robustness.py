@@ -55,8 +55,8 @@ def _check(raw: bytes) -> None:
 
 
 def _check_parsed(apdu, raw: bytes) -> None:
-    if hasattr(apdu, "describe"):
-        json.dumps(apdu.describe())
+    if hasattr(apdu, "to_meaning"):
+        json.dumps(apdu.to_meaning())
     if isinstance(apdu, XDLMS_TYPES):
         again = apdu.to_bytes()
         assert parse_apdu(again) == apdu
@@ -260,5 +260,5 @@ def test_random_apdus_round_trip(apdu):
     parsed = parse_apdu(raw)
     assert parsed == apdu
     assert parsed.to_bytes() == raw
-    assert json.loads(json.dumps(parsed.describe())) == parsed.describe()
-    assert parsed.describe()["apdu"] == apdu.APDU
+    assert json.loads(json.dumps(parsed.to_meaning())) == parsed.to_meaning()
+    assert parsed.to_meaning()["apdu"] == apdu.APDU

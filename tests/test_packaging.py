@@ -30,7 +30,7 @@ def test_python_m_dlmsfast_runs_the_command_line():
 
 def test_python_m_dlmsfast_reports_bad_input_in_one_line():
     done = _run_module("decode", "06000013")
-    assert done.returncode == 2
+    assert done.returncode == 3  # malformed input (dlmsfast.cli: 2 is a usage mistake)
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
 
 

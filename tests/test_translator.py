@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlmsfast.errors import DlmsError
-from dlmsfast.explain import KINDS, Keys, parse_hex, render_tree, translate
+from dlmsfast.explain import KINDS, Keys, parse_hex, translate
+from dlmsfast.explain.render import node_lines
 
 GB_KEYS = Keys(bytes.fromhex("000102030405060708090A0B0C0D0E0F"),
                bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"),
@@ -25,7 +26,8 @@ def _translate_or_dlms_error(data: bytes, kind=None, keys=None) -> None:
     except DlmsError:
         return
     assert decoded.kind in KINDS
-    assert render_tree(decoded.meaning)
+    for item in decoded.nodes:
+        assert list(node_lines(item, explain=True))
 
 
 @settings(max_examples=300, deadline=None)

@@ -266,7 +266,7 @@ def test_every_xdlms_vector_is_covered():
 def test_vector_decodes_to_its_meaning(vector):
     raw = bytes.fromhex(vector["hex"])
     apdu = _decode(raw)
-    _assert_meaning(apdu.describe(), vector["meaning"])
+    _assert_meaning(apdu.to_meaning(), vector["meaning"])
     assert type(apdu).from_bytes(raw) == apdu
     assert type(apdu).from_bytes(bytearray(raw)) == apdu
     assert type(apdu).from_bytes(memoryview(raw)) == apdu
@@ -385,7 +385,7 @@ def test_range_descriptor_helper_builds_the_vector():
         access_selection=selection,
     )
     assert apdu.to_bytes().hex().upper() == vector["hex"]
-    assert apdu.describe()["access_selection"]["name"] == "range_descriptor"
+    assert apdu.to_meaning()["access_selection"]["name"] == "range_descriptor"
 
 
 def test_range_descriptor_with_selected_columns():
@@ -408,7 +408,7 @@ def test_entry_descriptor_helper_builds_the_vector():
         access_selection=SelectiveAccessDescriptor.entry_descriptor(1, 10, 1, 0),
     )
     assert apdu.to_bytes().hex().upper() == vector["hex"]
-    assert apdu.describe()["access_selection"]["name"] == "entry_descriptor"
+    assert apdu.to_meaning()["access_selection"]["name"] == "entry_descriptor"
     with pytest.raises(UsageError):
         SelectiveAccessDescriptor.entry_descriptor(1, 1 << 32)
 
@@ -418,7 +418,7 @@ def test_selector_is_named_only_for_profile_generic():
     apdu = GetRequestNormal(
         cosem_attribute_descriptor=CosemAttributeDescriptor(26, "0.0.98.1.0.255", 2), access_selection=selection
     )
-    assert apdu.describe()["access_selection"]["name"] is None
+    assert apdu.to_meaning()["access_selection"]["name"] is None
 
 
 # --- choices the vectors do not cover: built, encoded, decoded back ----------------------
@@ -485,22 +485,22 @@ def test_built_apdu_encodes_and_decodes_back(apdu, hex_):
     assert apdu.to_bytes() == raw
     decoded = _decode(raw)
     assert decoded == apdu
-    assert decoded.describe() == apdu.describe()
+    assert decoded.to_meaning() == apdu.to_meaning()
     assert type(apdu).from_bytes(raw) == apdu
     with pytest.raises(DecodeError):
         _decode(raw + b"\x00")
 
 
 def test_described_keys_for_the_uncovered_choices():
-    action_list = next(a for a, _ in BUILT if isinstance(a, ActionResponseWithList)).describe()
+    action_list = next(a for a, _ in BUILT if isinstance(a, ActionResponseWithList)).to_meaning()
     assert action_list["choice"] == "action-response-with-list"
     assert action_list["list_of_responses"][3] == {
         "action_result": 250,
         "return_parameters": {"data_access_result": 250, "name": "other-reason"},
     }
-    gbt = next(a for a, _ in BUILT if isinstance(a, GeneralBlockTransfer) and a.streaming).describe()
+    gbt = next(a for a, _ in BUILT if isinstance(a, GeneralBlockTransfer) and a.streaming).to_meaning()
     assert gbt["block_control"] == {"hex": "FF", "last_block": True, "streaming": True, "window": 63}
-    exception = next(a for a, _ in BUILT if isinstance(a, ExceptionResponse)).describe()
+    exception = next(a for a, _ in BUILT if isinstance(a, ExceptionResponse)).to_meaning()
     assert exception["service_error_name"] == "invocation-counter-error"
     assert exception["invocation_counter"] == 0x1234
 
@@ -526,7 +526,7 @@ def test_data_notification_accepts_the_dlms_cosem_optional_flag_form():
     assert apdu.date_time == bytes.fromhex("07E7061EFF00000000FFC400")
     assert apdu.date_time_form == OPTIONAL_FLAG_FORM
     assert apdu.to_bytes() == flagged
-    described = apdu.describe()["date_time"]
+    described = apdu.to_meaning()["date_time"]
     assert described["year"] == 2023 and described["day_of_week"] is None
     assert "optional" in described["encoding"]
     standard = DataNotification(
@@ -646,7 +646,7 @@ def test_event_notification_keeps_a_present_but_empty_time():
     raw = bytes.fromhex("C2 01 00 00080000010000FF02 0F05")
     apdu = EventNotificationRequest.from_bytes(raw)
     assert apdu.time == b""
-    assert apdu.describe()["time"] == {"hex": ""}
+    assert apdu.to_meaning()["time"] == {"hex": ""}
     assert apdu.to_bytes() == raw
 
 
@@ -718,7 +718,7 @@ def test_data_notification_date_time_edge_forms():
         DataNotification(notification_body=body, date_time=b"\x07").to_bytes()
     odd = DataNotification.from_bytes(bytes.fromhex("0F00000000 05 0102030405 00"))
     assert odd.date_time == bytes.fromhex("0102030405")
-    assert odd.describe()["date_time"] == {"length": 5, "hex": "0102030405"}
+    assert odd.to_meaning()["date_time"] == {"length": 5, "hex": "0102030405"}
 
 
 def test_range_parameters_read_back_what_a_client_asked():

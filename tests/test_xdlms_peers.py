@@ -275,7 +275,7 @@ def test_gurux_read_rows_by_range_equals_range_descriptor():
             CaptureObjectDefinition(8, "0.0.1.0.0.255", 2, 0), from_value, to_value
         ),
     )
-    assert apdu.describe()["access_selection"]["name"] == "range_descriptor"
+    assert apdu.to_meaning()["access_selection"]["name"] == "range_descriptor"
     assert built.to_bytes() == raw
 
 
@@ -291,7 +291,7 @@ def test_gurux_data_notification_parses(with_time):
     assert apdu.date_time_form == OCTET_STRING_FORM
     if with_time:
         assert apdu.date_time[:4] == bytes.fromhex("07E7061E")
-        assert apdu.describe()["date_time"]["year"] == 2023
+        assert apdu.to_meaning()["date_time"]["year"] == 2023
     else:
         assert apdu.date_time is None
     assert apdu.to_bytes() == raw

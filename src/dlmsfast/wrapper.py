@@ -24,6 +24,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from ._tags import CIPHERED_APDUS, PLAIN_APDUS
 from ._util import _check_range, as_bytes, octets_argument, shown
 from .errors import DecodeError, EncodeError
 
@@ -36,52 +37,10 @@ MAX_PAYLOAD_LENGTH = 0xFFFF
 _HEADER = struct.Struct(">HHHH")
 _VERSION_OCTETS = WRAPPER_VERSION.to_bytes(2, "big")
 
-# First octet of the payload -> APDU name (Green Book), for describing a payload.
-_PLAIN_APDUS = {
-    0x01: "initiateRequest",
-    0x08: "initiateResponse",
-    0x0E: "confirmedServiceError",
-    0x0F: "data-notification",
-    0x60: "AARQ",
-    0x61: "AARE",
-    0x62: "RLRQ",
-    0x63: "RLRE",
-    0xC0: "get-request",
-    0xC1: "set-request",
-    0xC2: "event-notification-request",
-    0xC3: "action-request",
-    0xC4: "get-response",
-    0xC5: "set-response",
-    0xC7: "action-response",
-    0xD8: "exception-response",
-    0xE0: "general-block-transfer",
-}
-# ded-initiateRequest/-Response (0x41/0x48) are left out on purpose: they never
-# travel (the dedicated key rides inside a glo-initiateRequest), and 0x48 is also
-# ASCII "H", which starts many non-DLMS payloads (wrapper.json "HelloWold!").
-_CIPHERED_APDUS = {
-    0x21: "glo-initiateRequest",
-    0x28: "glo-initiateResponse",
-    0x2E: "glo-confirmedServiceError",
-    0xC8: "glo-get-request",
-    0xC9: "glo-set-request",
-    0xCA: "glo-event-notification-request",
-    0xCB: "glo-action-request",
-    0xCC: "glo-get-response",
-    0xCD: "glo-set-response",
-    0xCF: "glo-action-response",
-    0xD0: "ded-get-request",
-    0xD1: "ded-set-request",
-    0xD2: "ded-event-notification-request",
-    0xD3: "ded-action-request",
-    0xD4: "ded-get-response",
-    0xD5: "ded-set-response",
-    0xD7: "ded-action-response",
-    0xDB: "general-glo-ciphering",
-    0xDC: "general-ded-ciphering",
-    0xDD: "general-ciphering",
-    0xDF: "general-signing",
-}
+# ded-initiateRequest/-Response (0x41/0x48) are not named: they never travel (the
+# dedicated key rides inside a glo-initiateRequest), and 0x48 is also ASCII "H",
+# which starts many non-DLMS payloads (wrapper.json "HelloWold!").
+_CIPHERED_APDUS = {tag: name for tag, name in CIPHERED_APDUS.items() if tag not in (0x41, 0x48)}
 
 
 def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
@@ -93,8 +52,8 @@ def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
     if version != WRAPPER_VERSION or not payload:
         return "opaque"
     tag = payload[0]
-    if tag in _PLAIN_APDUS:
-        return _PLAIN_APDUS[tag]
+    if tag in PLAIN_APDUS:
+        return PLAIN_APDUS[tag]
     if tag in _CIPHERED_APDUS:
         return f"{_CIPHERED_APDUS[tag]} APDU (0x{tag:02X})"
     return "opaque"
@@ -198,6 +157,66 @@ def _parse_from(buf: bytes | bytearray, offset: int) -> tuple[int, Optional[Wrap
     return end - offset, frame, None
 
 
+def _whole_frame_after(buf: bytes | bytearray, start: int) -> int:
+    """Offset of the first 00 01 after ``start`` whose frame ends exactly at the end of
+    ``buf``; ``start`` when there is none."""
+    at = _next_header(buf, start + 1)
+    while at + HEADER_LENGTH <= len(buf):
+        length = buf[at + 6] << 8 | buf[at + 7]
+        if length and at + HEADER_LENGTH + length == len(buf):
+            return at
+        at = _next_header(buf, at + 1)
+    return start
+
+
+def _frame_may_start_inside(buf: bytes | bytearray, start: int, end: int) -> bool:
+    """Whether a whole header inside ``buf[start:end]`` starts a frame that the octets
+    received so far do not complete yet (so the candidate may be a truncated one).
+    A header cut by the end of the input is no evidence: it may be payload; nor is
+    the candidate's own header (a wPort of 1 reads 00 01)."""
+    at = _next_header(buf, start + HEADER_LENGTH)
+    while at < end:
+        if at + HEADER_LENGTH > len(buf):
+            return False
+        length = buf[at + 6] << 8 | buf[at + 7]
+        if length and at + HEADER_LENGTH + length > len(buf):
+            return True
+        at = _next_header(buf, at + 1)
+    return False
+
+
+def _resync_step(buf: bytes | bytearray, pos: int, used: int, frame: Optional[WrapperFrame],
+                 error: Optional[DecodeError]):
+    """``(used, frame, error)`` for what was found at ``pos`` while resynchronising.
+
+    A frame is taken when it is not empty, no header inside it starts a frame that
+    ends exactly at the end of the input, and it ends where another header starts,
+    or at the end of the input with no header inside it that may start a longer
+    frame (then it waits for more octets); otherwise such a later frame wins, and
+    the candidate counts as a truncated frame. The price: after garbage, a frame
+    whose payload holds a whole wrapper header may wait for the next octets.
+    """
+    if frame is None and used:
+        return used, None, error  # not a header at all: skipped as usual
+    end = pos + used
+    later = _whole_frame_after(buf, pos)
+    overlapped = pos < later < end  # a whole frame starts inside the candidate
+    if frame is not None and frame.payload and not overlapped:
+        if buf[end:end + 2] == _VERSION_OCTETS:
+            return used, frame, None
+        if end == len(buf) and not _frame_may_start_inside(buf, pos, end):
+            return used, frame, None
+    if later > pos:
+        return later - pos, None, DecodeError(
+            "a wrapper header found while resynchronising does not lead to the next "
+            "frame (a truncated frame)", pos)
+    if not used or end + 1 >= len(buf):
+        return 0, None, None  # wait for more octets to tell
+    return _next_header(buf, pos + 1) - pos, None, DecodeError(
+        "a wrapper header found while resynchronising does not end where another begins "
+        "(a truncated frame)", pos)
+
+
 def parse_wrapper_from(data: Buffer, offset: int = 0) -> tuple[int, Optional[WrapperFrame]]:
     """Find the wrapper frame at ``offset``: ``(bytes_used, frame_or_None)``.
 
@@ -220,11 +239,16 @@ class WrapperStreamSplitter:
     ``last_error`` with the stream offset) instead of raising mid-stream.
     """
 
-    __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "bad_frames", "frames", "last_error")
+    __slots__ = ("_buffer", "_stream_offset", "_resync", "discarded_bytes", "bad_frames",
+                 "frames", "last_error")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._stream_offset = 0
+        # After garbage, a 00 01 pair may start a truncated frame whose length field
+        # swallows the next real header: until a frame is confirmed, one is taken only
+        # when the octets after it start another header (or the input ends with it).
+        self._resync = False
         self.discarded_bytes = 0
         self.bad_frames = 0
         self.frames = 0
@@ -243,11 +267,15 @@ class WrapperStreamSplitter:
         pos = 0
         while True:
             used, frame, error = _parse_from(buffer, pos)
+            if self._resync:
+                used, frame, error = _resync_step(buffer, pos, used, frame, error)
             if used == 0:
                 break
             if frame is not None:
                 frames.append(frame)
+                self._resync = False
             else:
+                self._resync = True
                 self.discarded_bytes += used
                 self.bad_frames += 1
                 assert error is not None

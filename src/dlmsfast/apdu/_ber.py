@@ -18,7 +18,7 @@ explicit bounds, never read past ``end``, bound every length by the octets that
 remain, and raise :class:`~dlmsfast.errors.DecodeError` with the absolute offset.
 The conformance block of the xDLMS initiate APDUs is a BER element, so
 :mod:`dlmsfast.apdu.initiate` reads it with these readers (the rest of those
-APDUs is A-XDR, read with the cursor of :mod:`dlmsfast.apdu.common`).
+APDUs is A-XDR, read with the cursor of :mod:`dlmsfast.apdu.cursor`).
 """
 from __future__ import annotations
 

@@ -32,18 +32,24 @@ not define (they are not kept), and refuses a field given twice. user-informatio
 is kept as the raw xDLMS octets; ``user_information_apdu`` is its decoded form
 (InitiateRequest, InitiateResponse, ConfirmedServiceError, or a ciphered APDU
 from :mod:`dlmsfast.security`), already checked by ``from_bytes``.
-``describe()`` gives the meaning schema of shared/vectors/acse.json.
+``to_meaning()`` gives the meaning schema of shared/vectors/acse.json.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, NamedTuple
 
+from .. import _tags
 from .._enum import BlueBookEnum
 from .._util import as_bytes, octets_argument
 from ..errors import DecodeError, EncodeError
-from ..security.ciphered import content_length, parse_ciphered
-from ..security.mechanism import _MECHANISM_NAME_ARC, DLMS_UA_OID, MechanismName, _dlms_oid
+from ..security.ciphered import DED_TAG, GLO_TAG, parse_ciphered
+from ..security.mechanism import (
+    _MECHANISM_NAME_ARC,
+    DLMS_UA_OID,
+    MechanismName,
+    _dlms_oid,
+)
 from . import _ber
 from .initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
 
@@ -420,7 +426,10 @@ _PLAIN_CONTENT = {
 }
 # glo-/ded- initiateRequest, initiateResponse, confirmedServiceError, and the general
 # ciphering APDUs, which the Green Book also allows in user-information.
-_CIPHERED_CONTENT = frozenset((0x21, 0x28, 0x2E, 0x41, 0x48, 0x4E, 0xDB, 0xDC, 0xDD))
+_CIPHERED_CONTENT = frozenset(
+    [GLO_TAG[tag] for tag in _PLAIN_CONTENT] + [DED_TAG[tag] for tag in _PLAIN_CONTENT]
+    + list(_tags.GENERAL_APDUS)
+) - {_tags.GENERAL_SIGNING}
 
 
 def parse_user_information(data, *, base_offset: int = 0):
@@ -446,43 +455,6 @@ def parse_user_information(data, *, base_offset: int = 0):
     if tag in _CIPHERED_CONTENT:
         return parse_ciphered(data, base_offset=base_offset)
     raise DecodeError(f"0x{tag:02X} is not an xDLMS APDU allowed in user-information", base_offset)
-
-
-def describe_user_information(
-    data: bytes, decipher: Callable[[bytes], bytes] | None = None
-) -> dict[str, Any]:
-    """The ``user_information`` meaning of shared/vectors/acse.json.
-
-    With ``decipher`` (ciphered APDU octets -> plaintext APDU octets, e.g. a bound
-    method of a SecurityContext) ciphered content gains ``decrypted``.
-    """
-    content = parse_user_information(data)
-    if isinstance(content, (InitiateRequest, InitiateResponse)):
-        return content.describe()
-    if isinstance(content, ConfirmedServiceError):
-        return {
-            "apdu": "confirmedServiceError",
-            "service": content.service.blue_book_name,
-            "service_error_choice": content.service_error.blue_book_name,
-            "value": content.value,
-            "value_name": content.value_name,
-        }
-    meaning: dict[str, Any] = {"apdu": content.service}
-    system_title = getattr(content, "system_title", None)
-    if system_title is not None:
-        meaning["system_title"] = system_title.hex().upper()
-    meaning["length"] = content_length(content)
-    meaning["security_control"] = f"{content.security_control.value:02X}"
-    meaning["invocation_counter"] = content.invocation_counter
-    meaning["ciphered_text"] = content.ciphertext.hex().upper()
-    meaning["authentication_tag"] = content.authentication_tag.hex().upper()
-    if decipher is not None:
-        plaintext = decipher(data)
-        meaning["decrypted"] = {
-            "plaintext": plaintext.hex().upper(),
-            "decoded": describe_user_information(plaintext),
-        }
-    return meaning
 
 
 # --- the APDUs --------------------------------------------------------------------
@@ -595,12 +567,10 @@ class _AcseApdu:
         ui = getattr(self, "user_information")
         return None if ui is None else parse_user_information(ui)
 
-    def describe(self, decipher: Callable[[bytes], bytes] | None = None) -> dict[str, Any]:
-        """The meaning schema of shared/vectors/acse.json.
-
-        ``decipher`` (ciphered APDU octets -> plaintext octets) adds ``decrypted``
-        to ciphered user-information.
-        """
+    def to_meaning(self) -> dict[str, Any]:
+        """The meaning schema of shared/vectors/acse.json; user-information is the
+        ``to_meaning()`` of its content (ciphered content as its structure:
+        deciphering is :mod:`dlmsfast.explain`'s step)."""
         meaning: dict[str, Any] = {
             "apdu": self.NAME,
             "tag": f"{self.TAG:02X}",
@@ -611,7 +581,7 @@ class _AcseApdu:
             if value is None:
                 continue
             if spec.attr == "user_information":
-                meaning["user_information"] = describe_user_information(value, decipher)
+                meaning["user_information"] = parse_user_information(value).to_meaning()
                 meaning["user_information_hex"] = value.hex().upper()
             else:
                 meaning[spec.key] = spec.codec.meaning(value)
@@ -648,8 +618,8 @@ class AARQ(_AcseApdu):
     InitiateRequest / ciphered APDU object.
     """
 
-    TAG: ClassVar[int] = 0x60
-    NAME: ClassVar[str] = "AARQ"
+    TAG: ClassVar[int] = _tags.AARQ
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
     _FIELDS: ClassVar[tuple[_Field, ...]] = _AARQ_FIELDS
     _REQUIRED: ClassVar[tuple[str, ...]] = ("application_context_name",)
     _COERCE: ClassVar[tuple[tuple[str, Any], ...]] = (
@@ -708,8 +678,8 @@ class AARE(_AcseApdu):
     / ConfirmedServiceError / ciphered APDU object.
     """
 
-    TAG: ClassVar[int] = 0x61
-    NAME: ClassVar[str] = "AARE"
+    TAG: ClassVar[int] = _tags.AARE
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
     _FIELDS: ClassVar[tuple[_Field, ...]] = _AARE_FIELDS
     _REQUIRED: ClassVar[tuple[str, ...]] = (
         "application_context_name", "result", "result_source_diagnostic",
@@ -749,8 +719,8 @@ class AARE(_AcseApdu):
 class RLRQ(_AcseApdu):
     """A-RELEASE request (RLRQ); ciphered contexts repeat the InitiateRequest in it."""
 
-    TAG: ClassVar[int] = 0x62
-    NAME: ClassVar[str] = "RLRQ"
+    TAG: ClassVar[int] = _tags.RLRQ
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
     _FIELDS: ClassVar[tuple[_Field, ...]] = (
         _field(0x80, "reason", _reason_codec(ReleaseRequestReason)),
         _user_information_field(),
@@ -768,8 +738,8 @@ class RLRQ(_AcseApdu):
 class RLRE(_AcseApdu):
     """A-RELEASE response (RLRE)."""
 
-    TAG: ClassVar[int] = 0x63
-    NAME: ClassVar[str] = "RLRE"
+    TAG: ClassVar[int] = _tags.RLRE
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
     _FIELDS: ClassVar[tuple[_Field, ...]] = (
         _field(0x80, "reason", _reason_codec(ReleaseResponseReason)),
         _user_information_field(),
@@ -796,6 +766,5 @@ __all__ = [
     "MechanismName",
     "ReleaseRequestReason",
     "ReleaseResponseReason",
-    "describe_user_information",
     "parse_user_information",
 ]

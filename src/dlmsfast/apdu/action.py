@@ -22,24 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _tags
+from .._util import require
 from ..axdr import Data
-from .common import (
+from ..cosem.descriptors import CosemMethodDescriptor
+from .cursor import Reader, Writer, decoded
+from .invoke import InvokeIdAndPriority
+from .results import (
     ActionResult,
-    BlockNumberBody,
-    CosemMethodDescriptor,
     DataAccessResult,
     DataBlockSA,
-    DataBlockSABody,
     GetDataResult,
-    InvokeIdAndPriority,
-    Reader,
-    ServiceApdu,
-    Writer,
-    decoded,
-    describe_get_data_result,
-    require,
-    variant,
+    get_data_result_meaning,
 )
+from .service import BlockNumberBody, DataBlockSABody, ServiceApdu, variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +63,12 @@ class ActionResponseWithOptionalData:
             w.u8(1, "return-parameters presence")
             w.get_data_result(self.return_parameters)
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         return {
             "action_result": int(self.result),
             "return_parameters": None
             if self.return_parameters is None
-            else describe_get_data_result(self.return_parameters),
+            else get_data_result_meaning(self.return_parameters),
         }
 
 
@@ -86,7 +82,7 @@ def _write_method_list(w: Writer, methods: tuple[CosemMethodDescriptor, ...]) ->
         w.raw(method.to_bytes())
 
 
-@variant(0xC3, 1, "action-request-normal")
+@variant(_tags.ACTION_REQUEST, 1, "action-request-normal")
 class ActionRequestNormal(ServiceApdu):
     cosem_method_descriptor: CosemMethodDescriptor
     method_invocation_parameters: Data | None = None
@@ -106,22 +102,22 @@ class ActionRequestNormal(ServiceApdu):
         w.raw(self.cosem_method_descriptor.to_bytes())
         w.optional_data(self.method_invocation_parameters)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         parameters = self.method_invocation_parameters
         return {
-            "cosem_method_descriptor": self.cosem_method_descriptor.describe(),
+            "cosem_method_descriptor": self.cosem_method_descriptor.to_meaning(),
             "method_invocation_parameters": None if parameters is None else parameters.to_meaning(),
         }
 
 
-@variant(0xC3, 2, "action-request-next-pblock")
+@variant(_tags.ACTION_REQUEST, 2, "action-request-next-pblock")
 class ActionRequestNextPblock(BlockNumberBody, ServiceApdu):
     """Asks the server for the next block of a long action response."""
 
     block_number: int
 
 
-@variant(0xC3, 3, "action-request-with-list")
+@variant(_tags.ACTION_REQUEST, 3, "action-request-with-list")
 class ActionRequestWithList(ServiceApdu):
     cosem_method_descriptor_list: tuple[CosemMethodDescriptor, ...]
     method_invocation_parameters: tuple[Data, ...]
@@ -141,14 +137,14 @@ class ActionRequestWithList(ServiceApdu):
         _write_method_list(w, self.cosem_method_descriptor_list)
         w.data_list(self.method_invocation_parameters)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            "cosem_method_descriptor_list": [m.describe() for m in self.cosem_method_descriptor_list],
+            "cosem_method_descriptor_list": [m.to_meaning() for m in self.cosem_method_descriptor_list],
             "method_invocation_parameters": [p.to_meaning() for p in self.method_invocation_parameters],
         }
 
 
-@variant(0xC3, 4, "action-request-with-first-pblock")
+@variant(_tags.ACTION_REQUEST, 4, "action-request-with-first-pblock")
 class ActionRequestWithFirstPblock(ServiceApdu):
     cosem_method_descriptor: CosemMethodDescriptor
     pblock: DataBlockSA
@@ -167,14 +163,14 @@ class ActionRequestWithFirstPblock(ServiceApdu):
         w.raw(self.cosem_method_descriptor.to_bytes())
         w.datablock_sa(self.pblock)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            "cosem_method_descriptor": self.cosem_method_descriptor.describe(),
-            "pblock": self.pblock.describe(),
+            "cosem_method_descriptor": self.cosem_method_descriptor.to_meaning(),
+            "pblock": self.pblock.to_meaning(),
         }
 
 
-@variant(0xC3, 5, "action-request-with-list-and-first-pblock")
+@variant(_tags.ACTION_REQUEST, 5, "action-request-with-list-and-first-pblock")
 class ActionRequestWithListAndFirstPblock(ServiceApdu):
     cosem_method_descriptor_list: tuple[CosemMethodDescriptor, ...]
     pblock: DataBlockSA
@@ -193,21 +189,21 @@ class ActionRequestWithListAndFirstPblock(ServiceApdu):
         _write_method_list(w, self.cosem_method_descriptor_list)
         w.datablock_sa(self.pblock)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            "cosem_method_descriptor_list": [m.describe() for m in self.cosem_method_descriptor_list],
-            "pblock": self.pblock.describe(),
+            "cosem_method_descriptor_list": [m.to_meaning() for m in self.cosem_method_descriptor_list],
+            "pblock": self.pblock.to_meaning(),
         }
 
 
-@variant(0xC3, 6, "action-request-with-pblock")
+@variant(_tags.ACTION_REQUEST, 6, "action-request-with-pblock")
 class ActionRequestWithPblock(DataBlockSABody, ServiceApdu):
     BLOCK_FIELD = "pblock"
 
     pblock: DataBlockSA
 
 
-@variant(0xC7, 1, "action-response-normal")
+@variant(_tags.ACTION_RESPONSE, 1, "action-response-normal")
 class ActionResponseNormal(ServiceApdu):
     """The single-response of the standard, flattened: ``action_result`` and the
     optional ``return_parameters`` (a Data or a DataAccessResult)."""
@@ -232,18 +228,18 @@ class ActionResponseNormal(ServiceApdu):
     def _write(self, w: Writer) -> None:
         self.single_response.write(w)
 
-    def _describe(self) -> dict[str, Any]:
-        return self.single_response.describe()
+    def _body_meaning(self) -> dict[str, Any]:
+        return self.single_response.to_meaning()
 
 
-@variant(0xC7, 2, "action-response-with-pblock")
+@variant(_tags.ACTION_RESPONSE, 2, "action-response-with-pblock")
 class ActionResponseWithPblock(DataBlockSABody, ServiceApdu):
     BLOCK_FIELD = "pblock"
 
     pblock: DataBlockSA
 
 
-@variant(0xC7, 3, "action-response-with-list")
+@variant(_tags.ACTION_RESPONSE, 3, "action-response-with-list")
 class ActionResponseWithList(ServiceApdu):
     list_of_responses: tuple[ActionResponseWithOptionalData, ...]
 
@@ -257,11 +253,11 @@ class ActionResponseWithList(ServiceApdu):
         for response in self.list_of_responses:
             response.write(w)
 
-    def _describe(self) -> dict[str, Any]:
-        return {"list_of_responses": [response.describe() for response in self.list_of_responses]}
+    def _body_meaning(self) -> dict[str, Any]:
+        return {"list_of_responses": [response.to_meaning() for response in self.list_of_responses]}
 
 
-@variant(0xC7, 4, "action-response-next-pblock")
+@variant(_tags.ACTION_RESPONSE, 4, "action-response-next-pblock")
 class ActionResponseNextPblock(BlockNumberBody, ServiceApdu):
     """Acknowledges the block ``block_number`` of a long action request."""
 

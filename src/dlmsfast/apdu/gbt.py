@@ -21,14 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .. import _tags
+from .._util import octets_argument
 from ..errors import UsageError
-from .common import Writer, octets_argument, open_apdu
+from .cursor import Writer, open_apdu
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GeneralBlockTransfer:
-    TAG: ClassVar[int] = 0xE0
-    APDU: ClassVar[str] = "general-block-transfer"
+    TAG: ClassVar[int] = _tags.GENERAL_BLOCK_TRANSFER
+    APDU: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     last_block: bool
     streaming: bool = False
@@ -76,7 +78,7 @@ class GeneralBlockTransfer:
         w.octet_string(self.block_data)
         return w.bytes()
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         return {
             "apdu": self.APDU,
             "block_control": {

@@ -20,25 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import (
-    BlockNumberBody,
+from .. import _tags
+from ..cosem.descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
-    DataBlockG,
-    GetDataResult,
-    InvokeIdAndPriority,
-    Reader,
     SelectiveAccessDescriptor,
-    ServiceApdu,
-    Writer,
-    describe_attribute,
-    decoded,
-    describe_get_data_result,
-    variant,
+    attribute_meaning,
 )
+from .cursor import Reader, Writer, decoded
+from .invoke import InvokeIdAndPriority
+from .results import DataBlockG, GetDataResult, get_data_result_meaning
+from .service import BlockNumberBody, ServiceApdu, variant
 
 
-@variant(0xC0, 1, "get-request-normal")
+@variant(_tags.GET_REQUEST, 1, "get-request-normal")
 class GetRequestNormal(ServiceApdu):
     cosem_attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccessDescriptor | None = None
@@ -50,18 +45,18 @@ class GetRequestNormal(ServiceApdu):
     def _write(self, w: Writer) -> None:
         w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
 
-    def _describe(self) -> dict[str, Any]:
-        return describe_attribute(self.cosem_attribute_descriptor, self.access_selection)
+    def _body_meaning(self) -> dict[str, Any]:
+        return attribute_meaning(self.cosem_attribute_descriptor, self.access_selection)
 
 
-@variant(0xC0, 2, "get-request-next")
+@variant(_tags.GET_REQUEST, 2, "get-request-next")
 class GetRequestNext(BlockNumberBody, ServiceApdu):
     """Asks for the block after ``block_number`` (the number of the last block received)."""
 
     block_number: int
 
 
-@variant(0xC0, 3, "get-request-with-list")
+@variant(_tags.GET_REQUEST, 3, "get-request-with-list")
 class GetRequestWithList(ServiceApdu):
     attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
 
@@ -73,11 +68,11 @@ class GetRequestWithList(ServiceApdu):
     def _write(self, w: Writer) -> None:
         w.attribute_descriptor_list(self.attribute_descriptor_list)
 
-    def _describe(self) -> dict[str, Any]:
-        return {"attribute_descriptor_list": [item.describe() for item in self.attribute_descriptor_list]}
+    def _body_meaning(self) -> dict[str, Any]:
+        return {"attribute_descriptor_list": [item.to_meaning() for item in self.attribute_descriptor_list]}
 
 
-@variant(0xC4, 1, "get-response-normal")
+@variant(_tags.GET_RESPONSE, 1, "get-response-normal")
 class GetResponseNormal(ServiceApdu):
     """``result`` is the value read (a Data) or a DataAccessResult."""
 
@@ -90,11 +85,11 @@ class GetResponseNormal(ServiceApdu):
     def _write(self, w: Writer) -> None:
         w.get_data_result(self.result)
 
-    def _describe(self) -> dict[str, Any]:
-        return {"result": describe_get_data_result(self.result)}
+    def _body_meaning(self) -> dict[str, Any]:
+        return {"result": get_data_result_meaning(self.result)}
 
 
-@variant(0xC4, 2, "get-response-with-datablock")
+@variant(_tags.GET_RESPONSE, 2, "get-response-with-datablock")
 class GetResponseWithDatablock(ServiceApdu):
     result: DataBlockG
 
@@ -105,11 +100,11 @@ class GetResponseWithDatablock(ServiceApdu):
     def _write(self, w: Writer) -> None:
         w.datablock_g(self.result)
 
-    def _describe(self) -> dict[str, Any]:
-        return {"result": self.result.describe()}
+    def _body_meaning(self) -> dict[str, Any]:
+        return {"result": self.result.to_meaning()}
 
 
-@variant(0xC4, 3, "get-response-with-list")
+@variant(_tags.GET_RESPONSE, 3, "get-response-with-list")
 class GetResponseWithList(ServiceApdu):
     result: tuple[GetDataResult, ...]
 
@@ -126,8 +121,8 @@ class GetResponseWithList(ServiceApdu):
         for item in self.result:
             w.get_data_result(item)
 
-    def _describe(self) -> dict[str, Any]:
-        return {"result": [describe_get_data_result(item) for item in self.result]}
+    def _body_meaning(self) -> dict[str, Any]:
+        return {"result": [get_data_result_meaning(item) for item in self.result]}
 
 
 GET_REQUEST = {c.CHOICE: c for c in (GetRequestNormal, GetRequestNext, GetRequestWithList)}

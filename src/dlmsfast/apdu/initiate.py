@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import Any, ClassVar
 
+from .. import _tags
 from .._enum import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from ._ber import encode_length, read_length, read_tag
-from .._util import as_bytes
-from .common import Reader
+from .cursor import open_apdu
 
 DLMS_VERSION = 6
 CONFORMANCE_TAG = 0x5F1F
@@ -125,17 +125,6 @@ def _read_conformance(buf: bytes, pos: int, end: int) -> tuple[Conformance, int]
     return Conformance(value), start + 4
 
 
-def _open(cls, data) -> Reader:
-    buf = as_bytes(data)
-    if not buf:
-        raise DecodeError(f"empty {cls.__name__}", 0)
-    if buf[0] != cls.TAG:
-        raise DecodeError(
-            f"expected {cls.__name__} tag 0x{cls.TAG:02X}, got 0x{buf[0]:02X}", 0
-        )
-    return Reader(buf, 1)
-
-
 def _check_range(value: Any, low: int, high: int, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise EncodeError(f"{what} must be an integer {low}..{high}, got {value!r}")
@@ -168,7 +157,8 @@ class InitiateRequest:
     or False are sent explicitly. The dedicated key never appears in the repr.
     """
 
-    TAG: ClassVar[int] = 0x01
+    TAG: ClassVar[int] = _tags.INITIATE_REQUEST
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     proposed_conformance: Conformance
     client_max_receive_pdu_size: int = 0xFFFF
@@ -195,7 +185,7 @@ class InitiateRequest:
 
     @classmethod
     def from_bytes(cls, data) -> "InitiateRequest":
-        r = _open(cls, data)
+        r = open_apdu(data, cls.TAG, cls.NAME)
         dedicated_key = r.octet_string("dedicated-key") if r.optional("dedicated-key") else None
         response_allowed = None
         if r.optional("response-allowed"):
@@ -231,7 +221,7 @@ class InitiateRequest:
         out += self.client_max_receive_pdu_size.to_bytes(2, "big")
         return bytes(out)
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         """The ``initiateRequest`` meaning of shared/vectors/acse.json."""
         return {
             "apdu": "initiateRequest",
@@ -255,7 +245,8 @@ class InitiateResponse:
     LN referencing, 0xFA00 with SN referencing (kept as the unsigned 16-bit value).
     """
 
-    TAG: ClassVar[int] = 0x08
+    TAG: ClassVar[int] = _tags.INITIATE_RESPONSE
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     negotiated_conformance: Conformance
     server_max_receive_pdu_size: int
@@ -273,7 +264,7 @@ class InitiateResponse:
 
     @classmethod
     def from_bytes(cls, data) -> "InitiateResponse":
-        r = _open(cls, data)
+        r = open_apdu(data, cls.TAG, cls.NAME)
         qos = r.i8("negotiated-quality-of-service") if r.optional(
             "negotiated-quality-of-service") else None
         version = r.u8("negotiated-dlms-version-number")
@@ -299,7 +290,7 @@ class InitiateResponse:
             + self.vaa_name.to_bytes(2, "big")
         )
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         """The ``initiateResponse`` meaning of shared/vectors/acse.json."""
         return {
             "apdu": "initiateResponse",
@@ -434,7 +425,8 @@ class ConfirmedServiceError:
     1 dlms-version-too-low); values the standard does not name are kept.
     """
 
-    TAG: ClassVar[int] = 0x0E
+    TAG: ClassVar[int] = _tags.CONFIRMED_SERVICE_ERROR
+    NAME: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     service: ConfirmedServiceErrorService
     service_error: ServiceError
@@ -454,7 +446,7 @@ class ConfirmedServiceError:
 
     @classmethod
     def from_bytes(cls, data) -> "ConfirmedServiceError":
-        r = _open(cls, data)
+        r = open_apdu(data, cls.TAG, cls.NAME)
         service = r.enum(ConfirmedServiceErrorService, "confirmed-service-error service")
         service_error = r.enum(ServiceError, "ServiceError choice")
         value = r.u8("ServiceError value")
@@ -464,7 +456,7 @@ class ConfirmedServiceError:
     def to_bytes(self) -> bytes:
         return bytes((self.TAG, self.service, self.service_error, self.value))
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         """The ``confirmed-service-error`` meaning of shared/vectors/xdlms.json."""
         return {
             "apdu": "confirmed-service-error",

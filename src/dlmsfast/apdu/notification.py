@@ -25,17 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .. import _tags
+from .._enum import BlueBookEnum
+from .._util import octets_argument, require
 from ..axdr import Data, DateTime
+from ..cosem.descriptors import CosemAttributeDescriptor
 from ..errors import EncodeError, UsageError
-from .common import (
-    BlueBookEnum,
-    CosemAttributeDescriptor,
-    LongInvokeIdAndPriority,
-    Writer,
-    octets_argument,
-    open_apdu,
-    require,
-)
+from .cursor import Writer, open_apdu
+from .invoke import LongInvokeIdAndPriority
 
 OCTET_STRING_FORM = "octet-string"
 OPTIONAL_FLAG_FORM = "optional-flag"
@@ -50,7 +47,7 @@ def _octets(value: Any, what: str) -> bytes | None:
     return octets_argument(value, what)
 
 
-def _describe_date_time(octets: bytes) -> dict[str, Any]:
+def _date_time_meaning(octets: bytes) -> dict[str, Any]:
     described: dict[str, Any] = {"length": len(octets), "hex": octets.hex().upper()}
     if len(octets) == _DATE_TIME_LENGTH:
         described.update(DateTime.from_bytes(octets).to_meaning())
@@ -61,8 +58,8 @@ def _describe_date_time(octets: bytes) -> dict[str, Any]:
 class DataNotification:
     """A push: ``date_time`` is the 12 octets of a COSEM date-time, or None."""
 
-    TAG: ClassVar[int] = 0x0F
-    APDU: ClassVar[str] = "data-notification"
+    TAG: ClassVar[int] = _tags.DATA_NOTIFICATION
+    APDU: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     long_invoke_id_and_priority: LongInvokeIdAndPriority = field(default_factory=LongInvokeIdAndPriority)
     date_time: bytes | None = None
@@ -119,11 +116,11 @@ class DataNotification:
         w.data(self.notification_body)
         return w.bytes()
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         described = {
             "apdu": self.APDU,
-            "long_invoke_id_and_priority": self.long_invoke_id_and_priority.describe(),
-            "date_time": None if self.date_time is None else _describe_date_time(self.date_time),
+            "long_invoke_id_and_priority": self.long_invoke_id_and_priority.to_meaning(),
+            "date_time": None if self.date_time is None else _date_time_meaning(self.date_time),
             "notification_body": self.notification_body.to_meaning(),
         }
         if self.date_time is not None and self.date_time_form == OPTIONAL_FLAG_FORM:
@@ -135,8 +132,8 @@ class DataNotification:
 class EventNotificationRequest:
     """A server reports a new value of one attribute; ``time`` is optional octets."""
 
-    TAG: ClassVar[int] = 0xC2
-    APDU: ClassVar[str] = "event-notification-request"
+    TAG: ClassVar[int] = _tags.EVENT_NOTIFICATION_REQUEST
+    APDU: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     time: bytes | None = None
     cosem_attribute_descriptor: CosemAttributeDescriptor
@@ -167,11 +164,11 @@ class EventNotificationRequest:
         w.data(self.attribute_value)
         return w.bytes()
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         return {
             "apdu": self.APDU,
             "time": None if self.time is None else {"hex": self.time.hex().upper()},
-            "cosem_attribute_descriptor": self.cosem_attribute_descriptor.describe(),
+            "cosem_attribute_descriptor": self.cosem_attribute_descriptor.to_meaning(),
             "attribute_value": self.attribute_value.to_meaning(),
         }
 
@@ -202,8 +199,8 @@ class ExceptionResponse:
     expects (``invocation_counter``); with every other service-error it is None.
     """
 
-    TAG: ClassVar[int] = 0xD8
-    APDU: ClassVar[str] = "exception-response"
+    TAG: ClassVar[int] = _tags.EXCEPTION_RESPONSE
+    APDU: ClassVar[str] = _tags.PLAIN_APDUS[TAG]
 
     state_error: ExceptionStateError
     service_error: ExceptionServiceError
@@ -235,7 +232,7 @@ class ExceptionResponse:
             w.u32(self.invocation_counter, "invocation-counter")
         return w.bytes()
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         described: dict[str, Any] = {
             "apdu": self.APDU,
             "state_error": int(self.state_error),

@@ -23,23 +23,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _tags
 from ..axdr import Data
-from .common import (
-    BlockNumberBody,
+from ..cosem.descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
-    DataAccessResult,
-    DataBlockSA,
-    DataBlockSABody,
-    InvokeIdAndPriority,
-    Reader,
     SelectiveAccessDescriptor,
-    ServiceApdu,
-    Writer,
-    decoded,
-    describe_attribute,
-    variant,
+    attribute_meaning,
 )
+from .cursor import Reader, Writer, decoded
+from .invoke import InvokeIdAndPriority
+from .results import DataAccessResult, DataBlockSA
+from .service import BlockNumberBody, DataBlockSABody, ServiceApdu, variant
 
 
 def _read_results(r: Reader) -> tuple[DataAccessResult, ...]:
@@ -52,7 +47,7 @@ def _write_results(w: Writer, results: tuple[DataAccessResult, ...]) -> None:
         w.u8(DataAccessResult(result), "data-access-result")
 
 
-@variant(0xC1, 1, "set-request-normal")
+@variant(_tags.SET_REQUEST, 1, "set-request-normal")
 class SetRequestNormal(ServiceApdu):
     cosem_attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccessDescriptor | None = None
@@ -66,14 +61,14 @@ class SetRequestNormal(ServiceApdu):
         w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
         w.data(self.value)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            **describe_attribute(self.cosem_attribute_descriptor, self.access_selection),
+            **attribute_meaning(self.cosem_attribute_descriptor, self.access_selection),
             "value": self.value.to_meaning(),
         }
 
 
-@variant(0xC1, 2, "set-request-with-first-datablock")
+@variant(_tags.SET_REQUEST, 2, "set-request-with-first-datablock")
 class SetRequestWithFirstDatablock(ServiceApdu):
     cosem_attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccessDescriptor | None = None
@@ -92,21 +87,21 @@ class SetRequestWithFirstDatablock(ServiceApdu):
         w.attribute_with_selection(self.cosem_attribute_descriptor, self.access_selection)
         w.datablock_sa(self.datablock)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            **describe_attribute(self.cosem_attribute_descriptor, self.access_selection),
-            "datablock": self.datablock.describe(),
+            **attribute_meaning(self.cosem_attribute_descriptor, self.access_selection),
+            "datablock": self.datablock.to_meaning(),
         }
 
 
-@variant(0xC1, 3, "set-request-with-datablock")
+@variant(_tags.SET_REQUEST, 3, "set-request-with-datablock")
 class SetRequestWithDatablock(DataBlockSABody, ServiceApdu):
     BLOCK_FIELD = "datablock"
 
     datablock: DataBlockSA
 
 
-@variant(0xC1, 4, "set-request-with-list")
+@variant(_tags.SET_REQUEST, 4, "set-request-with-list")
 class SetRequestWithList(ServiceApdu):
     attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
     value_list: tuple[Data, ...]
@@ -126,14 +121,14 @@ class SetRequestWithList(ServiceApdu):
         w.attribute_descriptor_list(self.attribute_descriptor_list)
         w.data_list(self.value_list)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            "attribute_descriptor_list": [item.describe() for item in self.attribute_descriptor_list],
+            "attribute_descriptor_list": [item.to_meaning() for item in self.attribute_descriptor_list],
             "value_list": [value.to_meaning() for value in self.value_list],
         }
 
 
-@variant(0xC1, 5, "set-request-with-list-and-first-datablock")
+@variant(_tags.SET_REQUEST, 5, "set-request-with-list-and-first-datablock")
 class SetRequestWithListAndFirstDatablock(ServiceApdu):
     attribute_descriptor_list: tuple[CosemAttributeDescriptorWithSelection, ...]
     datablock: DataBlockSA
@@ -152,14 +147,14 @@ class SetRequestWithListAndFirstDatablock(ServiceApdu):
         w.attribute_descriptor_list(self.attribute_descriptor_list)
         w.datablock_sa(self.datablock)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {
-            "attribute_descriptor_list": [item.describe() for item in self.attribute_descriptor_list],
-            "datablock": self.datablock.describe(),
+            "attribute_descriptor_list": [item.to_meaning() for item in self.attribute_descriptor_list],
+            "datablock": self.datablock.to_meaning(),
         }
 
 
-@variant(0xC5, 1, "set-response-normal")
+@variant(_tags.SET_RESPONSE, 1, "set-response-normal")
 class SetResponseNormal(ServiceApdu):
     result: DataAccessResult = DataAccessResult.SUCCESS
 
@@ -174,18 +169,18 @@ class SetResponseNormal(ServiceApdu):
     def _write(self, w: Writer) -> None:
         w.u8(self.result, "data-access-result")
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {"result": int(self.result)}
 
 
-@variant(0xC5, 2, "set-response-datablock")
+@variant(_tags.SET_RESPONSE, 2, "set-response-datablock")
 class SetResponseDatablock(BlockNumberBody, ServiceApdu):
     """Acknowledges the block ``block_number`` of a long SET."""
 
     block_number: int
 
 
-@variant(0xC5, 3, "set-response-last-datablock")
+@variant(_tags.SET_RESPONSE, 3, "set-response-last-datablock")
 class SetResponseLastDatablock(ServiceApdu):
     result: DataAccessResult = DataAccessResult.SUCCESS
     block_number: int
@@ -204,11 +199,11 @@ class SetResponseLastDatablock(ServiceApdu):
         w.u8(self.result, "data-access-result")
         w.u32(self.block_number, "block-number")
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {"result": int(self.result), "block_number": self.block_number}
 
 
-@variant(0xC5, 4, "set-response-last-datablock-with-list")
+@variant(_tags.SET_RESPONSE, 4, "set-response-last-datablock-with-list")
 class SetResponseLastDatablockWithList(ServiceApdu):
     result: tuple[DataAccessResult, ...]
     block_number: int
@@ -227,11 +222,11 @@ class SetResponseLastDatablockWithList(ServiceApdu):
         _write_results(w, self.result)
         w.u32(self.block_number, "block-number")
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {"result": [int(x) for x in self.result], "block_number": self.block_number}
 
 
-@variant(0xC5, 5, "set-response-with-list")
+@variant(_tags.SET_RESPONSE, 5, "set-response-with-list")
 class SetResponseWithList(ServiceApdu):
     result: tuple[DataAccessResult, ...]
 
@@ -242,7 +237,7 @@ class SetResponseWithList(ServiceApdu):
     def _write(self, w: Writer) -> None:
         _write_results(w, self.result)
 
-    def _describe(self) -> dict[str, Any]:
+    def _body_meaning(self) -> dict[str, Any]:
         return {"result": [int(x) for x in self.result]}
 
 

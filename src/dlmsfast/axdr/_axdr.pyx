@@ -37,6 +37,7 @@ from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
 import datetime as _dt
+from collections.abc import Mapping as _Mapping
 
 from .values import DONT_CARE, BitString, DataType, Date, DateTime, Time, TypeDescription
 from ..errors import DecodeError, EncodeError, UsageError
@@ -253,6 +254,10 @@ cdef class Data:
             meaning["value"] = f"{value:02X}"
         elif tag == T_BIT_STRING:
             meaning["value"] = str(value)
+            padding = value.padding
+            if padding.strip("0"):
+                # non-zero padding bits are kept, so that the meaning rebuilds the octets
+                meaning["padding"] = padding
         elif tag == T_DATE_TIME or tag == T_DATE or tag == T_TIME:
             meaning["value"] = value.to_meaning()
         else:
@@ -278,7 +283,7 @@ cdef class Data:
         elif kind == DataType.BCD:
             value = int(value, 16)
         elif kind == DataType.BIT_STRING:
-            value = BitString.from_str(value)
+            value = BitString.from_str(value, meaning.get("padding", ""))
         elif kind == DataType.DATE_TIME:
             value = DateTime.from_meaning(value)
         elif kind == DataType.DATE:
@@ -295,7 +300,8 @@ cdef str _short(object value):
 
 
 cdef tuple _node_tuple(object value, object kind):
-    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+    if (isinstance(value, (str, bytes, bytearray, _Mapping, set, frozenset))
+            or not hasattr(value, "__iter__")):
         raise EncodeError(
             f"{kind.blue_book_name} node holds a sequence of Data, not {_short(value)}")
     nodes = tuple(value)
@@ -368,10 +374,8 @@ cdef inline Data _new_data(int tag, object value, object description):
 
 # ---------------------------------------------------------------- read cursor
 
-ctypedef struct Reader:
-    const unsigned char* buf
-    Py_ssize_t len
-    Py_ssize_t pos
+# Reader (the cursor) is declared in _axdr.pxd: the push fast path walks
+# notification bodies with it (cimport dlmsfast.axdr._axdr).
 
 
 cdef int _fail(str message, Py_ssize_t offset) except -1:
@@ -955,6 +959,12 @@ cdef int _put_text(Writer* w, int tag, object value) except -1:
             return _encode_error(tag, value, "a str of Latin-1 characters")
     elif not isinstance(value, (bytes, bytearray)):
         return _encode_error(tag, value, "a str")
+    elif tag == T_UTF8_STRING:
+        # octets given for a utf8-string must be UTF-8, or the decoder refuses them
+        try:
+            bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return _encode_error(tag, value, "a str, or octets of valid UTF-8")
     return _put_buffer(w, value, True)
 
 
@@ -1150,14 +1160,17 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
             raise EncodeError(f"compact-array contents expect {_TYPE_NAMES[tag]}, "
                               f"got a {_TYPE_NAMES[data.tag]} node")
         value = data.value
-    elif tagged and tag != T_NULL and (value is None or value is _DONT_CARE):
-        # A missing value in a described row is sent as null-data (or dont-care).
+    elif tagged and tag != T_NULL and depth > 0 and (value is None or value is _DONT_CARE):
+        # A missing value in a described row is sent as null-data (or dont-care);
+        # a whole value of None is not a value of the described type.
         return _put_byte(w, T_NULL if value is None else T_DONT_CARE)
     if tagged:
         _put_byte(w, tag)
     if tag == T_STRUCTURE or tag == T_ARRAY:
         if not (PyList_CheckExact(value) or PyTuple_CheckExact(value)):
-            if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+            if (isinstance(value, (str, bytes, bytearray, _Mapping, set, frozenset))
+                    or not hasattr(value, "__iter__")):
+                # a dict would give its keys, a set an arbitrary order
                 return _encode_error(tag, value, "a list or tuple")
             value = tuple(value)
         n = PySequence_Fast_GET_SIZE(value)

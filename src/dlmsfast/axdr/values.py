@@ -357,11 +357,16 @@ class BitString:
                 f"got {len(self.data)}")
 
     @classmethod
-    def from_str(cls, bits: str) -> "BitString":
-        """From a string of ``0``/``1`` characters; the last octet is zero-padded."""
-        if not isinstance(bits, str) or bits.strip("01"):
+    def from_str(cls, bits: str, padding: str = "") -> "BitString":
+        """From a string of ``0``/``1`` characters; the last octet is padded with
+        ``padding`` (the bits after the last one, as transmitted), else zeros."""
+        if not isinstance(bits, str) or not isinstance(padding, str) \
+                or bits.strip("01") or padding.strip("01"):
             raise EncodeError(f"a bit-string is made of 0 and 1 characters, not {shown(bits)}")
-        padded = bits + "0" * (-len(bits) % 8)
+        if len(padding) > -len(bits) % 8:
+            raise EncodeError(f"{len(padding)} padding bits after {len(bits)} bits do not "
+                              "fit the last octet")
+        padded = bits + padding + "0" * (-(len(bits) + len(padding)) % 8)
         return cls(int(padded, 2).to_bytes(len(padded) // 8, "big") if padded else b"",
                    len(bits))
 
@@ -369,6 +374,14 @@ class BitString:
         if not self.length:
             return ""
         return format(int.from_bytes(self.data, "big"), f"0{len(self.data) * 8}b")[:self.length]
+
+    @property
+    def padding(self) -> str:
+        """The bits after the last one in the last octet, as transmitted."""
+        total = len(self.data) * 8
+        if total == self.length:
+            return ""
+        return format(int.from_bytes(self.data, "big"), f"0{total}b")[self.length:]
 
     def __len__(self) -> int:
         return self.length

@@ -1,152 +1,155 @@
-"""Command line: ``dlmsfast decode``, ``encrypt``, ``read``, ``listen``, ``simulate``,
-``bulk`` and ``export`` (one module per subcommand beside this one).
+"""Command line: ``dlmsfast <subcommand> ...``, one module per subcommand.
 
-Bad input never shows a traceback: it prints one line naming what is wrong (and,
-for malformed bytes, the byte offset) and exits with status 2. Keys given on the
-command line are used, never echoed.
+A subcommand is a module of this package with two functions,
+``add_parser(subparsers) -> ArgumentParser`` (it adds its own subparser, named
+after the module) and ``run(args) -> int``, listed in :data:`SUBCOMMANDS`:
+adding ``bulk``, ``simulate`` or ``export`` is one module and one word there.
+:func:`main` builds the parser from them and turns every outcome into one of
+the documented exit statuses:
+
+    0    done
+    1    an internal error (a bug: please report it; no traceback is shown);
+         for ``bulk``, also: some meters failed (each recorded with its reason)
+    2    usage: a wrong option, hex that is not hex, a missing or unusable key
+         (UsageError, ConfigurationError)
+    3    malformed input: bytes that do not decode (DecodeError, ProtocolError),
+         or decoded output that contains an undecodable part or a bad FCS
+    4    failed authentication tag check (TagError, or a MISMATCH in the output)
+    5    other security refusals: replayed counter, less protection than the
+         policy requires, failed HLS (ReplayError, PolicyError, AuthenticationError)
+    6    transport: the connection failed or timed out (TransportError)
+    130  interrupted (Ctrl-C)
+
+Errors go to standard error as one line, or, under ``decode --json`` and
+``encrypt --json``, as one JSON document (``kind: "error"``) on standard output,
+so that standard output holds nothing but JSON. Keys given on the command line are used, never echoed,
+except inside the AAD step of ``--explain``, which says so.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from typing import Any
 
 from .. import __version__
-from . import listen
-from ..errors import DlmsError, SecurityError, UsageError
+from ..errors import (
+    ConfigurationError,
+    DlmsError,
+    LocalError,
+    SecurityError,
+    TagError,
+    TransportError,
+)
+
+SUBCOMMANDS = ("decode", "encrypt", "read", "listen", "simulate", "bulk", "export")
+"""The modules of dlmsfast.cli that make the subcommands (module name = command
+name), in help order."""
+
+JSON_ERRORS = ("decode", "encrypt")
+"""The subcommands whose --json output is one document, so that their errors are
+JSON too (listen and read print a stream of records, their errors go to stderr)."""
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_MALFORMED = 3
+EXIT_TAG = 4
+EXIT_SECURITY = 5
+EXIT_TRANSPORT = 6
+EXIT_INTERRUPTED = 130
 
 
-def _hex_arg(what: str):
-    def convert(text: str) -> bytes:
-        from ..explain import parse_hex
-
-        try:
-            return parse_hex(text, what)
-        except DlmsError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = what
-    return convert
-
-
-def _number(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r} (decimal or 0x-hex)") from None
+def exit_status(error: BaseException) -> int:
+    """The documented exit status of an error."""
+    if isinstance(error, (LocalError, ConfigurationError)):
+        return EXIT_USAGE
+    if isinstance(error, TagError):
+        return EXIT_TAG
+    if isinstance(error, SecurityError):
+        return EXIT_SECURITY
+    if isinstance(error, TransportError):
+        return EXIT_TRANSPORT
+    if isinstance(error, DlmsError):
+        return EXIT_MALFORMED
+    return EXIT_INTERNAL
 
 
-def _read_input(text: str) -> str:
-    return sys.stdin.read() if text == "-" else text
-
-
-def _add_key_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ek", type=_hex_arg("--ek"), metavar="KEY",
-                        help="block cipher key (global unicast, or the dedicated key for ded- APDUs)")
-    parser.add_argument("--ak", type=_hex_arg("--ak"), metavar="KEY", help="authentication key")
-    parser.add_argument("--system-title", type=_hex_arg("--system-title"), metavar="TITLE",
-                        help="the sender's system title (8 octets), when the APDU does not carry it")
+class UsageFailure(Exception):
+    """An argparse error, carried to main() so that it can be reported as JSON."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage mistakes end in one line and status 2, like malformed input."""
+    """Usage mistakes end in one line (or JSON) and status 2, never a traceback."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        raise UsageFailure(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="dlmsfast", description="DLMS/COSEM (IEC 62056) toolkit with a compiled core."
-    )
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
+    parser = _Parser(prog="dlmsfast",
+                     description="DLMS/COSEM (IEC 62056) toolkit with a compiled core.",
+                     epilog="exit status: 0 done, 1 internal error, 2 usage, 3 malformed "
+                            "input, 4 failed tag check, 5 other security refusal, "
+                            "6 transport, 130 interrupted")
     parser.add_argument("--version", action="version", version=f"dlmsfast {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    dec = sub.add_parser(
-        "decode",
-        help="explain an HDLC frame, wrapper frame, APDU or A-XDR value",
-        description="Decode HEX (or - for standard input) into a readable tree.",
-    )
-    dec.add_argument("hex", help="the bytes in hex (spaces and colons allowed), or - for stdin")
-    dec.add_argument("--as", dest="kind", choices=("axdr", "hdlc", "wrapper", "apdu"),
-                     help="force the kind instead of detecting it")
-    dec.add_argument("--json", action="store_true", help="print JSON for machines")
-    dec.add_argument("--explain", action="store_true",
-                     help="show each step of the deciphering (needs --ek/--ak)")
-    _add_key_options(dec)
-
-    enc = sub.add_parser(
-        "encrypt",
-        help="cipher a plaintext APDU",
-        description="Cipher PLAINTEXT_APDU_HEX and print the ciphered APDU as one line of hex.",
-    )
-    enc.add_argument("plaintext", help="the plaintext APDU in hex, or - for stdin")
-    _add_key_options(enc)
-    enc.add_argument("--ic", type=_number, required=True, help="invocation counter")
-    enc.add_argument("--sc", type=_number, default=0x30,
-                     help="security control byte (default 0x30: authenticated and encrypted)")
-    enc.add_argument("--form", choices=("glo", "ded", "general-glo", "general-ded"), default="glo")
-    enc.add_argument("--explain", action="store_true", help="show each step of the ciphering")
-    from . import bulk, export, read, simulate
-
-    read.add_parser(sub)
-    listen.add_parser(sub)
-    simulate.add_parser(sub)
-    bulk.add_parser(sub)
-    export.add_parser(sub)
-    return parser
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
+    modules = {}
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.add_parser(sub)
+        modules[name] = module
+    return parser, modules
 
 
-def _cmd_decode(args: argparse.Namespace) -> int:
-    from ..explain import Keys, parse_hex, tag_failures, to_json, to_text, translate
+def _report(error: BaseException, command: str, as_json: bool, status: int) -> int:
+    if as_json:
+        from ..explain import error_document
+        from ..explain.render import write_json
 
-    data = parse_hex(_read_input(args.hex))
-    decoded = translate(data, args.kind, Keys(args.ek, args.ak, args.system_title))
-    if args.explain and not decoded.explain:
-        raise UsageError("--explain shows the ciphering steps: give a ciphered APDU and --ek/--ak")
-    failures = tag_failures(decoded.meaning)
-    if args.explain:
-        print("\n".join(decoded.explain))
-    if failures:
-        raise SecurityError("authentication tag mismatch: wrong key, system title, "
-                            "or a corrupted APDU")
-    print(to_json(decoded) if args.json else to_text(decoded))
-    return 0
-
-
-def _cmd_encrypt(args: argparse.Namespace) -> int:
-    from ..explain import encrypt, parse_hex
-
-    plaintext = parse_hex(_read_input(args.plaintext), "plaintext")
-    data, steps = encrypt(
-        plaintext, encryption_key=args.ek, authentication_key=args.ak,
-        system_title=args.system_title, invocation_counter=args.ic,
-        security_control=args.sc, form=args.form,
-    )
-    if args.explain:
-        print("\n".join(steps))
-        print(f"ciphered APDU      {data.hex().upper()}")
+        write_json(error_document(command, error, status), sys.stdout)
+        sys.stdout.flush()
     else:
-        print(data.hex().upper())
-    return 0
+        name = type(error).__name__
+        message = str(error)
+        if isinstance(error, UsageFailure):
+            print(message, file=sys.stderr)
+        else:
+            print(f"dlmsfast {command}: {name}: {message}", file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    if args.command in ("read", "simulate", "bulk", "export"):
-        return args.run(args)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if a in SUBCOMMANDS), "dlmsfast")
+    as_json = _wants_json(argv) and command in JSON_ERRORS
     try:
-        if args.command == "decode":
-            return _cmd_decode(args)
-        if args.command == "listen":
-            return listen.run(args)
-        return _cmd_encrypt(args)
-    except DlmsError as exc:
-        print(f"dlmsfast {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        parser, modules = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except UsageFailure as failure:
+            return _report(failure, command, as_json, EXIT_USAGE)
+        return modules[args.command].run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return 0
+        # The reader went away (| head): nothing more to say to it.
+        try:
+            sys.stdout = open("/dev/null", "w")  # noqa: SIM115  (silence the flush at exit)
+        except OSError:
+            pass
+        return EXIT_OK
+    except DlmsError as error:
+        return _report(error, command, as_json, exit_status(error))
+    except Exception as error:  # noqa: BLE001  (a bug must still end in one line, not a traceback)
+        return _report(error, command, as_json, EXIT_INTERNAL)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+__all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_MALFORMED", "EXIT_OK", "EXIT_SECURITY",
+           "EXIT_TAG", "EXIT_TRANSPORT", "EXIT_USAGE", "SUBCOMMANDS", "exit_status", "main"]

@@ -190,7 +190,7 @@ def _reading_result(reading) -> dict[str, Any]:
 def _profile_result(profile) -> dict[str, Any]:
     return {
         "object": str(profile.object), "attribute": 2, "class_id": 7,
-        "columns": [c.describe() for c in profile.columns],
+        "columns": [c.to_meaning() for c in profile.columns],
         "rows": [[json_value(v) for v in row] for row in profile.rows],
     }
 

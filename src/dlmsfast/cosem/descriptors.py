@@ -49,7 +49,7 @@ class _CosemDescriptor:
     def to_bytes(self) -> bytes:
         return self.octets
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         return {
             "class_id": self.class_id,
             "instance_id": str(self.instance_id),
@@ -275,7 +275,7 @@ class SelectiveAccessDescriptor:
         if self.access_selector != selector:
             raise UsageError(f"{name} is access selector {selector}, this is {self.access_selector}")
 
-    def describe(self, class_id: int | None = None) -> dict[str, Any]:
+    def to_meaning(self, class_id: int | None = None) -> dict[str, Any]:
         return {
             "access_selector": self.access_selector,
             "name": _SELECTOR_NAMES.get(class_id, {}).get(self.access_selector),
@@ -290,18 +290,18 @@ class CosemAttributeDescriptorWithSelection:
     cosem_attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccessDescriptor | None = None
 
-    def describe(self) -> dict[str, Any]:
-        return describe_attribute(self.cosem_attribute_descriptor, self.access_selection)
+    def to_meaning(self) -> dict[str, Any]:
+        return attribute_meaning(self.cosem_attribute_descriptor, self.access_selection)
 
 
-def describe_attribute(
+def attribute_meaning(
     descriptor: CosemAttributeDescriptor, access_selection: SelectiveAccessDescriptor | None
 ) -> dict[str, Any]:
     return {
-        "cosem_attribute_descriptor": descriptor.describe(),
+        "cosem_attribute_descriptor": descriptor.to_meaning(),
         "access_selection": None
         if access_selection is None
-        else access_selection.describe(descriptor.class_id),
+        else access_selection.to_meaning(descriptor.class_id),
     }
 
 
@@ -313,5 +313,5 @@ __all__ = [
     "EntryDescriptor",
     "RangeDescriptor",
     "SelectiveAccessDescriptor",
-    "describe_attribute",
+    "attribute_meaning",
 ]

@@ -1,309 +1,131 @@
-"""The translator: bytes of any layer in, a readable (or JSON) description out.
+"""Meanings and explanations that span layers: the one home of "explain".
 
-It owns no codec of its own. It recognises what a byte string is (an HDLC frame,
-a wrapper frame, an APDU or an A-XDR value), asks the layer that owns it for its
-``to_meaning()`` / ``describe()`` dictionary (the schemas of shared/vectors), and
-descends into payloads: a frame's information field or a wrapper's payload is
-decoded as an APDU, and a ciphered APDU is deciphered when keys are given.
+Every object says what it means with its own ``to_meaning()`` (A-XDR values,
+frames, APDUs, descriptors, ciphered APDUs); this package puts them together:
 
-Detection tries, in order, HDLC (flag 0x7E at both ends), wrapper (version 0x0001
-and a length that matches), APDU (a known tag that parses to the end) and A-XDR.
-The first reading that consumes the whole input wins; when none does, the error
-of the reading that got furthest is reported, since it is the likeliest intent.
+- :mod:`.translator`: bytes of any layer -> a tree of nodes with one schema
+  (``translate``), descending through frames, payloads and deciphering;
+- :mod:`.ciphering`: how a ciphered APDU is built and opened, step by step with
+  the bytes (``decipher_walk``, ``encipher_walk``), and :func:`encrypt`;
+- :mod:`.render`: the text tree and the JSON document
+  (``schemas/decode.schema.json``, :func:`schema`).
+
+Python equivalent of ``dlmsfast encrypt --explain`` then ``decode --explain``::
+
+    from dlmsfast.explain import Keys, encrypt, translate, walk_lines
+    data, walk = encrypt(bytes.fromhex("C0010000080000010000FF0200"),
+                         encryption_key=EK, authentication_key=AK,
+                         system_title=bytes.fromhex("4D4D4D0000BC614E"),
+                         invocation_counter=0x01234567, security_control=0x30)
+    print("\\n".join(walk_lines(walk.to_meaning())))
+    decoded = translate(data, keys=Keys(EK, AK, bytes.fromhex("4D4D4D0000BC614E")),
+                        explain=True)
+    print("\\n".join(walk_lines(decoded.walks[0].to_meaning())))
 """
 from __future__ import annotations
 
-import binascii
 import json
-import re
-from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
-from .. import axdr, hdlc, wrapper
-from .._util import as_bytes, require
+from .._util import _check_range, as_bytes, octets_argument, shown
 from ..apdu import parse_apdu
-from ..errors import DecodeError, DlmsError, SecurityError, UsageError
-from ..security import CipheredApdu, SecurityContext, SecurityControl, parse_ciphered
-from ..security.ciphered import is_ciphered_tag
-from .ciphering import describe_ciphered, describe_steps, explain_lines
-
-KINDS = ("hdlc", "wrapper", "apdu", "axdr")
-
-_HEX_NOISE = re.compile(r"0x|[\s:_\-,]", re.IGNORECASE)
-
-
-def parse_hex(text: str, what: str = "hex input") -> bytes:
-    """Hex as people paste it: spaces, colons, dashes and 0x prefixes are ignored."""
-    require(text, str, what)
-    cleaned = _HEX_NOISE.sub("", text)
-    if len(cleaned) % 2:
-        raise UsageError(f"{what} has an odd number of hex digits ({len(cleaned)})")
-    try:
-        return binascii.unhexlify(cleaned)
-    except (binascii.Error, ValueError):
-        bad = next((c for c in cleaned if c not in "0123456789abcdefABCDEF"), "?")
-        raise UsageError(f"{what} is not hex (character {bad!r})") from None
+from ..errors import ConfigurationError, UsageError
+from ..security import SecurityContext
+from ..security.ciphered import parse_ciphered
+from ..security.context import FORMS
+from .ciphering import _KEY_LENGTHS, Walk, encipher_walk
+from .render import SCHEMA_VERSION, walk_lines
+from .translator import KINDS, Decoded, Keys, parse_hex, translate
 
 
-@dataclass(frozen=True)
-class Keys:
-    """Keys for deciphering. Never printed: the repr hides them."""
-
-    encryption_key: bytes | None = field(default=None, repr=False)
-    authentication_key: bytes | None = field(default=None, repr=False)
-    system_title: bytes | None = None
-
-    def __bool__(self) -> bool:
-        return self.encryption_key is not None or self.authentication_key is not None
+def schema() -> dict[str, Any]:
+    """The JSON Schema of ``dlmsfast decode --json`` / ``encrypt --json`` output."""
+    text = resources.files(__package__).joinpath("schemas/decode.schema.json").read_text(
+        encoding="utf-8")
+    return json.loads(text)
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """What the translator found: the kind of the input and its description."""
-
-    kind: str
-    meaning: dict[str, Any]
-    explain: tuple[str, ...] = ()
-
-
-# --- decoders per kind -----------------------------------------------------------
-
-
-class _Translation:
-    """One translation: the keys given, and every deciphering done on the way down."""
-
-    def __init__(self, keys: Keys) -> None:
-        self.keys = keys
-        self.steps: list[Any] = []
-
-    def axdr(self, data: bytes) -> dict[str, Any]:
-        return axdr.decode_typed(data).to_meaning()
-
-    def hdlc(self, data: bytes) -> dict[str, Any]:
-        frame = hdlc.HdlcFrame.from_bytes(data)
-        meaning = hdlc.describe_frame(data)
-        info = frame.information or b""
-        if meaning.get("llc"):
-            meaning["apdu"] = info[3:].hex().upper()
-            meaning["apdu_decoded"] = self.payload(info[3:], segmented=frame.segmented)
-        elif info and meaning["control"]["frame"] in ("I", "UI"):
-            # A continuation segment carries no LLC header: it is a part of a longer APDU.
-            meaning["apdu_decoded"] = self.payload(info, segmented=True)
-        return meaning
-
-    def wrapper(self, data: bytes) -> dict[str, Any]:
-        frame = wrapper.WrapperFrame.from_bytes(data)
-        meaning = wrapper.describe_wrapper(data)
-        if frame.payload:
-            meaning["apdu_decoded"] = self.payload(frame.payload, segmented=False)
-        return meaning
-
-    def apdu(self, data: bytes) -> dict[str, Any]:
-
-        if not data or not is_ciphered_tag(data[0]):
-            apdu = parse_apdu(data)
-            if self.keys and hasattr(apdu, "user_information_apdu"):
-                # ACSE: the xDLMS initiate APDU inside may be ciphered, with the
-                # sender's system title in the AP title of the same APDU.
-                title = (getattr(apdu, "calling_ap_title", None)
-                         or getattr(apdu, "responding_ap_title", None) or self.keys.system_title)
-                return apdu.describe(decipher=lambda inner: self.decipher(inner, title))
-            return apdu.describe()
-        ciphered = parse_ciphered(data)
-        meaning = describe_ciphered(ciphered)
-        if self.keys:
-            context = _context_for(ciphered.security_control, self.keys,
-                                   dedicated=isinstance(ciphered, CipheredApdu))
-            steps = context.explain_decrypt(data, system_title=self.keys.system_title)
-            self.steps.append(steps)
-            meaning["deciphered"] = describe_steps(steps)
-            if steps.tag_ok is not False:
-                meaning["deciphered"]["apdu_decoded"] = _Translation(Keys()).apdu(steps.plaintext)
-        return meaning
-
-    def decipher(self, data: bytes, system_title: bytes | None) -> bytes:
-        """Plaintext of a ciphered APDU nested in another; a wrong tag stops the translation."""
-
-        ciphered = parse_ciphered(data)
-        context = _context_for(ciphered.security_control, self.keys,
-                               dedicated=isinstance(ciphered, CipheredApdu))
-        steps = context.explain_decrypt(data, system_title=system_title)
-        self.steps.append(steps)
-        if steps.tag_ok is False:
-            raise SecurityError(f"authentication tag mismatch in the {steps.service}")
-        return steps.plaintext
-
-    def payload(self, payload: bytes, *, segmented: bool) -> Any:
-        """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
-        try:
-            return self.apdu(payload)
-        except DecodeError as exc:
-            if segmented:
-                return {"segment": payload.hex().upper(), "note": "part of a longer APDU"}
-            return {"undecoded": payload.hex().upper(), "error": str(exc)}
-
-    def decode(self, kind: str, data: bytes) -> Decoded:
-
-        self.steps.clear()
-        meaning = getattr(self, kind)(data)
-        lines: list[str] = []
-        for steps in self.steps:
-            lines += explain_lines(steps)
-        return Decoded(kind, meaning, tuple(lines))
-
-
-def _context_for(security_control: Any, keys: Keys, *, dedicated: bool,
-                 system_title: bytes | None = None) -> Any:
-    """A throw-away SecurityContext holding the keys the user gave."""
-
-    if keys.encryption_key is None:
-        raise UsageError("deciphering needs --ek (the block cipher or dedicated key)")
-    suite = security_control.security_suite
-    if suite not in (0, 1, 2):
-        raise UsageError(f"security suite {suite} is not AES-GCM (suites 0, 1 and 2 are)")
-    ak = keys.authentication_key
-    if ak is None:
-        if security_control.authentication:
-            raise UsageError("an authenticated APDU (SC bit 4) needs --ak to check its tag")
-        ak = bytes(len(keys.encryption_key))
-    return SecurityContext(
-        system_title=system_title or keys.system_title or bytes(8),
-        peer_system_title=keys.system_title,
-        block_cipher_key=keys.encryption_key,
-        authentication_key=ak,
-        dedicated_key=keys.encryption_key if dedicated else None,
-        security_suite=suite,
-    )
-
-
-def _plausible(kind: str, data: bytes) -> bool:
-    if kind == "hdlc":
-        return len(data) >= 2 and data[0] == 0x7E and data[-1] == 0x7E
-    if kind == "wrapper":
-        return len(data) >= 8 and data[0] == 0x00 and data[1] == 0x01
-    return True
-
-
-def translate(data: bytes, kind: str | None = None, keys: Keys | None = None) -> Decoded:
-    """Decode ``data`` as ``kind`` (or detect it) and describe it."""
-    data = as_bytes(data, "the input")
-    translation = _Translation(keys or Keys())
-    if kind is not None:
-        if kind not in KINDS:
-            raise UsageError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-        return translation.decode(kind, data)
-    if not data:
-        raise DecodeError("empty input", 0)
-    best: DecodeError | None = None
-    for candidate in KINDS:
-        if not _plausible(candidate, data):
-            continue
-        try:
-            return translation.decode(candidate, data)
-        except DecodeError as exc:
-            if best is None or (exc.offset or 0) > (best.offset or 0):
-                best = exc
-    assert best is not None
-    raise best
-
-
-def tag_failures(meaning: Any) -> int:
-    """How many authentication tags in a description did not match."""
-    if isinstance(meaning, dict):
-        own = 1 if meaning.get("tag_ok") is False else 0
-        return own + sum(tag_failures(v) for v in meaning.values())
-    if isinstance(meaning, list):
-        return sum(tag_failures(v) for v in meaning)
-    return 0
-
-
-def encrypt(plaintext: bytes, *, encryption_key: bytes | None, authentication_key: bytes | None,
-            system_title: bytes | None, invocation_counter: int, security_control: int,
-            form: str = "glo") -> tuple[bytes, tuple[str, ...]]:
-    """Cipher a plaintext APDU as ``dlmsfast encrypt`` does: (ciphered bytes, explain lines)."""
-
-    parse_apdu(plaintext)  # a malformed APDU is refused before anything is ciphered
-    if system_title is None:
-        raise UsageError("encrypt needs --system-title (the sender's, 8 octets)")
-    sc = SecurityControl(security_control)
-    context = _context_for(sc, Keys(encryption_key, authentication_key, None),
-                           dedicated=form in ("ded", "general-ded"), system_title=system_title)
-    data, steps = context.explain_encrypt(plaintext, security_control=security_control,
-                                          form=form, invocation_counter=invocation_counter)
-    return data, tuple(explain_lines(steps))
-
-
-# --- rendering ----------------------------------------------------------------------
-
-
-def to_json(decoded: Decoded) -> str:
-    return json.dumps(decoded.meaning, indent=2, ensure_ascii=False)
-
-
-def _is_data_node(value: Any) -> bool:
-    return isinstance(value, dict) and "type" in value and _known_type(value["type"])
-
-
-def _known_type(name: Any) -> bool:
-    try:
-        axdr.DataType.from_blue_book_name(name)
-    except (DlmsError, ValueError, KeyError, TypeError):
-        return False
-    return True
-
-
-def _scalar(value: Any) -> str:
+def _key(value: bytes | None, what: str, length: int) -> bytes:
     if value is None:
-        return "not specified"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+        raise ConfigurationError(f"{what} is needed")
+    if len(value) != length:
+        raise ConfigurationError(f"{what} must be {length} octets for this security suite, "
+                                 f"got {len(value)}")
+    return value
 
 
-def _data_node_lines(node: dict[str, Any], label: str, indent: str) -> list[str]:
-    kind = node["type"]
-    value = node.get("value")
-    prefix = f"{indent}{label}{kind}"
-    if kind in ("array", "structure", "compact-array"):
-        lines = [f"{prefix} ({len(value)})"]
-        for i, child in enumerate(value):
-            lines += _data_node_lines(child, f"[{i}] ", indent + "  ")
-        return lines
-    if kind in ("date-time", "date", "time"):
-        shown = ", ".join(f"{k}={_scalar(v)}" for k, v in value.items())
-        return [f"{prefix}: {shown}"]
-    if "value" not in node:
-        return [prefix]
-    text = _scalar(value)
-    extra = node.get("interpreted_as")
-    return [f"{prefix}: {text}" + (f"  ({extra})" if extra else "")]
+def encrypt(plaintext: bytes, *, encryption_key: bytes | None,
+            authentication_key: bytes | None, system_title: bytes | None,
+            invocation_counter: int, security_control: int = 0x30,
+            form: str = "glo") -> tuple[bytes, Walk]:
+    """Cipher a plaintext APDU as ``dlmsfast encrypt`` does: (ciphered bytes, the walk).
 
-
-def render_tree(meaning: Any, indent: str = "") -> list[str]:
-    """An indented, readable tree of a meaning dictionary."""
-    if _is_data_node(meaning):
-        return _data_node_lines(meaning, "", indent)
-    lines: list[str] = []
-    if isinstance(meaning, dict):
-        for key, value in meaning.items():
-            if _is_data_node(value):
-                lines += _data_node_lines(value, f"{key}: ", indent)
-            elif isinstance(value, (dict, list)) and value:
-                lines.append(f"{indent}{key}:")
-                lines += render_tree(value, indent + "  ")
-            else:
-                lines.append(f"{indent}{key}: {_scalar(value) if value != [] else '[]'}")
-    elif isinstance(meaning, list):
-        for i, item in enumerate(meaning):
-            if isinstance(item, (dict, list)):
-                lines.append(f"{indent}[{i}]")
-                lines += render_tree(item, indent + "  ")
-            else:
-                lines.append(f"{indent}[{i}] {_scalar(item)}")
+    The bytes come from a throw-away :class:`~dlmsfast.security.SecurityContext`
+    whose next invocation counter is ``invocation_counter``; no live context's
+    counter is touched.
+    """
+    plaintext = as_bytes(plaintext, "the plaintext APDU")
+    encryption_key, authentication_key, system_title = (
+        None if value is None else octets_argument(value, what)
+        for value, what in ((encryption_key, "the encryption key"),
+                            (authentication_key, "the authentication key"),
+                            (system_title, "the system title")))
+    if not isinstance(form, str) or form not in FORMS:
+        raise UsageError(f"the form must be one of {', '.join(FORMS)}, got {shown(form)}")
+    _check_range("the security control", security_control, 0, 0xFF)
+    _check_range("the invocation counter", invocation_counter, 0, 0xFFFFFFFF)
+    parse_apdu(plaintext)  # a malformed plaintext is refused before anything is ciphered
+    if system_title is None or len(system_title) != 8:
+        raise ConfigurationError(
+            "the sender's system title (--system-title) must be 8 octets, got "
+            + ("none" if system_title is None else str(len(system_title))))
+    suite = security_control & 0x0F
+    if suite not in _KEY_LENGTHS:
+        raise UsageError(f"security suite {suite} (SC bits 0-3) is not AES-GCM: 0, 1 or 2")
+    length = _KEY_LENGTHS[suite]
+    ek = _key(encryption_key, "the encryption key (--ek)", length)
+    if security_control & 0x10 or authentication_key is not None:
+        ak = _key(authentication_key, "the authentication key (--ak)", length)
     else:
-        lines.append(f"{indent}{_scalar(meaning)}")
-    return lines
+        ak = bytes(length)  # unused: SC has no authentication bit
+    dedicated = form in ("ded", "general-ded")
+    context = SecurityContext(
+        system_title=system_title, peer_system_title=system_title, block_cipher_key=ek,
+        authentication_key=ak, dedicated_key=ek if dedicated else None,
+        security_suite=suite, invocation_counter=invocation_counter,
+    )
+    data = context.encrypt(plaintext, security_control=security_control, form=form)
+    walk = encipher_walk(plaintext, data, parse_ciphered(data), encryption_key=ek,
+                         authentication_key=ak if security_control & 0x10 else None,
+                         system_title=system_title)
+    return data, walk
 
 
-def to_text(decoded: Decoded) -> str:
-    return "\n".join([decoded.kind] + render_tree(decoded.meaning, "  "))
+def document(decoded: Decoded, exit_status: int) -> dict[str, Any]:
+    """The top-level JSON document of ``decode --json``."""
+    return {"kind": decoded.kind, "schema_version": SCHEMA_VERSION,
+            "nodes": decoded.nodes, "error": None, "exit_status": exit_status}
+
+
+def error_document(kind: str, error: BaseException, exit_status: int) -> dict[str, Any]:
+    """The JSON document of a failed command: ``kind`` "error"."""
+    return {"kind": "error", "schema_version": SCHEMA_VERSION, "nodes": [],
+            "error": {"type": type(error).__name__,
+                      "message": getattr(error, "message", None) or str(error),
+                      "offset": getattr(error, "offset", None), "command": kind},
+            "exit_status": exit_status}
+
+
+__all__ = [
+    "FORMS",
+    "KINDS",
+    "SCHEMA_VERSION",
+    "Decoded",
+    "Keys",
+    "encrypt",
+    "parse_hex",
+    "schema",
+    "translate",
+    "walk_lines",
+]

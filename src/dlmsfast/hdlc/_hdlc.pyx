@@ -36,8 +36,8 @@ import enum
 
 from ..errors import DecodeError, EncodeError, UsageError
 
-cdef enum:
-    FLAG = 0x7E
+# FLAG, the frame scan (_Scan, _scan_frame, SCAN_*) are declared in _hdlc.pxd:
+# the push framer runs the scan over frames back to back (dlmsfast.push._push).
 
 # Slicing-by-16: the slicing-by-8 method with 16 tables (8 KiB, still in L1 cache);
 # about 1.4 times the throughput of 8 tables here.
@@ -605,11 +605,6 @@ cdef class HdlcFrame:
 # --------------------------------------------------------------------------- scanning
 
 cdef enum:
-    SCAN_FRAME = 0       # a whole, valid frame
-    SCAN_NEED_MORE = 1   # the candidate is still plausible but incomplete
-    SCAN_BAD = 2         # the candidate is not a valid frame
-
-cdef enum:
     ERR_FORMAT = 1
     ERR_LENGTH_SHORT = 2
     ERR_ADDRESS_LONG = 3
@@ -619,22 +614,6 @@ cdef enum:
     ERR_CLOSING_FLAG = 7
     ERR_FCS = 8
     ERR_EMPTY_INFORMATION = 9
-
-
-cdef struct _Scan:
-    Py_ssize_t start           # offset of the opening flag
-    Py_ssize_t end             # offset of the closing flag
-    Py_ssize_t info_start
-    Py_ssize_t info_len
-    uint32_t dst_raw
-    uint32_t src_raw
-    int dst_size
-    int src_size
-    uint8_t control
-    bint segmented
-    int error
-    Py_ssize_t error_offset
-    uint32_t error_value
 
 
 cdef inline int _scan_address(const uint8_t* p, Py_ssize_t* pos, Py_ssize_t limit,

@@ -31,9 +31,10 @@ from ..axdr import DateTime
 from ..cosem.obis import Obis
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
-from ..errors import ProtocolError
+from ..errors import DlmsError, ProtocolError, UsageError
+from ._push import Unscaled, bind_reading, new_reading, object_readings
 from .layouts import Layout
-from .reading import Reading, slot_setters
+from .reading import Reading
 
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
 _LIST_ID = Obis(1, 1, 0, 2, 129, 255)  # NEK's "OBIS list version identifier"
@@ -57,11 +58,14 @@ def obis_of(octets: bytes) -> Obis:
 
 
 def _scaler_unit(pair: tuple) -> tuple:
-    """(ScalerUnit, symbol, unit code, scaler) of a scaler_unit sent as (scaler, unit)."""
+    """(ScalerUnit, symbol, unit code, scaler, Unscaled) of a scaler_unit sent
+    as (scaler, unit): what a reading takes from it (the last, what its
+    ``scaled`` holds until first read)."""
     found = _scaler_unit_cache.get(pair)
     if found is None:
         scaler_unit = ScalerUnit(pair[0], Unit(pair[1]))
-        found = (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler)
+        found = (scaler_unit, scaler_unit.unit.symbol, int(scaler_unit.unit), scaler_unit.scaler,
+                 Unscaled(scaler_unit))
         if len(_scaler_unit_cache) < _CACHE_LIMIT:
             _scaler_unit_cache[pair] = found
     return found
@@ -124,11 +128,11 @@ def plain_value(value: Any, date_time: bool = False, local_tz: Optional[_dt.tzin
     return value
 
 
+bind_reading(Reading)
+
 # Meters that send no system title name themselves with one of these objects
 _METER_ID_OCTETS = (bytes((0, 0, 96, 1, 0, 255)), bytes((0, 0, 42, 0, 0, 255)),
                     bytes((1, 1, 0, 0, 5, 255)), bytes((0, 0, 96, 1, 1, 255)))
-_new = object.__new__
-_set = slot_setters(Reading)
 
 
 class ReadingBuilder:
@@ -154,31 +158,42 @@ class ReadingBuilder:
             value = plain_value(raw, date_time or (obis.c == 1 and obis.d == 0), self.local_tz)
         else:
             value = raw
-        # a Reading made through its slots (as reading.slot_maker, unrolled): the
-        # generated frozen __init__ costs twice as much, per value of every push
-        s_object, s_value, s_scaled, s_unit, s_code, s_scaler, s_time, s_auth, s_attr = _set
-        reading = _new(Reading)
-        s_object(reading, obis)
-        s_value(reading, value)
-        if scaler_unit is None:
-            s_scaled(reading, value)
-            s_unit(reading, None)
-            s_code(reading, None)
-            s_scaler(reading, None)
-        else:
-            unit, symbol, code, scaler = scaler_unit
-            s_scaled(reading, value if scaler == 0 and type(value) is int else unit.scale(value))
-            s_unit(reading, symbol)
-            s_code(reading, code)
-            s_scaler(reading, scaler)
-        s_time(reading, self.timestamp)
-        s_auth(reading, self.authenticated)
-        s_attr(reading, attribute)
-        self.readings.append(reading)
+        self.readings.append(new_reading(obis, value, scaler_unit, self.timestamp,
+                                         self.authenticated, attribute))
         if type(value) is str:
-            octets = obis.to_bytes()
-            if octets in _METER_ID_OCTETS:
-                self.meter_ids.setdefault(octets, value)
+            self._name(obis, value)
+
+    def _name(self, obis: Obis, value: str) -> None:
+        octets = obis.to_bytes()
+        if octets in _METER_ID_OCTETS:
+            self.meter_ids.setdefault(octets, value)
+
+    def _leaf(self, obis: Obis, raw: Any) -> Any:
+        """The value of a reading whose raw value is octets, a string or a date-time."""
+        value = plain_value(raw, obis.c == 1 and obis.d == 0, self.local_tz) \
+            if type(raw) is not str else raw
+        if type(value) is str:
+            self._name(obis, value)
+        return value
+
+    def objects_at(self, apdu: bytes, pos: int) -> bool:
+        """The readings of a body of {OBIS, value[, scaler_unit]} objects at
+        ``pos`` to the end of ``apdu`` (on a new builder), by the compiled walk of
+        :mod:`dlmsfast.push._push`; False (nothing added) when the body is not
+        of that shape, and :meth:`body` must decode it."""
+        if self.readings or self.meter_ids:
+            raise UsageError("objects_at decodes a whole body: call it on a new builder")
+        # an error the walk meets is the general path's to report (it decodes first)
+        try:
+            readings = object_readings(apdu, pos, _obis_cache, obis_of, _scaler_unit,
+                                       self.timestamp, self.authenticated, self._leaf)
+        except DlmsError:
+            readings = None
+        if readings is None:
+            self.meter_ids.clear()  # the names of a walk stopped part way
+            return False
+        self.readings = readings
+        return True
 
     def add_text(self, obis: Obis, value: Any, symbol: Optional[str],
                  power: Optional[int]) -> None:
@@ -189,11 +204,13 @@ class ReadingBuilder:
             scaled = value.scaleb(power)
         self.readings.append(Reading(obis, value, scaled, symbol, _unit_codes().get(symbol),
                                      power, self.timestamp, self.authenticated, 2))
-        if type(value) is str and obis.to_bytes() in _METER_ID_OCTETS:
-            self.meter_ids.setdefault(obis.to_bytes(), value)
+        if type(value) is str:
+            self._name(obis, value)
 
     def meter_id(self) -> Optional[str]:
         """The meter's own name among the readings (serial number, logical device name)."""
+        if not self.meter_ids:
+            return None
         for octets in _METER_ID_OCTETS:
             if octets in self.meter_ids:
                 return self.meter_ids[octets]

@@ -57,12 +57,14 @@ from .dsmr import is_telegram, telegram_readings
 from .framing import HDLC, MBUS, PushFramer, Segment, is_framed, starts_with_llc, strip_llc
 from .keys import PushKeys, keys_table
 from .layouts import Layout, as_layouts
-from .reading import Notification, Rejected, slot_maker
+from ._push import SlotMaker
+from .reading import Notification, Rejected
 
 # A pushed APDU is a few kilobytes; a bound keeps a sender that never ends its
 # segments (or GBT blocks) from growing memory without limit.
 MAX_APDU = 0x10000
 _MAX_NESTING = 4  # GBT > ciphering > GBT > notification at most
+_MAX_SEGMENT = 0x7FF  # the longest part of an APDU a frame holds (HDLC; M-Bus: 255)
 _DATA_NOTIFICATION = 0x0F
 _EVENT_NOTIFICATION = 0xC2
 _GBT = 0xE0
@@ -71,7 +73,7 @@ _PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
 _RAW_DESCRIPTOR = 9  # class-id(2) OBIS(6) attribute(1)
-_make_notification = slot_maker(Notification)
+_make_notification = SlotMaker(Notification)
 
 
 def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
@@ -89,6 +91,22 @@ def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
       descriptor (class-id, OBIS, attribute: 9 octets) untyped inside a
       structure: ``02 02 <9 octets> <value>``.
     """
+    date_time, pos = notification_header(apdu)
+    try:
+        body, end = decode_from(apdu, pos)
+    except DecodeError as error:
+        body = _untyped_descriptor_list(apdu, pos)
+        if body is None:
+            raise error from None
+        return date_time, body
+    if end != len(apdu):
+        raise DecodeError(f"{len(apdu) - end} octets after the data-notification body", end)
+    return date_time, body
+
+
+def notification_header(apdu: bytes) -> tuple[Optional[bytes], int]:
+    """``(date_time_octets, body_offset)`` of a data-notification (see
+    :func:`parse_notification`)."""
     if len(apdu) < 7 or apdu[0] != _DATA_NOTIFICATION:
         raise DecodeError("a data-notification is 0F, an invoke id of 4 octets, a date-time "
                           "and a body", min(len(apdu), 6))
@@ -103,16 +121,7 @@ def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
         raise DecodeError(f"data-notification date-time of length {form} (0 or 12)", 5)
     if pos >= len(apdu):
         raise DecodeError("data-notification without its body", len(apdu))
-    try:
-        body, end = decode_from(apdu, pos)
-    except DecodeError as error:
-        body = _untyped_descriptor_list(apdu, pos)
-        if body is None:
-            raise error from None
-        return date_time, body
-    if end != len(apdu):
-        raise DecodeError(f"{len(apdu) - end} octets after the data-notification body", end)
-    return date_time, body
+    return date_time, pos
 
 
 def _untyped_descriptor_list(apdu: bytes, pos: int) -> Optional[tuple]:
@@ -261,6 +270,11 @@ class PushDecoder:
             if segment.last:
                 self._apdu(strip_llc(segment.data), channel, (segment.raw,), events)
                 return
+            if segment.kind == HDLC:
+                # the first of an APDU's frames: nothing to check it against yet
+                # (one frame holds far less than MAX_APDU)
+                self._segments[channel] = [segment]
+                return
             parts = self._segments[channel] = []
         if parts and segment.kind == HDLC and starts_with_llc(segment.data):
             # a new APDU begins (only first segments carry the LLC header): the
@@ -279,15 +293,18 @@ class PushDecoder:
                 self._segment(segment, events)
             return
         parts.append(segment)
-        if sum(len(p.data) for p in parts) > MAX_APDU:
+        # a frame holds at most _MAX_SEGMENT octets: only many parts can pass the bound
+        if len(parts) * _MAX_SEGMENT > MAX_APDU and sum([len(p.data) for p in parts]) > MAX_APDU:
             del self._segments[channel]
             self._reject(ProtocolError(f"segmented APDU longer than {MAX_APDU} octets"),
-                         tuple(p.raw for p in parts), events)
+                         tuple([p.raw for p in parts]), events)
             return
         if segment.last:
             del self._segments[channel]
-            apdu = b"".join(p.data for p in parts)
-            self._apdu(strip_llc(apdu), channel, tuple(p.raw for p in parts), events)
+            apdu = b"".join([p.data for p in parts])
+            # the frames go with the events only when kept (keep_raw)
+            frames = tuple([p.raw for p in parts]) if self.keep_raw else ()
+            self._apdu(strip_llc(apdu), channel, frames, events)
 
     def _apdu(self, apdu: bytes, channel: tuple, frames: tuple, events: list) -> None:
         try:
@@ -398,11 +415,12 @@ class PushDecoder:
 
     def _notification(self, apdu: bytes, frames: tuple,
                       security: Optional[tuple]) -> Notification:
-        date_time, body = parse_notification(apdu)
+        date_time, pos = notification_header(apdu)
         timestamp = to_timestamp(date_time, self.local_tz)
         title, counter, authenticated = security if security is not None else (None, None, False)
         builder = ReadingBuilder(timestamp, authenticated, self.local_tz)
-        builder.body(body, self.layouts)
+        if not builder.objects_at(apdu, pos):
+            builder.body(parse_notification(apdu)[1], self.layouts)
         return self._finish(builder, timestamp, title, counter, authenticated, apdu, frames)
 
     def _telegram(self, text: bytes, frames: tuple, security: tuple) -> Notification:
@@ -433,11 +451,14 @@ class PushDecoder:
                     timestamp = reading.value
                     readings = [dataclasses.replace(r, timestamp=timestamp) for r in readings]
                     break
-        meter_id = builder.meter_id() if title is None else title.hex().upper()
+        if title is not None:
+            meter_id = title.hex().upper()
+        else:
+            meter_id = builder.meter_id() if builder.meter_ids else None
         return _make_notification(
             tuple(readings), timestamp, counter, title, meter_id, authenticated,
             None if builder.layout is None else builder.layout.name,
-            apdu, frames if self.keep_raw else (), tuple(builder.unnamed),
+            apdu, frames if self.keep_raw else (), tuple(builder.unnamed) if builder.unnamed else (),
         )
 
 

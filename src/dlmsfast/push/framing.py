@@ -35,6 +35,8 @@ from typing import NamedTuple, Optional
 
 from ..errors import DecodeError
 from ..hdlc import LLC_COMMAND, LLC_RESPONSE, parse_frame_from
+from ..hdlc._hdlc import address_key
+from ._push import hdlc_run
 
 HDLC = "hdlc"
 MBUS = "mbus"
@@ -76,17 +78,20 @@ class Segment(NamedTuple):
     number: Optional[int] = None
 
 
+# a Segment made without the generated __new__ (a Python function): one per frame
+_segment = tuple.__new__
+
+
+_LLC_HEADERS = (LLC_RESPONSE, LLC_COMMAND)
+
+
 def starts_with_llc(data: bytes) -> bool:
-    head = data[:3]
-    return head == LLC_RESPONSE or head == LLC_COMMAND
+    return data.startswith(_LLC_HEADERS)
 
 
 def strip_llc(data: bytes) -> bytes:
     """The APDU without its LLC header (E6 E6 00 / E6 E7 00), when it has one."""
-    head = data[:3]
-    if head == LLC_RESPONSE or head == LLC_COMMAND:
-        return data[3:]
-    return data
+    return data[3:] if data.startswith(_LLC_HEADERS) else data
 
 
 class PushFramer:
@@ -125,12 +130,21 @@ class PushFramer:
     def feed(self, data) -> list:
         buf = self._buffer
         buf += data
+        bad_before = self.bad_frames
         out: list = []
         pos = 0
         end = len(buf)
         while pos < end:
             octet = buf[pos]
             if octet == _FLAG:
+                # frames back to back (a HAN port's usual stream) in one compiled step
+                run_end, skipped = hdlc_run(buf, pos, out, _segment, Segment, HDLC)
+                if run_end != pos:
+                    self.discarded_bytes += skipped
+                    pos = run_end
+                    if pos + 3 > end:
+                        break  # a last flag (fill skipped): the next frame has not begun
+                    continue
                 used = self._hdlc(buf, pos, out)
             elif octet == _MBUS_START:
                 used = self._mbus(buf, pos, out)
@@ -154,7 +168,7 @@ class PushFramer:
         if pos:
             del buf[:pos]
             self._stream_offset += pos
-        self.frames += sum(1 for item in out if type(item) is Segment)
+        self.frames += len(out) - (self.bad_frames - bad_before)
         return out
 
     def _reject(self, message: str, at: int, out: list) -> int:
@@ -220,9 +234,9 @@ class PushFramer:
 
     @staticmethod
     def _hdlc_segment(frame, raw: bytes, out: list) -> None:
-        destination, source = frame.destination, frame.source
-        out.append(Segment(HDLC, (HDLC, destination.upper, destination.lower, source.upper,
-                                  source.lower), frame.information, not frame.segmented, raw))
+        channel = (HDLC, address_key(frame.destination), address_key(frame.source))
+        out.append(_segment(Segment, (HDLC, channel, frame.information, not frame.segmented, raw,
+                                      None)))
 
     # -- M-Bus -----------------------------------------------------------------
 

@@ -4,13 +4,14 @@ events of :class:`~dlmsfast.push.PushDecoder` (:class:`Notification`,
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional, Union
 
 from ..axdr import DateTime
 from ..cosem.obis import Obis
 from ..errors import DlmsError
+from ._push import ScaledSlot
 
 Value = Union[None, bool, int, float, Decimal, str, bytes, _dt.datetime, DateTime, list, tuple]
 
@@ -27,7 +28,8 @@ class Reading:
     symbol, ``unit_code`` its number) from the meter's scaler_unit or from a
     list layout, None where neither gives them; ``scaled`` the physical value
     (``value`` times 10**scaler, exact: see
-    :meth:`dlmsfast.cosem.units.ScalerUnit.scale`); ``timestamp`` the
+    :meth:`dlmsfast.cosem.units.ScalerUnit.scale`; computed on its first read
+    and kept); ``timestamp`` the
     date-time of the notification (or of the clock object it carries), by the
     same rule;
     ``authenticated`` True only when a GCM tag over the APDU was checked.
@@ -53,6 +55,10 @@ class Reading:
             "timestamp": iso_time(self.timestamp),
             "authenticated": self.authenticated,
         }
+
+
+# the decoder leaves ``scaled`` to be computed on first read (see ScaledSlot)
+Reading.scaled = ScaledSlot(Reading)  # type: ignore[assignment,misc]
 
 
 def iso_time(value: Any) -> Optional[str]:
@@ -125,29 +131,6 @@ class Notification:
         }
 
 
-def slot_setters(cls) -> tuple:
-    """The ``__set__`` of each field's slot of a slotted dataclass, in field order."""
-    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
-
-
-def slot_maker(cls):
-    """A function that makes an instance of the frozen slotted dataclass ``cls``
-    from all its fields in order, through the slots: half the cost of the
-    generated ``__init__`` (which sets each field with object.__setattr__).
-    For the objects made per value and per push; no check is made, so the
-    caller gives every field, of the right type."""
-    setters = slot_setters(cls)
-    new = object.__new__
-
-    def make(*values):
-        instance = new(cls)
-        for setter, value in zip(setters, values):
-            setter(instance, value)
-        return instance
-
-    return make
-
-
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """Received octets that did not give readings, and why (a :class:`DlmsError`)."""
@@ -156,4 +139,4 @@ class Rejected:
     frames: tuple[bytes, ...] = field(default=(), repr=False)
 
 
-__all__ = ["Notification", "Reading", "Rejected", "json_value", "slot_maker", "slot_setters"]
+__all__ = ["Notification", "Reading", "Rejected", "json_value"]

@@ -32,9 +32,9 @@ receipt the general-glo-/general-ded-ciphering header too::
 
 This module is also the one home of the ciphering rules (:class:`CipheringCore`,
 ``_sending_rules``, ``_receiving_rules``, the key choice, the invocation
-counters), of the security control bits (``SC_*``) and of the service tag
-table (``SERVICE_TAGS``): dlmsfast.security.context and .ciphered read them
-from here and keep no copy.
+counters) and of the security control bits (``SC_*``):
+dlmsfast.security.context and .ciphered read them from here and keep no copy.
+The service tag table is the package's one table (``dlmsfast._tags``).
 
 Errors: a wrong tag is a TagError, a replayed IC a ReplayError, less
 protection than required a PolicyError, malformed bytes a DecodeError with
@@ -509,28 +509,9 @@ SC_BROADCAST_KEY = _SC_BROADCAST
 SC_COMPRESSION = _SC_COMPRESSION
 MAX_INVOCATION_COUNTER = 0xFFFFFFFF
 
-# (plaintext tag, plaintext name, glo tag, ded tag), IEC 62056-5-3 xDLMS-APDU.
-# The SN services keep the standard's spelling (readRequest), the LN ones too
-# (get-request); a glo tag is plain + 0x20 (SN/initiate) or + 0x08 (LN), a ded
-# tag plain + 0x40 or + 0x10. dlmsfast.security.ciphered names them from here.
-SERVICE_TAGS = (
-    (0x01, "initiateRequest", 0x21, 0x41),
-    (0x05, "readRequest", 0x25, 0x45),
-    (0x06, "writeRequest", 0x26, 0x46),
-    (0x08, "initiateResponse", 0x28, 0x48),
-    (0x0C, "readResponse", 0x2C, 0x4C),
-    (0x0D, "writeResponse", 0x2D, 0x4D),
-    (0x0E, "confirmedServiceError", 0x2E, 0x4E),
-    (0x16, "unconfirmedWriteRequest", 0x36, 0x56),
-    (0x18, "informationReportRequest", 0x38, 0x58),
-    (0xC0, "get-request", 0xC8, 0xD0),
-    (0xC1, "set-request", 0xC9, 0xD1),
-    (0xC2, "event-notification-request", 0xCA, 0xD2),
-    (0xC3, "action-request", 0xCB, 0xD3),
-    (0xC4, "get-response", 0xCC, 0xD4),
-    (0xC5, "set-response", 0xCD, 0xD5),
-    (0xC7, "action-response", 0xCF, 0xD7),
-)
+# (plaintext tag, plaintext name, glo tag, ded tag) from the one tag table of the
+# package (dlmsfast._tags, IEC 62056-5-3 xDLMS-APDU), turned into C lookups here.
+from dlmsfast._tags import SERVICE_TAGS
 
 cdef uint8_t _glo_tag[256]
 cdef uint8_t _ded_tag[256]

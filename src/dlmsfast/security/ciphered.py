@@ -38,18 +38,19 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Union
 
+from .._tags import GENERAL_CIPHERING, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SERVICE_TAGS
 from .._util import as_bytes, shown
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
-# The SC bits, the tag length and the service tag table are the compiled
-# core's: one definition for the structure and for the ciphering rules.
-from ._gcm import (  # noqa: F401  (SC_* and SERVICE_TAGS are this module's API too)
+# The SC bits and the tag length are the compiled core's: one definition for the
+# structure and for the ciphering rules. SERVICE_TAGS (plaintext tag, name, glo tag,
+# ded tag) comes from the one tag table, which the compiled core reads too.
+from ._gcm import (  # noqa: F401  (SC_* are this module's API too)
     SC_AUTHENTICATION,
     SC_BROADCAST_KEY,
     SC_COMPRESSION,
     SC_ENCRYPTION,
     SC_SUITE_MASK,
-    SERVICE_TAGS,
     TAG_LENGTH,
 )
 
@@ -67,9 +68,6 @@ SERVICE_NAME: dict[int, str] = {
 }
 DEDICATED_TAGS = frozenset(ded for _, _, _, ded in SERVICE_TAGS)
 
-GENERAL_GLO_CIPHERING = 0xDB
-GENERAL_DED_CIPHERING = 0xDC
-GENERAL_CIPHERING = 0xDD
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +222,16 @@ def content_length(apdu) -> int:
     return SECURITY_HEADER_LENGTH + len(apdu.ciphertext) + len(apdu.authentication_tag)
 
 
+def _content_meaning(apdu) -> dict:
+    """SC, IC, ciphertext and tag: the ciphered-content part of every form's meaning."""
+    return {
+        "security_control": apdu.security_control.to_meaning(),
+        "invocation_counter": apdu.invocation_counter,
+        "ciphertext": apdu.ciphertext.hex().upper(),
+        "authentication_tag": apdu.authentication_tag.hex().upper(),
+    }
+
+
 def _expect_end(pos: int, end: int, base: int) -> None:
     if pos != end:
         raise DecodeError(f"{end - pos} trailing octets after the APDU", base + pos)
@@ -278,6 +286,11 @@ class CipheredApdu:
         )
         return bytes((self.tag,)) + octet_string(content)
 
+    def to_meaning(self) -> dict:
+        """The structure, without deciphering (shared/vectors/security.json)."""
+        return {"apdu": self.service, "tag": f"{self.tag:02X}",
+                "length": content_length(self), **_content_meaning(self)}
+
 
 @dataclass(frozen=True, slots=True)
 class _GeneralServiceCiphering:
@@ -319,6 +332,17 @@ class _GeneralServiceCiphering:
         )
         return bytes((self.TAG,)) + octet_string(self.system_title) + octet_string(content)
 
+    def to_meaning(self) -> dict:
+        """The structure, without deciphering (shared/vectors/security.json)."""
+        return {
+            "apdu": self.service,
+            "tag": f"{self.TAG:02X}",
+            "system_title": {"length": len(self.system_title),
+                             "hex": self.system_title.hex().upper()},
+            "ciphered_content_length": content_length(self),
+            **_content_meaning(self),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class GeneralGloCiphering(_GeneralServiceCiphering):
@@ -346,6 +370,9 @@ class IdentifiedKey:
     CHOICE = 0
     key_id: int
 
+    def to_meaning(self) -> dict:
+        return {"choice": "identified-key (0)", "key_id": self.key_id}
+
 
 @dataclass(frozen=True, slots=True)
 class WrappedKey:
@@ -355,6 +382,11 @@ class WrappedKey:
     kek_id: int
     key_ciphered_data: bytes
 
+    def to_meaning(self) -> dict:
+        return {"choice": "wrapped-key (1)", "kek_id": self.kek_id,
+                "key_ciphered_data_length": len(self.key_ciphered_data),
+                "key_ciphered_data": self.key_ciphered_data.hex().upper()}
+
 
 @dataclass(frozen=True, slots=True)
 class AgreedKey:
@@ -363,6 +395,11 @@ class AgreedKey:
     CHOICE = 2
     key_parameters: bytes
     key_ciphered_data: bytes
+
+    def to_meaning(self) -> dict:
+        return {"choice": "agreed-key (2)", "key_parameters": self.key_parameters.hex().upper(),
+                "key_ciphered_data_length": len(self.key_ciphered_data),
+                "key_ciphered_data": self.key_ciphered_data.hex().upper()}
 
 
 KeyInfo = Union[IdentifiedKey, WrappedKey, AgreedKey]
@@ -463,6 +500,24 @@ class GeneralCiphering:
         _expect_end(pos + length, end, base)
         sc, ic, info, auth_tag = _split_ciphered_content(data, pos, end, base)
         return cls(*fields, key_info, sc, ic, info, auth_tag)
+
+    def to_meaning(self) -> dict:
+        """The structure, without deciphering (shared/vectors/security.json)."""
+        return {
+            "apdu": self.service,
+            "tag": f"{self.TAG:02X}",
+            "transaction_id": self.transaction_id.hex().upper(),
+            "originator_system_title": self.originator_system_title.hex().upper(),
+            "recipient_system_title": self.recipient_system_title.hex().upper(),
+            "date_time": self.date_time.hex().upper(),
+            "other_information": self.other_information.hex().upper(),
+            "key_info": None if self.key_info is None else self.key_info.to_meaning(),
+            "ciphered_content": {
+                "length": content_length(self),
+                **_content_meaning(self),
+                "ciphertext_length": len(self.ciphertext),
+            },
+        }
 
     def to_bytes(self) -> bytes:
         content = _join_ciphered_content(

@@ -66,6 +66,7 @@ from ..apdu import (
 )
 from ..apdu import ActionResult as ActionResultEnum
 from ..axdr import Data, DataType, decode_typed, encode, encode_length
+from ..cosem.obis import Obis
 from ..errors import (
     AssociationRejected,
     AuthenticationError,
@@ -88,7 +89,7 @@ from .settings import AssociationSettings
 from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 ASSOCIATION_LN = "0.0.40.0.0.255"
-REPLY_TO_HLS_AUTHENTICATION = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
+REPLY_TO_HLS_AUTHENTICATION = CosemMethodDescriptor(15, Obis.parse(ASSOCIATION_LN), 1)
 SN_REPLY_TO_HLS_OFFSET = 0x20 + (8 - 1) * 8
 """Association SN method 8 (reply_to_HLS_authentication): its short name is the
 object's base name (the vaa-name, 0xFA00) + 0x58, the first method at 0x20 and

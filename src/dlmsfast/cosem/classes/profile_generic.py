@@ -153,7 +153,7 @@ class Column:
         text = f"{self.logical_name}:{self.attribute_index}"
         return text if self.data_index == 0 else f"{text}:{self.data_index}"
 
-    def describe(self) -> dict[str, Any]:
+    def to_meaning(self) -> dict[str, Any]:
         return {
             "class_id": self.class_id,
             "object": str(self.logical_name),
@@ -202,7 +202,7 @@ class ProfileRows:
         with the values as plain JSON (timestamps ISO 8601)."""
         from ..jsonable import to_json
 
-        return {"columns": [c.describe() for c in self.columns],
+        return {"columns": [c.to_meaning() for c in self.columns],
                 "rows": [[to_json(v) for v in row] for row in self.rows]}
 
     def as_dicts(self) -> list[dict[str, Any]]:

@@ -1,0 +1,80 @@
+"""What several subcommands share: reading the input (hex, a file, binary, stdin)
+and the key options."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from ..errors import DlmsError, UsageError
+
+
+def hex_option(what: str, length: int | None = None):
+    """An argparse type: hex text (any separators) of ``length`` octets."""
+
+    def convert(text: str) -> bytes:
+        from ..explain import parse_hex
+
+        try:
+            value = parse_hex(text, what)
+        except DlmsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if length is not None and len(value) != length:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be {length} octets ({2 * length} hex digits), got {len(value)}")
+        return value
+
+    convert.__name__ = what
+    return convert
+
+
+def number(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r} (decimal or 0x-hex)") \
+            from None
+
+
+def add_input_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "input", metavar="INPUT", nargs="?", default=None,
+        help=f"{what}: hex (spaces, colons and line breaks allowed), a file holding hex or "
+             "binary octets, or - (or nothing, when piped) to read standard input")
+
+
+def read_input(argument: str | None, what: str) -> bytes:
+    """The octets of INPUT: '-' or none (stdin), an existing file, else hex text."""
+    from ..explain import parse_hex
+    from ..explain.translator import input_octets
+
+    if argument is None or argument == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError(
+                f"{what} is read from standard input, which is a terminal here: pipe "
+                "something in (e.g. `cat capture.bin | dlmsfast decode -`), or give the hex "
+                "or a file name as the argument")
+        return input_octets(sys.stdin.buffer.read(), what)
+    if os.path.isfile(argument):
+        with open(argument, "rb") as handle:
+            return input_octets(handle.read(), what)
+    return parse_hex(argument, what)
+
+
+def add_key_options(parser: argparse.ArgumentParser, required: Any = None) -> None:
+    """--ek, --ak, --system-title; the first and the last go in ``required`` (a group
+    of required options) when given, so that the help lists them as required."""
+    group = parser.add_argument_group("keys (never printed, except in the AAD step of "
+                                      "--explain)")
+    needed = required if required is not None else group
+    needed.add_argument("--ek", type=hex_option("--ek"), metavar="KEY",
+                       required=required is not None,
+                       help="the encryption key: block cipher key (global unicast), or the "
+                            "dedicated key for ded- APDUs; 16 octets (32 for suite 2)")
+    group.add_argument("--ak", type=hex_option("--ak"), metavar="KEY",
+                       help="the authentication key; 16 octets (32 for suite 2)")
+    needed.add_argument("--system-title", type=hex_option("--system-title", 8),
+                       metavar="TITLE", required=required is not None,
+                       help="the sender's system title, 8 octets (16 hex digits); "
+                            "glo-/ded- APDUs do not carry it")

@@ -1,0 +1,79 @@
+"""``dlmsfast decode``: any HDLC frame(s), wrapper frame(s), APDU or A-XDR value
+as a readable tree or as JSON (``dlmsfast/explain/schemas/decode.schema.json``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..errors import UsageError
+from ..explain import KINDS
+from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG
+from ._options import add_input_argument, add_key_options, read_input
+
+NAME = "decode"
+HELP = "explain an HDLC frame, wrapper frame, APDU or A-XDR value"
+DESCRIPTION = """\
+Decode INPUT into a readable tree (or JSON with --json). The kind is detected
+(HDLC frames, wrapper frames, APDU, A-XDR value) unless --as says it.
+
+With --ek/--ak (and --system-title for glo-/ded- APDUs) ciphered APDUs are
+deciphered and their tag is checked; --explain shows every step of the
+deciphering with the bytes (without keys: the structure, and what is needed).
+
+exit status: 0 done, 2 usage, 3 malformed input or an undecodable part,
+4 failed tag check, 5 an APDU with less protection than the keys given imply
+(see dlmsfast --help)"""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_argument(parser, "the octets to decode")
+    parser.add_argument("--as", dest="kind", choices=KINDS,
+                        help="decode as this kind instead of detecting it")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document (and nothing else) on standard output")
+    parser.add_argument("--explain", action="store_true",
+                        help="show each step of the deciphering, with the bytes")
+    add_key_options(parser)
+    parser.add_argument("--decipher-without-checking-the-tag", dest="unchecked",
+                        action="store_true",
+                        help="DANGEROUS: show the deciphered plaintext even when the tag "
+                             "cannot be checked (no --ak) or does not match; the output is "
+                             "marked UNAUTHENTICATED. For users given only the encryption "
+                             "key (some HAN ports).")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..explain import Keys, document, translate
+    from ..explain.render import node_lines, write_json, write_text
+    from ..explain.translator import problems
+
+    data = read_input(args.input, "the input")
+    if not data:
+        raise UsageError("nothing to decode: the input is empty")
+    keys = Keys(args.ek, args.ak, args.system_title, check_tag=not args.unchecked)
+    decoded = translate(data, args.kind, keys, explain=args.explain)
+    undecoded, failed, refused = problems(decoded)
+    status = (EXIT_TAG if failed else EXIT_SECURITY if refused else
+              EXIT_MALFORMED if undecoded else EXIT_OK)
+    if args.json:
+        write_json(document(decoded, status), sys.stdout, size=len(data))
+        return status
+    out = sys.stdout
+    out.write(f"{decoded.kind}: {len(decoded.nodes)} item(s), {len(data)} octets\n")
+    for item in decoded.nodes:
+        write_text(node_lines(item, "", explain=args.explain), out)
+    if failed:
+        print(f"dlmsfast decode: {failed} authentication tag(s) did not check: wrong key, "
+              "AK or system title, or changed bytes; the plaintext is not shown",
+              file=sys.stderr)
+    elif refused:
+        print("dlmsfast decode: an APDU has less protection than the keys given imply "
+              "(a possible downgrade); its plaintext is not shown", file=sys.stderr)
+    elif undecoded:
+        print(f"dlmsfast decode: {undecoded} part(s) could not be decoded or failed a "
+              "check (see 'error' and 'note' above)", file=sys.stderr)
+    return status

@@ -1,0 +1,417 @@
+"""The translator: bytes of any layer in, a tree of nodes out, one schema at every level.
+
+It owns no codec. It recognises what the bytes are (HDLC frames, wrapper frames,
+an APDU or an A-XDR value), asks the layer that owns them for the object's
+``to_meaning()``, and descends: a frame's information field or a wrapper's
+payload is decoded as an APDU, a ciphered APDU is deciphered step by step when
+keys are given (:mod:`.ciphering`), and ciphered user-information inside an
+AARQ/AARE/RLRQ/RLRE is opened with the system title of that same APDU.
+
+Every node has the same keys (``schemas/decode.schema.json``)::
+
+    {"kind":  "hdlc" | "wrapper" | "apdu" | "ciphered-apdu" | "axdr" | "segment"
+              | "undecoded",
+     "hex":   the octets of this node,
+     "meaning":  the layer's to_meaning() (the schemas of shared/vectors), or null,
+     "deciphering": the steps of .ciphering (ciphered APDUs with keys or --explain),
+     "content":  the node inside (information field, payload, plaintext), or null,
+     "error":    {"type", "message", "offset"} when this node could not be decoded,
+     "notes":    findings that do not stop decoding (bad FCS, trailing octets)}
+
+Real captures are taken as they come: HDLC frames back to back, doubled flags,
+a frame with a bad FCS (kept, with ``fcs_valid: false``). Detection tries HDLC
+(flag 0x7E first), wrapper (version 0x0001), APDU (a known tag) and A-XDR; the
+first that reads the whole input wins. When none does, the error of the reading
+the first octet points to is reported, with a hint to force another with
+``--as``.
+"""
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import axdr, hdlc, wrapper
+from .._tags import APDU_NAME
+from .._util import as_bytes, octets_argument, require, shown
+from ..apdu import parse_apdu
+from ..apdu.acse import AARE, AARQ, RLRE, RLRQ
+from ..apdu.initiate import InitiateRequest
+from ..errors import DecodeError, UsageError
+from ..security.ciphered import (
+    CipheredApdu,
+    GeneralDedCiphering,
+    is_ciphered_tag,
+    parse_ciphered,
+)
+from .ciphering import TitleSource, Walk, decipher_walk
+
+KINDS = ("hdlc", "wrapper", "apdu", "axdr")
+
+_HEX_NOISE = re.compile(r"0x|[\s:_\-,]", re.IGNORECASE)
+
+
+def parse_hex(text: str, what: str = "hex input") -> bytes:
+    """Hex as people paste it: spaces, line breaks, colons, dashes and 0x prefixes are ignored."""
+    require(text, str, what)
+    cleaned = _HEX_NOISE.sub("", text)
+    if len(cleaned) % 2:
+        raise UsageError(f"{what} has an odd number of hex digits ({len(cleaned)})")
+    try:
+        return binascii.unhexlify(cleaned)
+    except (binascii.Error, ValueError):
+        bad = next((c for c in cleaned if c not in "0123456789abcdefABCDEF"), "?")
+        raise UsageError(f"{what} is not hex (character {bad!r})") from None
+
+
+def input_octets(raw: bytes, what: str = "input") -> bytes:
+    """The bytes of an input given as hex text (pasted, with any separators and line
+    breaks) or as binary (a capture file): text that is not all printable is binary."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return raw
+    if any(not c.isprintable() and c not in "\r\n\t" for c in text):
+        return raw
+    return parse_hex(text, what)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What the user gave for deciphering. Never printed: the repr hides the keys."""
+
+    encryption_key: bytes | None = field(default=None, repr=False)
+    authentication_key: bytes | None = field(default=None, repr=False)
+    system_title: bytes | None = None
+    check_tag: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("encryption_key", "authentication_key", "system_title"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, octets_argument(value, name.replace("_", " ")))
+        object.__setattr__(self, "check_tag", bool(self.check_tag))
+
+    def __bool__(self) -> bool:
+        return self.encryption_key is not None or self.authentication_key is not None
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
+            "offset": getattr(exc, "offset", None)}
+
+
+def node(kind: str, octets: bytes, meaning: Any = None, **more: Any) -> dict[str, Any]:
+    result = {"kind": kind, "hex": octets.hex().upper(), "meaning": meaning,
+              "deciphering": None, "content": None, "error": None, "notes": []}
+    result.update(more)
+    return result
+
+
+@dataclass
+class Decoded:
+    """What the translator found: the kind of the input and its nodes."""
+
+    kind: str
+    nodes: list[dict[str, Any]]
+    walks: list[Walk] = field(default_factory=list)
+
+    @property
+    def meaning(self) -> dict[str, Any]:
+        """The meaning of the first node (the layer's to_meaning())."""
+        return self.nodes[0]["meaning"]
+
+
+class _Translation:
+    """One translation: the keys given, and every deciphering walked on the way down."""
+
+    def __init__(self, keys: Keys, explain: bool) -> None:
+        self.keys = keys
+        self.explain = explain
+        self.walks: list[Walk] = []
+        # learnt from the capture itself, in order: the system titles of the AARQ
+        # (client) and AARE (server), and the dedicated key of a deciphered
+        # InitiateRequest, for the glo-/ded- APDUs that follow
+        self.titles: dict[bool, TitleSource] = {}
+        self.dedicated_key: bytes | None = None
+
+    # -- layers -------------------------------------------------------------------
+
+    def axdr(self, data: bytes) -> list[dict[str, Any]]:
+        return [node("axdr", data, axdr.decode_typed(data).to_meaning())]
+
+    def hdlc(self, data: bytes) -> list[dict[str, Any]]:
+        spans, rest = _hdlc_frames(data)
+        frames = [self.hdlc_frame(data[start:end], start) for start, end in spans]
+        self.reassemble(frames)
+        if rest is not None:
+            # octets after the last whole frame (a capture cut short, trailing noise)
+            frames.append(node("undecoded", data[rest.offset if rest.offset is not None
+                                                 else 0:], error=_error(rest)))
+        return frames
+
+    def hdlc_frame(self, raw: bytes, base: int) -> dict[str, Any]:
+        try:
+            meaning = hdlc.describe_frame(raw)
+        except DecodeError as exc:
+            exc = DecodeError(exc.message, None if exc.offset is None else exc.offset + base)
+            return node("undecoded", raw, error=_error(exc))
+        result = node("hdlc", raw, meaning)
+        if not meaning["fcs_valid"]:
+            result["notes"].append("FCS does not match the frame (fcs_valid false); "
+                                   "decoded anyway")
+        if meaning.get("hcs_valid") is False:
+            result["notes"].append("HCS does not match the header (hcs_valid false)")
+        info = bytes.fromhex(meaning["information"] or "")
+        if meaning.get("llc"):
+            result["content"] = self.payload(info[3:], segmented=meaning["format"]["segmented"])
+        elif info and meaning["control"]["frame"] in ("I", "UI"):
+            # A continuation segment has no LLC header: a part of a longer APDU.
+            result["content"] = self.payload(info, segmented=True)
+        return result
+
+    def reassemble(self, frames: list[dict[str, Any]]) -> None:
+        """Segments of one APDU in frames of the capture (the first with the LLC
+        header, the last without the segmentation bit): the last frame's content
+        becomes the whole APDU."""
+        parts: list[bytes] = []
+        for item in frames:
+            meaning = item["meaning"]
+            if item["kind"] != "hdlc" or meaning["control"]["frame"] not in ("I", "UI"):
+                continue
+            info = bytes.fromhex(meaning["information"] or "")
+            segmented = meaning["format"]["segmented"]
+            if meaning.get("llc"):
+                parts = [info[3:]] if segmented else []
+            elif parts and info:
+                parts.append(info)
+                if not segmented:
+                    item["content"] = self.payload(b"".join(parts), segmented=False)
+                    item["content"]["notes"].append(
+                        f"the whole APDU, reassembled from the {len(parts)} segments "
+                        "ending in this frame")
+                    parts = []
+
+    def wrapper(self, data: bytes) -> list[dict[str, Any]]:
+        nodes = []
+        pos = 0
+        while pos < len(data):
+            used, frame = wrapper.parse_wrapper_from(data, pos)
+            if frame is None:
+                rest = data[pos:]
+                if pos == 0:
+                    wrapper.WrapperFrame.from_bytes(rest)  # raises with the reason
+                nodes.append(node("undecoded", rest, error=_error(DecodeError(
+                    "octets after the last wrapper frame do not make a frame", pos))))
+                break
+            raw = data[pos:pos + used]
+            result = node("wrapper", raw, wrapper.describe_wrapper(raw))
+            if frame.payload:
+                result["content"] = self.payload(frame.payload, segmented=False)
+            nodes.append(result)
+            pos += used
+        return nodes
+
+    def apdu(self, data: bytes, title: TitleSource | None = None) -> dict[str, Any]:
+        if data and is_ciphered_tag(data[0]):
+            return self.ciphered(data, title)
+        apdu = parse_apdu(data)
+        result = node("apdu", data, apdu.to_meaning())
+        if isinstance(apdu, AARQ) and apdu.calling_ap_title:
+            self.titles[True] = TitleSource(apdu.calling_ap_title,
+                                            "the AARQ's calling-AP-title earlier in the input")
+        if isinstance(apdu, AARE) and apdu.responding_ap_title:
+            self.titles[False] = TitleSource(
+                apdu.responding_ap_title, "the AARE's responding-AP-title earlier in the input")
+        if isinstance(apdu, InitiateRequest) and apdu.dedicated_key is not None:
+            self.dedicated_key = apdu.dedicated_key
+        if isinstance(apdu, (AARQ, AARE, RLRQ, RLRE)) and apdu.user_information:
+            inner = apdu.user_information
+            if is_ciphered_tag(inner[0]):
+                result["content"] = self.ciphered(inner, _acse_title(apdu, self.keys))
+        return result
+
+    def ciphered(self, data: bytes, title: TitleSource | None) -> dict[str, Any]:
+        apdu = parse_ciphered(data)
+        result = node("ciphered-apdu", data, apdu.to_meaning())
+        if not (self.keys or self.explain):
+            return result
+        from_client = _from_client(apdu)
+        if title is None:
+            title = self.titles.get(from_client)
+        if title is None:
+            title = TitleSource(self.keys.system_title, "--system-title") \
+                if self.keys.system_title is not None else TitleSource(None, "")
+        key, key_source = self.keys.encryption_key, None
+        dedicated = isinstance(apdu, GeneralDedCiphering) or (
+            isinstance(apdu, CipheredApdu) and apdu.dedicated)
+        if dedicated and self.dedicated_key is not None:
+            key = self.dedicated_key
+            key_source = "from the InitiateRequest deciphered earlier in the input"
+        walk = decipher_walk(apdu, data, encryption_key=key,
+                             authentication_key=self.keys.authentication_key, title=title,
+                             check_tag=self.keys.check_tag, key_source=key_source)
+        self.walks.append(walk)
+        result["deciphering"] = walk.to_meaning()
+        if walk.plaintext is not None and (apdu.security_control.encryption or walk.authenticated):
+            inner = self.payload(walk.plaintext, segmented=False)
+            if not walk.authenticated:
+                inner["notes"].append("UNAUTHENTICATED: the tag was not checked")
+            if inner["kind"] == "undecoded":
+                inner["notes"].append(
+                    "the deciphered octets do not decode (offsets count in them, not in "
+                    "the input)" + ("" if walk.authenticated else
+                                    ": without a tag, a wrong key or system title gives "
+                                    "wrong octets and no other sign"))
+            result["content"] = inner
+        return result
+
+    def payload(self, payload: bytes, *, segmented: bool) -> dict[str, Any]:
+        """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
+        if segmented:
+            return node("segment", payload,
+                        notes=["part of a longer APDU: join the segments to decode it"])
+        try:
+            return self.apdu(payload)
+        except DecodeError as exc:
+            return node("undecoded", payload, error=_error(exc))
+
+
+def _from_client(apdu: Any) -> bool:
+    """Whether the client sent this ciphered APDU: requests go client to server."""
+    if isinstance(apdu, CipheredApdu):
+        name = APDU_NAME.get(apdu.plain_tag, "")
+        return name.endswith(("Request", "-request"))
+    return True
+
+
+def _acse_title(apdu: Any, keys: Keys) -> TitleSource:
+    """The sender's system title for ciphered user-information: in the same APDU."""
+    if isinstance(apdu, AARQ) and apdu.calling_ap_title:
+        return TitleSource(apdu.calling_ap_title, "the AARQ's calling-AP-title")
+    if isinstance(apdu, AARE) and apdu.responding_ap_title:
+        return TitleSource(apdu.responding_ap_title, "the AARE's responding-AP-title")
+    if keys.system_title is not None:
+        return TitleSource(keys.system_title, "--system-title")
+    return TitleSource(None, "")
+
+
+def _hdlc_frames(data: bytes) -> tuple[list[tuple[int, int]], DecodeError | None]:
+    """(start, end) of each frame of a capture (flags shared or doubled, each frame's
+    end found from its format field's length: a 0x7E inside a frame is data), and
+    what stopped the reading after at least one frame (trailing octets), if anything.
+    Without a single frame the error is raised."""
+    spans: list[tuple[int, int]] = []
+    try:
+        _read_hdlc_frames(data, spans)
+    except DecodeError as exc:
+        if not spans:
+            raise
+        # the rest starts after the last frame's closing flag
+        return spans, DecodeError(f"after {len(spans)} frame(s): {exc.message}", spans[-1][1])
+    return spans, None
+
+
+def _read_hdlc_frames(data: bytes, spans: list[tuple[int, int]]) -> None:
+    pos = 0
+    n = len(data)
+    while pos < n:
+        if data[pos] != hdlc.FLAG:
+            raise DecodeError(f"expected the HDLC flag 0x7E, got 0x{data[pos]:02X}", pos)
+        while pos + 1 < n and data[pos + 1] == hdlc.FLAG:
+            pos += 1  # doubled (or shared) flags between frames
+        if pos + 1 == n:
+            if not spans:
+                raise DecodeError("HDLC input is only flags", pos)
+            break
+        if pos + 3 > n:
+            raise DecodeError("HDLC frame cut before its format field", pos + 1)
+        length = (data[pos + 1] << 8 | data[pos + 2]) & 0x7FF
+        end = pos + 1 + length
+        if end >= n:
+            raise DecodeError(f"HDLC frame of {length} octets (format field) but "
+                              f"{n - pos - 2} follow its opening flag, without a closing "
+                              "flag", pos + 1)
+        if data[end] != hdlc.FLAG:
+            raise DecodeError(f"HDLC frame length {length} (format field) does not end at "
+                              f"a flag: 0x{data[end]:02X}", end)
+        spans.append((pos, end + 1))
+        pos = end
+        if pos + 1 == n:
+            break
+
+
+def _detect(data: bytes) -> list[str]:
+    """The kinds to try, likeliest first, from the first octets."""
+    if data[0] == hdlc.FLAG:
+        return ["hdlc", "axdr"]
+    if len(data) >= 8 and data[0] == 0 and data[1] == 1:
+        return ["wrapper", "axdr", "apdu"]
+    if data[0] in APDU_NAME:
+        return ["apdu", "axdr"]
+    return ["axdr", "apdu"]
+
+
+def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
+              explain: bool = False) -> Decoded:
+    """Decode ``data`` as ``kind`` (or detect it) into nodes; see the module docstring."""
+    if kind is not None and (not isinstance(kind, str) or kind not in KINDS):
+        raise UsageError(f"unknown kind {shown(kind)}; one of {', '.join(KINDS)}")
+    data = as_bytes(data, "the input")
+    if not data:
+        raise UsageError("nothing to decode: the input is empty")
+    keys = keys if keys is not None else Keys()
+    require(keys, Keys, "keys")
+    candidates = [kind] if kind else _detect(data)
+    first: DecodeError | None = None
+    for candidate in candidates:
+        # each reading starts afresh: nothing learnt by a wrong one carries over
+        translation = _Translation(keys, explain)
+        try:
+            if candidate == "apdu":
+                nodes = [translation.apdu(data)]
+            else:
+                nodes = getattr(translation, candidate)(data)
+        except DecodeError as exc:
+            if first is None:
+                first = exc
+            continue
+        return Decoded(candidate, nodes, list(translation.walks))
+    assert first is not None
+    if kind is None:
+        others = [k for k in KINDS if k != candidates[0]]
+        raise DecodeError(f"read as {candidates[0]}: {first.message} (if it is not "
+                          f"{_a(candidates[0])}, force the kind with --as "
+                          f"{'/'.join(others)}, kind= in Python)", first.offset)
+    raise first
+
+
+def _a(kind: str) -> str:
+    return {"hdlc": "an HDLC frame", "wrapper": "a wrapper frame", "apdu": "an APDU",
+            "axdr": "an A-XDR value"}[kind]
+
+
+def problems(decoded: Decoded) -> tuple[int, int, int]:
+    """(undecodable parts, failed tag checks, refused downgrades) anywhere in the nodes."""
+    undecoded = failed = refused = 0
+    stack = list(decoded.nodes)
+    while stack:
+        item = stack.pop()
+        if item["error"] is not None:
+            undecoded += 1
+        if item["meaning"] and isinstance(item["meaning"], dict) and \
+                item["meaning"].get("fcs_valid") is False:
+            undecoded += 1
+        walk = item["deciphering"]
+        if walk is not None and walk["tag_ok"] is False:
+            failed += 1
+        if walk is not None and walk["refused"]:
+            refused += 1
+        if item["content"] is not None:
+            stack.append(item["content"])
+    return undecoded, failed, refused
+
+
+__all__ = ["Decoded", "KINDS", "Keys", "input_octets", "node", "parse_hex", "problems",
+           "translate"]
