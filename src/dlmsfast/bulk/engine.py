@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import gc
 import multiprocessing
 import os
 import queue as _queue
@@ -68,6 +69,7 @@ UTC = _dt.timezone.utc
 RUN_KIND = "bulk"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 _RETRYABLE = (TransportError, DecodeError)
+_GC_GEN0 = 20_000  # allocations between gen-0 collections in a shard's loop
 # a range with one open end: the earliest or latest instant a date-time can say
 _EARLIEST = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _LATEST = _dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc)
@@ -581,8 +583,9 @@ class _ShardReader:
                 continue
             su = scalers.get(c.logical_name) if c.attribute_index == 2 and \
                 c.class_id in REGISTER_CLASSES else None
-            cells.append((i, str(c.logical_name), c.attribute_index,
-                          0 if su is None else su.scaler, None if su is None else su.unit.symbol))
+            scaler = 0 if su is None else su.scaler
+            cells.append((i, str(c.logical_name), c.attribute_index, scaler, 10 ** abs(scaler),
+                          None if su is None else su.unit.symbol))
         times = self.times
         if len(times) > 100_000:
             times.clear()
@@ -605,12 +608,16 @@ class _ShardReader:
                 times[when] = taken
             if newest is None or taken > newest:
                 newest = taken
-            for i, obis, attribute, scaler, unit in cells:
+            for i, obis, attribute, scaler, power, unit in cells:
                 value = row[i]
                 if value.__class__ is not int:
                     return False
+                # int / int and int -> float round correctly, as float(Decimal(value)
+                # .scaleb(scaler)) does for these (at most 20-digit) integers: the
+                # same float, without a Decimal per cell
                 append((meter_id, obis, attribute, taken, value, unit,
-                        value if not scaler else float(Decimal(value).scaleb(scaler)), status))
+                        value if not scaler else
+                        value / power if scaler < 0 else float(value * power), status))
         rows.extend(out)
         if newest is not None:
             marks.append((meter_id, str(profile_obis), newest))
@@ -682,7 +689,20 @@ def read_shard(shard: Shard, progress: Optional[Progress] = None,
     readings and sessions are in the store when this returns (or, with
     ``sink``, handed to it batch by batch: see :func:`commit_batch`)."""
     raise_file_limit()
-    return asyncio.run(_ShardReader(shard, progress, sink).run())
+    # A session allocates thousands of short-lived containers (events, rows,
+    # futures); with the default gen-0 threshold (700) the collector runs
+    # several times per session and walks the long-lived objects that every
+    # run starts with (modules, the plan, the keys). Frozen, those are never
+    # walked again; a larger gen-0 threshold collects the same garbage in
+    # fewer passes. Put back as found: read_shard may run in the caller's process.
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(_GC_GEN0, *thresholds[1:])
+    try:
+        return asyncio.run(_ShardReader(shard, progress, sink).run())
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def make_shards(meters: Sequence[MeterRow], count: int, **fields) -> list[Shard]:
