@@ -49,6 +49,7 @@ import resource
 import threading
 import time
 from collections import Counter, deque
+from itertools import repeat
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Optional, Sequence, cast
@@ -69,6 +70,7 @@ UTC = _dt.timezone.utc
 RUN_KIND = "bulk"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 _RETRYABLE = (TransportError, DecodeError)
+_INT_ONLY = {int}
 _GC_GEN0 = 20_000  # allocations between gen-0 collections in a shard's loop
 # a range with one open end: the earliest or latest instant a date-time can say
 _EARLIEST = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
@@ -590,10 +592,8 @@ class _ShardReader:
         if len(times) > 100_000:
             times.clear()
         width = len(definitions)
-        out: list[tuple] = []
-        append = out.append
         meter_id = meter.id
-        newest = None
+        takens = []
         for row in plain:
             if len(row) != width:
                 return False
@@ -606,22 +606,25 @@ class _ShardReader:
                 if taken is None:
                     return False
                 times[when] = taken
-            if newest is None or taken > newest:
-                newest = taken
-            for i, obis, attribute, scaler, power, unit in cells:
-                value = row[i]
-                if value.__class__ is not int:
-                    return False
-                # int / int and int -> float round correctly, as float(Decimal(value)
-                # .scaleb(scaler)) does for these (at most 20-digit) integers: the
-                # same float, without a Decimal per cell
-                append((meter_id, obis, attribute, taken, value, unit,
-                        value if not scaler else
-                        value / power if scaler < 0 else float(value * power), status))
+            takens.append(taken)
+        newest = max(takens)
+        # column by column: zip() makes the row tuples without a Python step per cell
+        count = len(takens)
+        out: list[tuple] = []
+        for i, obis, attribute, scaler, power, unit in cells:
+            values = [row[i] for row in plain]
+            if set(map(type, values)) != _INT_ONLY:
+                return False
+            # int / int and int -> float round correctly, as float(Decimal(value)
+            # .scaleb(scaler)) does for these (at most 20-digit) integers: the
+            # same float, without a Decimal per cell
+            scaled = values if not scaler else [v / power for v in values] if scaler < 0 \
+                else [float(v * power) for v in values]
+            out += zip(repeat(meter_id, count), repeat(obis, count), repeat(attribute, count),
+                       takens, values, repeat(unit, count), scaled, repeat(status, count))
         rows.extend(out)
-        if newest is not None:
-            marks.append((meter_id, str(profile_obis), newest))
-            self.since[meter_id] = newest
+        marks.append((meter_id, str(profile_obis), newest))
+        self.since[meter_id] = newest
         return True
 
     def _range(self, meter: MeterRow) -> tuple[Optional[_dt.datetime], Optional[_dt.datetime]]:

@@ -125,6 +125,8 @@ class Connection:
         self.trace = trace
         framing.trace = trace
         self._waiter: Optional[asyncio.Future] = None
+        # one armed timer per connection, kept from wait to wait (see _wait)
+        self._timer: Optional[asyncio.TimerHandle] = None
         self._lost: Optional[BaseException] = None
         self._open = False
         self._link_wait = False
@@ -201,14 +203,27 @@ class Connection:
                 self._on_deadline(seconds, what)
                 deadline = loop.time() + seconds
                 continue
-            waiter = self._waiter = loop.create_future()
-            handle = loop.call_at(deadline, _wake, waiter)
+            # The timer may outlive this wait: a later wait's deadline is later, so
+            # the timer armed for an earlier one only wakes it early, to re-check
+            # and re-arm. One timer per session instead of one per exchange: no
+            # call_at and cancel (and heap entries) for every request.
+            timer = self._timer
+            if timer is None or timer.when() > deadline:
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_at(deadline, self._on_timer)
+            self._waiter = loop.create_future()
             try:
-                await waiter
+                await self._waiter
             finally:
-                handle.cancel()
                 self._waiter = None
         self._raise_if_lost()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _wait_blocking(self, ready: Callable[[], bool], seconds: float, what: str) -> None:
         """:meth:`_wait` on a blocking stream: the stream's ``pump`` sleeps in the
@@ -302,6 +317,9 @@ class Connection:
     def abort(self) -> None:
         """Close the stream at once."""
         self._open = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.stream.close()
         if self._lost is None:
             self._lost = ConnectionLost(f"the connection to {self.peer} is closed")
@@ -312,11 +330,6 @@ class Connection:
 
     async def __aexit__(self, *exc_info) -> None:
         await self.close()
-
-
-def _wake(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 __all__ = ["Connection", "Framing", "WrapperFraming", "Trace"]
