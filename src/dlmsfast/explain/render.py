@@ -263,3 +263,33 @@ def write_text(lines: Iterator[str], out: IO[str]) -> None:
     if batch:
         batch.append("")
         out.write("\n".join(batch))
+
+
+def readings_lines(notification: dict[str, Any]) -> Iterator[str]:
+    """The readings of one notification (its ``to_meaning()``) as a table:
+    OBIS, value, scaled, unit, timestamp."""
+    head = [f"data-notification: {len(notification['readings'])} reading(s)"]
+    for name in ("meter_id", "layout", "invocation_counter", "date_time"):
+        if notification.get(name) is not None:
+            head.append(f"{name.replace('_', ' ')} {notification[name]}")
+    if notification["invocation_counter"] is not None and not notification["authenticated"]:
+        head.append("UNAUTHENTICATED: deciphered without checking a tag")
+    yield ", ".join(head)
+    rows = [("OBIS", "value", "scaled", "unit", "timestamp")]
+    for reading in notification["readings"]:
+        rows.append((reading["object"], _cell(reading["value"]), _cell(reading["scaled"]),
+                     reading["unit"] or "", reading["timestamp"] or ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        yield "  " + "  ".join(cells + [row[4]]).rstrip()
+    if notification["unnamed"]:
+        yield "  values that no object names: " + ", ".join(_cell(v) for v in notification["unnamed"])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(_finite(value), ensure_ascii=False)
