@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from han_frames import (
     BY_ID,
+    FRAMES,
     GOOD,
     NO_OBIS,
     SUSPECT,
@@ -22,7 +23,10 @@ from han_frames import (
     expected_unit,
     same_value,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_cli import run, run_json
+from test_explain_findings import _decode_json
 
 from dlmsfast.cli import EXIT_MALFORMED, EXIT_OK, EXIT_TAG, EXIT_USAGE
 
@@ -222,3 +226,17 @@ def test_a_request_in_general_glo_is_not_taken_for_a_push(capsys):
     status, document, _ = run_json(capsys, "decode", out.strip(), "--ek", GB_EK, "--ak", GB_AK)
     assert status == EXIT_OK
     assert document["notifications"] == [] and document["notification_error"] is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FRAMES), st.data())
+def test_mutated_and_cut_captures_give_json_with_a_documented_status(entry, draw):
+    """M-Bus and HDLC segments, blocks and pushes changed or cut anywhere: one
+    JSON document, a documented status, never an internal error."""
+    data = bytearray.fromhex(entry["hex"])
+    for _ in range(draw.draw(st.integers(0, 3))):
+        data[draw.draw(st.integers(0, len(data) - 1))] = draw.draw(st.integers(0, 255))
+    cut = draw.draw(st.integers(1, len(data)))
+    tag_check = draw.draw(st.booleans())
+    _decode_json(["decode", "--json", bytes(data[:cut]).hex(),
+                  *key_options(entry, tag_check=tag_check)])
