@@ -36,7 +36,7 @@ from ..security.ciphered import parse_ciphered
 from ..security.context import FORMS
 from .ciphering import _KEY_LENGTHS, Walk, encipher_walk
 from .render import SCHEMA_VERSION, interpret_octet_strings, walk_lines
-from .translator import KINDS, Decoded, Keys, _error, _walk_nodes as _all_nodes, parse_hex, translate
+from .translator import KINDS, Decoded, Keys, _error, parse_hex, translate, walk_nodes
 
 
 def schema() -> dict[str, Any]:
@@ -104,7 +104,7 @@ def encrypt(plaintext: bytes, *, encryption_key: bytes | None,
 
 def document(decoded: Decoded, exit_status: int) -> dict[str, Any]:
     """The top-level JSON document of ``decode --json``."""
-    for item in _all_nodes(decoded.nodes):
+    for item in walk_nodes(decoded.nodes):
         interpret_octet_strings(item["meaning"])
     error = decoded.notification_error
     return {"kind": decoded.kind, "schema_version": SCHEMA_VERSION,

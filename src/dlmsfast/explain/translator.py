@@ -42,7 +42,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from .. import axdr, hdlc, wrapper
 from .._tags import (
@@ -624,13 +624,14 @@ def _mark_covered(decoded: Decoded) -> None:
     """A node the generic decoder refused that the push decoder read (a meter's
     quirk, e.g. a list of descriptors without A-XDR types): said in its notes."""
     covered = {n.apdu.hex().upper() for n in decoded.notifications if n.apdu}
-    for item in _walk_nodes(decoded.nodes):
+    for item in walk_nodes(decoded.nodes):
         if item["kind"] == "undecoded" and item["hex"] in covered:
             item["notes"].append("read by the push decoder, which knows this meter's "
                                  "quirk: see the readings")
 
 
-def _walk_nodes(nodes: list[dict[str, Any]]):
+def walk_nodes(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every node of a tree and the nodes inside them (content), in no set order."""
     stack = list(nodes)
     while stack:
         item = stack.pop()
@@ -649,7 +650,7 @@ def problems(decoded: Decoded) -> tuple[int, int, int]:
     A node the push decoder read (a meter's quirk) does not count as undecodable."""
     undecoded = failed = refused = 0
     covered = {n.apdu.hex().upper() for n in decoded.notifications if n.apdu}
-    for item in _walk_nodes(decoded.nodes):
+    for item in walk_nodes(decoded.nodes):
         if item["error"] is not None and item["hex"] not in covered:
             undecoded += 1
         if item["meaning"] and isinstance(item["meaning"], dict) and (
@@ -665,4 +666,4 @@ def problems(decoded: Decoded) -> tuple[int, int, int]:
 
 
 __all__ = ["Decoded", "KINDS", "Keys", "input_octets", "node", "parse_hex", "problems",
-           "translate"]
+           "translate", "walk_nodes"]
