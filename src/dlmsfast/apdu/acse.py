@@ -36,6 +36,7 @@ from :mod:`dlmsfast.security`), already checked by ``from_bytes``.
 """
 from __future__ import annotations
 
+from enum import Enum
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, NamedTuple
 
@@ -495,6 +496,10 @@ class _AcseApdu:
         for name, wrap in self._COERCE:
             value = getattr(self, name)
             if value is not None and not isinstance(value, wrap):
+                if issubclass(wrap, Enum) and not isinstance(value, int):
+                    # before the lookup, which hashes the value (a deep list: RecursionError)
+                    raise EncodeError(f"{name} must be a {wrap.__name__} (an int), "
+                                      f"not {type(value).__name__}")
                 try:
                     object.__setattr__(self, name, wrap(value))
                 except (ValueError, TypeError) as exc:

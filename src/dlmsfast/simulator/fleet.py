@@ -53,8 +53,9 @@ from ..session import events as ev
 from ..session.settings import SECURITY_BITS
 from ..transport.server import MeterPort, MeterServer, WireBehaviour, raise_file_limit, serve
 from . import data as d
-from .faults import NO_FAULTS, MeterFaults, assign_faults, parse_faults
+from .faults import NO_FAULTS, MeterFaults, assign_faults, check_latency, parse_faults
 from .meter import AssociationView, Catalog, MeterModel
+from .._util import require, shown
 
 FRAMINGS = ("wrapper", "hdlc", "mixed")
 AUTHS = ("none", "lls", "hls-gmac", "mixed")
@@ -68,9 +69,10 @@ PUBLIC_CLIENT = 16
 
 def meter_index(meter_id: str) -> int:
     """The index of a meter from its id in meters.csv (``sim-00042`` -> 42)."""
+    require(meter_id, str, "a meter id")
     prefix, _, digits = meter_id.rpartition("-")
     if prefix != "sim" or not digits.isdigit():
-        raise UsageError(f"not a simulated meter's id: {meter_id!r} (sim-NNNNN)")
+        raise UsageError(f"not a simulated meter's id: {shown(meter_id)} (sim-NNNNN)")
     return int(digits)
 
 
@@ -117,13 +119,26 @@ class FleetConfig:
     idle_timeout: Optional[float] = 120.0
 
     def __post_init__(self) -> None:
+        for name in ("meters", "base_port", "devices_per_port", "profile_rows", "seed",
+                     "max_pdu", "hdlc_max_info", "hdlc_window"):
+            value = getattr(self, name)
+            if type(value) is not int:
+                raise UsageError(f"{name} must be an int, got {shown(value)}")
+        for name in ("framing", "auth", "security", "faults", "host"):
+            require(getattr(self, name), str, name)
+        check_latency(self.latency)
+        require(self.fixed_time, (_dt.datetime, type(None)), "fixed_time")
+        require(self.challenge, (bytes, type(None)), "challenge")
+        if self.idle_timeout is not None and (type(self.idle_timeout) not in (int, float)
+                                              or not self.idle_timeout > 0):
+            raise UsageError(f"idle_timeout is None or seconds > 0, got {shown(self.idle_timeout)}")
         if self.meters < 1:
             raise UsageError("a fleet has at least one meter")
         for name, value, allowed in (("framing", self.framing, FRAMINGS),
                                      ("auth", self.auth, AUTHS),
                                      ("security", self.security, SECURITIES)):
             if value not in allowed:
-                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {shown(value)}")
         if not 1 <= self.devices_per_port <= 100:
             raise UsageError("devices_per_port must be 1..100")
         if not 1 <= self.profile_rows <= 100_000:
@@ -170,6 +185,7 @@ class MeterSpec:
 
 def meter_specs(config: FleetConfig) -> list[MeterSpec]:
     """Every meter of the fleet, in index order."""
+    require(config, FleetConfig, "config")
     faults = assign_faults(config.faults, config.meters, config.seed, config.latency)
     width = max(5, len(str(config.meters - 1)))
     specs = []
@@ -361,7 +377,15 @@ class MeterSimulator:
     def __init__(self, config: FleetConfig, indexes: Optional[Iterable[int]] = None) -> None:
         self.config = config
         self.specs = meter_specs(config)
-        self.indexes = list(range(config.meters)) if indexes is None else list(indexes)
+        if indexes is None:
+            self.indexes = list(range(config.meters))
+        else:
+            if not isinstance(indexes, Iterable) or isinstance(indexes, (str, bytes)):
+                raise UsageError(f"indexes are meter indexes (ints), got {shown(indexes)}")
+            self.indexes = list(indexes)
+            for k in self.indexes:
+                if type(k) is not int or not 0 <= k < config.meters:
+                    raise UsageError(f"not a meter index of this fleet: {shown(k)}")
         fixed = config.fixed_time
         if fixed is not None:
             seconds = fixed.timestamp()

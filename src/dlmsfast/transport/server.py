@@ -38,6 +38,7 @@ from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
 from ..hdlc.link import ApduReceived, Disconnected, HdlcLink, LinkTimeout
 from ..wrapper import WrapperStreamSplitter
+from .._util import shown
 
 Responder = Callable[[bytes], Optional[Sequence[bytes]]]
 CORRUPT_OFFSET = 8
@@ -89,7 +90,7 @@ class MeterPort:
     def __init__(self, port: int, framing: str, devices: Iterable[LogicalDevice], *,
                  hdlc_parameters: Optional[HdlcParameters] = None) -> None:
         if framing not in FRAMINGS:
-            raise UsageError(f"framing must be wrapper or hdlc, got {framing!r}")
+            raise UsageError(f"framing must be wrapper or hdlc, got {shown(framing)}")
         self.port = port
         self.framing = framing
         self.devices = {device.address: device for device in devices}
@@ -265,6 +266,9 @@ class MeterServer:
     closes an idle one)."""
 
     def __init__(self, idle_timeout: Optional[float] = None) -> None:
+        if idle_timeout is not None and (type(idle_timeout) not in (int, float)
+                                         or not idle_timeout >= 0):
+            raise UsageError(f"idle_timeout is None or seconds >= 0, got {shown(idle_timeout)}")
         self.listeners: list[asyncio.AbstractServer] = []
         self.connections: set[_MeterConnection] = set()
         self.ports: list[int] = []
@@ -272,7 +276,12 @@ class MeterServer:
         self.idle_closed = 0
         self._sweeper: Optional[asyncio.TimerHandle] = None
         if idle_timeout:
-            self._sweeper = asyncio.get_running_loop().call_later(idle_timeout / 4, self._sweep)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise UsageError("a MeterServer with an idle_timeout is made on the running "
+                                 "event loop it serves (in a coroutine, as serve() does)") from None
+            self._sweeper = loop.call_later(idle_timeout / 4, self._sweep)
 
     def _sweep(self) -> None:
         oldest = time.monotonic() - self.idle_timeout
