@@ -420,7 +420,8 @@ def _user_information_field() -> _Field:
 
 # --- user-information content ---------------------------------------------------
 
-_PLAIN_CONTENT = {
+_PLAIN_CONTENT: dict[int, type[InitiateRequest] | type[InitiateResponse]
+                     | type[ConfirmedServiceError]] = {
     InitiateRequest.TAG: InitiateRequest,
     InitiateResponse.TAG: InitiateResponse,
     ConfirmedServiceError.TAG: ConfirmedServiceError,

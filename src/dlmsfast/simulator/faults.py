@@ -45,7 +45,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Any, Iterable, Optional
 
 from ..errors import UsageError
 from ..transport.server import WireBehaviour
@@ -190,7 +190,8 @@ def _apply(faults: MeterFaults, item: FaultItem) -> MeterFaults:
         return replace(faults, latency=item.value)
     if kind == "slow-drip":
         return replace(faults, drip=item.value[0] if item.value else DEFAULT_DRIP)
-    return replace(faults, **{kind.replace("-", "_"): True})
+    flag: dict[str, Any] = {kind.replace("-", "_"): True}  # one of the boolean faults
+    return replace(faults, **flag)
 
 
 def assign_faults(items: list[FaultItem] | str, meters: int, seed: int = 0,
@@ -214,6 +215,7 @@ def assign_faults(items: list[FaultItem] | str, meters: int, seed: int = 0,
     order = list(range(meters))
     random.Random(seed).shuffle(order)
     taken = 0
+    chosen: Iterable[int]
     for item in items:
         if item.share is not None:
             count = int(item.share * meters + 0.5)

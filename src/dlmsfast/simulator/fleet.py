@@ -29,7 +29,7 @@ import asyncio
 import csv
 import datetime as _dt
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional, Sequence
 
 from ..apdu import (
@@ -228,7 +228,7 @@ class SimulatedMeter:
     def _last_counter(self) -> Optional[int]:
         return None if self._context is None else self._context.peer_invocation_counter
 
-    def _make_policy(self) -> None:
+    def _make_policy(self) -> tuple[AuthenticationPolicy, ServerSettings]:
         spec, config = self.spec, self.config
         k = spec.index
         ciphered = spec.security != "none" or spec.auth == "hls-gmac"
@@ -245,23 +245,24 @@ class SimulatedMeter:
             security=SECURITY_BITS[spec.security], security_context=self._context))
         if self.faults.refuse_association:
             entries = []
-        self._policy = AuthenticationPolicy(entries)
+        policy = self._policy = AuthenticationPolicy(entries)
         conformance = ServerSettings().conformance
         if not config.general_protection:
             conformance &= ~conformance.GENERAL_PROTECTION
-        options = {}
+        settings = ServerSettings(system_title=d.server_system_title(k),
+                                  max_receive_pdu_size=config.max_pdu, conformance=conformance)
         if config.challenge is not None:
             challenge = config.challenge
-            options["challenge"] = lambda: challenge
-        self._settings = ServerSettings(system_title=d.server_system_title(k),
-                                        max_receive_pdu_size=config.max_pdu,
-                                        conformance=conformance, **options)
+            settings = replace(settings, challenge=lambda: challenge)
+        self._settings = settings
+        return policy, settings
 
     def associate(self, client_address: int) -> "Association":
-        if self._policy is None:
-            self._make_policy()
+        policy, settings = self._policy, self._settings
+        if policy is None or settings is None:
+            policy, settings = self._make_policy()
         self.sessions += 1
-        return Association(self, ServerSession(self._settings, self._policy,
+        return Association(self, ServerSession(settings, policy,
                                                client_address=client_address),
                            AssociationView(client_address, self.address))
 
@@ -295,10 +296,12 @@ class Association:
         out: list[bytes] = []
         pass4 = -1
         for event in events:
-            kind = type(event)
-            if kind is ev.NeedToSend:
+            # isinstance narrows the event for the type checker; against `type(event) is`
+            # it costs 2 ns on the first branch, 16 on GetRequested (the hot one) and
+            # up to 140 on the last: nothing beside a session's answer
+            if isinstance(event, ev.NeedToSend):
                 out.append(event.apdu)
-            elif kind is ev.GetRequested:
+            elif isinstance(event, ev.GetRequested):
                 if faults.exception_response:
                     out.append(_EXCEPTION)
                     continue
@@ -309,7 +312,7 @@ class Association:
                         len(value) + 32 > self.max_pdu:
                     self.drop_next = True
                 out.append(session.respond_get(event, value))
-            elif kind is ev.GetListRequested:
+            elif isinstance(event, ev.GetListRequested):
                 if faults.exception_response:
                     out.append(_EXCEPTION)
                     continue
@@ -320,33 +323,33 @@ class Association:
                                                  descriptor.attribute_id, item.access_selection,
                                                  view))
                 out.append(session.respond_get(event, values))
-            elif kind is ev.Associated:
+            elif isinstance(event, ev.Associated):
                 view.mechanism = int(event.mechanism)
                 view.ciphered = bool(event.security)
                 view.client_title = event.peer_system_title or b""
                 self.max_pdu = event.max_pdu_size
                 if int(event.mechanism) >= 2 and out:
                     pass4 = len(out) - 1
-            elif kind is ev.SetRequested:
+            elif isinstance(event, ev.SetRequested):
                 descriptor = event.descriptor
                 result = model.set(descriptor.class_id, descriptor.instance_id,
                                    descriptor.attribute_id, event.value)
                 out.append(session.respond_set(event, result))
-            elif kind is ev.SetListRequested:
+            elif isinstance(event, ev.SetListRequested):
                 out.append(session.respond_set(event, [
                     model.set(i.cosem_attribute_descriptor.class_id,
                               i.cosem_attribute_descriptor.instance_id,
                               i.cosem_attribute_descriptor.attribute_id, value)
                     for i, value in zip(event.items, event.values)]))
-            elif kind is ev.ActionRequested:
+            elif isinstance(event, ev.ActionRequested):
                 out.append(session.respond_action(event, ActionResult.READ_WRITE_DENIED))
-            elif kind is ev.ActionListRequested:
+            elif isinstance(event, ev.ActionListRequested):
                 out.append(session.respond_action(
                     event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
-            elif kind is ev.ReadRequested:
+            elif isinstance(event, ev.ReadRequested):
                 out.append(session.respond_read(
                     event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
-            elif kind is ev.WriteRequested:
+            elif isinstance(event, ev.WriteRequested):
                 out.append(session.respond_write(
                     event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
         if faults.wrong_tag:
@@ -427,6 +430,7 @@ class MeterSimulator:
         self.server = await serve(ports, self.config.host, idle_timeout=self.config.idle_timeout)
         for port, actual in zip(ports, self.server.ports):
             for meter in port.devices.values():
+                assert isinstance(meter, SimulatedMeter)  # what _ports() put there
                 self.port_of[meter.spec.index] = actual
         return self
 

@@ -149,7 +149,7 @@ class _MeterConnection(asyncio.Protocol):
     def __init__(self, port: MeterPort, server: "MeterServer") -> None:
         self.port = port
         self.server = server
-        self.transport = None
+        self.transport: Optional[asyncio.Transport] = None
         self.responders: dict[tuple[int, int], Optional[Responder]] = {}
         self.wires: dict[int, _Wire] = {}
         self.splitter = WrapperStreamSplitter() if port.framing == "wrapper" else None
@@ -158,8 +158,9 @@ class _MeterConnection(asyncio.Protocol):
 
     # -- asyncio callbacks -------------------------------------------------------
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # (asyncio's TCP transports set TCP_NODELAY themselves)
+        assert isinstance(transport, asyncio.Transport)  # create_server: a stream transport
         self.transport = transport
         self.server.connections.add(self)
         if self.splitter is None:
@@ -190,7 +191,8 @@ class _MeterConnection(asyncio.Protocol):
 
     def _send(self, device: LogicalDevice, data: bytes) -> None:
         if device.wire.plain:
-            self.transport.write(data)
+            if self.transport is not None:
+                self.transport.write(data)
         else:
             self._wire(device).send(data)
 
@@ -211,6 +213,7 @@ class _MeterConnection(asyncio.Protocol):
 
     def _wrapper(self, data: bytes) -> None:
         devices = self.port.devices
+        assert self.splitter is not None  # _wrapper serves wrapper ports only
         for frame in self.splitter.feed(data):
             server = frame.destination_wport
             device = devices.get(server)
@@ -284,6 +287,7 @@ class MeterServer:
             self._sweeper = loop.call_later(idle_timeout / 4, self._sweep)
 
     def _sweep(self) -> None:
+        assert self.idle_timeout  # the sweeper runs only with an idle_timeout
         oldest = time.monotonic() - self.idle_timeout
         for connection in [c for c in self.connections if c.last_data < oldest]:
             self.idle_closed += 1
@@ -316,6 +320,10 @@ def raise_file_limit() -> int:
     return soft
 
 
+def _connection_factory(port: MeterPort, server: MeterServer) -> Callable[[], _MeterConnection]:
+    return lambda: _MeterConnection(port, server)
+
+
 async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
                 backlog: int = 256, idle_timeout: Optional[float] = None) -> MeterServer:
     """Listen on every port (loopback by default) in the running loop; connections
@@ -325,7 +333,7 @@ async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
     try:
         for port in ports:
             listener = await loop.create_server(
-                lambda port=port: _MeterConnection(port, server), host, port.port,
+                _connection_factory(port, server), host, port.port,
                 reuse_address=True, backlog=backlog)
             server.listeners.append(listener)
             server.ports.append(listener.sockets[0].getsockname()[1])
