@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import load_vectors
+from conftest import PACKAGE_PARENT, load_vectors
 
 from dlmsfast.cli import (
     EXIT_MALFORMED,
@@ -28,7 +28,7 @@ from dlmsfast.cli import (
 )
 from dlmsfast.explain import schema
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = PACKAGE_PARENT  # the dlmsfast under test (src/ or site-packages)
 VALIDATOR = jsonschema.Draft202012Validator(schema())
 EXIT_STATUSES = {0, 1, 2, 3, 4, 5, 6, 130}
 

@@ -7,7 +7,13 @@ the same tables::
     sessions  session_id PK | run_id -> runs | meter_id | started | ended | result
               | error_class | error | bytes | exchanges
     readings  meter_id | object | attribute | capture_time | value | unit | scaled | status
-              UNIQUE (meter_id, object, attribute, capture_time)
+              PRIMARY KEY (meter_id, object, attribute, capture_time), WITHOUT ROWID
+    counters  meter_id PK | reserved_until
+    profiles  meter_id | object | last_capture        PK (meter_id, object)
+
+``readings`` is one B-tree on its key (WITHOUT ROWID): an insert updates one
+tree, not a table and a unique index, about half the work per reading (stores
+made before keep their UNIQUE index; both refuse a second reading of a key).
 
 Times are ISO 8601 text. ``object`` is the dotted OBIS code, ``value`` the value
 as the meter sent it (integer, real or text; octets as hex), ``scaled`` the
@@ -19,6 +25,16 @@ Writes are batched (:meth:`Store.add_readings` buffers, :meth:`Store.flush`
 commits one transaction) and idempotent: a reading already stored under the
 same key is left as it is, so a retried batch or a pushed list received twice
 is stored once.
+
+The bulk reader adds :meth:`Store.add_session` (a finished session buffered
+and committed in the same transaction as its readings: a session recorded
+"ok" always has its readings stored, whenever the process dies) and the
+invocation counters (:meth:`Store.reserve_counters`): ``reserved_until`` is
+the first IC never handed out for the meter's client; every IC below it may
+have been used, so the next session starts there, whatever became of the last.
+A reservation is committed before any IC of it is used (write-ahead).
+``profiles`` holds the newest row stored per meter and Profile Generic (what
+"since the last reading" starts after), committed with those rows.
 """
 from __future__ import annotations
 
@@ -59,7 +75,17 @@ CREATE TABLE IF NOT EXISTS readings (
     unit         TEXT,
     scaled,
     status       TEXT NOT NULL,
-    UNIQUE (meter_id, object, attribute, capture_time)
+    PRIMARY KEY (meter_id, object, attribute, capture_time)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS profiles (
+    meter_id     TEXT NOT NULL,
+    object       TEXT NOT NULL,
+    last_capture TEXT NOT NULL,
+    PRIMARY KEY (meter_id, object)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    meter_id       TEXT PRIMARY KEY,
+    reserved_until INTEGER NOT NULL
 );
 """
 
@@ -67,6 +93,19 @@ _INSERT_READING = (
     "INSERT INTO readings (meter_id, object, attribute, capture_time, value, unit, scaled, status) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (meter_id, object, attribute, capture_time) DO NOTHING"
+)
+
+
+_INSERT_SESSION = (
+    "INSERT INTO sessions (run_id, meter_id, started, ended, result, error_class, error, bytes, "
+    "exchanges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+_UPSERT_MARK = (
+    "INSERT INTO profiles (meter_id, object, last_capture) VALUES (?, ?, ?) "
+    "ON CONFLICT (meter_id, object) DO UPDATE SET last_capture = "
+    "max(last_capture, excluded.last_capture)"
 )
 
 
@@ -97,7 +136,7 @@ class Store:
     """``Store(path)``: open (and create) the store; use as a context manager or
     call :meth:`close`. ``batch_size`` readings are buffered before a commit."""
 
-    def __init__(self, path, *, batch_size: int = 500) -> None:
+    def __init__(self, path, *, batch_size: int = 500, busy_timeout: float = 5.0) -> None:
         if type(batch_size) is not int or batch_size < 1:
             raise ConfigurationError(f"batch_size must be a positive int, got {batch_size!r}")
         self.path = Path(path)
@@ -106,11 +145,15 @@ class Store:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            # room for the key's B-tree pages that large batches touch
+            self._db.execute("PRAGMA cache_size=-65536")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open the store {str(self.path)!r}: {exc}") from None
         self._pending: list[StoredReading] = []
+        self._sessions: list[tuple] = []
+        self._marks: list[tuple[str, str, str]] = []
         self.written = 0
 
     def __enter__(self) -> "Store":
@@ -160,23 +203,113 @@ class Store:
         if len(self._pending) >= self.batch_size:
             self.flush()
 
+    def add_session(self, run_id: int, meter_id: str, *, started: str, ended: str, result: str,
+                    error_class: Optional[str] = None, error: Optional[str] = None,
+                    bytes: int = 0, exchanges: int = 0) -> None:
+        """Buffer a finished session; it is committed with the readings buffered
+        before it (so "ok" is never stored without them)."""
+        self._sessions.append((run_id, meter_id, started, ended, result, error_class, error,
+                               bytes, exchanges))
+
+    def add_sessions(self, sessions: Iterable[tuple]) -> None:
+        """Buffer finished sessions given as (run_id, meter_id, started, ended,
+        result, error_class, error, bytes, exchanges)."""
+        self._sessions.extend(sessions)
+
+    def add_profile_mark(self, meter_id: str, obis: str, last_capture: str) -> None:
+        """Buffer the newest stored row of a profile; committed with (or after)
+        the readings buffered before it, never before them."""
+        self._marks.append((meter_id, obis, last_capture))
+
+    def profile_marks(self, meter_ids: Iterable[str], obis: str) -> dict[str, str]:
+        """meter_id -> the newest stored row's capture_time of profile ``obis``."""
+        wanted = set(meter_ids)
+        return {m: t for m, t in self._db.execute(
+            "SELECT meter_id, last_capture FROM profiles WHERE object = ?", (obis,))
+            if m in wanted}
+
     def flush(self) -> int:
-        """Commit the buffered readings in one transaction; returns how many were new."""
-        if not self._pending:
+        """Commit the buffered readings (and finished sessions) in one
+        transaction; returns how many readings were new."""
+        if not self._pending and not self._sessions and not self._marks:
             return 0
         db = self._db
         before = db.total_changes
-        db.execute("BEGIN")
+        # IMMEDIATE takes the write lock at once: with several writers (bulk
+        # workers) a deferred transaction could not wait for it (busy_timeout)
+        db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(_INSERT_READING, self._pending)
+            new = db.total_changes - before
+            db.executemany(_INSERT_SESSION, self._sessions)
+            db.executemany(_UPSERT_MARK, self._marks)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
         self._pending.clear()
-        new = db.total_changes - before
+        self._sessions.clear()
+        self._marks.clear()
         self.written += new
         return new
+
+    # -- invocation counters (write-ahead) ------------------------------------------
+
+    def reserve_counters(self, meter_ids: Iterable[str], block: int,
+                         at_least: Optional[dict[str, int]] = None) -> dict[str, int]:
+        """Reserve ``block`` invocation counters for each meter, committed before
+        this returns; gives each meter's first IC of its new block (the old
+        ``reserved_until``, or ``at_least[meter]`` when that is higher)."""
+        if type(block) is not int or block < 1:
+            raise ConfigurationError(f"block must be a positive int, got {block!r}")
+        ids = list(meter_ids)
+        at_least = at_least or {}
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            first: dict[str, int] = {}
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                marks = ",".join("?" * len(part))
+                first.update(db.execute(
+                    f"SELECT meter_id, reserved_until FROM counters WHERE meter_id IN ({marks})",
+                    part).fetchall())
+            out = {m: max(first.get(m, 1), at_least.get(m, 0)) for m in ids}
+            db.executemany(
+                "INSERT INTO counters (meter_id, reserved_until) VALUES (?, ?) "
+                "ON CONFLICT (meter_id) DO UPDATE SET reserved_until = excluded.reserved_until",
+                [(m, ic + block) for m, ic in out.items()])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return out
+
+    def counters(self) -> dict[str, int]:
+        """meter_id -> reserved_until."""
+        return dict(self._db.execute("SELECT meter_id, reserved_until FROM counters"))
+
+    # -- what a run has done -------------------------------------------------------------
+
+    def last_run(self, kind: str) -> Optional[int]:
+        row = self._db.execute("SELECT max(run_id) FROM runs WHERE kind = ?", (kind,)).fetchone()
+        return row[0]
+
+    def succeeded(self, run_id: int) -> set[str]:
+        """The meters with a session "ok" in the run."""
+        return {m for (m,) in self._db.execute(
+            "SELECT DISTINCT meter_id FROM sessions WHERE run_id = ? AND result = 'ok'",
+            (run_id,))}
+
+    def session_results(self, run_id: int) -> list[tuple]:
+        """(meter_id, result, error_class, bytes, exchanges) of each meter's last session in the run."""
+        return self._db.execute(
+            "SELECT meter_id, result, error_class, bytes, exchanges FROM sessions "
+            "WHERE session_id IN (SELECT max(session_id) FROM sessions WHERE run_id = ? "
+            "GROUP BY meter_id)", (run_id,)).fetchall()
+
+    def count_readings(self) -> int:
+        return self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
 
     def readings(self, meter_id: Optional[str] = None) -> list[StoredReading]:
         """The stored readings (of one meter), in key order."""

@@ -8,7 +8,8 @@ adding ``bulk``, ``simulate`` or ``export`` is one module and one word there.
 the documented exit statuses:
 
     0    done
-    1    an internal error (a bug: please report it; no traceback is shown)
+    1    an internal error (a bug: please report it; no traceback is shown);
+         for ``bulk``, also: some meters failed (each recorded with its reason)
     2    usage: a wrong option, hex that is not hex, a missing or unusable key
          (UsageError, ConfigurationError)
     3    malformed input: bytes that do not decode (DecodeError, ProtocolError),
@@ -41,7 +42,7 @@ from ..errors import (
     TransportError,
 )
 
-SUBCOMMANDS = ("decode", "encrypt", "read", "listen", "simulate")
+SUBCOMMANDS = ("decode", "encrypt", "read", "listen", "simulate", "bulk", "export")
 """The modules of dlmsfast.cli that make the subcommands (module name = command
 name), in help order."""
 

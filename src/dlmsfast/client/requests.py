@@ -31,6 +31,7 @@ from ..errors import (
     TagError,
     UsageError,
 )
+from ..security import SecurityContext
 from ..session import State
 from ..session import events as ev
 from ..session.client import ClientSession
@@ -117,6 +118,10 @@ class AsyncClient:
       through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
     - ``timeout`` (seconds per request), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
+    - ``security_context``: a :class:`~dlmsfast.security.SecurityContext` to cipher
+      with instead of one made from ``ek``/``ak``/``system_title`` (the bulk
+      reader's, whose invocation counter is persisted through its write-ahead
+      hook ``on_invocation_counter``).
     - ``referencing``: ``ln`` (logical names, the default) or ``sn``: short names
       for Association SN meters; objects are still named by OBIS, their base
       names come from the object list (attribute i = base name + 8(i-1)).
@@ -146,6 +151,7 @@ class AsyncClient:
         trace: Optional[Trace] = None,
         challenge: Optional[bytes] = None,
         referencing: str = "ln",
+        security_context: Optional[SecurityContext] = None,
     ) -> None:
         self.url = url
         self.framing = framing
@@ -177,7 +183,7 @@ class AsyncClient:
             block_cipher_key=ek, authentication_key=ak,
             invocation_counter=0 if self._pre_read_counter else invocation_counter,
             ciphering=ciphering, client_max_receive_pdu_size=max_pdu, challenge=challenge,
-            logical_name_referencing=not self._sn,
+            logical_name_referencing=not self._sn, security_context=security_context,
         )
         # settings are checked now, so that a missing key is a ConfigurationError
         # before anything is sent

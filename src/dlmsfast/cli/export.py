@@ -1,0 +1,34 @@
+"""``dlmsfast export readings.db --format csv|parquet OUT``: the readings of a store
+as a file for other tools (Parquet through pyarrow: ``pip install 'dlmsfast[parquet]'``).
+Exit status 0, or 2 for a missing store, an unknown format or a missing pyarrow."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import DlmsError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("export", help="write a store's readings as CSV or Parquet",
+                              description="Write every reading of STORE to OUT.")
+    p.add_argument("store", help="the SQLite store (dlmsfast bulk/listen --store)")
+    p.add_argument("out", help="the file to write")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bulk.export import export_readings
+
+    try:
+        count = export_readings(args.store, args.out, args.format)
+    except (DlmsError, OSError) as exc:
+        print(f"dlmsfast export: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(f"dlmsfast export: {count} readings to {args.out}", file=sys.stderr)
+    return 0
+
+
+__all__ = ["add_parser", "run"]

@@ -1,0 +1,386 @@
+"""The bulk reader end to end: ``dlmsfast simulate`` in its own process on loopback,
+``dlmsfast bulk`` in another, a real SQLite file, values checked against the
+simulator's deterministic data (:mod:`dlmsfast.simulator.data`)."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import PACKAGE_PARENT
+from dlmsfast.bulk.inputs import KeyRing, PlanObject, ReadPlan, read_meters
+from dlmsfast.errors import ConfigurationError, UsageError
+from dlmsfast.simulator import data as d
+
+SRC = PACKAGE_PARENT  # the dlmsfast under test (src/ or site-packages)
+FIXED = "2026-03-04T12:07:00+00:00"
+AT = _dt.datetime.fromisoformat(FIXED)
+ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+class Fleet:
+    """``dlmsfast simulate`` serving on free ports until stopped."""
+
+    def __init__(self, folder: Path, meters: int, *options: str) -> None:
+        self.meters_csv = folder / "meters.csv"
+        self.keys = folder / "keys.toml"
+        ready = folder / "ready"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dlmsfast", "simulate", "--meters", str(meters),
+             "--base-port", "0", "--fixed-time", FIXED, "--write-meters", str(self.meters_csv),
+             "--write-keys", str(self.keys), "--ready-file", str(ready), *options],
+            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert self.process.poll() is None, self.process.stderr.read()
+            assert time.monotonic() < deadline, "the simulator did not get ready"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def fleet_factory(tmp_path):
+    fleets = []
+
+    def make(meters: int, *options: str, name: str = "fleet") -> Fleet:
+        folder = tmp_path / name
+        folder.mkdir()
+        fleet = Fleet(folder, meters, *options)
+        fleets.append(fleet)
+        return fleet
+
+    yield make
+    for fleet in fleets:
+        fleet.stop()
+
+
+def bulk(fleet: Fleet, store: Path, *options: str, timeout: float = 120):
+    process = subprocess.run(
+        [sys.executable, "-m", "dlmsfast", "bulk", str(fleet.meters_csv), "--keys",
+         str(fleet.keys), "--store", str(store), "--json", *options],
+        env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert process.stdout, process.stderr
+    return process.returncode, json.loads(process.stdout), process.stderr
+
+
+def index_of(meter_id: str) -> int:
+    return int(meter_id.split("-")[1])
+
+
+def expected_rows(k: int, rows: int = 96) -> set[tuple]:
+    """(object, attribute, capture_time, value) of everything the default plan stores."""
+    out = {("0.0.1.0.0.255", 2, AT.isoformat(), AT.isoformat())}
+    for obis in ("1.0.1.8.0.255", "1.0.2.8.0.255", "1.0.32.7.0.255"):
+        reading = d.expected_register(k, obis, AT)
+        out.add((obis, 2, AT.isoformat(), reading.value))
+    for when, status, plus, minus in d.expected_profile(k, AT, rows):
+        t = when.isoformat()
+        out |= {("0.0.96.10.1.255", 2, t, status), ("1.0.1.8.0.255", 2, t, plus),
+                ("1.0.2.8.0.255", 2, t, minus)}
+    return out
+
+
+def stored(store: Path) -> dict[str, list[tuple]]:
+    db = sqlite3.connect(store)
+    out: dict[str, list[tuple]] = {}
+    for meter, obj, attribute, when, value in db.execute(
+            "SELECT meter_id, object, attribute, capture_time, value FROM readings"):
+        out.setdefault(meter, []).append((obj, attribute, when, value))
+    db.close()
+    return out
+
+
+def test_500_mixed_meters_read_completely_each_reading_once(fleet_factory, tmp_path):
+    fleet = fleet_factory(500, "--framing", "mixed", "--auth", "mixed", "--security", "mixed")
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store)
+    assert status == 0
+    assert summary["meters"] == summary["succeeded"] == 500 and summary["failed"] == 0
+    meters = read_meters(fleet.meters_csv)
+    assert {m.framing for m in meters} == {"wrapper", "hdlc"}
+    assert {(m.auth, m.security) for m in meters} >= {("none", "none"), ("lls", "auth"),
+                                                      ("hls-gmac", "authenc"), ("none", "enc")}
+    got = stored(store)
+    assert set(got) == {m.id for m in meters}
+    for meter in meters:
+        rows = got[meter.id]
+        # UNIQUE keeps the key once; the values must be the simulator's, each once
+        assert len(rows) == len(set(rows)) == 4 + 96 * 3
+        assert set(rows) == expected_rows(index_of(meter.id)), meter
+    assert summary["readings"] == 500 * (4 + 96 * 3)
+    db = sqlite3.connect(store)
+    scaled, unit, status_ = db.execute(
+        "SELECT scaled, unit, status FROM readings WHERE meter_id = ? AND object = "
+        "'1.0.32.7.0.255'", (meters[9].id,)).fetchone()
+    assert unit == "V" and Decimal(str(scaled)) == d.expected_register(9, "1.0.32.7.0.255", AT).scaled
+    assert status_ == ("authenticated" if meters[9].security in ("auth", "authenc")
+                       else "unauthenticated")
+    assert db.execute("SELECT count(*), sum(result = 'ok') FROM sessions").fetchone() == (500, 500)
+
+
+def test_faulty_meters_fail_with_their_reason_the_others_succeed(fleet_factory, tmp_path):
+    fleet = fleet_factory(
+        40, "--auth", "hls-gmac", "--security", "authenc",
+        "--faults", "silent@3,wrong-tag@5,refuse-association@7,exception-response@11,"
+                    "drop-mid-block@13")
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store, "--timeout", "1", "--retries", "1")
+    assert status == 1
+    assert summary["succeeded"] == 35 and summary["failed"] == 5
+    assert summary["failures"] == {"TimeoutError": 1, "TagError": 1,
+                                   "AssociationRejected": 1, "ServiceError": 1,
+                                   "ConnectionLost": 1}
+    db = sqlite3.connect(store)
+    last = dict(db.execute(
+        "SELECT meter_id, error_class FROM sessions WHERE session_id IN "
+        "(SELECT max(session_id) FROM sessions GROUP BY meter_id)"))
+    assert last["sim-00003"] == "TimeoutError"
+    assert last["sim-00005"] == "TagError"  # the AARE's ciphered InitiateResponse
+    assert last["sim-00007"] == "AssociationRejected"
+    assert last["sim-00011"] == "ServiceError"
+    assert last["sim-00013"] == "ConnectionLost"
+    # transport failures were tried again; refusals were not
+    attempts = dict(db.execute("SELECT meter_id, count(*) FROM sessions GROUP BY meter_id"))
+    assert attempts["sim-00003"] == attempts["sim-00013"] == 2
+    assert attempts["sim-00007"] == attempts["sim-00005"] == 1
+    got = stored(store)
+    assert set(got) == {f"sim-{k:05d}" for k in range(40)} - {
+        "sim-00003", "sim-00005", "sim-00007", "sim-00011"}
+    for k in range(40):
+        if k not in (3, 5, 7, 11, 13):
+            assert set(got[f"sim-{k:05d}"]) == expected_rows(k)
+    # what drop-mid-block let through before the drop is kept, marked by a failed session
+    assert len(got["sim-00013"]) == 4
+
+
+def test_sigkill_mid_run_then_resume_completes_without_duplicates(fleet_factory, tmp_path):
+    fleet = fleet_factory(300, "--auth", "hls-gmac", "--security", "authenc",
+                          "--latency", "40")
+    store = tmp_path / "readings.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlmsfast", "bulk", str(fleet.meters_csv), "--keys",
+         str(fleet.keys), "--store", str(store), "--concurrency", "20", "--workers", "2"],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    done = 0
+    while done < 40:
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        try:
+            db = sqlite3.connect(store)
+            done = db.execute("SELECT count(*) FROM sessions WHERE result = 'ok'").fetchone()[0]
+            db.close()
+        except sqlite3.OperationalError:
+            done = 0
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(0.6)  # the orphaned workers see their parent gone and end
+    before = stored(store)
+    assert 40 <= len(before) < 300
+    status, summary, _ = bulk(fleet, store, "--resume")
+    assert status == 0, summary
+    assert summary["succeeded"] == 300 and summary["skipped"] >= 40
+    got = stored(store)
+    assert len(got) == 300
+    for meter_id, rows in got.items():
+        assert len(rows) == len(set(rows)) == 4 + 96 * 3
+        assert set(rows) == expected_rows(index_of(meter_id))
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT count(DISTINCT run_id) FROM sessions").fetchone() == (1,)
+
+
+def test_invocation_counters_survive_a_restart_of_the_reader(fleet_factory, tmp_path):
+    fleet = fleet_factory(20, "--auth", "hls-gmac", "--security", "authenc")
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store, "--workers", "1")
+    assert status == 0 and summary["succeeded"] == 20
+    db = sqlite3.connect(store)
+    first = dict(db.execute("SELECT meter_id, reserved_until FROM counters"))
+    db.close()
+    assert len(first) == 20 and all(v > 1 for v in first.values())
+    # a new reader process, the same meters (which refuse any IC not above the
+    # last they accepted): the stored counters carry on
+    status, again, _ = bulk(fleet, store, "--workers", "2")
+    assert status == 0 and again["succeeded"] == 20, again
+    # the profile was asked since the last stored row: nothing new (the clock
+    # stands still), and far fewer octets than the first, whole read
+    assert again["readings"] == 0 and again["bytes"] < summary["bytes"] / 2
+    db = sqlite3.connect(store)
+    second = dict(db.execute("SELECT meter_id, reserved_until FROM counters"))
+    assert all(second[m] > first[m] for m in first)
+    # without them (a new store) the meters refuse the reused counters: the
+    # check above is a real one
+    status, summary, _ = bulk(fleet, tmp_path / "other.db", "--workers", "1")
+    assert status == 1 and summary["failures"] == {"AssociationRejected": 20}
+
+
+def test_profile_by_time_range_and_a_plan_file(fleet_factory, tmp_path):
+    fleet = fleet_factory(4, "--auth", "lls", "--security", "none")
+    start, end = d.quarter_time(d.quarter_of(AT) - 10), d.quarter_time(d.quarter_of(AT) - 3)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(f'clock = false\nobjects = ["3/1.0.31.7.0.255", "1/0.0.96.1.0.255"]\n'
+                    f'[profile]\nobject = "1.0.99.1.0.255"\nfrom = "{start.isoformat()}"\n'
+                    f'to = "{end.isoformat()}"\n')
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store, "--plan", str(plan))
+    assert status == 0 and summary["succeeded"] == 4
+    for meter_id, rows in stored(store).items():
+        k = index_of(meter_id)
+        times = {t for obj, _, t, _ in rows if obj == "1.0.2.8.0.255"}
+        assert times == {w.isoformat() for w, *_ in d.expected_profile(k, AT, 96, start, end)}
+        assert len(times) == 8
+        current = {v for obj, _, _, v in rows if obj == "1.0.31.7.0.255"}
+        assert current == {d.expected_register(k, "1.0.31.7.0.255", AT).value}
+        # octet-strings are stored as hex (the store's rule, as for pushed readings)
+        assert {v for obj, _, _, v in rows if obj == "0.0.96.1.0.255"} == {
+            str(d.serial_number(k)).encode().hex().upper()}
+
+
+def test_the_keys_never_reach_the_store_or_the_output(fleet_factory, tmp_path):
+    fleet = fleet_factory(6, "--auth", "hls-gmac", "--security", "authenc",
+                          "--faults", "wrong-tag@1")
+    store = tmp_path / "readings.db"
+    status, summary, err = bulk(fleet, store)
+    keys = KeyRing.load(fleet.keys)
+    secrets = [v for k in keys for name, v in keys[k].items() if name in ("ek", "ak")]
+    assert secrets and repr(keys).count("key ids") == 1
+    dump = "\n".join(sqlite3.connect(store).iterdump()).upper()
+    for secret in secrets:
+        assert secret.upper() not in dump and secret.upper() not in err.upper()
+        assert secret not in repr(keys)
+
+
+def test_plan_and_inputs_say_what_is_wrong(tmp_path):
+    assert PlanObject.parse("3/1.0.1.8.0.255").attribute == 2
+    assert str(PlanObject.parse("1/0-0:96.1.0*255:2")) == "1/0.0.96.1.0.255:2"
+    with pytest.raises(UsageError, match="CLASS/OBIS"):
+        PlanObject.parse("1.0.1.8.0.255")
+    plan = tmp_path / "plan.toml"
+    plan.write_text('objects = ["3/1.0.1.8.0.255"]\nsync_clock = 30\n'
+                    '[profile]\nobject = "1.0.99.1.0.255"\nfrom = "2026-01-01T00:00Z"\n')
+    loaded = ReadPlan.load(plan)
+    assert loaded.sync_clock == 30 and not loaded.since_last
+    assert loaded.start == _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+    with pytest.raises(UsageError, match="unknown"):
+        ReadPlan.from_mapping({"object": []})
+    meters = tmp_path / "meters.csv"
+    meters.write_text("id,url\nm1,tcp://127.0.0.1:1\nm1,tcp://127.0.0.1:2\n")
+    with pytest.raises(ConfigurationError, match="repeated"):
+        read_meters(meters)
+    keys = tmp_path / "keys.toml"
+    keys.write_text('["k1"]\nek = "00112233445566778899AABBCCDDEEFF"\nak = "00" = broken\n')
+    with pytest.raises(ConfigurationError) as error:
+        KeyRing.load(keys)
+    assert "0011223344" not in str(error.value)
+
+
+def test_export_writes_every_reading_as_csv_and_parquet(fleet_factory, tmp_path):
+    import csv
+
+    import pyarrow.parquet as pq  # the 'parquet' extra
+
+    fleet = fleet_factory(3, "--auth", "hls-gmac", "--security", "authenc")
+    store = tmp_path / "readings.db"
+    assert bulk(fleet, store)[0] == 0
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / f"readings.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "dlmsfast", "export", str(store),
+                               "--format", fmt, str(out)], env=ENV, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        if fmt == "csv":
+            with open(out, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            values = {(r["meter_id"], r["object"], r["capture_time"], r["value"]) for r in rows}
+        else:
+            table = pq.read_table(out).to_pylist()
+            rows = table
+            values = {(r["meter_id"], r["object"], r["capture_time"], r["value"]) for r in rows}
+        assert len(rows) == 3 * (4 + 96 * 3)
+        plus = d.expected_register(2, "1.0.1.8.0.255", AT)
+        assert ("sim-00002", "1.0.1.8.0.255", AT.isoformat(), str(plus.value)) in values
+    missing = subprocess.run([sys.executable, "-m", "dlmsfast", "export", str(tmp_path / "no.db"),
+                              str(tmp_path / "x.csv")], env=ENV, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 2 and "no store" in missing.stderr
+
+
+def test_the_main_job_reads_a_simulated_fleet_into_readings_db(tmp_path):
+    # README's command, smaller: the simulator in its own process, files in a
+    # temporary folder, readings.db in the working directory
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "bulk", "--simulate", "50", "--json"],
+                          env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["meters"] == summary["succeeded"] == 50
+    assert set(summary) >= {"meters", "succeeded", "failed", "failures", "readings", "seconds",
+                            "sessions_per_s", "peak_rss_bytes"}
+    assert "succeeded" in done.stderr  # the summary table
+    db = sqlite3.connect(tmp_path / "readings.db")
+    assert db.execute("SELECT count(DISTINCT meter_id), count(*) FROM readings").fetchone() == (
+        50, summary["readings"])
+    assert db.execute("SELECT count(*) FROM readings WHERE status = 'authenticated'"
+                      ).fetchone()[0] == summary["readings"]
+
+
+@pytest.mark.parametrize("options, message", [
+    ((), "give METERS.csv"),
+    (("--simulate", "3", "meters.csv"), "writes its own"),
+    (("missing.csv",), "cannot read the meters file"),
+    (("--simulate", "0"), "at least 1"),
+])
+def test_bulk_usage_mistakes_end_in_one_line_and_status_2(tmp_path, options, message):
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "bulk", *options], env=ENV,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_each_invocation_counter_is_stored_before_the_meter_sees_it(fleet_factory, tmp_path):
+    import asyncio
+
+    from dlmsfast import AsyncClient
+    from dlmsfast.bulk import EngineSettings, run_bulk
+
+    fleet = fleet_factory(6, "--auth", "hls-gmac", "--security", "authenc")
+    meters = read_meters(fleet.meters_csv)
+    keys = KeyRing.load(fleet.keys)
+    store = tmp_path / "readings.db"
+    # blocks of 3 ICs: every session (7 ciphered APDUs and more) needs the
+    # hook to reserve further blocks while it runs
+    settings = EngineSettings(counter_block=3, timeout=5)
+    for _ in range(2):
+        summary = run_bulk(meters, keys, ReadPlan(), store, settings=settings, workers=1)
+        assert summary.succeeded == 6, summary.failures
+    reserved = dict(sqlite3.connect(store).execute("SELECT meter_id, reserved_until FROM counters"))
+
+    async def last_accepted(meter) -> int:
+        # IDIS: the public client reads the IC the meter expects next
+        async with AsyncClient(meter.url, client=16, server=meter.server, timeout=5) as public:
+            return (await public.read("0.0.43.1.0.255", class_id=1)).value - 1
+
+    async def all_counters():
+        return {m.id: await last_accepted(m) for m in meters}
+
+    seen = asyncio.run(all_counters())
+    for meter_id, last in seen.items():
+        # two sessions of 7+ ICs each went through blocks of 3: reserved in steps
+        assert last > 2 * 6
+        assert last < reserved[meter_id], (meter_id, last, reserved[meter_id])
