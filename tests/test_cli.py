@@ -371,6 +371,44 @@ def test_profile_buffer_date_times_and_obis_are_interpreted(capsys):
     assert "OBIS 1.0.1.8.0.255" in out
 
 
+def test_profile_buffer_date_times_and_obis_are_interpreted_in_json_too(capsys):
+    value = "0202090C07E30C1001073B28FF8000FF09060100010800FF"
+    status, document, _ = run_json(capsys, "decode", "--as", "axdr", value)
+    assert status == EXIT_OK
+    date_time, obis = document["nodes"][0]["meaning"]["value"]
+    assert date_time["interpreted_as"] == "date-time"
+    assert (date_time["fields"]["year"], date_time["fields"]["day"],
+            date_time["fields"]["deviation"]) == (2019, 16, None)
+    assert obis["interpreted_as"] == "obis 1.0.1.8.0.255"
+    # not a date-time or an OBIS code by its length: left as it is
+    status, document, _ = run_json(capsys, "decode", "--as", "axdr", "0903010203")
+    assert "interpreted_as" not in document["nodes"][0]["meaning"]
+
+
+def _informational(meaning):
+    """(hex, interpreted_as, fields) of every octet-string a vector interprets."""
+    found = []
+    stack = [meaning]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if "interpreted_as" in item:
+                found.append((item["value"], item["interpreted_as"], item.get("fields")))
+            stack.extend(item.values())
+    return sorted(found, key=repr)
+
+
+@pytest.mark.parametrize("record", [r for r in load_vectors("axdr")
+                                    if _informational(r["meaning"])],
+                         ids=lambda r: r["name"][:60])
+def test_json_interprets_octet_strings_as_the_vectors_do(capsys, record):
+    status, document, _ = run_json(capsys, "decode", "--as", "axdr", record["hex"])
+    assert status == EXIT_OK
+    assert _informational(document["nodes"][0]["meaning"]) == _informational(record["meaning"])
+
+
 def test_five_megabyte_value_prints_in_proportional_time(capsys):
     big = bytes(5_000_000)
     value = bytes((0x09, 0x84)) + len(big).to_bytes(4, "big") + big

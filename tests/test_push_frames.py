@@ -8,62 +8,25 @@ is skipped with the reason, except under CI, where it fails.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
-import os
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from han_frames import (
+    BY_ID,
+    FRAMES,
+    GOOD,
+    NO_OBIS,
+    SUSPECT,
+    TIMESTAMPS,
+    as_datetime,
+    expected_obis,
+    expected_unit,
+    same_value,
+)
 
 from dlmsfast.axdr import DateTime
 from dlmsfast.cosem.obis import Obis
 from dlmsfast.errors import DecodeError, DlmsError, SecurityError
 from dlmsfast.push import Notification, PushDecoder, PushKeys, Reading, readings_of
-
-_CANDIDATES = [
-    Path(os.environ["DLMSFAST_SHARED"]) / "han" if os.environ.get("DLMSFAST_SHARED") else None,
-    Path(__file__).resolve().parents[1].parent / "shared" / "han",
-    Path(__file__).resolve().parents[3] / "shared" / "han",
-]
-
-
-def load_han_frames() -> list[dict]:
-    for folder in filter(None, _CANDIDATES):
-        if (folder / "frames.json").is_file():
-            return json.loads((folder / "frames.json").read_text(encoding="utf-8"))
-    reason = f"HAN captures not found (looked in {[str(c) for c in _CANDIDATES if c]})"
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-FRAMES = load_han_frames()
-BY_ID = {entry["id"]: entry for entry in FRAMES}
-
-# amshan names its values instead of giving OBIS codes; the NEK lists say which
-# objects they are
-AMSHAN_NAMES = {
-    "active power import (Kaifa list 1, positional)": "1.0.1.7.0.255",
-    "active power import": "1.0.1.7.0.255",
-    "meter id": "0.0.96.1.0.255",
-    "meter type": "0.0.96.1.7.255",
-    "clock": "0.0.1.0.0.255",
-    "active energy import": "1.0.1.8.0.255",
-}
-# dlms_parser writes 0.0.0.0.0.0 for a value the meter sends without an OBIS code
-NO_OBIS = "0.0.0.0.0.0"
-
-# timestamps of the notifications, as the entries' notes give them
-TIMESTAMPS = {
-    "dp-kaifa-ma304h3e-list2": dt.datetime(2017, 9, 15, 5, 33, 40),
-    "amshan-hdlc-kaifa-list1": dt.datetime(2020, 2, 15, 1, 25, 34),
-    "amshan-kamstrup-no-3p": dt.datetime(2022, 1, 24, 18, 58, 50),
-    "dp-salzburg-kaifa-raw": dt.datetime(2022, 11, 12, 16, 54, 0,
-                                         tzinfo=dt.timezone(dt.timedelta(minutes=60))),
-    "amshan-aidon-list3-llc": dt.datetime(2020, 1, 21, 16, 0, 0, tzinfo=dt.timezone.utc),
-    "amshan-kaifa-list3-llc": dt.datetime(2020, 1, 25, 14, 0, 10),
-}
 
 
 def _keys(entry):
@@ -76,37 +39,6 @@ def _keys(entry):
 def _decode(entry) -> list[Notification]:
     keys, verify = _keys(entry)
     return readings_of(bytes.fromhex(entry["hex"]), keys=keys, verify_tag=verify)
-
-
-def _as_datetime(value):
-    """A timestamp as a datetime: a date-time sent without deviation is the
-    DateTime itself (cosem.timestamps' rule), naive here."""
-    return value.to_datetime() if isinstance(value, DateTime) else value
-
-
-def _same(expected, reading: Reading) -> bool:
-    if isinstance(expected, str):
-        value = _as_datetime(reading.value)
-        if isinstance(value, dt.datetime):
-            return value.strftime("%Y-%m-%d %H:%M:%S") == expected
-        if isinstance(value, bytes):
-            return value.hex() == expected or (expected == "" and value == b"")
-        return str(value) == expected
-    for candidate in (reading.scaled, reading.value):
-        if isinstance(candidate, (int, float, Decimal)) and not isinstance(candidate, bool):
-            if math.isclose(float(candidate), float(expected), rel_tol=1e-9, abs_tol=1e-9):
-                return True
-    return False
-
-
-def _expected_unit(text: str) -> tuple[str, int | None]:
-    symbol = text.split()[0]
-    if symbol == "A/100":
-        return "A", -2
-    return symbol, None
-
-
-GOOD = [e for e in FRAMES if not e.get("suspect") and (e.get("keys") or not e["ciphered"])]
 
 
 def test_the_set_is_what_the_readme_says():
@@ -126,23 +58,23 @@ def test_entry_decodes_to_its_expected_values(entry):
         assert isinstance(reading.object, Obis)
         by_obis.setdefault(str(reading.object), reading)
     for item in entry["expected"] or ():
-        obis = item.get("obis") or AMSHAN_NAMES[item["name"]]
+        obis = expected_obis(item)
         if obis == NO_OBIS:
-            assert any(_same(item["value"], r) for r in readings), item
+            assert any(same_value(item["value"], r.value, r.scaled) for r in readings), item
             continue
         assert obis in by_obis, f"{obis} missing ({item})"
         reading = by_obis[obis]
-        assert _same(item["value"], reading), (item, reading)
+        assert same_value(item["value"], reading.value, reading.scaled), (item, reading)
         if "unit" in item:
-            symbol, scaler = _expected_unit(item["unit"])
+            symbol, scaler = expected_unit(item["unit"])
             assert reading.unit == symbol, (item, reading)
             if scaler is not None:
                 assert reading.scaler == scaler
         if "scaler" in item:
             assert reading.scaler == item["scaler"]
     if entry["id"] in TIMESTAMPS:
-        assert _as_datetime(notification.date_time) == TIMESTAMPS[entry["id"]]
-        assert all(_as_datetime(r.timestamp) == TIMESTAMPS[entry["id"]] for r in readings)
+        assert as_datetime(notification.date_time) == TIMESTAMPS[entry["id"]]
+        assert all(as_datetime(r.timestamp) == TIMESTAMPS[entry["id"]] for r in readings)
     # a reading is authenticated exactly when a tag was checked
     expect_auth = bool(entry.get("keys") and entry["keys"].get("ak"))
     assert all(r.authenticated is expect_auth for r in readings)
@@ -250,7 +182,7 @@ def test_replayed_push_is_rejected():
     assert len(second) == 1 and isinstance(second[0].error, SecurityError)
 
 
-@pytest.mark.parametrize("entry", [e for e in FRAMES if e.get("suspect")], ids=lambda e: e["id"])
+@pytest.mark.parametrize("entry", SUSPECT, ids=lambda e: e["id"])
 def test_suspect_entry_gives_readings_or_a_dlms_error(entry):
     try:
         notifications = _decode(entry)

@@ -23,8 +23,9 @@ from dlmsfast.errors import (
     LocalProtocolError,
     PolicyError,
     ProtocolError,
-    SecurityError,
+    ReplayError,
     ServiceError,
+    TagError,
 )
 from dlmsfast.session import (
     Associated,
@@ -165,7 +166,7 @@ def test_replayed_response_is_refused_by_the_client():
     (answer,) = pair.serve(pair.client.get(ENERGY))
     pair.client.receive_apdu(answer)
     pair.client.get(ENERGY)
-    with pytest.raises(SecurityError, match="invocation counter"):
+    with pytest.raises(ReplayError, match="invocation counter"):
         pair.client.receive_apdu(answer)
 
 
@@ -178,7 +179,7 @@ def test_replayed_request_is_answered_with_invocation_counter_error():
     refusal = ExceptionResponse.from_bytes(events[0].apdu)
     assert refusal.service_error.blue_book_name == "invocation-counter-error"
     assert refusal.invocation_counter == pair.client.security_context.invocation_counter
-    assert isinstance(events[1], RequestRefused) and isinstance(events[1].error, SecurityError)
+    assert isinstance(events[1], RequestRefused) and isinstance(events[1].error, ReplayError)
     pair.client.get(ENERGY)
     with pytest.raises(ServiceError, match="expects invocation counter") as refused:
         pair.client.receive_apdu(events[0].apdu)
@@ -200,12 +201,12 @@ def test_wrong_key_is_a_tag_failure_both_ways():
     events = pair.server.receive_apdu(pair.client.get(ENERGY))
     assert ExceptionResponse.from_bytes(events[0].apdu).service_error.blue_book_name == (
         "deciphering-error")
-    assert isinstance(events[1].error, SecurityError)
+    assert isinstance(events[1].error, TagError)
     # an answer made with another key (same title, a fresh counter) fails its tag
     impostor = SecurityContext(system_title=SERVER_TITLE, block_cipher_key=bytes(16),
                                authentication_key=AK, invocation_counter=1000)
     answer = impostor.encrypt(bytes.fromhex("C401C1000600000001"), form="general-glo")
-    with pytest.raises(SecurityError, match="tag"):
+    with pytest.raises(TagError, match="tag"):
         pair.client.receive_apdu(answer)
     assert pair.client.pending_invoke_ids == (1,)
 
@@ -224,7 +225,7 @@ def test_less_protection_than_the_policy_is_refused():
     pair.associate()
     weaker = pair.server_context.encrypt(
         bytes.fromhex("C401C1000600000001"), security_control=0x10)
-    with pytest.raises(SecurityError):
+    with pytest.raises(PolicyError):
         pair.client.receive_apdu(weaker)
 
 

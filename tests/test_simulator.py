@@ -206,7 +206,7 @@ FAULT_CASES = [
     ("corrupt", "wrapper", NONE, errors.ProtocolError),
     # HDLC frames with a bad HCS/FCS are dropped: the meter looks silent
     ("corrupt", "hdlc", NONE, errors.TimeoutError),
-    ("wrong-tag", "wrapper", HLS, errors.SecurityError),
+    ("wrong-tag", "wrapper", HLS, errors.TagError),
     ("wrong-tag", "hdlc", ("hls-gmac", "none"), errors.AuthenticationError),
     ("refuse-association", "wrapper", HLS, errors.AssociationRejected),
     ("refuse-association", "hdlc", NONE, errors.AssociationRejected),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from ..axdr import decode_length_from, encode_length
 from ..errors import DecodeError, EncodeError
+from .._util import shown
 
 # Universal tags used inside ACSE.
 INTEGER = 0x02
@@ -138,11 +139,11 @@ def decode_oid(buf: bytes, start: int, end: int) -> tuple[int, ...]:
 def encode_oid(arcs: tuple[int, ...]) -> bytes:
     """The contents octets of an OBJECT IDENTIFIER (without tag and length)."""
     if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40):
-        raise EncodeError(f"not a valid object identifier: {arcs!r}")
+        raise EncodeError(f"not a valid object identifier: {shown(arcs)}")
     out = bytearray()
     for subid in (arcs[0] * 40 + arcs[1], *arcs[2:]):
         if subid < 0:
-            raise EncodeError(f"negative object identifier arc in {arcs!r}")
+            raise EncodeError(f"negative object identifier arc in {shown(arcs)}")
         chunk = [subid & 0x7F]
         subid >>= 7
         while subid:

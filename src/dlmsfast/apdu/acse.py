@@ -36,6 +36,7 @@ from :mod:`dlmsfast.security`), already checked by ``from_bytes``.
 """
 from __future__ import annotations
 
+from enum import Enum
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, NamedTuple
 
@@ -419,7 +420,8 @@ def _user_information_field() -> _Field:
 
 # --- user-information content ---------------------------------------------------
 
-_PLAIN_CONTENT = {
+_PLAIN_CONTENT: dict[int, type[InitiateRequest] | type[InitiateResponse]
+                     | type[ConfirmedServiceError]] = {
     InitiateRequest.TAG: InitiateRequest,
     InitiateResponse.TAG: InitiateResponse,
     ConfirmedServiceError.TAG: ConfirmedServiceError,
@@ -495,6 +497,10 @@ class _AcseApdu:
         for name, wrap in self._COERCE:
             value = getattr(self, name)
             if value is not None and not isinstance(value, wrap):
+                if issubclass(wrap, Enum) and not isinstance(value, int):
+                    # before the lookup, which hashes the value (a deep list: RecursionError)
+                    raise EncodeError(f"{name} must be a {wrap.__name__} (an int), "
+                                      f"not {type(value).__name__}")
                 try:
                     object.__setattr__(self, name, wrap(value))
                 except (ValueError, TypeError) as exc:

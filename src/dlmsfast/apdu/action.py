@@ -50,12 +50,12 @@ class ActionResponseWithOptionalData:
         require(self.return_parameters, (Data, DataAccessResult, type(None)), "return_parameters")
 
     @classmethod
-    def read(cls, r: Reader) -> "ActionResponseWithOptionalData":
+    def _read(cls, r: Reader) -> "ActionResponseWithOptionalData":
         result = r.enum(ActionResult, "action-result")
         returned = r.get_data_result() if r.optional("return-parameters") else None
         return cls(result, returned)
 
-    def write(self, w: Writer) -> None:
+    def _write(self, w: Writer) -> None:
         w.u8(self.result, "action-result")
         if self.return_parameters is None:
             w.u8(0, "return-parameters presence")
@@ -217,7 +217,7 @@ class ActionResponseNormal(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseNormal":
-        response = ActionResponseWithOptionalData.read(r)
+        response = ActionResponseWithOptionalData._read(r)
         return decoded(
             cls,
             invoke_id_and_priority=iip,
@@ -226,7 +226,7 @@ class ActionResponseNormal(ServiceApdu):
         )
 
     def _write(self, w: Writer) -> None:
-        self.single_response.write(w)
+        self.single_response._write(w)
 
     def _body_meaning(self) -> dict[str, Any]:
         return self.single_response.to_meaning()
@@ -245,13 +245,13 @@ class ActionResponseWithList(ServiceApdu):
 
     @classmethod
     def _read(cls, r: Reader, iip: InvokeIdAndPriority) -> "ActionResponseWithList":
-        responses = r.sequence_of(lambda: ActionResponseWithOptionalData.read(r), "list-of-responses")
+        responses = r.sequence_of(lambda: ActionResponseWithOptionalData._read(r), "list-of-responses")
         return decoded(cls, invoke_id_and_priority=iip, list_of_responses=responses)
 
     def _write(self, w: Writer) -> None:
         w.length(len(self.list_of_responses))
         for response in self.list_of_responses:
-            response.write(w)
+            response._write(w)
 
     def _body_meaning(self) -> dict[str, Any]:
         return {"list_of_responses": [response.to_meaning() for response in self.list_of_responses]}

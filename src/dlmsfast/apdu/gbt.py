@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .. import _tags
-from .._util import octets_argument
+from .._util import octets_argument, shown
 from ..errors import UsageError
 from .cursor import Writer, open_apdu
 
@@ -41,11 +41,11 @@ class GeneralBlockTransfer:
 
     def __post_init__(self) -> None:
         if type(self.window) is not int or not 0 <= self.window <= 63:
-            raise UsageError(f"GBT window must be 0..63, got {self.window!r}")
+            raise UsageError(f"GBT window must be 0..63, got {shown(self.window)}")
         for what in ("block_number", "block_number_ack"):
             value = getattr(self, what)
             if type(value) is not int or not 0 <= value <= 0xFFFF:
-                raise UsageError(f"GBT {what} must be 0..65535, got {value!r}")
+                raise UsageError(f"GBT {what} must be 0..65535, got {shown(value)}")
         object.__setattr__(self, "last_block", bool(self.last_block))
         object.__setattr__(self, "streaming", bool(self.streaming))
         object.__setattr__(self, "block_data", octets_argument(self.block_data, "block-data"))

@@ -36,9 +36,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntFlag
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from .. import _tags
+from .._util import shown
 from .._enum import BlueBookEnum
 from ..errors import DecodeError, EncodeError
 from ._ber import encode_length, read_length, read_tag
@@ -84,12 +86,17 @@ class Conformance(IntFlag):
 
     @classmethod
     def from_blue_book_names(cls, names) -> "Conformance":
+        if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+            raise EncodeError(f"conformance bit names come as a list of str, not "
+                              f"{type(names).__name__}")
         flags = cls(0)
         for name in names:
+            if not isinstance(name, str):
+                raise EncodeError(f"a conformance bit name is a str, not {type(name).__name__}")
             try:
                 flags |= cls[name.upper().replace("-", "_")]
             except KeyError:
-                raise EncodeError(f"unknown conformance bit name {name!r}") from None
+                raise EncodeError(f"unknown conformance bit name {shown(name)}") from None
         return flags
 
     def blue_book_names(self) -> list[str]:
@@ -127,7 +134,7 @@ def _read_conformance(buf: bytes, pos: int, end: int) -> tuple[Conformance, int]
 
 def _check_range(value: Any, low: int, high: int, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise EncodeError(f"{what} must be an integer {low}..{high}, got {value!r}")
+        raise EncodeError(f"{what} must be an integer {low}..{high}, got {shown(value)}")
 
 
 def _optional_integer8(value: int | None) -> bytes:
@@ -433,6 +440,10 @@ class ConfirmedServiceError:
     value: int
 
     def __post_init__(self) -> None:
+        for what in ("service", "service_error"):
+            if not isinstance(getattr(self, what), int):
+                # before the enum lookup, which hashes the value (a deep list: RecursionError)
+                raise EncodeError(f"{what} is an int, not {type(getattr(self, what)).__name__}")
         try:
             object.__setattr__(self, "service", ConfirmedServiceErrorService(self.service))
             object.__setattr__(self, "service_error", ServiceError(self.service_error))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar, Union
 
 from .._enum import BlueBookEnum
 from .._tags import APDU_NAME
@@ -25,6 +25,16 @@ from .invoke import (
 )
 
 _Buffer = Union[bytes, bytearray, memoryview]
+
+if TYPE_CHECKING:
+    # the type checker then sees each variant as the keyword-only frozen dataclass
+    # it becomes (typing has it from Python 3.11; only the checker needs it)
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_options):
+        return lambda decorator: decorator
+
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,7 +172,8 @@ def _field_rules(cls: type) -> tuple[tuple[str, bool, tuple[type, ...], type | N
     return tuple(rules)
 
 
-def variant(tag: int, choice: int, choice_name: str):
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def variant(tag: int, choice: int, choice_name: str) -> Callable[[type[_V]], type[_V]]:
     """Declare a get/set/action variant: its tag, its choice octet and the
     standard's name for it; the class becomes a frozen, slotted, keyword-only
     dataclass whose fields follow ``invoke_id_and_priority``."""

@@ -31,24 +31,71 @@ from ..cosem.descriptors import (
     RangeDescriptor,
     SelectiveAccessDescriptor,
 )
-from .action import *  # noqa: F401,F403  (the public names of each service)
-from .action import ACTION_REQUEST, ACTION_RESPONSE
-from .action import __all__ as _action_names
+from .action import (
+    ACTION_REQUEST,
+    ACTION_RESPONSE,
+    ActionRequestNextPblock,
+    ActionRequestNormal,
+    ActionRequestWithFirstPblock,
+    ActionRequestWithList,
+    ActionRequestWithListAndFirstPblock,
+    ActionRequestWithPblock,
+    ActionResponseNextPblock,
+    ActionResponseNormal,
+    ActionResponseWithList,
+    ActionResponseWithOptionalData,
+    ActionResponseWithPblock,
+)
 from .gbt import GeneralBlockTransfer
-from .get import *  # noqa: F401,F403
-from .get import GET_REQUEST, GET_RESPONSE
-from .get import __all__ as _get_names
-from .invoke import *  # noqa: F401,F403
-from .invoke import __all__ as _invoke_names
-from .notification import *  # noqa: F401,F403
-from .notification import DataNotification, EventNotificationRequest, ExceptionResponse
-from .notification import __all__ as _notification_names
-from .results import *  # noqa: F401,F403
-from .results import __all__ as _results_names
+from .get import (
+    GET_REQUEST,
+    GET_RESPONSE,
+    GetRequestNext,
+    GetRequestNormal,
+    GetRequestWithList,
+    GetResponseNormal,
+    GetResponseWithDatablock,
+    GetResponseWithList,
+)
+from .invoke import (
+    DEFAULT_INVOKE_ID_AND_PRIORITY,
+    InvokeIdAndPriority,
+    LongInvokeIdAndPriority,
+    Priority,
+    ProcessingOption,
+    ServiceClass,
+)
+from .notification import (
+    OCTET_STRING_FORM,
+    OPTIONAL_FLAG_FORM,
+    DataNotification,
+    EventNotificationRequest,
+    ExceptionResponse,
+    ExceptionServiceError,
+    ExceptionStateError,
+)
+from .results import (
+    ActionResult,
+    DataAccessResult,
+    DataBlockG,
+    DataBlockSA,
+    GetDataResult,
+)
 from .service import read_choice
-from .set import *  # noqa: F401,F403
-from .set import SET_REQUEST, SET_RESPONSE
-from .set import __all__ as _set_names
+from .set import (
+    SET_REQUEST,
+    SET_RESPONSE,
+    SetRequestNormal,
+    SetRequestWithDatablock,
+    SetRequestWithFirstDatablock,
+    SetRequestWithList,
+    SetRequestWithListAndFirstDatablock,
+    SetResponseDatablock,
+    SetResponseLastDatablock,
+    SetResponseLastDatablockWithList,
+    SetResponseNormal,
+    SetResponseWithList,
+)
 
 _CHOICE_TABLES = (GET_REQUEST, SET_REQUEST, ACTION_REQUEST, GET_RESPONSE, SET_RESPONSE,
                   ACTION_RESPONSE)
@@ -71,10 +118,19 @@ XDLMS_CLASSES: tuple[type, ...] = tuple(
 ) + (DataNotification, EventNotificationRequest, ExceptionResponse, GeneralBlockTransfer)
 """Every xDLMS APDU class, in tag then choice order."""
 
+# static, for the type checker and the reader: what the services export
 __all__ = [
-    *_invoke_names,
-    *_results_names,
-    # the COSEM descriptors the services carry, re-exported for callers of apdu
+    "DEFAULT_INVOKE_ID_AND_PRIORITY",
+    "InvokeIdAndPriority",
+    "LongInvokeIdAndPriority",
+    "Priority",
+    "ProcessingOption",
+    "ServiceClass",
+    "ActionResult",
+    "DataAccessResult",
+    "DataBlockG",
+    "DataBlockSA",
+    "GetDataResult",
     "CaptureObjectDefinition",
     "CosemAttributeDescriptor",
     "CosemAttributeDescriptorWithSelection",
@@ -82,10 +138,40 @@ __all__ = [
     "EntryDescriptor",
     "RangeDescriptor",
     "SelectiveAccessDescriptor",
-    *_get_names,
-    *_set_names,
-    *_action_names,
-    *_notification_names,
+    "GetRequestNext",
+    "GetRequestNormal",
+    "GetRequestWithList",
+    "GetResponseNormal",
+    "GetResponseWithDatablock",
+    "GetResponseWithList",
+    "SetRequestNormal",
+    "SetRequestWithDatablock",
+    "SetRequestWithFirstDatablock",
+    "SetRequestWithList",
+    "SetRequestWithListAndFirstDatablock",
+    "SetResponseDatablock",
+    "SetResponseLastDatablock",
+    "SetResponseLastDatablockWithList",
+    "SetResponseNormal",
+    "SetResponseWithList",
+    "ActionRequestNextPblock",
+    "ActionRequestNormal",
+    "ActionRequestWithFirstPblock",
+    "ActionRequestWithList",
+    "ActionRequestWithListAndFirstPblock",
+    "ActionRequestWithPblock",
+    "ActionResponseNextPblock",
+    "ActionResponseNormal",
+    "ActionResponseWithList",
+    "ActionResponseWithOptionalData",
+    "ActionResponseWithPblock",
+    "DataNotification",
+    "EventNotificationRequest",
+    "ExceptionResponse",
+    "OCTET_STRING_FORM",
+    "OPTIONAL_FLAG_FORM",
+    "ExceptionServiceError",
+    "ExceptionStateError",
     "GeneralBlockTransfer",
     "XDLMS_CLASSES",
     "XDLMS_DECODERS",

@@ -23,6 +23,8 @@ of nodes so that encoding a list of rows touches Python only to read the values.
 """
 cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+
+from .._arguments cimport acquire_octets, offset_index
 from cpython.bytes cimport _PyBytes_Resize, PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
@@ -40,7 +42,7 @@ import datetime as _dt
 from collections.abc import Mapping as _Mapping
 
 from .values import DONT_CARE, BitString, DataType, Date, DateTime, Time, TypeDescription
-from ..errors import DecodeError, EncodeError, UsageError
+from ..errors import DecodeError, DlmsError, EncodeError, UsageError
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -160,6 +162,9 @@ cdef class Data:
         # once its value has been checked.
         if self.type is not None:
             raise UsageError("a Data node is immutable: __init__ cannot be called again")
+        if not isinstance(type, int):
+            # before the lookup, which hashes the value (a deep tree: RecursionError)
+            raise UsageError(f"a DLMS data type is a DataType (an int), not {_type_name(type)}")
         try:
             kind = DataType(type)
         except ValueError:
@@ -199,22 +204,10 @@ cdef class Data:
                 and self.contents_description == o.contents_description)
 
     def __hash__(self):
-        # A node built by hand may nest without bound, and these methods call
-        # themselves through C slots that Python's recursion limit does not
-        # see: without the guard a deep node overflows the C stack.
-        if self.tag != T_ARRAY and self.tag != T_STRUCTURE and self.tag != T_COMPACT_ARRAY:
-            return hash((self.tag, self.value, self.contents_description))
-        _enter_recursion(" in Data.__hash__")
-        try:
-            return hash((self.tag, self.value, self.contents_description))
-        finally:
-            Py_LeaveRecursiveCall()
+        return _node_hash(self, 0)
 
     def __repr__(self):
-        extra = ""
-        if self.contents_description is not None:
-            extra = f", contents_description={self.contents_description!r}"
-        return f"Data(DataType.{self.type.name}, {self.value!r}{extra})"
+        return _node_repr(self, 0)
 
     def __reduce__(self):
         return (Data, (self.type, self.value, self.contents_description))
@@ -222,58 +215,88 @@ cdef class Data:
     def to_plain(self):
         """The value as :func:`decode` would give it (lists for arrays, tuples for
         structures, no types)."""
-        if self.tag != T_ARRAY and self.tag != T_STRUCTURE and self.tag != T_COMPACT_ARRAY:
-            return _DONT_CARE if self.tag == T_DONT_CARE else self.value
-        _enter_recursion(" in Data.to_plain")
         try:
-            if self.tag == T_STRUCTURE:
-                return tuple([(<Data>e).to_plain() for e in self.value])
-            return [(<Data>e).to_plain() for e in self.value]
-        finally:
-            Py_LeaveRecursiveCall()
+            return _plain(self)
+        except RecursionError:
+            raise UsageError(_TOO_DEEP) from None
 
     def to_meaning(self):
         """The node as the "A-XDR Data node" schema of the shared vectors."""
-        cdef dict meaning = {"type": self.type.blue_book_name}
-        cdef int tag = self.tag
-        value = self.value
-        if tag == T_NULL or tag == T_DONT_CARE:
-            return meaning
-        if tag == T_COMPACT_ARRAY:
-            meaning["contents_description"] = self.contents_description.to_meaning()
-            meaning["array_contents"] = _compact_contents(self).hex().upper()
-        if tag == T_ARRAY or tag == T_STRUCTURE or tag == T_COMPACT_ARRAY:
-            _enter_recursion(" in Data.to_meaning")
-            try:
-                meaning["value"] = [(<Data>e).to_meaning() for e in value]
-            finally:
-                Py_LeaveRecursiveCall()
-        elif tag == T_OCTET_STRING:
-            meaning["value"] = value.hex().upper()
-        elif tag == T_BCD:
-            meaning["value"] = f"{value:02X}"
-        elif tag == T_BIT_STRING:
-            meaning["value"] = str(value)
-            padding = value.padding
-            if padding.strip("0"):
-                # non-zero padding bits are kept, so that the meaning rebuilds the octets
-                meaning["padding"] = padding
-        elif tag == T_DATE_TIME or tag == T_DATE or tag == T_TIME:
-            meaning["value"] = value.to_meaning()
-        else:
-            meaning["value"] = value
-        return meaning
+        try:
+            return _meaning(self)
+        except RecursionError:
+            raise UsageError(_TOO_DEEP) from None
 
     @staticmethod
     def from_meaning(meaning):
         """Build a node from the vector schema (informational keys are ignored)."""
-        kind = DataType.from_blue_book_name(meaning["type"])
-        value = meaning.get("value")
-        description = None
+        try:
+            return _from_meaning(meaning)
+        except RecursionError:
+            raise UsageError(_TOO_DEEP) from None
+
+
+# The walks below recurse in C; at the interpreter's recursion limit they raise
+# RecursionError, which the public method turns into a UsageError once the
+# stack is unwound (no exception can be made at the limit itself).
+_TOO_DEEP = "a Data tree nested too deep for the interpreter's recursion limit"
+
+
+cdef object _plain(Data node):
+    if node.tag != T_ARRAY and node.tag != T_STRUCTURE and node.tag != T_COMPACT_ARRAY:
+        return _DONT_CARE if node.tag == T_DONT_CARE else node.value
+    _enter_recursion(" in Data.to_plain")
+    try:
+        if node.tag == T_STRUCTURE:
+            return tuple([_plain(<Data>e) for e in node.value])
+        return [_plain(<Data>e) for e in node.value]
+    finally:
+        Py_LeaveRecursiveCall()
+
+
+cdef dict _meaning(Data self):
+    cdef dict meaning = {"type": self.type.blue_book_name}
+    cdef int tag = self.tag
+    value = self.value
+    if tag == T_NULL or tag == T_DONT_CARE:
+        return meaning
+    if tag == T_COMPACT_ARRAY:
+        meaning["contents_description"] = self.contents_description.to_meaning()
+        meaning["array_contents"] = _compact_contents(self).hex().upper()
+    if tag == T_ARRAY or tag == T_STRUCTURE or tag == T_COMPACT_ARRAY:
+        _enter_recursion(" in Data.to_meaning")
+        try:
+            meaning["value"] = [_meaning(<Data>e) for e in value]
+        finally:
+            Py_LeaveRecursiveCall()
+    elif tag == T_OCTET_STRING:
+        meaning["value"] = value.hex().upper()
+    elif tag == T_BCD:
+        meaning["value"] = f"{value:02X}"
+    elif tag == T_BIT_STRING:
+        meaning["value"] = str(value)
+        padding = value.padding
+        if padding.strip("0"):
+            # non-zero padding bits are kept, so that the meaning rebuilds the octets
+            meaning["padding"] = padding
+    elif tag == T_DATE_TIME or tag == T_DATE or tag == T_TIME:
+        meaning["value"] = value.to_meaning()
+    else:
+        meaning["value"] = value
+    return meaning
+
+
+cdef Data _from_meaning(object meaning):
+    if not isinstance(meaning, dict) or "type" not in meaning:
+        raise UsageError(f"a Data meaning is a dict with a 'type', not {_short(meaning)}")
+    kind = DataType.from_blue_book_name(meaning["type"])
+    value = meaning.get("value")
+    description = None
+    try:
         if kind in (DataType.ARRAY, DataType.STRUCTURE, DataType.COMPACT_ARRAY):
             _enter_recursion(" in Data.from_meaning")
             try:
-                value = tuple([Data.from_meaning(e) for e in value])
+                value = tuple([_from_meaning(e) for e in value])
             finally:
                 Py_LeaveRecursiveCall()
             if kind == DataType.COMPACT_ARRAY:
@@ -290,13 +313,57 @@ cdef class Data:
             value = Date.from_meaning(value)
         elif kind == DataType.TIME:
             value = Time.from_meaning(value)
-        return Data(kind, value, description)
+    except DlmsError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # a value of the wrong form for its type (None for an octet-string...)
+        raise UsageError(f"not the meaning of a {kind.blue_book_name}: "
+                         f"{_short(meaning)}") from None
+    return Data(kind, value, description)
 
 
 cdef str _short(object value):
-    """A repr for an error message, cut short: values may be large."""
-    text = repr(value)
+    """A repr for an error message, cut short: values may be large, or nested
+    too deep for repr() (a list 100000 deep: RecursionError)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<{_type_name(value)} nested too deep to show>"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+cdef str _type_name(object value):
+    return type(value).__name__
+
+
+# A node built by hand may nest without bound. Real DLMS data nests a handful of
+# levels (the decoder refuses more than MAX_DEPTH), so the hash and the repr look
+# MAX_DEPTH levels down and no further: no recursion through C slots that would
+# overflow the stack or end in RecursionError. Equal nodes still hash equal (the
+# hash reads less than __eq__ compares, never something else).
+cdef object _node_hash(Data node, int depth):
+    cdef int tag = node.tag
+    if tag != T_ARRAY and tag != T_STRUCTURE and tag != T_COMPACT_ARRAY:
+        return hash((tag, node.value, node.contents_description))
+    if depth >= MAX_DEPTH:
+        return hash((tag, len(node.value)))
+    return hash((tag, tuple([_node_hash(<Data>e, depth + 1) for e in node.value]),
+                 node.contents_description))
+
+
+cdef str _node_repr(Data node, int depth):
+    cdef int tag = node.tag
+    extra = ""
+    if node.contents_description is not None:
+        extra = f", contents_description={node.contents_description!r}"
+    if tag != T_ARRAY and tag != T_STRUCTURE and tag != T_COMPACT_ARRAY:
+        shown = repr(node.value)
+    elif depth >= MAX_DEPTH:
+        shown = "(...)"
+    else:
+        items = [_node_repr(<Data>e, depth + 1) for e in node.value]
+        shown = "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return f"Data(DataType.{node.type.name}, {shown}{extra})"
 
 
 cdef tuple _node_tuple(object value, object kind):
@@ -876,11 +943,8 @@ cdef int _put_buffer(Writer* w, object value, bint with_length) except -1:
             _put_length(w, PyBytes_GET_SIZE(value))
         return _put_bytes(w, <const unsigned char*>PyBytes_AS_STRING(value),
                           PyBytes_GET_SIZE(value))
-    try:
-        PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
-    except BufferError:
-        # a strided memoryview: take its octets in order, as Data() does
-        return _put_buffer(w, bytes(value), with_length)
+    if not acquire_octets(value, &view):
+        raise EncodeError(f"octets to encode must be bytes-like, not {type(value).__name__}")
     try:
         if with_length:
             _put_length(w, view.len)
@@ -1202,21 +1266,18 @@ cdef int _encode_described(Writer* w, object value, _Program p, Py_ssize_t i, bi
 # ---------------------------------------------------------------- public functions
 
 cdef int _get_buffer(object data, Py_buffer* view) except -1:
-    try:
-        PyObject_GetBuffer(data, view, PyBUF_SIMPLE)
-    except (TypeError, BufferError):
-        raise UsageError(
-            f"expected a bytes-like object (bytes, bytearray, memoryview), not "
-            f"{type(data).__name__}") from None
-    return 0
+    if acquire_octets(data, view):
+        return 0
+    raise UsageError(f"expected a bytes-like object (bytes, bytearray, memoryview), not "
+                     f"{type(data).__name__}")
 
 
 cdef Py_ssize_t _offset_arg(object offset) except? -1:
-    """An offset argument as a C index; one too large for that is outside any buffer."""
-    try:
-        return offset
-    except OverflowError:
-        raise UsageError(f"offset {offset} outside the buffer") from None
+    """An offset argument as a C index (one too large is outside every buffer)."""
+    cdef Py_ssize_t index
+    if offset_index(offset, &index):
+        return index
+    raise UsageError(f"an offset is an int, not {type(offset).__name__}")
 
 
 cdef int _open(object data, Py_ssize_t offset, Py_buffer* view, Reader* r) except -1:
@@ -1298,11 +1359,15 @@ def encode(value, description=None):
         _writer_release(&w)
 
 
-def encode_length(Py_ssize_t n):
+def encode_length(n):
     """The minimal A-XDR length form of ``n``."""
     cdef Writer w
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise EncodeError(f"a length is an int, not {type(n).__name__}")
     if n < 0:
         raise EncodeError(f"a length is >= 0, not {n}")
+    if n > 0xFFFFFFFF:
+        raise EncodeError(f"length {n} does not fit the 4-octet A-XDR length form")
     _writer_init(&w)
     try:
         _put_length(&w, n)

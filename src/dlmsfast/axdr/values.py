@@ -496,7 +496,7 @@ class TypeDescription:
 
 def _field(meaning: dict, name: str, kind: type):
     if name not in meaning:
-        raise UsageError(f"a type description meaning needs {name!r}")
+        raise UsageError(f"a type description meaning needs {shown(name)}")
     require(meaning[name], kind, f"a type description's {name}")
     return meaning[name]
 

@@ -8,18 +8,25 @@ from typing import Any
 
 from ..errors import UsageError
 from ..explain import KINDS
-from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG
+from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG, exit_status
 from ._options import add_input_argument, add_key_options, read_input
 
 NAME = "decode"
-HELP = "explain an HDLC frame, wrapper frame, APDU or A-XDR value"
+HELP = "explain an HDLC frame, M-Bus frame, wrapper frame, APDU or A-XDR value"
 DESCRIPTION = """\
 Decode INPUT into a readable tree (or JSON with --json). The kind is detected
-(HDLC frames, wrapper frames, APDU, A-XDR value) unless --as says it.
+(HDLC frames, M-Bus long frames, wrapper frames, APDU, A-XDR value) unless --as
+says it. Segmented frames and general-block-transfer blocks are joined into
+their APDU. A pushed data-notification (plain or ciphered) is also shown as
+its readings (OBIS, value, scaled, unit, timestamp), read with the same list
+layouts as `dlmsfast listen` (--layouts DIR adds yours).
 
 With --ek/--ak (and --system-title for glo-/ded- APDUs) ciphered APDUs are
 deciphered and their tag is checked; --explain shows every step of the
 deciphering with the bytes (without keys: the structure, and what is needed).
+
+--decipher-without-checking-the-tag (alias --no-tag-check, as in `listen`)
+deciphers with the EK alone; everything it shows is marked UNAUTHENTICATED.
 
 exit status: 0 done, 2 usage, 3 malformed input or an undecodable part,
 4 failed tag check, 5 an APDU with less protection than the keys given imply
@@ -37,7 +44,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--explain", action="store_true",
                         help="show each step of the deciphering, with the bytes")
     add_key_options(parser)
-    parser.add_argument("--decipher-without-checking-the-tag", dest="unchecked",
+    parser.add_argument("--layouts", metavar="DIR",
+                        help="a folder of list layouts (*.json) for pushed data, tried "
+                             "before the built-in ones")
+    parser.add_argument("--decipher-without-checking-the-tag", "--no-tag-check",
+                        dest="unchecked",
                         action="store_true",
                         help="DANGEROUS: show the deciphered plaintext even when the tag "
                              "cannot be checked (no --ak) or does not match; the output is "
@@ -48,17 +59,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..explain import Keys, document, translate
-    from ..explain.render import node_lines, write_json, write_text
+    from ..explain.render import node_lines, readings_lines, write_json, write_text
+    from ..push import load_layouts
     from ..explain.translator import problems
 
     data = read_input(args.input, "the input")
     if not data:
         raise UsageError("nothing to decode: the input is empty")
     keys = Keys(args.ek, args.ak, args.system_title, check_tag=not args.unchecked)
-    decoded = translate(data, args.kind, keys, explain=args.explain)
+    layouts = load_layouts(args.layouts) if args.layouts else None
+    decoded = translate(data, args.kind, keys, explain=args.explain, layouts=layouts)
     undecoded, failed, refused = problems(decoded)
-    status = (EXIT_TAG if failed else EXIT_SECURITY if refused else
-              EXIT_MALFORMED if undecoded else EXIT_OK)
+    push_error = decoded.notification_error
+    push_status = exit_status(push_error) if push_error is not None and \
+        decoded.notification_error_counts else EXIT_OK
+    status = (EXIT_TAG if failed or push_status == EXIT_TAG else
+              EXIT_SECURITY if refused or push_status == EXIT_SECURITY else
+              EXIT_MALFORMED if undecoded else push_status)
     if args.json:
         write_json(document(decoded, status), sys.stdout, size=len(data))
         return status
@@ -66,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"{decoded.kind}: {len(decoded.nodes)} item(s), {len(data)} octets\n")
     for item in decoded.nodes:
         write_text(node_lines(item, "", explain=args.explain), out)
+    for notification in decoded.notifications:
+        write_text(readings_lines(notification.to_meaning()), out)
+    if push_error is not None:
+        print(f"dlmsfast decode: the readings of the push cannot be shown: "
+              f"{type(push_error).__name__}: {push_error}", file=sys.stderr)
     if failed:
         print(f"dlmsfast decode: {failed} authentication tag(s) did not check: wrong key, "
               "AK or system title, or changed bytes; the plaintext is not shown",

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                          security_control=args.sc, form=args.form)
     if args.json:
         write_json({"kind": "encrypt", "schema_version": SCHEMA_VERSION, "nodes": [],
+                    "notifications": [], "notification_error": None,
                     "ciphered": data.hex().upper(), "ciphering": walk.to_meaning(),
                     "error": None, "exit_status": EXIT_OK}, sys.stdout)
     elif args.explain:

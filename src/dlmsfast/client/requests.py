@@ -19,6 +19,7 @@ import asyncio
 import datetime as _dt
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from .._util import shown
 from ..axdr import Data, DataType, DateTime
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit
@@ -173,7 +174,7 @@ class AsyncClient:
         self._pre_read_counter = invocation_counter == "meter"
         if referencing not in ("ln", "sn"):
             raise UsageError(f"referencing is 'ln' (logical names) or 'sn' (short names), "
-                             f"got {referencing!r}")
+                             f"got {shown(referencing)}")
         self._sn = referencing == "sn"
         self._base_names: Optional[dict[Obis, int]] = None
         self._settings_args = dict(

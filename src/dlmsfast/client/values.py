@@ -19,6 +19,7 @@ from ..cosem import make_object
 from ..cosem.obis import Obis
 from ..cosem.timestamps import plausible_date_time, to_timestamp
 from ..errors import DlmsError, UsageError
+from .._util import shown
 
 REGISTER_CLASSES = frozenset({3, 4, 5})
 CLOCK_CLASS = 8
@@ -58,12 +59,12 @@ def parse_target(text: Any, attribute: Optional[int] = None,
             obis = None
         if obis is not None:
             if attribute is not None and attribute != int(tail):
-                raise UsageError(f"{text!r} names attribute {tail}, attribute={attribute} given")
+                raise UsageError(f"{shown(text)} names attribute {tail}, attribute={attribute} given")
             return Target(class_id, obis, int(tail))
     try:
         obis = Obis.parse(text)
     except DlmsError as exc:
-        raise UsageError(f"not an object {text!r}: {exc} (OBIS or OBIS:ATTR)") from None
+        raise UsageError(f"not an object {shown(text)}: {exc} (OBIS or OBIS:ATTR)") from None
     return Target(class_id, obis, 2 if attribute is None else attribute)
 
 

@@ -35,9 +35,11 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from .._util import require, shown
 from .._enum import BlueBookEnum
 from ..axdr import Data, DataType
-from ..errors import DecodeError, EncodeError
+from ..errors import DecodeError, EncodeError, UsageError
+from .interface import CosemObject
 from .obis import Obis
 from .types import (
     INTEGER,
@@ -184,6 +186,8 @@ class ObjectListElement:
         """The entry a server lists for ``obj`` (a CosemObject): every attribute
         and method of its class version with the given access; ``overrides``
         maps ("attribute" | "method", index) to another access mode."""
+        require(obj, CosemObject, "obj")
+        require(overrides, (dict, type(None)), "overrides")
         overrides = overrides or {}
         return cls(obj.class_id, obj.version, obj.logical_name, AccessRights(
             tuple(AttributeAccessItem(a.index, overrides.get(("attribute", a.index), attribute_access))
@@ -230,7 +234,7 @@ class _BaseName(AttributeType):
 
     def encode(self, value: Any, what: str) -> Data:
         if type(value) is not int or not 0 <= value <= 0xFFFF:
-            raise EncodeError(f"{what}: a base name is an int 0..65535, not {value!r}")
+            raise EncodeError(f"{what}: a base name is an int 0..65535, not {shown(value)}")
         return Data(DataType.LONG, value - 0x10000 if value > 0x7FFF else value)
 
 
@@ -266,7 +270,7 @@ class _Flags(AttributeType):
 
     def encode(self, value: Any, what: str) -> Data:
         if type(value) is bool or not isinstance(value, int) or not 0 <= int(value) <= 255:
-            raise EncodeError(f"{what}: an access bit map is an int 0..255, not {value!r}")
+            raise EncodeError(f"{what}: an access bit map is an int 0..255, not {shown(value)}")
         return Data(DataType.ENUM, int(value))
 
 
@@ -341,6 +345,11 @@ SN_ACCESS_RIGHTS_LIST = ArrayOf(
 
 def object_list_index(object_list) -> dict[Obis, Any]:
     """logical name -> element of an object list (LN or SN)."""
+    require(object_list, (list, tuple), "object_list")
+    for element in object_list:
+        if not isinstance(getattr(element, "logical_name", None), Obis):
+            raise UsageError(f"an object list holds elements with a logical_name, not "
+                             f"{type(element).__name__}")
     return {element.logical_name: element for element in object_list}
 
 

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .._util import _check_range
+from .._util import _check_range, require
 from ..axdr import Data, DataType, DateTime
 from ..errors import DecodeError, UsageError
 from .obis import Obis
@@ -198,6 +198,10 @@ class SelectiveAccessDescriptor:
     ) -> "SelectiveAccessDescriptor":
         """Selector 1 of Profile Generic: rows whose restricting column lies in
         [from_value, to_value]; no selected values means every column."""
+        require(restricting_object, CaptureObjectDefinition, "restricting_object")
+        require(selected_values, (tuple, list), "selected_values")
+        for column in selected_values:
+            require(column, CaptureObjectDefinition, "a selected value")
         return cls(
             1,
             Data(

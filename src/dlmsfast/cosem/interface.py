@@ -35,6 +35,7 @@ from ..errors import DecodeError, UsageError
 from .descriptors import CosemAttributeDescriptor, CosemMethodDescriptor
 from .obis import Obis
 from .types import CHOICE, AttributeType, Choice
+from .._util import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +132,14 @@ class CosemObject:
         for attribute in self.attributes:
             if (attribute.index == member or attribute.name == member) and attribute.applies_to(self.version):
                 return attribute
-        raise UsageError(f"{self._label()} has no attribute {member!r}")
+        raise UsageError(f"{self._label()} has no attribute {shown(member)}")
 
     def method(self, member: Member) -> Method:
         """The table row of a method, by index or by name."""
         for method in self.methods:
             if (method.index == member or method.name == member) and method.applies_to(self.version):
                 return method
-        raise UsageError(f"{self._label()} has no method {member!r}")
+        raise UsageError(f"{self._label()} has no method {shown(member)}")
 
     # --- values ----------------------------------------------------------------
 
@@ -332,6 +333,9 @@ def interface_class(class_id: int) -> type[CosemObject] | None:
     """The interface class registered for ``class_id``, or None."""
     from . import classes  # noqa: F401  (registers every class)
 
+    if type(class_id) is not int:
+        # before the look-up, which hashes it (a list: TypeError, a deep tree: RecursionError)
+        raise UsageError(f"a class_id is an int, not {type(class_id).__name__}")
     return _REGISTRY.get(class_id)
 
 

@@ -34,13 +34,25 @@ from typing import Any
 
 from .._enum import BlueBookEnum
 from ..axdr import BitString, Date, DateTime, DontCare, Time
+from ..errors import UsageError
 from .obis import Obis
 from .timestamps import to_timestamp
 from .units import Unit
 
 
+# Values from a meter nest a handful of levels (the A-XDR decoder allows 64); a
+# caller's value nested deeper is refused before Python's recursion limit ends it.
+MAX_DEPTH = 100
+
+
 def to_json(value: Any) -> Any:
     """``value`` (an attribute value, a profile cell, a reading) as plain JSON."""
+    return _to_json(value, 0)
+
+
+def _to_json(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise UsageError(f"a value nested deeper than {MAX_DEPTH} levels has no JSON form here")
     if value is None or isinstance(value, (bool, str)):
         return value
     if hasattr(value, "to_json"):  # ProfileRows, CosemObject
@@ -79,9 +91,10 @@ def to_json(value: Any) -> Any:
     if isinstance(value, DontCare):
         return None
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _to_json(getattr(value, f.name), depth + 1)
+                for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
+        return [_to_json(v, depth + 1) for v in value]
     return str(value)
 
 

@@ -66,7 +66,7 @@ class Obis:
         match = _DOTTED.fullmatch(text) or _REDUCED.fullmatch(text)
         if match is None:
             raise UsageError(
-                f"not an OBIS code: {value!r} (expected 1.0.1.8.0.255 or 1-0:1.8.0*255)"
+                f"not an OBIS code: {shown(value)} (expected 1.0.1.8.0.255 or 1-0:1.8.0*255)"
             )
         groups = [255 if g is None else int(g) for g in match.groups()]
         return cls(*groups)

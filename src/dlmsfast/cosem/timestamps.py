@@ -21,6 +21,7 @@ import datetime as _dt
 import struct
 from typing import Any
 
+from .._util import as_bytes, require
 from ..axdr import DateTime
 
 _NEEDED = ("year", "month", "day", "hour", "minute", "second")
@@ -48,6 +49,8 @@ def to_timestamp(value: DateTime | bytes | None,
     if value is None:
         return None
     if not isinstance(value, DateTime):
+        if type(value) is not bytes:
+            value = as_bytes(value, "a date-time")
         if len(value) == 12:
             # the common case of a profile column, without making a DateTime
             year, month, day, _, hour, minute, second, hundredths, deviation, _ = _LAYOUT.unpack(value)
@@ -65,6 +68,7 @@ def to_timestamp(value: DateTime | bytes | None,
     if value.deviation is None:
         if local_tz is None:
             return value
+        require(local_tz, _dt.tzinfo, "local_tz")
         tzinfo: _dt.tzinfo = local_tz
     elif -1439 <= value.deviation <= 1439:
         # timezone() takes less than a day; the Blue Book range is -720..720

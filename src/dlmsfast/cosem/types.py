@@ -41,6 +41,7 @@ from .._enum import BlueBookEnum
 from ..axdr import BitString, Data, DataType, Date, DateTime, Time
 from ..errors import DecodeError, DlmsError, EncodeError
 from .obis import Obis
+from .._util import shown
 
 INTEGER_TYPES = frozenset(
     (
@@ -70,7 +71,7 @@ def make_data(tag: DataType, value: Any, what: str) -> Data:
     except EncodeError as exc:
         raise EncodeError(f"{what}: {exc}") from None
     except (TypeError, ValueError, OverflowError) as exc:
-        raise EncodeError(f"{what}: {tag.blue_book_name} cannot hold {value!r} ({exc})") from None
+        raise EncodeError(f"{what}: {tag.blue_book_name} cannot hold {shown(value)} ({exc})") from None
 
 
 class AttributeType(abc.ABC):
@@ -159,7 +160,7 @@ class Enumerated(AttributeType):
 
     def encode(self, value: Any, what: str) -> Data:
         if type(value) is bool or not isinstance(value, int):
-            raise EncodeError(f"{what}: an enum takes an int or a {self.enum.__name__}, not {value!r}")
+            raise EncodeError(f"{what}: an enum takes an int or a {self.enum.__name__}, not {shown(value)}")
         return make_data(DataType.ENUM, int(value), what)
 
 
@@ -420,7 +421,7 @@ class ContextName(AttributeType):
     def encode(self, value: Any, what: str) -> Data:
         oid = tuple(value)
         if len(oid) < 2 or any(type(n) is not int or n < 0 for n in oid):
-            raise EncodeError(f"{what}: an object identifier is a sequence of ints >= 0, not {value!r}")
+            raise EncodeError(f"{what}: an object identifier is a sequence of ints >= 0, not {shown(value)}")
         if self.structure_form:
             if len(oid) != 7:
                 raise EncodeError(f"{what}: the structure form holds exactly 7 arcs")

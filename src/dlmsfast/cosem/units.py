@@ -36,6 +36,7 @@ from typing import Any, Union
 from .._enum import BlueBookEnum
 from ..axdr import Data, DataType
 from ..errors import DecodeError, EncodeError, UsageError
+from .._util import require, shown
 
 # code: (symbol, quantity) as the Blue Book's unit table gives them. 58-59,
 # 68-69, 73-127 and 175-253 are reserved.
@@ -336,10 +337,10 @@ class ScalerUnit:
 
     def __post_init__(self) -> None:
         if type(self.scaler) is not int or not -128 <= self.scaler <= 127:
-            raise UsageError(f"scaler must be an int in -128..127, got {self.scaler!r}")
+            raise UsageError(f"scaler must be an int in -128..127, got {shown(self.scaler)}")
         if type(self.unit) is not Unit:
             if type(self.unit) is not int:
-                raise UsageError(f"unit must be a Unit or an int code, got {self.unit!r}")
+                raise UsageError(f"unit must be a Unit or an int code, got {shown(self.unit)}")
             unit = Unit.given(self.unit, "unit")
             object.__setattr__(self, "unit", unit)
 
@@ -347,6 +348,7 @@ class ScalerUnit:
     def from_data(cls, value: Data, what: str = "scaler_unit") -> ScalerUnit:
         """Read the structure {integer scaler, enum unit} a meter sent; any other
         shape is a :class:`~dlmsfast.errors.DecodeError` naming ``what``."""
+        require(what, str, "what")
         if not isinstance(value, Data) or value.type is not DataType.STRUCTURE:
             raise DecodeError(f"{what} must be a structure {{integer, enum}}, got {_type_name(value)}")
         members = value.value

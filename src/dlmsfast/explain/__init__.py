@@ -35,8 +35,8 @@ from ..security import SecurityContext
 from ..security.ciphered import parse_ciphered
 from ..security.context import FORMS
 from .ciphering import _KEY_LENGTHS, Walk, encipher_walk
-from .render import SCHEMA_VERSION, walk_lines
-from .translator import KINDS, Decoded, Keys, parse_hex, translate
+from .render import SCHEMA_VERSION, interpret_octet_strings, walk_lines
+from .translator import KINDS, Decoded, Keys, _error, parse_hex, translate, walk_nodes
 
 
 def schema() -> dict[str, Any]:
@@ -104,13 +104,20 @@ def encrypt(plaintext: bytes, *, encryption_key: bytes | None,
 
 def document(decoded: Decoded, exit_status: int) -> dict[str, Any]:
     """The top-level JSON document of ``decode --json``."""
+    for item in walk_nodes(decoded.nodes):
+        interpret_octet_strings(item["meaning"])
+    error = decoded.notification_error
     return {"kind": decoded.kind, "schema_version": SCHEMA_VERSION,
-            "nodes": decoded.nodes, "error": None, "exit_status": exit_status}
+            "nodes": decoded.nodes,
+            "notifications": [n.to_meaning() for n in decoded.notifications],
+            "notification_error": None if error is None else _error(error),
+            "error": None, "exit_status": exit_status}
 
 
 def error_document(kind: str, error: BaseException, exit_status: int) -> dict[str, Any]:
     """The JSON document of a failed command: ``kind`` "error"."""
     return {"kind": "error", "schema_version": SCHEMA_VERSION, "nodes": [],
+            "notifications": [], "notification_error": None,
             "error": {"type": type(error).__name__,
                       "message": getattr(error, "message", None) or str(error),
                       "offset": getattr(error, "offset", None), "command": kind},

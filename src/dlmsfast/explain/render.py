@@ -88,6 +88,40 @@ def _interpreted(kind: str, value: Any) -> str | None:
     return None
 
 
+def interpret_octet_strings(meaning: Any) -> None:
+    """Add, in place, what 6- and 12-octet octet-strings most likely hold to the
+    data nodes of a meaning, as shared/vectors write it: ``interpreted_as``
+    ``"obis 1.0.1.8.0.255"``, or ``"date-time"`` with the date-time's ``fields``.
+    Informational (not part of the encoding); one pass, no copy of the tree."""
+    stack = [meaning]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(child for child in item if isinstance(child, (dict, list)))
+            continue
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "octet-string" and "interpreted_as" not in item:
+            _interpret(item)
+        stack.extend(child for child in item.values() if isinstance(child, (dict, list)))
+
+
+def _interpret(item: dict[str, Any]) -> None:
+    value = item.get("value")
+    if not isinstance(value, str) or len(value) not in (12, 24):
+        return
+    try:
+        octets = bytes.fromhex(value)
+        if len(octets) == 12:
+            fields = DateTime.from_bytes(octets).to_meaning()
+            item["interpreted_as"] = "date-time"
+            item["fields"] = fields
+        else:
+            item["interpreted_as"] = f"obis {Obis.from_bytes(octets)}"
+    except (DlmsError, ValueError):
+        return
+
+
 def _clock_text(f: dict[str, Any]) -> str:
     """A DLMS date-time as people read it; "*" where the meter left a field unspecified."""
 
@@ -134,7 +168,7 @@ def _data_lines(item: dict[str, Any], label: str, indent: str) -> Iterator[str]:
     if "value" not in item:
         yield prefix
         return
-    extra = item.get("interpreted_as") or _interpreted(kind, value)
+    extra = _interpreted(kind, value) or item.get("interpreted_as")
     yield f"{prefix}: {_scalar(value)}" + (f"  ({extra})" if extra else "")
 
 
@@ -177,7 +211,7 @@ def tree_lines(meaning: Any, indent: str = "") -> Iterator[str]:
         yield f"{indent}{_scalar(meaning)}"
 
 
-_TITLES = {"hdlc": "HDLC frame", "wrapper": "wrapper frame", "apdu": "APDU",
+_TITLES = {"hdlc": "HDLC frame", "mbus": "M-Bus long frame", "wrapper": "wrapper frame", "apdu": "APDU",
            "ciphered-apdu": "ciphered APDU", "axdr": "A-XDR value",
            "segment": "segment of a longer APDU", "undecoded": "not decoded"}
 
@@ -263,3 +297,33 @@ def write_text(lines: Iterator[str], out: IO[str]) -> None:
     if batch:
         batch.append("")
         out.write("\n".join(batch))
+
+
+def readings_lines(notification: dict[str, Any]) -> Iterator[str]:
+    """The readings of one notification (its ``to_meaning()``) as a table:
+    OBIS, value, scaled, unit, timestamp."""
+    head = [f"data-notification: {len(notification['readings'])} reading(s)"]
+    for name in ("meter_id", "layout", "invocation_counter", "date_time"):
+        if notification.get(name) is not None:
+            head.append(f"{name.replace('_', ' ')} {notification[name]}")
+    if notification["invocation_counter"] is not None and not notification["authenticated"]:
+        head.append("UNAUTHENTICATED: deciphered without checking a tag")
+    yield ", ".join(head)
+    rows = [("OBIS", "value", "scaled", "unit", "timestamp")]
+    for reading in notification["readings"]:
+        rows.append((reading["object"], _cell(reading["value"]), _cell(reading["scaled"]),
+                     reading["unit"] or "", reading["timestamp"] or ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        yield "  " + "  ".join(cells + [row[4]]).rstrip()
+    if notification["unnamed"]:
+        yield "  values that no object names: " + ", ".join(_cell(v) for v in notification["unnamed"])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(_finite(value), ensure_ascii=False)

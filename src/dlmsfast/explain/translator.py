@@ -9,8 +9,8 @@ AARQ/AARE/RLRQ/RLRE is opened with the system title of that same APDU.
 
 Every node has the same keys (``schemas/decode.schema.json``)::
 
-    {"kind":  "hdlc" | "wrapper" | "apdu" | "ciphered-apdu" | "axdr" | "segment"
-              | "undecoded",
+    {"kind":  "hdlc" | "mbus" | "wrapper" | "apdu" | "ciphered-apdu" | "axdr"
+              | "segment" | "undecoded",
      "hex":   the octets of this node,
      "meaning":  the layer's to_meaning() (the schemas of shared/vectors), or null,
      "deciphering": the steps of .ciphering (ciphered APDUs with keys or --explain),
@@ -19,8 +19,20 @@ Every node has the same keys (``schemas/decode.schema.json``)::
      "notes":    findings that do not stop decoding (bad FCS, trailing octets)}
 
 Real captures are taken as they come: HDLC frames back to back, doubled flags,
-a frame with a bad FCS (kept, with ``fcs_valid: false``). Detection tries HDLC
-(flag 0x7E first), wrapper (version 0x0001), APDU (a known tag) and A-XDR; the
+a frame with a bad FCS (kept, with ``fcs_valid: false``), M-Bus long frames
+carrying DLMS (EN 13757-2, DLMS segments in CI 0x00-0x1F), an APDU behind its
+LLC header (E6 E7 00). The segments of one APDU (HDLC, M-Bus) and the blocks
+of a general-block-transfer are joined, and the whole APDU becomes the content
+of the node that completes it.
+
+Pushed data (a data-notification, plain or ciphered, in frames, blocks or bare)
+is also read by :mod:`dlmsfast.push` into readings (``Decoded.notifications``):
+the same list layouts as ``dlmsfast listen``, and the same quirks of real meters
+(where the generic APDU decoder refuses a meter's quirk, its node keeps the
+error, with a note, and does not count as undecodable).
+
+Detection tries HDLC (flag 0x7E first), M-Bus (0x68), wrapper (version
+0x0001), APDU (a known tag) and A-XDR; the
 first that reads the whole input wins. When none does, the error of the reading
 the first octet points to is reported, with a hint to force another with
 ``--as``.
@@ -30,15 +42,23 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from .. import axdr, hdlc, wrapper
-from .._tags import APDU_NAME
+from .._tags import (
+    APDU_NAME,
+    DATA_NOTIFICATION,
+    EVENT_NOTIFICATION_REQUEST,
+    GENERAL_BLOCK_TRANSFER,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+)
 from .._util import as_bytes, octets_argument, require, shown
 from ..apdu import parse_apdu
 from ..apdu.acse import AARE, AARQ, RLRE, RLRQ
+from ..apdu.gbt import GeneralBlockTransfer
 from ..apdu.initiate import InitiateRequest
-from ..errors import DecodeError, UsageError
+from ..errors import DecodeError, DlmsError, SecurityError, UsageError
 from ..security.ciphered import (
     CipheredApdu,
     GeneralDedCiphering,
@@ -47,7 +67,21 @@ from ..security.ciphered import (
 )
 from .ciphering import TitleSource, Walk, decipher_walk
 
-KINDS = ("hdlc", "wrapper", "apdu", "axdr")
+KINDS = ("hdlc", "mbus", "wrapper", "apdu", "axdr")
+
+# the first octets of what the push decoder reads: data-notification,
+# event-notification, general-block-transfer, and the general ciphering forms
+# (which carry any APDU: a push or not is known only once deciphered)
+_PUSH_TAGS = frozenset((DATA_NOTIFICATION, EVENT_NOTIFICATION_REQUEST,
+                        GENERAL_BLOCK_TRANSFER))
+_GENERAL_CIPHERING = frozenset((GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING))
+_LLC_HEADERS = (hdlc.LLC_COMMAND, hdlc.LLC_RESPONSE)
+
+# M-Bus long frame (EN 13757-2): 68 L L 68 C A CI STSAP DTSAP data CS 16
+_MBUS_START = 0x68
+_MBUS_STOP = 0x16
+_MBUS_DLMS_CI_LAST = 0x1F  # CI 0x00-0x1F: a DLMS APDU segment
+_MBUS_LAST_SEGMENT = 0x10
 
 _HEX_NOISE = re.compile(r"0x|[\s:_\-,]", re.IGNORECASE)
 
@@ -116,6 +150,12 @@ class Decoded:
     kind: str
     nodes: list[dict[str, Any]]
     walks: list[Walk] = field(default_factory=list)
+    notifications: list[Any] = field(default_factory=list)
+    """The :class:`dlmsfast.push.Notification` objects the input carries."""
+    notification_error: DlmsError | None = None
+    """Why the push decoder could not read a push the input seems to carry."""
+    notification_error_counts: bool = True
+    """False when that error is only a key not given (the structure is still shown)."""
 
     @property
     def meaning(self) -> dict[str, Any]:
@@ -135,6 +175,8 @@ class _Translation:
         # InitiateRequest, for the glo-/ded- APDUs that follow
         self.titles: dict[bool, TitleSource] = {}
         self.dedicated_key: bytes | None = None
+        # whether something the push decoder reads was met on the way down
+        self.push_like = False
 
     # -- layers -------------------------------------------------------------------
 
@@ -145,6 +187,7 @@ class _Translation:
         spans, rest = _hdlc_frames(data)
         frames = [self.hdlc_frame(data[start:end], start) for start, end in spans]
         self.reassemble(frames)
+        self.join_blocks(frames)
         if rest is not None:
             # octets after the last whole frame (a capture cut short, trailing noise)
             frames.append(node("undecoded", data[rest.offset if rest.offset is not None
@@ -168,7 +211,10 @@ class _Translation:
             result["content"] = self.payload(info[3:], segmented=meaning["format"]["segmented"])
         elif info and meaning["control"]["frame"] in ("I", "UI"):
             # A continuation segment has no LLC header: a part of a longer APDU.
-            result["content"] = self.payload(info, segmented=True)
+            # Meters pushing general-block-transfer (L+G E450) send the blocks
+            # after the first without it too, in unsegmented frames.
+            block = info[0] == GENERAL_BLOCK_TRANSFER and not meaning["format"]["segmented"]
+            result["content"] = self.payload(info, segmented=not block)
         return result
 
     def reassemble(self, frames: list[dict[str, Any]]) -> None:
@@ -193,6 +239,68 @@ class _Translation:
                         "ending in this frame")
                     parts = []
 
+    def mbus(self, data: bytes) -> list[dict[str, Any]]:
+        """M-Bus long frames back to back; the DLMS segments of one APDU (CI
+        0x00-0x1F, bit 4 on the last) joined into the node of the last one."""
+        nodes: list[dict[str, Any]] = []
+        parts: list[bytes] = []
+        pos = 0
+        while pos < len(data):
+            try:
+                raw, meaning, payload = _mbus_frame(data, pos)
+            except DecodeError as exc:
+                if pos == 0:
+                    raise
+                nodes.append(node("undecoded", data[pos:], error=_error(exc)))
+                break
+            result = node("mbus", raw, meaning)
+            if not meaning["checksum_valid"]:
+                result["notes"].append("checksum does not match the frame "
+                                       "(checksum_valid false); decoded anyway")
+            if meaning["dlms_segment"] is not None:
+                parts.append(payload)
+                if meaning["last_segment"]:
+                    result["content"] = self.payload(_strip_llc(b"".join(parts)),
+                                                     segmented=False)
+                    if len(parts) > 1:
+                        result["content"]["notes"].append(
+                            f"the whole APDU, reassembled from the {len(parts)} segments "
+                            "ending in this frame")
+                    parts = []
+                else:
+                    result["content"] = self.payload(payload, segmented=True)
+            nodes.append(result)
+            pos += len(raw)
+        self.join_blocks(nodes)
+        return nodes
+
+    def join_blocks(self, nodes: list[dict[str, Any]]) -> None:
+        """The blocks of a general-block-transfer (numbered from 1, the last
+        flagged) in the frames of the capture: the node of the last block gets
+        the whole APDU as its content."""
+        blocks: list[GeneralBlockTransfer] = []
+        for item in nodes:
+            inner = item["content"]
+            if inner is None or inner["kind"] != "apdu" or \
+                    not inner["hex"].startswith(f"{GENERAL_BLOCK_TRANSFER:02X}"):
+                continue
+            block = GeneralBlockTransfer.from_bytes(bytes.fromhex(inner["hex"]))
+            if block.block_number == 1:
+                blocks = []
+            elif not blocks or block.block_number != blocks[-1].block_number + 1:
+                inner["notes"].append(f"block {block.block_number} does not follow the "
+                                      "blocks before it: not joined")
+                blocks = []
+                continue
+            blocks.append(block)
+            if block.last_block:
+                whole = b"".join(b.block_data for b in blocks)
+                inner["content"] = self.payload(whole, segmented=False)
+                inner["content"]["notes"].append(
+                    f"the whole APDU, joined from the {len(blocks)} general-block-transfer "
+                    "block(s) ending here")
+                blocks = []
+
     def wrapper(self, data: bytes) -> list[dict[str, Any]]:
         nodes = []
         pos = 0
@@ -211,7 +319,24 @@ class _Translation:
                 result["content"] = self.payload(frame.payload, segmented=False)
             nodes.append(result)
             pos += used
+        self.join_blocks(nodes)
         return nodes
+
+    def top_apdu(self, data: bytes, push: _PushReading) -> dict[str, Any]:
+        """A bare APDU (behind its LLC header, when a capture kept it). A push the
+        generic decoder refuses (a meter's quirk) is still shown, as undecoded,
+        when the push decoder reads it."""
+        apdu = _strip_llc(data)
+        self.push_like = self.push_like or _pushed(apdu)
+        try:
+            result = self.apdu(apdu)
+        except DecodeError as exc:
+            if not (_pushed(apdu) and push.notifications()):
+                raise
+            result = node("undecoded", apdu, error=_error(exc))
+        if len(apdu) < len(data):
+            result["notes"].append(f"after the LLC header {data[:3].hex().upper()}")
+        return result
 
     def apdu(self, data: bytes, title: TitleSource | None = None) -> dict[str, Any]:
         if data and is_ciphered_tag(data[0]):
@@ -235,6 +360,12 @@ class _Translation:
     def ciphered(self, data: bytes, title: TitleSource | None) -> dict[str, Any]:
         apdu = parse_ciphered(data)
         result = node("ciphered-apdu", data, apdu.to_meaning())
+        # a general form carries any APDU: a push or not is known once deciphered
+        # (the plaintext goes through payload()); unopened, it may be one
+        general = data[0] in _GENERAL_CIPHERING
+        before = self.push_like
+        if general or (isinstance(apdu, CipheredApdu) and apdu.plain_tag in _PUSH_TAGS):
+            self.push_like = True
         if not (self.keys or self.explain):
             return result
         from_client = _from_client(apdu)
@@ -254,6 +385,8 @@ class _Translation:
                              check_tag=self.keys.check_tag, key_source=key_source)
         self.walks.append(walk)
         result["deciphering"] = walk.to_meaning()
+        if general and walk.plaintext is not None:
+            self.push_like = before
         if walk.plaintext is not None and (apdu.security_control.encryption or walk.authenticated):
             inner = self.payload(walk.plaintext, segmented=False)
             if not walk.authenticated:
@@ -272,6 +405,7 @@ class _Translation:
         if segmented:
             return node("segment", payload,
                         notes=["part of a longer APDU: join the segments to decode it"])
+        self.push_like = self.push_like or _pushed(payload)
         try:
             return self.apdu(payload)
         except DecodeError as exc:
@@ -295,6 +429,52 @@ def _acse_title(apdu: Any, keys: Keys) -> TitleSource:
     if keys.system_title is not None:
         return TitleSource(keys.system_title, "--system-title")
     return TitleSource(None, "")
+
+
+def _strip_llc(apdu: bytes) -> bytes:
+    return apdu[3:] if apdu[:3] in _LLC_HEADERS else apdu
+
+
+def _pushed(apdu: bytes) -> bool:
+    return bool(apdu) and apdu[0] in _PUSH_TAGS
+
+
+def _mbus_frame(data: bytes, pos: int) -> tuple[bytes, dict[str, Any], bytes]:
+    """(the frame's octets, its meaning, its DLMS segment) of the M-Bus long
+    frame at ``pos``: 68 L L 68 | C A CI [STSAP DTSAP] data | CS 16."""
+    if data[pos] != _MBUS_START:
+        raise DecodeError(f"expected the M-Bus long frame start 0x68, got 0x{data[pos]:02X}",
+                          pos)
+    if pos + 4 > len(data):
+        raise DecodeError("M-Bus long frame cut in its header", pos)
+    length = data[pos + 1]
+    if data[pos + 2] != length or data[pos + 3] != _MBUS_START:
+        raise DecodeError("M-Bus long frame header is not 68 L L 68", pos)
+    if length < 3:
+        raise DecodeError(f"M-Bus long frame of length {length}: C, A and CI need 3", pos + 1)
+    end = pos + length + 6
+    if end > len(data):
+        raise DecodeError(f"M-Bus long frame of {length + 6} octets, {len(data) - pos} given",
+                          pos)
+    if data[end - 1] != _MBUS_STOP:
+        raise DecodeError(f"M-Bus long frame ends in 0x{data[end - 1]:02X}, not the stop "
+                          "octet 0x16", end - 1)
+    body = data[pos + 4:pos + 4 + length]
+    checksum = data[pos + 4 + length]
+    ci = body[2]
+    dlms = ci <= _MBUS_DLMS_CI_LAST
+    if dlms and length < 5:
+        raise DecodeError("M-Bus DLMS frame too short for its STSAP and DTSAP", pos + 1)
+    payload = body[5:] if dlms else body[3:]
+    meaning = {
+        "c": body[0], "a": body[1], "ci": f"{ci:02X}",
+        "stsap": body[3] if dlms else None, "dtsap": body[4] if dlms else None,
+        "dlms_segment": (ci & 0x0F) if dlms else None,
+        "last_segment": bool(ci & _MBUS_LAST_SEGMENT) if dlms else None,
+        "checksum": f"{checksum:02X}", "checksum_valid": sum(body) & 0xFF == checksum,
+        "information": payload.hex().upper(),
+    }
+    return data[pos:end], meaning, payload
 
 
 def _hdlc_frames(data: bytes) -> tuple[list[tuple[int, int]], DecodeError | None]:
@@ -346,6 +526,10 @@ def _detect(data: bytes) -> list[str]:
     """The kinds to try, likeliest first, from the first octets."""
     if data[0] == hdlc.FLAG:
         return ["hdlc", "axdr"]
+    if data[0] == _MBUS_START and len(data) > 4 and data[3] == _MBUS_START:
+        return ["mbus", "apdu", "axdr"]
+    if data[:3] in _LLC_HEADERS:
+        return ["apdu", "axdr"]
     if len(data) >= 8 and data[0] == 0 and data[1] == 1:
         return ["wrapper", "axdr", "apdu"]
     if data[0] in APDU_NAME:
@@ -353,9 +537,48 @@ def _detect(data: bytes) -> list[str]:
     return ["axdr", "apdu"]
 
 
+class _PushReading:
+    """The push decoder's reading of the whole input, made once and only when asked."""
+
+    def __init__(self, data: bytes, keys: Keys, layouts: Any) -> None:
+        self.data = data
+        self.keys = keys
+        self.layouts = layouts
+        self._done = False
+        self._notifications: list[Any] = []
+        self.error: DlmsError | None = None
+
+    def notifications(self) -> list[Any]:
+        if not self._done:
+            self._done = True
+            self._read()
+        return self._notifications
+
+    def _read(self) -> None:
+        from ..push import PushKeys, readings_of
+
+        keys = self.keys
+        push_keys = None
+        if keys.encryption_key is not None:
+            push_keys = PushKeys(ek=keys.encryption_key, ak=keys.authentication_key,
+                                 system_title=keys.system_title)
+        try:
+            self._notifications = readings_of(
+                self.data, keys=push_keys, layouts=self.layouts,
+                # with an AK the tag is always checked; without one, only the
+                # explicit option deciphers (marked unauthenticated)
+                verify_tag=keys.check_tag or keys.authentication_key is not None)
+        except DlmsError as exc:
+            self.error = exc
+
+
 def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
-              explain: bool = False) -> Decoded:
-    """Decode ``data`` as ``kind`` (or detect it) into nodes; see the module docstring."""
+              explain: bool = False, layouts: Any = None) -> Decoded:
+    """Decode ``data`` as ``kind`` (or detect it) into nodes; see the module docstring.
+
+    ``layouts``: the list layouts for pushed data (a folder of the user's, tried
+    before the built-in ones, or Layout objects), as :class:`dlmsfast.push.PushDecoder`
+    takes them."""
     if kind is not None and (not isinstance(kind, str) or kind not in KINDS):
         raise UsageError(f"unknown kind {shown(kind)}; one of {', '.join(KINDS)}")
     data = as_bytes(data, "the input")
@@ -364,20 +587,30 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
     keys = keys if keys is not None else Keys()
     require(keys, Keys, "keys")
     candidates = [kind] if kind else _detect(data)
+    push = _PushReading(data, keys, layouts)
     first: DecodeError | None = None
     for candidate in candidates:
         # each reading starts afresh: nothing learnt by a wrong one carries over
         translation = _Translation(keys, explain)
         try:
             if candidate == "apdu":
-                nodes = [translation.apdu(data)]
+                nodes = [translation.top_apdu(data, push)]
             else:
                 nodes = getattr(translation, candidate)(data)
         except DecodeError as exc:
             if first is None:
                 first = exc
             continue
-        return Decoded(candidate, nodes, list(translation.walks))
+        decoded = Decoded(candidate, nodes, list(translation.walks))
+        if translation.push_like and candidate != "axdr":
+            decoded.notifications = push.notifications()
+            error = push.error
+            decoded.notification_error = error
+            # a ciphered push without its keys: the structure is all there is to show
+            decoded.notification_error_counts = not (
+                isinstance(error, SecurityError) and keys.encryption_key is None)
+            _mark_covered(decoded)
+        return decoded
     assert first is not None
     if kind is None:
         others = [k for k in KINDS if k != candidates[0]]
@@ -387,31 +620,50 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
     raise first
 
 
+def _mark_covered(decoded: Decoded) -> None:
+    """A node the generic decoder refused that the push decoder read (a meter's
+    quirk, e.g. a list of descriptors without A-XDR types): said in its notes."""
+    covered = {n.apdu.hex().upper() for n in decoded.notifications if n.apdu}
+    for item in walk_nodes(decoded.nodes):
+        if item["kind"] == "undecoded" and item["hex"] in covered:
+            item["notes"].append("read by the push decoder, which knows this meter's "
+                                 "quirk: see the readings")
+
+
+def walk_nodes(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every node of a tree and the nodes inside them (content), in no set order."""
+    stack = list(nodes)
+    while stack:
+        item = stack.pop()
+        yield item
+        if item["content"] is not None:
+            stack.append(item["content"])
+
+
 def _a(kind: str) -> str:
-    return {"hdlc": "an HDLC frame", "wrapper": "a wrapper frame", "apdu": "an APDU",
+    return {"hdlc": "an HDLC frame", "mbus": "an M-Bus long frame", "wrapper": "a wrapper frame", "apdu": "an APDU",
             "axdr": "an A-XDR value"}[kind]
 
 
 def problems(decoded: Decoded) -> tuple[int, int, int]:
-    """(undecodable parts, failed tag checks, refused downgrades) anywhere in the nodes."""
+    """(undecodable parts, failed tag checks, refused downgrades) anywhere in the nodes.
+    A node the push decoder read (a meter's quirk) does not count as undecodable."""
     undecoded = failed = refused = 0
-    stack = list(decoded.nodes)
-    while stack:
-        item = stack.pop()
-        if item["error"] is not None:
+    covered = {n.apdu.hex().upper() for n in decoded.notifications if n.apdu}
+    for item in walk_nodes(decoded.nodes):
+        if item["error"] is not None and item["hex"] not in covered:
             undecoded += 1
-        if item["meaning"] and isinstance(item["meaning"], dict) and \
-                item["meaning"].get("fcs_valid") is False:
+        if item["meaning"] and isinstance(item["meaning"], dict) and (
+                item["meaning"].get("fcs_valid") is False
+                or item["meaning"].get("checksum_valid") is False):
             undecoded += 1
         walk = item["deciphering"]
         if walk is not None and walk["tag_ok"] is False:
             failed += 1
         if walk is not None and walk["refused"]:
             refused += 1
-        if item["content"] is not None:
-            stack.append(item["content"])
     return undecoded, failed, refused
 
 
 __all__ = ["Decoded", "KINDS", "Keys", "input_octets", "node", "parse_hex", "problems",
-           "translate"]
+           "translate", "walk_nodes"]

@@ -23,17 +23,20 @@ byte or per frame: the CRC tables (slicing-by-16), the header/frame checks, the
 splitter's scan (memchr for flags), and the frame objects, which are built
 without going through ``__init__`` and share address/control objects.
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
+from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memchr, memcpy
 
+from .._arguments cimport acquire_octets, offset_index
+
 cimport cython
 
 import enum
 
+from .._util import shown
 from ..errors import DecodeError, EncodeError, UsageError
 
 # FLAG, the frame scan (_Scan, _scan_frame, SCAN_*) are declared in _hdlc.pxd:
@@ -99,7 +102,7 @@ def fcs16(data) -> int:
     """
     cdef Py_buffer view
     cdef uint16_t crc
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    _get_buffer(data, &view, "fcs16's data")
     try:
         if view.len < 65536:
             crc = _fcs(<const uint8_t*>view.buf, view.len)
@@ -166,6 +169,10 @@ cdef class HdlcControl:
 
     def __init__(self, kind, ns=None, nr=None, pf=True):
         cdef int byte
+        if not isinstance(kind, int):
+            # before the lookup, which hashes the value (a deep list: RecursionError)
+            raise UsageError(f"an HDLC frame kind is a FrameKind (an int), not "
+                             f"{type(kind).__name__}")
         try:
             kind = FrameKind(kind)
         except ValueError:
@@ -181,7 +188,7 @@ cdef class HdlcControl:
             raise UsageError(f"{kind.name} frames carry no N(R)")
         for name, number in (("N(S)", ns), ("N(R)", nr)):
             if number is not None and (type(number) is not int or not 0 <= number <= 7):
-                raise UsageError(f"{name} must be an int 0..7, got {number!r}")
+                raise UsageError(f"{name} must be an int 0..7, got {shown(number)}")
         if ns is not None:
             byte |= ns << 1
         if nr is not None:
@@ -198,7 +205,7 @@ cdef class HdlcControl:
     def from_byte(byte, offset=None):
         """Decode a control octet; kinds DLMS does not use raise DecodeError at ``offset``."""
         if type(byte) is not int or not 0 <= byte <= 255:
-            raise UsageError(f"a control field is one octet, got {byte!r}")
+            raise UsageError(f"a control field is one octet, got {shown(byte)}")
         control = _CONTROLS[byte]
         if control is None:
             raise DecodeError(f"unsupported HDLC control field 0x{byte:02X}", offset)
@@ -291,7 +298,7 @@ cdef class HdlcAddress:
                 raise UsageError(f"a {size}-octet HDLC address needs a lower part")
             limit = 0x7F if size == 2 else 0x3FFF
         else:
-            raise UsageError(f"an HDLC address has 1, 2 or 4 octets, not {size!r}")
+            raise UsageError(f"an HDLC address has 1, 2 or 4 octets, not {shown(size)}")
         if not 0 <= upper <= limit or (lower is not None and not 0 <= lower <= limit):
             raise UsageError(
                 f"HDLC address parts of a {size}-octet address are 0..{limit}, "
@@ -309,7 +316,7 @@ cdef class HdlcAddress:
                         | ((lower >> 7) << 9) | ((lower & 0x7F) << 1) | 1)
 
     @staticmethod
-    def client(int sap):
+    def client(sap):
         """A 1-octet client address (client SAP, e.g. 16 for the public client)."""
         return HdlcAddress(sap, None, 1)
 
@@ -390,11 +397,18 @@ cdef _AddressCache _parse_addresses = _AddressCache()
 
 
 cdef Py_ssize_t _offset_arg(object offset) except? -1:
-    """An offset argument as a C index; one too large for that is outside any buffer."""
-    try:
-        return offset
-    except OverflowError:
-        raise UsageError(f"offset {offset} outside the buffer") from None
+    """An offset argument as a C index (one too large is outside every buffer)."""
+    cdef Py_ssize_t index
+    if offset_index(offset, &index):
+        return index
+    raise UsageError(f"an offset is an int, not {type(offset).__name__}")
+
+
+cdef int _get_buffer(object data, Py_buffer* view, str what) except -1:
+    """The octets of a bytes-like argument (the rule of _arguments.pxd)."""
+    if acquire_octets(data, view):
+        return 0
+    raise UsageError(f"{what} must be bytes-like, got {type(data).__name__}")
 
 
 def parse_address(data, offset=0):
@@ -408,11 +422,11 @@ def parse_address(data, offset=0):
     cdef int size = 0
     cdef Py_ssize_t pos = _offset_arg(offset)
     cdef const uint8_t* p
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    _get_buffer(data, &view, "an HDLC address")
     try:
         p = <const uint8_t*>view.buf
-        if pos < 0:
-            raise UsageError("offset must not be negative")
+        if pos < 0 or pos > view.len:
+            raise UsageError(f"offset {offset} outside a buffer of {view.len} octets")
         while True:
             if pos >= view.len:
                 raise DecodeError("input ends inside an HDLC address", pos)
@@ -487,8 +501,11 @@ cdef class HdlcFrame:
     cdef readonly bytes information
     cdef readonly bint segmented
 
-    def __init__(self, HdlcAddress destination not None, HdlcAddress source not None,
-                 control, information=b"", segmented=False):
+    def __init__(self, destination, source, control, information=b"", segmented=False):
+        if type(destination) is not HdlcAddress or type(source) is not HdlcAddress:
+            raise UsageError(
+                f"destination and source must be HdlcAddress, not "
+                f"{type(destination).__name__} and {type(source).__name__}")
         if isinstance(control, HdlcControl):
             self.control = control
         else:
@@ -549,7 +566,7 @@ cdef class HdlcFrame:
         cdef _Scan scan
         cdef const uint8_t* p
         cdef Py_ssize_t n, length
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        _get_buffer(data, &view, "an HDLC frame")
         try:
             p = <const uint8_t*>view.buf
             n = view.len
@@ -864,7 +881,7 @@ def parse_frame_from(data, offset=0):
     cdef const uint8_t* p
     cdef bint after_flag
     cdef Py_ssize_t at = _offset_arg(offset)
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    _get_buffer(data, &view, "HDLC octets")
     try:
         if at < 0 or at > view.len:
             raise UsageError(f"offset {at} outside the buffer of {view.len} octets")
@@ -936,17 +953,19 @@ cdef class HdlcStreamSplitter:
 
     cdef list _feed(self, data):
         cdef Py_buffer view
-        cdef Py_ssize_t used
+        cdef Py_ssize_t used, kept
         cdef list frames = []
-        if len(self._buffer):
-            self._buffer += data
-            used = self._split(<const uint8_t*>PyByteArray_AS_STRING(self._buffer),
-                               len(self._buffer), frames)
-            del self._buffer[:used]
-            return frames
-        # Nothing pending: scan the caller's buffer in place and keep only the tail.
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        _get_buffer(data, &view, "received octets")
         try:
+            kept = len(self._buffer)
+            if kept:
+                PyByteArray_Resize(self._buffer, kept + view.len)
+                memcpy(PyByteArray_AS_STRING(self._buffer) + kept, view.buf, view.len)
+                used = self._split(<const uint8_t*>PyByteArray_AS_STRING(self._buffer),
+                                   len(self._buffer), frames)
+                del self._buffer[:used]
+                return frames
+            # Nothing pending: scan the caller's buffer in place and keep only the tail.
             used = self._split(<const uint8_t*>view.buf, view.len, frames)
             if used < view.len:
                 self._buffer += PyBytes_FromStringAndSize(<const char*>view.buf + used,
@@ -1100,10 +1119,10 @@ def build_frames(destination_address, source_address, frames):
             if type(item) is not tuple or len(<tuple>item) != 3:
                 raise UsageError("build_frames takes (control, information, segmented) tuples")
             if type(item[0]) is not int or not 0 <= item[0] <= 255 or _CONTROLS[item[0]] is None:
-                raise UsageError(f"not an HDLC control octet DLMS uses: {item[0]!r}")
+                raise UsageError(f"not an HDLC control octet DLMS uses: {shown(item[0])}")
             if not isinstance(item[1], (bytes, bytearray, memoryview)):
                 raise UsageError(f"information must be bytes-like, not {type(item[1]).__name__}")
-            PyObject_GetBuffer(item[1], &buffers[i], PyBUF_SIMPLE)
+            _get_buffer(item[1], &buffers[i], "information")
             taken += 1
             length = header + (2 + buffers[i].len if buffers[i].len else 0)
             if length > MAX_FRAME_LENGTH:

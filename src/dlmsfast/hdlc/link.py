@@ -90,7 +90,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .._util import octets_argument
+from .._util import octets_argument, shown
 from ..errors import (
     DecodeError,
     EncodeError,
@@ -366,19 +366,19 @@ class HdlcLink:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_apdu_length: int = DEFAULT_MAX_APDU_LENGTH,
     ) -> None:
-        if role not in TRANSITIONS:
-            raise UsageError(f"role must be 'client' or 'server', got {role!r}")
+        if not isinstance(role, str) or role not in TRANSITIONS:
+            raise UsageError(f"role must be 'client' or 'server', got {shown(role)}")
         if parameters is None:
             parameters = HdlcParameters()
         elif not isinstance(parameters, HdlcParameters):
             raise UsageError(f"parameters must be HdlcParameters, got {type(parameters).__name__}")
         for name, value, least in (("max_retries", max_retries, 0), ("max_apdu_length", max_apdu_length, 1)):
             if type(value) is not int or value < least:
-                raise UsageError(f"{name} must be an int >= {least}, got {value!r}")
+                raise UsageError(f"{name} must be an int >= {least}, got {shown(value)}")
         if client_address is None and role == "client":
             raise UsageError("a client link needs its client_address (SAP)")
         if address_size is not None and server_physical is None and address_size != 1:
-            raise UsageError(f"a {address_size}-octet server address needs server_physical")
+            raise UsageError(f"a {shown(address_size)}-octet server address needs server_physical")
         self.role = role
         self._is_client = role == "client"
         self.server = HdlcAddress.server(server_address, server_physical, address_size)

@@ -107,6 +107,8 @@ def parse_notification(apdu: bytes) -> tuple[Optional[bytes], Any]:
 def notification_header(apdu: bytes) -> tuple[Optional[bytes], int]:
     """``(date_time_octets, body_offset)`` of a data-notification (see
     :func:`parse_notification`)."""
+    if type(apdu) is not bytes:
+        apdu = as_bytes(apdu, "a data-notification")
     if len(apdu) < 7 or apdu[0] != _DATA_NOTIFICATION:
         raise DecodeError("a data-notification is 0F, an invoke id of 4 octets, a date-time "
                           "and a body", min(len(apdu), 6))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
+from .._util import as_bytes
 from ..errors import DecodeError
 from ..hdlc import LLC_COMMAND, LLC_RESPONSE, parse_frame_from
 from ..hdlc._hdlc import address_key
@@ -128,6 +129,8 @@ class PushFramer:
         return rest
 
     def feed(self, data) -> list:
+        if type(data) is not bytes:
+            data = as_bytes(data, "received octets")
         buf = self._buffer
         buf += data
         bad_before = self.bad_frames
@@ -325,7 +328,7 @@ class PushFramer:
 def is_framed(data: bytes) -> bool:
     """Whether a capture starts with a frame (HDLC flag, M-Bus start, wrapper
     version) rather than a bare APDU."""
-    head = data[:4]
+    head = as_bytes(data, "a capture")[:4]
     return (head[:1] == b"\x7e" or head[:2] == b"\x00\x01"
             or (len(head) == 4 and head[0] == head[3] == _MBUS_START and head[1] == head[2]))
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Mapping, Optional
 
+from .._util import require
 from ..errors import ConfigurationError, UsageError
 
 ANY_METER = "*"
@@ -89,6 +90,7 @@ def keys_table(keys: Any) -> dict[Optional[bytes], PushKeys]:
 
 def load_keys_file(path) -> dict[Optional[bytes], PushKeys]:
     """Read a keys file (JSON)."""
+    require(path, (str, PurePath), "path")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

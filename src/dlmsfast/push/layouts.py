@@ -35,12 +35,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
-from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence
+from pathlib import Path, PurePath
+from collections.abc import Iterable
+from typing import Any, Mapping, NoReturn, Optional, Sequence
 
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit, Unit
 from ..errors import ConfigurationError, DlmsError
+from .._util import require, shown
 
 _MATCH_KEYS = {"count", "values", "obis"}
 _LAYOUT_KEYS = {"name", "description", "source", "match", "objects", "units", "lead", "trail"}
@@ -107,7 +109,7 @@ def _unit(value: Any, where: str) -> Unit:
         for unit in Unit:
             if unit.symbol == value:
                 return unit
-        return _bad(where, f"unknown unit symbol {value!r}")
+        return _bad(where, f"unknown unit symbol {shown(value)}")
     return _bad(where, "unit must be a Blue Book code or symbol")
 
 
@@ -127,13 +129,13 @@ def _scaler_unit(entry: Mapping, where: str) -> Optional[ScalerUnit]:
         return None
     scaler = entry.get("scaler", 0)
     if type(scaler) is not int or not -128 <= scaler <= 127:
-        _bad(where, f"scaler must be an int -128..127, got {scaler!r}")
+        _bad(where, f"scaler must be an int -128..127, got {shown(scaler)}")
     return ScalerUnit(scaler, _unit(entry.get("unit", 255), where))
 
 
 def layout_from_dict(entry: Any, origin: str = "") -> Layout:
     """Check and read one layout; a mistake is a ConfigurationError naming the file."""
-    where = origin or "layout"
+    where = origin if isinstance(origin, str) and origin else "layout"
     if not isinstance(entry, Mapping):
         _bad(where, "a layout is a JSON object")
     unknown = set(entry) - _LAYOUT_KEYS
@@ -214,6 +216,7 @@ def load_layouts(folder=None, *, builtin: bool = True) -> tuple[Layout, ...]:
     a user layout with the name of a built-in one replaces it."""
     mine: list[Layout] = []
     if folder is not None:
+        require(folder, (str, PurePath), "folder")
         path = Path(folder)
         if not path.is_dir():
             raise ConfigurationError(f"layouts folder {str(path)!r} does not exist")
@@ -228,8 +231,11 @@ def as_layouts(layouts: Optional[Iterable[Layout]] | str | Path) -> tuple[Layout
     """The ``layouts`` argument of PushDecoder: None (the built-in ones), a folder, or Layouts."""
     if layouts is None:
         return load_layouts()
-    if isinstance(layouts, (str, Path)):
+    if isinstance(layouts, (str, PurePath)):
         return load_layouts(layouts)
+    if not isinstance(layouts, Iterable) or isinstance(layouts, (bytes, bytearray, memoryview)):
+        raise ConfigurationError(f"layouts are a folder or Layout objects, got "
+                                 f"{type(layouts).__name__}")
     result = tuple(layouts)
     for layout in result:
         if not isinstance(layout, Layout):

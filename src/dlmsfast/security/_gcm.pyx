@@ -51,6 +51,8 @@ from hmac import compare_digest as _compare_digest
 cimport cython
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+
+from .._arguments cimport acquire_octets
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.limits cimport INT_MAX
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
@@ -131,31 +133,11 @@ else:
 openssl_available = bool(_openssl_ready)
 
 
-cdef extern from "Python.h":
-    # the same call without Cython's exception check, for the fast path below
-    int _try_get_buffer "PyObject_GetBuffer" (object obj, Py_buffer *view, int flags)
-    void PyErr_Clear()
-
-
 cdef inline int _get_buffer(object obj, Py_buffer *view, str what) except -1:
-    """A read-only view of a bytes-like argument. A strided view is taken as its
-    octets (copied once; the view holds the copy); anything else (an int would
-    otherwise be that many zero octets elsewhere, None, str) is a UsageError."""
-    if _try_get_buffer(obj, view, PyBUF_SIMPLE) == 0:
+    """A read-only view of a bytes-like argument (the rule of _arguments.pxd)."""
+    if acquire_octets(obj, view):
         return 0
-    PyErr_Clear()
-    return _get_other_buffer(obj, view, what)
-
-
-cdef int _get_other_buffer(object obj, Py_buffer *view, str what) except -1:
-    # off the per-APDU path: a try/except costs even when nothing is raised
-    try:
-        PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
-    except BufferError:
-        PyObject_GetBuffer(bytes(memoryview(obj)), view, PyBUF_SIMPLE)
-    except TypeError:
-        raise UsageError(f"{what} must be bytes-like, got {type(obj).__name__}") from None
-    return 0
+    raise UsageError(f"{what} must be bytes-like, got {type(obj).__name__}")
 
 
 cdef long long _int_argument(object value, str what, long long low, long long high) except? -1:

@@ -538,7 +538,8 @@ class GeneralCiphering:
 
 AnyCiphered = Union[CipheredApdu, GeneralGloCiphering, GeneralDedCiphering, GeneralCiphering]
 
-_GENERAL = {
+_GENERAL: dict[int, type[GeneralGloCiphering] | type[GeneralDedCiphering]
+               | type[GeneralCiphering]] = {
     GENERAL_GLO_CIPHERING: GeneralGloCiphering,
     GENERAL_DED_CIPHERING: GeneralDedCiphering,
     GENERAL_CIPHERING: GeneralCiphering,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .._util import as_bytes, require
+from .._util import as_bytes, require, shown
 from ..apdu import (
     AARE,
     AARQ,
@@ -132,7 +132,7 @@ def _descriptor(value, cls, member: str):
         return value
     if isinstance(value, tuple) and len(value) == 3:
         return cls(*value)
-    raise UsageError(f"expected a {cls.__name__} or (class_id, obis, {member}), got {value!r}")
+    raise UsageError(f"expected a {cls.__name__} or (class_id, obis, {member}), got {shown(value)}")
 
 
 def _attribute(descriptor) -> CosemAttributeDescriptor:

@@ -61,6 +61,7 @@ from ..apdu import (
     parse_apdu,
 )
 from ..apdu import DLMS_VERSION
+from ..apdu.service import ServiceApdu
 from ..apdu import ActionResult as ActionResultEnum
 from ..apdu import ServiceError as InitiateServiceError
 from ..axdr import Data, DataType, decode_typed
@@ -582,6 +583,7 @@ class ServerSession(SessionBase):
         SetListRequested (one per item)."""
         held = self._take(request, "set")
         iip = InvokeIdAndPriority.from_byte(held.iip)
+        answer: ServiceApdu
         if isinstance(request, ev.SetListRequested):
             results = tuple(result) if not isinstance(result, DataAccessResult) else \
                 (result,) * len(request.items)

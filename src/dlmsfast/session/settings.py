@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..apdu import Conformance, Priority
-from .._util import _check_range, octets_argument, require
+from .._util import _check_range, octets_argument, require, shown
 from ..errors import ConfigurationError, UsageError
 from ..security import SecurityContext
 from ..security.mechanism import MechanismName
@@ -66,7 +66,7 @@ def mechanism_of(value: Any) -> MechanismName:
         try:
             return _MECHANISMS[value.lower()]
         except KeyError:
-            raise UsageError(f"unknown authentication {value!r}; one of "
+            raise UsageError(f"unknown authentication {shown(value)}; one of "
                              f"{', '.join(sorted(_MECHANISMS))}") from None
     return MechanismName.given(value, "authentication")
 
@@ -77,12 +77,12 @@ def security_bits(value: Any) -> int:
         try:
             return SECURITY_BITS[value.lower()]
         except KeyError:
-            raise UsageError(f"unknown security {value!r}; one of none, auth, enc, authenc") \
+            raise UsageError(f"unknown security {shown(value)}; one of none, auth, enc, authenc") \
                 from None
     if value in (0, 0x10, 0x20, 0x30):
         return value
     raise UsageError(f"security must be none, auth, enc, authenc (or 0/0x10/0x20/0x30), "
-                     f"got {value!r}")
+                     f"got {shown(value)}")
 
 
 def _conformance(value: Any, what: str) -> Conformance:
@@ -155,7 +155,7 @@ class AssociationSettings:
         object.__setattr__(self, "password", _secret(self.password, "password"))
         object.__setattr__(self, "priority", Priority.given(self.priority, "priority"))
         if not isinstance(self.ciphering, str) or self.ciphering not in FORMS:
-            raise UsageError(f"ciphering must be one of {', '.join(FORMS)}, got {self.ciphering!r}")
+            raise UsageError(f"ciphering must be one of {', '.join(FORMS)}, got {shown(self.ciphering)}")
         _check_range("invoke_id", self.invoke_id, 0, 15)
         _check_range("client_max_receive_pdu_size", self.client_max_receive_pdu_size, 12, 0xFFFF)
         _check_range("invocation_counter", self.invocation_counter, 0, 0xFFFFFFFF)

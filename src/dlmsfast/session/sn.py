@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .._util import _check_range, as_bytes, require
+from .._util import _check_range, as_bytes, require, shown
 from ..apdu import DataAccessResult
 from ..axdr import Data, decode_length_from, decode_typed_from, encode, encode_length
 from ..errors import DecodeError, EncodeError, UsageError
@@ -123,7 +123,7 @@ def _write_names(out: bytearray, names, parameters) -> None:
     out += encode_length(len(names))
     for name, parameter in zip(names, parameters):
         if not isinstance(name, int) or not 0 <= name <= 0xFFFF:
-            raise EncodeError(f"a base name is 0..0xFFFF, got {name!r}")
+            raise EncodeError(f"a base name is 0..0xFFFF, got {shown(name)}")
         if parameter is None:
             out.append(_VARIABLE_NAME)
             out += name.to_bytes(2, "big")

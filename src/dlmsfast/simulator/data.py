@@ -30,6 +30,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Optional
 
+from .._util import shown
+from ..errors import UsageError
+
 UTC = _dt.timezone.utc
 EPOCH = _dt.datetime(2020, 1, 1, tzinfo=UTC)
 EPOCH_SECONDS = int(EPOCH.timestamp())
@@ -162,6 +165,19 @@ def _scaled(value: int, scaler: int) -> Any:
     return value if scaler == 0 else Decimal(value).scaleb(scaler)
 
 
+def _meter_index(k: Any) -> int:
+    if type(k) is not int or k < 0:
+        raise UsageError(f"a meter index is an int >= 0, got {shown(k)}")
+    return k
+
+
+def _instant(value: Any, what: str) -> _dt.datetime:
+    # aware only: the meters' clocks are UTC, and a naive instant cannot be compared
+    if not isinstance(value, _dt.datetime) or value.tzinfo is None:
+        raise UsageError(f"{what} is an aware datetime, got {shown(value)}")
+    return value
+
+
 @lru_cache(maxsize=16)
 def _register_table() -> dict:
     return {obis: (scaler, unit, symbol, function)
@@ -170,8 +186,11 @@ def _register_table() -> dict:
 
 def expected_register(k: int, obis: str, at: _dt.datetime) -> ExpectedReading:
     """What register ``obis`` of meter k reads at time ``at``."""
+    _meter_index(k)
+    if not isinstance(obis, str) or obis not in _register_table():
+        raise UsageError(f"not a register of the simulated meters: {shown(obis)}")
     scaler, _, symbol, function = _register_table()[obis]
-    q = quarter_of(at)
+    q = quarter_of(_instant(at, "at"))
     value = function(k, q)
     return ExpectedReading(obis, 2, quarter_time(q), value, symbol, _scaled(value, scaler))
 
@@ -181,6 +200,14 @@ def expected_profile(k: int, at: _dt.datetime, rows: int = 96,
                      end: Optional[_dt.datetime] = None) -> list[tuple]:
     """The load profile rows of meter k as read at ``at``: ``(time, status, A+, A-)``,
     oldest first, restricted to [start, end] (inclusive) when given."""
+    _meter_index(k)
+    _instant(at, "at")
+    if type(rows) is not int or rows < 0:
+        raise UsageError(f"rows is an int >= 0, got {shown(rows)}")
+    if start is not None:
+        _instant(start, "start")
+    if end is not None:
+        _instant(end, "end")
     out = []
     for q in profile_quarters(quarter_of(at), rows):
         when = quarter_time(q)
@@ -191,7 +218,8 @@ def expected_profile(k: int, at: _dt.datetime, rows: int = 96,
 
 def expected_events(k: int, at: _dt.datetime) -> list[tuple[_dt.datetime, int]]:
     """The event log of meter k as read at ``at``: ``(time, event code)``, oldest first."""
-    q = quarter_of(at)
+    _meter_index(k)
+    q = quarter_of(_instant(at, "at"))
     return [(quarter_time(when), code) for when, code in (event(k, q, j) for j in range(EVENTS))]
 
 
@@ -205,6 +233,8 @@ def expected_readings(meter_index: int, at: _dt.datetime, *, profile_rows: int =
     and, with ``profile``, one reading per register cell of each load profile
     row (A+ and A-, capture_time the row's time) within [start, end]."""
     k = meter_index
+    if registers is not None and not isinstance(registers, (tuple, list)):
+        raise UsageError(f"registers is a tuple of OBIS strings, got {shown(registers)}")
     names = registers if registers is not None else tuple(r[0] for r in REGISTERS)
     out = [expected_register(k, obis, at) for obis in names]
     if profile:

@@ -45,10 +45,11 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Any, Iterable, Optional
 
 from ..errors import UsageError
 from ..transport.server import WireBehaviour
+from .._util import require, shown
 
 KINDS = ("latency", "slow-drip", "silent", "drop-mid-block", "corrupt", "wrong-tag",
          "refuse-association", "exception-response")
@@ -103,7 +104,7 @@ class FaultItem:
 def _duration(text: str, item: str) -> float:
     match = _DURATION.match(text.strip())
     if not match:
-        raise UsageError(f"--faults {item!r}: {text!r} is not a duration (e.g. 100ms, 0.5s)")
+        raise UsageError(f"--faults {shown(item)}: {shown(text)} is not a duration (e.g. 100ms, 0.5s)")
     number = float(match.group(1))
     return number if match.group(2) == "s" else number / 1000.0
 
@@ -119,7 +120,7 @@ def parse_duration_range(text: str, item: str = "latency") -> tuple[float, float
     low_s = _duration(low + unit, item)
     high_s = _duration(high + unit, item) if sep else low_s
     if high_s < low_s:
-        raise UsageError(f"--faults {item!r}: the range {text!r} goes down")
+        raise UsageError(f"--faults {shown(item)}: the range {shown(text)} goes down")
     return low_s, high_s
 
 
@@ -128,14 +129,25 @@ def _meters(text: str, item: str) -> tuple[int, ...]:
     for part in text.split("+"):
         low, sep, high = part.partition("-")
         if not low.isdigit() or (sep and not high.isdigit()):
-            raise UsageError(f"--faults {item!r}: meters are indexes like 3+7+10-12, not {text!r}")
+            raise UsageError(f"--faults {shown(item)}: meters are indexes like 3+7+10-12, not {shown(text)}")
         out.extend(range(int(low), int(high) + 1) if sep else (int(low),))
     return tuple(out)
+
+
+def check_latency(latency: object) -> None:
+    """A latency is None or ``(min, max)`` seconds with 0 <= min <= max."""
+    if latency is None:
+        return
+    if (not isinstance(latency, tuple) or len(latency) != 2
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in latency)
+            or not 0 <= latency[0] <= latency[1]):
+        raise UsageError(f"latency is (min, max) seconds, got {shown(latency)}")
 
 
 def parse_faults(spec: str) -> list[FaultItem]:
     """The items of a ``--faults`` spec (see the module docstring); UsageError
     naming the item for anything else."""
+    require(spec, (str, type(None)), "a --faults spec")
     items: list[FaultItem] = []
     for raw in (spec or "").split(","):
         text = raw.strip()
@@ -145,7 +157,7 @@ def parse_faults(spec: str) -> list[FaultItem]:
         parts = head.split(":")
         kind = parts[0].strip().lower()
         if kind not in KINDS:
-            raise UsageError(f"--faults {text!r}: unknown kind {kind!r}; one of {', '.join(KINDS)}")
+            raise UsageError(f"--faults {shown(text)}: unknown kind {shown(kind)}; one of {', '.join(KINDS)}")
         rest = parts[1:]
         share = None
         if rest and rest[-1].strip().endswith("%"):
@@ -153,20 +165,20 @@ def parse_faults(spec: str) -> list[FaultItem]:
             try:
                 share = float(number) / 100.0
             except ValueError:
-                raise UsageError(f"--faults {text!r}: {number!r}% is not a share") from None
+                raise UsageError(f"--faults {shown(text)}: {shown(number)}% is not a share") from None
             if not 0.0 <= share <= 1.0:
-                raise UsageError(f"--faults {text!r}: a share is 0..100%")
+                raise UsageError(f"--faults {shown(text)}: a share is 0..100%")
         value = None
         if rest:
             if kind not in _WITH_VALUE or len(rest) > 1:
-                raise UsageError(f"--faults {text!r}: only latency and slow-drip take a value")
+                raise UsageError(f"--faults {shown(text)}: only latency and slow-drip take a value")
             value = parse_duration_range(rest[0].strip(), text)
         elif kind == "latency":
-            raise UsageError(f"--faults {text!r}: latency needs a duration (latency:100ms)")
+            raise UsageError(f"--faults {shown(text)}: latency needs a duration (latency:100ms)")
         meters = None
         if at:
             if share is not None:
-                raise UsageError(f"--faults {text!r}: give a share or meters, not both")
+                raise UsageError(f"--faults {shown(text)}: give a share or meters, not both")
             meters = _meters(meters_text.strip(), text)
         items.append(FaultItem(kind, value, share, meters, text))
     return items
@@ -178,7 +190,8 @@ def _apply(faults: MeterFaults, item: FaultItem) -> MeterFaults:
         return replace(faults, latency=item.value)
     if kind == "slow-drip":
         return replace(faults, drip=item.value[0] if item.value else DEFAULT_DRIP)
-    return replace(faults, **{kind.replace("-", "_"): True})
+    flag: dict[str, Any] = {kind.replace("-", "_"): True}  # one of the boolean faults
+    return replace(faults, **flag)
 
 
 def assign_faults(items: list[FaultItem] | str, meters: int, seed: int = 0,
@@ -187,6 +200,14 @@ def assign_faults(items: list[FaultItem] | str, meters: int, seed: int = 0,
     every meter's, from ``--latency``; an item's own latency replaces it)."""
     if isinstance(items, str):
         items = parse_faults(items)
+    require(items, list, "fault items")
+    for item in items:
+        require(item, FaultItem, "a fault item")
+    if type(meters) is not int or meters < 0:
+        raise UsageError(f"meters is an int >= 0, got {shown(meters)}")
+    if type(seed) is not int:
+        raise UsageError(f"seed is an int, got {shown(seed)}")
+    check_latency(latency)
     out: dict[int, MeterFaults] = {}
     if latency is not None:
         base = MeterFaults(latency=latency)
@@ -194,6 +215,7 @@ def assign_faults(items: list[FaultItem] | str, meters: int, seed: int = 0,
     order = list(range(meters))
     random.Random(seed).shuffle(order)
     taken = 0
+    chosen: Iterable[int]
     for item in items:
         if item.share is not None:
             count = int(item.share * meters + 0.5)

@@ -29,7 +29,7 @@ import asyncio
 import csv
 import datetime as _dt
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional, Sequence
 
 from ..apdu import (
@@ -53,8 +53,9 @@ from ..session import events as ev
 from ..session.settings import SECURITY_BITS
 from ..transport.server import MeterPort, MeterServer, WireBehaviour, raise_file_limit, serve
 from . import data as d
-from .faults import NO_FAULTS, MeterFaults, assign_faults, parse_faults
+from .faults import NO_FAULTS, MeterFaults, assign_faults, check_latency, parse_faults
 from .meter import AssociationView, Catalog, MeterModel
+from .._util import require, shown
 
 FRAMINGS = ("wrapper", "hdlc", "mixed")
 AUTHS = ("none", "lls", "hls-gmac", "mixed")
@@ -68,9 +69,10 @@ PUBLIC_CLIENT = 16
 
 def meter_index(meter_id: str) -> int:
     """The index of a meter from its id in meters.csv (``sim-00042`` -> 42)."""
+    require(meter_id, str, "a meter id")
     prefix, _, digits = meter_id.rpartition("-")
     if prefix != "sim" or not digits.isdigit():
-        raise UsageError(f"not a simulated meter's id: {meter_id!r} (sim-NNNNN)")
+        raise UsageError(f"not a simulated meter's id: {shown(meter_id)} (sim-NNNNN)")
     return int(digits)
 
 
@@ -117,13 +119,26 @@ class FleetConfig:
     idle_timeout: Optional[float] = 120.0
 
     def __post_init__(self) -> None:
+        for name in ("meters", "base_port", "devices_per_port", "profile_rows", "seed",
+                     "max_pdu", "hdlc_max_info", "hdlc_window"):
+            value = getattr(self, name)
+            if type(value) is not int:
+                raise UsageError(f"{name} must be an int, got {shown(value)}")
+        for name in ("framing", "auth", "security", "faults", "host"):
+            require(getattr(self, name), str, name)
+        check_latency(self.latency)
+        require(self.fixed_time, (_dt.datetime, type(None)), "fixed_time")
+        require(self.challenge, (bytes, type(None)), "challenge")
+        if self.idle_timeout is not None and (type(self.idle_timeout) not in (int, float)
+                                              or not self.idle_timeout > 0):
+            raise UsageError(f"idle_timeout is None or seconds > 0, got {shown(self.idle_timeout)}")
         if self.meters < 1:
             raise UsageError("a fleet has at least one meter")
         for name, value, allowed in (("framing", self.framing, FRAMINGS),
                                      ("auth", self.auth, AUTHS),
                                      ("security", self.security, SECURITIES)):
             if value not in allowed:
-                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {shown(value)}")
         if not 1 <= self.devices_per_port <= 100:
             raise UsageError("devices_per_port must be 1..100")
         if not 1 <= self.profile_rows <= 100_000:
@@ -170,6 +185,7 @@ class MeterSpec:
 
 def meter_specs(config: FleetConfig) -> list[MeterSpec]:
     """Every meter of the fleet, in index order."""
+    require(config, FleetConfig, "config")
     faults = assign_faults(config.faults, config.meters, config.seed, config.latency)
     width = max(5, len(str(config.meters - 1)))
     specs = []
@@ -212,7 +228,7 @@ class SimulatedMeter:
     def _last_counter(self) -> Optional[int]:
         return None if self._context is None else self._context.peer_invocation_counter
 
-    def _make_policy(self) -> None:
+    def _make_policy(self) -> tuple[AuthenticationPolicy, ServerSettings]:
         spec, config = self.spec, self.config
         k = spec.index
         ciphered = spec.security != "none" or spec.auth == "hls-gmac"
@@ -229,23 +245,24 @@ class SimulatedMeter:
             security=SECURITY_BITS[spec.security], security_context=self._context))
         if self.faults.refuse_association:
             entries = []
-        self._policy = AuthenticationPolicy(entries)
+        policy = self._policy = AuthenticationPolicy(entries)
         conformance = ServerSettings().conformance
         if not config.general_protection:
             conformance &= ~conformance.GENERAL_PROTECTION
-        options = {}
+        settings = ServerSettings(system_title=d.server_system_title(k),
+                                  max_receive_pdu_size=config.max_pdu, conformance=conformance)
         if config.challenge is not None:
             challenge = config.challenge
-            options["challenge"] = lambda: challenge
-        self._settings = ServerSettings(system_title=d.server_system_title(k),
-                                        max_receive_pdu_size=config.max_pdu,
-                                        conformance=conformance, **options)
+            settings = replace(settings, challenge=lambda: challenge)
+        self._settings = settings
+        return policy, settings
 
     def associate(self, client_address: int) -> "Association":
-        if self._policy is None:
-            self._make_policy()
+        policy, settings = self._policy, self._settings
+        if policy is None or settings is None:
+            policy, settings = self._make_policy()
         self.sessions += 1
-        return Association(self, ServerSession(self._settings, self._policy,
+        return Association(self, ServerSession(settings, policy,
                                                client_address=client_address),
                            AssociationView(client_address, self.address))
 
@@ -279,10 +296,12 @@ class Association:
         out: list[bytes] = []
         pass4 = -1
         for event in events:
-            kind = type(event)
-            if kind is ev.NeedToSend:
+            # isinstance narrows the event for the type checker; against `type(event) is`
+            # it costs 2 ns on the first branch, 16 on GetRequested (the hot one) and
+            # up to 140 on the last: nothing beside a session's answer
+            if isinstance(event, ev.NeedToSend):
                 out.append(event.apdu)
-            elif kind is ev.GetRequested:
+            elif isinstance(event, ev.GetRequested):
                 if faults.exception_response:
                     out.append(_EXCEPTION)
                     continue
@@ -293,7 +312,7 @@ class Association:
                         len(value) + 32 > self.max_pdu:
                     self.drop_next = True
                 out.append(session.respond_get(event, value))
-            elif kind is ev.GetListRequested:
+            elif isinstance(event, ev.GetListRequested):
                 if faults.exception_response:
                     out.append(_EXCEPTION)
                     continue
@@ -304,33 +323,33 @@ class Association:
                                                  descriptor.attribute_id, item.access_selection,
                                                  view))
                 out.append(session.respond_get(event, values))
-            elif kind is ev.Associated:
+            elif isinstance(event, ev.Associated):
                 view.mechanism = int(event.mechanism)
                 view.ciphered = bool(event.security)
                 view.client_title = event.peer_system_title or b""
                 self.max_pdu = event.max_pdu_size
                 if int(event.mechanism) >= 2 and out:
                     pass4 = len(out) - 1
-            elif kind is ev.SetRequested:
+            elif isinstance(event, ev.SetRequested):
                 descriptor = event.descriptor
                 result = model.set(descriptor.class_id, descriptor.instance_id,
                                    descriptor.attribute_id, event.value)
                 out.append(session.respond_set(event, result))
-            elif kind is ev.SetListRequested:
+            elif isinstance(event, ev.SetListRequested):
                 out.append(session.respond_set(event, [
                     model.set(i.cosem_attribute_descriptor.class_id,
                               i.cosem_attribute_descriptor.instance_id,
                               i.cosem_attribute_descriptor.attribute_id, value)
                     for i, value in zip(event.items, event.values)]))
-            elif kind is ev.ActionRequested:
+            elif isinstance(event, ev.ActionRequested):
                 out.append(session.respond_action(event, ActionResult.READ_WRITE_DENIED))
-            elif kind is ev.ActionListRequested:
+            elif isinstance(event, ev.ActionListRequested):
                 out.append(session.respond_action(
                     event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
-            elif kind is ev.ReadRequested:
+            elif isinstance(event, ev.ReadRequested):
                 out.append(session.respond_read(
                     event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
-            elif kind is ev.WriteRequested:
+            elif isinstance(event, ev.WriteRequested):
                 out.append(session.respond_write(
                     event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
         if faults.wrong_tag:
@@ -361,7 +380,15 @@ class MeterSimulator:
     def __init__(self, config: FleetConfig, indexes: Optional[Iterable[int]] = None) -> None:
         self.config = config
         self.specs = meter_specs(config)
-        self.indexes = list(range(config.meters)) if indexes is None else list(indexes)
+        if indexes is None:
+            self.indexes = list(range(config.meters))
+        else:
+            if not isinstance(indexes, Iterable) or isinstance(indexes, (str, bytes)):
+                raise UsageError(f"indexes are meter indexes (ints), got {shown(indexes)}")
+            self.indexes = list(indexes)
+            for k in self.indexes:
+                if type(k) is not int or not 0 <= k < config.meters:
+                    raise UsageError(f"not a meter index of this fleet: {shown(k)}")
         fixed = config.fixed_time
         if fixed is not None:
             seconds = fixed.timestamp()
@@ -403,6 +430,7 @@ class MeterSimulator:
         self.server = await serve(ports, self.config.host, idle_timeout=self.config.idle_timeout)
         for port, actual in zip(ports, self.server.ports):
             for meter in port.devices.values():
+                assert isinstance(meter, SimulatedMeter)  # what _ports() put there
                 self.port_of[meter.spec.index] = actual
         return self
 

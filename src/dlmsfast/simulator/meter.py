@@ -170,7 +170,7 @@ class Catalog:
                     continue
         elements = []
         for obj in objects:
-            overrides = {}
+            overrides: dict[tuple[str, int], AttributeAccessMode | MethodAccessMode] = {}
             if obj.class_id == 8:
                 overrides[("attribute", 2)] = AttributeAccessMode.READ_AND_WRITE
             if obj.class_id == 15:
@@ -313,7 +313,7 @@ class MeterModel:
     def _clock_time(self, obis, selection, view) -> Data:
         return Data(DataType.OCTET_STRING, date_time_octets(int(self.clock() + self.clock_offset)))
 
-    def _register(self, obis, selection, view) -> Data:
+    def _register(self, obis, selection, view) -> Data | DataAccessResult:
         for name, _scaler, _unit, function, kind in REGISTERS:
             if name == obis:
                 return Data(kind, function(self.index, self.quarter()))

@@ -23,14 +23,17 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, runtime_checkable
 
-from ..errors import ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError
+from .._util import _check_range, require
+from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError,
+                      UsageError)
 from ..wrapper import WrapperStreamSplitter
 
 Trace = Callable[[str, bytes], None]
 
 
+@runtime_checkable
 class Framing(Protocol):
     """What a connection needs from a framing (sans-IO)."""
 
@@ -50,6 +53,11 @@ class Framing(Protocol):
     def timeout(self) -> bool: ...
 
 
+def _check_trace(trace: object) -> None:
+    if trace is not None and not callable(trace):
+        raise UsageError(f"trace is a callable(direction, frame) or None, got {type(trace).__name__}")
+
+
 class WrapperFraming:
     """IEC 62056-47 wrapper: one header per APDU; wPorts are the client SAP and
     the server's logical device. Frames for other wPorts are ignored (a push on
@@ -58,6 +66,9 @@ class WrapperFraming:
     name = "wrapper"
 
     def __init__(self, client: int, server: int, trace: Optional[Trace] = None) -> None:
+        _check_range("client wPort", client, 0, 0xFFFF)
+        _check_range("server wPort", server, 0, 0xFFFF)
+        _check_trace(trace)
         self.client = client
         self.server = server
         self.trace = trace
@@ -119,6 +130,13 @@ class Connection:
 
     def __init__(self, stream, framing: Framing, *, timeout: float = 10.0,
                  trace: Optional[Trace] = None) -> None:
+        if not callable(getattr(stream, "write", None)) or not callable(getattr(stream, "close", None)):
+            raise UsageError(f"stream must be a transport stream (TcpStream...), got "
+                             f"{type(stream).__name__}")
+        require(framing, Framing, "framing")
+        if type(timeout) not in (int, float) or not timeout > 0:
+            raise UsageError(f"timeout is seconds > 0, got {type(timeout).__name__}")
+        _check_trace(trace)
         self.stream = stream
         self.framing = framing
         self.timeout = timeout

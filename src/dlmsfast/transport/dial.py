@@ -8,6 +8,7 @@ from ..hdlc import HdlcParameters
 from .connection import Connection, Trace, WrapperFraming
 from .streams import BlockingTcpStream, SerialStream, TcpStream, UdpStream
 from .url import MeterUrl, parse_url
+from .._util import shown
 
 FRAMINGS = ("wrapper", "hdlc")
 
@@ -36,7 +37,7 @@ def connection_for(
     parsed = url if isinstance(url, MeterUrl) else parse_url(url)
     framing = framing or parsed.default_framing
     if framing not in FRAMINGS:
-        raise UsageError(f"framing must be wrapper or hdlc, got {framing!r}")
+        raise UsageError(f"framing must be wrapper or hdlc, got {shown(framing)}")
     if parsed.scheme == "udp" and framing != "wrapper":
         raise UsageError("UDP carries the wrapper only (IEC 62056-47)")
     if parsed.scheme == "serial" and framing != "hdlc":

@@ -26,10 +26,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Callable, Iterator, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigurationError, ConnectionLost, UsageError
+from .._util import as_bytes, require, shown
 
 _READ_SIZE = 65536
 _POLL = 0.1
@@ -70,6 +72,7 @@ class Received:
 
 def parse_url(text: str) -> ListenUrl:
     """Read a listen URL; a malformed one is a UsageError saying what is expected."""
+    require(text, str, "a listen URL")
     if text == "-":
         return ListenUrl("file", path="-")
     if text.startswith("file:"):
@@ -87,7 +90,7 @@ def parse_url(text: str) -> ListenUrl:
         except ValueError:
             port = None
         if not parts.hostname or port is None:
-            raise UsageError(f"{scheme} URL needs HOST:PORT ({scheme}://0.0.0.0:4059), got {text!r}")
+            raise UsageError(f"{scheme} URL needs HOST:PORT ({scheme}://0.0.0.0:4059), got {shown(text)}")
         return ListenUrl(scheme, host=parts.hostname, port=port)
     if scheme == "serial":
         path = parts.path or parts.netloc
@@ -106,13 +109,14 @@ def parse_url(text: str) -> ListenUrl:
         if parity not in _PARITIES or stopbits not in (1, 2) or baud <= 0:
             raise UsageError("serial parity is N, E or O; stopbits 1 or 2; baud positive")
         return ListenUrl("serial", path=path, baud=baud, parity=parity, stopbits=stopbits)
-    raise UsageError(f"cannot listen on {text!r}: use serial://DEVICE?baud=N, tcp://HOST:PORT, "
+    raise UsageError(f"cannot listen on {shown(text)}: use serial://DEVICE?baud=N, tcp://HOST:PORT, "
                      "udp://HOST:PORT, file:PATH or -")
 
 
 def capture_chunks(content: bytes) -> list[bytes]:
     """The octets of a capture file: hex text (one chunk per non-empty line, any
     separators) or, when it is not hex text, the raw octets as one chunk."""
+    content = as_bytes(content, "a capture")
     lines = []
     for line in content.splitlines():
         line = line.split(b"#", 1)[0].strip()
@@ -131,6 +135,7 @@ class CaptureWriter:
     format ``file:PATH`` reads back."""
 
     def __init__(self, path) -> None:
+        require(path, (str, PurePath), "a capture path")
         try:
             self._file = open(path, "a", encoding="ascii")
         except OSError as exc:

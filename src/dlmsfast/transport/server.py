@@ -38,6 +38,7 @@ from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
 from ..hdlc.link import ApduReceived, Disconnected, HdlcLink, LinkTimeout
 from ..wrapper import WrapperStreamSplitter
+from .._util import shown
 
 Responder = Callable[[bytes], Optional[Sequence[bytes]]]
 CORRUPT_OFFSET = 8
@@ -89,7 +90,7 @@ class MeterPort:
     def __init__(self, port: int, framing: str, devices: Iterable[LogicalDevice], *,
                  hdlc_parameters: Optional[HdlcParameters] = None) -> None:
         if framing not in FRAMINGS:
-            raise UsageError(f"framing must be wrapper or hdlc, got {framing!r}")
+            raise UsageError(f"framing must be wrapper or hdlc, got {shown(framing)}")
         self.port = port
         self.framing = framing
         self.devices = {device.address: device for device in devices}
@@ -148,7 +149,7 @@ class _MeterConnection(asyncio.Protocol):
     def __init__(self, port: MeterPort, server: "MeterServer") -> None:
         self.port = port
         self.server = server
-        self.transport = None
+        self.transport: Optional[asyncio.Transport] = None
         self.responders: dict[tuple[int, int], Optional[Responder]] = {}
         self.wires: dict[int, _Wire] = {}
         self.splitter = WrapperStreamSplitter() if port.framing == "wrapper" else None
@@ -157,8 +158,9 @@ class _MeterConnection(asyncio.Protocol):
 
     # -- asyncio callbacks -------------------------------------------------------
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # (asyncio's TCP transports set TCP_NODELAY themselves)
+        assert isinstance(transport, asyncio.Transport)  # create_server: a stream transport
         self.transport = transport
         self.server.connections.add(self)
         if self.splitter is None:
@@ -189,7 +191,8 @@ class _MeterConnection(asyncio.Protocol):
 
     def _send(self, device: LogicalDevice, data: bytes) -> None:
         if device.wire.plain:
-            self.transport.write(data)
+            if self.transport is not None:
+                self.transport.write(data)
         else:
             self._wire(device).send(data)
 
@@ -210,6 +213,7 @@ class _MeterConnection(asyncio.Protocol):
 
     def _wrapper(self, data: bytes) -> None:
         devices = self.port.devices
+        assert self.splitter is not None  # _wrapper serves wrapper ports only
         for frame in self.splitter.feed(data):
             server = frame.destination_wport
             device = devices.get(server)
@@ -265,6 +269,9 @@ class MeterServer:
     closes an idle one)."""
 
     def __init__(self, idle_timeout: Optional[float] = None) -> None:
+        if idle_timeout is not None and (type(idle_timeout) not in (int, float)
+                                         or not idle_timeout >= 0):
+            raise UsageError(f"idle_timeout is None or seconds >= 0, got {shown(idle_timeout)}")
         self.listeners: list[asyncio.AbstractServer] = []
         self.connections: set[_MeterConnection] = set()
         self.ports: list[int] = []
@@ -272,9 +279,15 @@ class MeterServer:
         self.idle_closed = 0
         self._sweeper: Optional[asyncio.TimerHandle] = None
         if idle_timeout:
-            self._sweeper = asyncio.get_running_loop().call_later(idle_timeout / 4, self._sweep)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise UsageError("a MeterServer with an idle_timeout is made on the running "
+                                 "event loop it serves (in a coroutine, as serve() does)") from None
+            self._sweeper = loop.call_later(idle_timeout / 4, self._sweep)
 
     def _sweep(self) -> None:
+        assert self.idle_timeout  # the sweeper runs only with an idle_timeout
         oldest = time.monotonic() - self.idle_timeout
         for connection in [c for c in self.connections if c.last_data < oldest]:
             self.idle_closed += 1
@@ -307,6 +320,10 @@ def raise_file_limit() -> int:
     return soft
 
 
+def _connection_factory(port: MeterPort, server: MeterServer) -> Callable[[], _MeterConnection]:
+    return lambda: _MeterConnection(port, server)
+
+
 async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
                 backlog: int = 256, idle_timeout: Optional[float] = None) -> MeterServer:
     """Listen on every port (loopback by default) in the running loop; connections
@@ -316,7 +333,7 @@ async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
     try:
         for port in ports:
             listener = await loop.create_server(
-                lambda port=port: _MeterConnection(port, server), host, port.port,
+                _connection_factory(port, server), host, port.port,
                 reuse_address=True, backlog=backlog)
             server.listeners.append(listener)
             server.ports.append(listener.sockets[0].getsockname()[1])

@@ -16,6 +16,7 @@ from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import UsageError
+from .._util import shown
 
 SCHEMES = ("tcp", "udp", "serial")
 DEFAULT_BAUD = 9600
@@ -56,7 +57,7 @@ def _int_option(name: str, text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise UsageError(f"URL option {name} must be a number, got {text!r}") from None
+        raise UsageError(f"URL option {name} must be a number, got {shown(text)}") from None
     if value <= 0:
         raise UsageError(f"URL option {name} must be positive, got {value}")
     return value
@@ -70,19 +71,19 @@ def parse_url(url: str) -> MeterUrl:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise UsageError(
-            f"meter URL {url!r}: scheme must be tcp://, udp:// or serial://"
+            f"meter URL {shown(url)}: scheme must be tcp://, udp:// or serial://"
         )
     if scheme == "serial":
         device = parts.path or parts.netloc
         if parts.netloc and parts.path:
             device = "//" + parts.netloc + parts.path if not parts.path.startswith("/") else parts.path
         if not device:
-            raise UsageError(f"meter URL {url!r}: no serial device (serial:///dev/ttyUSB0)")
+            raise UsageError(f"meter URL {shown(url)}: no serial device (serial:///dev/ttyUSB0)")
         options = dict(parse_qsl(parts.query, keep_blank_values=True))
         unknown = set(options) - {"baud", "mode-e", "max-baud"}
         if unknown:
             raise UsageError(
-                f"meter URL {url!r}: unknown option(s) {', '.join(sorted(unknown))} "
+                f"meter URL {shown(url)}: unknown option(s) {', '.join(sorted(unknown))} "
                 "(baud, mode-e, max-baud)"
             )
         mode_e = options.get("mode-e", "0").lower() in ("1", "true", "yes", "on")
@@ -90,13 +91,13 @@ def parse_url(url: str) -> MeterUrl:
         max_baud = _int_option("max-baud", options["max-baud"]) if "max-baud" in options else None
         return MeterUrl("serial", device=device, baud=baud, mode_e=mode_e, max_baud=max_baud)
     if parts.query:
-        raise UsageError(f"meter URL {url!r}: {scheme}:// takes no options")
+        raise UsageError(f"meter URL {shown(url)}: {scheme}:// takes no options")
     try:
         port = parts.port
     except ValueError:
-        raise UsageError(f"meter URL {url!r}: the port must be 1..65535") from None
+        raise UsageError(f"meter URL {shown(url)}: the port must be 1..65535") from None
     if not parts.hostname or not port:
-        raise UsageError(f"meter URL {url!r}: give host and port ({scheme}://host:port)")
+        raise UsageError(f"meter URL {shown(url)}: give host and port ({scheme}://host:port)")
     return MeterUrl(scheme, host=parts.hostname, port=port)
 
 

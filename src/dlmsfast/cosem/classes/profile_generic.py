@@ -58,6 +58,7 @@ from ..types import (
 )
 from ..units import ScalerUnit, Unit
 from ._common import CAPTURE_OBJECT
+from ..._util import shown
 
 
 class SortMethod(BlueBookEnum):
@@ -191,7 +192,7 @@ class ProfileRows:
             for i, column in enumerate(self.columns):
                 if column.logical_name == obis:
                     return i
-        raise UsageError(f"no column {key!r} in this profile")
+        raise UsageError(f"no column {shown(key)} in this profile")
 
     def column(self, key: str | Obis | CaptureObjectDefinition) -> list:
         i = self.column_index(key)
