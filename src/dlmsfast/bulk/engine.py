@@ -63,6 +63,7 @@ from ..cosem.units import ScalerUnit
 from ..errors import DecodeError, DlmsError, TimeoutError, TransportError
 from ..push.reading import json_value
 from ..security import SecurityContext
+from ..transport.loop import run as run_loop
 from .inputs import CLOCK_OBJECT, KeyRing, MeterRow, ReadPlan
 from .store import Store, now
 
@@ -89,7 +90,12 @@ class EngineSettings:
     ``retries`` further attempts after a transport failure, waiting
     ``backoff`` · 2^attempt seconds (× a random 0.5..1.5); ``counter_block``
     ICs reserved per commit; ``batch_size`` readings per transaction, at
-    least every ``flush_interval`` seconds.
+    least every ``flush_interval`` seconds. The first ``concurrency``
+    sessions start ``start_rate`` per second (per worker), not all at once:
+    sessions started together stay in step, every exchange of them at the
+    same moment, and all end together at the end of the run, their readings
+    then committed while the cores that read them sit idle; started a few
+    at a time they end a few at a time, and the writes overlap the reads.
     """
 
     concurrency: int = 1000
@@ -101,6 +107,7 @@ class EngineSettings:
     batch_size: int = 20_000
     flush_interval: float = 1.0
     progress_interval: float = 0.25
+    start_rate: float = 2000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,8 +390,9 @@ class _ShardReader:
             writer = self.writer = _Writer(shard.store, self.settings.batch_size, self.sink)
             ticker = asyncio.ensure_future(self._tick())
             try:
-                workers = [asyncio.ensure_future(self._worker(pending))
-                           for _ in range(min(self.settings.concurrency, len(pending)) or 1)]
+                step = 1.0 / self.settings.start_rate
+                workers = [asyncio.ensure_future(self._worker(pending, i * step))
+                           for i in range(min(self.settings.concurrency, len(pending)) or 1)]
                 await asyncio.gather(*workers)
             finally:
                 ticker.cancel()
@@ -416,7 +424,9 @@ class _ShardReader:
                 self.writer.hand_over()
                 last_flush = time.monotonic()
 
-    async def _worker(self, pending: deque) -> None:
+    async def _worker(self, pending: deque, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
         while pending:
             meter = pending.popleft()
             self.in_flight += 1
@@ -702,7 +712,7 @@ def read_shard(shard: Shard, progress: Optional[Progress] = None,
     gc.freeze()
     gc.set_threshold(_GC_GEN0, *thresholds[1:])
     try:
-        return asyncio.run(_ShardReader(shard, progress, sink).run())
+        return run_loop(_ShardReader(shard, progress, sink).run())
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()

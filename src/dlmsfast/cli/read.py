@@ -7,7 +7,6 @@ keys and passwords are used, never echoed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as _dt
 import json
 import os
@@ -15,6 +14,7 @@ import sys
 from typing import Any, Optional
 
 from ..errors import DlmsError, UsageError
+from ..transport.loop import run as run_loop
 
 AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256")
 SECURITIES = ("none", "auth", "enc", "authenc")
@@ -351,13 +351,13 @@ def run(args: argparse.Namespace) -> int:
             trace=_Tracer() if args.trace else None, **_key_options(args),
         )
         if args.probe_addresses:
-            addresses = asyncio.run(_probe(args, options))
+            addresses = run_loop(_probe(args, options))
             if addresses is None:
                 print("dlmsfast read: no usual client/server address combination answered "
                       f"at {args.url}", file=sys.stderr)
                 return 2
             options.update(addresses)
-        status, output = asyncio.run(_read(args, options))
+        status, output = run_loop(_read(args, options))
     except _NoAssociation as failure:
         hint = ""
         from ..errors import TimeoutError as DlmsTimeout

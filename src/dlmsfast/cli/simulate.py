@@ -23,6 +23,7 @@ import time
 from typing import Optional
 
 from ..errors import DlmsError, UsageError
+from ..transport.loop import run as run_loop
 from .read import _instant, _number
 
 
@@ -178,7 +179,7 @@ def _worker(config, indexes, queue) -> None:
                                stop=stop)
 
     try:
-        sessions = asyncio.run(main())
+        sessions = run_loop(main())
     except (DlmsError, OSError) as exc:
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -257,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1:
             sessions = _serve_workers(args, config)
         else:
-            sessions = asyncio.run(_serve_alone(args, config))
+            sessions = run_loop(_serve_alone(args, config))
     except DlmsError as exc:
         print(f"dlmsfast simulate: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

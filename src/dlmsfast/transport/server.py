@@ -32,7 +32,7 @@ import resource
 import struct
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Protocol, Sequence
+from typing import Callable, Iterable, Optional, Protocol, Sequence, cast
 
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
@@ -159,9 +159,9 @@ class _MeterConnection(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # (asyncio's TCP transports set TCP_NODELAY themselves)
-        assert isinstance(transport, asyncio.Transport)  # create_server: a stream transport
-        self.transport = transport
+        # (asyncio's and uvloop's TCP transports set TCP_NODELAY themselves;
+        # uvloop's are stream transports without deriving from asyncio.Transport)
+        self.transport = cast(asyncio.Transport, transport)
         self.server.connections.add(self)
         if self.splitter is None:
             for address, device in self.port.devices.items():
