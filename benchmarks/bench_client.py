@@ -107,7 +107,8 @@ class ReplayedBlockingMeter(ReplayedMeter):
 
     blocking = True
 
-    def open_now(self, on_data, on_lost, timeout: float) -> None:
+    def open_now(self, on_data, on_lost, timeout: float,
+                 connect_timeout: Optional[float] = None) -> None:
         self.next = iter(self.answers)
         self.on_data = on_data
         self.answer = None

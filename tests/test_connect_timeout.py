@@ -1,0 +1,135 @@
+"""``connect_timeout``: how long opening the connection may take, apart from the
+per-request ``timeout``. A real loopback listener whose accept queue is full
+(backlog 0, one connection never accepted) drops further SYNs, so a connect to
+it hangs in the kernel's SYN retries, as to a meter that is off or unreachable.
+Also the blocking socket's kernel deadlines (SO_RCVTIMEO) for a wait that gets
+part of a frame."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+
+import pytest
+
+from dlmsfast import AsyncClient, Client
+from dlmsfast.cli import main
+from dlmsfast.errors import TimeoutError, UsageError
+
+
+@pytest.fixture
+def unreachable():
+    """The URL of a listener that lets no more connections in."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(8):  # the kernel takes backlog + 1 before it drops SYNs
+        filler = socket.socket()
+        filler.settimeout(0.2)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except socket.timeout:
+            filler.close()
+            break
+        fillers.append(filler)
+    else:
+        pytest.fail("the listen backlog never filled up")
+    yield f"tcp://127.0.0.1:{port}"
+    for filler in fillers:
+        filler.close()
+    listener.close()
+
+
+def test_blocking_client_gives_up_connecting_after_connect_timeout(unreachable):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="connect") as raised:
+        Client(unreachable, timeout=5, connect_timeout=0.3).open()
+    assert 0.25 < time.monotonic() - started < 2
+    assert unreachable in str(raised.value) and "0.3 s" in str(raised.value)
+
+
+def test_async_client_gives_up_connecting_after_connect_timeout(unreachable):
+    async def connect():
+        async with AsyncClient(unreachable, timeout=5, connect_timeout=0.3):
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="connect") as raised:
+        asyncio.run(connect())
+    assert 0.25 < time.monotonic() - started < 2
+    assert unreachable in str(raised.value)
+
+
+def test_without_connect_timeout_the_timeout_bounds_the_connect(unreachable):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="cannot connect"):
+        Client(unreachable, timeout=0.3).open()
+    assert 0.25 < time.monotonic() - started < 2
+
+
+def test_read_command_takes_connect_timeout(unreachable, capsys):
+    started = time.monotonic()
+    status = main(["read", unreachable, "--timeout", "5", "--connect-timeout", "0.3",
+                   "1.0.1.8.0.255"])
+    _, err = capsys.readouterr()
+    assert status == 2 and time.monotonic() - started < 2
+    assert "TimeoutError" in err and "connect" in err and unreachable in err
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "1", True, float("nan")])
+def test_connect_timeout_is_positive_seconds(bad):
+    with pytest.raises(UsageError, match="connect_timeout"):
+        Client("tcp://127.0.0.1:1", connect_timeout=bad)
+    with pytest.raises(UsageError, match="connect_timeout"):
+        AsyncClient("tcp://127.0.0.1:1", connect_timeout=bad)
+
+
+def _meter_that_answers(octets: bytes, after: float):
+    """A listener that reads the first request, then sends ``octets`` (part of a
+    frame) ``after`` seconds later, then stays silent."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    kept = []
+
+    def serve():
+        conn, _ = listener.accept()
+        kept.append(conn)
+        conn.recv(65536)
+        time.sleep(after)
+        conn.sendall(octets)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, kept
+
+
+def test_a_short_connect_timeout_does_not_shorten_the_waits_for_answers():
+    listener, kept = _meter_that_answers(b"", 0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match="did not answer"):
+            Client(f"tcp://127.0.0.1:{listener.getsockname()[1]}", timeout=0.6,
+                   connect_timeout=0.05).open()
+        assert 0.55 < time.monotonic() - started < 3
+    finally:
+        listener.close()
+        for conn in kept:
+            conn.close()
+
+
+def test_blocking_wait_keeps_its_deadline_when_part_of_a_frame_comes():
+    # half a wrapper header 0.3 s into a 0.6 s wait: the rest of the wait is
+    # 0.3 s, not another whole timeout on the socket
+    listener, kept = _meter_that_answers(bytes.fromhex("00010001"), 0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match="did not answer"):
+            Client(f"tcp://127.0.0.1:{listener.getsockname()[1]}", timeout=0.6).open()
+        assert 0.55 < time.monotonic() - started < 0.8
+    finally:
+        listener.close()
+        for conn in kept:
+            conn.close()
