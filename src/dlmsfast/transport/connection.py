@@ -169,6 +169,7 @@ class Connection:
         self.trace = trace
         framing.trace = trace
         self._waiter: Optional[asyncio.Future] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         # one armed timer per connection, kept from wait to wait (see _wait)
         self._timer: Optional[asyncio.TimerHandle] = None
         self._lost: Optional[BaseException] = None
@@ -236,7 +237,9 @@ class Connection:
         seconds = self.timeout if timeout is None else timeout
         if self._blocking:
             return self._wait_blocking(ready, seconds, what)
-        loop = asyncio.get_running_loop()
+        # the loop the stream was opened on (get_running_loop is a getpid
+        # syscall each time)
+        loop = self._loop or asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not ready():
             self._raise_if_lost()
@@ -311,6 +314,7 @@ class Connection:
             if self._blocking:
                 self.stream.open_now(self._on_data, self._on_lost, seconds, connect)
             else:
+                self._loop = asyncio.get_running_loop()
                 await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), connect)
         except asyncio.TimeoutError:
             self.stream.close()
