@@ -15,7 +15,7 @@ import pytest
 
 from dlmsfast import AsyncClient, Client
 from dlmsfast.cli import main
-from dlmsfast.errors import TimeoutError, UsageError
+from dlmsfast.errors import TimeoutError, TransportError, UsageError
 
 
 @pytest.fixture
@@ -61,6 +61,22 @@ def test_async_client_gives_up_connecting_after_connect_timeout(unreachable):
         asyncio.run(connect())
     assert 0.25 < time.monotonic() - started < 2
     assert unreachable in str(raised.value)
+
+
+def test_a_host_name_is_looked_up_and_bounded_too(unreachable):
+    named = unreachable.replace("127.0.0.1", "localhost")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="connect") as raised:
+        Client(named, timeout=5, connect_timeout=0.3).open()
+    assert 0.25 < time.monotonic() - started < 2 and "localhost" in str(raised.value)
+
+
+def test_nobody_listening_is_a_transport_error_at_once():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: refused
+        with pytest.raises(TransportError, match="cannot connect"):
+            Client(f"tcp://127.0.0.1:{port}", timeout=5).open()
 
 
 def test_without_connect_timeout_the_timeout_bounds_the_connect(unreachable):
