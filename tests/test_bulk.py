@@ -436,4 +436,6 @@ def test_the_first_sessions_start_at_the_start_rate_not_all_at_once(fleet_factor
     started = sorted(_dt.datetime.fromisoformat(t) for (t,) in db.execute(
         "SELECT started FROM sessions"))
     db.close()
-    assert (started[-1] - started[0]).total_seconds() >= 9 / 20
+    # (less a margin for the first session, which records its start a moment
+    # after the loop began, and for the store's milliseconds)
+    assert (started[-1] - started[0]).total_seconds() >= 8 / 20
