@@ -2,8 +2,8 @@
 received by ``dlmsfast listen`` (both real processes on loopback, over UDP and
 TCP, plain and ciphered), the push method called through dlmsfast's Client, the
 Push Setup as read agreeing with what is pushed, invocation counters shared with
-the association, the spread of the periodic pushes, and gurux-dlms deciphering
-and decoding the same push as an independent oracle."""
+the association, the spread of the periodic pushes, and gurux-dlms and
+dlms-cosem deciphering and decoding the same push as independent oracles."""
 from __future__ import annotations
 
 import asyncio
@@ -36,6 +36,10 @@ from simfleet import FIXED_TIME, SimulatorProcess
 from gurux_dlms import GXByteBuffer, GXReplyData
 from gurux_dlms.enums import InterfaceType, Security
 from gurux_dlms.secure import GXDLMSSecureClient
+from dlms_cosem import security as dc_security
+from dlms_cosem.dlms_data import DataArray, DataStructure, DlmsDataParser
+from dlms_cosem.protocol.xdlms.data_notification import DataNotification as DcNotification
+from dlms_cosem.protocol.xdlms.general_global_cipher import GeneralGlobalCipher
 
 UTC = _dt.timezone.utc
 AT = _dt.datetime(2024, 5, 1, 12, 7, 30, tzinfo=UTC)
@@ -357,6 +361,35 @@ def test_gurux_deciphers_and_decodes_the_same_push(security):
     assert theirs[2:] == [value for _, _, value in ours[2:]]
 
 
+def _dc_plain(value):
+    if isinstance(value, (DataStructure, DataArray)):
+        return tuple(_dc_plain(v) for v in value.value)
+    return bytes(value.value) if isinstance(value.value, bytearray) else value.value
+
+
+def test_dlms_cosem_deciphers_and_decodes_the_same_push():
+    """dlms-cosem, by its own parts (general-glo-cipher APDU, GCM decrypt, data-
+    notification, A-XDR parser), finds the same IC, list and values."""
+    frame = _one_push_frame(1, "authenc")
+    apdu = WrapperFrame.from_bytes(frame).payload
+    ciphered = GeneralGlobalCipher.from_bytes(apdu)
+    assert bytes(ciphered.system_title) == sim_data.server_system_title(1)
+    assert ciphered.invocation_counter == parse_ciphered(apdu).invocation_counter
+    plain = dc_security.decrypt(ciphered.security_control, bytes(ciphered.system_title),
+                                ciphered.invocation_counter, sim_data.block_cipher_key(1),
+                                ciphered.ciphered_text, sim_data.authentication_key(1))
+    notification = DcNotification.from_bytes(plain)
+    assert notification.date_time is None
+    [body] = DlmsDataParser().parse(notification.body)
+    values = _dc_plain(body)
+    assert values[0] == tuple((i.class_id, i.logical_name.to_bytes(), i.attribute_index,
+                               i.data_index) for i in PUSH_OBJECTS)
+    ours = [value for _, _, value in _decoded(frame, 1)]
+    assert values[1].decode() == ours[0]
+    assert values[2] == bytes.fromhex("07E80501030C071E00000000")  # 2024-05-01 12:07:30 UTC
+    assert values[3:] == tuple(ours[2:])
+
+
 # -- real processes: dlmsfast simulate pushing to dlmsfast listen ------------------------
 
 
@@ -370,6 +403,25 @@ def _ready_address(process: subprocess.Popen) -> str:
     line = process.stderr.readline().decode()
     assert "listening on" in line, line + process.stderr.read().decode()
     return line.rsplit(" ", 1)[1].strip()
+
+
+def _consecutive_free_ports(count: int) -> int:
+    """A port P with P .. P+count-1 free now (--workers needs a --base-port)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            others = [socket.socket() for _ in range(count - 1)]
+            try:
+                for i, other in enumerate(others, 1):
+                    other.bind(("127.0.0.1", port + i))
+                return port
+            except OSError:
+                continue
+            finally:
+                for other in others:
+                    other.close()
+    raise AssertionError(f"no {count} consecutive free ports")
 
 
 def _keys_file(path, meters: int, security: str) -> str:
@@ -407,16 +459,17 @@ def _as_listened(expected: list, authenticated: bool) -> list[tuple]:
     return out
 
 
-@pytest.mark.parametrize("scheme, security, general", [
-    ("udp", "none", True),
-    ("tcp", "none", True),
-    ("udp", "authenc", True),
-    ("tcp", "authenc", False),
+@pytest.mark.parametrize("scheme, security, extra", [
+    ("udp", "none", []),
+    ("tcp", "none", []),
+    ("udp", "authenc", ["--workers", "2", "--devices-per-port", "2"]),
+    ("tcp", "authenc", ["--no-general-protection"]),
 ])
-def test_simulate_pushes_to_listen(tmp_path, scheme, security, general):
-    """Three meters push every 0.3 s; the listener (its own process) decodes every
-    push into the simulator's deterministic values, deciphering with the meters' keys."""
-    meters = 3
+def test_simulate_pushes_to_listen(tmp_path, scheme, security, extra):
+    """Four meters push every 0.3 s; the listener (its own process) decodes every
+    push into the simulator's deterministic values, deciphering with the meters'
+    keys. With --workers each worker process pushes for its own meters."""
+    meters = 4
     rounds = 2
     count = meters * rounds
     keys = [] if security == "none" else [
@@ -430,9 +483,9 @@ def test_simulate_pushes_to_listen(tmp_path, scheme, security, general):
         if security != "none":
             options += ["--auth", "hls-gmac", "--security", security]
             options += ["--write-push-keys", str(tmp_path / "written.json")]
-        if not general:
-            options.append("--no-general-protection")
-        simulator = SimulatorProcess(*options)
+        if "--workers" in extra:
+            options += ["--base-port", str(_consecutive_free_ports(2))]
+        simulator = SimulatorProcess(*options, *extra)
         if keys:
             # what the simulator wrote for the listener is the file the listener uses
             assert (tmp_path / "written.json").read_text() == (tmp_path / "keys.json").read_text()
