@@ -23,7 +23,7 @@ from dlmsfast.apdu import DataNotification
 from dlmsfast.axdr import Data, DataType
 from dlmsfast.client.requests import AsyncClient
 from dlmsfast.cosem.classes.push_setup import MessageType, TransportService
-from dlmsfast.push import PushKeys, readings_of
+from dlmsfast.push import PushDecoder, PushKeys, readings_of
 from dlmsfast.security.ciphered import parse_ciphered
 from dlmsfast.simulator import FleetConfig, MeterSimulator, expected_push, meter_specs
 from dlmsfast.simulator import data as sim_data
@@ -142,6 +142,7 @@ def test_push_method_through_the_client_sends_one_push(security, general):
     pushes, sent = run(scenario())
     assert (pushes, sent) == (1, 1)
     frame = sock.recv(4096)
+    sock.settimeout(0.3)
     with pytest.raises(socket.timeout):
         sock.recv(4096)  # exactly one
     sock.close()
@@ -285,6 +286,36 @@ def test_periodic_pushes_are_spread_over_the_interval():
     sock.close()
     assert len(senders) == pushes
     assert senders[:4] == [f"DFS{31000000 + k:013d}" for k in range(4)]
+
+
+def test_faulty_meters_push_as_they_answer():
+    """wrong-tag: the push's tag does not verify; corrupt: octet 8 (the APDU's
+    first) is inverted; silent: no push at all. Meters 0-2 of a ciphered fleet."""
+    sock = _udp_socket()
+    config = FleetConfig(meters=4, base_port=0, auth="hls-gmac", security="authenc", fixed_time=AT,
+                         faults="wrong-tag@0,corrupt@1,silent@2",
+                         push_to=f"udp://127.0.0.1:{sock.getsockname()[1]}")
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            for k in range(4):
+                sim.pusher.push(sim.meters[k])
+            return sim.pusher.pushes
+
+    assert run(scenario()) == 3
+    frames = [sock.recv(4096) for _ in range(3)]
+    sock.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        sock.recv(4096)
+    sock.close()
+    with pytest.raises(errors.TagError):
+        readings_of(frames[0], keys=_keys(0))
+    assert frames[1][8] == 0xDB ^ 0xFF
+    # no APDU starts with that octet: the push decoder skips the frame as line garbage
+    decoder = PushDecoder(keys=_keys(1))
+    assert decoder.feed(frames[1]) + decoder.finish() == []
+    assert decoder.framer.discarded_bytes == len(frames[1])
+    assert _decoded(frames[2], 3) == _expected(3, AT)
 
 
 @pytest.mark.parametrize("options, message", [

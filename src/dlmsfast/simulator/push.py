@@ -41,7 +41,14 @@ version 1 names it in attribute 9 (push_client_SAP, IEC 62056-6-2); this
 version-0 Push Setup has no such attribute, so the push goes to 0x66 (102),
 the push client SAP of the IDIS companion specification (we found no public
 text of it to cite here: the value is the one IDIS head-ends listen with).
-Receivers such as ``dlmsfast listen`` accept any wPort.
+Receivers such as ``dlmsfast listen`` accept any wPort. The push goes over the
+transport attribute 3 names whatever framing the meter's port serves its
+associations with (an HDLC port's meters push wrapper frames too).
+
+A meter's faults (:mod:`dlmsfast.simulator.faults`) apply to its pushes as to
+its answers: ``silent`` never pushes, ``wrong-tag`` flips the last octet (the
+tag) of a ciphered push, ``corrupt`` inverts octet 8 of the frame (the APDU's
+first octet); latency and slow drip are about answers and do not apply.
 """
 from __future__ import annotations
 
@@ -56,7 +63,7 @@ from ..axdr import Data, DataType
 from ..cosem.classes.push_setup import MessageType, SendDestinationAndMethod, TransportService
 from ..errors import DlmsError, UsageError
 from ..session.settings import SECURITY_BITS
-from ..transport.server import PushSender
+from ..transport.server import CORRUPT_OFFSET, PushSender
 from ..transport.url import parse_url
 from ..wrapper import WrapperFrame
 from .._util import require, shown
@@ -163,8 +170,17 @@ def push_apdu(meter: "SimulatedMeter", number: int = 0) -> bytes:
 
 
 def push_frame(meter: "SimulatedMeter", number: int = 0) -> bytes:
-    """:func:`push_apdu` in its wrapper frame (meter SAP -> push client SAP)."""
-    return WrapperFrame(1, meter.spec.server, PUSH_CLIENT_SAP, push_apdu(meter, number)).to_bytes()
+    """:func:`push_apdu` in its wrapper frame (meter SAP -> push client SAP), as
+    the meter sends it: with its wrong-tag and corrupt faults."""
+    apdu = push_apdu(meter, number)
+    faults = meter.faults
+    if faults.wrong_tag and apdu[0] != DataNotification.TAG:
+        apdu = apdu[:-1] + bytes((apdu[-1] ^ 0x01,))
+    frame = WrapperFrame(1, meter.spec.server, PUSH_CLIENT_SAP, apdu).to_bytes()
+    if faults.corrupt:
+        frame = frame[:CORRUPT_OFFSET] + bytes((frame[CORRUPT_OFFSET] ^ 0xFF,)) \
+            + frame[CORRUPT_OFFSET + 1:]
+    return frame
 
 
 class Pusher:
@@ -190,7 +206,10 @@ class Pusher:
         self._timers: dict[int, asyncio.TimerHandle] = {}
 
     def push(self, meter: "SimulatedMeter") -> None:
-        """Build meter's next push and send it where its Push Setup says."""
+        """Build meter's next push and send it where its Push Setup says (a
+        silent meter sends nothing)."""
+        if meter.faults.silent:
+            return
         number = self._numbers.get(meter.spec.index, 0)
         try:
             scheme, host, port = destination_address(meter.model.catalog.push_destination)
