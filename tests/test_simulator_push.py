@@ -313,10 +313,17 @@ def test_faulty_meters_push_as_they_answer():
     with pytest.raises(errors.TagError):
         readings_of(frames[0], keys=_keys(0))
     assert frames[1][8] == 0xDB ^ 0xFF
-    # no APDU starts with that octet: the push decoder skips the frame as line garbage
+    # no APDU starts with that octet: in a stream the push decoder skips the
+    # frame as line garbage (and counts it); a datagram is whole, so there the
+    # push is reported lost
     decoder = PushDecoder(keys=_keys(1))
     assert decoder.feed(frames[1]) + decoder.finish() == []
     assert decoder.framer.discarded_bytes == len(frames[1])
+    decoder = PushDecoder(keys=_keys(1))
+    [rejected] = decoder.feed_chunk(frames[1], datagram=True)
+    assert isinstance(rejected.error, errors.DecodeError)
+    assert f"{len(frames[1])} of the datagram's {len(frames[1])} octets" in str(rejected.error)
+    assert decoder.rejected == 1
     assert _decoded(frames[2], 3) == _expected(3, AT)
 
 
