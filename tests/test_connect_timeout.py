@@ -2,12 +2,14 @@
 per-request ``timeout``. A real loopback listener whose accept queue is full
 (backlog 0, one connection never accepted) drops further SYNs, so a connect to
 it hangs in the kernel's SYN retries, as to a meter that is off or unreachable.
-Also the blocking socket's kernel deadlines (SO_RCVTIMEO) for a wait that gets
-part of a frame."""
+Also the blocking socket's deadlines for a wait that gets part of a frame. The
+blocking client's tests run both ways it keeps its deadlines: the kernel's
+(SO_RCVTIMEO/SO_SNDTIMEO, Linux) and Python's socket timeouts (elsewhere)."""
 from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import threading
 import time
 
@@ -16,6 +18,18 @@ import pytest
 from dlmsfast import AsyncClient, Client
 from dlmsfast.cli import main
 from dlmsfast.errors import TimeoutError, TransportError, UsageError
+from dlmsfast.transport.streams import BlockingTcpStream
+
+
+# the kernel's deadlines are the Linux path; Python's timeouts run everywhere
+WAYS = [True, False] if sys.platform.startswith("linux") else [False]
+
+
+@pytest.fixture(params=WAYS, ids=lambda kernel: "kernel-deadlines" if kernel else "python-timeouts")
+def deadlines(request, monkeypatch):
+    """The blocking client keeps its deadlines the kernel's way, then Python's."""
+    monkeypatch.setattr(BlockingTcpStream, "kernel_deadlines", request.param)
+    return request.param
 
 
 @pytest.fixture
@@ -43,7 +57,7 @@ def unreachable():
     listener.close()
 
 
-def test_blocking_client_gives_up_connecting_after_connect_timeout(unreachable):
+def test_blocking_client_gives_up_connecting_after_connect_timeout(unreachable, deadlines):
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="connect") as raised:
         Client(unreachable, timeout=5, connect_timeout=0.3).open()
@@ -63,7 +77,7 @@ def test_async_client_gives_up_connecting_after_connect_timeout(unreachable):
     assert unreachable in str(raised.value)
 
 
-def test_a_host_name_is_looked_up_and_bounded_too(unreachable):
+def test_a_host_name_is_looked_up_and_bounded_too(unreachable, deadlines):
     named = unreachable.replace("127.0.0.1", "localhost")
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="connect") as raised:
@@ -71,7 +85,7 @@ def test_a_host_name_is_looked_up_and_bounded_too(unreachable):
     assert 0.25 < time.monotonic() - started < 2 and "localhost" in str(raised.value)
 
 
-def test_nobody_listening_is_a_transport_error_at_once():
+def test_nobody_listening_is_a_transport_error_at_once(deadlines):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, never listening: refused
@@ -79,7 +93,7 @@ def test_nobody_listening_is_a_transport_error_at_once():
             Client(f"tcp://127.0.0.1:{port}", timeout=5).open()
 
 
-def test_without_connect_timeout_the_timeout_bounds_the_connect(unreachable):
+def test_without_connect_timeout_the_timeout_bounds_the_connect(unreachable, deadlines):
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="cannot connect"):
         Client(unreachable, timeout=0.3).open()
@@ -122,7 +136,7 @@ def _meter_that_answers(octets: bytes, after: float):
     return listener, kept
 
 
-def test_a_short_connect_timeout_does_not_shorten_the_waits_for_answers():
+def test_a_short_connect_timeout_does_not_shorten_the_waits_for_answers(deadlines):
     listener, kept = _meter_that_answers(b"", 0)
     started = time.monotonic()
     try:
@@ -136,7 +150,7 @@ def test_a_short_connect_timeout_does_not_shorten_the_waits_for_answers():
             conn.close()
 
 
-def test_blocking_wait_keeps_its_deadline_when_part_of_a_frame_comes():
+def test_blocking_wait_keeps_its_deadline_when_part_of_a_frame_comes(deadlines):
     # half a wrapper header 0.3 s into a 0.6 s wait: the rest of the wait is
     # 0.3 s, not another whole timeout on the socket
     listener, kept = _meter_that_answers(bytes.fromhex("00010001"), 0.3)

@@ -28,6 +28,7 @@ import asyncio
 import os
 import socket
 import struct
+import sys
 from typing import Any, Callable, Optional
 
 from ..errors import ConfigurationError, ConnectionLost, DecodeError, TimeoutError, TransportError
@@ -162,14 +163,17 @@ class BlockingTcpStream:
     loop would add an ``epoll_wait``, its callbacks and a task switch to every
     wake-up; against a slow meter that is most of the client's CPU).
 
-    The socket stays in blocking mode and its deadlines are the kernel's
-    (``SO_RCVTIMEO``, ``SO_SNDTIMEO``): Python's ``settimeout`` would make every
-    ``recv`` and ``send`` a ``poll`` plus the call, and every change of the
-    timeout an ``ioctl``. The receive timeout is set again only when a wait's
-    time left differs from it by more than :data:`TIMEOUT_SLACK`."""
+    On Linux (``kernel_deadlines``) the socket stays in blocking mode and its
+    deadlines are the kernel's (``SO_RCVTIMEO``, ``SO_SNDTIMEO``): Python's
+    ``settimeout`` makes every ``recv`` and ``send`` a ``poll`` plus the call,
+    and every change of the timeout an ``ioctl``. The receive timeout is set
+    again only when a wait's time left differs from it by more than
+    :data:`TIMEOUT_SLACK`. Elsewhere (Windows leaves a socket unusable after
+    such a timeout, and takes milliseconds) Python's timeouts."""
 
     scheme = "tcp"
     blocking = True
+    kernel_deadlines = sys.platform.startswith("linux")
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
@@ -189,9 +193,10 @@ class BlockingTcpStream:
         """Connect within ``connect_timeout`` s (default ``timeout``); then every
         send and receive has ``timeout`` s."""
         seconds = timeout if connect_timeout is None else connect_timeout
-        family = _address_family(self.host)
+        kernel = self.kernel_deadlines
+        family = _address_family(self.host) if kernel else None
         try:
-            if family is None:  # a name: looked up, and connected with Python's timeout
+            if family is None:  # looked up, and connected with Python's timeout
                 sock = socket.create_connection((self.host, self.port), seconds)
             else:
                 sock = socket.socket(family, socket.SOCK_STREAM)
@@ -201,21 +206,24 @@ class BlockingTcpStream:
         except OSError as exc:
             raise TransportError(f"cannot connect to {self.peer}: {exc.strerror or exc}") from None
         try:
-            if sock.gettimeout() is not None:  # create_connection's, or a default timeout
-                sock.settimeout(None)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
             # requests are written whole; Nagle would hold the next one for an ACK
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if kernel:
+                if sock.gettimeout() is not None:  # create_connection's, or a default
+                    sock.settimeout(None)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
             if family is not None:
                 # An address: a blocking connect bounded by the send timeout
-                # (Linux and the BSDs: EINPROGRESS when it runs out), with no
-                # name lookup, no poll and no SO_ERROR read: half the CPU of
-                # create_connection right after a wait. (A signal handled in
-                # Python during the connect leaves CPython waiting for the
-                # kernel's own SYN retries to end it instead.)
+                # (EINPROGRESS when it runs out), with no name lookup, no poll
+                # and no SO_ERROR read: half the CPU of create_connection right
+                # after a wait. (A signal handled in Python during the connect
+                # leaves CPython waiting for the kernel's own SYN retries.)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(seconds))
                 sock.connect((self.host, self.port))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+            if kernel:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+            else:
+                sock.settimeout(timeout)
         except BlockingIOError:
             sock.close()
             raise TimeoutError(f"cannot connect to {self.peer} within {seconds:g} s "
@@ -237,11 +245,14 @@ class BlockingTcpStream:
             if abs(timeout - self._receive_timeout) > TIMEOUT_SLACK:
                 # a zero timeval would mean "wait for ever"
                 self._receive_timeout = max(timeout, 0.001)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
-                                _timeval(self._receive_timeout))
+                if self.kernel_deadlines:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                    _timeval(self._receive_timeout))
+                else:
+                    sock.settimeout(self._receive_timeout)
             data = sock.recv(65536)
-        except BlockingIOError:
-            return  # SO_RCVTIMEO ran out
+        except (BlockingIOError, socket.timeout):
+            return  # the receive timeout ran out
         except OSError as exc:
             self._lost(exc)
             return
@@ -256,8 +267,8 @@ class BlockingTcpStream:
             raise ConnectionLost(f"the connection to {self.peer} is closed")
         try:
             sock.sendall(data)
-        except BlockingIOError:
-            # SO_SNDTIMEO ran out: the meter has not read what we sent before
+        except (BlockingIOError, socket.timeout):
+            # the send timeout ran out: the meter has not read what we sent before
             self._lost(None)
             raise TimeoutError(f"{self.peer} did not take our request within "
                                f"{self._send_timeout:g} s (its receive window stayed full)"
