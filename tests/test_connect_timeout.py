@@ -163,3 +163,38 @@ def test_blocking_wait_keeps_its_deadline_when_part_of_a_frame_comes(deadlines):
         listener.close()
         for conn in kept:
             conn.close()
+
+
+def test_bulk_reader_gives_up_connecting_after_connect_timeout(unreachable, tmp_path):
+    # the bulk engine's own connect timeout, apart from its per-answer timeout:
+    # the meter is recorded as failed by timeout long before --timeout would end it
+    from dlmsfast.bulk.engine import EngineSettings, run_bulk
+    from dlmsfast.bulk.inputs import KeyRing, ReadPlan, read_meters
+
+    meters = tmp_path / "meters.csv"
+    meters.write_text("id,url,framing,client,server,auth,security,key_id\n"
+                      f"m1,{unreachable},wrapper,16,1,none,none,\n")
+    keys = tmp_path / "keys.toml"
+    keys.write_text("")
+    settings = EngineSettings(timeout=20, connect_timeout=0.3, retries=0)
+    started = time.monotonic()
+    summary = run_bulk(read_meters(meters), KeyRing.load(keys), ReadPlan(), tmp_path / "r.db",
+                       settings=settings, workers=1)
+    assert time.monotonic() - started < 5
+    assert summary.failures == {"TimeoutError": 1}
+
+
+def test_bulk_command_takes_connect_timeout(unreachable, tmp_path, capsys):
+    import json
+
+    meters = tmp_path / "meters.csv"
+    meters.write_text("id,url,framing,client,server,auth,security,key_id\n"
+                      f"m1,{unreachable},wrapper,16,1,none,none,\n")
+    (tmp_path / "keys.toml").write_text("")
+    started = time.monotonic()
+    status = main(["bulk", str(meters), "--keys", str(tmp_path / "keys.toml"), "--store",
+                   str(tmp_path / "r.db"), "--timeout", "20", "--connect-timeout", "0.3",
+                   "--retries", "0", "--workers", "1", "--json"])
+    assert time.monotonic() - started < 5
+    assert status == 1
+    assert json.loads(capsys.readouterr().out)["failures"] == {"TimeoutError": 1}

@@ -86,7 +86,8 @@ class EngineSettings:
     """How a shard is read.
 
     ``concurrency`` sessions at once per worker; ``timeout`` seconds per
-    answer (and to connect); ``session_timeout`` for a whole session;
+    answer; ``connect_timeout`` seconds to connect (``timeout`` when None);
+    ``session_timeout`` for a whole session;
     ``retries`` further attempts after a transport failure, waiting
     ``backoff`` · 2^attempt seconds (× a random 0.5..1.5); ``counter_block``
     ICs reserved per commit; ``batch_size`` readings per transaction, at
@@ -108,6 +109,7 @@ class EngineSettings:
     flush_interval: float = 1.0
     progress_interval: float = 0.25
     start_rate: float = 2000.0
+    connect_timeout: Optional[float] = None
 
     def __post_init__(self) -> None:
         for name in ("concurrency", "counter_block", "batch_size"):
@@ -123,6 +125,11 @@ class EngineSettings:
             if type(value) not in (int, float) or not 0 < value < float("inf"):
                 raise ConfigurationError(f"{name} must be a positive number of {what}, "
                                          f"got {value!r}")
+        if self.connect_timeout is not None and (
+                type(self.connect_timeout) not in (int, float)
+                or not 0 < self.connect_timeout < float("inf")):
+            raise ConfigurationError(f"connect_timeout must be a positive number of seconds, "
+                                     f"got {self.connect_timeout!r}")
         if type(self.backoff) not in (int, float) or not 0 <= self.backoff < float("inf"):
             raise ConfigurationError(f"backoff must be a number of seconds >= 0, got {self.backoff!r}")
 
@@ -517,7 +524,8 @@ class _ShardReader:
                 on_invocation_counter=counters.hook(meter.id))
         return AsyncClient(meter.url, framing=meter.framing, client=meter.client,
                            server=meter.server, auth=meter.auth, security=meter.security,
-                           timeout=self.settings.timeout, trace=traffic,
+                           timeout=self.settings.timeout,
+                           connect_timeout=self.settings.connect_timeout, trace=traffic,
                            security_context=context, **options), context
 
     async def _session(self, meter: MeterRow, traffic: _Traffic, rows: list[tuple],

@@ -88,7 +88,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     engine.add_argument("--workers", type=_positive, metavar="N",
                         help="worker processes (default: one per core)")
     engine.add_argument("--timeout", type=_seconds, default=10.0, metavar="S",
-                        help="seconds to connect and per answer (default 10)")
+                        help="seconds per answer, and to connect unless --connect-timeout "
+                             "(default 10)")
+    engine.add_argument("--connect-timeout", type=_seconds, metavar="S",
+                        help="seconds to connect to a meter (default: --timeout)")
     engine.add_argument("--session-timeout", type=_seconds, default=120.0, metavar="S",
                         help="seconds for a whole session (default 120)")
     engine.add_argument("--retries", type=int, default=2, metavar="N",
@@ -247,6 +250,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--retries must be 0 or more")
     plan = _plan(args)
     settings = EngineSettings(concurrency=args.concurrency, timeout=args.timeout,
+                              connect_timeout=args.connect_timeout,
                               session_timeout=args.session_timeout, retries=args.retries)
     raise_file_limit()
     simulator = _Simulator(args.simulate, args.sim_arg) if args.simulate is not None else None

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Callable, Optional, Protocol, runtime_checkable
+from typing import Callable, Optional, Protocol, cast, runtime_checkable
 
 from .._util import _check_range, require, shown
 from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError,
@@ -54,7 +54,7 @@ class Framing(Protocol):
 
 
 def _check_seconds(what: str, seconds: object) -> None:
-    if type(seconds) not in (int, float) or not seconds > 0:
+    if type(seconds) not in (int, float) or not cast(float, seconds) > 0:
         raise UsageError(f"{what} is seconds > 0, got {shown(seconds)}")
 
 

@@ -257,6 +257,7 @@ class BlockingTcpStream:
             self._lost(exc)
             return
         if data:
+            assert self._on_data is not None  # set with the socket, by open()
             self._on_data(data)
         else:
             self._lost(None)
