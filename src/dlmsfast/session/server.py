@@ -16,6 +16,7 @@ request came in.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from hmac import compare_digest
 from typing import Any
 
@@ -94,6 +95,34 @@ _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
 MIN_PDU_SIZE = 64
 """The smallest client max receive PDU size accepted: below it no datablock fits."""
+
+
+# A server's clients send the same plain requests over and over (a head-end reads
+# the same objects from every meter; only the ciphering differs), and the decoded
+# APDUs are immutable: short ones are decoded once. Errors are not kept (raised anew).
+_REPEATED_MAX = 256
+
+
+@lru_cache(maxsize=128)
+def _decoded_get_request(plain: bytes) -> ServiceApdu:
+    return parse_apdu(plain)
+
+
+@lru_cache(maxsize=16)
+def _decoded_initiate_request(plain: bytes) -> InitiateRequest:
+    return InitiateRequest.from_bytes(plain)
+
+
+def _get_request(plain) -> ServiceApdu:
+    if type(plain) is bytes and len(plain) <= _REPEATED_MAX:
+        return _decoded_get_request(plain)
+    return parse_apdu(plain)
+
+
+def _initiate_request(plain) -> InitiateRequest:
+    if type(plain) is bytes and len(plain) <= _REPEATED_MAX:
+        return _decoded_initiate_request(plain)
+    return InitiateRequest.from_bytes(plain)
 
 
 def _secret(access: ClientAccess) -> bytes | None:
@@ -274,7 +303,7 @@ class ServerSession(SessionBase):
         elif context is not None and title is not None and len(title) == 8:
             context.peer_system_title = title
         try:
-            initiate = InitiateRequest.from_bytes(ui)
+            initiate = _initiate_request(ui)
         except DecodeError as exc:
             return self._reject(aarq, U.NO_REASON_GIVEN, f"InitiateRequest: {exc}")
         if initiate.proposed_dlms_version_number < DLMS_VERSION:
@@ -432,7 +461,7 @@ class ServerSession(SessionBase):
         refused = self._service_state(plain)
         if refused:
             return refused
-        request = parse_apdu(plain)
+        request = _get_request(plain)
         iip = plain[2]
         choice = plain[1]
         if choice == 1:

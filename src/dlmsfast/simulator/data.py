@@ -99,15 +99,31 @@ def export_energy(k: int, q: int) -> int:
     return 10 * k + q * (k % 7)
 
 
-def profile_values(k: int, quarters: range) -> tuple[list[int], list[int]]:
+def profile_values(k: int, quarters: range | tuple[int, ...]) -> tuple[list[int], list[int]]:
     """The A+ and A- columns of the profile rows of ``quarters``: :func:`import_energy`
     and :func:`export_energy` in one pass (the hot path of a profile read)."""
-    base, rate, export_base, export_rate = 1000 * k, 100 + k % 50, 10 * k, k % 7
-    day, shape = QUARTERS_A_DAY, _DAY_SHAPE
-    plus = [base + q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
-            for q in quarters]
-    minus = [export_base + q * export_rate for q in quarters]
+    # A+ = 1000·k + (rate·q + daily shape) and A- = 10·k + export_rate·q: the part
+    # after the meter's base depends on k only through the rate (50 of them, and 7
+    # export rates), so the fleet's meters share it for the rows they all show.
+    if not isinstance(quarters, range):
+        quarters = tuple(quarters)
+    plus = list(map((1000 * k).__add__, _import_steps(quarters, 100 + k % 50)))
+    minus = list(map((10 * k).__add__, _export_steps(quarters, k % 7)))
     return plus, minus
+
+
+@lru_cache(maxsize=1024)
+def _import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """:func:`import_energy` of each quarter, less the meter's base of 1000·k."""
+    day, shape = QUARTERS_A_DAY, _DAY_SHAPE
+    return tuple(q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
+                 for q in quarters)
+
+
+@lru_cache(maxsize=256)
+def _export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """:func:`export_energy` of each quarter, less the meter's base of 10·k."""
+    return tuple(q * rate for q in quarters)
 
 
 def voltage(k: int, q: int) -> int:

@@ -29,11 +29,13 @@ import asyncio
 import csv
 import datetime as _dt
 import time as _time
-from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from ..apdu import (
     ActionResult,
+    Conformance,
     DataAccessResult,
     ExceptionResponse,
     ExceptionServiceError,
@@ -65,6 +67,17 @@ _CIPHERED_TAGS = frozenset(GLO_TAG.values()) | frozenset(DED_TAG.values()) | {0x
 _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
                                ExceptionServiceError.OPERATION_NOT_POSSIBLE).to_bytes()
 PUBLIC_CLIENT = 16
+_PUBLIC_ACCESS = ClientAccess(client_address=PUBLIC_CLIENT)  # no keys: one for the fleet
+
+
+@lru_cache(maxsize=2)
+def _conformance(general_protection: bool) -> Conformance:
+    """What the meters offer (computed once: each meter makes its settings on its
+    first association, in the middle of serving)."""
+    conformance = ServerSettings().conformance
+    if not general_protection:
+        conformance &= ~conformance.GENERAL_PROTECTION
+    return conformance
 
 
 def meter_index(meter_id: str) -> int:
@@ -238,7 +251,7 @@ class SimulatedMeter:
                 block_cipher_key=d.block_cipher_key(k, config.seed),
                 authentication_key=d.authentication_key(k, config.seed),
                 invocation_counter=1)
-        entries = [ClientAccess(client_address=PUBLIC_CLIENT)] if spec.client != PUBLIC_CLIENT else []
+        entries = [_PUBLIC_ACCESS] if spec.client != PUBLIC_CLIENT else []
         entries.append(ClientAccess(
             client_address=spec.client, authentication=spec.auth,
             password=d.lls_password(k, config.seed) if spec.auth == "lls" else None,
@@ -246,14 +259,11 @@ class SimulatedMeter:
         if self.faults.refuse_association:
             entries = []
         policy = self._policy = AuthenticationPolicy(entries)
-        conformance = ServerSettings().conformance
-        if not config.general_protection:
-            conformance &= ~conformance.GENERAL_PROTECTION
-        settings = ServerSettings(system_title=d.server_system_title(k),
-                                  max_receive_pdu_size=config.max_pdu, conformance=conformance)
-        if config.challenge is not None:
-            challenge = config.challenge
-            settings = replace(settings, challenge=lambda: challenge)
+        challenge = config.challenge
+        settings = ServerSettings(
+            system_title=d.server_system_title(k), max_receive_pdu_size=config.max_pdu,
+            conformance=_conformance(config.general_protection),
+            **({} if challenge is None else {"challenge": lambda: challenge}))
         self._settings = settings
         return policy, settings
 
