@@ -102,19 +102,36 @@ def export_energy(k: int, q: int) -> int:
 def profile_values(k: int, quarters: range | tuple[int, ...]) -> tuple[list[int], list[int]]:
     """The A+ and A- columns of the profile rows of ``quarters``: :func:`import_energy`
     and :func:`export_energy` in one pass (the hot path of a profile read)."""
-    # A+ = 1000·k + (rate·q + daily shape) and A- = 10·k + export_rate·q: the part
-    # after the meter's base depends on k only through the rate (50 of them, and 7
-    # export rates), so the fleet's meters share it for the rows they all show.
+    plus_base, minus_base = profile_bases(k)
+    plus, minus = profile_steps(quarters, profile_rates(k))
+    return list(map(plus_base.__add__, plus)), list(map(minus_base.__add__, minus))
+
+
+# A+ = 1000·k + (rate·q + daily shape) and A- = 10·k + export_rate·q: the part after
+# the meter's base depends on k only through its rates (50 import rates, 7 export
+# rates), so the fleet's meters share it for the rows they all show.
+
+def profile_bases(k: int) -> tuple[int, int]:
+    """Meter k's own part of its A+ and A- (what it adds to :func:`profile_steps`)."""
+    return 1000 * k, 10 * k
+
+
+def profile_rates(k: int) -> tuple[int, int]:
+    """Meter k's A+ and A- rates, the key of the :func:`profile_steps` it shares."""
+    return 100 + k % 50, k % 7
+
+
+def profile_steps(quarters: range | tuple[int, ...], rates: tuple[int, int]
+                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A+ and A- of each quarter less the meter's :func:`profile_bases`, for the
+    meters of these :func:`profile_rates` (shared: computed once, not copied)."""
     if not isinstance(quarters, range):
         quarters = tuple(quarters)
-    plus = list(map((1000 * k).__add__, _import_steps(quarters, 100 + k % 50)))
-    minus = list(map((10 * k).__add__, _export_steps(quarters, k % 7)))
-    return plus, minus
+    return _import_steps(quarters, rates[0]), _export_steps(quarters, rates[1])
 
 
 @lru_cache(maxsize=1024)
 def _import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
-    """:func:`import_energy` of each quarter, less the meter's base of 1000·k."""
     day, shape = QUARTERS_A_DAY, _DAY_SHAPE
     return tuple(q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
                  for q in quarters)
@@ -122,7 +139,6 @@ def _import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ..
 
 @lru_cache(maxsize=256)
 def _export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
-    """:func:`export_energy` of each quarter, less the meter's base of 10·k."""
     return tuple(q * rate for q in quarters)
 
 
@@ -282,7 +298,10 @@ __all__ = [
     "import_energy",
     "lls_password",
     "logical_device_name",
+    "profile_bases",
     "profile_quarters",
+    "profile_rates",
+    "profile_steps",
     "profile_values",
     "quarter_of",
     "quarter_time",

@@ -336,10 +336,15 @@ class MeterModel:
     def _load_profile(self, obis, selection, view) -> Any:
         quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
         chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
+        columns = _chosen_columns(_LP_COLUMNS, selection)
+        if columns is None and isinstance(chosen, range) and chosen:
+            octets = _profile_octets(self.index, chosen)
+            if octets is not None:
+                return octets
         plus, minus = d.profile_values(self.index, chosen)
         times = _times(chosen[0], len(chosen)) if chosen else ()
         rows = list(zip(times, (0,) * len(chosen), plus, minus))
-        return _buffer(rows, _LP_COLUMNS, _LP_TYPES, selection)
+        return _buffer(rows, _LP_TYPES, columns)
 
     def _event_log(self, obis, selection, view) -> Any:
         q = self.quarter()
@@ -347,7 +352,7 @@ class MeterModel:
         by_quarter = {when: code for when, code in entries}
         chosen = _select_rows([when for when, _ in entries], selection, d.EPOCH_SECONDS)
         rows = [(_quarter_octets(when), by_quarter[when]) for when in chosen]
-        return _buffer(rows, _EL_COLUMNS, _EL_TYPES, selection)
+        return _buffer(rows, _EL_TYPES, _chosen_columns(_EL_COLUMNS, selection))
 
     def _partners(self, obis, selection, view) -> Data:
         client, server = (view.client_address, view.server_address) if view else (16, 1)
@@ -413,25 +418,71 @@ def _bound_seconds(value: Data) -> float:
     return when.timestamp()
 
 
-def _buffer(rows: list, columns: tuple, types: tuple, selection) -> bytes:
-    """The A-XDR octets of the selected rows, with the selected columns only."""
-    chosen = None
+def _chosen_columns(columns: tuple, selection) -> Optional[list[int]]:
+    """The indexes of the columns a buffer read selects (None: all of them)."""
     if selection is not None and selection.access_selector == 1:
         selected = selection.range_parameters().selected_values
         if selected:
             try:
-                chosen = [columns.index(c) for c in selected]
+                return [columns.index(c) for c in selected]
             except ValueError:
                 raise _Unserved() from None
     elif selection is not None and selection.access_selector == 2:
         entry = selection.entry_parameters()
         first = max(entry.from_selected_value, 1) - 1
         last = entry.to_selected_value or len(columns)
-        chosen = list(range(first, min(last, len(columns))))
+        return list(range(first, min(last, len(columns))))
+    return None
+
+
+def _buffer(rows: list, types: tuple, chosen: Optional[list[int]]) -> bytes:
+    """The A-XDR octets of the rows, with the ``chosen`` columns only (None: all)."""
     if chosen is not None:
         rows = [tuple(row[i] for i in chosen) for row in rows]
         types = tuple(types[i] for i in chosen)
     return encode(rows, _buffer_description(types))
+
+
+# A load profile row is 28 octets, the same for every meter but for A+ and A-:
+#   02 04  09 0C time(12)  11 00  06 A+(4)  06 A-(4)
+_LP_ROW = 28
+_LP_PLUS_END = 23  # one past A+'s last octet, in the row
+_LP_MINUS_END = 28
+
+
+def _profile_octets(k: int, quarters: range) -> Optional[bytes]:
+    """The A-XDR octets of meter k's whole rows of ``quarters``, as :func:`_buffer`
+    gives them, from the octets its rate-fellows share: the meter's own bases are
+    added into the A+ and A- fields of the shared octets (as one integer, each
+    base times a mask of the fields' last octets). None when they do not fit in
+    the fields (the caller then encodes row by row, and fails as that does)."""
+    shared = _profile_shared(quarters, d.profile_rates(k))
+    if shared is None:
+        return None
+    octets, length, plus_mask, minus_mask, plus_room, minus_room = shared
+    plus_base, minus_base = d.profile_bases(k)
+    if plus_base > plus_room or minus_base > minus_room:
+        return None
+    return (octets + plus_base * plus_mask + minus_base * minus_mask).to_bytes(length, "big")
+
+
+@lru_cache(maxsize=512)
+def _profile_shared(quarters: range, rates: tuple[int, int]) -> Optional[tuple]:
+    """(octets of the rows with the bases left out, as an int; their length; the
+    A+ and A- masks; how much the bases may add without overflowing a field)."""
+    plus, minus = d.profile_steps(quarters, rates)
+    rows = list(zip(_times(quarters[0], len(quarters)), (0,) * len(quarters), plus, minus))
+    octets = _buffer(rows, _LP_TYPES, None)
+    length = len(octets)
+    head = length - _LP_ROW * len(quarters)
+    plus_mask = minus_mask = 0
+    for row in range(head, length, _LP_ROW):
+        if octets[row + _LP_PLUS_END - 5] != 0x06 or octets[row + _LP_MINUS_END - 5] != 0x06:
+            return None  # not the layout above: no shortcut
+        plus_mask |= 1 << 8 * (length - row - _LP_PLUS_END)
+        minus_mask |= 1 << 8 * (length - row - _LP_MINUS_END)
+    return (int.from_bytes(octets, "big"), length, plus_mask, minus_mask,
+            0xFFFFFFFF - max(plus), 0xFFFFFFFF - max(minus))
 
 
 __all__ = ["AssociationView", "Catalog", "MeterModel", "date_time_octets"]
