@@ -385,6 +385,40 @@ def test_server_answers_with_a_value_already_encoded():
     assert events[0].value == profile_rows()
 
 
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_answers_a_list_with_values_already_encoded(security):
+    # Items given encoded make the octets the same items as Data make (all encoded:
+    # put together by the session itself; mixed with a DataAccessResult: decoded
+    # first), and the client reads them back (the profile in datablocks).
+    from dlmsfast.axdr import encode
+    from dlmsfast.session import GetListRequested
+
+    energy = Data(DataType.DOUBLE_LONG_UNSIGNED, 1960)
+    for answer in ([energy, profile_rows()], [energy, DataAccessResult.OBJECT_UNDEFINED]):
+        sent = []
+        for encoded in (False, True):
+            pair = Pair("none", security)
+            pair.associate()
+            (event,) = pair.server.receive_apdu(pair.client.get_with_list([ENERGY, PROFILE]))
+            assert isinstance(event, GetListRequested)
+            items = [encode(v) if encoded and isinstance(v, Data) else v for v in answer]
+            sent.append(pair.server.respond_get(event, items))
+            events = pair.client.receive_apdu(sent[-1])
+            while isinstance(events[0], NeedToSend):
+                (next_block,) = pair.server.receive_apdu(events[0].apdu)
+                sent.append(next_block.apdu)
+                events = pair.client.receive_apdu(next_block.apdu)
+            (result,) = events
+            assert isinstance(result, GetListResult)
+            assert result.values[0] == energy
+            if isinstance(answer[1], Data):
+                assert result.values[1] == profile_rows()
+            else:
+                assert isinstance(result.values[1], ObjectUndefined)
+        if security == "none":
+            assert sent[:len(sent) // 2] == sent[len(sent) // 2:]
+
+
 def test_normal_priority_and_the_server_echoes_invoke_id_and_priority():
     from dlmsfast.apdu import Priority
 

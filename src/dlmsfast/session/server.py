@@ -65,7 +65,7 @@ from ..apdu import DLMS_VERSION
 from ..apdu.service import ServiceApdu
 from ..apdu import ActionResult as ActionResultEnum
 from ..apdu import ServiceError as InitiateServiceError
-from ..axdr import Data, DataType, decode_typed
+from ..axdr import Data, DataType, decode_typed, encode_length
 from ..errors import (
     DecodeError,
     DlmsError,
@@ -513,8 +513,8 @@ class ServerSession(SessionBase):
         """The get-response to a GetRequested (``result``: a Data, a
         DataAccessResult, or bytes holding a value already A-XDR encoded, which
         a simulator may keep to skip encoding it again; not checked) or a
-        GetListRequested (a Data or DataAccessResult per item); cut into
-        datablocks when longer than the client accepts."""
+        GetListRequested (a Data, DataAccessResult or such bytes per item); cut
+        into datablocks when longer than the client accepts."""
         held = self._take(request, "get")
         iip = InvokeIdAndPriority.from_byte(held.iip)
         if isinstance(result, (bytes, bytearray)):
@@ -523,7 +523,14 @@ class ServerSession(SessionBase):
             results = tuple(result)
             if len(results) != len(request.items):
                 raise UsageError(f"{len(request.items)} results expected, got {len(results)}")
-            plain = GetResponseWithList(invoke_id_and_priority=iip, result=results).to_bytes()
+            if all(type(item) is bytes for item in results):
+                # C4 03 iip, count, then each Get-Data-Result: 00 (data) and the value
+                plain = b"".join((b"\xC4\x03", bytes((held.iip,)), encode_length(len(results)),
+                                  *[b"\x00" + item for item in results]))
+            else:
+                plain = GetResponseWithList(invoke_id_and_priority=iip, result=tuple(
+                    decode_typed(item) if type(item) is bytes else item
+                    for item in results)).to_bytes()
         else:
             plain = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
         room = self._room(held.form)

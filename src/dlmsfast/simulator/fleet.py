@@ -329,9 +329,9 @@ class Association:
                 values = []
                 for item in event.items:
                     descriptor = item.cosem_attribute_descriptor
-                    values.append(model.get_data(descriptor.class_id, descriptor.instance_id,
-                                                 descriptor.attribute_id, item.access_selection,
-                                                 view))
+                    values.append(model.get_octets(descriptor.class_id, descriptor.instance_id,
+                                                   descriptor.attribute_id,
+                                                   item.access_selection, view))
                 out.append(session.respond_get(event, values))
             elif isinstance(event, ev.Associated):
                 view.mechanism = int(event.mechanism)

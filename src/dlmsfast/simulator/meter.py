@@ -118,6 +118,7 @@ _DYNAMIC = {
     (64, SECURITY_SETUP, 5): "_server_title",
 }
 _DYNAMIC.update({(3, obis, 2): "_register" for obis, *_ in REGISTERS})
+_REGISTER_VALUES = {obis: (function, kind) for obis, _scaler, _unit, function, kind in REGISTERS}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -268,6 +269,13 @@ class MeterModel:
             return found
         return self._value(key, selection, view)
 
+    def get_octets(self, class_id: int, obis: Obis, attribute: int, selection=None,
+                   view: Optional[AssociationView] = None) -> bytes | DataAccessResult:
+        """:meth:`get` as A-XDR octets or a DataAccessResult (what a with-list
+        answer carries, encoded as the session takes it)."""
+        value = self.get(class_id, obis, attribute, selection, view)
+        return encode(value) if isinstance(value, Data) else value
+
     def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
                  view: Optional[AssociationView] = None) -> Any:
         """:meth:`get` as a Data or a DataAccessResult (what with-list answers carry)."""
@@ -313,11 +321,9 @@ class MeterModel:
     def _clock_time(self, obis, selection, view) -> Data:
         return Data(DataType.OCTET_STRING, date_time_octets(int(self.clock() + self.clock_offset)))
 
-    def _register(self, obis, selection, view) -> Data | DataAccessResult:
-        for name, _scaler, _unit, function, kind in REGISTERS:
-            if name == obis:
-                return Data(kind, function(self.index, self.quarter()))
-        return UNDEFINED
+    def _register(self, obis, selection, view) -> Data:
+        function, kind = _REGISTER_VALUES[obis]  # _DYNAMIC sends the registers only
+        return Data(kind, function(self.index, self.quarter()))
 
     def _event_code(self, obis, selection, view) -> Data:
         return Data(DataType.UNSIGNED, d.event(self.index, self.quarter(), d.EVENTS - 1)[1])
