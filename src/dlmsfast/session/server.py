@@ -36,6 +36,7 @@ from ..apdu import (
     AuthenticationValue,
     ConfirmedServiceError,
     ConfirmedServiceErrorService,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     DataAccessResult,
@@ -111,6 +112,15 @@ def _decoded_get_request(plain: bytes) -> ServiceApdu:
 @lru_cache(maxsize=16)
 def _decoded_initiate_request(plain: bytes) -> InitiateRequest:
     return InitiateRequest.from_bytes(plain)
+
+
+@lru_cache(maxsize=64)
+def _initiate_response(conformance: Conformance, max_receive_pdu_size: int,
+                       vaa_name: int) -> bytes:
+    """The InitiateResponse octets (the same for every association a server grants alike)."""
+    return InitiateResponse(negotiated_conformance=conformance,
+                            server_max_receive_pdu_size=max_receive_pdu_size,
+                            vaa_name=vaa_name).to_bytes()
 
 
 def _get_request(plain) -> ServiceApdu:
@@ -349,9 +359,7 @@ class ServerSession(SessionBase):
         self._long_action.clear()
         self._gbt_out = None
         self._incoming.clear()
-        response = InitiateResponse(negotiated_conformance=granted,
-                                    server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
-                                    vaa_name=self._vaa_name).to_bytes()
+        response = _initiate_response(granted, self.settings.max_receive_pdu_size, self._vaa_name)
         if security:
             response = self._keys().encrypt(response, security_control=self._sc, form="glo")
         fields: dict[str, Any] = {}
@@ -438,10 +446,8 @@ class ServerSession(SessionBase):
                     self._keys().decrypt(ui)
                 except SecurityError as exc:
                     return self._refuse(exc, ExceptionServiceError.DECIPHERING_ERROR)
-            response = InitiateResponse(
-                negotiated_conformance=self.conformance,
-                server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
-                vaa_name=self._vaa_name).to_bytes()
+            response = _initiate_response(self.conformance, self.settings.max_receive_pdu_size,
+                                          self._vaa_name)
             answer_ui = self._keys().encrypt(response, security_control=self._sc, form="glo")
         self._move(Trigger.RLRQ)
         self._open_requests.clear()

@@ -102,9 +102,12 @@ def export_energy(k: int, q: int) -> int:
 def profile_values(k: int, quarters: range | tuple[int, ...]) -> tuple[list[int], list[int]]:
     """The A+ and A- columns of the profile rows of ``quarters``: :func:`import_energy`
     and :func:`export_energy` in one pass (the hot path of a profile read)."""
+    if not isinstance(quarters, range):
+        quarters = tuple(quarters)
     plus_base, minus_base = profile_bases(k)
-    plus, minus = profile_steps(quarters, profile_rates(k))
-    return list(map(plus_base.__add__, plus)), list(map(minus_base.__add__, minus))
+    plus_rate, minus_rate = profile_rates(k)
+    return (list(map(plus_base.__add__, import_steps(quarters, plus_rate))),
+            list(map(minus_base.__add__, export_steps(quarters, minus_rate))))
 
 
 # A+ = 1000·k + (rate·q + daily shape) and A- = 10·k + export_rate·q: the part after
@@ -112,33 +115,26 @@ def profile_values(k: int, quarters: range | tuple[int, ...]) -> tuple[list[int]
 # rates), so the fleet's meters share it for the rows they all show.
 
 def profile_bases(k: int) -> tuple[int, int]:
-    """Meter k's own part of its A+ and A- (what it adds to :func:`profile_steps`)."""
+    """Meter k's own part of its A+ and A- (what it adds to the shared steps)."""
     return 1000 * k, 10 * k
 
 
 def profile_rates(k: int) -> tuple[int, int]:
-    """Meter k's A+ and A- rates, the key of the :func:`profile_steps` it shares."""
+    """Meter k's import and export rates (the keys of the steps it shares)."""
     return 100 + k % 50, k % 7
 
 
-def profile_steps(quarters: range | tuple[int, ...], rates: tuple[int, int]
-                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """A+ and A- of each quarter less the meter's :func:`profile_bases`, for the
-    meters of these :func:`profile_rates` (shared: computed once, not copied)."""
-    if not isinstance(quarters, range):
-        quarters = tuple(quarters)
-    return _import_steps(quarters, rates[0]), _export_steps(quarters, rates[1])
-
-
 @lru_cache(maxsize=1024)
-def _import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+def import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """A+ of each quarter less the base, for the meters of this import rate."""
     day, shape = QUARTERS_A_DAY, _DAY_SHAPE
     return tuple(q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
                  for q in quarters)
 
 
 @lru_cache(maxsize=256)
-def _export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+def export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """A- of each quarter less the base, for the meters of this export rate."""
     return tuple(q * rate for q in quarters)
 
 
@@ -295,13 +291,14 @@ __all__ = [
     "expected_readings",
     "expected_register",
     "export_energy",
+    "export_steps",
     "import_energy",
+    "import_steps",
     "lls_password",
     "logical_device_name",
     "profile_bases",
     "profile_quarters",
     "profile_rates",
-    "profile_steps",
     "profile_values",
     "quarter_of",
     "quarter_time",

@@ -458,37 +458,61 @@ _LP_MINUS_END = 28
 
 def _profile_octets(k: int, quarters: range) -> Optional[bytes]:
     """The A-XDR octets of meter k's whole rows of ``quarters``, as :func:`_buffer`
-    gives them, from the octets its rate-fellows share: the meter's own bases are
-    added into the A+ and A- fields of the shared octets (as one integer, each
-    base times a mask of the fields' last octets). None when they do not fit in
-    the fields (the caller then encodes row by row, and fails as that does)."""
-    shared = _profile_shared(quarters, d.profile_rates(k))
-    if shared is None:
+    gives them, put together from octets other meters share: those of the rows
+    with A+ only, of its import rate (one of 50), and with A- only, of its export
+    rate (one of 7), less those with neither; then its own bases added into the
+    A+ and A- fields. The octets are added as integers (no field overlaps
+    another, none carries: checked); each base times a mask of its fields' last
+    octets. None when a value would not fit its field (the caller then encodes
+    row by row, and fails as that does)."""
+    plus_rate, minus_rate = d.profile_rates(k)
+    plus_octets, plus_room = _profile_column(quarters, 0, plus_rate)
+    minus_octets, minus_room = _profile_column(quarters, 1, minus_rate)
+    layout = _profile_layout(quarters)
+    if layout is None:
         return None
-    octets, length, plus_mask, minus_mask, plus_room, minus_room = shared
+    length, bare, plus_mask, minus_mask = layout
     plus_base, minus_base = d.profile_bases(k)
     if plus_base > plus_room or minus_base > minus_room:
         return None
-    return (octets + plus_base * plus_mask + minus_base * minus_mask).to_bytes(length, "big")
+    return (plus_octets + minus_octets - bare + plus_base * plus_mask
+            + minus_base * minus_mask).to_bytes(length, "big")
+
+
+def _profile_rows_octets(quarters: range, plus: tuple[int, ...], minus: tuple[int, ...]) -> bytes:
+    return _buffer(list(zip(_times(quarters[0], len(quarters)), (0,) * len(quarters), plus,
+                            minus)), _LP_TYPES, None)
 
 
 @lru_cache(maxsize=512)
-def _profile_shared(quarters: range, rates: tuple[int, int]) -> Optional[tuple]:
-    """(octets of the rows with the bases left out, as an int; their length; the
-    A+ and A- masks; how much the bases may add without overflowing a field)."""
-    plus, minus = d.profile_steps(quarters, rates)
-    rows = list(zip(_times(quarters[0], len(quarters)), (0,) * len(quarters), plus, minus))
-    octets = _buffer(rows, _LP_TYPES, None)
+def _profile_column(quarters: range, column: int, rate: int) -> tuple[int, int]:
+    """(octets of the rows whose A+ (column 0) or A- (1) holds the steps of this
+    rate and the other 0, as an int; how much a base may add to the steps
+    without overflowing a field)."""
+    zeros = (0,) * len(quarters)
+    if column == 0:
+        steps = d.import_steps(quarters, rate)
+        octets = _profile_rows_octets(quarters, steps, zeros)
+    else:
+        steps = d.export_steps(quarters, rate)
+        octets = _profile_rows_octets(quarters, zeros, steps)
+    return int.from_bytes(octets, "big"), 0xFFFFFFFF - max(steps)
+
+
+@lru_cache(maxsize=64)
+def _profile_layout(quarters: range) -> Optional[tuple[int, int, int, int]]:
+    """(length, octets of the rows with A+ and A- 0 as an int, A+ and A- masks), or
+    None when the octets are not laid out as :data:`_LP_ROW` says."""
+    zeros = (0,) * len(quarters)
+    octets = _profile_rows_octets(quarters, zeros, zeros)
     length = len(octets)
-    head = length - _LP_ROW * len(quarters)
     plus_mask = minus_mask = 0
-    for row in range(head, length, _LP_ROW):
+    for row in range(length - _LP_ROW * len(quarters), length, _LP_ROW):
         if octets[row + _LP_PLUS_END - 5] != 0x06 or octets[row + _LP_MINUS_END - 5] != 0x06:
-            return None  # not the layout above: no shortcut
+            return None
         plus_mask |= 1 << 8 * (length - row - _LP_PLUS_END)
         minus_mask |= 1 << 8 * (length - row - _LP_MINUS_END)
-    return (int.from_bytes(octets, "big"), length, plus_mask, minus_mask,
-            0xFFFFFFFF - max(plus), 0xFFFFFFFF - max(minus))
+    return length, int.from_bytes(octets, "big"), plus_mask, minus_mask
 
 
 __all__ = ["AssociationView", "Catalog", "MeterModel", "date_time_octets"]
