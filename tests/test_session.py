@@ -385,6 +385,35 @@ def test_server_answers_with_a_value_already_encoded():
     assert events[0].value == profile_rows()
 
 
+def test_server_datablocks_are_the_apdu_layers_octets():
+    # The session puts each get-response-with-datablock together itself: the
+    # octets GetResponseWithDatablock encodes, block after block, the last one marked.
+    from dlmsfast.apdu import DataBlockG, GetResponseWithDatablock, parse_apdu
+    from dlmsfast.axdr import encode
+
+    pair = Pair("none", server_pdu=64)
+    pair.associate()
+    (event,) = pair.server.receive_apdu(pair.client.get(PROFILE))
+    answer = pair.server.respond_get(event, encode(profile_rows()))
+    blocks = []
+    while True:
+        block = parse_apdu(answer)
+        assert isinstance(block, GetResponseWithDatablock)
+        assert answer == GetResponseWithDatablock(
+            invoke_id_and_priority=block.invoke_id_and_priority,
+            result=DataBlockG(block.result.last_block, len(blocks) + 1,
+                              block.result.result)).to_bytes()
+        blocks.append(block.result)
+        events = pair.client.receive_apdu(answer)
+        if block.result.last_block:
+            break
+        (next_block,) = pair.server.receive_apdu(events[0].apdu)
+        answer = next_block.apdu
+    assert len(blocks) > 2 and not any(b.last_block for b in blocks[:-1])
+    assert b"".join(b.result for b in blocks) == encode(profile_rows())
+    assert events[0].value == profile_rows()
+
+
 @pytest.mark.parametrize("security", ["none", "authenc"])
 def test_server_answers_a_list_with_values_already_encoded(security):
     # Items given encoded make the octets the same items as Data make (all encoded:

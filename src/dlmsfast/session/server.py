@@ -494,8 +494,10 @@ class ServerSession(SessionBase):
         last, number, chunk = long.next_chunk()
         if last:
             self._long_get.pop(iip.invoke_id, None)
-        return GetResponseWithDatablock(invoke_id_and_priority=iip,
-                                        result=DataBlockG(last, number, chunk)).to_bytes()
+        # get-response-with-datablock, put together here (each block of a long answer
+        # is one): C4 02 iip, last-block, block-number(4), 00 (raw-data), length, octets
+        return b"".join((b"\xC4\x02", bytes((iip.value, last)), number.to_bytes(4, "big"),
+                         b"\x00", encode_length(len(chunk)), chunk))
 
     def _room(self, form) -> int:
         room = self.max_pdu_size

@@ -244,10 +244,11 @@ class SimulatedMeter:
     def _make_policy(self) -> tuple[AuthenticationPolicy, ServerSettings]:
         spec, config = self.spec, self.config
         k = spec.index
+        title = d.server_system_title(k)
         ciphered = spec.security != "none" or spec.auth == "hls-gmac"
         if ciphered:
             self._context = SecurityContext(
-                system_title=d.server_system_title(k),
+                system_title=title,
                 block_cipher_key=d.block_cipher_key(k, config.seed),
                 authentication_key=d.authentication_key(k, config.seed),
                 invocation_counter=1)
@@ -261,7 +262,7 @@ class SimulatedMeter:
         policy = self._policy = AuthenticationPolicy(entries)
         challenge = config.challenge
         settings = ServerSettings(
-            system_title=d.server_system_title(k), max_receive_pdu_size=config.max_pdu,
+            system_title=title, max_receive_pdu_size=config.max_pdu,
             conformance=_conformance(config.general_protection),
             **({} if challenge is None else {"challenge": lambda: challenge}))
         self._settings = settings
