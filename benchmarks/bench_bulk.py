@@ -10,7 +10,9 @@ The simulator is ``dlmsfast simulate`` in its own process; the reader is
 the simulator's peak RSS from ``/usr/bin/time``-like ``ru_maxrss`` of its process.
 
     python benchmarks/bench_bulk.py a            # (a) no latency, 2,000 meters
+    python benchmarks/bench_bulk.py a 10000      # (a) with 10,000 meters
     python benchmarks/bench_bulk.py b            # (b) 10,000 meters, 100 ms per answer
+    DLMSFAST_LOOP=asyncio python benchmarks/bench_bulk.py a   # on asyncio's own loop
     python -m pytest benchmarks/bench_bulk.py --benchmark-only
 
 Targets (issue 9): (a) >= 1,000 sessions/s; (b) 10,000 meters in <= 15 s with
@@ -26,13 +28,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
+
+from dlmsfast.transport.loop import loop_name
 
 # the dlmsfast under test: src/ in a working copy, site-packages where installed
 SRC = str(Path(__import__("dlmsfast").__file__).resolve().parents[1])
 ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
-def run(meters: int, latency_ms: int = 0, concurrency: int = 1000) -> dict:
+def run(meters: int, latency_ms: int = 0, concurrency: Optional[int] = None) -> dict:
     """One bulk run of a fresh simulated fleet into a fresh store; the summary
     plus the simulator's peak RSS."""
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as folder:
@@ -52,13 +57,14 @@ def run(meters: int, latency_ms: int = 0, concurrency: int = 1000) -> dict:
         reader = subprocess.run(
             [sys.executable, "-m", "dlmsfast", "bulk", str(base / "meters.csv"), "--keys",
              str(base / "keys.toml"), "--store", str(base / "readings.db"), "--json",
-             "--concurrency", str(concurrency)],
+             *(["--concurrency", str(concurrency)] if concurrency else [])],
             env=ENV, capture_output=True, text=True)
         wall = time.perf_counter() - started
         simulator.terminate()
         simulator.wait()
         summary = json.loads(reader.stdout)
         summary["wall_seconds"] = round(wall, 2)
+        summary["loop"] = loop_name()
         # the largest child waited for so far: the simulator (the reader's own
         # figure is in the summary)
         summary["children_max_rss_bytes"] = resource.getrusage(
@@ -83,5 +89,6 @@ def test_b2_ten_thousand_meters_with_100_ms_latency(benchmark):
 
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "a"
-    figures = run(2000) if which == "a" else run(10_000, 100)
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else (2000 if which == "a" else 10_000)
+    figures = run(count) if which == "a" else run(count, 100)
     print(json.dumps(figures))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PACKAGE_PARENT
+from dlmsfast.bulk.engine import EngineSettings, run_bulk
 from dlmsfast.bulk.inputs import KeyRing, PlanObject, ReadPlan, read_meters
 from dlmsfast.errors import ConfigurationError, UsageError
 from dlmsfast.simulator import data as d
@@ -404,3 +405,37 @@ def test_each_invocation_counter_is_stored_before_the_meter_sees_it(fleet_factor
         # two sessions of 7+ ICs each went through blocks of 3: reserved in steps
         assert last > 2 * 6
         assert last < reserved[meter_id], (meter_id, last, reserved[meter_id])
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("concurrency", 0, "concurrency must be a positive int"),
+    ("retries", -1, "retries must be an int >= 0"),
+    ("timeout", float("nan"), "timeout must be a positive number of seconds"),
+    ("start_rate", 0, "start_rate must be a positive number of sessions per second"),
+    ("backoff", -0.5, "backoff must be a number of seconds >= 0"),
+])
+def test_engine_settings_say_what_is_wrong(field, value, message):
+    with pytest.raises(ConfigurationError, match=message):
+        EngineSettings(**{field: value})
+
+
+def test_the_first_sessions_start_at_the_start_rate_not_all_at_once(fleet_factory, tmp_path):
+    # 10 sessions at once, started 20 per second: the 10th starts at least
+    # 9/20 s after the first (a sleep never ends early), where all 10 would
+    # otherwise start in the same instant and stay in step to the end. Each
+    # answer takes 100 ms: no session ends (and frees its place for the next
+    # meter) before the last has started
+    fleet = fleet_factory(10, "--latency", "100")
+    store = tmp_path / "readings.db"
+    meters = read_meters(fleet.meters_csv)
+    settings = EngineSettings(concurrency=10, start_rate=20.0)
+    summary = run_bulk(meters, KeyRing.load(fleet.keys), ReadPlan(), store,
+                       settings=settings, workers=1)
+    assert summary.succeeded == 10
+    db = sqlite3.connect(store)
+    started = sorted(_dt.datetime.fromisoformat(t) for (t,) in db.execute(
+        "SELECT started FROM sessions"))
+    db.close()
+    # (less a margin for the first session, which records its start a moment
+    # after the loop began, and for the store's milliseconds)
+    assert (started[-1] - started[0]).total_seconds() >= 8 / 20

@@ -60,7 +60,7 @@ from ..client.values import REGISTER_CLASSES, Target
 from ..cosem import ProfileGeneric, make_object
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
-from ..errors import DecodeError, DlmsError, TimeoutError, TransportError
+from ..errors import ConfigurationError, DecodeError, DlmsError, TimeoutError, TransportError
 from ..push.reading import json_value
 from ..security import SecurityContext
 from ..transport.loop import run as run_loop
@@ -108,6 +108,23 @@ class EngineSettings:
     flush_interval: float = 1.0
     progress_interval: float = 0.25
     start_rate: float = 2000.0
+
+    def __post_init__(self) -> None:
+        for name in ("concurrency", "counter_block", "batch_size"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
+        if type(self.retries) is not int or self.retries < 0:
+            raise ConfigurationError(f"retries must be an int >= 0, got {self.retries!r}")
+        for name, what in (("timeout", "seconds"), ("session_timeout", "seconds"),
+                           ("flush_interval", "seconds"), ("progress_interval", "seconds"),
+                           ("start_rate", "sessions per second")):
+            value = getattr(self, name)
+            if type(value) not in (int, float) or not 0 < value < float("inf"):
+                raise ConfigurationError(f"{name} must be a positive number of {what}, "
+                                         f"got {value!r}")
+        if type(self.backoff) not in (int, float) or not 0 <= self.backoff < float("inf"):
+            raise ConfigurationError(f"backoff must be a number of seconds >= 0, got {self.backoff!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,15 @@ meters, associations served, seconds, associations per second (``--json``: the
 same as one JSON object). ``--ready-file`` is written once every port
 listens (after the meters and keys files). Exit status 0, or 2 for a usage
 mistake or a port that cannot be opened.
+
+Meters that push::
+
+    dlmsfast simulate --meters 10 --push-to udp://127.0.0.1:4059 --push-interval 60 \
+        --security authenc --write-push-keys push-keys.json
+
+Every meter sends the data-notification of its Push Setup (0.0.25.9.0.255)
+to that address every 60 s, the fleet's pushes spread over the minute; a
+client calling the push method (ACTION 1) gets one push at once.
 """
 from __future__ import annotations
 
@@ -83,6 +92,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(id,url,framing,client,server,auth,security,key_id)")
     p.add_argument("--write-keys", metavar="TOML",
                    help="write the keys file of dlmsfast bulk (one table per key id)")
+    p.add_argument("--push-to", metavar="URL",
+                   help="where the meters' Push Setup sends: udp://HOST:PORT or tcp://HOST:PORT "
+                        "(the push method and --push-interval push there)")
+    p.add_argument("--push-interval", type=float, metavar="S",
+                   help="every meter pushes every S seconds, spread over the interval "
+                        "(needs --push-to)")
+    p.add_argument("--write-push-keys", metavar="JSON",
+                   help="write the keys file of dlmsfast listen --keys-file (the ciphered "
+                        "meters' EK and AK by system title)")
     p.add_argument("--ready-file", metavar="F", help="written once every port listens")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--idle-timeout", type=float, default=120.0, metavar="S",
@@ -103,7 +121,8 @@ def _config(args: argparse.Namespace):
         profile_rows=args.profile_rows, latency=args.latency, faults=args.faults,
         seed=args.seed, fixed_time=args.fixed_time, max_pdu=args.max_pdu,
         hdlc_max_info=args.hdlc_max_info, hdlc_window=args.hdlc_window,
-        general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout)
+        general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout,
+        push_to=args.push_to, push_interval=args.push_interval)
 
 
 def _ephemeral_overlap(config) -> Optional[str]:
@@ -127,7 +146,10 @@ def _announce(config, ports: list[int]) -> None:
              else f"{len(ports)} ports")
     print(f"dlmsfast simulate: {config.meters} meters on {config.host} {where} "
           f"(framing {config.framing}, auth {config.auth}, security {config.security}"
-          f"{', faults ' + config.faults if config.faults else ''})", file=sys.stderr, flush=True)
+          f"{', faults ' + config.faults if config.faults else ''}"
+          f"{', pushing to ' + config.push_to if config.push_to else ''}"
+          f"{f' every {config.push_interval:g} s' if config.push_interval else ''})",
+          file=sys.stderr, flush=True)
 
 
 def _write_ready(path: str) -> None:
@@ -142,6 +164,10 @@ def _write_files(args: argparse.Namespace, simulator) -> None:
         simulator.write_meters(args.write_meters)
     if args.write_keys:
         simulator.write_keys(args.write_keys)
+    if args.write_push_keys:
+        from ..simulator.push import write_push_keys
+
+        write_push_keys(args.write_push_keys, simulator.specs, simulator.config.seed)
 
 
 def _stop_event(duration: Optional[float]) -> asyncio.Event:

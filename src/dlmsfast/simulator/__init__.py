@@ -10,6 +10,8 @@ module         owns
 ``fleet``      :class:`MeterSimulator`: the meters on the server role of the
                sessions, one port per meter or many logical devices per port,
                meters.csv and keys.toml for ``dlmsfast bulk``
+``push``       the meters' pushes (Push Setup, IC 40): the data-notification,
+               its ciphering and wrapper, the push method and the interval
 =============  ================================================================
 
 ::
@@ -29,7 +31,8 @@ Public names: :class:`FleetConfig` (what a fleet is made of), :class:`MeterSimul
 ``write_keys``, ``sessions``), :func:`run_fleet` (serve until an event),
 :func:`meter_specs`, :func:`meter_index`, :func:`expected_readings`,
 :func:`expected_register`, :func:`expected_profile`, :func:`expected_events`,
-:func:`parse_faults`, :func:`assign_faults`, :class:`MeterFaults`.
+:func:`parse_faults`, :func:`assign_faults`, :class:`MeterFaults`,
+:func:`expected_push` (what a meter's push carries).
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ from .data import (
 from .faults import KINDS as FAULT_KINDS
 from .faults import MeterFaults, assign_faults, parse_faults
 from .fleet import FleetConfig, MeterSimulator, MeterSpec, meter_index, meter_specs, run_fleet
+from .push import expected_push
 
 __all__ = [
     "CAPTURE_PERIOD",
@@ -60,6 +64,7 @@ __all__ = [
     "MeterSpec",
     "assign_faults",
     "expected_profile",
+    "expected_push",
     "expected_readings",
     "expected_register",
     "meter_index",

@@ -18,6 +18,10 @@ Each meter keeps one server-side SecurityContext for its association across
 connections, so its own invocation counter only increases and a replayed or
 old client counter is refused (exception-response invocation-counter-error).
 
+``push_to`` (``udp://H:P`` or ``tcp://H:P``) is where the meters' Push Setup
+sends; ``push_interval`` makes every meter push every so many seconds (see
+:mod:`dlmsfast.simulator.push`). The push method (ACTION) sends one push.
+
 ``write_meters(path)`` and ``write_keys(path)`` write the files ``dlmsfast bulk``
 reads: meters.csv with the columns ``id,url,framing,client,server,auth,
 security,key_id`` and keys.toml with one table per key id (``ek``, ``ak``,
@@ -57,7 +61,8 @@ from ..session.settings import SECURITY_BITS
 from ..transport.server import MeterPort, MeterServer, WireBehaviour, raise_file_limit, serve
 from . import data as d
 from .faults import NO_FAULTS, MeterFaults, assign_faults, check_latency, parse_faults
-from .meter import AssociationView, Catalog, MeterModel
+from .meter import DEFAULT_PUSH_DESTINATION, AssociationView, Catalog, MeterModel
+from .push import Pusher, invoke_method, push_destination, push_spread
 from .._util import require, shown
 
 FRAMINGS = ("wrapper", "hdlc", "mixed")
@@ -111,7 +116,10 @@ class FleetConfig:
     ``hdlc_window`` what the HDLC meters grant; ``general_protection`` whether
     the meters offer it (clients then use general-glo-ciphering); ``challenge``
     a fixed HLS StoC (reproducible transcripts; random when None);
-    ``idle_timeout`` seconds after which a silent connection is closed.
+    ``idle_timeout`` seconds after which a silent connection is closed;
+    ``push_to`` where the meters push (``udp://H:P`` or ``tcp://H:P``; None:
+    the Push Setup's default, TCP 127.0.0.1:4059), ``push_interval`` seconds
+    between the pushes of each meter (None: only when the push method is called).
     """
 
     meters: int = 1
@@ -132,6 +140,8 @@ class FleetConfig:
     host: str = "127.0.0.1"
     challenge: Optional[bytes] = field(default=None, repr=False)
     idle_timeout: Optional[float] = 120.0
+    push_to: Optional[str] = None
+    push_interval: Optional[float] = None
 
     def __post_init__(self) -> None:
         for name in ("meters", "base_port", "devices_per_port", "profile_rows", "seed",
@@ -161,6 +171,14 @@ class FleetConfig:
         if self.base_port and not 1 <= self.base_port <= 65535 - self.ports + 1:
             raise UsageError(f"{self.ports} ports from {self.base_port} do not fit below 65536")
         parse_faults(self.faults)
+        if self.push_to is not None:
+            push_destination(self.push_to)
+        if self.push_interval is not None:
+            if type(self.push_interval) not in (int, float) or not self.push_interval > 0:
+                raise UsageError(f"push_interval is None or seconds > 0, got "
+                                 f"{shown(self.push_interval)}")
+            if self.push_to is None:
+                raise UsageError("push_interval needs push_to (where the meters push)")
 
     @property
     def ports(self) -> int:
@@ -225,7 +243,7 @@ class SimulatedMeter:
     serves): its policy and keys, its objects, its faults."""
 
     __slots__ = ("spec", "address", "wire", "model", "faults", "_policy", "_settings",
-                 "_context", "config", "sessions")
+                 "_context", "config", "sessions", "pusher")
 
     def __init__(self, spec: MeterSpec, config: FleetConfig, catalog: Catalog, clock) -> None:
         self.spec = spec
@@ -239,6 +257,7 @@ class SimulatedMeter:
         self._settings: Optional[ServerSettings] = None
         self.model = MeterModel(spec.index, catalog, clock, self._last_counter)
         self.sessions = 0
+        self.pusher: Optional[Pusher] = None
 
     def _last_counter(self) -> Optional[int]:
         return None if self._context is None else self._context.peer_invocation_counter
@@ -269,6 +288,13 @@ class SimulatedMeter:
             **({} if challenge is None else {"challenge": lambda: challenge}))
         self._settings = settings
         return policy, settings
+
+    def push_context(self) -> Optional[SecurityContext]:
+        """The SecurityContext of the meter's association (None when it is not
+        ciphered): pushes take their invocation counters from it too."""
+        if self._policy is None:
+            self._make_policy()
+        return self._context
 
     def associate(self, client_address: int) -> "Association":
         policy, settings = self._policy, self._settings
@@ -355,7 +381,10 @@ class Association:
                               i.cosem_attribute_descriptor.attribute_id, value)
                     for i, value in zip(event.items, event.values)]))
             elif isinstance(event, ev.ActionRequested):
-                out.append(session.respond_action(event, ActionResult.READ_WRITE_DENIED))
+                descriptor = event.descriptor
+                out.append(session.respond_action(event, invoke_method(
+                    meter, descriptor.class_id, descriptor.instance_id, descriptor.method_id,
+                    event.parameters)))
             elif isinstance(event, ev.ActionListRequested):
                 out.append(session.respond_action(
                     event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
@@ -411,15 +440,19 @@ class MeterSimulator:
         self.catalogs: dict[str, Catalog] = {}
         self.meters: dict[int, SimulatedMeter] = {}
         self.server: Optional[MeterServer] = None
+        self.pusher: Optional[Pusher] = None
         self.port_of: dict[int, int] = {}
 
     def _catalog(self, security: str) -> Catalog:
         catalog = self.catalogs.get(security)
         if catalog is None:
             conformance = ServerSettings().conformance
+            push_to = self.config.push_to
             catalog = self.catalogs[security] = Catalog(
                 self.config.profile_rows, SECURITY_BITS[security], self.config.max_pdu,
-                int(conformance))
+                int(conformance),
+                push_destination(push_to) if push_to else DEFAULT_PUSH_DESTINATION,
+                push_spread(self.config.push_interval))
         return catalog
 
     def _ports(self) -> list[MeterPort]:
@@ -445,9 +478,18 @@ class MeterSimulator:
             for meter in port.devices.values():
                 assert isinstance(meter, SimulatedMeter)  # what _ports() put there
                 self.port_of[meter.spec.index] = actual
+        self.pusher = Pusher(self.meters.values(), self.config)
+        for meter in self.meters.values():
+            meter.pusher = self.pusher
+        if self.config.push_interval is not None:
+            self.pusher.every(self.config.push_interval)
         return self
 
     async def stop(self) -> None:
+        if self.pusher is not None:
+            await self.pusher.close()
+            for meter in self.meters.values():
+                meter.pusher = None
         if self.server is not None:
             await self.server.close()
             self.server = None

@@ -14,7 +14,7 @@ object             class (v)   attributes served                      values
 0.0.99.98.0.255    Profile 7   1-8; the same access                   event log
 0.0.40.0.0.255     Assoc LN 15 1-9 (v1); 7 secret: no access          this association
 0.0.43.0.0.255     Security 64 1-5 (v0)                               policy, titles
-0.0.25.9.0.255     Push 40     1-7 (v0)                               LDN, clock, A+
+0.0.25.9.0.255     Push 40     1-7 (v0); method 1 push                :data:`PUSH_OBJECTS`
 =================  ==========  =====================================  ==========
 
 Setting the clock (clock synchronisation) moves that meter's clock attribute
@@ -93,6 +93,21 @@ _LP_TYPES = (DataType.OCTET_STRING, DataType.UNSIGNED, DataType.DOUBLE_LONG_UNSI
 _EL_COLUMNS = (CaptureObjectDefinition(8, CLOCK, 2), CaptureObjectDefinition(1, EVENT_CODE, 2))
 _EL_TYPES = (DataType.OCTET_STRING, DataType.UNSIGNED)
 
+# Push Setup attribute 2: what a push carries, in order. The list itself comes
+# first, as meters in the field send it (the Energomera push of the HAN captures;
+# the push quoted in scs/smartmeter-datacollector issue #31), so that a receiver
+# names every value that follows without knowing the meter.
+PUSH_OBJECTS = (
+    CaptureObjectDefinition(40, PUSH_SETUP, 2),
+    CaptureObjectDefinition(1, LDN, 2),
+    CaptureObjectDefinition(8, CLOCK, 2),
+    *(CaptureObjectDefinition(3, Obis.parse(obis), attribute)
+      for obis in ("1.0.1.8.0.255", "1.0.2.8.0.255", "1.0.32.7.0.255") for attribute in (2, 3)),
+)
+# attribute 3 when the fleet is not told where to push: the DLMS port of this host
+DEFAULT_PUSH_DESTINATION = SendDestinationAndMethod(
+    TransportService.TCP, b"127.0.0.1:4059", MessageType.A_XDR_ENCODED_XDLMS_APDU)
+
 _NOT_SPECIFIED = DateTime(None, None, None, None, None, None, None, None, None, None)
 DENIED = DataAccessResult.READ_WRITE_DENIED
 UNDEFINED = DataAccessResult.OBJECT_UNDEFINED
@@ -150,13 +165,20 @@ class Catalog:
 
     ``profile_rows`` the load profile's depth; ``security_policy`` the SC bits
     of the fleet's association (for Security Setup); ``max_pdu`` the meter's
-    max receive PDU size (for Association LN's xDLMS_context_info).
+    max receive PDU size (for Association LN's xDLMS_context_info);
+    ``push_destination`` the Push Setup's send_destination_and_method and
+    ``push_spread`` its randomisation_start_interval (seconds: how far into each
+    push interval a meter's push may fall, see :mod:`dlmsfast.simulator.push`).
     """
 
     def __init__(self, profile_rows: int = 96, security_policy: int = 0,
-                 max_pdu: int = 1024, conformance: int = 0) -> None:
+                 max_pdu: int = 1024, conformance: int = 0,
+                 push_destination: SendDestinationAndMethod = DEFAULT_PUSH_DESTINATION,
+                 push_spread: int = 0) -> None:
         self.profile_rows = profile_rows
-        objects = self._objects(profile_rows, security_policy, max_pdu, conformance)
+        self.push_destination = push_destination
+        objects = self._objects(profile_rows, security_policy, max_pdu, conformance,
+                                push_destination, push_spread)
         self.static: dict[tuple, Data] = {}
         self.classes: dict[Obis, int] = {}
         for obj in objects:
@@ -177,6 +199,8 @@ class Catalog:
             if obj.class_id == 15:
                 overrides[("attribute", 7)] = AttributeAccessMode.NO_ACCESS
                 overrides[("method", 1)] = MethodAccessMode.ACCESS
+            if obj.class_id == 40:
+                overrides[("method", 1)] = MethodAccessMode.ACCESS
             elements.append(ObjectListElement.of(obj, overrides=overrides))
         association = AssociationLN(ASSOCIATION, version=1, object_list=tuple(elements))
         self.static[(15, ASSOCIATION, 2)] = association.encode_attribute(2)
@@ -185,7 +209,8 @@ class Catalog:
         self.octets: dict[tuple, bytes] = {key: encode(value) for key, value in self.static.items()}
 
     @staticmethod
-    def _objects(rows: int, policy: int, max_pdu: int, conformance: int) -> list:
+    def _objects(rows: int, policy: int, max_pdu: int, conformance: int,
+                 push_destination: SendDestinationAndMethod, push_spread: int) -> list:
         clock = Clock(CLOCK, time_zone=0, status=0, daylight_savings_begin=_NOT_SPECIFIED,
                       daylight_savings_end=_NOT_SPECIFIED, daylight_savings_deviation=0,
                       daylight_savings_enabled=False, clock_base=ClockBase(1))
@@ -213,12 +238,10 @@ class Catalog:
                                      security_suite=SecuritySuite(0)))
         objects.append(PushSetup(
             PUSH_SETUP, version=0,
-            push_object_list=(CaptureObjectDefinition(1, LDN, 2), CaptureObjectDefinition(8, CLOCK, 2),
-                              CaptureObjectDefinition(3, Obis.parse("1.0.1.8.0.255"), 2)),
-            send_destination_and_method=SendDestinationAndMethod(
-                TransportService.TCP, b"127.0.0.1:4059", MessageType(0)),
-            communication_window=(), randomisation_start_interval=0, number_of_retries=3,
-            repetition_delay=60))
+            push_object_list=PUSH_OBJECTS, send_destination_and_method=push_destination,
+            # a push that cannot be delivered is not sent again (counted by the sender)
+            communication_window=(), randomisation_start_interval=push_spread,
+            number_of_retries=0, repetition_delay=0))
         return objects
 
 
@@ -515,4 +538,5 @@ def _profile_layout(quarters: range) -> Optional[tuple[int, int, int, int]]:
     return length, int.from_bytes(octets, "big"), plus_mask, minus_mask
 
 
-__all__ = ["AssociationView", "Catalog", "MeterModel", "date_time_octets"]
+__all__ = ["AssociationView", "Catalog", "DEFAULT_PUSH_DESTINATION", "MeterModel", "PUSH_OBJECTS",
+           "PUSH_SETUP", "date_time_octets"]

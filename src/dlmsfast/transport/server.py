@@ -22,13 +22,16 @@ the APDU's first octet under the wrapper, inside the header or LLC under HDLC,
 whose check sequences then fail), or silence.
 
 :func:`serve` opens every port on one event loop and returns a
-:class:`MeterServer` to close. Nothing here knows COSEM.
+:class:`MeterServer` to close. :class:`PushSender` carries what the devices
+push to a head-end (UDP datagrams, or one TCP connection per push). Nothing
+here knows COSEM.
 """
 from __future__ import annotations
 
 import asyncio
 import random
 import resource
+import socket
 import struct
 import time
 from dataclasses import dataclass
@@ -360,5 +363,91 @@ async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
     return server
 
 
-__all__ = ["LogicalDevice", "MeterPort", "MeterServer", "PLAIN_WIRE", "Responder",
+class PushSender:
+    """Sends what devices push, on the running loop: over UDP every datagram
+    from one socket bound to ``host`` (the sender's source address), over TCP
+    one connection per push (connect, write, close), as a meter opens one to
+    its head-end for each push. A push that cannot be delivered is counted in
+    ``failed`` with ``last_error``, never raised: the device goes on."""
+
+    def __init__(self, host: str = "127.0.0.1", timeout: float = 5.0) -> None:
+        self.host = host
+        self.timeout = timeout
+        self.sent = 0
+        self.failed = 0
+        self.last_error: Optional[str] = None
+        self._udp: dict[int, socket.socket] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def send(self, scheme: str, host: str, port: int, data: bytes) -> None:
+        """Send ``data`` to ``scheme://host:port`` (``udp`` now, ``tcp`` in a task)."""
+        if scheme == "udp":
+            self._send_datagram(host, port, data)
+        elif scheme == "tcp":
+            task = asyncio.get_running_loop().create_task(self._send_stream(host, port, data))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            raise UsageError(f"pushes go over udp or tcp, got {shown(scheme)}")
+
+    def _local(self, host: str) -> Optional[tuple[str, int]]:
+        # the sender's own address where it is of the destination's family
+        return (self.host, 0) if (":" in self.host) == (":" in host) else None
+
+    def _failed(self, where: str, exc: BaseException) -> None:
+        self.failed += 1
+        self.last_error = f"{where}: {type(exc).__name__}: {exc}"
+
+    def _send_datagram(self, host: str, port: int, data: bytes) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = self._udp.get(family)
+        try:
+            if sock is None:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                sock.setblocking(False)
+                self._udp[family] = sock
+                local = self._local(host)
+                if local is not None:
+                    sock.bind(local)
+            sock.sendto(data, (host, port))
+        except OSError as exc:
+            self._failed(f"udp://{host}:{port}", exc)
+            return
+        self.sent += 1
+
+    async def _send_stream(self, host: str, port: int, data: bytes) -> None:
+        writer = None
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port, local_addr=self._local(host)), self.timeout)
+            writer.write(data)
+            await asyncio.wait_for(writer.drain(), self.timeout)
+            self.sent += 1
+        except (OSError, asyncio.TimeoutError) as exc:
+            self._failed(f"tcp://{host}:{port}", exc)
+        finally:
+            if writer is not None:
+                writer.close()
+                try:
+                    await writer.wait_closed()
+                except OSError:
+                    pass
+
+    async def drain(self) -> None:
+        """Wait until every TCP push under way has been delivered or has failed."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop the pushes under way and close the UDP sockets."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        for sock in self._udp.values():
+            sock.close()
+        self._udp.clear()
+
+
+__all__ = ["LogicalDevice", "MeterPort", "MeterServer", "PLAIN_WIRE", "PushSender", "Responder",
            "WireBehaviour", "raise_file_limit", "serve"]
