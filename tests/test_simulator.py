@@ -339,6 +339,26 @@ def test_the_shared_profile_octets_are_the_row_by_row_encoding(at, rows):
         assert sim_meter._profile_octets(k, quarters) == by_rows  # the shortcut was taken
 
 
+def test_a_profile_longer_than_the_shared_rows_is_computed_per_read():
+    # Beyond SHARED_ROWS quarters nothing is kept (the caches stay small with
+    # profile_rows up to 100,000): values and octets are computed per read, and right.
+    from dlmsfast.axdr import decode_typed
+    from dlmsfast.simulator import meter as sim_meter
+
+    rows = sim_data.SHARED_ROWS + 10
+    quarters = sim_data.profile_quarters(sim_data.quarter_of(FIXED_TIME), rows)
+    before = sim_data._import_steps.cache_info().currsize
+    assert sim_data.profile_values(7, quarters) == (
+        [sim_data.import_energy(7, q) for q in quarters],
+        [sim_data.export_energy(7, q) for q in quarters])
+    got = sim_meter.MeterModel(7, sim_meter.Catalog(profile_rows=rows),
+                               FIXED_TIME.timestamp).get(7, sim_meter.LOAD_PROFILE, 2)
+    assert sim_data._import_steps.cache_info().currsize == before
+    table = decode_typed(got).value
+    assert len(table) == rows
+    assert [cell.value for cell in table[-1].value][2:] == list(expected_profile(7, FIXED_TIME, rows)[-1][2:])
+
+
 def test_a_profile_value_beyond_its_field_is_refused_as_before():
     # A+ of meter 4,300,000 passes 2**32 - 1 (double-long-unsigned): no shortcut
     # (a carry would spill into the next octet); the meter answers other-reason,

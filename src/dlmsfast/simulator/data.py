@@ -124,17 +124,34 @@ def profile_rates(k: int) -> tuple[int, int]:
     return 100 + k % 50, k % 7
 
 
-@lru_cache(maxsize=1024)
+SHARED_ROWS = 4096
+"""Steps of at most this many quarters are kept for the meters that share them
+(the caches hold a few ranges of them); longer ones are computed per call."""
+
+
 def import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
     """A+ of each quarter less the base, for the meters of this import rate."""
+    if len(quarters) <= SHARED_ROWS:
+        return _import_steps(quarters, rate)
+    return _import_steps.__wrapped__(quarters, rate)
+
+
+def export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """A- of each quarter less the base, for the meters of this export rate."""
+    if len(quarters) <= SHARED_ROWS:
+        return _export_steps(quarters, rate)
+    return _export_steps.__wrapped__(quarters, rate)
+
+
+@lru_cache(maxsize=128)  # 50 import rates: two ranges of quarters
+def _import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
     day, shape = QUARTERS_A_DAY, _DAY_SHAPE
     return tuple(q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
                  for q in quarters)
 
 
-@lru_cache(maxsize=256)
-def export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
-    """A- of each quarter less the base, for the meters of this export rate."""
+@lru_cache(maxsize=32)  # 7 export rates
+def _export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
     return tuple(q * rate for q in quarters)
 
 
@@ -279,6 +296,7 @@ __all__ = [
     "EVENT_LOG",
     "LOAD_PROFILE",
     "REGISTERS",
+    "SHARED_ROWS",
     "ExpectedReading",
     "active_power",
     "authentication_key",

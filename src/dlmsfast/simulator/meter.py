@@ -366,7 +366,7 @@ class MeterModel:
         quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
         chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
         columns = _chosen_columns(_LP_COLUMNS, selection)
-        if columns is None and isinstance(chosen, range) and chosen:
+        if columns is None and isinstance(chosen, range) and 0 < len(chosen) <= d.SHARED_ROWS:
             octets = _profile_octets(self.index, chosen)
             if octets is not None:
                 return octets
@@ -507,7 +507,7 @@ def _profile_rows_octets(quarters: range, plus: tuple[int, ...], minus: tuple[in
                             minus)), _LP_TYPES, None)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)  # 50 import and 7 export rates: two ranges of quarters
 def _profile_column(quarters: range, column: int, rate: int) -> tuple[int, int]:
     """(octets of the rows whose A+ (column 0) or A- (1) holds the steps of this
     rate and the other 0, as an int; how much a base may add to the steps
@@ -522,7 +522,7 @@ def _profile_column(quarters: range, column: int, rate: int) -> tuple[int, int]:
     return int.from_bytes(octets, "big"), 0xFFFFFFFF - max(steps)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=4)
 def _profile_layout(quarters: range) -> Optional[tuple[int, int, int, int]]:
     """(length, octets of the rows with A+ and A- 0 as an int, A+ and A- masks), or
     None when the octets are not laid out as :data:`_LP_ROW` says."""
