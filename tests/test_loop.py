@@ -38,7 +38,7 @@ def test_run_uses_the_chosen_loop_and_cleans_up(monkeypatch, name, module):
             raise
 
     async def main():
-        asyncio.ensure_future(left_behind())
+        main.task = asyncio.ensure_future(left_behind())
         await asyncio.sleep(0)
         return type(asyncio.get_running_loop()).__module__
 

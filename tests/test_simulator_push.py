@@ -13,9 +13,9 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
+from decimal import Decimal
 from conftest import PACKAGE_PARENT
 
 from dlmsfast import errors
@@ -82,7 +82,9 @@ def _decoded(frame: bytes, k: int, security: str = "authenc") -> list[tuple]:
 
 
 def _expected(k: int, at: _dt.datetime) -> list[tuple]:
-    return [(e.object, e.attribute, e.value) for e in expected_push(k, at)]
+    """The readings of a push: each value pushed, but a register's scaler_unit
+    (attribute 3), which scales its value's reading instead of being one."""
+    return [(e.object, e.attribute, e.value) for e in expected_push(k, at) if e.attribute != 3]
 
 
 def _one_push_frame(k: int, security: str) -> bytes:
@@ -311,10 +313,17 @@ def test_faulty_meters_push_as_they_answer():
     with pytest.raises(errors.TagError):
         readings_of(frames[0], keys=_keys(0))
     assert frames[1][8] == 0xDB ^ 0xFF
-    # no APDU starts with that octet: the push decoder skips the frame as line garbage
+    # no APDU starts with that octet: in a stream the push decoder skips the
+    # frame as line garbage (and counts it); a datagram is whole, so there the
+    # push is reported lost
     decoder = PushDecoder(keys=_keys(1))
     assert decoder.feed(frames[1]) + decoder.finish() == []
     assert decoder.framer.discarded_bytes == len(frames[1])
+    decoder = PushDecoder(keys=_keys(1))
+    [rejected] = decoder.feed_chunk(frames[1], datagram=True)
+    assert isinstance(rejected.error, errors.DecodeError)
+    assert f"{len(frames[1])} of the datagram's {len(frames[1])} octets" in str(rejected.error)
+    assert decoder.rejected == 1
     assert _decoded(frames[2], 3) == _expected(3, AT)
 
 
@@ -382,6 +391,8 @@ def test_gurux_deciphers_and_decodes_the_same_push(security):
     ours = _decoded(frame, 2)
     theirs = []
     for (class_id, obis, attribute, _), value in zip(listed[1:], values[1:]):
+        if class_id == 3 and attribute == 3:
+            continue  # a scaler_unit: it scales the value's reading in ours
         if isinstance(value, bytearray):
             value = bytes(value)
         if isinstance(value, list):
@@ -418,7 +429,10 @@ def test_dlms_cosem_deciphers_and_decodes_the_same_push():
     ours = [value for _, _, value in _decoded(frame, 1)]
     assert values[1].decode() == ours[0]
     assert values[2] == bytes.fromhex("07E80501030C071E00000000")  # 2024-05-01 12:07:30 UTC
-    assert values[3:] == tuple(ours[2:])
+    scaler_units = {i for i, item in enumerate(PUSH_OBJECTS)
+                    if item.class_id == 3 and item.attribute_index == 3}
+    assert tuple(v for i, v in enumerate(values) if i >= 3 and i not in scaler_units) == \
+        tuple(ours[2:])
 
 
 # -- real processes: dlmsfast simulate pushing to dlmsfast listen ------------------------
@@ -469,7 +483,8 @@ def _keys_file(path, meters: int, security: str) -> str:
 def _notifications(lines: list[dict]) -> dict[int, list[list[tuple]]]:
     """The listener's JSON readings grouped into notifications by meter index
     (each push holds one reading per pushed value, the logical device name first)."""
-    size = len(PUSH_OBJECTS) - 1
+    # the push setup's list and each register's scaler_unit are no reading of their own
+    size = sum(1 for item in PUSH_OBJECTS if item.class_id != 40 and item.attribute_index != 3)
     assert len(lines) % size == 0, lines
     out: dict[int, list] = {}
     for i in range(0, len(lines), size):
@@ -481,9 +496,12 @@ def _notifications(lines: list[dict]) -> dict[int, list[list[tuple]]]:
 
 
 def _as_listened(expected: list, authenticated: bool) -> list[tuple]:
-    """expected_push as ``dlmsfast listen --json`` prints it."""
+    """expected_push as ``dlmsfast listen --json`` prints it (a register's
+    scaler_unit scales its value's reading: no reading of its own)."""
     out = []
     for e in expected:
+        if e.attribute == 3:
+            continue
         value = e.value.isoformat() if isinstance(e.value, _dt.datetime) else e.value
         value = list(value) if isinstance(value, tuple) else value
         out.append((e.object, value, authenticated))
@@ -540,19 +558,14 @@ def test_simulate_pushes_to_listen(tmp_path, scheme, security, extra):
             assert [(r["object"], r["value"], r["authenticated"]) for r in push] == want
 
 
-@pytest.mark.xfail(strict=True, reason="listener gap, reported: push/body.py's described "
-                   "bodies give a register's scaler_unit (attribute 3) as a reading of its own")
 def test_listener_applies_a_pushed_scaler_unit_to_its_value():
-    """What a metering user expects from a push that lists a register's value
-    (attribute 2) and its scaler_unit (attribute 3): the value scaled, with its
-    unit. ``dlmsfast listen`` gives them as two readings (raw 2296, then (-1, 35)),
-    so U arrives unscaled and without unit. A listener gap (push/body.py,
-    ReadingBuilder._described, not this helper's to change), reported to push/'s
-    owner: strict, so it turns red the day the listener scales."""
+    """A push that lists a register's value (attribute 2) and its scaler_unit
+    (attribute 3): one reading, the value scaled, with its unit (not the raw
+    value and a second reading holding (-1, 35))."""
     frame = _one_push_frame(0, "none")
     [notification] = readings_of(frame)
     voltage = [r for r in notification.readings if str(r.object) == "1.0.32.7.0.255"]
-    expected = [e for e in expected_push(0, AT) if e.object == "1.0.32.7.0.255"][0]
+    expected = next(e for e in expected_push(0, AT) if e.object == "1.0.32.7.0.255")
     assert [(r.scaled, r.unit) for r in voltage] == [(expected.scaled, "V")]
 
 
@@ -563,3 +576,35 @@ def test_simulate_cli_refuses_an_interval_without_destination():
                           capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
     assert done.returncode == 2
     assert b"push_interval needs push_to" in done.stderr
+
+
+def test_a_pushed_scaler_unit_scales_only_the_attributes_it_belongs_to():
+    """Register (3): attribute 3 scales 2; Demand Register (5): attribute 4
+    scales 2 and 3; a scaler_unit pushed without its value stays a reading."""
+    def descriptor(class_id, obis, attribute):
+        return Data(DataType.STRUCTURE, (
+            Data(DataType.LONG_UNSIGNED, class_id), Data(DataType.OCTET_STRING, bytes(obis)),
+            Data(DataType.INTEGER, attribute), Data(DataType.LONG_UNSIGNED, 0)))
+
+    def scaler_unit(scaler, unit):
+        return Data(DataType.STRUCTURE, (Data(DataType.INTEGER, scaler), Data(DataType.ENUM, unit)))
+
+    energy, demand, alone = (1, 0, 1, 8, 0, 255), (1, 0, 1, 4, 0, 255), (1, 0, 2, 8, 0, 255)
+    # the push setup's own list first (its value: the list itself), as meters send it
+    listed = [(40, (0, 0, 25, 9, 0, 255), 2), (3, energy, 2), (3, energy, 3), (5, demand, 2), (5, demand, 3), (5, demand, 4),
+              (3, alone, 3)]
+    values = [Data(DataType.DOUBLE_LONG_UNSIGNED, 12345), scaler_unit(-2, 30),
+              Data(DataType.DOUBLE_LONG_UNSIGNED, 1500), Data(DataType.DOUBLE_LONG_UNSIGNED, 1400),
+              scaler_unit(1, 27), scaler_unit(3, 30)]
+    body = Data(DataType.STRUCTURE, (
+        Data(DataType.ARRAY, tuple(descriptor(*item) for item in listed)), *values))
+    assert len(listed) == len(body.value)
+    apdu = DataNotification(date_time=b"", notification_body=body).to_bytes()
+    [notification] = readings_of(apdu)
+    got = [(str(r.object), r.attribute, r.value, r.scaled, r.unit) for r in notification.readings]
+    assert got == [
+        ("1.0.1.8.0.255", 2, 12345, Decimal("123.45"), "Wh"),
+        ("1.0.1.4.0.255", 2, 1500, 15000, "W"),
+        ("1.0.1.4.0.255", 3, 1400, 14000, "W"),
+        ("1.0.2.8.0.255", 3, (3, 30), (3, 30), None),
+    ]

@@ -239,7 +239,17 @@ class PushDecoder:
             head = strip_llc(data)[:1]
             if datagram or (head and (head[0] in _PUSH_TAGS or is_ciphered_tag(head[0]))):
                 return self.feed_apdu(data)
-        return self.feed(data)
+        if not datagram:
+            return self.feed(data)
+        # a datagram is whole: octets the framer passes over are a push lost,
+        # said as Rejected (a stream only resynchronises on the next frame)
+        before = self._framer.discarded_bytes
+        events = self.feed(data)
+        skipped = self._framer.discarded_bytes - before
+        if skipped:
+            self._reject(DecodeError(f"{skipped} of the datagram's {len(data)} octets are "
+                                     "not a frame of a push: dropped"), (data,), events)
+        return events
 
     def finish(self) -> list:
         """End of input: a frame, segmented APDU or block transfer cut short is

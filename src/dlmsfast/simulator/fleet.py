@@ -381,9 +381,9 @@ class Association:
                               i.cosem_attribute_descriptor.attribute_id, value)
                     for i, value in zip(event.items, event.values)]))
             elif isinstance(event, ev.ActionRequested):
-                descriptor = event.descriptor
+                method = event.descriptor
                 out.append(session.respond_action(event, invoke_method(
-                    meter, descriptor.class_id, descriptor.instance_id, descriptor.method_id,
+                    meter, method.class_id, method.instance_id, method.method_id,
                     event.parameters)))
             elif isinstance(event, ev.ActionListRequested):
                 out.append(session.respond_action(
