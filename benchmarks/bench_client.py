@@ -22,6 +22,7 @@ client pays it once per round trip.
     python -m pytest benchmarks/bench_client.py --benchmark-only \\
         --benchmark-columns=median,mean,rounds
     python benchmarks/bench_client.py            # all figures, medians of interleaved rounds
+    python benchmarks/bench_client.py --phases   # the replayed session's CPU phase by phase
 
 ``DLMSFAST_SHARED=/work/shared`` where ../shared is not beside the checkout
 (a worktree).
@@ -107,7 +108,8 @@ class ReplayedBlockingMeter(ReplayedMeter):
 
     blocking = True
 
-    def open_now(self, on_data, on_lost, timeout: float) -> None:
+    def open_now(self, on_data, on_lost, timeout: float,
+                 connect_timeout: Optional[float] = None) -> None:
         self.next = iter(self.answers)
         self.on_data = on_data
         self.answer = None
@@ -120,6 +122,50 @@ class ReplayedBlockingMeter(ReplayedMeter):
             time.sleep(self.pause)
         answer, self.answer = self.answer, None
         self.on_data(answer)
+
+
+class _MarkedReplay(ReplayedBlockingMeter):
+    """ReplayedBlockingMeter that notes this process's CPU clock before and
+    after each wait (the pause), so that the work between waits is measured
+    phase by phase."""
+
+    def __init__(self, answers: list[bytes], pause: float, marks: list[float]) -> None:
+        super().__init__(answers, pause)
+        self.marks = marks
+
+    def pump(self, timeout: float) -> None:
+        self.marks.append(time.process_time())
+        if self.pause:
+            time.sleep(self.pause)
+        self.marks.append(time.process_time())
+        answer, self.answer = self.answer, None
+        self.on_data(answer)
+
+
+PHASES = ("Client() .. AARQ sent", "AARE .. HLS pass 3 sent", "pass 4 .. with-list sent",
+          "with-list answer .. capture objects asked", "capture objects .. buffer asked",
+          "block 1 .. block 2 asked", "block 2 .. block 3 asked", "block 3, rows .. RLRQ sent",
+          "RLRE .. closed")
+
+
+def phase_cpu(answers: list[bytes], pause: float, sessions: int) -> list[float]:
+    """Median CPU (s) of each phase of the replayed blocking session: the work
+    between one wait and the next, every wait (and the session's start) a
+    ``pause`` s sleep."""
+    import statistics
+
+    per_session = []
+    for number in range(sessions + 2):
+        marks: list[float] = []
+        if pause:
+            time.sleep(pause)
+        marks.append(time.process_time())
+        with replaying(_MarkedReplay(answers, pause, marks)):
+            dlmsfast_blocking_session("tcp://127.0.0.1:1")
+        marks.append(time.process_time())
+        if number >= 2:  # two warm-up sessions
+            per_session.append([marks[i + 1] - marks[i] for i in range(0, len(marks), 2)])
+    return [statistics.median(phase) for phase in zip(*per_session)]
 
 
 def record_answers(url: str) -> list[bytes]:
@@ -440,14 +486,19 @@ def main(runs: int = 5) -> None:
     see the same machine load; medians (and the median of each round's ratio)."""
     import statistics
 
+    from dlmsfast.transport.loop import new_event_loop
+
     meter = GuruxMeter(*METER_OPTIONS)
     loop = asyncio.new_event_loop()
+    uv_loop = new_event_loop()  # the programs' loop: uvloop where installed
     try:
         answers = record_answers(meter.url)
         theirs = record_gurux_answers(meter.port)
         figures = {  # name: (session, sessions per round)
             "live: dlmsfast AsyncClient": (
                 lambda: loop.run_until_complete(dlmsfast_session(meter.url)), 40),
+            "live: dlmsfast AsyncClient, uvloop": (
+                lambda: uv_loop.run_until_complete(dlmsfast_session(meter.url)), 40),
             "live: dlmsfast Client (blocking)": (
                 lambda: dlmsfast_blocking_session(meter.url), 40),
             "live: gurux-dlms": (lambda: gurux_session(meter.port), 8),
@@ -465,6 +516,7 @@ def main(runs: int = 5) -> None:
                 results[name].append(cpu_per_session(session, count))
     finally:
         loop.close()
+        uv_loop.close()
         meter.stop()
     print(f"client CPU per session, median of {runs} interleaved rounds; (1/n) = median of "
           "the rounds' ratios to gurux-dlms live; target 1/25")
@@ -480,5 +532,22 @@ def main(runs: int = 5) -> None:
           f"{PAUSE * 1e3:g} ms per answer")
 
 
+def main_phases(sessions: int = 60) -> None:
+    """Where a wait's cost lands: each phase of the replayed blocking session,
+    back to back and with a 5 ms sleep before it (as while a meter computes)."""
+    meter = GuruxMeter(*METER_OPTIONS)
+    try:
+        answers = record_answers(meter.url)
+    finally:
+        meter.stop()
+    warm = phase_cpu(answers, 0.0, sessions * 5)
+    cold = phase_cpu(answers, PAUSE, sessions)
+    print(f"CPU per phase of the replayed blocking session (median of {sessions} sessions), "
+          f"back to back / after a {PAUSE * 1e3:g} ms sleep")
+    for name, before, after in zip(PHASES, warm, cold):
+        print(f"  {name:42} {before * 1e6:6.1f} / {after * 1e6:6.1f} us  x{after / before:.1f}")
+    print(f"  {'whole session':42} {sum(warm) * 1e6:6.1f} / {sum(cold) * 1e6:6.1f} us")
+
+
 if __name__ == "__main__":
-    main()
+    main_phases() if sys.argv[1:] == ["--phases"] else main()

@@ -83,6 +83,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--hdlc-max-info", type=_number, help="HDLC information field to propose")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
                    help="seconds to wait for each answer (default 10)")
+    p.add_argument("--connect-timeout", type=float, metavar="S",
+                   help="seconds to wait for the connection (default: the --timeout)")
     p.add_argument("--trace", action="store_true", help="print every frame in and out (stderr)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
@@ -345,7 +347,8 @@ def run(args: argparse.Namespace) -> int:
         options = dict(
             framing=args.framing, client=args.client, server=args.server,
             server_physical=args.server_physical, auth=args.auth, security=args.security,
-            timeout=args.timeout, invocation_counter=args.invocation_counter,
+            timeout=args.timeout, connect_timeout=args.connect_timeout,
+            invocation_counter=args.invocation_counter,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
             referencing=args.referencing,
             trace=_Tracer() if args.trace else None, **_key_options(args),

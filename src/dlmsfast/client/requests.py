@@ -116,7 +116,8 @@ class AsyncClient:
       ``auto`` (general-glo where the meter offers it), ``glo``, ``general-glo``, ``ded``...
     - ``invocation_counter``: the first one to use, or ``"meter"``: read it first
       through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
-    - ``timeout`` (seconds per request), ``max_pdu`` (our max receive PDU size),
+    - ``timeout`` (seconds per request), ``connect_timeout`` (seconds to open the
+      connection; default the ``timeout``), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
     - ``security_context``: a :class:`~dlmsfast.security.SecurityContext` to cipher
       with instead of one made from ``ek``/``ak``/``system_title`` (the bulk
@@ -142,6 +143,7 @@ class AsyncClient:
         ak: Any = None,
         system_title: Any = None,
         timeout: float = 10.0,
+        connect_timeout: Optional[float] = None,
         invocation_counter: int | str = 0,
         counter_object: str = INVOCATION_COUNTER_OBJECT,
         max_pdu: int = 0xFFFF,
@@ -159,6 +161,10 @@ class AsyncClient:
         self.server = server
         self.server_physical = server_physical
         self.timeout = timeout
+        if connect_timeout is not None and (
+                type(connect_timeout) not in (int, float) or not connect_timeout > 0):
+            raise UsageError(f"connect_timeout is seconds > 0, got {shown(connect_timeout)}")
+        self.connect_timeout = connect_timeout
         self.trace = trace
         self.counter_object = counter_object
         ek = secret_argument(ek, "ek")
@@ -276,7 +282,8 @@ class AsyncClient:
                 **{**self._settings_args, "invocation_counter": counter})
         self._conn = connection_for(
             self.url, framing=self.framing, client=self.client, server=self.server,
-            server_physical=self.server_physical, timeout=self.timeout, trace=self.trace,
+            server_physical=self.server_physical, timeout=self.timeout,
+            connect_timeout=self.connect_timeout, trace=self.trace,
             hdlc_parameters=self._hdlc_parameters, blocking=self._blocking_io)
         await self._conn.open()
         self._session = ClientSession(self._settings)
@@ -293,7 +300,8 @@ class AsyncClient:
         """IDIS: the public client reads the counter the meter expects; ours starts after it."""
         public = AsyncClient(self.url, framing=self.framing, client=PUBLIC_CLIENT,
                              server=self.server, server_physical=self.server_physical,
-                             timeout=self.timeout, trace=self.trace)
+                             timeout=self.timeout, connect_timeout=self.connect_timeout,
+                             trace=self.trace)
         public._blocking_io = self._blocking_io
         async with public:
             reading = await public.read(self.counter_object, class_id=1)

@@ -25,10 +25,10 @@ import struct
 import time
 from typing import Callable, Optional, Protocol, runtime_checkable
 
-from .._util import _check_range, require
+from .._util import _check_range, require, shown
 from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError,
                       UsageError)
-from ..wrapper import WrapperStreamSplitter
+from ..wrapper import HEADER_LENGTH, WrapperStreamSplitter
 
 Trace = Callable[[str, bytes], None]
 
@@ -53,6 +53,14 @@ class Framing(Protocol):
     def timeout(self) -> bool: ...
 
 
+def _check_seconds(what: str, seconds: object) -> None:
+    if type(seconds) not in (int, float) or not seconds > 0:
+        raise UsageError(f"{what} is seconds > 0, got {shown(seconds)}")
+
+
+_FRAMING_CLASSES: set[type] = set()  # the classes that passed the Framing check
+
+
 def _check_trace(trace: object) -> None:
     if trace is not None and not callable(trace):
         raise UsageError(f"trace is a callable(direction, frame) or None, got {type(trace).__name__}")
@@ -73,6 +81,7 @@ class WrapperFraming:
         self.server = server
         self.trace = trace
         self._header = struct.pack(">HHH", 1, client, server)
+        self._answer_header = struct.pack(">HHH", 1, server, client)
         self._splitter = WrapperStreamSplitter()
         self._out: list[bytes] = []
         self._in: list[bytes] = []
@@ -93,7 +102,17 @@ class WrapperFraming:
 
     def receive_data(self, data: bytes) -> None:
         trace = self.trace
-        for frame in self._splitter.feed(data):
+        splitter = self._splitter
+        if (trace is None and type(data) is bytes and len(data) >= HEADER_LENGTH
+                and not splitter.pending and not splitter.bad_frames
+                and data[:6] == self._answer_header
+                and len(data) - HEADER_LENGTH == (data[6] << 8 | data[7])):
+            # the usual chunk: exactly one whole answer (no octets kept from
+            # before, none dropped since the start, so not resynchronising); the
+            # splitter only sees, and counts, the chunks that need cutting
+            self._in.append(data[HEADER_LENGTH:])
+            return
+        for frame in splitter.feed(data):
             if trace is not None:
                 trace("in", frame.to_bytes())
             if frame.source_wport == self.server and frame.destination_wport == self.client:
@@ -129,20 +148,28 @@ class Connection:
     """
 
     def __init__(self, stream, framing: Framing, *, timeout: float = 10.0,
+                 connect_timeout: Optional[float] = None,
                  trace: Optional[Trace] = None) -> None:
         if not callable(getattr(stream, "write", None)) or not callable(getattr(stream, "close", None)):
             raise UsageError(f"stream must be a transport stream (TcpStream...), got "
                              f"{type(stream).__name__}")
-        require(framing, Framing, "framing")
-        if type(timeout) not in (int, float) or not timeout > 0:
-            raise UsageError(f"timeout is seconds > 0, got {type(timeout).__name__}")
+        if type(framing) not in _FRAMING_CLASSES:
+            # a runtime Protocol check walks the protocol's members (about 15 us,
+            # once per session): done once per framing class
+            require(framing, Framing, "framing")
+            _FRAMING_CLASSES.add(type(framing))
+        _check_seconds("timeout", timeout)
+        if connect_timeout is not None:
+            _check_seconds("connect_timeout", connect_timeout)
         _check_trace(trace)
         self.stream = stream
         self.framing = framing
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self.trace = trace
         framing.trace = trace
         self._waiter: Optional[asyncio.Future] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         # one armed timer per connection, kept from wait to wait (see _wait)
         self._timer: Optional[asyncio.TimerHandle] = None
         self._lost: Optional[BaseException] = None
@@ -203,14 +230,16 @@ class Connection:
         if self._lost is not None:
             raise self._lost
 
-    async def _wait(self, ready: Callable[[], bool], timeout: Optional[float], what: str) -> None:
+    async def _wait(self, ready: Callable[[], object], timeout: Optional[float], what: str) -> None:
         """Wait until ``ready()``; a deadline or a lost stream raises."""
         if ready():
             return
         seconds = self.timeout if timeout is None else timeout
         if self._blocking:
             return self._wait_blocking(ready, seconds, what)
-        loop = asyncio.get_running_loop()
+        # the loop the stream was opened on (get_running_loop is a getpid
+        # syscall each time)
+        loop = self._loop or asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not ready():
             self._raise_if_lost()
@@ -243,13 +272,14 @@ class Connection:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _wait_blocking(self, ready: Callable[[], bool], seconds: float, what: str) -> None:
+    def _wait_blocking(self, ready: Callable[[], object], seconds: float, what: str) -> None:
         """:meth:`_wait` on a blocking stream: the stream's ``pump`` sleeps in the
         socket until octets come or the deadline passes; no event loop."""
         deadline = time.monotonic() + seconds
         pump = self.stream.pump
         while not ready():
-            self._raise_if_lost()
+            if self._lost is not None:
+                raise self._lost
             failure = self.framing.failure()
             if failure is not None:
                 raise failure
@@ -276,16 +306,20 @@ class Connection:
     # -- the public face ------------------------------------------------------------
 
     async def open(self, timeout: Optional[float] = None) -> None:
-        """Open the stream, then the link (HDLC: SNRM/UA)."""
+        """Open the stream within ``connect_timeout`` (default: the timeout), then
+        the link (HDLC: SNRM/UA) within the timeout."""
         seconds = self.timeout if timeout is None else timeout
+        connect = seconds if self.connect_timeout is None else self.connect_timeout
         try:
             if self._blocking:
-                self.stream.open_now(self._on_data, self._on_lost, seconds)
+                self.stream.open_now(self._on_data, self._on_lost, seconds, connect)
             else:
-                await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), seconds)
+                self._loop = asyncio.get_running_loop()
+                await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), connect)
         except asyncio.TimeoutError:
             self.stream.close()
-            raise TimeoutError(f"cannot connect to {self.peer} within {seconds:g} s") from None
+            raise TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
+                               "(connect timed out)") from None
         except BaseException:
             self.stream.close()
             raise
@@ -310,7 +344,11 @@ class Connection:
         """The next APDU from the meter."""
         queue = self._queue
         if not queue:
-            await self._wait(lambda: bool(queue), timeout, what)
+            if self._blocking:  # no coroutine to suspend: straight to the socket
+                self._wait_blocking(queue.__len__, self.timeout if timeout is None else timeout,
+                                    what)
+            else:
+                await self._wait(queue.__len__, timeout, what)
         return queue.pop(0)
 
     async def request(self, apdu: bytes, timeout: Optional[float] = None) -> bytes:

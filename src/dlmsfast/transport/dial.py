@@ -21,6 +21,7 @@ def connection_for(
     server: int = 1,
     server_physical: Optional[int] = None,
     timeout: float = 10.0,
+    connect_timeout: Optional[float] = None,
     trace: Optional[Trace] = None,
     hdlc_parameters: Optional[HdlcParameters] = None,
     hdlc_retries: Optional[int] = None,
@@ -31,6 +32,7 @@ def connection_for(
     ``framing`` defaults to ``wrapper`` over TCP/UDP and ``hdlc`` on serial
     lines. ``hdlc_retries`` (how often the link repeats a frame the meter did
     not answer) defaults to 0 over TCP, which loses nothing, and 2 on serial lines.
+    ``connect_timeout`` (seconds, default ``timeout``) bounds opening the stream.
     ``blocking`` (TCP only): a blocking socket and no event loop, for the
     blocking client (see :class:`~dlmsfast.transport.streams.BlockingTcpStream`).
     """
@@ -61,7 +63,8 @@ def connection_for(
             2 if parsed.scheme == "serial" else 0)
         framer = HdlcFraming(client, server, server_physical, parameters=hdlc_parameters,
                              max_retries=retries)
-    return Connection(stream, framer, timeout=timeout, trace=trace)
+    return Connection(stream, framer, timeout=timeout, connect_timeout=connect_timeout,
+                      trace=trace)
 
 
 __all__ = ["connection_for", "FRAMINGS"]

@@ -11,6 +11,7 @@ proposes in mode E), ``mode-e`` (0/1), ``max-baud`` (mode E: never ask for more)
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
@@ -67,6 +68,13 @@ def parse_url(url: str) -> MeterUrl:
     """Parse ``tcp://``, ``udp://`` or ``serial://`` URLs; a UsageError names the fault."""
     if not isinstance(url, str):
         raise UsageError(f"a meter URL is a str, got {type(url).__name__}")
+    return _parse_str(str(url))
+
+
+# A client parses its URL at every connection, urlsplit is some 10 us, and the
+# result is immutable; errors are not cached (they are raised again).
+@functools.lru_cache(maxsize=256)
+def _parse_str(url: str) -> MeterUrl:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
