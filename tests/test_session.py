@@ -385,6 +385,69 @@ def test_server_answers_with_a_value_already_encoded():
     assert events[0].value == profile_rows()
 
 
+def test_server_datablocks_are_the_apdu_layers_octets():
+    # The session puts each get-response-with-datablock together itself: the
+    # octets GetResponseWithDatablock encodes, block after block, the last one marked.
+    from dlmsfast.apdu import DataBlockG, GetResponseWithDatablock, parse_apdu
+    from dlmsfast.axdr import encode
+
+    pair = Pair("none", server_pdu=64)
+    pair.associate()
+    (event,) = pair.server.receive_apdu(pair.client.get(PROFILE))
+    answer = pair.server.respond_get(event, encode(profile_rows()))
+    blocks = []
+    while True:
+        block = parse_apdu(answer)
+        assert isinstance(block, GetResponseWithDatablock)
+        assert answer == GetResponseWithDatablock(
+            invoke_id_and_priority=block.invoke_id_and_priority,
+            result=DataBlockG(block.result.last_block, len(blocks) + 1,
+                              block.result.result)).to_bytes()
+        blocks.append(block.result)
+        events = pair.client.receive_apdu(answer)
+        if block.result.last_block:
+            break
+        (next_block,) = pair.server.receive_apdu(events[0].apdu)
+        answer = next_block.apdu
+    assert len(blocks) > 2 and not any(b.last_block for b in blocks[:-1])
+    assert b"".join(b.result for b in blocks) == encode(profile_rows())
+    assert events[0].value == profile_rows()
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_server_answers_a_list_with_values_already_encoded(security):
+    # Items given encoded make the octets the same items as Data make (all encoded:
+    # put together by the session itself; mixed with a DataAccessResult: decoded
+    # first), and the client reads them back (the profile in datablocks).
+    from dlmsfast.axdr import encode
+    from dlmsfast.session import GetListRequested
+
+    energy = Data(DataType.DOUBLE_LONG_UNSIGNED, 1960)
+    for answer in ([energy, profile_rows()], [energy, DataAccessResult.OBJECT_UNDEFINED]):
+        sent = []
+        for encoded in (False, True):
+            pair = Pair("none", security)
+            pair.associate()
+            (event,) = pair.server.receive_apdu(pair.client.get_with_list([ENERGY, PROFILE]))
+            assert isinstance(event, GetListRequested)
+            items = [encode(v) if encoded and isinstance(v, Data) else v for v in answer]
+            sent.append(pair.server.respond_get(event, items))
+            events = pair.client.receive_apdu(sent[-1])
+            while isinstance(events[0], NeedToSend):
+                (next_block,) = pair.server.receive_apdu(events[0].apdu)
+                sent.append(next_block.apdu)
+                events = pair.client.receive_apdu(next_block.apdu)
+            (result,) = events
+            assert isinstance(result, GetListResult)
+            assert result.values[0] == energy
+            if isinstance(answer[1], Data):
+                assert result.values[1] == profile_rows()
+            else:
+                assert isinstance(result.values[1], ObjectUndefined)
+        if security == "none":
+            assert sent[:len(sent) // 2] == sent[len(sent) // 2:]
+
+
 def test_normal_priority_and_the_server_echoes_invoke_id_and_priority():
     from dlmsfast.apdu import Priority
 

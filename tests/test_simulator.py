@@ -303,6 +303,75 @@ def test_profile_values_agree_with_the_register_functions():
             [sim_data.export_energy(k, q) for q in quarters])
 
 
+def test_profile_values_take_any_sequence_of_quarters():
+    quarters = [5, 96, 97, 1000]
+    assert sim_data.profile_values(3, quarters) == (
+        [sim_data.import_energy(3, q) for q in quarters],
+        [sim_data.export_energy(3, q) for q in quarters])
+
+
+@pytest.mark.parametrize("rows", [96, 200])
+@pytest.mark.parametrize("at", [FIXED_TIME, sim_data.EPOCH + _dt.timedelta(minutes=150),
+                                sim_data.EPOCH])
+def test_the_shared_profile_octets_are_the_row_by_row_encoding(at, rows):
+    # The whole load profile comes from octets shared by meters of the same rates,
+    # with each meter's base added into them: the same octets as encoding its rows
+    # one by one, and rows that say what expected_profile says (200 rows: the
+    # array's length takes 2 octets).
+    from dlmsfast.axdr import decode_typed
+    from dlmsfast.simulator import meter as sim_meter
+
+    catalog = sim_meter.Catalog(profile_rows=rows)
+    clock = at.timestamp
+    for k in (0, 1, 7, 49, 50, 99, 12345, 4_000_000):
+        model = sim_meter.MeterModel(k, catalog, clock)
+        got = model.get(7, sim_meter.LOAD_PROFILE, 2)
+        expected = expected_profile(k, at, rows)
+        assert [tuple(cell.value for cell in row.value) for row in decode_typed(got).value] == [
+            (sim_meter.date_time_octets(int(when.timestamp())), status, plus, minus)
+            for when, status, plus, minus in expected]
+        quarters = sim_data.profile_quarters(sim_data.quarter_of(at), rows)
+        plus, minus = sim_data.profile_values(k, quarters)
+        by_rows = sim_meter._buffer(
+            list(zip(sim_meter._times(quarters[0], len(quarters)), (0,) * len(quarters),
+                     plus, minus)), sim_meter._LP_TYPES, None)
+        assert got == by_rows
+        assert sim_meter._profile_octets(k, quarters) == by_rows  # the shortcut was taken
+
+
+def test_a_profile_longer_than_the_shared_rows_is_computed_per_read():
+    # Beyond SHARED_ROWS quarters nothing is kept (the caches stay small with
+    # profile_rows up to 100,000): values and octets are computed per read, and right.
+    from dlmsfast.axdr import decode_typed
+    from dlmsfast.simulator import meter as sim_meter
+
+    rows = sim_data.SHARED_ROWS + 10
+    quarters = sim_data.profile_quarters(sim_data.quarter_of(FIXED_TIME), rows)
+    before = sim_data._import_steps.cache_info().currsize
+    assert sim_data.profile_values(7, quarters) == (
+        [sim_data.import_energy(7, q) for q in quarters],
+        [sim_data.export_energy(7, q) for q in quarters])
+    got = sim_meter.MeterModel(7, sim_meter.Catalog(profile_rows=rows),
+                               FIXED_TIME.timestamp).get(7, sim_meter.LOAD_PROFILE, 2)
+    assert sim_data._import_steps.cache_info().currsize == before
+    table = decode_typed(got).value
+    assert len(table) == rows
+    assert [cell.value for cell in table[-1].value][2:] == list(expected_profile(7, FIXED_TIME, rows)[-1][2:])
+
+
+def test_a_profile_value_beyond_its_field_is_refused_as_before():
+    # A+ of meter 4,300,000 passes 2**32 - 1 (double-long-unsigned): no shortcut
+    # (a carry would spill into the next octet); the meter answers other-reason,
+    # as encoding the rows one by one fails.
+    from dlmsfast.simulator import meter as sim_meter
+
+    k = 4_300_000
+    quarters = sim_data.profile_quarters(sim_data.quarter_of(FIXED_TIME), 96)
+    assert sim_meter._profile_octets(k, quarters) is None
+    model = sim_meter.MeterModel(k, sim_meter.Catalog(), FIXED_TIME.timestamp)
+    assert model.get(7, sim_meter.LOAD_PROFILE, 2) is sim_meter.OTHER
+
+
 # --- the command line ------------------------------------------------------------------
 
 

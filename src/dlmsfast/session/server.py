@@ -16,6 +16,7 @@ request came in.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from hmac import compare_digest
 from typing import Any
 
@@ -35,6 +36,7 @@ from ..apdu import (
     AuthenticationValue,
     ConfirmedServiceError,
     ConfirmedServiceErrorService,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     DataAccessResult,
@@ -64,7 +66,7 @@ from ..apdu import DLMS_VERSION
 from ..apdu.service import ServiceApdu
 from ..apdu import ActionResult as ActionResultEnum
 from ..apdu import ServiceError as InitiateServiceError
-from ..axdr import Data, DataType, decode_typed
+from ..axdr import Data, DataType, decode_typed, encode_length
 from ..errors import (
     DecodeError,
     DlmsError,
@@ -94,6 +96,43 @@ _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
 MIN_PDU_SIZE = 64
 """The smallest client max receive PDU size accepted: below it no datablock fits."""
+
+
+# A server's clients send the same plain requests over and over (a head-end reads
+# the same objects from every meter; only the ciphering differs), and the decoded
+# APDUs are immutable: short ones are decoded once. Errors are not kept (raised anew).
+_REPEATED_MAX = 256
+
+
+@lru_cache(maxsize=128)
+def _decoded_get_request(plain: bytes) -> ServiceApdu:
+    return parse_apdu(plain)
+
+
+@lru_cache(maxsize=16)
+def _decoded_initiate_request(plain: bytes) -> InitiateRequest:
+    return InitiateRequest.from_bytes(plain)
+
+
+@lru_cache(maxsize=64)
+def _initiate_response(conformance: Conformance, max_receive_pdu_size: int,
+                       vaa_name: int) -> bytes:
+    """The InitiateResponse octets (the same for every association a server grants alike)."""
+    return InitiateResponse(negotiated_conformance=conformance,
+                            server_max_receive_pdu_size=max_receive_pdu_size,
+                            vaa_name=vaa_name).to_bytes()
+
+
+def _get_request(plain) -> ServiceApdu:
+    if type(plain) is bytes and len(plain) <= _REPEATED_MAX:
+        return _decoded_get_request(plain)
+    return parse_apdu(plain)
+
+
+def _initiate_request(plain) -> InitiateRequest:
+    if type(plain) is bytes and len(plain) <= _REPEATED_MAX:
+        return _decoded_initiate_request(plain)
+    return InitiateRequest.from_bytes(plain)
 
 
 def _secret(access: ClientAccess) -> bytes | None:
@@ -274,7 +313,7 @@ class ServerSession(SessionBase):
         elif context is not None and title is not None and len(title) == 8:
             context.peer_system_title = title
         try:
-            initiate = InitiateRequest.from_bytes(ui)
+            initiate = _initiate_request(ui)
         except DecodeError as exc:
             return self._reject(aarq, U.NO_REASON_GIVEN, f"InitiateRequest: {exc}")
         if initiate.proposed_dlms_version_number < DLMS_VERSION:
@@ -320,9 +359,7 @@ class ServerSession(SessionBase):
         self._long_action.clear()
         self._gbt_out = None
         self._incoming.clear()
-        response = InitiateResponse(negotiated_conformance=granted,
-                                    server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
-                                    vaa_name=self._vaa_name).to_bytes()
+        response = _initiate_response(granted, self.settings.max_receive_pdu_size, self._vaa_name)
         if security:
             response = self._keys().encrypt(response, security_control=self._sc, form="glo")
         fields: dict[str, Any] = {}
@@ -409,10 +446,8 @@ class ServerSession(SessionBase):
                     self._keys().decrypt(ui)
                 except SecurityError as exc:
                     return self._refuse(exc, ExceptionServiceError.DECIPHERING_ERROR)
-            response = InitiateResponse(
-                negotiated_conformance=self.conformance,
-                server_max_receive_pdu_size=self.settings.max_receive_pdu_size,
-                vaa_name=self._vaa_name).to_bytes()
+            response = _initiate_response(self.conformance, self.settings.max_receive_pdu_size,
+                                          self._vaa_name)
             answer_ui = self._keys().encrypt(response, security_control=self._sc, form="glo")
         self._move(Trigger.RLRQ)
         self._open_requests.clear()
@@ -432,7 +467,7 @@ class ServerSession(SessionBase):
         refused = self._service_state(plain)
         if refused:
             return refused
-        request = parse_apdu(plain)
+        request = _get_request(plain)
         iip = plain[2]
         choice = plain[1]
         if choice == 1:
@@ -459,8 +494,10 @@ class ServerSession(SessionBase):
         last, number, chunk = long.next_chunk()
         if last:
             self._long_get.pop(iip.invoke_id, None)
-        return GetResponseWithDatablock(invoke_id_and_priority=iip,
-                                        result=DataBlockG(last, number, chunk)).to_bytes()
+        # get-response-with-datablock, put together here (each block of a long answer
+        # is one): C4 02 iip, last-block, block-number(4), 00 (raw-data), length, octets
+        return b"".join((b"\xC4\x02", bytes((iip.value, last)), number.to_bytes(4, "big"),
+                         b"\x00", encode_length(len(chunk)), chunk))
 
     def _room(self, form) -> int:
         room = self.max_pdu_size
@@ -484,8 +521,8 @@ class ServerSession(SessionBase):
         """The get-response to a GetRequested (``result``: a Data, a
         DataAccessResult, or bytes holding a value already A-XDR encoded, which
         a simulator may keep to skip encoding it again; not checked) or a
-        GetListRequested (a Data or DataAccessResult per item); cut into
-        datablocks when longer than the client accepts."""
+        GetListRequested (a Data, DataAccessResult or such bytes per item); cut
+        into datablocks when longer than the client accepts."""
         held = self._take(request, "get")
         iip = InvokeIdAndPriority.from_byte(held.iip)
         if isinstance(result, (bytes, bytearray)):
@@ -494,7 +531,14 @@ class ServerSession(SessionBase):
             results = tuple(result)
             if len(results) != len(request.items):
                 raise UsageError(f"{len(request.items)} results expected, got {len(results)}")
-            plain = GetResponseWithList(invoke_id_and_priority=iip, result=results).to_bytes()
+            if all(type(item) is bytes for item in results):
+                # C4 03 iip, count, then each Get-Data-Result: 00 (data) and the value
+                plain = b"".join((b"\xC4\x03", bytes((held.iip,)), encode_length(len(results)),
+                                  *[b"\x00" + item for item in results]))
+            else:
+                plain = GetResponseWithList(invoke_id_and_priority=iip, result=tuple(
+                    decode_typed(item) if type(item) is bytes else item
+                    for item in results)).to_bytes()
         else:
             plain = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
         room = self._room(held.form)

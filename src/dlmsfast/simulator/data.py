@@ -99,15 +99,60 @@ def export_energy(k: int, q: int) -> int:
     return 10 * k + q * (k % 7)
 
 
-def profile_values(k: int, quarters: range) -> tuple[list[int], list[int]]:
+def profile_values(k: int, quarters: range | tuple[int, ...]) -> tuple[list[int], list[int]]:
     """The A+ and A- columns of the profile rows of ``quarters``: :func:`import_energy`
     and :func:`export_energy` in one pass (the hot path of a profile read)."""
-    base, rate, export_base, export_rate = 1000 * k, 100 + k % 50, 10 * k, k % 7
+    if not isinstance(quarters, range):
+        quarters = tuple(quarters)
+    plus_base, minus_base = profile_bases(k)
+    plus_rate, minus_rate = profile_rates(k)
+    return (list(map(plus_base.__add__, import_steps(quarters, plus_rate))),
+            list(map(minus_base.__add__, export_steps(quarters, minus_rate))))
+
+
+# A+ = 1000·k + (rate·q + daily shape) and A- = 10·k + export_rate·q: the part after
+# the meter's base depends on k only through its rates (50 import rates, 7 export
+# rates), so the fleet's meters share it for the rows they all show.
+
+def profile_bases(k: int) -> tuple[int, int]:
+    """Meter k's own part of its A+ and A- (what it adds to the shared steps)."""
+    return 1000 * k, 10 * k
+
+
+def profile_rates(k: int) -> tuple[int, int]:
+    """Meter k's import and export rates (the keys of the steps it shares)."""
+    return 100 + k % 50, k % 7
+
+
+SHARED_ROWS = 4096
+"""Steps of at most this many quarters are kept for the meters that share them
+(the caches hold a few ranges of them); longer ones are computed per call."""
+
+
+def import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """A+ of each quarter less the base, for the meters of this import rate."""
+    if len(quarters) <= SHARED_ROWS:
+        return _import_steps(quarters, rate)
+    return _import_steps.__wrapped__(quarters, rate)
+
+
+def export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    """A- of each quarter less the base, for the meters of this export rate."""
+    if len(quarters) <= SHARED_ROWS:
+        return _export_steps(quarters, rate)
+    return _export_steps.__wrapped__(quarters, rate)
+
+
+@lru_cache(maxsize=128)  # 50 import rates: two ranges of quarters
+def _import_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
     day, shape = QUARTERS_A_DAY, _DAY_SHAPE
-    plus = [base + q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
-            for q in quarters]
-    minus = [export_base + q * export_rate for q in quarters]
-    return plus, minus
+    return tuple(q * rate + shape * (q // day) + (q % day) * (q % day - 1) // 2
+                 for q in quarters)
+
+
+@lru_cache(maxsize=32)  # 7 export rates
+def _export_steps(quarters: range | tuple[int, ...], rate: int) -> tuple[int, ...]:
+    return tuple(q * rate for q in quarters)
 
 
 def voltage(k: int, q: int) -> int:
@@ -251,6 +296,7 @@ __all__ = [
     "EVENT_LOG",
     "LOAD_PROFILE",
     "REGISTERS",
+    "SHARED_ROWS",
     "ExpectedReading",
     "active_power",
     "authentication_key",
@@ -263,10 +309,14 @@ __all__ = [
     "expected_readings",
     "expected_register",
     "export_energy",
+    "export_steps",
     "import_energy",
+    "import_steps",
     "lls_password",
     "logical_device_name",
+    "profile_bases",
     "profile_quarters",
+    "profile_rates",
     "profile_values",
     "quarter_of",
     "quarter_time",

@@ -133,6 +133,7 @@ _DYNAMIC = {
     (64, SECURITY_SETUP, 5): "_server_title",
 }
 _DYNAMIC.update({(3, obis, 2): "_register" for obis, *_ in REGISTERS})
+_REGISTER_VALUES = {obis: (function, kind) for obis, _scaler, _unit, function, kind in REGISTERS}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -291,6 +292,13 @@ class MeterModel:
             return found
         return self._value(key, selection, view)
 
+    def get_octets(self, class_id: int, obis: Obis, attribute: int, selection=None,
+                   view: Optional[AssociationView] = None) -> bytes | DataAccessResult:
+        """:meth:`get` as A-XDR octets or a DataAccessResult (what a with-list
+        answer carries, encoded as the session takes it)."""
+        value = self.get(class_id, obis, attribute, selection, view)
+        return encode(value) if isinstance(value, Data) else value
+
     def get_data(self, class_id: int, obis: Obis, attribute: int, selection=None,
                  view: Optional[AssociationView] = None) -> Any:
         """:meth:`get` as a Data or a DataAccessResult (what with-list answers carry)."""
@@ -336,11 +344,9 @@ class MeterModel:
     def _clock_time(self, obis, selection, view) -> Data:
         return Data(DataType.OCTET_STRING, date_time_octets(int(self.clock() + self.clock_offset)))
 
-    def _register(self, obis, selection, view) -> Data | DataAccessResult:
-        for name, _scaler, _unit, function, kind in REGISTERS:
-            if name == obis:
-                return Data(kind, function(self.index, self.quarter()))
-        return UNDEFINED
+    def _register(self, obis, selection, view) -> Data:
+        function, kind = _REGISTER_VALUES[obis]  # _DYNAMIC sends the registers only
+        return Data(kind, function(self.index, self.quarter()))
 
     def _event_code(self, obis, selection, view) -> Data:
         return Data(DataType.UNSIGNED, d.event(self.index, self.quarter(), d.EVENTS - 1)[1])
@@ -359,10 +365,15 @@ class MeterModel:
     def _load_profile(self, obis, selection, view) -> Any:
         quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
         chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
+        columns = _chosen_columns(_LP_COLUMNS, selection)
+        if columns is None and isinstance(chosen, range) and 0 < len(chosen) <= d.SHARED_ROWS:
+            octets = _profile_octets(self.index, chosen)
+            if octets is not None:
+                return octets
         plus, minus = d.profile_values(self.index, chosen)
         times = _times(chosen[0], len(chosen)) if chosen else ()
         rows = list(zip(times, (0,) * len(chosen), plus, minus))
-        return _buffer(rows, _LP_COLUMNS, _LP_TYPES, selection)
+        return _buffer(rows, _LP_TYPES, columns)
 
     def _event_log(self, obis, selection, view) -> Any:
         q = self.quarter()
@@ -370,7 +381,7 @@ class MeterModel:
         by_quarter = {when: code for when, code in entries}
         chosen = _select_rows([when for when, _ in entries], selection, d.EPOCH_SECONDS)
         rows = [(_quarter_octets(when), by_quarter[when]) for when in chosen]
-        return _buffer(rows, _EL_COLUMNS, _EL_TYPES, selection)
+        return _buffer(rows, _EL_TYPES, _chosen_columns(_EL_COLUMNS, selection))
 
     def _partners(self, obis, selection, view) -> Data:
         client, server = (view.client_address, view.server_address) if view else (16, 1)
@@ -436,25 +447,95 @@ def _bound_seconds(value: Data) -> float:
     return when.timestamp()
 
 
-def _buffer(rows: list, columns: tuple, types: tuple, selection) -> bytes:
-    """The A-XDR octets of the selected rows, with the selected columns only."""
-    chosen = None
+def _chosen_columns(columns: tuple, selection) -> Optional[list[int]]:
+    """The indexes of the columns a buffer read selects (None: all of them)."""
     if selection is not None and selection.access_selector == 1:
         selected = selection.range_parameters().selected_values
         if selected:
             try:
-                chosen = [columns.index(c) for c in selected]
+                return [columns.index(c) for c in selected]
             except ValueError:
                 raise _Unserved() from None
     elif selection is not None and selection.access_selector == 2:
         entry = selection.entry_parameters()
         first = max(entry.from_selected_value, 1) - 1
         last = entry.to_selected_value or len(columns)
-        chosen = list(range(first, min(last, len(columns))))
+        return list(range(first, min(last, len(columns))))
+    return None
+
+
+def _buffer(rows: list, types: tuple, chosen: Optional[list[int]]) -> bytes:
+    """The A-XDR octets of the rows, with the ``chosen`` columns only (None: all)."""
     if chosen is not None:
         rows = [tuple(row[i] for i in chosen) for row in rows]
         types = tuple(types[i] for i in chosen)
     return encode(rows, _buffer_description(types))
+
+
+# A load profile row is 28 octets, the same for every meter but for A+ and A-:
+#   02 04  09 0C time(12)  11 00  06 A+(4)  06 A-(4)
+_LP_ROW = 28
+_LP_PLUS_END = 23  # one past A+'s last octet, in the row
+_LP_MINUS_END = 28
+
+
+def _profile_octets(k: int, quarters: range) -> Optional[bytes]:
+    """The A-XDR octets of meter k's whole rows of ``quarters``, as :func:`_buffer`
+    gives them, put together from octets other meters share: those of the rows
+    with A+ only, of its import rate (one of 50), and with A- only, of its export
+    rate (one of 7), less those with neither; then its own bases added into the
+    A+ and A- fields. The octets are added as integers (no field overlaps
+    another, none carries: checked); each base times a mask of its fields' last
+    octets. None when a value would not fit its field (the caller then encodes
+    row by row, and fails as that does)."""
+    plus_rate, minus_rate = d.profile_rates(k)
+    plus_octets, plus_room = _profile_column(quarters, 0, plus_rate)
+    minus_octets, minus_room = _profile_column(quarters, 1, minus_rate)
+    layout = _profile_layout(quarters)
+    if layout is None:
+        return None
+    length, bare, plus_mask, minus_mask = layout
+    plus_base, minus_base = d.profile_bases(k)
+    if plus_base > plus_room or minus_base > minus_room:
+        return None
+    return (plus_octets + minus_octets - bare + plus_base * plus_mask
+            + minus_base * minus_mask).to_bytes(length, "big")
+
+
+def _profile_rows_octets(quarters: range, plus: tuple[int, ...], minus: tuple[int, ...]) -> bytes:
+    return _buffer(list(zip(_times(quarters[0], len(quarters)), (0,) * len(quarters), plus,
+                            minus)), _LP_TYPES, None)
+
+
+@lru_cache(maxsize=128)  # 50 import and 7 export rates: two ranges of quarters
+def _profile_column(quarters: range, column: int, rate: int) -> tuple[int, int]:
+    """(octets of the rows whose A+ (column 0) or A- (1) holds the steps of this
+    rate and the other 0, as an int; how much a base may add to the steps
+    without overflowing a field)."""
+    zeros = (0,) * len(quarters)
+    if column == 0:
+        steps = d.import_steps(quarters, rate)
+        octets = _profile_rows_octets(quarters, steps, zeros)
+    else:
+        steps = d.export_steps(quarters, rate)
+        octets = _profile_rows_octets(quarters, zeros, steps)
+    return int.from_bytes(octets, "big"), 0xFFFFFFFF - max(steps)
+
+
+@lru_cache(maxsize=4)
+def _profile_layout(quarters: range) -> Optional[tuple[int, int, int, int]]:
+    """(length, octets of the rows with A+ and A- 0 as an int, A+ and A- masks), or
+    None when the octets are not laid out as :data:`_LP_ROW` says."""
+    zeros = (0,) * len(quarters)
+    octets = _profile_rows_octets(quarters, zeros, zeros)
+    length = len(octets)
+    plus_mask = minus_mask = 0
+    for row in range(length - _LP_ROW * len(quarters), length, _LP_ROW):
+        if octets[row + _LP_PLUS_END - 5] != 0x06 or octets[row + _LP_MINUS_END - 5] != 0x06:
+            return None
+        plus_mask |= 1 << 8 * (length - row - _LP_PLUS_END)
+        minus_mask |= 1 << 8 * (length - row - _LP_MINUS_END)
+    return length, int.from_bytes(octets, "big"), plus_mask, minus_mask
 
 
 __all__ = ["AssociationView", "Catalog", "DEFAULT_PUSH_DESTINATION", "MeterModel", "PUSH_OBJECTS",

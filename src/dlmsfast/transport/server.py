@@ -40,12 +40,13 @@ from typing import Callable, Iterable, Optional, Protocol, Sequence, cast
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
 from ..hdlc.link import ApduReceived, Disconnected, HdlcLink, LinkTimeout
-from ..wrapper import WrapperStreamSplitter
+from ..wrapper import WRAPPER_VERSION, WrapperStreamSplitter
 from .._util import shown
 
 Responder = Callable[[bytes], Optional[Sequence[bytes]]]
 CORRUPT_OFFSET = 8
 FRAMINGS = ("wrapper", "hdlc")
+_WRAPPER_HEADER = struct.Struct(">HHHH")  # version, source wPort, destination wPort, length
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,9 @@ class _MeterConnection(asyncio.Protocol):
         self.transport: Optional[asyncio.Transport] = None
         self.responders: dict[tuple[int, int], Optional[Responder]] = {}
         self.wires: dict[int, _Wire] = {}
-        self.splitter = WrapperStreamSplitter() if port.framing == "wrapper" else None
+        self.wrapper = port.framing == "wrapper"
+        # made on the first read that is not one whole frame (see _wrapper)
+        self.splitter: Optional[WrapperStreamSplitter] = None
         self.links: dict[int, HdlcLink] = {}
         self.last_data = time.monotonic()
 
@@ -166,7 +169,7 @@ class _MeterConnection(asyncio.Protocol):
         # uvloop's are stream transports without deriving from asyncio.Transport)
         self.transport = cast(asyncio.Transport, transport)
         self.server.connections.add(self)
-        if self.splitter is None:
+        if not self.wrapper:
             for address, device in self.port.devices.items():
                 if not device.wire.silent:
                     self.links[address] = HdlcLink("server", None, address,
@@ -182,7 +185,7 @@ class _MeterConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_data = time.monotonic()
         try:
-            if self.splitter is not None:
+            if self.wrapper:
                 self._wrapper(data)
             else:
                 self._hdlc(data)
@@ -215,25 +218,39 @@ class _MeterConnection(asyncio.Protocol):
             return responder
 
     def _wrapper(self, data: bytes) -> None:
-        devices = self.port.devices
-        assert self.splitter is not None  # _wrapper serves wrapper ports only
-        for frame in self.splitter.feed(data):
-            server = frame.destination_wport
-            device = devices.get(server)
-            if device is None or device.wire.silent:
-                continue
-            client = frame.source_wport
-            responder = self._responder(device, client)
-            if responder is None:
-                continue
-            answers = responder(frame.payload)
-            if answers is None:
-                self.drop()
+        splitter = self.splitter
+        if (splitter is None and len(data) >= _WRAPPER_HEADER.size and data[0] == 0
+                and data[1] == WRAPPER_VERSION
+                and data[6] << 8 | data[7] == len(data) - _WRAPPER_HEADER.size):
+            # A client sends one request and waits: a read is nearly always one whole
+            # frame, taken as the splitter would take it without making one. Anything
+            # else (a part, several, garbage) goes to the splitter from then on.
+            _, client, server, _ = _WRAPPER_HEADER.unpack_from(data)
+            self._wrapper_apdu(server, client, data[_WRAPPER_HEADER.size:])
+            return
+        if splitter is None:
+            splitter = self.splitter = WrapperStreamSplitter()
+        for frame in splitter.feed(data):
+            if not self._wrapper_apdu(frame.destination_wport, frame.source_wport,
+                                      frame.payload):
                 return
-            if answers:
-                header = struct.pack(">HHH", 1, server, client)
-                for apdu in answers:
-                    self._send(device, header + struct.pack(">H", len(apdu)) + apdu)
+
+    def _wrapper_apdu(self, server: int, client: int, apdu: bytes) -> bool:
+        """Answer one APDU that came in a wrapper frame; False once the connection dropped."""
+        device = self.port.devices.get(server)
+        if device is None or device.wire.silent:
+            return True
+        responder = self._responder(device, client)
+        if responder is None:
+            return True
+        answers = responder(apdu)
+        if answers is None:
+            self.drop()
+            return False
+        pack = _WRAPPER_HEADER.pack
+        for answer in answers:
+            self._send(device, pack(WRAPPER_VERSION, server, client, len(answer)) + answer)
+        return True
 
     def _hdlc(self, data: bytes) -> None:
         devices = self.port.devices
