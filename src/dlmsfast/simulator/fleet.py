@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import datetime as _dt
 import gc
 import time as _time
@@ -284,8 +285,9 @@ class SimulatedMeter:
         challenge = config.challenge
         settings = ServerSettings(
             system_title=title, max_receive_pdu_size=config.max_pdu,
-            conformance=_conformance(config.general_protection),
-            **({} if challenge is None else {"challenge": lambda: challenge}))
+            conformance=_conformance(config.general_protection))
+        if challenge is not None:  # a fixed challenge (tests): else the default's random ones
+            settings = dataclasses.replace(settings, challenge=lambda: challenge)
         self._settings = settings
         return policy, settings
 
