@@ -344,17 +344,77 @@ def _connection_factory(port: MeterPort, server: MeterServer) -> Callable[[], _M
     return lambda: _MeterConnection(port, server)
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to outgoing connections and to bind(0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low, high = map(int, handle.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+class _FreePorts:
+    """Free ports for the listeners that ask for "any" (port 0), found by
+    binding: below the kernel's ephemeral range, from a random start, skipping
+    what is taken. bind(0) for thousands of listeners costs the kernel a search
+    of the ephemeral range that grows with every port it holds (10,000
+    listeners: 17 s of system time, against well under one here), and
+    listeners there also narrow what outgoing connections on the machine can
+    use. When no port below the range is free, the kernel chooses."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        low, _ = _ephemeral_range()
+        self.low, self.high = 10_000, max(10_001, low)  # [low, high)
+        self.next = random.randrange(self.low, self.high)
+        self.misses = 0
+
+    def bound(self) -> socket.socket:
+        """A socket bound to a free port, SO_REUSEADDR set, not yet listening."""
+        span = self.high - self.low
+        while self.misses < span:
+            port = self.next
+            self.next = self.low + (port + 1 - self.low) % span
+            sock = socket.socket(self.family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((self.host, port))
+            except OSError:
+                sock.close()
+                self.misses += 1
+                continue
+            self.misses = 0
+            return sock
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, 0))
+        return sock
+
+
 async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
                 backlog: int = 256, idle_timeout: Optional[float] = None) -> MeterServer:
     """Listen on every port (loopback by default) in the running loop; connections
-    idle for ``idle_timeout`` seconds are closed (None: never)."""
+    idle for ``idle_timeout`` seconds are closed (None: never). A port of 0 is
+    any free port (see :class:`_FreePorts`)."""
     loop = asyncio.get_running_loop()
     server = MeterServer(idle_timeout)
+    free = _FreePorts(host)
     try:
         for port in ports:
-            listener = await loop.create_server(
-                _connection_factory(port, server), host, port.port,
-                reuse_address=True, backlog=backlog)
+            if port.port == 0:
+                sock = free.bound()
+                try:
+                    listener = await loop.create_server(
+                        _connection_factory(port, server), sock=sock, backlog=backlog)
+                except BaseException:
+                    sock.close()
+                    raise
+            else:
+                listener = await loop.create_server(
+                    _connection_factory(port, server), host, port.port,
+                    reuse_address=True, backlog=backlog)
             server.listeners.append(listener)
             server.ports.append(listener.sockets[0].getsockname()[1])
     except BaseException:
