@@ -582,7 +582,13 @@ class _ShardReader:
         this session, plus those of register columns the plan did not read."""
         assert self.plan.profile is not None  # only called for a plan with a profile
         profile = cast(ProfileGeneric, make_object(7, self.plan.profile))
-        definitions = tuple(profile.decode_attribute(3, capture_objects.data))
+        definitions = capture_objects.value
+        if type(definitions) is tuple:
+            # the client read them with the class's own type (decoded once per
+            # distinct answer): no second decode
+            profile.set(3, definitions)
+        else:
+            definitions = tuple(profile.decode_attribute(3, capture_objects.data))
         start, end = self._range(meter)
         selection = None
         if start is not None or end is not None:

@@ -40,6 +40,7 @@ from ..cosem import make_object
 from ..cosem.access import SN_OBJECT_LIST, object_list_type
 from ..cosem.descriptors import (
     CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
@@ -88,6 +89,28 @@ def secret_argument(value: Any, what: str) -> Optional[bytes]:
         except ValueError:
             raise UsageError(f"{what} is not hexadecimal") from None
     return text.encode()
+
+
+_DESCRIBED_LIMIT = 256
+_described: dict[tuple, tuple] = {}
+
+
+def _described_items(items: Sequence[tuple]) -> tuple:
+    """(class_id, obis, attribute) items as with-list entries. A reader asks
+    every meter for the same attributes, so each distinct list is described
+    (and its arguments checked) once; only int classes and attributes and Obis
+    instances are kept, for which an equal key means the same descriptors
+    (True == 1 would not)."""
+    key = tuple(items)
+    entries = _described.get(key)
+    if entries is None:
+        entries = tuple(CosemAttributeDescriptorWithSelection(CosemAttributeDescriptor(c, o, a))
+                        for c, o, a in key)
+        if all(type(c) is int and type(o) is Obis and type(a) is int for c, o, a in key):
+            if len(_described) >= _DESCRIBED_LIMIT:
+                _described.clear()
+            _described[key] = entries
+    return entries
 
 
 def _check_key(key: Optional[bytes], what: str) -> None:
@@ -371,7 +394,8 @@ class AsyncClient:
             if isinstance(value, DlmsError):
                 raise value
             return value
-        descriptor = CosemAttributeDescriptor(class_id, obis, attribute)
+        (entry,) = _described_items(((class_id, obis, attribute),))
+        descriptor = entry.cosem_attribute_descriptor
         result = await self._exchange(lambda s: s.get(descriptor, selection),
                                       f"get {class_id}/{descriptor.instance_id}/{attribute}")
         return result.value
@@ -404,9 +428,10 @@ class AsyncClient:
     async def get_many(self, items: Sequence[tuple]) -> list:
         """Several attributes, (class_id, obis, attribute) each, with-list in as few
         requests as the PDU size allows; each result a Data or a DataAccessError."""
-        descriptors = [CosemAttributeDescriptor(c, o, a) for c, o, a in items]
-        if not descriptors:
+        entries = _described_items(items)
+        if not entries:
             return []
+        descriptors = [e.cosem_attribute_descriptor for e in entries]
         if self._sn:
             return await self._read_short_names([(d.instance_id, d.attribute_id, None)
                                                  for d in descriptors])
@@ -420,8 +445,8 @@ class AsyncClient:
                 except DataAccessError as exc:
                     results.append(exc)
             return results
-        result = await self._exchange(lambda s: s.get_with_list(descriptors),
-                                      f"get-with-list of {len(descriptors)} attributes")
+        result = await self._exchange(lambda s: s.get_with_list(entries),
+                                      f"get-with-list of {len(entries)} attributes")
         return list(result.values)
 
     async def read(self, obj: Any, attribute: Optional[int] = None, *,
@@ -441,7 +466,8 @@ class AsyncClient:
         for obj in objects:
             target = parse_target(obj)
             try:
-                targets.append(Target(await self._class_of(target), target.obis,
+                targets.append(target if target.class_id is not None else
+                               Target(await self._class_of(target), target.obis,
                                       target.attribute))
             except DataAccessError as exc:
                 targets.append(exc)
@@ -480,7 +506,10 @@ class AsyncClient:
         if target.class_id not in REGISTER_CLASSES or target.attribute != 2:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)
         if isinstance(scaler_unit, Data):
-            self._scalers[target.obis] = ScalerUnit.from_data(scaler_unit)
+            su = attribute_value(Target(target.class_id, target.obis, 3), scaler_unit)
+            # a shape the class does not read raises from_data's precise error
+            self._scalers[target.obis] = su if type(su) is ScalerUnit \
+                else ScalerUnit.from_data(scaler_unit)
         su = self._scalers.get(target.obis)
         if su is None:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)

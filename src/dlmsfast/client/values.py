@@ -86,17 +86,38 @@ def plain_value(data: Data, date_time: bool = False) -> Any:
     return data.to_plain()
 
 
+# (class_id, attribute) whose decoded value is immutable (tuples of frozen
+# dataclasses, a frozen ScalerUnit) and the same for equal Data: a reader asks
+# every meter of a fleet for the same capture_objects and scaler_units
+_DECODE_ONCE = frozenset({(7, 3), (3, 3), (4, 3), (5, 3)})
+_DECODED_LIMIT = 256
+_decoded: dict[tuple, Any] = {}
+
+
 def attribute_value(target: Target, data: Data) -> Any:
     """An attribute's value as its interface class reads it (cosem's tables: a
     ScalerUnit for scaler_unit, enumerations by name...), with date-times as
     timestamps; the plain value where the meter's type is not the one the
     class declares (meters differ), or the class is not known."""
+    kind = (target.class_id, target.attribute)
+    once = kind in _DECODE_ONCE
+    if once:
+        value = _decoded.get((kind, data))
+        if value is not None:
+            return value
     try:
         value = make_object(target.class_id, target.obis).decode_attribute(target.attribute, data)
     except DlmsError:
         return plain_value(data, target.class_id == CLOCK_CLASS and target.attribute == 2)
     if isinstance(value, DateTime) or (type(value) is bytes and plausible_date_time(value)):
         return to_timestamp(value)
+    if once:
+        # kept only once the class's own type read it: Data equality compares
+        # every node's tag and the leaves' values, and these types' leaves are
+        # integers and octet-strings, so an equal Data decodes to an equal value
+        if len(_decoded) >= _DECODED_LIMIT:
+            _decoded.clear()
+        _decoded[(kind, data)] = value
     return value
 
 

@@ -1,0 +1,101 @@
+"""The reader's per-process caches give what the slow path gives.
+
+A bulk reader asks every meter for the same capture_objects and scaler_units
+and sends the same attribute lists: those are decoded / described once per
+distinct value. Each cache is pinned here against the uncached computation.
+"""
+from __future__ import annotations
+
+import pytest
+
+from dlmsfast.axdr import Data, DataType
+from dlmsfast.client import requests as client_requests
+from dlmsfast.client import values
+from dlmsfast.client.values import Target, attribute_value
+from dlmsfast.cosem import make_object
+from dlmsfast.cosem.descriptors import (
+    CaptureObjectDefinition,
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+)
+from dlmsfast.cosem.obis import Obis
+from dlmsfast.cosem.units import ScalerUnit, Unit
+from dlmsfast.errors import UsageError
+
+PROFILE = Obis.parse("1.0.99.1.0.255")
+ENERGY = Obis.parse("1.0.1.8.0.255")
+
+
+def _captures(*columns) -> Data:
+    return Data(DataType.ARRAY, tuple(CaptureObjectDefinition(*c).to_data() for c in columns))
+
+
+def _uncached(target: Target, data: Data):
+    return make_object(target.class_id, target.obis).decode_attribute(target.attribute, data)
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    values._decoded.clear()
+    client_requests._described.clear()
+    yield
+    values._decoded.clear()
+    client_requests._described.clear()
+
+
+def test_capture_objects_decoded_once_per_distinct_answer():
+    target = Target(7, PROFILE, 3)
+    first = _captures((8, "0.0.1.0.0.255", 2), (3, "1.0.1.8.0.255", 2))
+    again = _captures((8, "0.0.1.0.0.255", 2), (3, "1.0.1.8.0.255", 2))
+    other = _captures((8, "0.0.1.0.0.255", 2), (3, "1.0.2.8.0.255", 2))
+    value = attribute_value(target, first)
+    assert value == _uncached(target, first)
+    assert attribute_value(target, again) is value  # from the cache
+    assert attribute_value(target, other) == _uncached(target, other) != value
+    assert len(values._decoded) == 2
+
+
+def test_scaler_unit_cache_tells_integer_types_apart():
+    target = Target(3, ENERGY, 3)
+    as_integer = Data(DataType.STRUCTURE, (Data(DataType.INTEGER, -3), Data(DataType.ENUM, 30)))
+    as_long = Data(DataType.STRUCTURE, (Data(DataType.LONG, -3), Data(DataType.ENUM, 30)))
+    other = Data(DataType.STRUCTURE, (Data(DataType.INTEGER, 0), Data(DataType.ENUM, 30)))
+    for data in (as_integer, as_long, other, as_integer):
+        assert attribute_value(target, data) == _uncached(target, data) \
+            == ScalerUnit.from_data(data)
+    assert attribute_value(target, other) == ScalerUnit(0, Unit.WATT_HOUR)
+
+
+def test_an_answer_the_class_does_not_read_is_not_kept():
+    target = Target(3, ENERGY, 3)
+    wrong = Data(DataType.STRUCTURE, (Data(DataType.FLOAT32, -0.0), Data(DataType.ENUM, 30)))
+    assert attribute_value(target, wrong) == (-0.0, 30)  # the plain value, as before
+    assert not values._decoded
+
+
+def test_the_cache_stays_bounded():
+    target = Target(3, ENERGY, 3)
+    for scaler in range(-128, 128):
+        data = Data(DataType.STRUCTURE, (Data(DataType.INTEGER, scaler), Data(DataType.ENUM, 27)))
+        assert attribute_value(target, data).scaler == scaler
+        assert len(values._decoded) <= values._DECODED_LIMIT
+
+
+def test_attribute_lists_described_once():
+    items = [(8, Obis.parse("0.0.1.0.0.255"), 2), (3, ENERGY, 2), (3, ENERGY, 3)]
+    entries = client_requests._described_items(items)
+    assert entries == tuple(CosemAttributeDescriptorWithSelection(CosemAttributeDescriptor(*i))
+                            for i in items)
+    assert [e.cosem_attribute_descriptor.to_bytes() for e in entries] == \
+        [CosemAttributeDescriptor(*i).to_bytes() for i in items]
+    assert client_requests._described_items(list(items)) is entries
+
+
+def test_attribute_lists_keyed_only_by_exact_types():
+    # True == 1 and "1.0.1.8.0.255" != Obis: such lists are described anew each time
+    assert client_requests._described_items([(3, "1.0.1.8.0.255", 2)])[0] == \
+        CosemAttributeDescriptorWithSelection(CosemAttributeDescriptor(3, ENERGY, 2))
+    assert not client_requests._described
+    with pytest.raises(UsageError):
+        client_requests._described_items([(3, ENERGY, 300)])
+    assert not client_requests._described
