@@ -21,6 +21,9 @@ from dlmsfast.cosem.descriptors import (
 from dlmsfast.cosem.obis import Obis
 from dlmsfast.cosem.units import ScalerUnit, Unit
 from dlmsfast.errors import UsageError
+from session_helpers import ENERGY as ENERGY_VALUE
+from session_helpers import PROFILE as PROFILE_BUFFER
+from session_helpers import Pair, profile_rows
 
 PROFILE = Obis.parse("1.0.99.1.0.255")
 ENERGY = Obis.parse("1.0.1.8.0.255")
@@ -99,3 +102,28 @@ def test_attribute_lists_keyed_only_by_exact_types():
     with pytest.raises(UsageError):
         client_requests._described_items([(3, ENERGY, 300)])
     assert not client_requests._described
+
+
+@pytest.mark.parametrize("security", ["none", "authenc"])
+@pytest.mark.parametrize("server_pdu, descriptor", [(1024, PROFILE_BUFFER),  # 3 blocks
+                                                    (1024, ENERGY_VALUE),    # one APDU
+                                                    (256, PROFILE_BUFFER)])  # many blocks
+def test_a_plain_get_gives_the_typed_values_plain_over_the_same_octets(security, server_pdu,
+                                                                       descriptor):
+    results, wire = [], []
+    for plain in (False, True):
+        pair = Pair("hls-gmac", security, server_pdu=server_pdu,
+                    client_max_receive_pdu_size=server_pdu,
+                    challenge=bytes(range(16)), invocation_counter=5)
+        pair.associate()
+        sent = len(pair.to_server)
+        (result,) = pair.exchange(pair.client.get(descriptor, plain=plain))
+        results.append(result.value)
+        wire.append(pair.to_server[sent:])
+    typed, plain_value = results
+    assert isinstance(typed, Data) and not isinstance(plain_value, Data)
+    assert plain_value == typed.to_plain()
+    if descriptor == PROFILE_BUFFER:
+        assert plain_value == profile_rows().to_plain()
+        assert len(wire[0]) > 2
+    assert wire[0] == wire[1]  # the requests (next-block ones too) are the same octets

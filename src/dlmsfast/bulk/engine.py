@@ -593,7 +593,9 @@ class _ShardReader:
         selection = None
         if start is not None or end is not None:
             selection = profile.range_access(start or _EARLIEST, end or _LATEST)
-        buffer = await client.get(7, profile.logical_name, 2, selection)
+        # only the values are wanted: no typed tree of the buffer's every cell
+        plain = cast(list, await client.get(7, profile.logical_name, 2, selection,
+                                            plain=True))  # a buffer is an array: a list
         wanted = [c for c in definitions
                   if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
                   and c.logical_name not in scalers]
@@ -602,7 +604,6 @@ class _ShardReader:
             for column, su in zip(wanted, got):
                 if not isinstance(su, DlmsError):
                     scalers[column.logical_name] = ScalerUnit.from_data(su)
-        plain = cast(list, buffer.to_plain())  # a buffer is an array: a list
         if not self._plain_profile_rows(meter, profile.logical_name, definitions, plain, scalers,
                                         status, rows, marks):
             table = profile.rows(plain, scalers=scalers, access=selection)

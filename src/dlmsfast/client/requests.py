@@ -387,16 +387,19 @@ class AsyncClient:
     # -- reading ------------------------------------------------------------------------
 
     async def get(self, class_id: int, obis: Any, attribute: int,
-                  selection: Optional[SelectiveAccessDescriptor] = None) -> Data:
-        """One attribute as the meter sent it (a typed :class:`~dlmsfast.axdr.Data`)."""
+                  selection: Optional[SelectiveAccessDescriptor] = None, *,
+                  plain: bool = False) -> Any:
+        """One attribute as the meter sent it (a typed :class:`~dlmsfast.axdr.Data`;
+        ``plain``: as :meth:`Data.to_plain` gives it, decoded without the typed
+        tree where the answer came in blocks)."""
         if self._sn:
             (value,) = await self._read_short_names([(obis, attribute, selection)])
             if isinstance(value, DlmsError):
                 raise value
-            return value
+            return value.to_plain() if plain else value
         (entry,) = _described_items(((class_id, obis, attribute),))
         descriptor = entry.cosem_attribute_descriptor
-        result = await self._exchange(lambda s: s.get(descriptor, selection),
+        result = await self._exchange(lambda s: s.get(descriptor, selection, plain=plain),
                                       f"get {class_id}/{descriptor.instance_id}/{attribute}")
         return result.value
 

@@ -65,7 +65,7 @@ from ..apdu import (
     parse_apdu,
 )
 from ..apdu import ActionResult as ActionResultEnum
-from ..axdr import Data, DataType, decode_typed, encode, encode_length
+from ..axdr import Data, DataType, decode, decode_typed, encode, encode_length
 from ..cosem.obis import Obis
 from ..errors import (
     AssociationRejected,
@@ -112,7 +112,7 @@ class _Pending:
     """One request awaiting its answer."""
 
     __slots__ = ("kind", "invoke_id", "descriptor", "raw", "block", "blocks", "batches",
-                 "done", "items")
+                 "done", "items", "plain")
 
     def __init__(self, kind: int, invoke_id: int, descriptor: Any = None) -> None:
         self.kind = kind
@@ -124,6 +124,7 @@ class _Pending:
         self.batches: list[tuple] = []
         self.done: list[Any] = []
         self.items: Any = None
+        self.plain = False
 
 
 def _descriptor(value, cls, member: str):
@@ -292,11 +293,16 @@ class ClientSession(SessionBase):
             room -= CIPHER_OVERHEAD[self._form]
         return room
 
-    def get(self, descriptor, selection: SelectiveAccessDescriptor | None = None) -> bytes:
+    def get(self, descriptor, selection: SelectiveAccessDescriptor | None = None, *,
+            plain: bool = False) -> bytes:
         """get-request-normal for one attribute; the answer is a GetResult (block
-        transfer, if the server uses it, runs by itself through NeedToSend)."""
+        transfer, if the server uses it, runs by itself through NeedToSend).
+        ``plain``: the GetResult's value as :func:`~dlmsfast.axdr.decode` gives it
+        (lists, tuples, no types); an answer in blocks is then decoded without
+        building the typed tree (a long profile buffer read only for its values)."""
         descriptor = _attribute(descriptor)
         pending = self._allocate(_GET, descriptor)
+        pending.plain = plain
         plain = GetRequestNormal(invoke_id_and_priority=self._iip(pending.invoke_id),
                                  cosem_attribute_descriptor=descriptor,
                                  access_selection=selection).to_bytes()
@@ -647,7 +653,8 @@ class ClientSession(SessionBase):
             pending = self._take(invoke_id, (_GET,))
             result = response.result
             if type(result) is Data:
-                return [ev.GetResult(pending.invoke_id, pending.descriptor, result)]
+                return [ev.GetResult(pending.invoke_id, pending.descriptor,
+                                     result.to_plain() if pending.plain else result)]
             raise access_error(result, "get", pending.descriptor)
         if choice == 2:
             return self._on_get_block(invoke_id, response.result)
@@ -688,7 +695,8 @@ class ClientSession(SessionBase):
             return [ev.NeedToSend(self._send(pending, plain))]
         raw = bytes(pending.raw)
         if pending.kind == _GET:
-            return [ev.GetResult(pending.invoke_id, pending.descriptor, decode_typed(raw))]
+            return [ev.GetResult(pending.invoke_id, pending.descriptor,
+                                 decode(raw) if pending.plain else decode_typed(raw))]
         # the blocks carry the with-list answer's SEQUENCE OF Get-Data-Result
         iip = bytes((self._iip_base | pending.invoke_id,))
         whole = GetResponseWithList.from_bytes(b"\xC4\x03" + iip + raw)

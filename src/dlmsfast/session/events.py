@@ -98,9 +98,11 @@ class Released(Event):
 
 @dataclass(frozen=True, slots=True)
 class GetResult(Event):
+    """``value`` a Data, or plain Python for a get asked with ``plain=True``."""
+
     invoke_id: int
     descriptor: CosemAttributeDescriptor
-    value: Data
+    value: Any
 
 
 @dataclass(frozen=True, slots=True)
