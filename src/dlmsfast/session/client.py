@@ -303,10 +303,10 @@ class ClientSession(SessionBase):
         descriptor = _attribute(descriptor)
         pending = self._allocate(_GET, descriptor)
         pending.plain = plain
-        plain = GetRequestNormal(invoke_id_and_priority=self._iip(pending.invoke_id),
-                                 cosem_attribute_descriptor=descriptor,
-                                 access_selection=selection).to_bytes()
-        return self._send(pending, plain)
+        request = GetRequestNormal(invoke_id_and_priority=self._iip(pending.invoke_id),
+                                   cosem_attribute_descriptor=descriptor,
+                                   access_selection=selection).to_bytes()
+        return self._send(pending, request)
 
     def get_with_list(self, items) -> bytes:
         """get-request-with-list. ``items``: descriptors, (descriptor, selection)
