@@ -127,3 +127,26 @@ def test_a_plain_get_gives_the_typed_values_plain_over_the_same_octets(security,
         assert plain_value == profile_rows().to_plain()
         assert len(wire[0]) > 2
     assert wire[0] == wire[1]  # the requests (next-block ones too) are the same octets
+
+
+def test_initiate_request_made_once_per_proposal_and_never_with_a_dedicated_key():
+    from dlmsfast.apdu import Conformance, InitiateRequest
+    from dlmsfast.session import client as session_client
+    from dlmsfast.session import ClientSession
+    from session_helpers import client_settings
+
+    session_client._INITIATE_REQUESTS.clear()
+    session = ClientSession(client_settings("hls-gmac", "authenc",
+                                            client_max_receive_pdu_size=512))
+    fresh = InitiateRequest(proposed_conformance=Conformance(session._proposed),
+                            client_max_receive_pdu_size=512).to_bytes()
+    assert session._initiate_request(None) == fresh
+    assert session._initiate_request(None) is session._initiate_request(None)
+    dedicated = session._initiate_request(bytes(range(16)))
+    assert dedicated == InitiateRequest(proposed_conformance=Conformance(session._proposed),
+                                        client_max_receive_pdu_size=512,
+                                        dedicated_key=bytes(range(16))).to_bytes()
+    assert len(session_client._INITIATE_REQUESTS) == 1
+    other = ClientSession(client_settings("hls-gmac", "authenc", client_max_receive_pdu_size=1024))
+    assert other._initiate_request(None) != fresh
+    assert len(session_client._INITIATE_REQUESTS) == 2

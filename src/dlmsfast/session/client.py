@@ -101,6 +101,7 @@ _AUTHENTICATION_DIAGNOSTICS = frozenset({
     AcseServiceUser.AUTHENTICATION_FAILURE, AcseServiceUser.AUTHENTICATION_REQUIRED,
 })
 _SUCCESS = DataAccessResult.SUCCESS
+_INITIATE_REQUESTS: dict[tuple[int, int], bytes] = {}
 
 # kinds of pending request
 _GET, _GET_LIST, _SET, _SET_LIST, _ACTION, _ACTION_LIST, _HLS_PASS3, _READ, _WRITE = range(9)
@@ -208,11 +209,7 @@ class ClientSession(SessionBase):
         if ciphered and s.ciphering in ("ded", "general-ded"):
             suite = self._keys().security_suite
             dedicated = s.dedicated_key or os.urandom(32 if suite == 2 else 16)
-        initiate = InitiateRequest(
-            proposed_conformance=self._proposed,
-            client_max_receive_pdu_size=s.client_max_receive_pdu_size,
-            dedicated_key=dedicated,
-        ).to_bytes()
+        initiate = self._initiate_request(dedicated)
         if ciphered:
             context = self._keys()
             context.security_policy = self._security
@@ -245,6 +242,23 @@ class ClientSession(SessionBase):
         self._state = after
         return aarq.to_bytes()
 
+    def _initiate_request(self, dedicated: bytes | None) -> bytes:
+        """The xDLMS InitiateRequest of the AARQ and the RLRQ. Without a dedicated
+        key it is the same octets for every association with the same proposal:
+        made once per (conformance, PDU size)."""
+        size = self.settings.client_max_receive_pdu_size
+        key = (int(self._proposed), size)
+        octets = None if dedicated is not None else _INITIATE_REQUESTS.get(key)
+        if octets is None:
+            octets = InitiateRequest(proposed_conformance=self._proposed,
+                                     client_max_receive_pdu_size=size,
+                                     dedicated_key=dedicated).to_bytes()
+            if dedicated is None:
+                if len(_INITIATE_REQUESTS) >= 64:
+                    _INITIATE_REQUESTS.clear()
+                _INITIATE_REQUESTS[key] = octets
+        return octets
+
     def _own_title(self) -> bytes | None:
         if self._context is not None:
             return self._context.system_title
@@ -255,10 +269,7 @@ class ClientSession(SessionBase):
         after = next_state(Role.CLIENT, self._state, Trigger.SEND_RLRQ)
         user_information = None
         if self._security:
-            initiate = InitiateRequest(
-                proposed_conformance=self._proposed,
-                client_max_receive_pdu_size=self.settings.client_max_receive_pdu_size,
-            ).to_bytes()
+            initiate = self._initiate_request(None)
             user_information = self._keys().encrypt(initiate, security_control=self._sc,
                                                     form="glo")
         self._state = after
