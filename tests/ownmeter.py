@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 from dlmsfast.apdu import DataAccessResult
 from dlmsfast.axdr import Data, DataType
+from dlmsfast.cosem import make_object
 from dlmsfast.cosem.access import SN_OBJECT_LIST, SnObjectListElement
 from dlmsfast.cosem.obis import Obis
 from dlmsfast.hdlc.link import ApduReceived, HdlcLink
@@ -68,6 +69,12 @@ class Application:
             bases.setdefault((c, o), 0x100 * (len(bases) + 1))
         self.by_name = {base + 8 * (a - 1): (c, o, a) for (c, o, a) in self.objects
                         for base in [bases[(c, o)]]}
+        # a WriteRequest to a method's short name invokes it (Green Book's SN mapping)
+        self.by_method = {}
+        for (c, o), base in bases.items():
+            model = make_object(c, o)
+            for method in model.methods:
+                self.by_method[model.method_short_name(base, method.index)] = (c, o, method.index)
         listing = [SnObjectListElement(b, c, 0, o) for (c, o), b in bases.items()]
         self.by_name[0xFA08] = (12, Obis.parse("0.0.40.0.0.255"), 2)
         self.objects[self.by_name[0xFA08]] = SN_OBJECT_LIST.encode(listing, "object_list")
@@ -103,7 +110,10 @@ class Application:
                     for name in event.base_names]))
             elif isinstance(event, ev.WriteRequested):
                 for name, value in zip(event.base_names, event.values):
-                    self.objects[self.by_name[name]] = value
+                    if name in self.by_method:
+                        self.calls.append((self.by_method[name], value))
+                    else:
+                        self.objects[self.by_name[name]] = value
                 out.append(session.respond_write(event, [DataAccessResult.SUCCESS]
                                                  * len(event.values)))
             elif isinstance(event, ev.ActionRequested):

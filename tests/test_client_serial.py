@@ -167,8 +167,17 @@ def test_short_name_referencing(security):
             assert c.read("0.0.43.1.0.255").value == 1234
             listed = {str(e.logical_name): e.base_name for e in c.object_list()}
             assert listed["1.0.1.8.0.255"] in (0x100, 0x200, 0x300)
+            # methods: Register's reset (method 1) at base + 0x28 (Blue Book)
+            assert c.call("1.0.1.8.0.255", 1) is None
+            assert c.call("1.0.1.8.0.255", 1, 5) is None
     finally:
         meter.close()
+    from dlmsfast.axdr import Data, DataType
+    from dlmsfast.cosem.obis import Obis
+
+    register = Obis.parse("1.0.1.8.0.255")
+    assert app.calls == [((3, register, 1), Data(DataType.INTEGER, 0)),
+                         ((3, register, 1), Data(DataType.INTEGER, 5))]
     # short-name services went out: ReadRequest 0x05, WriteRequest 0x06 (plain or ciphered)
     if security == "none":
         assert {apdu[0] for apdu in app.received} >= {0x05, 0x06}

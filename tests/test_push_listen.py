@@ -290,3 +290,25 @@ def test_timezone_for_meters_without_a_deviation(tmp_path):
     assert json.loads(naive.stdout.splitlines()[0])["timestamp"] == "2024-05-01T12:00:02"
     assert json.loads(oslo.stdout.splitlines()[0])["timestamp"] == "2024-05-01T12:00:02+02:00"
     assert bad.returncode == 2 and b"unknown time zone" in bad.stderr
+
+
+def test_octets_that_are_no_frame_are_skipped_and_said_once(tmp_path):
+    # line noise between two pushes on standard input: both pushes decode, and
+    # the listener says how many octets it passed over (once, at the end)
+    frames = hdlc_frames(notification(5), 32) + hdlc_frames(notification(6), 32)
+    noise = bytes(range(1, 40))  # no flag octet: nothing a frame could start with
+    middle = len(hdlc_frames(notification(5), 32))
+    raw = b"".join(frames[:middle]) + noise + b"".join(frames[middle:])
+    env = dict(os.environ, PYTHONPATH=SRC)
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", "-", "--json"], input=raw,
+                          capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert {(line["object"], line["value"]) for line in lines} == expected_rows(5) | expected_rows(6)
+    # the 39 octets, and the flag before them: kept to open a next frame, none followed
+    assert done.stderr.decode().count("skipped 40 octet(s) that were not part of a frame") == 1
+    # back-to-back frames alone (their flags shared or doubled) are no noise
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", "-", "--json"],
+                          input=b"".join(frames), capture_output=True, env=env, cwd="/",
+                          timeout=TIMEOUT)
+    assert done.returncode == 0 and done.stderr == b""

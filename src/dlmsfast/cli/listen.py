@@ -209,6 +209,11 @@ class _Listener:
         going = True
         if decoder is not None:
             going = self._events(source, decoder.finish())
+            skipped = decoder.framer.discarded_bytes
+            if skipped:
+                # a stream resynchronises on the next frame; what it passed over is said once
+                self.err.write(f"dlmsfast listen: {source}: skipped {skipped} octet(s) that "
+                               "were not part of a frame (line noise, or pushes lost)\n")
             if self.store is not None:
                 session, count, rejected, error = self.sessions.pop(source)
                 # what could not be decoded is recorded with the session, not lost

@@ -101,13 +101,14 @@ class PushFramer:
     candidate frame that failed its checks (line noise between frames is only
     counted)."""
 
-    __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "bad_frames", "frames",
-                 "last_error")
+    __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "fill_flags", "bad_frames",
+                 "frames", "last_error")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._stream_offset = 0
-        self.discarded_bytes = 0
+        self.discarded_bytes = 0  # octets that were no part of a frame: noise, lost frames
+        self.fill_flags = 0  # HDLC flags between frames (doubled flags, inter-frame fill)
         self.bad_frames = 0
         self.frames = 0
         self.last_error: Optional[DecodeError] = None
@@ -143,7 +144,7 @@ class PushFramer:
                 # frames back to back (a HAN port's usual stream) in one compiled step
                 run_end, skipped = hdlc_run(buf, pos, out, _segment, Segment, HDLC)
                 if run_end != pos:
-                    self.discarded_bytes += skipped
+                    self.fill_flags += skipped
                     pos = run_end
                     if pos + 3 > end:
                         break  # a last flag (fill skipped): the next frame has not begun
@@ -192,7 +193,7 @@ class PushFramer:
         while pos + skip + 1 < end and buf[pos + skip + 1] == _FLAG:
             skip += 1
         if skip:
-            self.discarded_bytes += skip
+            self.fill_flags += skip
             return skip
         if pos + 3 > end:
             return 0
