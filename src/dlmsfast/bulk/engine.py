@@ -636,19 +636,24 @@ class _ShardReader:
         width = len(definitions)
         meter_id = meter.id
         takens = []
-        for row in plain:
-            if len(row) != width:
-                return False
-            when = row[when_at]
-            taken = times.get(when)
-            if taken is None:
-                if when.__class__ is not bytes or len(when) != 12:
+        try:
+            for row in plain:
+                if len(row) != width:
                     return False
-                taken = iso(to_timestamp(when))
+                when = row[when_at]
+                taken = times.get(when)
                 if taken is None:
-                    return False
-                times[when] = taken
-            takens.append(taken)
+                    if when.__class__ is not bytes or len(when) != 12:
+                        return False
+                    taken = iso(to_timestamp(when))
+                    if taken is None:
+                        return False
+                    times[when] = taken
+                takens.append(taken)
+        except TypeError:
+            # a row that is no structure, or a clock cell that is one (unhashable):
+            # not the common shape; cosem's rows() names what is wrong
+            return False
         newest = max(takens)
         # column by column: zip() makes the row tuples without a Python step per cell
         count = len(takens)
