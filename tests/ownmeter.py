@@ -105,9 +105,17 @@ class Application:
                 self.objects[(d.class_id, d.instance_id, d.attribute_id)] = event.value
                 out.append(session.respond_set(event))
             elif isinstance(event, ev.ReadRequested):
-                out.append(session.respond_read(event, [
-                    self.objects.get(self.by_name.get(name), DataAccessResult.OBJECT_UNDEFINED)
-                    for name in event.base_names]))
+                results = []
+                for i, name in enumerate(event.base_names):
+                    if name in self.by_method:
+                        # a method that returns data: a read with parameterized access
+                        parameter = event.parameters[i] if event.parameters else None
+                        self.calls.append((self.by_method[name], parameter))
+                        results.append(Data(DataType.UNSIGNED, 7))
+                    else:
+                        results.append(self.objects.get(self.by_name.get(name),
+                                                        DataAccessResult.OBJECT_UNDEFINED))
+                out.append(session.respond_read(event, results))
             elif isinstance(event, ev.WriteRequested):
                 for name, value in zip(event.base_names, event.values):
                     if name in self.by_method:

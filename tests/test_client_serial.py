@@ -170,6 +170,11 @@ def test_short_name_referencing(security):
             # methods: Register's reset (method 1) at base + 0x28 (Blue Book)
             assert c.call("1.0.1.8.0.255", 1) is None
             assert c.call("1.0.1.8.0.255", 1, 5) is None
+            # a method that returns data: a ReadRequest with parameterized access
+            assert c.call("1.0.1.8.0.255", 1, 9, returns=True) == 7
+            from dlmsfast.errors import UsageError
+            with pytest.raises(UsageError, match="returns is True or False"):
+                c.call("1.0.1.8.0.255", 1, returns="yes")
     finally:
         meter.close()
     from dlmsfast.axdr import Data, DataType
@@ -177,7 +182,8 @@ def test_short_name_referencing(security):
 
     register = Obis.parse("1.0.1.8.0.255")
     assert app.calls == [((3, register, 1), Data(DataType.INTEGER, 0)),
-                         ((3, register, 1), Data(DataType.INTEGER, 5))]
+                         ((3, register, 1), Data(DataType.INTEGER, 5)),
+                         ((3, register, 1), (0, Data(DataType.INTEGER, 9)))]
     # short-name services went out: ReadRequest 0x05, WriteRequest 0x06 (plain or ciphered)
     if security == "none":
         assert {apdu[0] for apdu in app.received} >= {0x05, 0x06}

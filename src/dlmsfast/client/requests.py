@@ -604,39 +604,48 @@ class AsyncClient:
         await self._exchange(lambda s: s.set(descriptor, value), f"set {target}")
 
     async def call(self, obj: Any, method: int, parameters: Any = None, *,
-                   class_id: Optional[int] = None) -> Any:
+                   class_id: Optional[int] = None, returns: bool = False) -> Any:
         """Invoke a method; ``parameters`` a Data, None, or an int (sent as integer).
         Returns what the method returned (plain), or None.
 
-        With short names (``referencing="sn"``) the method is invoked by a
-        WriteRequest of the parameters (integer 0 when None: the Blue Book's
-        ``data ::= integer(0)`` of methods without data) to the method's short
-        name (the object's base name + its class's offset of method 1 + 8 per
-        method): the Green Book's mapping of an ACTION without return data, and
-        what Gurux sends. Such a call returns None."""
+        With short names (``referencing="sn"``) the method is invoked at its
+        short name (the object's base name + its class's offset of method 1 + 8
+        per method) with the parameters (integer 0 when None: the Blue Book's
+        ``data ::= integer(0)`` of methods without data), as the Green Book maps
+        ACTION: a WriteRequest (what Gurux sends), which returns nothing; with
+        ``returns=True``, for a method that returns data, a ReadRequest with
+        parameterized access (selector 0), whose answer is returned. With
+        logical names ``returns`` changes nothing: the answer says."""
         if parameters is not None and not isinstance(parameters, Data):
             if type(parameters) is not int:
                 raise UsageError("method parameters are a Data, None or an int")
             parameters = Data(DataType.INTEGER, parameters)
+        if type(returns) is not bool:
+            raise UsageError(f"returns is True or False, got {shown(returns)}")
         target = await self._resolve(parse_target(obj, 2, class_id))
         if self._sn:
-            await self._call_short_name(target, method, parameters)
-            return None
+            return await self._call_short_name(target, method, parameters, returns)
         descriptor = CosemMethodDescriptor(target.class_id, target.obis, method)
         result = await self._exchange(lambda s: s.action(descriptor, parameters),
                                       f"action {target.obis} method {method}")
         return None if result.return_value is None else plain_value(result.return_value)
 
     async def _call_short_name(self, target: Target, method: int,
-                               parameters: Optional[Data]) -> None:
+                               parameters: Optional[Data], returns: bool) -> Any:
         base = await self._short_name(target.obis, 1)
         name = make_object(target.class_id, target.obis).method_short_name(base, method)
         value = parameters if parameters is not None else Data(DataType.INTEGER, 0)
-        result = await self._exchange(
-            lambda s: s.write(name, value),
-            f"method {method} of {target.obis} (short name 0x{name:04X})")
+        what = f"method {method} of {target.obis} (short name 0x{name:04X})"
+        if returns:
+            read = await self._exchange(lambda s: s.read(name, ((0, value),)), what)
+            (answer,) = read.values
+            if isinstance(answer, DlmsError):
+                raise answer
+            return plain_value(answer)
+        result = await self._exchange(lambda s: s.write(name, value), what)
         if result.results[0] is not None:
             raise result.results[0]
+        return None
 
     async def read_clock(self) -> Any:
         """The meter's time (Clock 0.0.1.0.0.255 attribute 2), aware when it says its deviation."""
