@@ -412,6 +412,7 @@ def test_each_invocation_counter_is_stored_before_the_meter_sees_it(fleet_factor
     ("retries", -1, "retries must be an int >= 0"),
     ("timeout", float("nan"), "timeout must be a positive number of seconds"),
     ("start_rate", 0, "start_rate must be a positive number of sessions per second"),
+    ("connect_timeout", -1, "connect_timeout must be a positive number of seconds"),
     ("backoff", -0.5, "backoff must be a number of seconds >= 0"),
 ])
 def test_engine_settings_say_what_is_wrong(field, value, message):

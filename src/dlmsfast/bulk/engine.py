@@ -118,18 +118,16 @@ class EngineSettings:
                 raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
         if type(self.retries) is not int or self.retries < 0:
             raise ConfigurationError(f"retries must be an int >= 0, got {self.retries!r}")
-        for name, what in (("timeout", "seconds"), ("session_timeout", "seconds"),
-                           ("flush_interval", "seconds"), ("progress_interval", "seconds"),
-                           ("start_rate", "sessions per second")):
+        positive = [("timeout", "seconds"), ("session_timeout", "seconds"),
+                    ("flush_interval", "seconds"), ("progress_interval", "seconds"),
+                    ("start_rate", "sessions per second")]
+        if self.connect_timeout is not None:  # None: the timeout bounds the connect too
+            positive.append(("connect_timeout", "seconds"))
+        for name, what in positive:
             value = getattr(self, name)
             if type(value) not in (int, float) or not 0 < value < float("inf"):
                 raise ConfigurationError(f"{name} must be a positive number of {what}, "
                                          f"got {value!r}")
-        if self.connect_timeout is not None and (
-                type(self.connect_timeout) not in (int, float)
-                or not 0 < self.connect_timeout < float("inf")):
-            raise ConfigurationError(f"connect_timeout must be a positive number of seconds, "
-                                     f"got {self.connect_timeout!r}")
         if type(self.backoff) not in (int, float) or not 0 <= self.backoff < float("inf"):
             raise ConfigurationError(f"backoff must be a number of seconds >= 0, got {self.backoff!r}")
 
