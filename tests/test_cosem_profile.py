@@ -16,7 +16,7 @@ from gurux_dlms.enums import DataType as GDataType
 from cosem_gurux import gurux_encode
 from dlmsfast.axdr import Data, DataType, DateTime, decode, decode_typed, encode
 from dlmsfast.cosem import CaptureObjectDefinition, Obis, ProfileGeneric, ScalerUnit, Unit
-from dlmsfast.cosem.timestamps import plausible_date_time, to_timestamp
+from dlmsfast.cosem.timestamps import plausible_date_time, to_timestamp, to_timestamps
 from dlmsfast.errors import DecodeError, UsageError
 
 UTC = dt.timezone.utc
@@ -158,6 +158,26 @@ def test_to_timestamp_rules():
     assert to_timestamp(DateTime(2026, 2, 30, None, 0, 0, 0, 0, 0, 0)) == DateTime(2026, 2, 30, None, 0, 0, 0, 0, 0, 0)
     with pytest.raises(DecodeError):
         to_timestamp(b"\x07\xea")
+
+
+def test_a_column_of_date_times_converts_as_each_cell_does():
+    # one instant; UTC+01:00; hundredths unspecified; deviation unspecified;
+    # 30 February; hour 24; year unspecified; wildcard day (DST end); 0x8000
+    # deviation with a local zone given below
+    cells = [bytes.fromhex(h) for h in (
+        "07EA010104000000FF000000", "07EA0101040C1E0032FFC400", "07EA0101040C1E00FF000000",
+        "07EA01010400000000800000", "07EA021E04000000FF000000", "07EA010104180000FF000000",
+        "FFFF010104000000FF000000", "07EA0AFE07030000FF000000", "07EA0101040000000AFA6100",
+    )]
+    for local_tz in (None, ZoneInfo("Europe/Oslo")):
+        assert to_timestamps(cells, local_tz) == [to_timestamp(c, local_tz) for c in cells]
+    converted = to_timestamps(cells, ZoneInfo("Europe/Oslo"))
+    assert converted[1] == dt.datetime(2026, 1, 1, 12, 30, 0, 500000,
+                                       dt.timezone(dt.timedelta(hours=1)))
+    assert converted[3] == dt.datetime(2026, 1, 1, 0, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+    assert isinstance(converted[4], DateTime) and isinstance(converted[6], DateTime)
+    # month 13 is kept as received, not invented into a datetime
+    assert to_timestamps([bytes.fromhex("07EA0D0104000000FF000000")])[0].month == 13
 
 
 def test_malformed_buffers_raise_decode_errors():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from .._util import as_bytes, require
@@ -52,17 +53,36 @@ def to_timestamp(value: DateTime | bytes | None,
         if type(value) is not bytes:
             value = as_bytes(value, "a date-time")
         if len(value) == 12:
-            # the common case of a profile column, without making a DateTime
-            year, month, day, _, hour, minute, second, hundredths, deviation, _ = _LAYOUT.unpack(value)
-            if (year != 0xFFFF and hour < 24 and minute < 60 and second < 60
-                    and (hundredths < 100 or hundredths == 0xFF) and -1439 <= deviation <= 1439):
-                try:
-                    return _dt.datetime(year, month, day, hour, minute, second,
-                                        0 if hundredths == 0xFF else hundredths * 10000,
-                                        _ZONES.get(deviation) or _zone(deviation))
-                except ValueError:
-                    pass
+            return to_timestamps((value,), local_tz)[0]
         value = DateTime.from_bytes(value)
+    return _from_date_time(value, local_tz)
+
+
+def to_timestamps(cells: Iterable[bytes], local_tz: _dt.tzinfo | None = None) -> list:
+    """:func:`to_timestamp` of each cell of a column of 12-octet date-times
+    (``bytes`` each): the hot path of a profile read, one loop and no call per
+    cell where the cell names one instant."""
+    unpack = _LAYOUT.unpack
+    zones = _ZONES
+    datetime = _dt.datetime
+    out: list[_dt.datetime | DateTime] = []
+    append = out.append
+    for cell in cells:
+        year, month, day, _, hour, minute, second, hundredths, deviation, _ = unpack(cell)
+        if (year != 0xFFFF and hour < 24 and minute < 60 and second < 60
+                and (hundredths < 100 or hundredths == 0xFF) and -1439 <= deviation <= 1439):
+            try:
+                append(datetime(year, month, day, hour, minute, second,
+                                0 if hundredths == 0xFF else hundredths * 10000,
+                                zones.get(deviation) or _zone(deviation)))
+                continue
+            except ValueError:
+                pass
+        append(_from_date_time(DateTime.from_bytes(cell), local_tz))
+    return out
+
+
+def _from_date_time(value: DateTime, local_tz: _dt.tzinfo | None) -> _dt.datetime | DateTime:
     if any(getattr(value, name) is None for name in _NEEDED):
         return value
     if value.deviation is None:
@@ -119,4 +139,4 @@ def plausible_date_time(raw: Any) -> bool:
     )
 
 
-__all__ = ["from_timestamp", "plausible_date_time", "to_timestamp"]
+__all__ = ["from_timestamp", "plausible_date_time", "to_timestamp", "to_timestamps"]

@@ -44,7 +44,7 @@ from ...errors import DecodeError, UsageError
 from ..descriptors import CaptureObjectDefinition, SelectiveAccessDescriptor
 from ..interface import Attribute, CosemObject, Member, Method, interface_class
 from ..obis import Obis
-from ..timestamps import from_timestamp, plausible_date_time, to_timestamp
+from ..timestamps import from_timestamp, plausible_date_time, to_timestamp, to_timestamps
 from ..types import (
     DATE_TIME,
     DOUBLE_LONG_UNSIGNED,
@@ -404,6 +404,8 @@ def _choice_column(column: Column) -> bool:
 def _timestamps(values: Sequence[Any], period: int, local_tz: _dt.tzinfo | None,
                 where: str) -> list:
     """A date-time column; a null entry continues from the previous one."""
+    if all(cell.__class__ is bytes and len(cell) == 12 for cell in values):
+        return to_timestamps(values, local_tz)  # the common column, in one loop
     out = []
     previous = None
     for i, cell in enumerate(values):
