@@ -23,6 +23,7 @@ client pays it once per round trip.
         --benchmark-columns=median,mean,rounds
     python benchmarks/bench_client.py            # all figures, medians of interleaved rounds
     python benchmarks/bench_client.py --phases   # the replayed session's CPU phase by phase
+    python benchmarks/bench_client.py --pauses   # replayed after busy pauses of 0-5 ms
 
 ``DLMSFAST_SHARED=/work/shared`` where ../shared is not beside the checkout
 (a worktree).
@@ -119,7 +120,7 @@ class ReplayedBlockingMeter(ReplayedMeter):
 
     def pump(self, timeout: float) -> None:
         if self.pause:
-            time.sleep(self.pause)
+            _wait(self.pause)
         answer, self.answer = self.answer, None
         self.on_data(answer)
 
@@ -206,6 +207,34 @@ def replayed_session(loop, answers: list[bytes], pause: float = 0.0) -> None:
 def replayed_blocking_session(answers: list[bytes], pause: float = 0.0) -> None:
     with replaying(ReplayedBlockingMeter(answers, pause)):
         dlmsfast_blocking_session("tcp://127.0.0.1:1")
+
+
+class _Spin:
+    """A wait that keeps the CPU busy in C instead of sleeping: no system call,
+    no idle vCPU, and a footprint of a few cache lines (OpenSSL's PBKDF2 on
+    8-octet inputs), so that what it leaves behind is time passing and nothing
+    else. Its own CPU is counted in ``spent``, to be taken off."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        self.pbkdf2 = hashlib.pbkdf2_hmac
+        started = time.perf_counter()
+        self.pbkdf2("sha256", b"password", b"saltsalt", 20000)
+        self.per_iteration = (time.perf_counter() - started) / 20000
+        self.spent = 0.0
+
+    def __call__(self, seconds: float) -> None:
+        started = time.process_time()
+        self.pbkdf2("sha256", b"password", b"saltsalt", max(1, int(seconds / self.per_iteration)))
+        self.spent += time.process_time() - started
+
+
+_WAITER = time.sleep
+
+
+def _wait(seconds: float) -> None:
+    _WAITER(seconds)
 
 
 # --- gurux-dlms's client ---------------------------------------------------------------
@@ -295,7 +324,7 @@ class _ReplayedSocket:
 
     def recv(self, size: int) -> bytes:
         if self.pause:
-            time.sleep(self.pause)
+            _wait(self.pause)
         return next(self.next)
 
     def close(self) -> None:
@@ -549,5 +578,51 @@ def main_phases(sessions: int = 60) -> None:
     print(f"  {'whole session':42} {sum(warm) * 1e6:6.1f} / {sum(cold) * 1e6:6.1f} us")
 
 
+def _cpu_less_spin(session, sessions: int, spin: _Spin) -> float:
+    """cpu_per_session less the CPU that the spin itself used."""
+    for _ in range(2):
+        session()
+    spin.spent = 0.0
+    started = time.process_time()
+    for _ in range(sessions):
+        session()
+    return (time.process_time() - started - spin.spent) / sessions
+
+
+def main_pauses(sessions: int = 30) -> None:
+    """The same recorded sessions replayed with no socket (dlmsfast's blocking
+    Client, gurux-dlms's client), each answer handed over after a pause in which
+    the CPU stays busy in C (:class:`_Spin`): what the client does between
+    answers is unchanged, only time passes. The spin's own CPU is taken off."""
+    import statistics
+
+    global _WAITER
+    meter = GuruxMeter(*METER_OPTIONS)
+    try:
+        answers = record_answers(meter.url)
+        theirs = record_gurux_answers(meter.port)
+    finally:
+        meter.stop()
+    spin = _Spin()
+    _WAITER = spin
+    print("client CPU per replayed session (no socket), answers after a busy pause "
+          "(median of 5 interleaved rounds); the spin's own CPU taken off")
+    print(f"  {'pause':>8}  {'dlmsfast Client':>16}  {'gurux-dlms':>11}  ratio")
+    try:
+        for pause in (0.0, 0.0005, 0.001, 0.002, 0.005):
+            ours, gurux = [], []
+            for _ in range(5):
+                for figures, session, count in (
+                        (ours, lambda p=pause: replayed_blocking_session(answers, p), sessions * 4),
+                        (gurux, lambda p=pause: gurux_session(0, theirs, p), max(3, sessions // 6))):
+                    figures.append(_cpu_less_spin(session, count, spin))
+            ratio = statistics.median(g / o for g, o in zip(gurux, ours))
+            print(f"  {pause * 1e3:6.1f} ms  {statistics.median(ours) * 1e6:13.0f} us  "
+                  f"{statistics.median(gurux) * 1e3:8.2f} ms  1/{ratio:.1f}")
+    finally:
+        _WAITER = time.sleep
+
+
 if __name__ == "__main__":
-    main_phases() if sys.argv[1:] == ["--phases"] else main()
+    {"--phases": main_phases, "--pauses": main_pauses}.get(
+        sys.argv[1] if sys.argv[1:] else "", main)()
