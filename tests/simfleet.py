@@ -49,7 +49,7 @@ class SimulatorProcess:
         """AsyncClient/Client options for a row of meters.csv (with its keys)."""
         options = {"framing": row["framing"], "client": int(row["client"]),
                    "server": int(row["server"]), "auth": row["auth"],
-                   "security": row["security"]}
+                   "security": row["security"], "referencing": row.get("referencing") or "ln"}
         keys = self.keys.get(row["key_id"]) if row["key_id"] else None
         if keys:
             if row["auth"] == "lls":

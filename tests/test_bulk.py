@@ -108,13 +108,16 @@ def stored(store: Path) -> dict[str, list[tuple]]:
 
 
 def test_500_mixed_meters_read_completely_each_reading_once(fleet_factory, tmp_path):
-    fleet = fleet_factory(500, "--framing", "mixed", "--auth", "mixed", "--security", "mixed")
+    fleet = fleet_factory(500, "--framing", "mixed", "--auth", "mixed", "--security", "mixed",
+                          "--referencing", "mixed")
     store = tmp_path / "readings.db"
     status, summary, _ = bulk(fleet, store)
     assert status == 0
     assert summary["meters"] == summary["succeeded"] == 500 and summary["failed"] == 0
     meters = read_meters(fleet.meters_csv)
     assert {m.framing for m in meters} == {"wrapper", "hdlc"}
+    # half the fleet speaks only short names (Association SN), read the same way
+    assert {m.referencing for m in meters} == {"ln", "sn"}
     assert {(m.auth, m.security) for m in meters} >= {("none", "none"), ("lls", "auth"),
                                                       ("hls-gmac", "authenc"), ("none", "enc")}
     got = stored(store)
@@ -304,6 +307,11 @@ def test_plan_and_inputs_say_what_is_wrong(tmp_path):
     meters = tmp_path / "meters.csv"
     meters.write_text("id,url\nm1,tcp://127.0.0.1:1\nm1,tcp://127.0.0.1:2\n")
     with pytest.raises(ConfigurationError, match="repeated"):
+        read_meters(meters)
+    meters.write_text("id,url,referencing\nm1,tcp://127.0.0.1:1,SN\nm2,tcp://127.0.0.1:2,\n")
+    assert [m.referencing for m in read_meters(meters)] == ["sn", "ln"]
+    meters.write_text("id,url,referencing\nm1,tcp://127.0.0.1:1,short\n")
+    with pytest.raises(ConfigurationError, match="line 2: referencing 'short' is ln"):
         read_meters(meters)
     keys = tmp_path / "keys.toml"
     keys.write_text('["k1"]\nek = "00112233445566778899AABBCCDDEEFF"\nak = "00" = broken\n')

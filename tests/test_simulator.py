@@ -36,16 +36,18 @@ def run(coroutine, timeout: float = 30.0):
 
 @pytest.fixture(scope="module")
 def fleet():
-    # 24 meters: every framing x authentication x security (see FleetConfig "mixed")
-    process = SimulatorProcess("--meters", "24", "--framing", "mixed", "--auth", "mixed",
-                               "--security", "mixed", "--profile-rows", "96")
+    # 48 meters: every framing x authentication x security x referencing (see
+    # FleetConfig "mixed")
+    process = SimulatorProcess("--meters", "48", "--framing", "mixed", "--auth", "mixed",
+                               "--security", "mixed", "--referencing", "mixed",
+                               "--profile-rows", "96")
     yield process
     process.stop()
 
 
 def test_the_mixed_fleet_covers_every_configuration(fleet):
-    combos = {(m["framing"], m["auth"], m["security"]) for m in fleet.meters}
-    assert len(combos) == 24
+    combos = {(m["framing"], m["auth"], m["security"], m["referencing"]) for m in fleet.meters}
+    assert len(combos) == 48
     assert {m["client"] for m in fleet.meters} == {"16", "2", "17", "1"}
     # the keys file holds a table for every meter that needs one, and nothing for the others
     for m in fleet.meters:
@@ -69,7 +71,7 @@ async def _read_everything(url: str, options: dict) -> dict:
         return out
 
 
-@pytest.mark.parametrize("index", range(24))
+@pytest.mark.parametrize("index", range(48))
 def test_our_client_reads_every_configuration(fleet, index):
     row = fleet.meters[index]
     k = meter_index(row["id"])
@@ -125,6 +127,51 @@ def test_object_list_access_rights_and_clock_setting():
     assert names["0.0.1.0.0.255"].access_rights.can_write(2)
     assert not names["1.0.1.8.0.255"].access_rights.can_write(2)
     assert not names["0.0.40.0.0.255"].access_rights.can_read(7)
+    assert abs((clock - when).total_seconds()) < 2
+
+
+def test_short_names_follow_the_blue_book_and_the_same_rules():
+    from dlmsfast.cosem import AssociationSN, make_object
+
+    async def scenario():
+        config = FleetConfig(meters=1, base_port=0, referencing="sn", auth="hls-gmac",
+                             security="authenc", fixed_time=FIXED_TIME)
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            async with AsyncClient(sim.url(0), timeout=5, referencing="sn", client=spec.client,
+                                   auth="hls-gmac", security="authenc", ek=keys["ek"],
+                                   ak=keys["ak"], system_title=keys["system_title"]) as meter:
+                elements = await meter.object_list()
+                rights = (await meter.get(12, "0.0.40.0.0.255", 3))
+                voltage = await meter.read("1.0.32.7.0.255")
+                with pytest.raises(errors.DataAccessError):
+                    await meter.write("1.0.1.8.0.255", 5)
+                with pytest.raises(errors.DataAccessError):  # register reset: not granted
+                    await meter.call("1.0.1.8.0.255", 1, 0)
+                when = _dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+                await meter.set_clock(when)
+                clock = await meter.read_clock()
+                return elements, rights, voltage, clock, when
+
+    elements, rights, voltage, clock, when = run(scenario())
+    bases = {str(e.logical_name): e.base_name for e in elements}
+    # the current association's Association SN at 0xFA00; the others by 0x100
+    assert bases["0.0.40.0.0.255"] == 0xFA00
+    assert sorted(b for n, b in bases.items() if n != "0.0.40.0.0.255") == \
+        [0x100 * (i + 1) for i in range(len(bases) - 1)]
+    assert {e.class_id for e in elements if str(e.logical_name) == "0.0.40.0.0.255"} == {12}
+    access = AssociationSN("0.0.40.0.0.255", version=2)
+    access.decode_attribute(3, rights)
+    by_base = {r.base_name: r for r in access.access_rights_list}
+    assert set(by_base) == set(bases.values())
+    clock_rights = {a.attribute_id: a.access_mode for a in by_base[bases["0.0.1.0.0.255"]].attribute_access}
+    assert int(clock_rights[2]) == 3 and int(clock_rights[3]) == 1  # time writable, zone not
+    # what the short names reach: the register's scaler_unit (base + 0x10) scales
+    expected = expected_register(0, "1.0.32.7.0.255", FIXED_TIME)
+    assert (voltage.value, voltage.scaled) == (expected.value, expected.scaled)
+    register = make_object(3, "1.0.32.7.0.255")
+    assert register.attribute_short_name(bases["1.0.32.7.0.255"], 3) == bases["1.0.32.7.0.255"] + 0x10
     assert abs((clock - when).total_seconds()) < 2
 
 

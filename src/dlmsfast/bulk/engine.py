@@ -522,6 +522,7 @@ class _ShardReader:
                 on_invocation_counter=counters.hook(meter.id))
         return AsyncClient(meter.url, framing=meter.framing, client=meter.client,
                            server=meter.server, auth=meter.auth, security=meter.security,
+                           referencing=meter.referencing,
                            timeout=self.settings.timeout,
                            connect_timeout=self.settings.connect_timeout, trace=traffic,
                            security_context=context, **options), context

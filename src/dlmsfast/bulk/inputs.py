@@ -41,7 +41,8 @@ if sys.version_info >= (3, 11):
 else:  # the same parser before it joined the standard library
     import tomli as tomllib
 
-METER_COLUMNS = ("id", "url", "framing", "client", "server", "auth", "security", "key_id")
+METER_COLUMNS = ("id", "url", "framing", "client", "server", "auth", "security", "key_id",
+                 "referencing")
 _KEY_FIELDS = ("ek", "ak", "system_title", "password")
 
 
@@ -57,6 +58,7 @@ class MeterRow:
     auth: str = "none"
     security: str = "none"
     key_id: str = ""
+    referencing: str = "ln"
 
 
 def _address(text: str, what: str, line: int) -> int:
@@ -70,8 +72,9 @@ def _address(text: str, what: str, line: int) -> int:
 
 
 def read_meters(path) -> list[MeterRow]:
-    """The rows of a meters CSV (header ``id,url,framing,client,server,auth,security,key_id``;
-    framing..key_id may be empty for their defaults). Ids must be unique."""
+    """The rows of a meters CSV (header ``id,url,framing,client,server,auth,security,key_id``
+    and optionally ``referencing``: ``ln`` or ``sn`` for meters that speak only short
+    names; every column after url may be empty for its default). Ids must be unique."""
     rows: list[MeterRow] = []
     seen: set[str] = set()
     try:
@@ -92,6 +95,10 @@ def read_meters(path) -> list[MeterRow]:
             if meter_id in seen:
                 raise ConfigurationError(f"meters file line {line}: meter id {meter_id!r} repeated")
             seen.add(meter_id)
+            referencing = (record.get("referencing") or "").strip().lower() or "ln"
+            if referencing not in ("ln", "sn"):
+                raise ConfigurationError(f"meters file line {line}: referencing {referencing!r} "
+                                         "is ln (logical names) or sn (short names)")
             rows.append(MeterRow(
                 id=meter_id, url=url,
                 framing=(record.get("framing") or "").strip() or "wrapper",
@@ -99,7 +106,7 @@ def read_meters(path) -> list[MeterRow]:
                 server=_address((record.get("server") or "1").strip(), "server", line),
                 auth=(record.get("auth") or "").strip() or "none",
                 security=(record.get("security") or "").strip() or "none",
-                key_id=(record.get("key_id") or "").strip()))
+                key_id=(record.get("key_id") or "").strip(), referencing=referencing))
     return rows
 
 

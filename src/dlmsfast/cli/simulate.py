@@ -46,7 +46,7 @@ def _latency(text: str) -> tuple[float, float]:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from ..simulator.fleet import AUTHS, FRAMINGS, SECURITIES
+    from ..simulator.fleet import AUTHS, FRAMINGS, REFERENCINGS, SECURITIES
 
     p = subparsers.add_parser(
         "simulate", help="serve simulated meters on loopback (tests, demos, benchmarks)",
@@ -66,6 +66,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(2 for none with ciphering); mixed: meter index mod 3")
     p.add_argument("--security", choices=SECURITIES, default="none",
                    help="security policy of that association; mixed: (index // 3) mod 4")
+    p.add_argument("--referencing", choices=REFERENCINGS, default="ln",
+                   help="logical names (ln, default) or short names (sn: Association SN, "
+                        "as older meters); mixed: (index // 24) mod 2")
     p.add_argument("--profile-rows", type=_number, default=96, metavar="R",
                    help="load profile depth (rows of 900 s; default 96)")
     p.add_argument("--latency", type=_latency, metavar="MS|MIN-MAX",
@@ -122,7 +125,7 @@ def _config(args: argparse.Namespace):
         seed=args.seed, fixed_time=args.fixed_time, max_pdu=args.max_pdu,
         hdlc_max_info=args.hdlc_max_info, hdlc_window=args.hdlc_window,
         general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout,
-        push_to=args.push_to, push_interval=args.push_interval)
+        push_to=args.push_to, push_interval=args.push_interval, referencing=args.referencing)
 
 
 def _ephemeral_overlap(config) -> Optional[str]:
@@ -146,6 +149,8 @@ def _announce(config, ports: list[int]) -> None:
              else f"{len(ports)} ports")
     print(f"dlmsfast simulate: {config.meters} meters on {config.host} {where} "
           f"(framing {config.framing}, auth {config.auth}, security {config.security}"
+          f"{', short names' if config.referencing == 'sn' else ''}"
+          f"{', logical and short names' if config.referencing == 'mixed' else ''}"
           f"{', faults ' + config.faults if config.faults else ''}"
           f"{', pushing to ' + config.push_to if config.push_to else ''}"
           f"{f' every {config.push_interval:g} s' if config.push_interval else ''})",

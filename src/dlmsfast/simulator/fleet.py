@@ -9,6 +9,7 @@ Meter k of a fleet of N with D logical devices per port::
     framing         wrapper | hdlc | mixed       (mixed: by port, 12 ports of each in turn)
     auth            none | lls | hls-gmac | mixed (mixed: k mod 3)
     security        none | auth | enc | authenc | mixed  (mixed: k // 3 mod 4)
+    referencing     ln | sn | mixed              (logical or short names; mixed: k // 24 mod 2)
     client address  16 (none, unciphered), 2 (none, ciphered), 17 (LLS), 1 (HLS-GMAC);
                     the public client 16 (no authentication, no ciphering) is always
                     accepted besides, for the IDIS invocation-counter pre-read
@@ -24,7 +25,7 @@ sends; ``push_interval`` makes every meter push every so many seconds (see
 
 ``write_meters(path)`` and ``write_keys(path)`` write the files ``dlmsfast bulk``
 reads: meters.csv with the columns ``id,url,framing,client,server,auth,
-security,key_id`` and keys.toml with one table per key id (``ek``, ``ak``,
+security,key_id,referencing`` and keys.toml with one table per key id (``ek``, ``ak``,
 ``system_title`` -- the client's --, and ``password`` for LLS).
 """
 from __future__ import annotations
@@ -47,6 +48,8 @@ from ..apdu import (
     ExceptionServiceError,
     ExceptionStateError,
 )
+from ..axdr import Data, DataType
+from ..cosem.descriptors import SelectiveAccessDescriptor
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
 from ..security import SecurityContext
@@ -69,6 +72,7 @@ from .._util import require, shown
 FRAMINGS = ("wrapper", "hdlc", "mixed")
 AUTHS = ("none", "lls", "hls-gmac", "mixed")
 SECURITIES = ("none", "auth", "enc", "authenc", "mixed")
+REFERENCINGS = ("ln", "sn", "mixed")
 _MECHANISM_IDS = {"none": 0, "lls": 1, "hls-gmac": 5}
 _CIPHERED_TAGS = frozenset(GLO_TAG.values()) | frozenset(DED_TAG.values()) | {0xDB, 0xDC, 0xDD}
 _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
@@ -78,11 +82,11 @@ _GC_GEN0 = 20_000  # allocations between gen-0 collections while serving
 _PUBLIC_ACCESS = ClientAccess(client_address=PUBLIC_CLIENT)  # no keys: one for the fleet
 
 
-@lru_cache(maxsize=2)
-def _conformance(general_protection: bool) -> Conformance:
+@lru_cache(maxsize=4)
+def _conformance(general_protection: bool, short_names: bool = False) -> Conformance:
     """What the meters offer (computed once: each meter makes its settings on its
     first association, in the middle of serving)."""
-    conformance = ServerSettings().conformance
+    conformance = ServerSettings(logical_name_referencing=not short_names).conformance
     if not general_protection:
         conformance &= ~conformance.GENERAL_PROTECTION
     return conformance
@@ -143,6 +147,7 @@ class FleetConfig:
     idle_timeout: Optional[float] = 120.0
     push_to: Optional[str] = None
     push_interval: Optional[float] = None
+    referencing: str = "ln"
 
     def __post_init__(self) -> None:
         for name in ("meters", "base_port", "devices_per_port", "profile_rows", "seed",
@@ -150,7 +155,7 @@ class FleetConfig:
             value = getattr(self, name)
             if type(value) is not int:
                 raise UsageError(f"{name} must be an int, got {shown(value)}")
-        for name in ("framing", "auth", "security", "faults", "host"):
+        for name in ("framing", "auth", "security", "faults", "host", "referencing"):
             require(getattr(self, name), str, name)
         check_latency(self.latency)
         require(self.fixed_time, (_dt.datetime, type(None)), "fixed_time")
@@ -162,7 +167,8 @@ class FleetConfig:
             raise UsageError("a fleet has at least one meter")
         for name, value, allowed in (("framing", self.framing, FRAMINGS),
                                      ("auth", self.auth, AUTHS),
-                                     ("security", self.security, SECURITIES)):
+                                     ("security", self.security, SECURITIES),
+                                     ("referencing", self.referencing, REFERENCINGS)):
             if value not in allowed:
                 raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {shown(value)}")
         if not 1 <= self.devices_per_port <= 100:
@@ -199,6 +205,7 @@ class MeterSpec:
     security: str
     client: int
     faults: MeterFaults
+    referencing: str = "ln"
 
     @property
     def key_id(self) -> str:
@@ -230,12 +237,16 @@ def meter_specs(config: FleetConfig) -> list[MeterSpec]:
         auth = config.auth if config.auth != "mixed" else ("none", "lls", "hls-gmac")[k % 3]
         security = config.security if config.security != "mixed" else (
             ("none", "auth", "enc", "authenc")[(k // 3) % 4])
+        # by 24s: with framing (by 12 ports) and auth x security (by 12 meters), every
+        # combination appears in 48 meters
+        referencing = config.referencing if config.referencing != "mixed" else (
+            ("ln", "sn")[(k // 24) % 2])
         specs.append(MeterSpec(
             index=k, id=f"sim-{k:0{width}d}",
             port=config.base_port + port_index if config.base_port else 0,
             server=1 + k % config.devices_per_port, framing=framing, auth=auth,
             security=security, client=client_address_for(auth, security),
-            faults=faults.get(k, NO_FAULTS)))
+            faults=faults.get(k, NO_FAULTS), referencing=referencing))
     return specs
 
 
@@ -283,9 +294,11 @@ class SimulatedMeter:
             entries = []
         policy = self._policy = AuthenticationPolicy(entries)
         challenge = config.challenge
+        short_names = spec.referencing == "sn"
         settings = ServerSettings(
             system_title=title, max_receive_pdu_size=config.max_pdu,
-            conformance=_conformance(config.general_protection))
+            conformance=_conformance(config.general_protection, short_names),
+            logical_name_referencing=not short_names)
         if challenge is not None:  # a fixed challenge (tests): else the default's random ones
             settings = dataclasses.replace(settings, challenge=lambda: challenge)
         self._settings = settings
@@ -391,15 +404,66 @@ class Association:
                 out.append(session.respond_action(
                     event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
             elif isinstance(event, ev.ReadRequested):
-                out.append(session.respond_read(
-                    event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
+                if faults.exception_response:
+                    out.append(_EXCEPTION)
+                    continue
+                parameters = event.parameters or (None,) * len(event.base_names)
+                out.append(session.respond_read(event, [
+                    self._read_short_name(name, parameter)
+                    for name, parameter in zip(event.base_names, parameters)]))
             elif isinstance(event, ev.WriteRequested):
-                out.append(session.respond_write(
-                    event, [DataAccessResult.OBJECT_UNDEFINED] * len(event.base_names)))
+                out.append(session.respond_write(event, [
+                    self._write_short_name(name, value)
+                    for name, value in zip(event.base_names, event.values)]))
         if faults.wrong_tag:
             out = [_flip_last(apdu) if (apdu and apdu[0] in _CIPHERED_TAGS) or i == pass4
                    else apdu for i, apdu in enumerate(out)]
         return out
+
+
+    def _read_short_name(self, name: int, parameter) -> Data | DataAccessResult:
+        """A short-name read: an attribute (``parameter``: its selective access,
+        (selector, parameters)), or a method invoked with parameters
+        (parameterized access), whose answer is null-data on success."""
+        target = self.meter.model.catalog.names.get(name)
+        if target is None:
+            return DataAccessResult.OBJECT_UNDEFINED
+        kind, class_id, obis, index = target
+        if kind == "method":
+            return _method_answer(invoke_method(self.meter, class_id, obis, index,
+                                                parameter[1] if parameter else None), _NULL)
+        selection = None
+        if parameter is not None:
+            try:
+                selection = SelectiveAccessDescriptor(*parameter)
+            except DlmsError:
+                return DataAccessResult.OTHER_REASON
+        return self.meter.model.get_data(class_id, obis, index, selection, self.view)
+
+    def _write_short_name(self, name: int, value: Data) -> DataAccessResult:
+        """A short-name write: an attribute's new value, or a method invoked."""
+        target = self.meter.model.catalog.names.get(name)
+        if target is None:
+            return DataAccessResult.OBJECT_UNDEFINED
+        kind, class_id, obis, index = target
+        if kind == "method":
+            return _method_answer(invoke_method(self.meter, class_id, obis, index, value),
+                                  DataAccessResult.SUCCESS)
+        return self.meter.model.set(class_id, obis, index, value)
+
+
+_NULL = Data(DataType.NULL_DATA, None)
+
+
+def _method_answer(result: ActionResult, success):
+    """An ActionResult as a short-name answer: ``success``, else the
+    data-access-result of the same code (the two tables share their codes)."""
+    if result is ActionResult.SUCCESS:
+        return success
+    try:
+        return DataAccessResult(int(result))
+    except ValueError:
+        return DataAccessResult.OTHER_REASON
 
 
 def _flip_last(apdu: bytes) -> bytes:
@@ -439,22 +503,22 @@ class MeterSimulator:
             self.clock = lambda: seconds
         else:
             self.clock = _time.time
-        self.catalogs: dict[str, Catalog] = {}
+        self.catalogs: dict[tuple[str, str], Catalog] = {}
         self.meters: dict[int, SimulatedMeter] = {}
         self.server: Optional[MeterServer] = None
         self.pusher: Optional[Pusher] = None
         self.port_of: dict[int, int] = {}
 
-    def _catalog(self, security: str) -> Catalog:
-        catalog = self.catalogs.get(security)
+    def _catalog(self, security: str, referencing: str) -> Catalog:
+        catalog = self.catalogs.get((security, referencing))
         if catalog is None:
             conformance = ServerSettings().conformance
             push_to = self.config.push_to
-            catalog = self.catalogs[security] = Catalog(
+            catalog = self.catalogs[(security, referencing)] = Catalog(
                 self.config.profile_rows, SECURITY_BITS[security], self.config.max_pdu,
                 int(conformance),
                 push_destination(push_to) if push_to else DEFAULT_PUSH_DESTINATION,
-                push_spread(self.config.push_interval))
+                push_spread(self.config.push_interval), short_names=referencing == "sn")
         return catalog
 
     def _ports(self) -> list[MeterPort]:
@@ -462,7 +526,8 @@ class MeterSimulator:
         grouped: dict[int, list[SimulatedMeter]] = {}
         for k in self.indexes:
             spec = self.specs[k]
-            meter = SimulatedMeter(spec, config, self._catalog(spec.security), self.clock)
+            meter = SimulatedMeter(spec, config, self._catalog(spec.security, spec.referencing),
+                                   self.clock)
             self.meters[k] = meter
             grouped.setdefault(k // config.devices_per_port, []).append(meter)
         parameters = HdlcParameters(config.hdlc_max_info, config.hdlc_max_info,
@@ -513,15 +578,15 @@ class MeterSimulator:
         return spec.url(self.config.host, self.port_of.get(index))
 
     def write_meters(self, path, indexes: Optional[Sequence[int]] = None) -> None:
-        """meters.csv: ``id,url,framing,client,server,auth,security,key_id``."""
+        """meters.csv: ``id,url,framing,client,server,auth,security,key_id,referencing``."""
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(("id", "url", "framing", "client", "server", "auth", "security",
-                             "key_id"))
+                             "key_id", "referencing"))
             for k in indexes if indexes is not None else range(self.config.meters):
                 spec = self.specs[k]
                 writer.writerow((spec.id, self.url(k), spec.framing, spec.client, spec.server,
-                                 spec.auth, spec.security, spec.key_id))
+                                 spec.auth, spec.security, spec.key_id, spec.referencing))
 
     def write_keys(self, path, indexes: Optional[Sequence[int]] = None) -> None:
         """keys.toml: one table per key id with ek, ak, system_title (the client's)
@@ -569,5 +634,6 @@ async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None
     return simulator.sessions
 
 
-__all__ = ["AUTHS", "FRAMINGS", "FleetConfig", "MeterSimulator", "MeterSpec", "SECURITIES",
+__all__ = ["AUTHS", "FRAMINGS", "FleetConfig", "MeterSimulator", "MeterSpec", "REFERENCINGS",
+           "SECURITIES",
            "SimulatedMeter", "client_address_for", "meter_index", "meter_specs", "run_fleet"]

@@ -13,6 +13,7 @@ object             class (v)   attributes served                      values
 1.0.99.1.0.255     Profile 7   1-8; buffer whole, by range, by entry  load profile
 0.0.99.98.0.255    Profile 7   1-8; the same access                   event log
 0.0.40.0.0.255     Assoc LN 15 1-9 (v1); 7 secret: no access          this association
+  (short names)    Assoc SN 12 1-4 (v2), base name 0xFA00             the object list
 0.0.43.0.0.255     Security 64 1-5 (v0)                               policy, titles
 0.0.25.9.0.255     Push 40     1-7 (v0); method 1 push                :data:`PUSH_OBJECTS`
 =================  ==========  =====================================  ==========
@@ -20,6 +21,12 @@ object             class (v)   attributes served                      values
 Setting the clock (clock synchronisation) moves that meter's clock attribute
 only; its registers and profiles keep following the fleet's time, so that
 :mod:`dlmsfast.simulator.data` still says what they hold.
+
+A meter that speaks short names (``short_names``) lists its objects in
+Association SN instead, each under a base name (0x0100, 0x0200, ... in the
+order above; Association SN at 0xFA00, the Blue Book's name for the current
+association); an attribute's short name is base + 8 * (index - 1), a method's
+base + its class's offset (:meth:`~dlmsfast.cosem.CosemObject.method_short_name`).
 
 What is the same for every meter of a fleet (capture objects, scaler_units,
 the object list...) is encoded once in a :class:`Catalog`; a meter adds its
@@ -38,6 +45,7 @@ from ..apdu import DataAccessResult
 from ..axdr import BitString, Data, DataType, DateTime, TypeDescription, decode_typed, encode
 from ..cosem import (
     AssociationLN,
+    AssociationSN,
     AttributeAccessMode,
     CaptureObjectDefinition,
     Clock,
@@ -50,6 +58,8 @@ from ..cosem import (
     Register,
     ScalerUnit,
     SecuritySetup,
+    SnAccessRight,
+    SnObjectListElement,
     Unit,
 )
 from ..cosem.classes.association_ln import mechanism_name
@@ -71,6 +81,7 @@ EVENT_LOG = Obis.parse(d.EVENT_LOG)
 ASSOCIATION = Obis.parse("0.0.40.0.0.255")
 SECURITY_SETUP = Obis.parse("0.0.43.0.0.255")
 PUSH_SETUP = Obis.parse("0.0.25.9.0.255")
+SN_ASSOCIATION_BASE = 0xFA00  # Association SN of the current association (Blue Book)
 
 _REGISTER_TYPES = {
     "1.0.1.8.0.255": DataType.DOUBLE_LONG_UNSIGNED,
@@ -174,13 +185,18 @@ class Catalog:
     def __init__(self, profile_rows: int = 96, security_policy: int = 0,
                  max_pdu: int = 1024, conformance: int = 0,
                  push_destination: SendDestinationAndMethod = DEFAULT_PUSH_DESTINATION,
-                 push_spread: int = 0) -> None:
+                 push_spread: int = 0, short_names: bool = False) -> None:
         self.profile_rows = profile_rows
         self.push_destination = push_destination
+        self.short_names = short_names
         objects = self._objects(profile_rows, security_policy, max_pdu, conformance,
                                 push_destination, push_spread)
         self.static: dict[tuple, Data] = {}
         self.classes: dict[Obis, int] = {}
+        # short name -> ("attribute" | "method", class_id, logical name, index)
+        self.names: dict[int, tuple[str, int, Obis, int]] = {}
+        if short_names:
+            objects = [obj for obj in objects if obj.class_id != 15]
         for obj in objects:
             self.classes[obj.logical_name] = obj.class_id
             for attribute in obj.attribute_table(obj.version):
@@ -202,11 +218,43 @@ class Catalog:
             if obj.class_id == 40:
                 overrides[("method", 1)] = MethodAccessMode.ACCESS
             elements.append(ObjectListElement.of(obj, overrides=overrides))
-        association = AssociationLN(ASSOCIATION, version=1, object_list=tuple(elements))
-        self.static[(15, ASSOCIATION, 2)] = association.encode_attribute(2)
+        if short_names:
+            self._list_short_names(objects, elements)
+        else:
+            association = AssociationLN(ASSOCIATION, version=1, object_list=tuple(elements))
+            self.static[(15, ASSOCIATION, 2)] = association.encode_attribute(2)
         self.object_list = tuple(elements)
         # what a GET sends, A-XDR encoded once
         self.octets: dict[tuple, bytes] = {key: encode(value) for key, value in self.static.items()}
+
+    def _list_short_names(self, objects: list, elements: list) -> None:
+        """Association SN (version 2) in place of Association LN: the objects under
+        their base names, the same access rights, and the short-name table."""
+        bases = [0x0100 * (i + 1) for i in range(len(objects))]
+        shell = AssociationSN(ASSOCIATION, version=2)
+        objects = [*objects, shell]
+        bases.append(SN_ASSOCIATION_BASE)
+        rights = [element.access_rights for element in elements]
+        # Association SN's own methods: reply_to_HLS_authentication (8) callable
+        rights.append(ObjectListElement.of(
+            shell, overrides={("method", 8): MethodAccessMode.ACCESS}).access_rights)
+        association = AssociationSN(
+            ASSOCIATION, version=2, security_setup_reference=SECURITY_SETUP,
+            object_list=tuple(SnObjectListElement(base, obj.class_id, obj.version, obj.logical_name)
+                              for base, obj in zip(bases, objects)),
+            access_rights_list=tuple(SnAccessRight(base, right.attribute_access, right.method_access)
+                                     for base, right in zip(bases, rights)))
+        self.classes[ASSOCIATION] = 12
+        for index in (1, 2, 3, 4):
+            self.static[(12, ASSOCIATION, index)] = association.encode_attribute(index)
+        for base, obj in zip(bases, objects):
+            for attribute in obj.attribute_table(obj.version):
+                self.names[obj.attribute_short_name(base, attribute.index)] = (
+                    "attribute", obj.class_id, obj.logical_name, attribute.index)
+            if obj.sn_first_method_offset is not None:
+                for method in obj.method_table(obj.version):
+                    self.names[obj.method_short_name(base, method.index)] = (
+                        "method", obj.class_id, obj.logical_name, method.index)
 
     @staticmethod
     def _objects(rows: int, policy: int, max_pdu: int, conformance: int,
