@@ -89,12 +89,20 @@ def _silent_server():
     return listener, accepted
 
 
-def test_silent_meter_times_out():
+@pytest.mark.parametrize("ciphered", [False, True])
+def test_silent_meter_times_out(ciphered):
+    # a meter that cannot decipher the InitiateRequest often stays silent (the gurux
+    # meter over HDLC does): after a ciphered AARQ the timeout suspects the keys too
+    options = client_options("hls-gmac", "authenc") if ciphered else {}
     listener, accepted = _silent_server()
     try:
         port = listener.getsockname()[1]
-        with pytest.raises(TimeoutError, match="did not answer the association request"):
-            Client(f"tcp://127.0.0.1:{port}", timeout=0.3).open()
+        with pytest.raises(TimeoutError, match="did not answer the association request") as caught:
+            Client(f"tcp://127.0.0.1:{port}", timeout=0.3, **options).open()
+        message = str(caught.value)
+        assert "wrong client/server address" in message
+        assert ("AARQ was ciphered: wrong keys" in message) == ciphered
+        assert EK.hex() not in message.lower()
         # the client closed its end: the meter side reads end-of-stream
         conn, _ = accepted[0]
         conn.settimeout(2)

@@ -134,3 +134,26 @@ def test_trace_lines(frame, line):
     from dlmsfast.cli.read import describe_frame
 
     assert describe_frame(bytes.fromhex(frame)).startswith(line)
+
+
+def test_trace_hides_the_password_and_names_later_segments(capsys):
+    # HDLC with 128-octet information fields: the object list (read for the class)
+    # comes in several segments; only the first carries the LLC header and an APDU tag
+    hdlc = GuruxMeter("--hdlc", "--auth", "low", "--deterministic")
+    try:
+        status, out, err = run(capsys, hdlc.url, "--framing", "hdlc", "--client", "17",
+                               "--auth", "lls", "--password", "12345678", "--trace",
+                               "1.0.2.8.0.255")
+    finally:
+        hdlc.stop()
+    assert status == 0 and "0.980 Wh" in out
+    assert b"12345678".hex().upper() not in err and "AC0A8008" + "**" * 8 in err
+    inbound = [line.strip() for line in err.splitlines() if line.startswith("   HDLC I 1->17")]
+    continued = [line for line in inbound if line.endswith("(continues the APDU)")]
+    assert len(continued) >= 2
+    previous_segmented = False
+    for line in inbound:
+        assert line.endswith("(continues the APDU)") == previous_segmented, line
+        previous_segmented = " segmented" in line
+    assert not any(kind in line for line in inbound
+                   for kind in ("data-notification", "opaque", "initiateRequest"))

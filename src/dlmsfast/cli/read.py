@@ -14,6 +14,7 @@ import sys
 from typing import Any, Optional
 
 from ..errors import DlmsError, UsageError
+from ..client.requests import secret_argument
 from ..transport.loop import run as run_loop
 
 AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256")
@@ -85,7 +86,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="seconds to wait for each answer (default 10)")
     p.add_argument("--connect-timeout", type=float, metavar="S",
                    help="seconds to wait for the connection (default: the --timeout)")
-    p.add_argument("--trace", action="store_true", help="print every frame in and out (stderr)")
+    p.add_argument("--trace", action="store_true",
+                   help="print every frame in and out (stderr; the password shown as **)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
     p.__class__ = _intermixed(type(p))
@@ -222,12 +224,34 @@ def _print_text(results: list[dict[str, Any]]) -> None:
 # --- the run -------------------------------------------------------------------------------
 
 class _Tracer:
-    """--trace: each frame as hex and one decoded line, on stderr."""
+    """--trace: each frame as hex and one decoded line, on stderr. The password
+    (LLS sends it in clear in the AARQ) is shown as ``**`` per octet; the HDLC
+    segments after the first of a long APDU are named as such (they carry no
+    LLC header and no APDU tag of their own)."""
+
+    def __init__(self, password: Optional[bytes] = None) -> None:
+        self._password = password
+        self._segmenting = {"in": False, "out": False}
 
     def __call__(self, direction: str, frame: bytes) -> None:
         arrow = ">>" if direction == "out" else "<<"
-        print(f"{arrow} {frame.hex().upper()}", file=sys.stderr)
-        print(f"   {describe_frame(frame)}", file=sys.stderr)
+        print(f"{arrow} {self._hex(bytes(frame))}", file=sys.stderr)
+        continued = self._segmenting[direction]
+        text = describe_frame(frame, continued=continued)
+        if text.startswith("HDLC I "):
+            self._segmenting[direction] = " segmented" in text
+        print(f"   {text}", file=sys.stderr)
+
+    def _hex(self, frame: bytes) -> str:
+        shown = frame.hex().upper()
+        secret = self._password
+        if not secret:
+            return shown
+        start = frame.find(secret)
+        while start >= 0:  # whole octets only, wherever the password sits
+            shown = shown[:2 * start] + "**" * len(secret) + shown[2 * (start + len(secret)):]
+            start = frame.find(secret, start + len(secret))
+        return shown
 
 
 def _address(address) -> str:
@@ -235,8 +259,9 @@ def _address(address) -> str:
     return str(address.upper) if address.lower is None else f"{address.upper}/{address.lower}"
 
 
-def describe_frame(frame: bytes) -> str:
-    """One line saying what a frame is (wrapper or HDLC, addresses, APDU kind)."""
+def describe_frame(frame: bytes, continued: bool = False) -> str:
+    """One line saying what a frame is (wrapper or HDLC, addresses, APDU kind);
+    ``continued``: an HDLC I-frame that carries a later segment of an APDU."""
     from ..wrapper import payload_kind
 
     try:
@@ -251,8 +276,11 @@ def describe_frame(frame: bytes) -> str:
                     + (f" N(R)={control.nr}" if control.nr is not None else "")
                     + (" segmented" if parsed.segmented else ""))
             if parsed.information and control.kind.name == "I":
-                _, apdu = split_llc(parsed.information)
-                text += f" {payload_kind(apdu)}"
+                if continued:
+                    text += " (continues the APDU)"
+                else:
+                    _, apdu = split_llc(parsed.information)
+                    text += f" {payload_kind(apdu)}"
             return text
         if frame[:2] == b"\x00\x01" and len(frame) >= 8:
             source = int.from_bytes(frame[2:4], "big")
@@ -344,6 +372,7 @@ def run(args: argparse.Namespace) -> int:
         print("dlmsfast read: error: --from/--to go with --profile", file=sys.stderr)
         return 2
     try:
+        keys = _key_options(args)
         options = dict(
             framing=args.framing, client=args.client, server=args.server,
             server_physical=args.server_physical, auth=args.auth, security=args.security,
@@ -351,7 +380,8 @@ def run(args: argparse.Namespace) -> int:
             invocation_counter=args.invocation_counter,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
             referencing=args.referencing,
-            trace=_Tracer() if args.trace else None, **_key_options(args),
+            trace=_Tracer(secret_argument(keys["password"], "password")) if args.trace else None,
+            **keys,
         )
         if args.probe_addresses:
             addresses = run_loop(_probe(args, options))

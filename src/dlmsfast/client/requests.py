@@ -31,6 +31,7 @@ from ..errors import (
     TagError,
     UsageError,
 )
+from ..errors import TimeoutError as DlmsTimeout
 from ..security import SecurityContext
 from ..session import State
 from ..session import events as ev
@@ -314,6 +315,13 @@ class AsyncClient:
         try:
             self.association = await self._exchange(ClientSession.associate,
                                                      "the association request (AARQ)")
+        except DlmsTimeout as exc:
+            await self._conn.close()
+            if not self._settings.security:
+                raise
+            # a meter that cannot decipher the AARQ's InitiateRequest often says nothing
+            raise DlmsTimeout(f"{exc} The AARQ was ciphered: wrong keys or a wrong "
+                              "system title also leave meters silent") from None
         except BaseException:
             await self._conn.close()
             raise
