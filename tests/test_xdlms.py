@@ -57,8 +57,11 @@ from dlmsfast.apdu.xdlms import (
     SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
+    get_response_normal_bytes,
+    get_response_with_datablock_bytes,
+    get_response_with_list_bytes,
 )
-from dlmsfast.axdr import Data, DataType, DateTime
+from dlmsfast.axdr import Data, DataType, DateTime, encode
 from dlmsfast.errors import DecodeError, DlmsError, EncodeError, UsageError
 from dlmsfast.cosem.obis import Obis
 
@@ -489,6 +492,70 @@ def test_built_apdu_encodes_and_decodes_back(apdu, hex_):
     assert type(apdu).from_bytes(raw) == apdu
     with pytest.raises(DecodeError):
         _decode(raw + b"\x00")
+
+
+# --- get-responses written from values already encoded (the simulator's path) ----------
+
+_VALUES = [
+    _LONG,
+    Data(DataType.NULL_DATA),
+    Data(DataType.OCTET_STRING, bytes(range(200))),
+    Data(DataType.STRUCTURE, (Data(DataType.OCTET_STRING, bytes(12)), Data(DataType.LONG, -120))),
+]
+
+
+@pytest.mark.parametrize("iip", [_IIP, InvokeIdAndPriority(15, ServiceClass.UNCONFIRMED, Priority.HIGH)],
+                         ids=["iip45", "iip8F"])
+@pytest.mark.parametrize("value", _VALUES, ids=lambda v: v.type.name)
+def test_get_response_normal_bytes_is_the_encoder_s_octets(iip, value):
+    apdu = GetResponseNormal(invoke_id_and_priority=iip, result=value)
+    raw = get_response_normal_bytes(iip.value, encode(value))
+    assert raw == apdu.to_bytes()
+    assert parse_apdu(raw) == apdu
+    assert get_response_normal_bytes(iip.value, bytearray(encode(value))) == raw
+
+
+@pytest.mark.parametrize("count", [0, 1, 4, 127, 128, 300])
+def test_get_response_with_list_bytes_is_the_encoder_s_octets(count):
+    values = [_VALUES[i % len(_VALUES)] for i in range(count)]
+    apdu = GetResponseWithList(invoke_id_and_priority=_IIP, result=values)
+    raw = get_response_with_list_bytes(_IIP.value, tuple(encode(v) for v in values))
+    assert raw == apdu.to_bytes()
+    # the count takes the long length form from 128 on (81 80, 82 012C)
+    assert raw[3:4] == (bytes((count,)) if count < 128 else bytes((0x81 if count < 256 else 0x82,)))
+    decoded = parse_apdu(raw)
+    assert decoded == apdu and decoded.result == tuple(values)
+
+
+@pytest.mark.parametrize("last_block", [True, False])
+@pytest.mark.parametrize("block_number, size", [(1, 0), (2, 5), (0x1234, 130), (0xFFFFFFFF, 300)])
+def test_get_response_with_datablock_bytes_is_the_encoder_s_octets(last_block, block_number, size):
+    raw_data = bytes(i & 0xFF for i in range(size))
+    apdu = GetResponseWithDatablock(invoke_id_and_priority=_IIP,
+                                    result=DataBlockG(last_block, block_number, raw_data))
+    raw = get_response_with_datablock_bytes(_IIP.value, last_block, block_number, raw_data)
+    assert raw == apdu.to_bytes()
+    decoded = parse_apdu(raw)
+    assert decoded == apdu
+    assert (decoded.result.last_block, decoded.result.block_number, decoded.result.result) == (
+        last_block, block_number, raw_data)
+
+
+@pytest.mark.parametrize("write", [
+    lambda: get_response_normal_bytes(256, b"\x00"),
+    lambda: get_response_normal_bytes(0xC1, "0906"),
+    lambda: get_response_normal_bytes(None, b"\x00"),
+    lambda: get_response_with_list_bytes(0xC1, [b"\x00", _LONG]),
+    lambda: get_response_with_list_bytes(0xC1, 5),
+    lambda: get_response_with_list_bytes(-1, [b"\x00"]),
+    lambda: get_response_with_datablock_bytes(0xC1, True, 1 << 32, b""),
+    lambda: get_response_with_datablock_bytes(0xC1, True, -1, b""),
+    lambda: get_response_with_datablock_bytes(0xC1, True, 1.0, b""),
+    lambda: get_response_with_datablock_bytes(0xC1, True, 1, "octets"),
+])
+def test_get_response_bytes_with_a_wrong_argument_is_an_encode_error(write):
+    with pytest.raises(EncodeError):
+        write()
 
 
 def test_described_keys_for_the_uncovered_choices():

@@ -42,6 +42,9 @@ from dlmsfast.apdu import (
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
     SetResponseNormal,
+    get_response_normal_bytes,
+    get_response_with_datablock_bytes,
+    get_response_with_list_bytes,
     parse_apdu,
 )
 from dlmsfast.apdu.xdlms import OCTET_STRING_FORM, OPTIONAL_FLAG_FORM
@@ -375,6 +378,29 @@ def test_gurux_reads_dlmsfast_datablocks_and_gbt():
     assert _hex_value(root, "BlockNumber") == 1
     assert _hex_value(root, "BlockNumberAck") == 0
     assert root.find("BlockData").get("Value") == "C401C100"
+
+
+def test_gurux_reads_the_get_responses_written_from_encoded_values():
+    # the simulator's path: the same reading as the encoders' octets above
+    value = Data(DataType.STRUCTURE, (Data(DataType.OCTET_STRING, bytes(200)), Data(DataType.LONG, -120)))
+    raw = get_response_normal_bytes(0xC1, encode(value))
+    reply = GXReplyData()
+    _gurux_client().getData(GXByteBuffer(raw), reply)
+    assert reply.invokeId == 0xC1 and reply.error == 0
+    (data,) = list(_gurux_xml(raw).find("GetResponseNormal/Result/Data"))
+    assert _gurux_node(data) == _plain_meaning(value.to_meaning())
+
+    items = [Data(DataType.LONG_UNSIGNED, i) for i in range(130)]
+    reply = GXReplyData()
+    _gurux_client().getData(GXByteBuffer(get_response_with_list_bytes(0xC1, [encode(v) for v in items])),
+                            reply)
+    assert reply.value == list(range(130)) and reply.error == 0
+
+    block = get_response_with_datablock_bytes(0xC1, False, 300, bytes(range(256)) * 2)
+    result = _gurux_xml(block).find("GetResponsewithDataBlock/Result")
+    assert _hex_value(result, "LastBlock") == 0
+    assert _hex_value(result, "BlockNumber") == 300
+    assert bytes.fromhex(result.find("Result/RawData").get("Value")) == bytes(range(256)) * 2
 
 
 def test_gurux_reads_dlmsfast_action_and_event_notification():

@@ -107,6 +107,9 @@ from .xdlms import (
     SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
+    get_response_normal_bytes,
+    get_response_with_datablock_bytes,
+    get_response_with_list_bytes,
 )
 
 _DECODERS: dict[int, Callable[[bytes], Any]] = {
@@ -183,6 +186,9 @@ __all__ = [
     "GetResponseNormal",
     "GetResponseWithDatablock",
     "GetResponseWithList",
+    "get_response_normal_bytes",
+    "get_response_with_datablock_bytes",
+    "get_response_with_list_bytes",
     "SetRequestNormal",
     "SetRequestWithDatablock",
     "SetRequestWithFirstDatablock",

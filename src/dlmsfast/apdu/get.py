@@ -15,18 +15,26 @@ is ``00`` + Data or ``01`` + Data-Access-Result. A long GET arrives as
 get-response-with-datablock blocks numbered from 1; the client acknowledges each
 one with get-request-next carrying the number of the block received, until the
 block with last-block set.
+
+A server that keeps its values already A-XDR encoded (the simulator) writes the
+get-responses from those octets with :func:`get_response_normal_bytes`,
+:func:`get_response_with_list_bytes` and :func:`get_response_with_datablock_bytes`:
+the same octets as ``to_bytes()`` of the classes, without building them.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .. import _tags
+from ..axdr import encode_length
 from ..cosem.descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     SelectiveAccessDescriptor,
     attribute_meaning,
 )
+from ..errors import EncodeError
 from .cursor import Reader, Writer, decoded
 from .invoke import InvokeIdAndPriority
 from .results import DataBlockG, GetDataResult, get_data_result_meaning
@@ -125,6 +133,53 @@ class GetResponseWithList(ServiceApdu):
         return {"result": [get_data_result_meaning(item) for item in self.result]}
 
 
+# Writers from octets already encoded, for a server's hot path: one join each and
+# no object built. The encoded values are taken as they are (not checked); a wrong
+# argument fails in the join and becomes an EncodeError there (a try costs next to
+# nothing until it raises).
+_WRONG_ARGUMENT = (TypeError, ValueError, OverflowError, AttributeError)
+
+
+def get_response_normal_bytes(iip: int, data: bytes | bytearray) -> bytes:
+    """A get-response-normal carrying one value, ``data`` (an encoded Data)::
+
+        C4 01 iip 00 data
+    """
+    try:
+        return bytes((_tags.GET_RESPONSE, GetResponseNormal.CHOICE, iip, 0)) + data
+    except _WRONG_ARGUMENT as exc:
+        raise EncodeError(f"get-response-normal: {exc}") from None
+
+
+def get_response_with_list_bytes(iip: int, data: Sequence[bytes]) -> bytes:
+    """A get-response-with-list whose results are all values, each of ``data``
+    an encoded Data::
+
+        C4 03 iip n { 00 data }
+    """
+    try:
+        head = (_tags.GET_RESPONSE, GetResponseWithList.CHOICE, iip)
+        # 00 before the first value, then 00 between: each value after its choice octet
+        return b"".join((bytes(head), encode_length(len(data)), b"\x00" if data else b"",
+                         b"\x00".join(data)))
+    except _WRONG_ARGUMENT as exc:
+        raise EncodeError(f"get-response-with-list: {exc}") from None
+
+
+def get_response_with_datablock_bytes(iip: int, last_block: bool, block_number: int,
+                                      raw_data: bytes) -> bytes:
+    """A get-response-with-datablock carrying ``raw_data`` (one block of a long answer)::
+
+        C4 02 iip last-block block-number(4) 00 length raw-data
+    """
+    try:
+        head = (_tags.GET_RESPONSE, GetResponseWithDatablock.CHOICE, iip, 1 if last_block else 0)
+        return b"".join((bytes(head), block_number.to_bytes(4, "big"), b"\x00",
+                         encode_length(len(raw_data)), raw_data))
+    except _WRONG_ARGUMENT as exc:
+        raise EncodeError(f"get-response-with-datablock: {exc}") from None
+
+
 GET_REQUEST = {c.CHOICE: c for c in (GetRequestNormal, GetRequestNext, GetRequestWithList)}
 GET_RESPONSE = {
     c.CHOICE: c for c in (GetResponseNormal, GetResponseWithDatablock, GetResponseWithList)
@@ -138,4 +193,7 @@ __all__ = [
     "GetResponseNormal",
     "GetResponseWithDatablock",
     "GetResponseWithList",
+    "get_response_normal_bytes",
+    "get_response_with_datablock_bytes",
+    "get_response_with_list_bytes",
 ]

@@ -56,6 +56,9 @@ from .get import (
     GetResponseNormal,
     GetResponseWithDatablock,
     GetResponseWithList,
+    get_response_normal_bytes,
+    get_response_with_datablock_bytes,
+    get_response_with_list_bytes,
 )
 from .invoke import (
     DEFAULT_INVOKE_ID_AND_PRIORITY,
@@ -144,6 +147,9 @@ __all__ = [
     "GetResponseNormal",
     "GetResponseWithDatablock",
     "GetResponseWithList",
+    "get_response_normal_bytes",
+    "get_response_with_datablock_bytes",
+    "get_response_with_list_bytes",
     "SetRequestNormal",
     "SetRequestWithDatablock",
     "SetRequestWithFirstDatablock",

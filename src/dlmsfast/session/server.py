@@ -60,13 +60,16 @@ from ..apdu import (
     SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
+    get_response_normal_bytes,
+    get_response_with_datablock_bytes,
+    get_response_with_list_bytes,
     parse_apdu,
 )
 from ..apdu import DLMS_VERSION
 from ..apdu.service import ServiceApdu
 from ..apdu import ActionResult as ActionResultEnum
 from ..apdu import ServiceError as InitiateServiceError
-from ..axdr import Data, DataType, decode_typed, encode_length
+from ..axdr import Data, DataType, decode_typed
 from ..errors import (
     DecodeError,
     DlmsError,
@@ -494,10 +497,7 @@ class ServerSession(SessionBase):
         last, number, chunk = long.next_chunk()
         if last:
             self._long_get.pop(iip.invoke_id, None)
-        # get-response-with-datablock, put together here (each block of a long answer
-        # is one): C4 02 iip, last-block, block-number(4), 00 (raw-data), length, octets
-        return b"".join((b"\xC4\x02", bytes((iip.value, last)), number.to_bytes(4, "big"),
-                         b"\x00", encode_length(len(chunk)), chunk))
+        return get_response_with_datablock_bytes(iip.value, last, number, chunk)
 
     def _room(self, form) -> int:
         room = self.max_pdu_size
@@ -526,15 +526,13 @@ class ServerSession(SessionBase):
         held = self._take(request, "get")
         iip = InvokeIdAndPriority.from_byte(held.iip)
         if isinstance(result, (bytes, bytearray)):
-            plain = b"\xC4\x01" + bytes((held.iip,)) + b"\x00" + result
+            plain = get_response_normal_bytes(held.iip, result)
         elif isinstance(request, ev.GetListRequested):
             results = tuple(result)
             if len(results) != len(request.items):
                 raise UsageError(f"{len(request.items)} results expected, got {len(results)}")
             if all(type(item) is bytes for item in results):
-                # C4 03 iip, count, then each Get-Data-Result: 00 (data) and the value
-                plain = b"".join((b"\xC4\x03", bytes((held.iip,)), encode_length(len(results)),
-                                  *[b"\x00" + item for item in results]))
+                plain = get_response_with_list_bytes(held.iip, results)
             else:
                 plain = GetResponseWithList(invoke_id_and_priority=iip, result=tuple(
                     decode_typed(item) if type(item) is bytes else item
