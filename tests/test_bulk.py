@@ -138,6 +138,20 @@ def test_500_mixed_meters_read_completely_each_reading_once(fleet_factory, tmp_p
     assert db.execute("SELECT count(*), sum(result = 'ok') FROM sessions").fetchone() == (500, 500)
 
 
+@pytest.mark.parametrize("auth, referencing", [("hls-md5", "sn"), ("hls-sha1", "ln"),
+                                               ("hls-sha256", "sn")])
+def test_meters_with_an_hls_secret_read_completely(fleet_factory, tmp_path, auth, referencing):
+    # the secret comes from the keys file's password; SHA-256 also needs the titles
+    fleet = fleet_factory(8, "--auth", auth, "--security", "mixed", "--referencing", referencing)
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store)
+    assert status == 0 and summary["succeeded"] == 8
+    got = stored(store)
+    for meter in read_meters(fleet.meters_csv):
+        assert (meter.auth, meter.client, meter.referencing) == (auth, 1, referencing)
+        assert set(got[meter.id]) == expected_rows(index_of(meter.id)), meter
+
+
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 def test_simulator_and_reader_on_either_event_loop(fleet_factory, tmp_path, loop):
     # both programs on the loop DLMSFAST_LOOP names (uvloop is what they pick

@@ -175,6 +175,29 @@ def test_short_names_follow_the_blue_book_and_the_same_rules():
     assert abs((clock - when).total_seconds()) < 2
 
 
+@pytest.mark.parametrize("auth, mechanism_id", [("hls-md5", 3), ("hls-sha1", 4),
+                                                ("hls-sha256", 6)])
+def test_hls_with_a_secret_and_with_a_wrong_one(auth, mechanism_id):
+    async def scenario():
+        config = FleetConfig(meters=1, base_port=0, auth=auth, fixed_time=FIXED_TIME)
+        async with MeterSimulator(config) as sim:
+            keys = sim.specs[0].keys()
+            options = dict(client=1, auth=auth, password=keys["password"],
+                           system_title=keys["system_title"], timeout=5)
+            async with AsyncClient(sim.url(0), **options) as meter:
+                name = (await meter.read("0.0.40.0.0.255:6", class_id=15)).value
+                voltage = await meter.read("1.0.32.7.0.255")
+            with pytest.raises(errors.AuthenticationError):
+                async with AsyncClient(sim.url(0), **{**options, "password": "0" * 16}):
+                    pass
+            return keys, name, voltage
+
+    keys, name, voltage = run(scenario())
+    assert len(keys["password"]) == 16 and "ek" in keys  # the secret travels in keys.toml
+    assert name == (2, 16, 756, 5, 8, 2, mechanism_id)  # Association LN's mechanism_name
+    assert voltage.scaled == expected_register(0, "1.0.32.7.0.255", FIXED_TIME).scaled
+
+
 @pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
 def test_many_logical_devices_behind_one_port(framing):
     config = FleetConfig(meters=6, base_port=0, devices_per_port=3, framing=framing)

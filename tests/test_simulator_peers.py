@@ -31,7 +31,8 @@ from gurux_dlms.objects import (
 from gurux_dlms.secure import GXDLMSSecureClient
 
 GX_AUTH = {"none": Authentication.NONE, "lls": Authentication.LOW,
-           "hls-gmac": Authentication.HIGH_GMAC}
+           "hls-gmac": Authentication.HIGH_GMAC, "hls-md5": Authentication.HIGH_MD5,
+           "hls-sha1": Authentication.HIGH_SHA1, "hls-sha256": Authentication.HIGH_SHA256}
 GX_SECURITY = {"none": Security.NONE, "auth": Security.AUTHENTICATION,
                "enc": Security.ENCRYPTION, "authenc": Security.AUTHENTICATION_ENCRYPTION}
 CONFIGURATIONS = [(f, a, s) for f in ("wrapper", "hdlc") for a in ("none", "lls", "hls-gmac")
@@ -71,7 +72,7 @@ class GuruxOverSocket:
     def __init__(self, row: dict, keys: dict | None) -> None:
         framing = InterfaceType.WRAPPER if row["framing"] == "wrapper" else InterfaceType.HDLC
         auth = GX_AUTH[row["auth"]]
-        password = keys["password"] if auth == Authentication.LOW else None
+        password = keys.get("password") if keys else None  # LLS password or HLS secret
         self.client = GXDLMSSecureClient(row.get("referencing", "ln") != "sn", int(row["client"]),
                                          int(row["server"]), auth, password, framing)
         if keys is not None:
@@ -353,3 +354,25 @@ def test_gurux_short_name_client_reads_the_simulator(sn_fleet, framing, auth, se
     # read-requests (0x05) only, never a logical-name get-request
     tags = peer.request_tags()
     assert 0x05 in tags and not {0xC0, 0xC8, 0xDB} & set(tags)
+
+
+@pytest.fixture(scope="module", params=["hls-md5", "hls-sha1", "hls-sha256"])
+def secret_fleet(request):
+    # HLS with a shared secret: 12 meters of one mechanism, every security policy
+    process = SimulatorProcess("--meters", "12", "--auth", request.param, "--security", "mixed")
+    yield request.param, process
+    process.stop()
+
+
+@pytest.mark.parametrize("security", ["none", "auth", "authenc"])
+def test_gurux_client_with_an_hls_secret(secret_fleet, security):
+    # gurux-dlms computes f(CtoS) and checks the simulator's f(StoC) for MD5, SHA-1
+    # and SHA-256 (SHA-256 over the secret, both system titles and both challenges)
+    mechanism, fleet = secret_fleet
+    k, peer = _associated(fleet, "wrapper", mechanism, security)
+    try:
+        _, value = peer.read_register("1.0.1.8.0.255")
+        peer.release()
+    finally:
+        peer.sock.close()
+    assert value == expected_register(k, "1.0.1.8.0.255", FIXED_TIME).value

@@ -62,8 +62,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--framing", choices=FRAMINGS, default="wrapper",
                    help="default wrapper; mixed: 12 ports of each in turn")
     p.add_argument("--auth", choices=AUTHS, default="none",
-                   help="the meters' association: client 16 none, 17 LLS, 1 HLS-GMAC "
-                        "(2 for none with ciphering); mixed: meter index mod 3")
+                   help="the meters' association: client 16 none, 17 LLS, 1 HLS "
+                        "(2 for none with ciphering); mixed: none, lls, hls-gmac by "
+                        "meter index mod 3")
     p.add_argument("--security", choices=SECURITIES, default="none",
                    help="security policy of that association; mixed: (index // 3) mod 4")
     p.add_argument("--referencing", choices=REFERENCINGS, default="ln",

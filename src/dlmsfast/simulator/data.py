@@ -77,6 +77,11 @@ def lls_password(k: int, seed: int = 0) -> bytes:
     return b"%08d" % (int.from_bytes(_derived(seed, k, b"pw", 4), "big") % 100_000_000)
 
 
+def hls_secret(k: int, seed: int = 0) -> bytes:
+    """Meter k's HLS secret for HLS-MD5, HLS-SHA-1 and HLS-SHA-256 (16 ASCII hex digits)."""
+    return _derived(seed, k, b"hls", 8).hex().upper().encode()
+
+
 def quarter_of(when: _dt.datetime | float) -> int:
     """The index of the capture period ``when`` lies in (0 at EPOCH; never negative)."""
     seconds = when.timestamp() if isinstance(when, _dt.datetime) else when
@@ -312,6 +317,7 @@ __all__ = [
     "export_steps",
     "import_energy",
     "import_steps",
+    "hls_secret",
     "lls_password",
     "logical_device_name",
     "profile_bases",

@@ -7,10 +7,11 @@ Meter k of a fleet of N with D logical devices per port::
     port            base_port + k // D           (D = 1: one TCP port per meter)
     server address  1 + k % D                    (wrapper wPort / HDLC logical address)
     framing         wrapper | hdlc | mixed       (mixed: by port, 12 ports of each in turn)
-    auth            none | lls | hls-gmac | mixed (mixed: k mod 3)
+    auth            none | lls | hls-md5 | hls-sha1 | hls-gmac | hls-sha256 | mixed
+                                                 (mixed: none, lls, hls-gmac by k mod 3)
     security        none | auth | enc | authenc | mixed  (mixed: k // 3 mod 4)
     referencing     ln | sn | mixed              (logical or short names; mixed: k // 24 mod 2)
-    client address  16 (none, unciphered), 2 (none, ciphered), 17 (LLS), 1 (HLS-GMAC);
+    client address  16 (none, unciphered), 2 (none, ciphered), 17 (LLS), 1 (HLS);
                     the public client 16 (no authentication, no ciphering) is always
                     accepted besides, for the IDIS invocation-counter pre-read
     keys            per meter, from the seed (see :mod:`dlmsfast.simulator.data`)
@@ -26,7 +27,8 @@ sends; ``push_interval`` makes every meter push every so many seconds (see
 ``write_meters(path)`` and ``write_keys(path)`` write the files ``dlmsfast bulk``
 reads: meters.csv with the columns ``id,url,framing,client,server,auth,
 security,key_id,referencing`` and keys.toml with one table per key id (``ek``, ``ak``,
-``system_title`` -- the client's --, and ``password`` for LLS).
+``system_title`` -- the client's --, and ``password``: the LLS password or
+the HLS secret of HLS-MD5/SHA-1/SHA-256).
 """
 from __future__ import annotations
 
@@ -70,10 +72,10 @@ from .push import Pusher, invoke_method, push_destination, push_spread
 from .._util import require, shown
 
 FRAMINGS = ("wrapper", "hdlc", "mixed")
-AUTHS = ("none", "lls", "hls-gmac", "mixed")
+AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256", "mixed")
+SECRET_AUTHS = ("hls-md5", "hls-sha1", "hls-sha256")  # HLS with a shared secret
 SECURITIES = ("none", "auth", "enc", "authenc", "mixed")
 REFERENCINGS = ("ln", "sn", "mixed")
-_MECHANISM_IDS = {"none": 0, "lls": 1, "hls-gmac": 5}
 _CIPHERED_TAGS = frozenset(GLO_TAG.values()) | frozenset(DED_TAG.values()) | {0xDB, 0xDC, 0xDD}
 _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
                                ExceptionServiceError.OPERATION_NOT_POSSIBLE).to_bytes()
@@ -103,7 +105,7 @@ def meter_index(meter_id: str) -> int:
 
 def client_address_for(auth: str, security: str) -> int:
     """The client SAP of a meter's association for its authentication and security."""
-    if auth == "hls-gmac":
+    if auth.startswith("hls-"):
         return 1
     if auth == "lls":
         return 17
@@ -221,6 +223,8 @@ class MeterSpec:
                "system_title": d.client_system_title(self.index).hex().upper()}
         if self.auth == "lls":
             out["password"] = d.lls_password(self.index, seed).decode()
+        elif self.auth in SECRET_AUTHS:
+            out["password"] = d.hls_secret(self.index, seed).decode()
         return out
 
 
@@ -288,7 +292,8 @@ class SimulatedMeter:
         entries = [_PUBLIC_ACCESS] if spec.client != PUBLIC_CLIENT else []
         entries.append(ClientAccess(
             client_address=spec.client, authentication=spec.auth,
-            password=d.lls_password(k, config.seed) if spec.auth == "lls" else None,
+            password=(d.lls_password(k, config.seed) if spec.auth == "lls" else
+                      d.hls_secret(k, config.seed) if spec.auth in SECRET_AUTHS else None),
             security=SECURITY_BITS[spec.security], security_context=self._context))
         if self.faults.refuse_association:
             entries = []
