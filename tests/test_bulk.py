@@ -138,6 +138,17 @@ def test_500_mixed_meters_read_completely_each_reading_once(fleet_factory, tmp_p
     assert db.execute("SELECT count(*), sum(result = 'ok') FROM sessions").fetchone() == (500, 500)
 
 
+def test_a_fleet_on_udp_reads_completely(fleet_factory, tmp_path):
+    fleet = fleet_factory(24, "--transport", "udp", "--auth", "mixed", "--security", "mixed")
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store)
+    assert status == 0 and summary["succeeded"] == 24
+    got = stored(store)
+    for meter in read_meters(fleet.meters_csv):
+        assert meter.url.startswith("udp://")
+        assert set(got[meter.id]) == expected_rows(index_of(meter.id)), meter
+
+
 @pytest.mark.parametrize("auth, referencing", [("hls-md5", "sn"), ("hls-sha1", "ln"),
                                                ("hls-sha256", "sn")])
 def test_meters_with_an_hls_secret_read_completely(fleet_factory, tmp_path, auth, referencing):

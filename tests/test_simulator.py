@@ -130,6 +130,75 @@ def test_object_list_access_rights_and_clock_setting():
     assert abs((clock - when).total_seconds()) < 2
 
 
+@pytest.fixture(scope="module")
+def udp_fleet():
+    process = SimulatorProcess("--meters", "48", "--transport", "udp", "--auth", "mixed",
+                               "--security", "mixed", "--referencing", "mixed")
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize("index", [0, 5, 10, 13, 23, 26, 31, 46])
+def test_our_client_reads_meters_over_udp(udp_fleet, index):
+    row = udp_fleet.meters[index]
+    assert row["url"].startswith("udp://") and row["framing"] == "wrapper"
+    k = meter_index(row["id"])
+    got = run(_read_everything(row["url"], udp_fleet.client_options(row)))
+    assert [tuple(r) for r in got["profile"].rows] == expected_profile(k, FIXED_TIME, 96)
+    assert [tuple(r) for r in got["entries"].rows] == expected_profile(k, FIXED_TIME, 96)[2:5]
+    assert got["ldn"] == sim_data.logical_device_name(k)
+    # the blocking client over the same datagrams; a ciphered meter refuses counters
+    # it has seen: the next one is pre-read through the public client (IDIS), which
+    # speaks the meter's referencing (an SN meter refuses an LN AARQ)
+    from dlmsfast import Client
+
+    options = udp_fleet.client_options(row)
+    if row["security"] != "none" or row["auth"] == "hls-gmac":
+        options["invocation_counter"] = "meter"
+    with Client(row["url"], timeout=5, **options) as meter:
+        assert meter.read("1.0.1.8.0.255").value == expected_register(
+            k, "1.0.1.8.0.255", FIXED_TIME).value
+
+
+def test_udp_peers_are_associations_of_their_own_and_idle_ones_are_forgotten():
+    async def scenario():
+        config = FleetConfig(meters=1, base_port=0, transport="udp", idle_timeout=0.4,
+                             fixed_time=FIXED_TIME)
+        async with MeterSimulator(config) as sim:
+            url = sim.url(0)
+            # two clients from two source ports at once: each its own association
+            async with AsyncClient(url, timeout=2) as first, AsyncClient(url, timeout=2) as second:
+                values = [(await first.read("1.0.2.8.0.255")).value,
+                          (await second.read("1.0.2.8.0.255")).value]
+                await first.close()
+                values.append((await second.read("1.0.1.8.0.255")).value)
+            forgotten = AsyncClient(url, timeout=2)
+            await forgotten.open()
+            await asyncio.sleep(0.8)  # twice the idle timeout: the meter forgot the peer
+            with pytest.raises(errors.DlmsError):
+                await forgotten.read("1.0.2.8.0.255")
+            await forgotten.close()
+            return values
+
+    values = run(scenario())
+    assert values == [expected_register(0, "1.0.2.8.0.255", FIXED_TIME).value] * 2 + [
+        expected_register(0, "1.0.1.8.0.255", FIXED_TIME).value]
+
+
+def test_a_blocking_client_failure_carries_no_chained_loop_error(udp_fleet):
+    from dlmsfast import Client
+
+    with pytest.raises(errors.AssociationRejected) as caught:
+        Client(udp_fleet.meters[0]["url"], timeout=5, client=99).open()
+    # not "During handling of RuntimeError: no running event loop, ..." in the traceback
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+def test_udp_takes_the_wrapper_only():
+    with pytest.raises(errors.UsageError, match="over UDP the framing is the wrapper"):
+        FleetConfig(transport="udp", framing="hdlc")
+
+
 def test_short_names_follow_the_blue_book_and_the_same_rules():
     from dlmsfast.cosem import AssociationSN, make_object
 

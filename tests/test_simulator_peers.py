@@ -81,7 +81,12 @@ class GuruxOverSocket:
             cipher.systemTitle = bytes.fromhex(keys["system_title"])
             cipher.blockCipherKey = bytes.fromhex(keys["ek"])
             cipher.authenticationKey = bytes.fromhex(keys["ak"])
-        self.sock = socket.create_connection(("127.0.0.1", _port(row)), timeout=5)
+        if row["url"].startswith("udp://"):  # the wrapper over UDP: a frame a datagram
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.settimeout(5)
+            self.sock.connect(("127.0.0.1", _port(row)))
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", _port(row)), timeout=5)
         self.sent: list[bytes] = []
 
     def request_tags(self) -> list[int]:
@@ -100,7 +105,7 @@ class GuruxOverSocket:
         data = GXByteBuffer()
         with contextlib.redirect_stdout(io.StringIO()):
             while not self.client.getData(data, reply, None):
-                chunk = self.sock.recv(4096)
+                chunk = self.sock.recv(65536)
                 if not chunk:
                     raise ConnectionError("the simulator closed the connection")
                 data.set(chunk)
@@ -376,3 +381,30 @@ def test_gurux_client_with_an_hls_secret(secret_fleet, security):
     finally:
         peer.sock.close()
     assert value == expected_register(k, "1.0.1.8.0.255", FIXED_TIME).value
+
+
+@pytest.fixture(scope="module")
+def udp_fleet():
+    # meters on UDP (IEC 62056-47's UDP binding of the wrapper), every auth x security
+    process = SimulatorProcess("--meters", "12", "--transport", "udp", "--auth", "mixed",
+                               "--security", "mixed")
+    yield process
+    process.stop()
+
+
+UDP_CONFIGURATIONS = [("none", "none"), ("lls", "auth"), ("hls-gmac", "authenc"),
+                      ("none", "enc")]
+
+
+@pytest.mark.parametrize("auth, security", UDP_CONFIGURATIONS,
+                         ids=["-".join(c) for c in UDP_CONFIGURATIONS])
+def test_gurux_client_over_udp(udp_fleet, auth, security):
+    k, peer = _associated(udp_fleet, "wrapper", auth, security)
+    try:
+        _, value = peer.read_register("1.0.1.8.0.255")
+        rows = peer.read_profile("1.0.99.1.0.255")  # 3 GET-with-datablock datagrams
+        peer.release()
+    finally:
+        peer.sock.close()
+    assert value == expected_register(k, "1.0.1.8.0.255", FIXED_TIME).value
+    assert [(_gx_datetime(r[0]), *r[1:]) for r in rows] == expected_profile(k, FIXED_TIME, 96)

@@ -46,7 +46,7 @@ def _latency(text: str) -> tuple[float, float]:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from ..simulator.fleet import AUTHS, FRAMINGS, REFERENCINGS, SECURITIES
+    from ..simulator.fleet import AUTHS, FRAMINGS, REFERENCINGS, SECURITIES, TRANSPORTS
 
     p = subparsers.add_parser(
         "simulate", help="serve simulated meters on loopback (tests, demos, benchmarks)",
@@ -67,6 +67,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "meter index mod 3")
     p.add_argument("--security", choices=SECURITIES, default="none",
                    help="security policy of that association; mixed: (index // 3) mod 4")
+    p.add_argument("--transport", choices=TRANSPORTS, default="tcp",
+                   help="tcp (default) or udp (the wrapper, one frame a datagram)")
     p.add_argument("--referencing", choices=REFERENCINGS, default="ln",
                    help="logical names (ln, default) or short names (sn: Association SN, "
                         "as older meters); mixed: (index // 24) mod 2")
@@ -126,7 +128,8 @@ def _config(args: argparse.Namespace):
         seed=args.seed, fixed_time=args.fixed_time, max_pdu=args.max_pdu,
         hdlc_max_info=args.hdlc_max_info, hdlc_window=args.hdlc_window,
         general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout,
-        push_to=args.push_to, push_interval=args.push_interval, referencing=args.referencing)
+        push_to=args.push_to, push_interval=args.push_interval, referencing=args.referencing,
+        transport=args.transport)
 
 
 def _ephemeral_overlap(config) -> Optional[str]:
@@ -150,6 +153,7 @@ def _announce(config, ports: list[int]) -> None:
              else f"{len(ports)} ports")
     print(f"dlmsfast simulate: {config.meters} meters on {config.host} {where} "
           f"(framing {config.framing}, auth {config.auth}, security {config.security}"
+          f"{', UDP' if config.transport == 'udp' else ''}"
           f"{', short names' if config.referencing == 'sn' else ''}"
           f"{', logical and short names' if config.referencing == 'mixed' else ''}"
           f"{', faults ' + config.faults if config.faults else ''}"

@@ -55,6 +55,12 @@ class Client:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            inside_a_loop = False
+        else:
+            inside_a_loop = True
+        if not inside_a_loop:
+            # outside the except clause: a failure of the request is not chained to
+            # this RuntimeError in the user's traceback
             return self._loop.run_until_complete(coroutine)
         if self._helper is None:
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="dlmsfast-client")

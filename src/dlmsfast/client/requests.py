@@ -332,7 +332,7 @@ class AsyncClient:
         public = AsyncClient(self.url, framing=self.framing, client=PUBLIC_CLIENT,
                              server=self.server, server_physical=self.server_physical,
                              timeout=self.timeout, connect_timeout=self.connect_timeout,
-                             trace=self.trace)
+                             trace=self.trace, referencing="sn" if self._sn else "ln")
         public._blocking_io = self._blocking_io
         async with public:
             reading = await public.read(self.counter_object, class_id=1)

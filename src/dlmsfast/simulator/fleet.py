@@ -7,6 +7,7 @@ Meter k of a fleet of N with D logical devices per port::
     port            base_port + k // D           (D = 1: one TCP port per meter)
     server address  1 + k % D                    (wrapper wPort / HDLC logical address)
     framing         wrapper | hdlc | mixed       (mixed: by port, 12 ports of each in turn)
+    transport       tcp | udp                    (udp: the wrapper, a frame a datagram)
     auth            none | lls | hls-md5 | hls-sha1 | hls-gmac | hls-sha256 | mixed
                                                  (mixed: none, lls, hls-gmac by k mod 3)
     security        none | auth | enc | authenc | mixed  (mixed: k // 3 mod 4)
@@ -76,6 +77,7 @@ AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256", "mixed"
 SECRET_AUTHS = ("hls-md5", "hls-sha1", "hls-sha256")  # HLS with a shared secret
 SECURITIES = ("none", "auth", "enc", "authenc", "mixed")
 REFERENCINGS = ("ln", "sn", "mixed")
+TRANSPORTS = ("tcp", "udp")
 _CIPHERED_TAGS = frozenset(GLO_TAG.values()) | frozenset(DED_TAG.values()) | {0xDB, 0xDC, 0xDD}
 _EXCEPTION = ExceptionResponse(ExceptionStateError.SERVICE_NOT_ALLOWED,
                                ExceptionServiceError.OPERATION_NOT_POSSIBLE).to_bytes()
@@ -150,6 +152,7 @@ class FleetConfig:
     push_to: Optional[str] = None
     push_interval: Optional[float] = None
     referencing: str = "ln"
+    transport: str = "tcp"
 
     def __post_init__(self) -> None:
         for name in ("meters", "base_port", "devices_per_port", "profile_rows", "seed",
@@ -157,7 +160,7 @@ class FleetConfig:
             value = getattr(self, name)
             if type(value) is not int:
                 raise UsageError(f"{name} must be an int, got {shown(value)}")
-        for name in ("framing", "auth", "security", "faults", "host", "referencing"):
+        for name in ("framing", "auth", "security", "faults", "host", "referencing", "transport"):
             require(getattr(self, name), str, name)
         check_latency(self.latency)
         require(self.fixed_time, (_dt.datetime, type(None)), "fixed_time")
@@ -170,9 +173,13 @@ class FleetConfig:
         for name, value, allowed in (("framing", self.framing, FRAMINGS),
                                      ("auth", self.auth, AUTHS),
                                      ("security", self.security, SECURITIES),
-                                     ("referencing", self.referencing, REFERENCINGS)):
+                                     ("referencing", self.referencing, REFERENCINGS),
+                                     ("transport", self.transport, TRANSPORTS)):
             if value not in allowed:
                 raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {shown(value)}")
+        if self.transport == "udp" and self.framing != "wrapper":
+            raise UsageError("over UDP the framing is the wrapper (IEC 62056-47), not "
+                             f"{shown(self.framing)}")
         if not 1 <= self.devices_per_port <= 100:
             raise UsageError("devices_per_port must be 1..100")
         if not 1 <= self.profile_rows <= 100_000:
@@ -208,13 +215,14 @@ class MeterSpec:
     client: int
     faults: MeterFaults
     referencing: str = "ln"
+    transport: str = "tcp"
 
     @property
     def key_id(self) -> str:
         return self.id if (self.auth != "none" or self.security != "none") else ""
 
     def url(self, host: str = "127.0.0.1", port: Optional[int] = None) -> str:
-        return f"tcp://{host}:{self.port if port is None else port}"
+        return f"{self.transport}://{host}:{self.port if port is None else port}"
 
     def keys(self, seed: int = 0) -> dict:
         """ek, ak, system_title (the client's) as hex, password for LLS."""
@@ -250,7 +258,8 @@ def meter_specs(config: FleetConfig) -> list[MeterSpec]:
             port=config.base_port + port_index if config.base_port else 0,
             server=1 + k % config.devices_per_port, framing=framing, auth=auth,
             security=security, client=client_address_for(auth, security),
-            faults=faults.get(k, NO_FAULTS), referencing=referencing))
+            faults=faults.get(k, NO_FAULTS), referencing=referencing,
+            transport=config.transport))
     return specs
 
 
@@ -538,7 +547,7 @@ class MeterSimulator:
         parameters = HdlcParameters(config.hdlc_max_info, config.hdlc_max_info,
                                     config.hdlc_window, config.hdlc_window)
         return [MeterPort(meters[0].spec.port, meters[0].spec.framing, meters,
-                          hdlc_parameters=parameters)
+                          hdlc_parameters=parameters, udp=meters[0].spec.transport == "udp")
                 for _, meters in sorted(grouped.items())]
 
     async def start(self) -> "MeterSimulator":
@@ -640,5 +649,5 @@ async def run_fleet(config: FleetConfig, indexes: Optional[Iterable[int]] = None
 
 
 __all__ = ["AUTHS", "FRAMINGS", "FleetConfig", "MeterSimulator", "MeterSpec", "REFERENCINGS",
-           "SECURITIES",
+           "SECURITIES", "TRANSPORTS",
            "SimulatedMeter", "client_address_for", "meter_index", "meter_specs", "run_fleet"]

@@ -5,14 +5,18 @@ APDUs of server applications (the meter simulator) over the wrapper or HDLC.
 
     client ── TCP ──> _MeterConnection ──> wrapper splitter, or one HdlcLink
                       (asyncio.Protocol)     (server role) per logical device
+    client ── UDP ──> _MeterDatagrams ──> a _MeterConnection per client address
+                      (one socket a port)    and port (wrapper: a frame a datagram)
                                         ──> LogicalDevice.associate(client) -> Responder
                                         <── Responder(apdu) -> [APDU, ...] | None (drop)
            <── wire behaviour (latency, slow drip, corrupted octet) <── framed answer
 
 One listening port (:class:`MeterPort`) serves one or many logical devices,
 told apart by the server address (wrapper destination wPort, HDLC server
-address). A :class:`Responder` is made per connection and client address, on
-the first APDU it gets; it answers with the APDUs to send, or None to drop the
+address), over TCP or (wrapper only, IEC 62056-47's UDP binding) over UDP,
+where each client address and port counts as a connection of its own. A
+:class:`Responder` is made per connection and client address, on the first
+APDU it gets; it answers with the APDUs to send, or None to drop the
 connection (a fault the application injects).
 
 :class:`WireBehaviour` is what a device's wire does to its answers: a delay
@@ -89,16 +93,19 @@ class MeterPort:
     logical devices behind it by server address, and the HDLC parameters it
     can do (max information field and window)."""
 
-    __slots__ = ("port", "framing", "devices", "hdlc_parameters")
+    __slots__ = ("port", "framing", "devices", "hdlc_parameters", "udp")
 
     def __init__(self, port: int, framing: str, devices: Iterable[LogicalDevice], *,
-                 hdlc_parameters: Optional[HdlcParameters] = None) -> None:
+                 hdlc_parameters: Optional[HdlcParameters] = None, udp: bool = False) -> None:
         if framing not in FRAMINGS:
             raise UsageError(f"framing must be wrapper or hdlc, got {shown(framing)}")
+        if udp and framing != "wrapper":
+            raise UsageError("over UDP the framing is the wrapper (IEC 62056-47)")
         self.port = port
         self.framing = framing
         self.devices = {device.address: device for device in devices}
         self.hdlc_parameters = hdlc_parameters
+        self.udp = udp
 
 
 class _Wire:
@@ -283,6 +290,60 @@ class _MeterConnection(asyncio.Protocol):
             self.transport.abort()
 
 
+class _PeerTransport:
+    """What a :class:`_MeterConnection` writes to for one UDP peer: each write
+    one datagram to it; abort forgets the peer (its associations with it)."""
+
+    __slots__ = ("endpoint", "address")
+
+    def __init__(self, endpoint: "_MeterDatagrams", address) -> None:
+        self.endpoint = endpoint
+        self.address = address
+
+    def write(self, data: bytes) -> None:
+        transport = self.endpoint.transport
+        if transport is not None:
+            transport.sendto(data, self.address)
+
+    def abort(self) -> None:
+        self.endpoint.forget(self.address)
+
+
+class _MeterDatagrams(asyncio.DatagramProtocol):
+    """One UDP port: a :class:`_MeterConnection` per client (address, port),
+    made on its first datagram and kept until the idle sweep or a dropping
+    fault forgets it; each datagram is one wrapper frame."""
+
+    def __init__(self, port: MeterPort, server: "MeterServer") -> None:
+        self.port = port
+        self.server = server
+        self.transport: Optional[asyncio.DatagramTransport] = None
+        self.peers: dict[object, _MeterConnection] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, address) -> None:
+        peer = self.peers.get(address)
+        if peer is None:
+            peer = self.peers[address] = _MeterConnection(self.port, self.server)
+            peer.connection_made(cast(asyncio.BaseTransport, _PeerTransport(self, address)))
+        peer.data_received(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # an ICMP port-unreachable for an answer to a client that has gone: nothing to do
+        pass
+
+    def forget(self, address) -> None:
+        peer = self.peers.pop(address, None)
+        if peer is not None:
+            peer.connection_lost(None)
+
+    def connection_lost(self, exc) -> None:
+        for address in list(self.peers):
+            self.forget(address)
+
+
 class MeterServer:
     """The listeners of :func:`serve` and their open connections; a connection
     that brings nothing for ``idle_timeout`` seconds is closed (as a meter
@@ -293,6 +354,7 @@ class MeterServer:
                                          or not idle_timeout >= 0):
             raise UsageError(f"idle_timeout is None or seconds >= 0, got {shown(idle_timeout)}")
         self.listeners: list[asyncio.AbstractServer] = []
+        self.endpoints: list[asyncio.DatagramTransport] = []
         self.connections: set[_MeterConnection] = set()
         self.ports: list[int] = []
         self.idle_timeout = idle_timeout
@@ -323,9 +385,12 @@ class MeterServer:
             listener.close()
         for connection in list(self.connections):
             connection.drop()
+        for endpoint in self.endpoints:
+            endpoint.close()
         for listener in self.listeners:
             await listener.wait_closed()
         self.listeners.clear()
+        self.endpoints.clear()
 
 
 def raise_file_limit() -> int:
@@ -342,6 +407,10 @@ def raise_file_limit() -> int:
 
 def _connection_factory(port: MeterPort, server: MeterServer) -> Callable[[], _MeterConnection]:
     return lambda: _MeterConnection(port, server)
+
+
+def _datagrams_factory(port: MeterPort, server: MeterServer) -> Callable[[], _MeterDatagrams]:
+    return lambda: _MeterDatagrams(port, server)
 
 
 def _ephemeral_range() -> tuple[int, int]:
@@ -371,15 +440,17 @@ class _FreePorts:
         self.next = random.randrange(self.low, self.high)
         self.misses = 0
 
-    def bound(self) -> socket.socket:
-        """A socket bound to a free port, SO_REUSEADDR set, not yet listening."""
+    def bound(self, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A socket (TCP, or UDP for ``SOCK_DGRAM``) bound to a free port; a TCP
+        one has SO_REUSEADDR set and is not yet listening."""
         span = self.high - self.low
         while self.misses < span:
             port = self.next
             self.next = self.low + (port + 1 - self.low) % span
-            sock = socket.socket(self.family, socket.SOCK_STREAM)
+            sock = socket.socket(self.family, kind)
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if kind == socket.SOCK_STREAM:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.host, port))
             except OSError:
                 sock.close()
@@ -387,8 +458,9 @@ class _FreePorts:
                 continue
             self.misses = 0
             return sock
-        sock = socket.socket(self.family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock = socket.socket(self.family, kind)
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, 0))
         return sock
 
@@ -403,6 +475,19 @@ async def serve(ports: Sequence[MeterPort], host: str = "127.0.0.1", *,
     free = _FreePorts(host)
     try:
         for port in ports:
+            if port.udp:
+                sock = free.bound(socket.SOCK_DGRAM) if port.port == 0 else None
+                try:
+                    endpoint, _ = await loop.create_datagram_endpoint(
+                        _datagrams_factory(port, server), sock=sock,
+                        local_addr=None if sock is not None else (host, port.port))
+                except BaseException:
+                    if sock is not None:
+                        sock.close()
+                    raise
+                server.endpoints.append(endpoint)
+                server.ports.append(endpoint.get_extra_info("sockname")[1])
+                continue
             if port.port == 0:
                 sock = free.bound()
                 try:
