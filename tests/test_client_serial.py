@@ -153,7 +153,11 @@ def test_silent_serial_line_retries_snrm_then_times_out():
 def test_short_name_referencing(security):
     from ownmeter import AK, EK
 
-    app = Application(OBJECTS, policy(), short_names=True)
+    from dlmsfast.axdr import Data, DataType
+
+    security_setup = (64, "0.0.43.0.0.255", 2)
+    app = Application({**OBJECTS, security_setup: Data(DataType.ENUM, 0)}, policy(),
+                      short_names=True)
     meter = WrapperMeter(app)
     options = {} if security == "none" else dict(client=1, auth="hls-gmac", security=security,
                                                  ek=EK, ak=AK)
@@ -170,20 +174,23 @@ def test_short_name_referencing(security):
             # methods: Register's reset (method 1) at base + 0x28 (Blue Book)
             assert c.call("1.0.1.8.0.255", 1) is None
             assert c.call("1.0.1.8.0.255", 1, 5) is None
-            # a method that returns data: a ReadRequest with parameterized access
+            # a method that returns data: a ReadRequest with parameterized access,
+            # asked for (a method the tables do not say returns) ...
             assert c.call("1.0.1.8.0.255", 1, 9, returns=True) == 7
+            # ... or as the Blue Book's table says: Security Setup's export_certificate
+            assert c.call("0.0.43.0.0.255", 7, 2) == 7
             from dlmsfast.errors import UsageError
-            with pytest.raises(UsageError, match="returns is True or False"):
+            with pytest.raises(UsageError, match="returns is None, True or False"):
                 c.call("1.0.1.8.0.255", 1, returns="yes")
     finally:
         meter.close()
-    from dlmsfast.axdr import Data, DataType
     from dlmsfast.cosem.obis import Obis
 
     register = Obis.parse("1.0.1.8.0.255")
     assert app.calls == [((3, register, 1), Data(DataType.INTEGER, 0)),
                          ((3, register, 1), Data(DataType.INTEGER, 5)),
-                         ((3, register, 1), (0, Data(DataType.INTEGER, 9)))]
+                         ((3, register, 1), (0, Data(DataType.INTEGER, 9))),
+                         ((64, Obis.parse("0.0.43.0.0.255"), 7), (0, Data(DataType.INTEGER, 2)))]
     # short-name services went out: ReadRequest 0x05, WriteRequest 0x06 (plain or ciphered)
     if security == "none":
         assert {apdu[0] for apdu in app.received} >= {0x05, 0x06}

@@ -51,3 +51,22 @@ def test_method_write_request_agrees_with_gurux(gurux_class, class_id, obis, met
 ])
 def test_method_short_names_follow_the_blue_book(class_id, obis, method, offset):
     assert make_object(class_id, obis).method_short_name(BASE, method) == BASE + offset
+
+
+def test_the_methods_that_return_data_are_the_blue_books():
+    # with short names these go out as a ReadRequest (parameterized access), the
+    # others as a WriteRequest: Association LN/SN's HLS replies and look-ups,
+    # Security Setup's key_agreement, generate_certificate_request, export_certificate
+    from dlmsfast.cosem import registered_classes
+
+    returning = {(class_id, method.index, method.name)
+                 for class_id, cls in registered_classes().items()
+                 for method in cls.methods if method.returns}
+    assert returning == {
+        (15, 1, "reply_to_HLS_authentication"),
+        (12, 1, "getlist_by_classid"), (12, 2, "getobj_by_logicalname"),
+        (12, 3, "read_by_logicalname"), (12, 4, "get_attributes_and_services"),
+        (12, 7, "get_HLS_challenge"), (12, 8, "reply_to_HLS_authentication"),
+        (64, 3, "key_agreement"), (64, 5, "generate_certificate_request"),
+        (64, 7, "export_certificate"),
+    }

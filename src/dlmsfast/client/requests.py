@@ -612,7 +612,7 @@ class AsyncClient:
         await self._exchange(lambda s: s.set(descriptor, value), f"set {target}")
 
     async def call(self, obj: Any, method: int, parameters: Any = None, *,
-                   class_id: Optional[int] = None, returns: bool = False) -> Any:
+                   class_id: Optional[int] = None, returns: Optional[bool] = None) -> Any:
         """Invoke a method; ``parameters`` a Data, None, or an int (sent as integer).
         Returns what the method returned (plain), or None.
 
@@ -620,16 +620,18 @@ class AsyncClient:
         short name (the object's base name + its class's offset of method 1 + 8
         per method) with the parameters (integer 0 when None: the Blue Book's
         ``data ::= integer(0)`` of methods without data), as the Green Book maps
-        ACTION: a WriteRequest (what Gurux sends), which returns nothing; with
-        ``returns=True``, for a method that returns data, a ReadRequest with
-        parameterized access (selector 0), whose answer is returned. With
-        logical names ``returns`` changes nothing: the answer says."""
+        ACTION: a method that returns data by a ReadRequest with parameterized
+        access (selector 0), whose answer is returned, any other by a
+        WriteRequest, which returns nothing. Whether it returns data comes from
+        the class's method table (the Blue Book's, e.g. Security Setup's
+        export_certificate); ``returns`` says it for a method the tables do not
+        know. With logical names ``returns`` changes nothing: the answer says."""
         if parameters is not None and not isinstance(parameters, Data):
             if type(parameters) is not int:
                 raise UsageError("method parameters are a Data, None or an int")
             parameters = Data(DataType.INTEGER, parameters)
-        if type(returns) is not bool:
-            raise UsageError(f"returns is True or False, got {shown(returns)}")
+        if returns is not None and type(returns) is not bool:
+            raise UsageError(f"returns is None, True or False, got {shown(returns)}")
         target = await self._resolve(parse_target(obj, 2, class_id))
         if self._sn:
             return await self._call_short_name(target, method, parameters, returns)
@@ -639,9 +641,12 @@ class AsyncClient:
         return None if result.return_value is None else plain_value(result.return_value)
 
     async def _call_short_name(self, target: Target, method: int,
-                               parameters: Optional[Data], returns: bool) -> Any:
+                               parameters: Optional[Data], returns: Optional[bool]) -> Any:
         base = await self._short_name(target.obis, 1)
-        name = make_object(target.class_id, target.obis).method_short_name(base, method)
+        obj = make_object(target.class_id, target.obis)
+        name = obj.method_short_name(base, method)
+        if returns is None:
+            returns = obj.method(method).returns
         value = parameters if parameters is not None else Data(DataType.INTEGER, 0)
         what = f"method {method} of {target.obis} (short name 0x{name:04X})"
         if returns:

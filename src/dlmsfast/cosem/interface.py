@@ -55,13 +55,16 @@ class Attribute:
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """One row of a class's method table; ``parameter`` None means no data."""
+    """One row of a class's method table; ``parameter`` None means no data;
+    ``returns``: the Blue Book's method returns data (with short names it is
+    then invoked by a ReadRequest, else by a WriteRequest)."""
 
     index: int
     name: str
     parameter: AttributeType | None
     since: int = 0
     until: int | None = None
+    returns: bool = False
 
     def applies_to(self, version: int) -> bool:
         return self.since <= version and (self.until is None or version <= self.until)

@@ -116,7 +116,7 @@ class AssociationLN(CosemObject):
         Attribute(11, "current_user", USER, static=False, since=2),
     )
     methods = (
-        Method(1, "reply_to_HLS_authentication", OCTET_STRING),
+        Method(1, "reply_to_HLS_authentication", OCTET_STRING, returns=True),
         Method(2, "change_HLS_secret", OCTET_STRING),
         Method(3, "add_object", OBJECT_LIST_ELEMENT),
         Method(4, "remove_object", OBJECT_LIST_ELEMENT),

@@ -40,14 +40,14 @@ class AssociationSN(CosemObject):
         Attribute(6, "current_user", USER, static=False, since=3),
     )
     methods = (
-        Method(1, "getlist_by_classid", LONG_UNSIGNED),
-        Method(2, "getobj_by_logicalname", LOGICAL_NAME),
-        Method(3, "read_by_logicalname", CHOICE),
-        Method(4, "get_attributes_and_services", CHOICE),
+        Method(1, "getlist_by_classid", LONG_UNSIGNED, returns=True),
+        Method(2, "getobj_by_logicalname", LOGICAL_NAME, returns=True),
+        Method(3, "read_by_logicalname", CHOICE, returns=True),
+        Method(4, "get_attributes_and_services", CHOICE, returns=True),
         Method(5, "change_LLS_secret", OCTET_STRING),
         Method(6, "change_HLS_secret", OCTET_STRING),
-        Method(7, "get_HLS_challenge", CHOICE),
-        Method(8, "reply_to_HLS_authentication", OCTET_STRING),
+        Method(7, "get_HLS_challenge", CHOICE, returns=True),
+        Method(8, "reply_to_HLS_authentication", OCTET_STRING, returns=True),
         Method(9, "add_user", USER, since=3),
         Method(10, "remove_user", USER, since=3),
     )

@@ -148,11 +148,13 @@ class SecuritySetup(CosemObject):
         Method(2, "global_key_transfer", KEY_DATA, until=0),
         Method(2, "key_transfer", KEY_DATA, since=1),
         Method(3, "key_agreement", ArrayOf(Record(KeyAgreementData, Enumerated(KeyId), OCTET_STRING,
-                                                  name="key_agreement_data")), since=1),
+                                                  name="key_agreement_data")), since=1,
+               returns=True),
         Method(4, "generate_key_pair", Enumerated(CertificateType), since=1),
-        Method(5, "generate_certificate_request", Enumerated(CertificateType), since=1),
+        Method(5, "generate_certificate_request", Enumerated(CertificateType), since=1,
+               returns=True),
         Method(6, "import_certificate", OCTET_STRING, since=1),
-        Method(7, "export_certificate", CHOICE, since=1),
+        Method(7, "export_certificate", CHOICE, since=1, returns=True),
         Method(8, "remove_certificate", CHOICE, since=1),
     )
 
