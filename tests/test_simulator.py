@@ -23,6 +23,7 @@ from dlmsfast.simulator import (
     meter_index,
     parse_faults,
 )
+from dlmsfast.cosem import Obis
 from dlmsfast.simulator import data as sim_data
 from simfleet import FIXED_TIME, SimulatorProcess
 
@@ -128,6 +129,39 @@ def test_object_list_access_rights_and_clock_setting():
     assert not names["1.0.1.8.0.255"].access_rights.can_write(2)
     assert not names["0.0.40.0.0.255"].access_rights.can_read(7)
     assert abs((clock - when).total_seconds()) < 2
+
+
+def test_short_name_reads_of_methods_and_unknown_names():
+    # sans-IO: the meter's association answers a client session's APDUs directly
+    from dlmsfast.axdr import Data, DataType
+    from dlmsfast.session import AccessDenied, AssociationSettings, ClientSession, ObjectUndefined
+    from dlmsfast.session import events as ev
+    from dlmsfast.simulator.fleet import SimulatedMeter, meter_specs
+    from dlmsfast.simulator.meter import Catalog
+
+    config = FleetConfig(meters=1, base_port=0, referencing="sn", fixed_time=FIXED_TIME)
+    catalog = Catalog(short_names=True)
+    meter = SimulatedMeter(meter_specs(config)[0], config, catalog, FIXED_TIME.timestamp)
+    answer = meter.associate(16)
+    client = ClientSession(AssociationSettings(logical_name_referencing=False))
+
+    def exchange(request: bytes) -> list:
+        return [event for apdu in answer(request) for event in client.receive_apdu(apdu)]
+
+    assert any(isinstance(e, ev.Associated) for e in exchange(client.associate()))
+    names = {target: name for name, target in catalog.names.items()}
+    reset = names[("method", 3, Obis.parse("1.0.1.8.0.255"), 1)]
+    value = names[("attribute", 3, Obis.parse("1.0.1.8.0.255"), 2)]
+    (result,) = exchange(client.read([value, reset, 0x0008]))
+    assert result.values[0] == Data(DataType.DOUBLE_LONG_UNSIGNED, expected_register(
+        0, "1.0.1.8.0.255", FIXED_TIME).value)
+    # a method's name read plainly names no attribute; an unassigned name nothing
+    assert all(isinstance(v, ObjectUndefined) for v in result.values[1:])
+    # invoked with parameters (read) or by a write: the meter refuses the reset
+    (result,) = exchange(client.read([reset], [(0, Data(DataType.INTEGER, 0))]))
+    assert isinstance(result.values[0], AccessDenied)
+    (written,) = exchange(client.write([reset], [Data(DataType.INTEGER, 0)]))
+    assert isinstance(written.results[0], AccessDenied)
 
 
 @pytest.fixture(scope="module")

@@ -444,8 +444,12 @@ class Association:
             return DataAccessResult.OBJECT_UNDEFINED
         kind, class_id, obis, index = target
         if kind == "method":
+            if parameter is None:
+                # a method is invoked by a read with parameterized access only: a
+                # plain read of its name names no attribute
+                return DataAccessResult.OBJECT_UNDEFINED
             return _method_answer(invoke_method(self.meter, class_id, obis, index,
-                                                parameter[1] if parameter else None), _NULL)
+                                                parameter[1]), _NULL)
         selection = None
         if parameter is not None:
             try:
