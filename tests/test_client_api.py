@@ -60,11 +60,18 @@ def test_options_checked_before_connecting(options, error):
 
 
 def test_the_blocking_client_has_every_request_of_the_async_one():
-    for name in ("open", "close", "get", "get_many", "read", "read_many", "read_profile",
+    import inspect
+
+    for name in ("close", "get", "get_many", "read", "read_many", "read_profile",
                  "object_list", "write", "call", "read_clock", "set_clock"):
         blocking = getattr(Client, name)
         assert blocking.__wrapped__ is getattr(AsyncClient, name)
         assert blocking.__doc__ == getattr(AsyncClient, name).__doc__
+        # help() and type checkers see the same parameters
+        assert inspect.signature(blocking) == inspect.signature(getattr(AsyncClient, name))
+    # open gives the Client itself (AsyncClient.open the AsyncClient), with the same doc
+    assert Client.open.__doc__ == AsyncClient.open.__doc__
+    assert inspect.signature(Client.open).return_annotation in ("Client", "'Client'")
 
 
 def test_a_client_after_its_with_block():
@@ -88,3 +95,37 @@ def test_a_client_after_its_with_block():
             client.read("1.0.1.8.0.255", class_id=3)
     finally:
         listener.close()
+
+
+def test_a_type_checker_sees_the_blocking_clients_requests(tmp_path):
+    # what a user's IDE or mypy sees through `from dlmsfast import Client` (a lazy
+    # name at run time): each request's parameters and its result, not Any
+    import os
+
+    user = tmp_path / "user.py"
+    user.write_text(
+        "from dlmsfast import AsyncClient, Client\n"
+        "with Client('tcp://127.0.0.1:4059') as meter:\n"
+        "    reveal_type(meter)\n"
+        "    reveal_type(meter.read('1.0.1.8.0.255'))\n"
+        "    reveal_type(meter.read_profile('1.0.99.1.0.255', from_entry=1))\n"
+        "    reveal_type(meter.read_many(['1.0.1.8.0.255']))\n"
+        "    meter.read('1.0.1.8.0.255', attribute='two')\n"
+        "async def main() -> None:\n"
+        "    async with AsyncClient('tcp://127.0.0.1:4059') as meter:\n"
+        "        reveal_type(await meter.read_clock())\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
+         "--config-file", os.devnull, str(user)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        # an installed package is found by mypy itself (py.typed), a working copy's
+        # src/ through MYPYPATH (mypy refuses site-packages there)
+        env={**os.environ, **({} if os.path.basename(PACKAGE_PARENT) in ("site-packages",
+                                                                        "dist-packages")
+                              else {"MYPYPATH": PACKAGE_PARENT})})
+    lines = done.stdout.splitlines()
+    revealed = [line.split("Revealed type is ", 1)[1] for line in lines if "Revealed type" in line]
+    assert revealed == ['"dlmsfast.client.blocking.Client"', '"dlmsfast.client.values.Reading"',
+                        '"dlmsfast.client.values.Profile"', '"list[Any]"', '"Any"'], lines
+    # the wrong attribute is caught before the meter is asked
+    assert any("user.py:7: error" in line and '"attribute"' in line for line in lines), lines

@@ -5,6 +5,8 @@ broken build must fail at ``import dlmsfast``, never fall back to a slow path.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 # Each layer imports its compiled module at import time: a broken build fails here.
 from .axdr import _axdr  # noqa: F401
 from .hdlc import _hdlc  # noqa: F401
@@ -17,6 +19,9 @@ __version__ = "0.1.0"
 # The client pulls in the session, transport and asyncio layers: loaded on first
 # use, so that ``import dlmsfast`` for the codecs stays light.
 _LAZY = {"AsyncClient": "dlmsfast.client", "Client": "dlmsfast.client"}
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers
+    from .client import AsyncClient, Client
 
 
 def __getattr__(name: str):

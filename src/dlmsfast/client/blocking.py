@@ -1,6 +1,7 @@
 """The blocking :class:`Client`: the same coroutines as :class:`AsyncClient`. No
-request is written twice: every method below is generated from its AsyncClient
-twin.
+request is written twice: every method below is made from its AsyncClient twin
+(:func:`_blocking`, typed so that a type checker sees each method's parameters
+and its result without the coroutine).
 
 Over TCP the connection uses a blocking socket, so those coroutines never
 suspend: each is run to its end by one ``send(None)``, with no event loop (a
@@ -14,16 +15,26 @@ from __future__ import annotations
 import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any, Callable, Concatenate, Coroutine, Optional, ParamSpec, TypeVar
 
 from ..errors import DlmsError, LocalProtocolError
 from ..transport.url import parse_url
 from .requests import AsyncClient
 
-_METHODS = (
-    "open", "close", "get", "get_many", "read", "read_many", "read_profile", "object_list",
-    "write", "call", "read_clock", "set_clock",
-)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _blocking(coroutine_function: Callable[Concatenate[AsyncClient, _P], Coroutine[Any, Any, _R]]
+              ) -> Callable[Concatenate["Client", _P], _R]:
+    """The blocking method of an AsyncClient coroutine method: the same
+    parameters, its result once the coroutine has run (help() shows its doc)."""
+
+    def method(self: "Client", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return self._run(coroutine_function(self._async, *args, **kwargs))
+
+    functools.update_wrapper(method, coroutine_function)  # its name, doc and signature
+    return method
 
 
 class Client:
@@ -45,7 +56,7 @@ class Client:
         self._helper: Optional[ThreadPoolExecutor] = None
         self._shut = False
 
-    def _run(self, coroutine):
+    def _run(self, coroutine: Coroutine[Any, Any, _R]) -> _R:
         if self._shut:
             coroutine.close()
             raise LocalProtocolError("this Client was shut down (its 'with' block ended): "
@@ -65,6 +76,24 @@ class Client:
         if self._helper is None:
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="dlmsfast-client")
         return self._helper.submit(self._loop.run_until_complete, coroutine).result()
+
+    def open(self) -> "Client":
+        self._run(self._async.open())
+        return self  # the Client, where AsyncClient.open gives the AsyncClient
+
+    open.__doc__ = AsyncClient.open.__doc__
+
+    close = _blocking(AsyncClient.close)
+    get = _blocking(AsyncClient.get)
+    get_many = _blocking(AsyncClient.get_many)
+    read = _blocking(AsyncClient.read)
+    read_many = _blocking(AsyncClient.read_many)
+    read_profile = _blocking(AsyncClient.read_profile)
+    object_list = _blocking(AsyncClient.object_list)
+    write = _blocking(AsyncClient.write)
+    call = _blocking(AsyncClient.call)
+    read_clock = _blocking(AsyncClient.read_clock)
+    set_clock = _blocking(AsyncClient.set_clock)
 
     @property
     def association(self):
@@ -118,20 +147,5 @@ def _run_to_end(coroutine):
     coroutine.close()
     raise RuntimeError("a blocking client's request waited on an event loop")
 
-
-def _blocking(name: str):
-    coroutine_function = getattr(AsyncClient, name)
-
-    @functools.wraps(coroutine_function)
-    def method(self, *args, **kwargs):
-        result = self._run(coroutine_function(self._async, *args, **kwargs))
-        return self if result is self._async else result
-
-    return method
-
-
-for _name in _METHODS:
-    setattr(Client, _name, _blocking(_name))
-del _name
 
 __all__ = ["Client"]
