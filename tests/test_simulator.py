@@ -228,6 +228,29 @@ def test_a_blocking_client_failure_carries_no_chained_loop_error(udp_fleet):
     assert caught.value.__context__ is None and caught.value.__cause__ is None
 
 
+def test_a_udp_port_keeps_a_bounded_number_of_clients(monkeypatch):
+    from dlmsfast.transport import server
+
+    monkeypatch.setattr(server, "MAX_UDP_PEERS", 2)
+
+    async def scenario():
+        config = FleetConfig(meters=1, base_port=0, transport="udp", idle_timeout=None,
+                             fixed_time=FIXED_TIME)
+        async with MeterSimulator(config) as sim:
+            clients = [AsyncClient(sim.url(0), timeout=1) for _ in range(3)]
+            for client in clients:
+                await client.open()
+            values = [(await c.read("1.0.2.8.0.255", class_id=3)).value for c in clients[1:]]
+            # the third client made the port forget the first: its association is gone
+            with pytest.raises(errors.DlmsError):
+                await clients[0].read("1.0.2.8.0.255", class_id=3)
+            for client in clients:
+                await client.close()
+            return values
+
+    assert run(scenario()) == [expected_register(0, "1.0.2.8.0.255", FIXED_TIME).value] * 2
+
+
 def test_udp_takes_the_wrapper_only():
     with pytest.raises(errors.UsageError, match="over UDP the framing is the wrapper"):
         FleetConfig(transport="udp", framing="hdlc")

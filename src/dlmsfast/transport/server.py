@@ -309,10 +309,16 @@ class _PeerTransport:
         self.endpoint.forget(self.address)
 
 
+MAX_UDP_PEERS = 4096
+"""Clients (address, port) one UDP port keeps at most: a new one beyond makes it
+forget the one it heard from first (with no idle timeout, nothing else would)."""
+
+
 class _MeterDatagrams(asyncio.DatagramProtocol):
     """One UDP port: a :class:`_MeterConnection` per client (address, port),
-    made on its first datagram and kept until the idle sweep or a dropping
-    fault forgets it; each datagram is one wrapper frame."""
+    made on its first datagram and kept until the idle sweep, a dropping fault
+    or :data:`MAX_UDP_PEERS` newer clients forget it; each datagram is one
+    wrapper frame."""
 
     def __init__(self, port: MeterPort, server: "MeterServer") -> None:
         self.port = port
@@ -326,6 +332,8 @@ class _MeterDatagrams(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, address) -> None:
         peer = self.peers.get(address)
         if peer is None:
+            if len(self.peers) >= MAX_UDP_PEERS:
+                self.forget(next(iter(self.peers)))
             peer = self.peers[address] = _MeterConnection(self.port, self.server)
             peer.connection_made(cast(asyncio.BaseTransport, _PeerTransport(self, address)))
         peer.data_received(data)
