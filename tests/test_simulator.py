@@ -382,7 +382,7 @@ async def _session(config: FleetConfig, timeout: float = 1.0) -> float:
         spec = sim.specs[0]
         keys = spec.keys()
         options = dict(framing=spec.framing, client=spec.client, auth=spec.auth,
-                       security=spec.security, timeout=timeout)
+                       security=spec.security, timeout=timeout, referencing=spec.referencing)
         if spec.key_id:
             options.update(ek=keys["ek"], ak=keys["ak"], system_title=keys["system_title"])
         loop = asyncio.get_running_loop()
@@ -423,6 +423,33 @@ def test_each_fault_is_the_right_error_on_the_client(fault, framing, association
         run(_session(config, timeout=0.5))
     if fault == "wrong-tag" and security != "none":
         assert "tag" in str(caught.value)
+
+
+# the same faults on short-name meters and on UDP (where a dropped "connection" is
+# a forgotten peer: the client waits in vain for the next block)
+SN_UDP_FAULT_CASES = [
+    ("drop-mid-block", {"referencing": "sn"}, HLS, errors.ConnectionLost),
+    ("wrong-tag", {"referencing": "sn"}, HLS, errors.TagError),
+    ("exception-response", {"referencing": "sn"}, NONE, errors.ServiceError),
+    ("refuse-association", {"referencing": "sn"}, NONE, errors.AssociationRejected),
+    ("silent", {"transport": "udp"}, HLS, errors.TimeoutError),
+    ("drop-mid-block", {"transport": "udp"}, NONE, errors.TimeoutError),
+    ("corrupt", {"transport": "udp"}, NONE, errors.ProtocolError),
+    ("wrong-tag", {"transport": "udp", "referencing": "sn"}, HLS, errors.TagError),
+]
+
+
+@pytest.mark.parametrize("fault, extras, association, error", SN_UDP_FAULT_CASES,
+                         ids=[f"{c[0]}-{'-'.join(c[1].values())}" for c in SN_UDP_FAULT_CASES])
+def test_faults_on_short_name_and_udp_meters(fault, extras, association, error):
+    auth, security = association
+    config = FleetConfig(meters=1, base_port=0, auth=auth, security=security,
+                         faults=f"{fault}@0", **extras)
+    with pytest.raises(error):
+        run(_session(config, timeout=0.5))
+    # without the fault the same meter reads
+    run(_session(FleetConfig(meters=1, base_port=0, auth=auth, security=security, **extras),
+                 timeout=2.0))
 
 
 def test_the_same_fleet_without_faults_reads_in_those_configurations():

@@ -51,7 +51,7 @@ from ..apdu import (
     ExceptionServiceError,
     ExceptionStateError,
 )
-from ..axdr import Data, DataType
+from ..axdr import Data, DataType, encode
 from ..cosem.descriptors import SelectiveAccessDescriptor
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
@@ -422,9 +422,13 @@ class Association:
                     out.append(_EXCEPTION)
                     continue
                 parameters = event.parameters or (None,) * len(event.base_names)
-                out.append(session.respond_read(event, [
-                    self._read_short_name(name, parameter)
-                    for name, parameter in zip(event.base_names, parameters)]))
+                results = [self._read_short_name(name, parameter)
+                           for name, parameter in zip(event.base_names, parameters)]
+                if faults.drop_mid_block and any(
+                        isinstance(r, Data) and len(encode(r)) + 32 > self.max_pdu
+                        for r in results):
+                    self.drop_next = True  # after the first data-block-result
+                out.append(session.respond_read(event, results))
             elif isinstance(event, ev.WriteRequested):
                 out.append(session.respond_write(event, [
                     self._write_short_name(name, value)
