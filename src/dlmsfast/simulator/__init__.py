@@ -5,11 +5,13 @@ module         owns
 =============  ================================================================
 ``data``       the deterministic values (a function of meter index and time)
                and :func:`expected_readings`, what a meter must have answered
-``meter``      the COSEM objects of a meter and the answers to GET/SET
+``meter``      the COSEM objects of a meter and the answers to GET/SET (and
+               their short names, for meters that speak only those)
 ``faults``     the ``--faults`` syntax and which meters get which fault
 ``fleet``      :class:`MeterSimulator`: the meters on the server role of the
                sessions, one port per meter or many logical devices per port,
-               meters.csv and keys.toml for ``dlmsfast bulk``
+               TCP or UDP, logical or short names, no authentication to
+               HLS-SHA-256; meters.csv and keys.toml for ``dlmsfast bulk``
 ``push``       the meters' pushes (Push Setup, IC 40): the data-notification,
                its ciphering and wrapper, the push method and the interval
 =============  ================================================================
