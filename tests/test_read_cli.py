@@ -157,3 +157,20 @@ def test_trace_hides_the_password_and_names_later_segments(capsys):
         previous_segmented = " segmented" in line
     assert not any(kind in line for line in inbound
                    for kind in ("data-notification", "opaque", "initiateRequest"))
+
+
+def test_a_short_name_meters_object_list_names_the_base_names(capsys):
+    from simfleet import SimulatorProcess
+
+    fleet = SimulatorProcess("--meters", "1", "--referencing", "sn")
+    try:
+        url = fleet.meters[0]["url"]
+        status, out, _ = run(capsys, url, "--referencing", "sn", "--objects", "--json")
+        text_status, text, _ = run(capsys, url, "--referencing", "sn", "--objects")
+    finally:
+        fleet.stop()
+    assert status == text_status == 0
+    listed = {o["object"]: o for o in json.loads(out)["objects"]}
+    assert listed["0.0.40.0.0.255"]["base_name"] == 0xFA00 and listed["0.0.40.0.0.255"]["class_id"] == 12
+    assert listed["0.0.1.0.0.255"]["base_name"] == 0x0100
+    assert "0.0.40.0.0.255  class 12 version 2  base name 0xFA00" in text.splitlines()

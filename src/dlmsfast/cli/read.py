@@ -305,8 +305,11 @@ async def _read(args: argparse.Namespace, options: dict[str, Any]) -> tuple[int,
     try:
         if args.list_objects:
             entries = await client.object_list()
+            # a short-name meter's list names each object's base name too
             output["objects"] = [{"class_id": e.class_id, "version": e.version,
-                                  "object": str(e.logical_name)} for e in entries]
+                                  "object": str(e.logical_name),
+                                  **({"base_name": e.base_name} if hasattr(e, "base_name")
+                                     else {})} for e in entries]
         from ..client.values import parse_target
 
         targets = [parse_target(o, class_id=args.class_id) for o in args.objects]
@@ -416,7 +419,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(clean, ensure_ascii=False))
     else:
         for entry in output.get("objects", ()):
-            print(f"{entry['object']}  class {entry['class_id']} version {entry['version']}")
+            base = f"  base name 0x{entry['base_name']:04X}" if "base_name" in entry else ""
+            print(f"{entry['object']}  class {entry['class_id']} version {entry['version']}{base}")
         _print_text(output["results"])
     return status
 
