@@ -19,11 +19,14 @@ import asyncio
 import datetime as _dt
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from .._util import shown
+from .._util import reworded, shown
+from ..apdu import AcseServiceUser
 from ..axdr import Data, DataType, DateTime
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit
 from ..errors import (
+    AssociationRejected,
+    AuthenticationError,
     ConfigurationError,
     DataAccessError,
     DlmsError,
@@ -33,6 +36,7 @@ from ..errors import (
 )
 from ..errors import TimeoutError as DlmsTimeout
 from ..security import SecurityContext
+from ..security.mechanism import MechanismName
 from ..session import State
 from ..session import events as ev
 from ..session.client import ClientSession
@@ -69,6 +73,46 @@ DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 PUBLIC_CLIENT = 16
 # exception-response service-error deciphering-error: the meter's tag check failed
 _DECIPHERING_ERROR = b"\x05"
+
+_REFUSED_CIPHERING = frozenset({AcseServiceUser.NO_REASON_GIVEN,
+                                AcseServiceUser.AUTHENTICATION_FAILURE})
+
+
+def _refusal_hint(settings: AssociationSettings, error: DlmsError,
+                  pre_read: bool) -> Optional[str]:
+    """What to check when the meter refused our association: which keys, titles
+    or counter, by name only (never a key's value); None when there is nothing to add."""
+    mechanism = settings.authentication
+    if isinstance(error, AssociationRejected):
+        diagnostic = error.diagnostic
+        if settings.security and diagnostic in _REFUSED_CIPHERING:
+            if "deciphering-error" in str(error):
+                return ("the meter could not decipher or authenticate our AARQ: check ek, ak "
+                        "and our system title")
+            password = " and the LLS password" if mechanism == MechanismName.LOW_LEVEL_SECURITY \
+                else ""
+            counter = ("" if pre_read else
+                       "; if they are right, the meter may have seen this invocation counter "
+                       "already (a replay): give a higher one, or let the public client read "
+                       "the meter's first (invocation_counter='meter', --invocation-counter "
+                       "meter)")
+            return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
+                    f"{counter}")
+        if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
+                mechanism == MechanismName.LOW_LEVEL_SECURITY:
+            return "check the LLS password"
+        return None
+    if not isinstance(error, AuthenticationError):
+        return None
+    # HLS pass 3 (the meter checks our f(StoC)) or pass 4 (we check its f(CtoS))
+    if mechanism == MechanismName.HLS_GMAC:
+        return ("HLS-GMAC answers are GMACs under ek and ak over the system titles: check ek, "
+                "ak, our system title and the meter's")
+    if mechanism == MechanismName.HLS_SHA256:
+        return "check the HLS secret (password) and the system titles, ours and the meter's"
+    if mechanism in (MechanismName.HLS_MD5, MechanismName.HLS_SHA1):
+        return "check the HLS secret (password)"
+    return None
 
 
 def secret_argument(value: Any, what: str) -> Optional[bytes]:
@@ -301,7 +345,14 @@ class AsyncClient:
         if self.association is not None:
             raise LocalProtocolError("this client is open already: close() it first")
         if self._pre_read_counter:
-            counter = await self._read_invocation_counter()
+            try:
+                counter = await self._read_invocation_counter()
+            except DlmsError as exc:
+                raise reworded(exc, (
+                    f"reading the invocation counter {self.counter_object} through the public "
+                    f"client {PUBLIC_CLIENT} first (invocation counter 'meter') failed: {exc}; "
+                    "if this meter does not let the public client read it, give the counter "
+                    "itself (invocation_counter=N, --invocation-counter N)")) from None
             self._settings = AssociationSettings(
                 **{**self._settings_args, "invocation_counter": counter})
         self._conn = connection_for(
@@ -322,6 +373,12 @@ class AsyncClient:
             # a meter that cannot decipher the AARQ's InitiateRequest often says nothing
             raise DlmsTimeout(f"{exc} The AARQ was ciphered: wrong keys or a wrong "
                               "system title also leave meters silent") from None
+        except DlmsError as exc:
+            await self._conn.close()
+            hint = _refusal_hint(self._settings, exc, self._pre_read_counter)
+            if hint is not None:
+                raise reworded(exc, f"{exc}: {hint}") from None
+            raise
         except BaseException:
             await self._conn.close()
             raise

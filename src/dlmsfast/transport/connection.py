@@ -175,6 +175,9 @@ class Connection:
         self._lost: Optional[BaseException] = None
         self._open = False
         self._link_wait = False
+        # the meter answered at these addresses once (an APDU, or HDLC's UA): a
+        # later silence is not a wrong address
+        self._answered = False
         self._queue: list[bytes] = []
         # a blocking stream (the blocking client's TCP): every wait sleeps in
         # the socket, and the coroutines below never suspend
@@ -198,6 +201,9 @@ class Connection:
         waiter = self._waiter
         if apdus:
             self._queue += apdus
+            self._answered = True
+        elif self._link_wait and framing.is_open():
+            self._answered = True  # HDLC: a UA from the address we called
         elif not self._link_wait:
             return  # part of a frame, or a link frame: only a link set-up or release waits
         if waiter is not None and not waiter.done():
@@ -297,10 +303,11 @@ class Connection:
             # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
             self._flush()
             return
+        suspect = ("it answered before at these addresses, then went silent"
+                   if self._answered else "meter silent, or wrong client/server address?")
         raise TimeoutError(
             f"{self.peer} did not answer {what} within {seconds:g} s "
-            f"({self.framing.name}, {self.framing.addresses()}): "
-            "meter silent, or wrong client/server address?"
+            f"({self.framing.name}, {self.framing.addresses()}): {suspect}"
         )
 
     # -- the public face ------------------------------------------------------------
@@ -316,6 +323,11 @@ class Connection:
             else:
                 self._loop = asyncio.get_running_loop()
                 await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), connect)
+        except DlmsError:
+            # the stream's own, more precise error (dlmsfast's TimeoutError is an
+            # asyncio.TimeoutError too: the mode E sign-on's, naming the optical head)
+            self.stream.close()
+            raise
         except asyncio.TimeoutError:
             self.stream.close()
             raise TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
