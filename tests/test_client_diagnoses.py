@@ -236,8 +236,23 @@ def test_nobody_listening_ends_the_probe_at_once():
     started = time.monotonic()
     found = run(probe_addresses(f"tcp://127.0.0.1:{port}", timeout=0.5))
     assert found.addresses is None and len(found.tried) == 2
-    assert found.tried[1].startswith(f"nobody answers at tcp://127.0.0.1:{port}")
+    assert found.tried[1].startswith(f"the connection itself fails at tcp://127.0.0.1:{port}")
     assert time.monotonic() - started < 2
+
+
+def test_a_silent_optical_head_ends_the_probe_at_once(monkeypatch):
+    monkeypatch.setattr(streams, "IDENTIFICATION_TIMEOUT", 0.3)
+    master, slave = os.openpty()
+    url = f"serial://{os.ttyname(slave)}?mode-e=1"
+    try:
+        found = run(probe_addresses(url, timeout=0.5))
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert found.addresses is None
+    assert found.tried[0] == "client 16, server 1: TimeoutError"
+    assert found.tried[1].startswith(f"the connection itself fails at {url}: no identification")
+    assert len(found.tried) == 2
 
 
 # --- 5. a timeout after answers does not blame the addresses ---------------------

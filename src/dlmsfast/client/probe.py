@@ -9,8 +9,9 @@ The candidates are the combinations of the usual client SAPs, server logical
 addresses and (HDLC) physical addresses, the given addresses first, then the
 others by how many of the given ones they change (one, then two...), changing
 the server's addresses before the client's; at most :data:`MAX_CANDIDATES`,
-each within :data:`MAX_CANDIDATE_TIMEOUT` seconds. Nobody listening at all (the
-connection refused) ends the probe at once: no address helps there.
+each within :data:`MAX_CANDIDATE_TIMEOUT` seconds. A connection that fails
+before any address is used (refused, unreachable, an optical head that does not
+answer the sign-on) ends the probe at once: no address helps there.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Optional
 
-from ..errors import AssociationRejected, DlmsError, ProtocolError, TransportError
+from ..errors import AssociationRejected, DlmsError, ProtocolError
 from .requests import AsyncClient
 
 # Client SAPs. 16: the public client every server has (the Green Book's reserved
@@ -107,8 +108,9 @@ async def probe_addresses(url: str, *, framing: Optional[str] = None, client: in
             result.tried.append(f"{where}: answered ({type(exc).__name__}: {exc})")
         except DlmsError as exc:
             result.tried.append(f"{where}: {type(exc).__name__}")
-            if type(exc) is TransportError:  # refused or unreachable: nobody listens
-                result.tried.append(f"nobody answers at {url}: {exc}")
+            if probe._conn is not None and not probe._conn.stream_open:
+                # refused, unreachable, a silent optical head: no address helps
+                result.tried.append(f"the connection itself fails at {url}: {exc}")
                 return result
             continue
         else:

@@ -49,7 +49,7 @@ from ..cosem.descriptors import (
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
-from ..transport.connection import Trace
+from ..transport.connection import Connection, Trace
 from ..transport.dial import connection_for
 from ..hdlc import HdlcParameters
 from .values import (
@@ -270,7 +270,7 @@ class AsyncClient:
             self._hdlc_parameters = HdlcParameters(
                 max_info_field_length_transmit=info, max_info_field_length_receive=info,
                 window_size_transmit=window, window_size_receive=window)
-        self._conn = None
+        self._conn: Optional[Connection] = None
         # set by the blocking Client over TCP: blocking sockets, and the coroutines
         # below run to completion without suspending (no event loop)
         self._blocking_io = False

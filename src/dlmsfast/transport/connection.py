@@ -174,6 +174,9 @@ class Connection:
         self._timer: Optional[asyncio.TimerHandle] = None
         self._lost: Optional[BaseException] = None
         self._open = False
+        # the stream (socket, serial line and its sign-on) opened: a failure before
+        # it is the line's, never the addresses'
+        self.stream_open = False
         self._link_wait = False
         # the meter answered at these addresses once (an APDU, or HDLC's UA): a
         # later silence is not a wrong address
@@ -335,6 +338,7 @@ class Connection:
         except BaseException:
             self.stream.close()
             raise
+        self.stream_open = True
         try:
             self.framing.open()
             self._flush()
