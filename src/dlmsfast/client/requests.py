@@ -86,6 +86,8 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
     if isinstance(error, AssociationRejected):
         diagnostic = error.diagnostic
         if settings.security and diagnostic in _REFUSED_CIPHERING:
+            # the AARE's confirmed-service-error, named in the message by the Green
+            # Book's value name (application-reference deciphering-error)
             if "deciphering-error" in str(error):
                 return ("the meter could not decipher or authenticate our AARQ: check ek, ak "
                         "and our system title")

@@ -313,9 +313,10 @@ class ServerSession(SessionBase):
             try:
                 ui = context.decrypt(ui)
             except ReplayError as exc:
-                # the AARQ's protection is what authenticates the client here, and
-                # a counter seen before fails it: authentication-failure, without
-                # deciphering-error (the keys were right), so the two stay apart
+                # the AARQ's protection is what authenticates the client here, and a
+                # counter not above the last accepted fails it: authentication-failure,
+                # without deciphering-error, so that a client can tell the two apart
+                # (the counter is checked before the tag: the keys may be wrong too)
                 return self._reject(aarq, U.AUTHENTICATION_FAILURE, f"InitiateRequest: {exc}")
             except SecurityError as exc:
                 # a wrong ek, ak or calling-AP-title: the GCM tag fails. ACSE says

@@ -306,7 +306,7 @@ class Connection:
             # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
             self._flush()
             return
-        suspect = ("it answered before at these addresses, then went silent"
+        suspect = ("it answered before at these addresses, then went silent."
                    if self._answered else "meter silent, or wrong client/server address?")
         raise TimeoutError(
             f"{self.peer} did not answer {what} within {seconds:g} s "
