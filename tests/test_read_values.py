@@ -252,3 +252,30 @@ def test_the_cli_says_a_register_is_no_profile(meter, capsys):
     assert result["error"] == (f"ObjectUndefined: {ENERGY} is a Register (class 3), "
                                "not a Profile Generic (class 7)")
     assert err.count("\n") == 1
+
+
+# --- pushes read the same table ----------------------------------------------------
+
+def test_a_pushed_demand_register_is_scaled_by_its_attribute_4():
+    from dlmsfast.apdu import DataNotification
+    from dlmsfast.push import PushDecoder
+
+    def descriptor(class_id: int, obis: str, attribute: int) -> Data:
+        return Data(DataType.STRUCTURE, (Data(DataType.LONG_UNSIGNED, class_id),
+                                         Data(DataType.OCTET_STRING, bytes(Obis.parse(obis))),
+                                         Data(DataType.INTEGER, attribute),
+                                         Data(DataType.LONG_UNSIGNED, 0)))
+
+    # a push setup's push_object_list first, then one value per object
+    listed = [(40, "0.0.25.9.0.255", 2), (5, DEMAND, 2), (5, DEMAND, 3), (5, DEMAND, 4),
+              (4, EXTENDED, 2), (4, EXTENDED, 3)]
+    push_list = Data(DataType.ARRAY, tuple(descriptor(*d) for d in listed))
+    body = Data(DataType.STRUCTURE, (push_list, u32(1234), u32(5678), scaler_unit(-1, 27),
+                                     u32(999), scaler_unit(0, 27)))
+    apdu = DataNotification(date_time=DateTime.from_datetime(QUARTERS[0]).to_bytes(),
+                            notification_body=body).to_bytes()
+    (notification,) = PushDecoder().feed_apdu(apdu)
+    got = {(str(r.object), r.attribute): (r.value, r.scaled, r.unit) for r in notification.readings}
+    assert got == {(DEMAND, 2): (1234, Decimal("123.4"), "W"),
+                   (DEMAND, 3): (5678, Decimal("567.8"), "W"),
+                   (EXTENDED, 2): (999, 999, "W")}

@@ -40,6 +40,7 @@ from ..session.errors import ObjectUndefined
 from ..session.settings import AssociationSettings
 from ..cosem import interface_class, make_object
 from ..cosem.access import SN_OBJECT_LIST, object_list_type
+from ..cosem.interface import scaler_unit_attribute
 from ..cosem.descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
@@ -537,7 +538,7 @@ class AsyncClient:
             return Reading(target.obis, target.attribute, target.class_id,
                            buffer_rows(target, value, extra), value)
         plain = attribute_value(target, value)
-        if scaler_holder(target) is None:
+        if scaler_unit_attribute(target.class_id, target.attribute) is None:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)
         if companion is not None and isinstance(extra, Data):
             self._scalers[target.obis] = scaler_unit_of(companion, extra)
