@@ -100,13 +100,17 @@ def test_trace_hides_the_password_cut_between_hdlc_frames(lls_meters, capsys, ma
     b"\x7e\x7e\xe6\xe6\x00\x60\xac\x0a\x80\x08",  # flags, LLC and AARQ tags inside
 ])
 @pytest.mark.parametrize("max_info", [32, 37])
-def test_trace_hides_any_password_at_any_cut(lls_meters, capsys, password, max_info):
-    # a wrong password: the meter refuses the association, the AARQ has gone out
+@pytest.mark.parametrize("ciphered", [False, True])
+def test_trace_hides_any_password_at_any_cut(lls_meters, capsys, password, max_info, ciphered):
+    # a wrong password: the meter refuses the association, the AARQ has gone out;
+    # ciphered, the AARQ carries our system title first and the password further on
     row = lls_meters["hdlc"].meters[0]
+    keys = ["--security", "authenc", "--ek", "00" * 16, "--ak", "11" * 16] if ciphered else []
     status, out, err = run(capsys, row["url"], "--framing", "hdlc", "--hdlc-max-info",
                            str(max_info), "--client", "17", "--auth", "lls", "--password",
                            "hex:" + password.hex(), "--timeout", "5", "--trace",
-                           "1.0.1.8.0.255")
+                           *keys, "1.0.1.8.0.255")
+    assert ("A60A0408" + b"DLMSFAST".hex().upper() in _sent_payload(err)) == ciphered
     assert status == 2 and out == "" and "no association" in err
     _assert_hidden(err, password)
 
