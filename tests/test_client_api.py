@@ -111,6 +111,8 @@ def test_a_type_checker_sees_the_blocking_clients_requests(tmp_path):
         "    reveal_type(meter.read_profile('1.0.99.1.0.255', from_entry=1))\n"
         "    reveal_type(meter.read_many(['1.0.1.8.0.255']))\n"
         "    meter.read('1.0.1.8.0.255', attribute='two')\n"
+        "Client('tcp://127.0.0.1:4059', sever=1)\n"
+        "Client('tcp://127.0.0.1:4059', timeout='10')\n"
         "async def main() -> None:\n"
         "    async with AsyncClient('tcp://127.0.0.1:4059') as meter:\n"
         "        reveal_type(await meter.read_clock())\n")
@@ -129,3 +131,15 @@ def test_a_type_checker_sees_the_blocking_clients_requests(tmp_path):
                         '"dlmsfast.client.values.Profile"', '"list[Any]"', '"Any"'], lines
     # the wrong attribute is caught before the meter is asked
     assert any("user.py:7: error" in line and '"attribute"' in line for line in lines), lines
+    # the Client's options are AsyncClient's, checked by name and type
+    assert any("user.py:8: error" in line and '"sever"' in line for line in lines), lines
+    assert any("user.py:9: error" in line and '"timeout"' in line for line in lines), lines
+
+
+def test_help_shows_the_blocking_clients_options():
+    import inspect
+
+    options = inspect.signature(Client).parameters
+    assert list(options) == list(inspect.signature(AsyncClient).parameters)
+    assert options["auth"].default == "none" and options["timeout"].default == 10.0
+    assert "AsyncClient" in Client.__init__.__doc__

@@ -37,6 +37,21 @@ def _blocking(coroutine_function: Callable[Concatenate[AsyncClient, _P], Corouti
     return method
 
 
+def _options_of(init: Callable[Concatenate[Any, _P], None]
+                ) -> Callable[[Callable[..., None]], Callable[Concatenate[Any, _P], None]]:
+    """Give a constructor that passes its options on to ``init`` the options of
+    ``init``, for type checkers and for help() (which follows ``__wrapped__``):
+    they are listed once, in AsyncClient."""
+
+    def decorate(own: Callable[..., None]) -> Callable[Concatenate[Any, _P], None]:
+        doc = own.__doc__
+        functools.update_wrapper(own, init)
+        own.__doc__ = doc
+        return own
+
+    return decorate
+
+
 class Client:
     """An association with one meter, blocking. Same options as :class:`AsyncClient`::
 
@@ -48,7 +63,9 @@ class Client:
     event loop; over UDP and serial lines it runs a private one.
     """
 
+    @_options_of(AsyncClient.__init__)
     def __init__(self, url: str, **options: Any) -> None:
+        """Options as for :class:`AsyncClient`, under the same names."""
         self._async = AsyncClient(url, **options)
         self._async._blocking_io = _is_tcp(url)
         self._loop: Optional[asyncio.AbstractEventLoop] = (

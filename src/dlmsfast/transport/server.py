@@ -118,8 +118,8 @@ class _Wire:
         self.transport = transport
         self.random = random.Random(seed)
         self.ready_at = 0.0
-        # (when, handle): uvloop gives a plain Handle, without when(), for a time
-        # already past, so the time is kept beside it
+        # (when, handle) of each write still to come: uvloop's call_at gives a
+        # plain Handle, without when(), for a time already past
         self.handles: list[tuple[float, asyncio.Handle]] = []
 
     def send(self, data: bytes) -> None:
