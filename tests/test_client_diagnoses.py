@@ -165,6 +165,23 @@ def test_a_silent_optical_head_is_named_not_rewritten_as_a_connect_timeout(monke
     assert frames == [("out", b"/?!\r\n")]
 
 
+def test_dlmsfast_read_on_a_silent_optical_head_suggests_no_address_probe(monkeypatch, capsys):
+    from dlmsfast.cli import main
+
+    monkeypatch.setattr(streams, "IDENTIFICATION_TIMEOUT", 0.3)
+    master, slave = os.openpty()
+    try:
+        status = main(["read", f"serial://{os.ttyname(slave)}?mode-e=1", "0.0.1.0.0.255",
+                       "--class", "8"])
+    finally:
+        os.close(master)
+        os.close(slave)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no association: TimeoutError: no identification message" in err
+    assert "probe-addresses" not in err
+
+
 # --- 3. the invocation counter pre-read names its step ----------------------------
 
 

@@ -651,9 +651,11 @@ def run(args: argparse.Namespace) -> int:
         status, output = run_loop(_read(args, options, targets))
     except _NoAssociation as failure:
         hint = ""
-        from ..errors import TimeoutError as DlmsTimeout
+        from ..transport.connection import ADDRESSES_SUSPECTED
 
-        if isinstance(failure.error, DlmsTimeout) and not args.probe_addresses:
+        # only where the connection suspects the addresses: not for a silent optical
+        # head, nor for a meter that answered before
+        if ADDRESSES_SUSPECTED in str(failure.error) and not args.probe_addresses:
             hint = " (try --probe-addresses)"
         print(f"dlmsfast read: no association: {_error_line(failure.error)}{hint}",
               file=sys.stderr)

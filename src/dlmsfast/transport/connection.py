@@ -31,6 +31,8 @@ from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, Tr
 from ..wrapper import HEADER_LENGTH, WrapperStreamSplitter
 
 Trace = Callable[[str, bytes], None]
+ADDRESSES_SUSPECTED = "wrong client/server address?"
+"""In a timeout's message while the meter has never answered: the addresses may be wrong."""
 
 
 @runtime_checkable
@@ -307,7 +309,7 @@ class Connection:
             self._flush()
             return
         suspect = ("it answered before at these addresses, then went silent."
-                   if self._answered else "meter silent, or wrong client/server address?")
+                   if self._answered else f"meter silent, or {ADDRESSES_SUSPECTED}")
         raise TimeoutError(
             f"{self.peer} did not answer {what} within {seconds:g} s "
             f"({self.framing.name}, {self.framing.addresses()}): {suspect}"
@@ -404,4 +406,4 @@ class Connection:
         await self.close()
 
 
-__all__ = ["Connection", "Framing", "WrapperFraming", "Trace"]
+__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED"]
