@@ -84,13 +84,24 @@ def test_a_replayed_invocation_counter_is_refused_and_the_hint_names_the_pre_rea
             with pytest.raises(errors.AssociationRejected) as caught:
                 async with AsyncClient(sim.url(0), **_hls_options(spec)):
                     pass
+            # a caller's own SecurityContext (as the bulk reader's): its counter is
+            # the caller's to raise, not the public client's to read
+            keys = spec.keys()
+            context = SecurityContext(system_title=bytes.fromhex(keys["system_title"]),
+                                      block_cipher_key=bytes.fromhex(keys["ek"]),
+                                      authentication_key=bytes.fromhex(keys["ak"]))
+            with pytest.raises(errors.AssociationRejected) as own:
+                async with AsyncClient(sim.url(0), security_context=context,
+                                       **_hls_options(spec)):
+                    pass
             # as the hint says: the public client reads the counter first
             async with AsyncClient(sim.url(0), invocation_counter="meter",
                                    **_hls_options(spec)) as meter:
                 await meter.read("0.0.42.0.0.255", class_id=1)
-            return caught.value, spec.keys()
+            return caught.value, own.value, keys
 
-    error, keys = run(scenario())
+    error, own, keys = run(scenario())
+    assert "give a higher one" in str(own) and "'meter'" not in str(own)
     assert error.diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE
     message = str(error)
     assert "deciphering-error" not in message

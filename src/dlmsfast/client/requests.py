@@ -100,11 +100,13 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
                         "and our system title")
             password = " and the LLS password" if mechanism == MechanismName.LOW_LEVEL_SECURITY \
                 else ""
-            counter = ("" if pre_read else
-                       "; if they are right, the meter may have seen this invocation counter "
-                       "already (a replay): give a higher one, or let the public client read "
-                       "the meter's first (invocation_counter='meter', --invocation-counter "
-                       "meter)")
+            counter = "" if pre_read else ("; if they are right, the meter may have seen "
+                                           "this invocation counter already (a replay): "
+                                           "give a higher one")
+            if counter and settings.security_context is None:
+                # our own context: the public client can read the meter's counter first
+                counter += (", or let the public client read the meter's first "
+                            "(invocation_counter='meter', --invocation-counter meter)")
             return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
                     f"{counter}")
         if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
