@@ -139,7 +139,9 @@ class AsyncClient:
       ``system_title`` (ours, 8 octets; default ``DLMSFAST``); ``ciphering``:
       ``auto`` (general-glo where the meter offers it), ``glo``, ``general-glo``, ``ded``...
     - ``invocation_counter``: the first one to use, or ``"meter"``: read it first
-      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
+      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next
+      (with ``security_context``: that context's counter is moved up to it,
+      never down).
     - ``timeout`` (seconds per request), ``connect_timeout`` (seconds to open the
       connection; default the ``timeout``), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
@@ -302,8 +304,14 @@ class AsyncClient:
             raise LocalProtocolError("this client is open already: close() it first")
         if self._pre_read_counter:
             counter = await self._read_invocation_counter()
-            self._settings = AssociationSettings(
-                **{**self._settings_args, "invocation_counter": counter})
+            context = self._settings_args["security_context"]
+            if context is None:
+                self._settings = AssociationSettings(
+                    **{**self._settings_args, "invocation_counter": counter})
+            elif counter > context.invocation_counter:
+                # the caller's context (the bulk reader's, whose hook persists
+                # each IC before use): moved forward only, never back
+                context.invocation_counter = counter
         self._conn = connection_for(
             self.url, framing=self.framing, client=self.client, server=self.server,
             server_physical=self.server_physical, timeout=self.timeout,
