@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import time
 from decimal import Decimal
 
 import pytest
 
-from dlmsfast import errors
+from dlmsfast import Client, errors
 from dlmsfast.client.requests import AsyncClient
 from dlmsfast.simulator import (
     FleetConfig,
@@ -468,6 +469,26 @@ def test_latency_delays_every_answer_and_a_range_is_drawn_within_bounds():
     assert 8 * 0.03 <= ranged <= 8 * 0.06 + 1.0
 
 
+def test_a_slow_drip_meter_in_its_own_process_answers_slowly_but_whole():
+    # the simulator process runs on its default loop (uvloop), whose call_at gives
+    # a plain Handle, without when(), for a time already past: the drip of a later
+    # answer once dropped the connection instead of dripping
+    process = SimulatorProcess("--meters", "1", "--faults", "slow-drip:0.2ms")
+    try:
+        row = process.meters[0]
+        started = time.monotonic()
+        with Client(row["url"], timeout=10, **process.client_options(row)) as meter:
+            values = [meter.read(name, class_id=3).value for name in REGISTER_NAMES[:4]]
+        took = time.monotonic() - started
+    finally:
+        log = process.stop()
+    assert values == [expected_register(0, name, FIXED_TIME).value for name in REGISTER_NAMES[:4]]
+    assert "Traceback" not in log and "Error" not in log, log
+    # each octet comes alone, at least 0.2 ms after the last: the AARE and four
+    # answers hold well over 100 octets
+    assert took > 100 * 0.0002
+
+
 def test_wrong_tag_leaves_unciphered_associations_alone():
     run(_session(FleetConfig(meters=1, base_port=0, faults="wrong-tag@0")))
 
@@ -511,6 +532,25 @@ def test_fault_spec_items_without_share_apply_to_every_meter():
 def test_bad_fault_specs_name_the_item(spec, message):
     with pytest.raises(errors.UsageError, match=message):
         parse_faults(spec)
+
+
+def test_meters_beyond_the_fleet_are_refused():
+    with pytest.raises(errors.UsageError, match="meter 999 is not in a fleet of 1"):
+        assign_faults("silent@999", 1)
+    assert set(assign_faults("silent@0+2", 3)) == {0, 2}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("max_pdu", 5, "max_pdu must be 12..65535"),
+    ("max_pdu", 70000, "max_pdu must be 12..65535"),
+    ("hdlc_window", 0, "hdlc_window must be 1..7"),
+    ("hdlc_window", 8, "hdlc_window must be 1..7"),
+    ("hdlc_max_info", 0, "hdlc_max_info must be at least 1"),
+])
+def test_fleet_settings_a_meter_could_not_serve_are_refused_up_front(field, value, message):
+    # before: accepted, and every association then failed inside the simulator
+    with pytest.raises(errors.UsageError, match=message):
+        FleetConfig(meters=1, base_port=0, **{field: value})
 
 
 def test_shares_beyond_the_fleet_are_refused():

@@ -61,8 +61,9 @@ from typing import Any, Callable, Optional, Sequence, cast
 
 from ..axdr import DateTime
 from ..client import AsyncClient
-from ..client.values import REGISTER_CLASSES, Target
+from ..client.values import Target, keep_scalers, missing_scalers
 from ..cosem import ProfileGeneric, make_object
+from ..cosem.interface import scaler_unit_attribute
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
 from ..errors import (AssociationRejected, ConfigurationError, DecodeError, DlmsError,
@@ -627,14 +628,10 @@ class _ShardReader:
         # only the values are wanted: no typed tree of the buffer's every cell
         plain = cast(list, await client.get(7, profile.logical_name, 2, selection,
                                             plain=True))  # a buffer is an array: a list
-        wanted = [c for c in definitions
-                  if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
-                  and c.logical_name not in scalers]
+        wanted = missing_scalers(definitions, scalers)
         if wanted:
-            got = await client.get_many([(c.class_id, c.logical_name, 3) for c in wanted])
-            for column, su in zip(wanted, got):
-                if not isinstance(su, DlmsError):
-                    scalers[column.logical_name] = ScalerUnit.from_data(su)
+            got = await client.get_many([(h.class_id, h.obis, h.attribute) for h in wanted])
+            keep_scalers(wanted, got, scalers)
         if not self._plain_profile_rows(meter, profile.logical_name, definitions, plain, scalers,
                                         status, rows, marks):
             table = profile.rows(plain, scalers=scalers, access=selection)
@@ -656,8 +653,8 @@ class _ShardReader:
         for i, c in enumerate(definitions):
             if i == when_at:
                 continue
-            su = scalers.get(c.logical_name) if c.attribute_index == 2 and \
-                c.class_id in REGISTER_CLASSES else None
+            su = scalers.get(c.logical_name) if scaler_unit_attribute(
+                c.class_id, c.attribute_index) is not None else None
             scaler = 0 if su is None else su.scaler
             cells.append((i, str(c.logical_name), c.attribute_index, scaler, 10 ** abs(scaler),
                           None if su is None else su.unit.symbol))
