@@ -286,3 +286,33 @@ def test_missing_keys_name_the_options(capsys, tmp_path, monkeypatch, silent_por
         assert python_name not in err
     assert EK not in err and AK not in err
     _assert_not_connected(silent_port)
+
+
+def test_the_keys_files_invocation_counter_is_the_first_one_used(capsys, tmp_path):
+    # a fresh meter; each association must use a counter above the last it saw
+    fleet = SimulatorProcess("--meters", "1", "--auth", "hls-gmac", "--security", "authenc")
+    try:
+        row = fleet.meters[0]
+        keys = fleet.keys[row["key_id"]]
+        argv = [row["url"], *[a for a in HLS if a not in ("--invocation-counter", "meter")]]
+
+        def read_with(file_text: str, *more: str) -> int:
+            path = tmp_path / "keys.toml"
+            path.write_text(file_text)
+            status, _, err = run(capsys, *argv, "--keys-file", str(path), *more)
+            return status
+
+        table = _table(row["key_id"], keys)
+        assert read_with(table) == 0  # counter 0: the meter saw none yet
+        assert read_with(table) == 2  # 0 again: refused as a replay, no association
+        assert read_with(table + "invocation_counter = 1000\n") == 0
+        flat = "".join(f"{n} = {keys[n]}\n" for n in ("ek", "ak", "system_title"))
+        assert read_with(flat + "invocation_counter = 2000\n") == 0
+        # the option wins over the file
+        assert read_with(table + "invocation_counter = 5\n") == 2
+        assert read_with(table + "invocation_counter = 5\n", "--invocation-counter", "3000") == 0
+        status, _, err = run(capsys, *argv, "--keys-file", str(tmp_path / "keys.toml"),
+                             "--invocation-counter", "x")
+        assert status == 2
+    finally:
+        fleet.stop()

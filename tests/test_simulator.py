@@ -372,6 +372,52 @@ def test_invocation_counters_only_increase_and_replays_are_refused():
     assert second > first
 
 
+def test_the_pre_read_counter_moves_a_given_security_context_forward():
+    # the bulk reader gives its own SecurityContext (whose hook persists each
+    # IC); invocation_counter="meter" used to be ignored then, and a context
+    # behind the meter was refused
+    from dlmsfast.security import SecurityContext
+
+    config = FleetConfig(meters=1, base_port=0, auth="hls-gmac", security="authenc")
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            options = dict(client=spec.client, auth="hls-gmac", security="authenc", timeout=5)
+            async with AsyncClient(sim.url(0), invocation_counter=5000, ek=keys["ek"],
+                                   ak=keys["ak"], system_title=keys["system_title"], **options):
+                pass
+            seen = sim.meters[0]._last_counter()
+            persisted: list[int] = []
+
+            def context(first: int) -> SecurityContext:
+                return SecurityContext(
+                    system_title=bytes.fromhex(keys["system_title"]), block_cipher_key=keys["ek"],
+                    authentication_key=keys["ak"], invocation_counter=first,
+                    on_invocation_counter=persisted.append)
+
+            with pytest.raises(errors.AssociationRejected):
+                async with AsyncClient(sim.url(0), security_context=context(1), **options):
+                    pass
+            behind = context(1)
+            async with AsyncClient(sim.url(0), security_context=behind,
+                                   invocation_counter="meter", **options) as meter:
+                await meter.read("0.0.42.0.0.255")
+            # a context ahead of the meter is never moved back
+            ahead = context(900_000)
+            async with AsyncClient(sim.url(0), security_context=ahead,
+                                   invocation_counter="meter", **options):
+                pass
+            return seen, behind.invocation_counter, ahead.invocation_counter, persisted
+
+    seen, behind, ahead, persisted = run(scenario())
+    assert seen >= 5000 and behind > seen + 1
+    assert ahead > 900_000
+    # every IC the pre-read context sent went through its write-ahead hook first
+    assert seen + 2 in persisted and 900_000 in persisted
+
+
 # --- faults -------------------------------------------------------------------------
 
 HLS = ("hls-gmac", "authenc")

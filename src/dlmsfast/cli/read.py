@@ -85,8 +85,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "flat 'ek = \"HEX\"' lines (quotes optional); or a JSON object")
     p.add_argument("--key-id", metavar="ID",
                    help="the table of --keys-file to use (the key_id of the meters file)")
-    p.add_argument("--invocation-counter", type=_counter, default=0, metavar="N|meter",
-                   help="first invocation counter; 'meter' reads it first from "
+    p.add_argument("--invocation-counter", type=_counter, metavar="N|meter",
+                   help="first invocation counter (default: invocation_counter in "
+                        "--keys-file, else 0); 'meter' reads it first from "
                         "0.0.43.1.0.255 through the public client (IDIS)")
     p.add_argument("--class", dest="class_id", type=_class_id, metavar="N",
                    help="interface class of the OBJECTs (default: from the object list)")
@@ -230,15 +231,19 @@ _KEY_LENGTHS = {"ek": (16, 32), "ak": (16, 32), "system_title": (8,)}
 _KEY_WHAT = {"ek": "block cipher key", "ak": "authentication key"}
 
 
-def _key_options(args: argparse.Namespace) -> dict[str, Optional[bytes]]:
+def _key_options(args: argparse.Namespace) -> dict[str, Any]:
     """ek, ak, system_title and password as octets, from the options, else the
     keys file, else (ek, ak) the environment; each checked here and named as the
     user gave it, so that a missing or unusable key is a usage error before
-    anything is sent."""
+    anything is sent. Also the first invocation_counter: the option's, else the
+    keys file's, else 0."""
     if args.key_id is not None and not args.keys_file:
         raise UsageError("--key-id chooses a table of --keys-file: give --keys-file too")
     from_file = _keys_file(args.keys_file, args.key_id) if args.keys_file else {}
-    found: dict[str, Optional[bytes]] = {}
+    found: dict[str, Any] = {"invocation_counter": args.invocation_counter}
+    if found["invocation_counter"] is None:
+        found["invocation_counter"] = _file_counter(from_file.get("invocation_counter", 0),
+                                                    args.keys_file)
     given: dict[str, str] = {}
     for name in ("ek", "ak", "system_title", "password"):
         value, source = getattr(args, name), "--" + name.replace("_", "-")
@@ -265,6 +270,18 @@ def _key_options(args: argparse.Namespace) -> dict[str, Optional[bytes]]:
     if args.auth in ("lls", "hls-md5", "hls-sha1", "hls-sha256") and found["password"] is None:
         raise UsageError(f"--auth {args.auth} needs --password (or password in --keys-file)")
     return found
+
+
+def _file_counter(value: Any, path: str) -> int:
+    """The keys file's invocation_counter (a table's is checked by KeyRing; a
+    flat line's is text)."""
+    try:
+        counter = int(value)
+    except ValueError:
+        raise UsageError(f"invocation_counter in --keys-file {path} is not a number") from None
+    if not 0 <= counter <= 0xFFFFFFFF:
+        raise UsageError(f"invocation_counter in --keys-file {path} must be 0..4294967295")
+    return counter
 
 
 def _key_octets(name: str, value: str, source: str) -> bytes:
@@ -635,7 +652,6 @@ def run(args: argparse.Namespace) -> int:
             framing=args.framing, client=args.client, server=args.server,
             server_physical=args.server_physical, auth=args.auth, security=args.security,
             timeout=args.timeout, connect_timeout=args.connect_timeout,
-            invocation_counter=args.invocation_counter,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
             referencing=args.referencing,
             trace=_Tracer(keys["password"], in_aarq=args.auth == "lls") if args.trace else None,

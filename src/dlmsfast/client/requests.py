@@ -100,13 +100,11 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
                         "and our system title")
             password = " and the LLS password" if mechanism == MechanismName.LOW_LEVEL_SECURITY \
                 else ""
-            counter = "" if pre_read else ("; if they are right, the meter may have seen "
-                                           "this invocation counter already (a replay): "
-                                           "give a higher one")
-            if counter and settings.security_context is None:
-                # our own context: the public client can read the meter's counter first
-                counter += (", or let the public client read the meter's first "
-                            "(invocation_counter='meter', --invocation-counter meter)")
+            counter = ("" if pre_read else
+                       "; if they are right, the meter may have seen this invocation counter "
+                       "already (a replay): give a higher one, or let the public client read "
+                       "the meter's first (invocation_counter='meter', --invocation-counter "
+                       "meter)")
             return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
                     f"{counter}")
         if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
@@ -194,7 +192,9 @@ class AsyncClient:
       ``system_title`` (ours, 8 octets; default ``DLMSFAST``); ``ciphering``:
       ``auto`` (general-glo where the meter offers it), ``glo``, ``general-glo``, ``ded``...
     - ``invocation_counter``: the first one to use, or ``"meter"``: read it first
-      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
+      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next
+      (with ``security_context``: that context's counter is moved up to it,
+      never down).
     - ``timeout`` (seconds per request), ``connect_timeout`` (seconds to open the
       connection; default the ``timeout``), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
@@ -364,8 +364,14 @@ class AsyncClient:
                     f"client {PUBLIC_CLIENT} first (invocation counter 'meter') failed: {exc}; "
                     "if this meter does not let the public client read it, give the counter "
                     "itself (invocation_counter=N, --invocation-counter N)")) from None
-            self._settings = AssociationSettings(
-                **{**self._settings_args, "invocation_counter": counter})
+            context = self._settings_args["security_context"]
+            if context is None:
+                self._settings = AssociationSettings(
+                    **{**self._settings_args, "invocation_counter": counter})
+            elif counter > context.invocation_counter:
+                # the caller's context (the bulk reader's, whose hook persists
+                # each IC before use): moved forward only, never back
+                context.invocation_counter = counter
         self._conn = connection_for(
             self.url, framing=self.framing, client=self.client, server=self.server,
             server_physical=self.server_physical, timeout=self.timeout,

@@ -35,7 +35,7 @@ from ..cosem.units import ScalerUnit, Unit
 from ..errors import DlmsError, ProtocolError, UsageError
 from ._push import Unscaled, bind_reading, new_reading, object_readings
 from .layouts import Layout
-from .reading import Reading
+from .reading import OctetText, Reading
 
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
 _LIST_ID = Obis(1, 1, 0, 2, 129, 255)  # NEK's "OBIS list version identifier"
@@ -122,7 +122,7 @@ def plain_value(value: Any, date_time: bool = False, local_tz: Optional[_dt.tzin
             return to_timestamp(value, local_tz)
         text = value.rstrip(b"\x00")
         if text and all(b in _PRINTABLE for b in text):
-            return text.decode("ascii")
+            return OctetText(value, text.decode("ascii"))
         return value
     if type(value) is DateTime:
         return to_timestamp(value, local_tz)
@@ -161,7 +161,7 @@ class ReadingBuilder:
             value = raw
         self.readings.append(new_reading(obis, value, scaler_unit, self.timestamp,
                                          self.authenticated, attribute))
-        if type(value) is str:
+        if isinstance(value, str):
             self._name(obis, value)
 
     def _name(self, obis: Obis, value: str) -> None:
@@ -173,7 +173,7 @@ class ReadingBuilder:
         """The value of a reading whose raw value is octets, a string or a date-time."""
         value = plain_value(raw, obis.c == 1 and obis.d == 0, self.local_tz) \
             if type(raw) is not str else raw
-        if type(value) is str:
+        if isinstance(value, str):
             self._name(obis, value)
         return value
 
