@@ -189,10 +189,13 @@ class UdpWrapperMeter:
 
 
 class WrapperMeter:
-    """The same application over TCP with the wrapper, one thread per connection."""
+    """The same application over TCP with the wrapper, one thread per connection;
+    with ``only_client``, frames from every other client wPort are ignored (as
+    many wrapper meters do with addresses they do not serve)."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, only_client: Optional[int] = None) -> None:
         self.app = app
+        self.only_client = only_client
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen()
@@ -218,6 +221,8 @@ class WrapperMeter:
             while data := conn.recv(65536):
                 for frame in splitter.feed(data):
                     client = frame.source_wport
+                    if self.only_client is not None and client != self.only_client:
+                        continue
                     session = sessions.setdefault(client, self.app.session(client))
                     for apdu in self.app.handle(session, frame.payload):
                         conn.sendall(WrapperFrame(1, frame.destination_wport, client,

@@ -218,6 +218,31 @@ def test_faulty_meters_fail_with_their_reason_the_others_succeed(fleet_factory, 
     assert len(got["sim-00013"]) == 4
 
 
+def test_an_answer_timeout_and_a_session_timeout_are_stored_as_what_they_were(
+        fleet_factory, tmp_path):
+    # meter 0 never answers: the client's per-answer timeout (1 s), its own
+    # message; meter 1 answers every request 700 ms late: no answer is late,
+    # the whole session (1.5 s) is
+    fleet = fleet_factory(3, "--auth", "hls-gmac", "--security", "authenc",
+                          "--faults", "silent@0,latency:700ms@1")
+    store = tmp_path / "readings.db"
+    status, summary, _ = bulk(fleet, store, "--timeout", "1", "--session-timeout", "1.5",
+                              "--retries", "0", "--workers", "1")
+    assert status == 1 and summary["failures"] == {"TimeoutError": 2}, summary
+    db = sqlite3.connect(store)
+    errors = {m: (e, _dt.datetime.fromisoformat(b) - _dt.datetime.fromisoformat(a))
+              for m, e, a, b in db.execute("SELECT meter_id, error, started, ended "
+                                           "FROM sessions WHERE result = 'failed'")}
+    db.close()
+    message, took = errors["sim-00000"]
+    assert "did not answer the association request (AARQ) within 1 s" in message, message
+    assert "session took longer" not in message
+    assert 0.9 < took.total_seconds() < 1.45
+    message, took = errors["sim-00001"]
+    assert message == "the session took longer than 1.5 s"
+    assert 1.4 < took.total_seconds() < 2.5
+
+
 def test_sigkill_mid_run_then_resume_completes_without_duplicates(fleet_factory, tmp_path):
     fleet = fleet_factory(300, "--auth", "hls-gmac", "--security", "authenc",
                           "--latency", "40")
@@ -275,9 +300,81 @@ def test_invocation_counters_survive_a_restart_of_the_reader(fleet_factory, tmp_
     second = dict(db.execute("SELECT meter_id, reserved_until FROM counters"))
     assert all(second[m] > first[m] for m in first)
     # without them (a new store) the meters refuse the reused counters: the
-    # check above is a real one
+    # check above is a real one (an AARE authentication-failure: AuthenticationFailed,
+    # an AssociationRejected)
     status, summary, _ = bulk(fleet, tmp_path / "other.db", "--workers", "1")
-    assert status == 1 and summary["failures"] == {"AssociationRejected": 20}
+    assert status == 1 and summary["failures"] == {"AuthenticationFailed": 20}
+
+
+def test_a_new_store_for_a_used_ciphered_fleet_takes_the_counters_from_keys_or_meter(
+        fleet_factory, tmp_path):
+    fleet = fleet_factory(6, "--auth", "hls-gmac", "--security", "authenc")
+    quick = ("--workers", "1", "--no-clock", "--profile", "none")
+    status, summary, _ = bulk(fleet, tmp_path / "first.db", *quick)
+    assert status == 0 and summary["succeeded"] == 6
+    # a new store: every meter refuses the counters it has seen, and the store says why
+    # (an AARE authentication-failure: AuthenticationFailed, an AssociationRejected)
+    status, summary, _ = bulk(fleet, tmp_path / "fresh.db", *quick)
+    assert status == 1 and summary["failures"] == {"AuthenticationFailed": 6}
+    db = sqlite3.connect(tmp_path / "fresh.db")
+    errors = [e for (e,) in db.execute("SELECT error FROM sessions")]
+    db.close()
+    assert len(errors) == 6
+    for error in errors:
+        assert error.startswith("association rejected-permanent")
+        assert "the store held no invocation counter for this meter, so the first was 1" in error
+        assert "invocation_counter in the keys file" in error
+        assert "--invocation-counter meter" in error
+    # (b) read from the meter, through the public client, when the store knows none
+    status, summary, _ = bulk(fleet, tmp_path / "pre-read.db", "--invocation-counter", "meter",
+                              *quick)
+    assert status == 0 and summary["succeeded"] == 6, summary
+    # next run: the store knows them; nothing is read first (fewer octets)
+    status, again, _ = bulk(fleet, tmp_path / "pre-read.db", "--invocation-counter", "meter",
+                            *quick)
+    assert status == 0 and again["succeeded"] == 6 and again["bytes"] < summary["bytes"]
+    # (a) the keys file's invocation_counter: the first IC when the store has none
+    seeded = tmp_path / "seeded-keys.toml"
+    seeded.write_text("".join(
+        f'["{key_id}"]\n' + "".join(f'{name} = "{value}"\n' for name, value in entry.items())
+        + "invocation_counter = 100000\n" for key_id, entry in KeyRing.load(fleet.keys).items()))
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "bulk", str(fleet.meters_csv),
+                           "--keys", str(seeded), "--store", str(tmp_path / "seeded.db"), "--json",
+                           *quick], env=ENV, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout)["succeeded"] == 6, done.stderr
+    db = sqlite3.connect(tmp_path / "seeded.db")
+    assert all(v > 100000 for (v,) in db.execute("SELECT reserved_until FROM counters"))
+    db.close()
+    # the first store is behind the meters now; meter-always reads them before each session
+    status, summary, _ = bulk(fleet, tmp_path / "first.db", *quick)
+    assert status == 1 and summary["failures"] == {"AuthenticationFailed": 6}
+    db = sqlite3.connect(tmp_path / "first.db")
+    # a store that knew a counter gives no hint about fresh stores
+    assert "the store held no" not in db.execute(
+        "SELECT error FROM sessions ORDER BY session_id DESC").fetchone()[0]
+    db.close()
+    status, summary, _ = bulk(fleet, tmp_path / "first.db", "--invocation-counter",
+                              "meter-always", *quick)
+    assert status == 0 and summary["succeeded"] == 6, summary
+
+
+def test_a_keys_file_invocation_counter_is_a_32_bit_integer(tmp_path):
+    keys = tmp_path / "keys.toml"
+    for bad in ('"12"', "-1", "4294967296", "true"):
+        keys.write_text(f'["k1"]\ninvocation_counter = {bad}\n')
+        with pytest.raises(ConfigurationError, match="invocation_counter must be an integer"):
+            KeyRing.load(keys)
+    keys.write_text('["k1"]\ninvocation_counter = 0xFFFFFFFF\n')
+    ring = KeyRing.load(keys)
+    meter = read_meters_row("k1", tmp_path)
+    assert ring.first_counter(meter) == 0xFFFFFFFF and ring.client_options(meter) == {}
+    assert ring.first_counter(read_meters_row("", tmp_path)) is None
+
+
+def read_meters_row(key_id: str, folder: Path):
+    meters = folder / "one.csv"
+    meters.write_text(f"id,url,key_id\nm1,tcp://127.0.0.1:1,{key_id}\n")
+    return read_meters(meters)[0]
 
 
 def test_profile_by_time_range_and_a_plan_file(fleet_factory, tmp_path):
@@ -300,6 +397,52 @@ def test_profile_by_time_range_and_a_plan_file(fleet_factory, tmp_path):
         # octet-strings are stored as hex (the store's rule, as for pushed readings)
         assert {v for obj, _, _, v in rows if obj == "0.0.96.1.0.255"} == {
             str(d.serial_number(k)).encode().hex().upper()}
+
+
+def test_a_pushed_and_a_read_octet_string_are_stored_alike(fleet_factory, tmp_path):
+    # the logical device name is an octet-string whether a GET answers it or a
+    # push carries it (the simulator pushes the very Data its GET gives); the
+    # push decoder shows it as text, the store keeps the Blue Book type: hex
+    listen_db, bulk_db = tmp_path / "listen.db", tmp_path / "bulk.db"
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "dlmsfast", "listen", "udp://127.0.0.1:0", "--store",
+         str(listen_db), "--count", "1", "--idle-timeout", "30"],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = listener.stderr.readline()
+        assert "listening on" in line, line
+        address = line.rsplit(" ", 1)[1].strip()
+        fleet = fleet_factory(1, "--auth", "none", "--security", "none",
+                              "--push-to", address, "--push-interval", "1")
+        listener.wait(timeout=30)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+        listener.wait()
+    assert listener.returncode == 0, listener.stderr.read()
+    status, summary, _ = bulk(fleet, bulk_db, "--object", "1/0.0.42.0.0.255", "--no-clock",
+                              "--profile", "none")
+    assert status == 0 and summary["succeeded"] == 1
+    ldn = "0.0.42.0.0.255"
+    pushed = sqlite3.connect(listen_db).execute(
+        "SELECT value FROM readings WHERE object = ?", (ldn,)).fetchall()
+    read = sqlite3.connect(bulk_db).execute(
+        "SELECT value FROM readings WHERE object = ?", (ldn,)).fetchall()
+    assert pushed == read == [(d.logical_device_name(0).hex().upper(),)]
+
+
+def test_the_store_keeps_each_blue_book_type_by_one_rule():
+    from dlmsfast.bulk.store import stored_scaled, stored_value
+    from dlmsfast.push.reading import OctetText
+
+    assert stored_value(b"DFS1") == "44465331"
+    assert stored_value(OctetText(b"DFS1\x00", "DFS1")) == "4446533100"  # the octets as sent
+    assert stored_value("DFS1") == "DFS1"  # a visible-string is text
+    assert stored_value((1, b"\x01\xff", OctetText(b"AB", "AB"), "AB")) == '[1, "01FF", "4142", "AB"]'
+    assert stored_value(Decimal("1.5")) == 1.5 and stored_value(7) == 7
+    assert stored_value(AT) == AT.isoformat()
+    assert stored_scaled(Decimal("2.25")) == 2.25 and stored_scaled(3) == 3
+    assert stored_scaled(True) is None and stored_scaled("x") is None and stored_scaled(b"x") is None
 
 
 def test_the_keys_never_reach_the_store_or_the_output(fleet_factory, tmp_path):
@@ -343,6 +486,37 @@ def test_plan_and_inputs_say_what_is_wrong(tmp_path):
     with pytest.raises(ConfigurationError) as error:
         KeyRing.load(keys)
     assert "0011223344" not in str(error.value)
+
+
+def test_files_saved_with_a_byte_order_mark_read_as_without(tmp_path):
+    # Excel's "CSV UTF-8" and some Windows editors start the file with EF BB BF
+    bom = b"\xef\xbb\xbf"
+    meters = tmp_path / "meters.csv"
+    meters.write_bytes(bom + b"id,url,key_id\nm1,tcp://127.0.0.1:1,k1\n")
+    assert [(m.id, m.key_id) for m in read_meters(meters)] == [("m1", "k1")]
+    keys = tmp_path / "keys.toml"
+    keys.write_bytes(bom + b'["k1"]\npassword = "12345678"\n')
+    assert KeyRing.load(keys)["k1"] == {"password": "12345678"}
+    plan = tmp_path / "plan.toml"
+    plan.write_bytes(bom + b'clock = false\n[profile]\nsince = "last"\n')
+    assert ReadPlan.load(plan).clock is False
+
+
+def test_a_profile_range_that_ends_before_it_starts_is_a_usage_error(tmp_path):
+    meters = tmp_path / "meters.csv"
+    meters.write_text("id,url\nm1,tcp://127.0.0.1:1\n")
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "bulk", str(meters), "--store",
+                           str(tmp_path / "r.db"), "--from", "2026-11-27T10:00Z",
+                           "--to", "2026-11-27T09:00Z"],
+                          env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "ends (2026-11-27T09:00:00+00:00) before it starts" in done.stderr
+    assert not (tmp_path / "r.db").exists()  # refused before any store was made
+    with pytest.raises(UsageError, match="before it starts"):
+        ReadPlan.from_mapping({"profile": {"from": "2026-01-02T00:00Z", "to": "2026-01-01"}})
+    # a range of one instant is a range
+    one = ReadPlan.from_mapping({"profile": {"from": "2026-01-01T00:00Z", "to": "2026-01-01"}})
+    assert one.start == one.end
 
 
 def test_export_writes_every_reading_as_csv_and_parquet(fleet_factory, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from dlmsfast import AsyncClient, Client
 from dlmsfast.errors import (
     AssociationRejected,
+    AuthenticationError,
     ConnectionLost,
     LocalProtocolError,
     TagError,
@@ -48,6 +49,21 @@ def test_wrong_key_is_a_tag_error(meter, wrong):
     options[wrong] = bytes(16)
     with pytest.raises(TagError, match="wrong ek/ak"):
         Client(meter.url, timeout=3, **options).open()
+    still_serves(meter)
+
+
+@pytest.mark.parametrize("wrong", ["ek", "ak"])
+def test_hls_gmac_refused_f_stoc_names_the_keys_and_titles(meter, wrong):
+    # no ciphering: only HLS pass 3 shows the wrong key, and the meter refuses f(StoC)
+    options = client_options("hls-gmac", "none")
+    options[wrong] = bytes.fromhex("AB" * 16)
+    with pytest.raises(AuthenticationError) as caught:
+        Client(meter.url, timeout=3, **options).open()
+    message = str(caught.value)
+    assert "refused our f(StoC)" in message
+    assert "check ek, ak, our system title and the meter's" in message
+    for key in (EK, AK, bytes.fromhex("AB" * 16)):
+        assert key.hex() not in message.lower()
     still_serves(meter)
 
 
@@ -204,10 +220,15 @@ def test_hdlc_wrong_server_address_and_probe():
         # the meter ignores frames for another logical address: silence, named
         with pytest.raises(TimeoutError, match="client SAP 16, server logical 5, physical 17"):
             Client(hdlc.url, framing="hdlc", server=5, server_physical=17, timeout=0.3).open()
+        # wrong logical and physical addresses: both are varied, the given first (this
+        # meter takes any physical address, so the given one stays)
         found = asyncio.run(probe_addresses(hdlc.url, framing="hdlc", server=5,
-                                            server_physical=17, timeout=0.3))
-        assert found.addresses == {"server": 1, "server_physical": 17}
-        assert found.tried[0] == "client 16, server 5, physical 17: TimeoutError"
+                                            server_physical=99, timeout=0.3))
+        assert found.addresses == {"client": 16, "server": 1, "server_physical": 99}
+        assert found.tried[0] == "client 16, server 5, physical 99: TimeoutError"
+        assert "client 16, server 5, physical 17: TimeoutError" in found.tried
+        assert found.tried[-1] == ("the meter answers at client 16, server 1, physical 99 "
+                                   "(--client 16 --server 1 --server-physical 99)")
         with Client(hdlc.url, framing="hdlc", timeout=3, **found.addresses) as c:
             assert c.read("0.0.42.0.0.255", class_id=1).value == b"MMM0000012345678"
     finally:

@@ -62,7 +62,9 @@ def test_read_over_a_serial_line(mode_e):
     assert hdlc[0][:1] == b"\x7e" and hdlc[0][5] & 0xEF == 0x83   # SNRM
     assert any(f[5] & 0xEF == 0x43 for d, f in frames if d == "out" and f[:1] == b"\x7e")  # DISC
     if mode_e:
-        assert frames[0] == ("in", b"/DLF5\\2TESTMETER\r\n")
+        # the sign-on's messages both ways, then the HDLC frames
+        assert frames[:3] == [("out", b"/?!\r\n"), ("in", b"/DLF5\\2TESTMETER\r\n"),
+                              ("out", b"\x06252\r\n")]
 
 
 def test_invocation_counter_read_from_the_meter():

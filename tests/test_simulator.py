@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import time
 from decimal import Decimal
 
 import pytest
 
-from dlmsfast import errors
+from dlmsfast import Client, errors
 from dlmsfast.client.requests import AsyncClient
 from dlmsfast.simulator import (
     FleetConfig,
@@ -371,6 +372,52 @@ def test_invocation_counters_only_increase_and_replays_are_refused():
     assert second > first
 
 
+def test_the_pre_read_counter_moves_a_given_security_context_forward():
+    # the bulk reader gives its own SecurityContext (whose hook persists each
+    # IC); invocation_counter="meter" used to be ignored then, and a context
+    # behind the meter was refused
+    from dlmsfast.security import SecurityContext
+
+    config = FleetConfig(meters=1, base_port=0, auth="hls-gmac", security="authenc")
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            spec = sim.specs[0]
+            keys = spec.keys()
+            options = dict(client=spec.client, auth="hls-gmac", security="authenc", timeout=5)
+            async with AsyncClient(sim.url(0), invocation_counter=5000, ek=keys["ek"],
+                                   ak=keys["ak"], system_title=keys["system_title"], **options):
+                pass
+            seen = sim.meters[0]._last_counter()
+            persisted: list[int] = []
+
+            def context(first: int) -> SecurityContext:
+                return SecurityContext(
+                    system_title=bytes.fromhex(keys["system_title"]), block_cipher_key=keys["ek"],
+                    authentication_key=keys["ak"], invocation_counter=first,
+                    on_invocation_counter=persisted.append)
+
+            with pytest.raises(errors.AssociationRejected):
+                async with AsyncClient(sim.url(0), security_context=context(1), **options):
+                    pass
+            behind = context(1)
+            async with AsyncClient(sim.url(0), security_context=behind,
+                                   invocation_counter="meter", **options) as meter:
+                await meter.read("0.0.42.0.0.255")
+            # a context ahead of the meter is never moved back
+            ahead = context(900_000)
+            async with AsyncClient(sim.url(0), security_context=ahead,
+                                   invocation_counter="meter", **options):
+                pass
+            return seen, behind.invocation_counter, ahead.invocation_counter, persisted
+
+    seen, behind, ahead, persisted = run(scenario())
+    assert seen >= 5000 and behind > seen + 1
+    assert ahead > 900_000
+    # every IC the pre-read context sent went through its write-ahead hook first
+    assert seen + 2 in persisted and 900_000 in persisted
+
+
 # --- faults -------------------------------------------------------------------------
 
 HLS = ("hls-gmac", "authenc")
@@ -468,6 +515,26 @@ def test_latency_delays_every_answer_and_a_range_is_drawn_within_bounds():
     assert 8 * 0.03 <= ranged <= 8 * 0.06 + 1.0
 
 
+def test_a_slow_drip_meter_in_its_own_process_answers_slowly_but_whole():
+    # the simulator process runs on its default loop (uvloop), whose call_at gives
+    # a plain Handle, without when(), for a time already past: the drip of a later
+    # answer once dropped the connection instead of dripping
+    process = SimulatorProcess("--meters", "1", "--faults", "slow-drip:0.2ms")
+    try:
+        row = process.meters[0]
+        started = time.monotonic()
+        with Client(row["url"], timeout=10, **process.client_options(row)) as meter:
+            values = [meter.read(name, class_id=3).value for name in REGISTER_NAMES[:4]]
+        took = time.monotonic() - started
+    finally:
+        log = process.stop()
+    assert values == [expected_register(0, name, FIXED_TIME).value for name in REGISTER_NAMES[:4]]
+    assert "Traceback" not in log and "Error" not in log, log
+    # each octet comes alone, at least 0.2 ms after the last: the AARE and four
+    # answers hold well over 100 octets
+    assert took > 100 * 0.0002
+
+
 def test_wrong_tag_leaves_unciphered_associations_alone():
     run(_session(FleetConfig(meters=1, base_port=0, faults="wrong-tag@0")))
 
@@ -511,6 +578,25 @@ def test_fault_spec_items_without_share_apply_to_every_meter():
 def test_bad_fault_specs_name_the_item(spec, message):
     with pytest.raises(errors.UsageError, match=message):
         parse_faults(spec)
+
+
+def test_meters_beyond_the_fleet_are_refused():
+    with pytest.raises(errors.UsageError, match="meter 999 is not in a fleet of 1"):
+        assign_faults("silent@999", 1)
+    assert set(assign_faults("silent@0+2", 3)) == {0, 2}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("max_pdu", 5, "max_pdu must be 12..65535"),
+    ("max_pdu", 70000, "max_pdu must be 12..65535"),
+    ("hdlc_window", 0, "hdlc_window must be 1..7"),
+    ("hdlc_window", 8, "hdlc_window must be 1..7"),
+    ("hdlc_max_info", 0, "hdlc_max_info must be at least 1"),
+])
+def test_fleet_settings_a_meter_could_not_serve_are_refused_up_front(field, value, message):
+    # before: accepted, and every association then failed inside the simulator
+    with pytest.raises(errors.UsageError, match=message):
+        FleetConfig(meters=1, base_port=0, **{field: value})
 
 
 def test_shares_beyond_the_fleet_are_refused():

@@ -578,6 +578,21 @@ def test_simulate_cli_refuses_an_interval_without_destination():
     assert b"push_interval needs push_to" in done.stderr
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--workers", "0"], b"--workers must be at least 1, got 0"),
+    (["--latency", "abc"], b"argument --latency: 'abc' is not a duration"),
+    (["--faults", "silent@9"], b"meter 9 is not in a fleet of 1"),
+    (["--max-pdu", "5"], b"max_pdu must be 12..65535"),
+])
+def test_simulate_cli_refuses_settings_it_cannot_serve(options, message):
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "simulate", "--base-port", "0",
+                           "--duration", "1", *options],
+                          capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+    assert done.returncode == 2, done
+    assert message in done.stderr and b"Traceback" not in done.stderr, done.stderr
+
+
 def test_a_pushed_scaler_unit_scales_only_the_attributes_it_belongs_to():
     """Register (3): attribute 3 scales 2; Demand Register (5): attribute 4
     scales 2 and 3; a scaler_unit pushed without its value stays a reading."""

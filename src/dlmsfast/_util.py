@@ -2,11 +2,14 @@
 the argument checks. Nothing here imports another dlmsfast module but errors."""
 from __future__ import annotations
 
+import copy
 import reprlib
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from .errors import UsageError
+from .errors import DlmsError, UsageError
+
+_E = TypeVar("_E", bound=DlmsError)
 
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel = 3
@@ -61,4 +64,13 @@ def _check_range(what: str, value: Any, low: int, high: int) -> None:
         raise UsageError(f"{what} must be {low}..{high}, got {value}")
 
 
-__all__ = ["as_bytes", "octets_argument", "require", "shown", "_check_range"]
+def reworded(error: _E, message: str) -> _E:
+    """``error`` saying ``message`` instead: the same class, with the same attributes
+    (``diagnostic``, ``result``...), so that a caller still catches it precisely
+    when a layer above adds what it knows (the step that failed, what to check)."""
+    again = copy.copy(error)
+    again.args = (message,)
+    return again
+
+
+__all__ = ["as_bytes", "octets_argument", "require", "shown", "reworded", "_check_range"]

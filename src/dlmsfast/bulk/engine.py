@@ -35,6 +35,11 @@ session's :class:`~dlmsfast.security.SecurityContext` starts at its meter's
 block and calls the hook ``on_invocation_counter`` before an APDU would carry
 an IC past it, which commits a further block first. An IC is therefore always
 durable before it goes out, and a killed run never makes the next one reuse it.
+A meter the store has no counter for (a new store) starts at the keys file's
+``invocation_counter`` (else 1), or, with ``EngineSettings.invocation_counter``
+``meter``, at the one its public client reads (0.0.43.1.0.255): the client's
+pre-read moves the context forward and the hook reserves it before use. When
+such a meter refuses the association, its stored error says how to seed it.
 """
 from __future__ import annotations
 
@@ -56,21 +61,23 @@ from typing import Any, Callable, Optional, Sequence, cast
 
 from ..axdr import DateTime
 from ..client import AsyncClient
-from ..client.values import REGISTER_CLASSES, Target
+from ..client.values import Target, keep_scalers, missing_scalers
 from ..cosem import ProfileGeneric, make_object
+from ..cosem.interface import scaler_unit_attribute
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
-from ..errors import ConfigurationError, DecodeError, DlmsError, TimeoutError, TransportError
-from ..push.reading import json_value
+from ..errors import (AssociationRejected, ConfigurationError, DecodeError, DlmsError,
+                      TimeoutError, TransportError)
 from ..security import SecurityContext
 from ..transport.loop import run as run_loop
 from .inputs import CLOCK_OBJECT, KeyRing, MeterRow, ReadPlan
-from .store import Store, now
+from .store import Store, now, stored_scaled, stored_value
 
 UTC = _dt.timezone.utc
 RUN_KIND = "bulk"
 DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 _RETRYABLE = (TransportError, DecodeError)
+COUNTER_SOURCES = ("store", "meter", "meter-always")
 _INT_ONLY = {int}
 _GC_GEN0 = 20_000  # allocations between gen-0 collections in a shard's loop
 # a range with one open end: the earliest or latest instant a date-time can say
@@ -97,6 +104,12 @@ class EngineSettings:
     same moment, and all end together at the end of the run, their readings
     then committed while the cores that read them sit idle; started a few
     at a time they end a few at a time, and the writes overlap the reads.
+    ``invocation_counter`` says where a ciphered session's first IC comes
+    from: ``store`` (the store's, else the keys file's ``invocation_counter``,
+    else 1), ``meter`` (the same, but a meter the store knows no counter for
+    is asked for its own first: the public client reads 0.0.43.1.0.255, as
+    ``AsyncClient(invocation_counter="meter")`` does) or ``meter-always``
+    (asked before every session); the IC only ever moves forward.
     """
 
     concurrency: int = 1000
@@ -110,8 +123,12 @@ class EngineSettings:
     progress_interval: float = 0.25
     start_rate: float = 2000.0
     connect_timeout: Optional[float] = None
+    invocation_counter: str = "store"
 
     def __post_init__(self) -> None:
+        if self.invocation_counter not in COUNTER_SOURCES:
+            raise ConfigurationError(f"invocation_counter is one of {', '.join(COUNTER_SOURCES)}, "
+                                     f"got {self.invocation_counter!r}")
         for name in ("concurrency", "counter_block", "batch_size"):
             value = getattr(self, name)
             if type(value) is not int or value < 1:
@@ -214,25 +231,6 @@ def iso(when: Any) -> Optional[str]:
     return None
 
 
-def _scaled(value: Any) -> Any:
-    kind = type(value)
-    if kind is int or kind is float:
-        return value
-    if kind is Decimal:
-        return float(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    return None
-
-
-def _stored(value: Any) -> Any:
-    kind = type(value)
-    if kind is int or kind is str or kind is float:
-        return value
-    plain = json_value(value)
-    return plain if not isinstance(plain, list) else str(plain)
-
-
 def _unit_symbol(unit: Any) -> Optional[str]:
     return None if unit is None else getattr(unit, "symbol", str(unit))
 
@@ -255,17 +253,42 @@ class _Traffic:
 class _Counters:
     """The shard's invocation-counter reservations (write-ahead through the store)."""
 
-    def __init__(self, store: Store, block: int) -> None:
+    def __init__(self, store: Store, block: int, keys: KeyRing) -> None:
         self.store = store
         self.block = block
+        self.keys = keys
         self.next: dict[str, int] = {}
         self.limit: dict[str, int] = {}
+        # meters whose counter the store did not know (their first IC is a
+        # guess until one association has been accepted), and that first IC
+        self.fresh: dict[str, int] = {}
 
     def reserve_all(self, meters: Sequence[MeterRow]) -> None:
-        ids = [m.id for m in meters if is_ciphered(m)]
-        for meter_id, first in self.store.reserve_counters(ids, self.block).items():
+        ciphered = [m for m in meters if is_ciphered(m)]
+        known = self.store.known_counters(m.id for m in ciphered)
+        seeds = {}
+        for meter in ciphered:
+            if meter.id not in known:
+                first = self.keys.first_counter(meter)
+                if first is not None:
+                    seeds[meter.id] = first
+        reserved = self.store.reserve_counters([m.id for m in ciphered], self.block,
+                                               at_least=seeds)
+        for meter_id, first in reserved.items():
             self.next[meter_id] = first
             self.limit[meter_id] = first + self.block
+            if meter_id not in known:
+                self.fresh[meter_id] = first
+
+    def refused_hint(self, meter: MeterRow) -> str:
+        """What to say when a fresh meter refused the association (its counter a guess)."""
+        first = self.fresh[meter.id]
+        source = "the keys file's invocation_counter" if self.keys.first_counter(meter) \
+            is not None else "the default"
+        return (f"; the store held no invocation counter for this meter, so the first was "
+                f"{first} ({source}): a meter read before (by another head-end or store) "
+                "refuses counters it has seen; give its counter as invocation_counter in the "
+                "keys file, or read it from the meter with --invocation-counter meter")
 
     def hook(self, meter_id: str) -> Callable[[int], int]:
         def on_invocation_counter(ic: int) -> int:
@@ -406,7 +429,7 @@ class _ShardReader:
             if self.plan.profile is not None and self.plan.since_last:
                 self.since = store.profile_marks([m.id for m in shard.meters],
                                                  str(self.plan.profile))
-            self.counters = _Counters(store, self.settings.counter_block)
+            self.counters = _Counters(store, self.settings.counter_block, shard.keys)
             self.counters.reserve_all(shard.meters)
             pending = deque(shard.meters)
             writer = self.writer = _Writer(shard.store, self.settings.batch_size, self.sink)
@@ -473,11 +496,13 @@ class _ShardReader:
             error: Optional[BaseException] = None
             partial: Optional[BaseException] = None
             self.result.sessions += 1
+            fresh = meter.id in self.counters.fresh
+            pre_read = is_ciphered(meter) and (
+                settings.invocation_counter == "meter-always"
+                or (fresh and settings.invocation_counter == "meter"))
             try:
-                partial = await asyncio.wait_for(self._session(meter, traffic, rows, marks),
-                                                 settings.session_timeout)
-            except asyncio.TimeoutError:
-                error = TimeoutError(f"the session took longer than {settings.session_timeout:g} s")
+                partial = await _within(self._session(meter, traffic, rows, marks, pre_read),
+                                        settings.session_timeout)
             except Exception as exc:  # a meter's fault must never end the shard
                 error = exc
             self.result.bytes += traffic.octets
@@ -498,8 +523,11 @@ class _ShardReader:
                 else:
                     self.failures[_reason(partial)] += 1
                 return
+            message = str(error)
+            if fresh and not pre_read and isinstance(error, AssociationRejected):
+                message += self.counters.refused_hint(meter)
             store.add_session(self.shard.run_id, meter.id, started=started, ended=now(),
-                              result="failed", error_class=_reason(error), error=str(error),
+                              result="failed", error_class=_reason(error), error=message,
                               bytes=traffic.octets, exchanges=traffic.answers)
             if attempt >= settings.retries or not isinstance(error, _RETRYABLE):
                 self.failures[_reason(error)] += 1
@@ -507,8 +535,8 @@ class _ShardReader:
             await asyncio.sleep(settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5))
             attempt += 1
 
-    def _client(self, meter: MeterRow,
-                traffic: _Traffic) -> tuple[AsyncClient, Optional[SecurityContext]]:
+    def _client(self, meter: MeterRow, traffic: _Traffic,
+                pre_read: bool = False) -> tuple[AsyncClient, Optional[SecurityContext]]:
         options = self.shard.keys.client_options(meter)
         context = None
         if is_ciphered(meter):
@@ -525,19 +553,24 @@ class _ShardReader:
                            referencing=meter.referencing,
                            timeout=self.settings.timeout,
                            connect_timeout=self.settings.connect_timeout, trace=traffic,
-                           security_context=context, **options), context
+                           security_context=context,
+                           invocation_counter="meter" if pre_read else 0, **options), context
 
     async def _session(self, meter: MeterRow, traffic: _Traffic, rows: list[tuple],
-                       marks: list[tuple[str, str, str]]) -> Optional[DlmsError]:
-        """One association: the plan's reads into ``rows`` (and the newest
-        profile row into ``marks``); returns the first per-object error (the
-        session goes on past it) or None."""
+                       marks: list[tuple[str, str, str]],
+                       pre_read: bool = False) -> Optional[DlmsError]:
+        """One association (its first IC read from the meter first with
+        ``pre_read``): the plan's reads into ``rows`` (and the newest profile
+        row into ``marks``); returns the first per-object error (the session
+        goes on past it) or None."""
         plan = self.plan
-        client, context = self._client(meter, traffic)
+        client, context = self._client(meter, traffic, pre_read)
         status = "authenticated" if meter.security in ("auth", "authenc") else "unauthenticated"
         partial: Optional[DlmsError] = None
         try:
             async with client:
+                # accepted: the counter is the meter's from now on, no guess
+                self.counters.fresh.pop(meter.id, None)
                 readings = await client.read_many(self.targets)
                 capture_objects = readings.pop() if plan.profile is not None else None
                 clock = None
@@ -558,8 +591,8 @@ class _ShardReader:
                         scalers[reading.object] = ScalerUnit(reading.scaler, reading.unit)
                     rows.append((
                         meter.id, str(reading.object), reading.attribute, taken,
-                        _stored(reading.value), _unit_symbol(reading.unit),
-                        _scaled(reading.scaled if reading.scaled is not None else reading.value),
+                        stored_value(reading.value), _unit_symbol(reading.unit),
+                        stored_scaled(reading.scaled if reading.scaled is not None else reading.value),
                         status))
                 if capture_objects is not None:
                     if isinstance(capture_objects, DlmsError):
@@ -595,14 +628,10 @@ class _ShardReader:
         # only the values are wanted: no typed tree of the buffer's every cell
         plain = cast(list, await client.get(7, profile.logical_name, 2, selection,
                                             plain=True))  # a buffer is an array: a list
-        wanted = [c for c in definitions
-                  if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
-                  and c.logical_name not in scalers]
+        wanted = missing_scalers(definitions, scalers)
         if wanted:
-            got = await client.get_many([(c.class_id, c.logical_name, 3) for c in wanted])
-            for column, su in zip(wanted, got):
-                if not isinstance(su, DlmsError):
-                    scalers[column.logical_name] = ScalerUnit.from_data(su)
+            got = await client.get_many([(h.class_id, h.obis, h.attribute) for h in wanted])
+            keep_scalers(wanted, got, scalers)
         if not self._plain_profile_rows(meter, profile.logical_name, definitions, plain, scalers,
                                         status, rows, marks):
             table = profile.rows(plain, scalers=scalers, access=selection)
@@ -624,8 +653,8 @@ class _ShardReader:
         for i, c in enumerate(definitions):
             if i == when_at:
                 continue
-            su = scalers.get(c.logical_name) if c.attribute_index == 2 and \
-                c.class_id in REGISTER_CLASSES else None
+            su = scalers.get(c.logical_name) if scaler_unit_attribute(
+                c.class_id, c.attribute_index) is not None else None
             scaler = 0 if su is None else su.scaler
             cells.append((i, str(c.logical_name), c.attribute_index, scaler, 10 ** abs(scaler),
                           None if su is None else su.unit.symbol))
@@ -721,11 +750,38 @@ class _ShardReader:
                 raw = value
                 if scaler and isinstance(value, Decimal):
                     raw = int(value.scaleb(-scaler))
-                append((meter_id, obis, attribute, taken, _stored(raw), unit, _scaled(value),
+                append((meter_id, obis, attribute, taken, stored_value(raw), unit, stored_scaled(value),
                         status))
         if newest is not None:
             marks.append((meter_id, str(profile_obis), newest))
             self.since[meter_id] = newest
+
+
+async def _within(session: Any, seconds: float) -> Any:
+    """Await ``session`` at most ``seconds``; past that it is cancelled and a
+    :class:`~dlmsfast.errors.TimeoutError` saying so is raised. Told apart by a flag set when this
+    deadline fires, not by the exception's class: since Python 3.11
+    asyncio.TimeoutError is the builtin TimeoutError, which the client's own
+    per-answer :class:`~dlmsfast.errors.TimeoutError` is too, and that one
+    must keep its message."""
+    task = asyncio.ensure_future(session)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    deadline = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        return await task
+    except BaseException as exc:
+        if not expired:
+            raise
+        # whatever the cancelled session raised on its way out, the deadline ended it
+        raise TimeoutError(f"the session took longer than {seconds:g} s") from exc
+    finally:
+        deadline.cancel()
 
 
 def _reason(error: Optional[BaseException]) -> Optional[str]:

@@ -14,6 +14,9 @@ in a repr::
     ak = "D0D1D2..."            # authentication key (hex)
     system_title = "4446430001D905C0"   # ours (the client's), 8 octets hex
     password = "12345678"       # LLS (or HLS-MD5/SHA) secret
+    invocation_counter = 120000 # optional: the first IC to use with a meter of this
+                                # key id whose IC the store does not know yet (a new
+                                # store for meters another head-end has used)
 
 plan.toml (every key optional; without a plan: the clock, three registers and
 the load profile since the last reading)::
@@ -43,7 +46,7 @@ else:  # the same parser before it joined the standard library
 
 METER_COLUMNS = ("id", "url", "framing", "client", "server", "auth", "security", "key_id",
                  "referencing")
-_KEY_FIELDS = ("ek", "ak", "system_title", "password")
+_KEY_FIELDS = ("ek", "ak", "system_title", "password", "invocation_counter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,13 @@ class MeterRow:
     security: str = "none"
     key_id: str = ""
     referencing: str = "ln"
+
+
+def _read_toml(path) -> dict[str, Any]:
+    """A TOML file, with or without the byte order mark an editor on Windows
+    may put first (tomllib refuses it)."""
+    with open(path, "rb") as handle:
+        return tomllib.loads(handle.read().decode("utf-8-sig"))
 
 
 def _address(text: str, what: str, line: int) -> int:
@@ -78,7 +88,9 @@ def read_meters(path) -> list[MeterRow]:
     rows: list[MeterRow] = []
     seen: set[str] = set()
     try:
-        handle = open(path, newline="")
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark,
+        # which would otherwise become part of the first column's name
+        handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigurationError(f"cannot read the meters file: {exc}") from None
     with handle:
@@ -111,13 +123,13 @@ def read_meters(path) -> list[MeterRow]:
 
 
 class KeyRing(Mapping):
-    """Key id -> {ek, ak, system_title, password}; its repr names how many keys it
+    """Key id -> {ek, ak, system_title, password, invocation_counter}; its repr names how many keys it
     holds, never what they are."""
 
     __slots__ = ("_keys",)
 
-    def __init__(self, keys: Optional[Mapping[str, Mapping[str, str]]] = None) -> None:
-        self._keys: dict[str, dict[str, str]] = {}
+    def __init__(self, keys: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
+        self._keys: dict[str, dict[str, Any]] = {}
         for key_id, entry in (keys or {}).items():
             if not isinstance(entry, Mapping):
                 raise ConfigurationError(f"keys file: [{key_id}] is not a table")
@@ -125,20 +137,26 @@ class KeyRing(Mapping):
             if unknown:
                 raise ConfigurationError(f"keys file: [{key_id}] has unknown field(s) "
                                          f"{', '.join(sorted(unknown))}")
-            self._keys[str(key_id)] = {name: str(value) for name, value in entry.items()}
+            counter = entry.get("invocation_counter")
+            if counter is not None and (type(counter) is not int
+                                        or not 0 <= counter <= 0xFFFFFFFF):
+                raise ConfigurationError(f"keys file: [{key_id}] invocation_counter must be an "
+                                         f"integer 0..4294967295, got {counter!r}")
+            self._keys[str(key_id)] = {name: value if name == "invocation_counter" else str(value)
+                                       for name, value in entry.items()}
 
     @classmethod
     def load(cls, path) -> "KeyRing":
         try:
-            with open(path, "rb") as handle:
-                return cls(tomllib.load(handle))
+            data = _read_toml(path)
         except OSError as exc:
             raise ConfigurationError(f"cannot read the keys file: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             # the parser's message may quote a line of the file: a key
             raise ConfigurationError(f"keys file {str(path)!r} is not valid TOML") from None
+        return cls(data)
 
-    def __getitem__(self, key_id: str) -> dict[str, str]:
+    def __getitem__(self, key_id: str) -> dict[str, Any]:
         return self._keys[key_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -149,6 +167,13 @@ class KeyRing(Mapping):
 
     def __repr__(self) -> str:
         return f"KeyRing({len(self._keys)} key ids)"
+
+    def first_counter(self, meter: MeterRow) -> Optional[int]:
+        """The keys file's ``invocation_counter`` for the meter's key id: the first
+        IC to use when the store knows none for the meter (None: not given)."""
+        entry = self._keys.get(meter.key_id) if meter.key_id else None
+        counter = None if entry is None else entry.get("invocation_counter")
+        return counter
 
     def subset(self, key_ids) -> "KeyRing":
         """The keys of these ids only (what one shard needs)."""
@@ -244,17 +269,20 @@ class ReadPlan:
             raise UsageError("sync_clock needs the clock read (clock = true)")
         if self.profile is not None and self.since_last and (self.start or self.end):
             raise UsageError("the profile is read since the last reading or from/to, not both")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            # a reversed range selects no row: say so rather than read nothing
+            raise UsageError(f"the profile range ends ({self.end.isoformat()}) before it "
+                             f"starts ({self.start.isoformat()})")
         if not self.objects and not self.clock and self.profile is None:
             raise UsageError("the plan reads nothing")
 
     @classmethod
     def load(cls, path) -> "ReadPlan":
         try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
+            data = _read_toml(path)
         except OSError as exc:
             raise ConfigurationError(f"cannot read the plan: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigurationError(f"plan {str(path)!r} is not valid TOML: {exc}") from None
         return cls.from_mapping(data)
 

@@ -16,8 +16,10 @@ tree, not a table and a unique index, about half the work per reading (stores
 made before keep their UNIQUE index; both refuse a second reading of a key).
 
 Times are ISO 8601 text. ``object`` is the dotted OBIS code, ``value`` the value
-as the meter sent it (integer, real or text; octets as hex), ``scaled`` the
-physical value as a number where there is one, ``unit`` the Blue Book symbol,
+as the meter sent it, by one rule for every writer (:func:`stored_value`:
+integer, real or text; an octet-string as hex, also one that reads as text;
+a structure or array as JSON), ``scaled`` the physical value as a number where
+there is one (:func:`stored_scaled`), ``unit`` the Blue Book symbol,
 ``status`` what is known of the reading's integrity (``authenticated``: a GCM
 tag was checked; ``unauthenticated``).
 
@@ -39,11 +41,14 @@ A reservation is committed before any IC of it is used (write-ahead).
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional
 
 from ..errors import ConfigurationError
+from ..push.reading import OctetText, json_value
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -107,6 +112,41 @@ _UPSERT_MARK = (
     "ON CONFLICT (meter_id, object) DO UPDATE SET last_capture = "
     "max(last_capture, excluded.last_capture)"
 )
+
+
+def stored_value(value: Any) -> Any:
+    """A reading's value as the store keeps it, whichever job read it (bulk,
+    listen): the Blue Book type decides. Integers, reals and text (a
+    visible-string) as they are; an octet-string as hex, upper case, also one
+    the push decoder shows as text (:class:`~dlmsfast.push.reading.OctetText`:
+    a logical device name read by GET and pushed is stored the same); a
+    Decimal as a number; a date-time as ISO 8601; a structure or array as JSON."""
+    kind = type(value)
+    if kind is int or kind is str or kind is float:
+        return value
+    plain = _plain(value)
+    return json.dumps(plain) if isinstance(plain, list) else plain
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, OctetText):
+        return value.octets.hex().upper()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return json_value(value)
+
+
+def stored_scaled(value: Any) -> Any:
+    """The ``scaled`` column: the physical value as a number (a Decimal as a
+    float), None for anything that is none (text, octets, a boolean)."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    if kind is Decimal:
+        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
 
 
 class StoredReading(NamedTuple):
@@ -285,6 +325,17 @@ class Store:
         db.execute("COMMIT")
         return out
 
+    def known_counters(self, meter_ids: Iterable[str]) -> set[str]:
+        """Which of these meters the store holds an invocation counter for."""
+        ids = list(meter_ids)
+        known: set[str] = set()
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            known.update(m for (m,) in self._db.execute(
+                f"SELECT meter_id FROM counters WHERE meter_id IN ({','.join('?' * len(part))})",
+                part))
+        return known
+
     def counters(self) -> dict[str, int]:
         """meter_id -> reserved_until."""
         return dict(self._db.execute("SELECT meter_id, reserved_until FROM counters"))
@@ -331,4 +382,4 @@ class Store:
             self._db = None  # type: ignore[assignment]
 
 
-__all__ = ["SCHEMA", "Store", "StoredReading", "now"]
+__all__ = ["SCHEMA", "Store", "StoredReading", "now", "stored_scaled", "stored_value"]

@@ -4,6 +4,7 @@
 
     dlmsfast bulk meters.csv --keys keys.toml --store readings.db [--plan plan.toml]
         [--resume] [--concurrency N] [--workers N] [--json]
+        [--invocation-counter store|meter|meter-always]
     dlmsfast bulk --simulate 1000        # a simulated fleet, in its own process
 
 Progress goes to standard error: a live bar on a terminal (rich), a plain line
@@ -58,7 +59,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "security,key_id) into the store, resumable, on every core.")
     p.add_argument("meters", nargs="?", help="the meters file (CSV)")
     p.add_argument("--keys", metavar="KEYS.toml", help="keys by key id (ek, ak, system_title, "
-                   "password); never logged or stored")
+                   "password; invocation_counter: the first IC for a meter the store has "
+                   "none for); never logged or stored")
     p.add_argument("--store", default="readings.db", metavar="DB",
                    help="the SQLite store (default readings.db)")
     p.add_argument("--simulate", type=_positive, metavar="N",
@@ -96,6 +98,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="seconds for a whole session (default 120)")
     engine.add_argument("--retries", type=int, default=2, metavar="N",
                         help="attempts after a transport failure (default 2)")
+    engine.add_argument("--invocation-counter", choices=("store", "meter", "meter-always"),
+                        default="store",
+                        help="first IC of a ciphered session: 'store' (the store's, else "
+                             "keys.toml's invocation_counter, else 1; the default); 'meter': "
+                             "for a meter the store has no counter for, read it first from "
+                             "the meter (public client, 0.0.43.1.0.255), as `dlmsfast read "
+                             "--invocation-counter meter` does; 'meter-always': before "
+                             "every session")
     p.add_argument("--json", action="store_true",
                    help="at the end, one JSON object on standard output")
     p.set_defaults(run=run)
@@ -251,7 +261,8 @@ def _run(args: argparse.Namespace) -> int:
     plan = _plan(args)
     settings = EngineSettings(concurrency=args.concurrency, timeout=args.timeout,
                               connect_timeout=args.connect_timeout,
-                              session_timeout=args.session_timeout, retries=args.retries)
+                              session_timeout=args.session_timeout, retries=args.retries,
+                              invocation_counter=args.invocation_counter)
     raise_file_limit()
     simulator = _Simulator(args.simulate, args.sim_arg) if args.simulate is not None else None
     try:

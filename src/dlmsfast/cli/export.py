@@ -1,6 +1,9 @@
-"""``dlmsfast export readings.db --format csv|parquet OUT``: the readings of a store
+"""``dlmsfast export readings.db OUT [--format csv|parquet]``: the readings of a store
 as a file for other tools (Parquet through pyarrow: ``pip install 'dlmsfast[parquet]'``).
-Exit status 0, or 2 for a missing store, an unknown format or a missing pyarrow."""
+Without ``--format`` the name of OUT decides (``.parquet``/``.pq``: Parquet, else CSV).
+OUT is written whole or not at all, and never over the store or another SQLite file.
+Exit status 0, or 2 for a missing store, an OUT refused, an unknown format or a
+missing pyarrow."""
 from __future__ import annotations
 
 import argparse
@@ -11,10 +14,13 @@ from ..errors import DlmsError
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("export", help="write a store's readings as CSV or Parquet",
-                              description="Write every reading of STORE to OUT.")
+                              description="Write every reading of STORE to OUT (written "
+                                          "beside OUT, then renamed over it; never over the "
+                                          "store or another SQLite file).")
     p.add_argument("store", help="the SQLite store (dlmsfast bulk/listen --store)")
     p.add_argument("out", help="the file to write")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help="default: from OUT's name (.parquet or .pq: parquet; else csv)")
     p.set_defaults(run=run)
     return p
 

@@ -20,7 +20,6 @@ import json
 import signal
 import sys
 import threading
-from decimal import Decimal
 from typing import Any, Optional, TextIO
 
 from ..errors import SecurityError, TagError, UsageError
@@ -141,21 +140,6 @@ class _Table:
         self.out.flush()
 
 
-def _scaled_for_store(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bool) or isinstance(value, (int, float)):
-        return value
-    return None
-
-
-def _stored_value(value: Any) -> Any:
-    from ..push.reading import json_value
-
-    plain = json_value(value)
-    return json.dumps(plain) if isinstance(plain, list) else plain
-
-
 class _Listener:
     def __init__(self, args, out: TextIO, err: TextIO) -> None:
         from ..push import PushDecoder, load_layouts
@@ -235,7 +219,7 @@ class _Listener:
         return going
 
     def _events(self, source: str, events: list) -> bool:
-        from ..bulk.store import StoredReading, now
+        from ..bulk.store import StoredReading, now, stored_scaled, stored_value
         from ..push import Notification
         from ..push.reading import iso_time
 
@@ -270,7 +254,7 @@ class _Listener:
                     StoredReading(
                         meter, str(r.object), r.attribute,
                         iso_time(r.timestamp) or received,
-                        _stored_value(r.value), r.unit, _scaled_for_store(r.scaled),
+                        stored_value(r.value), r.unit, stored_scaled(r.scaled),
                         "authenticated" if r.authenticated else "unauthenticated")
                     for r in event.readings)
                 self.store.flush()

@@ -14,7 +14,7 @@ import sys
 from typing import Any, Optional
 
 from ..errors import DlmsError, UsageError
-from ..client.requests import secret_argument
+from ..client.requests import DEFAULT_SYSTEM_TITLE, secret_argument
 from ..transport.loop import run as run_loop
 
 AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256")
@@ -30,6 +30,22 @@ def _number(text: str) -> int:
 
 def _counter(text: str) -> int | str:
     return "meter" if text == "meter" else _number(text)
+
+
+def _class_id(text: str) -> int:
+    value = _number(text)
+    if not 0 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"an interface class is 0..65535, got {value}")
+    return value
+
+
+def _obis(text: str):
+    from ..cosem.obis import Obis
+
+    try:
+        return Obis.parse(text)
+    except DlmsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _instant(text: str) -> _dt.datetime:
@@ -63,13 +79,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--ak", metavar="HEX", help="authentication key (or DLMSFAST_AK)")
     p.add_argument("--system-title", metavar="HEX", help="our system title (8 octets)")
     p.add_argument("--keys-file", metavar="FILE",
-                   help="file with 'ek = HEX' and 'ak = HEX' lines (or a JSON object)")
-    p.add_argument("--invocation-counter", type=_counter, default=0, metavar="N|meter",
-                   help="first invocation counter; 'meter' reads it first from "
+                   help="the keys (ek, ak, system_title, password) in a TOML file: one "
+                        "table per key id, as 'dlmsfast simulate --write-keys' writes and "
+                        "'dlmsfast bulk' reads (--key-id chooses, unless there is one), or "
+                        "flat 'ek = \"HEX\"' lines (quotes optional); or a JSON object")
+    p.add_argument("--key-id", metavar="ID",
+                   help="the table of --keys-file to use (the key_id of the meters file)")
+    p.add_argument("--invocation-counter", type=_counter, metavar="N|meter",
+                   help="first invocation counter (default: invocation_counter in "
+                        "--keys-file, else 0); 'meter' reads it first from "
                         "0.0.43.1.0.255 through the public client (IDIS)")
-    p.add_argument("--class", dest="class_id", type=_number, metavar="N",
+    p.add_argument("--class", dest="class_id", type=_class_id, metavar="N",
                    help="interface class of the OBJECTs (default: from the object list)")
-    p.add_argument("--profile", metavar="OBIS", help="read this load profile's buffer")
+    p.add_argument("--profile", metavar="OBIS", type=_obis,
+                   help="read this load profile's buffer")
     p.add_argument("--from", dest="start", type=_instant, metavar="ISO",
                    help="profile range start (inclusive)")
     p.add_argument("--to", dest="end", type=_instant, metavar="ISO",
@@ -116,18 +139,34 @@ def _intermixed(base: type) -> type:
 
 # --- keys ---------------------------------------------------------------------------
 
-def _keys_file(path: str) -> dict[str, str]:
+def _keys_file(path: str, key_id: Optional[str]) -> dict[str, str]:
+    """The names and values of a --keys-file: TOML, either one table per key id
+    (what ``simulate --write-keys`` writes and ``bulk`` reads; ``key_id`` or the
+    only table chooses) or flat ``ek = "HEX"`` lines; the same lines unquoted
+    (``ek = HEX``); or a JSON object."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as exc:
         raise UsageError(f"cannot read the keys file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"the keys file {path} is not UTF-8 text") from None
     if text.lstrip().startswith("{"):
         try:
             loaded = json.loads(text)
         except ValueError:
             raise UsageError(f"keys file {path} is not valid JSON") from None
-        return {str(k).lower().replace("-", "_"): str(v) for k, v in loaded.items()}
+        if not isinstance(loaded, dict):
+            raise UsageError(f"keys file {path} is not a JSON object")
+        return _no_key_id(path, key_id, {_name(k): str(v) for k, v in loaded.items()})
+    document = _toml(text)
+    if document is not None and any(isinstance(v, dict) for v in document.values()):
+        return _keys_table(path, document, key_id)
+    if document is not None and all(isinstance(v, str) for v in document.values()):
+        return _no_key_id(path, key_id, {_name(k): v for k, v in document.items()})
+    if any(line.lstrip().startswith("[") for line in text.splitlines()):
+        # the parser's message may quote a line of the file: a key
+        raise UsageError(f"keys file {path} is not valid TOML")
     keys = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -136,21 +175,128 @@ def _keys_file(path: str) -> dict[str, str]:
         name, sep, value = line.partition("=")
         if not sep:
             raise UsageError(f"keys file {path} line {number}: expected NAME = HEX")
-        keys[name.strip().lower().replace("-", "_")] = value.strip()
+        keys[_name(name)] = value.strip()
+    return _no_key_id(path, key_id, keys)
+
+
+def _name(text: str) -> str:
+    return str(text).strip().lower().replace("-", "_")
+
+
+def _toml(text: str) -> Optional[dict[str, Any]]:
+    """The TOML document, or None when the text is not TOML."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser before it joined the standard library
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _keys_table(path: str, document: dict[str, Any], key_id: Optional[str]) -> dict[str, str]:
+    """One table of a keys file of tables, read as ``dlmsfast bulk`` reads it."""
+    from ..bulk.inputs import KeyRing
+    from ..errors import ConfigurationError
+
+    if not all(isinstance(v, dict) for v in document.values()):
+        raise UsageError(f"keys file {path} has NAME = value lines outside its [tables]")
+    try:
+        ring = KeyRing(document)
+    except ConfigurationError as exc:
+        raise UsageError(f"keys file {path}: {str(exc).removeprefix('keys file: ')}") from None
+    names = list(ring)
+    if key_id is not None and key_id not in ring:
+        raise UsageError(f"--key-id {key_id!r} is not a table of the keys file {path}; "
+                         f"it has {_listed(names)}")
+    if key_id is None and len(names) != 1:
+        raise UsageError(f"the keys file {path} has {_listed(names)}: choose one with --key-id")
+    return dict(ring[key_id if key_id is not None else names[0]])
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(f"[{n}]" for n in names[:10])
+    return f"{len(names)} tables ({shown}{', ...' if len(names) > 10 else ''})"
+
+
+def _no_key_id(path: str, key_id: Optional[str], keys: dict[str, str]) -> dict[str, str]:
+    if key_id is not None:
+        raise UsageError(f"--key-id chooses a table of a keys file of [tables]; "
+                         f"{path} has none")
     return keys
 
 
+_KEY_LENGTHS = {"ek": (16, 32), "ak": (16, 32), "system_title": (8,)}
+_KEY_WHAT = {"ek": "block cipher key", "ak": "authentication key"}
+
+
 def _key_options(args: argparse.Namespace) -> dict[str, Any]:
-    from_file = _keys_file(args.keys_file) if args.keys_file else {}
-    found = {}
-    for name in ("ek", "ak", "system_title"):
-        value = getattr(args, name) or from_file.get(name)
-        if value is None and name != "system_title":
-            value = os.environ.get(f"DLMSFAST_{name.upper()}")
-        found[name] = value
-    password = args.password or from_file.get("password")
-    found["password"] = password
+    """ek, ak, system_title and password as octets, from the options, else the
+    keys file, else (ek, ak) the environment; each checked here and named as the
+    user gave it, so that a missing or unusable key is a usage error before
+    anything is sent. Also the first invocation_counter: the option's, else the
+    keys file's, else 0."""
+    if args.key_id is not None and not args.keys_file:
+        raise UsageError("--key-id chooses a table of --keys-file: give --keys-file too")
+    from_file = _keys_file(args.keys_file, args.key_id) if args.keys_file else {}
+    found: dict[str, Any] = {"invocation_counter": args.invocation_counter}
+    if found["invocation_counter"] is None:
+        found["invocation_counter"] = _file_counter(from_file.get("invocation_counter", 0),
+                                                    args.keys_file)
+    given: dict[str, str] = {}
+    for name in ("ek", "ak", "system_title", "password"):
+        value, source = getattr(args, name), "--" + name.replace("_", "-")
+        if not value and from_file.get(name):
+            value, source = from_file[name], f"{name} in --keys-file {args.keys_file}"
+        if not value and name in ("ek", "ak"):
+            source = f"DLMSFAST_{name.upper()}"
+            value = os.environ.get(source)
+        found[name] = _key_octets(name, value, source) if value else None
+        given[name] = source
+    keys_needed = args.security != "none" or args.auth == "hls-gmac"
+    if keys_needed and found["ek"] is None and found["ak"] is None:
+        why = f"--security {args.security}" if args.security != "none" else f"--auth {args.auth}"
+        raise UsageError(
+            f"{why} needs keys: give --ek and --ak (or DLMSFAST_EK and DLMSFAST_AK, or ek and "
+            "ak in --keys-file), and --system-title if the meter expects ours (default "
+            f"{DEFAULT_SYSTEM_TITLE.hex().upper()}, 'DLMSFAST')")
+    for name, partner in (("ek", "ak"), ("ak", "ek")):
+        if found[name] is not None and found[partner] is None:
+            raise UsageError(
+                f"{given[name]} gives the {_KEY_WHAT[name]} but there is no "
+                f"{_KEY_WHAT[partner]}: give --{partner} (or DLMSFAST_{partner.upper()}, or {partner} in "
+                "--keys-file)")
+    if args.auth in ("lls", "hls-md5", "hls-sha1", "hls-sha256") and found["password"] is None:
+        raise UsageError(f"--auth {args.auth} needs --password (or password in --keys-file)")
     return found
+
+
+def _file_counter(value: Any, path: str) -> int:
+    """The keys file's invocation_counter (a table's is checked by KeyRing; a
+    flat line's is text)."""
+    try:
+        counter = int(value)
+    except ValueError:
+        raise UsageError(f"invocation_counter in --keys-file {path} is not a number") from None
+    if not 0 <= counter <= 0xFFFFFFFF:
+        raise UsageError(f"invocation_counter in --keys-file {path} must be 0..4294967295")
+    return counter
+
+
+def _key_octets(name: str, value: str, source: str) -> bytes:
+    """A key, title or password as octets; errors name ``source``, never the value."""
+    try:
+        octets = secret_argument(value, name)
+    except UsageError:
+        after = " after hex:" if name == "password" else ""
+        raise UsageError(f"{source} is not hexadecimal{after}") from None
+    assert octets is not None
+    lengths = _KEY_LENGTHS.get(name)
+    if lengths is not None and len(octets) not in lengths:
+        wanted = " or ".join(f"{n} octets ({2 * n} hex digits)" for n in lengths)
+        raise UsageError(f"{source} must be {wanted}, got {len(octets)} octets")
+    return octets
 
 
 # --- values as JSON and text ------------------------------------------------------------
@@ -225,33 +371,138 @@ def _print_text(results: list[dict[str, Any]]) -> None:
 
 class _Tracer:
     """--trace: each frame as hex and one decoded line, on stderr. The password
-    (LLS sends it in clear in the AARQ) is shown as ``**`` per octet; the HDLC
+    (LLS sends it in clear in the AARQ) is shown as ``**`` per octet, also where
+    the AARQ is cut into HDLC segments and the password with it; the HDLC
     segments after the first of a long APDU are named as such (they carry no
     LLC header and no APDU tag of their own)."""
 
-    def __init__(self, password: Optional[bytes] = None) -> None:
-        self._password = password
+    def __init__(self, password: Optional[bytes] = None, in_aarq: bool = False) -> None:
+        self._password = password or None
+        self._hidden = {direction: _PasswordOctets(password, in_aarq) if password else None
+                        for direction in ("in", "out")}
         self._segmenting = {"in": False, "out": False}
 
     def __call__(self, direction: str, frame: bytes) -> None:
-        arrow = ">>" if direction == "out" else "<<"
-        print(f"{arrow} {self._hex(bytes(frame))}", file=sys.stderr)
+        frame = bytes(frame)
         continued = self._segmenting[direction]
+        hidden = self._hidden_octets(direction, frame, continued)
+        arrow = ">>" if direction == "out" else "<<"
+        shown = frame.hex().upper()
+        for at in hidden:
+            shown = shown[:2 * at] + "**" + shown[2 * at + 2:]
+        print(f"{arrow} {shown}", file=sys.stderr)
         text = describe_frame(frame, continued=continued)
         if text.startswith("HDLC I "):
             self._segmenting[direction] = " segmented" in text
+        elif text.startswith("IEC 62056-21 ") and hidden:
+            masked = bytearray(frame)
+            for at in hidden:
+                masked[at] = 0x2A
+            text = "IEC 62056-21 " + repr(bytes(masked))
         print(f"   {text}", file=sys.stderr)
 
-    def _hex(self, frame: bytes) -> str:
-        shown = frame.hex().upper()
+    def _hidden_octets(self, direction: str, frame: bytes, continued: bool) -> set[int]:
+        """The offsets in ``frame`` of password octets: its APDU octets that are the
+        password (known across segments), and whole copies anywhere in the frame."""
         secret = self._password
         if not secret:
-            return shown
+            return set()
+        hidden: set[int] = set()
         start = frame.find(secret)
-        while start >= 0:  # whole octets only, wherever the password sits
-            shown = shown[:2 * start] + "**" * len(secret) + shown[2 * (start + len(secret)):]
-            start = frame.find(secret, start + len(secret))
-        return shown
+        while start >= 0:
+            hidden.update(range(start, start + len(secret)))
+            start = frame.find(secret, start + 1)
+        carried = _apdu_octets(frame, continued)
+        octets = self._hidden[direction]
+        if carried is not None and octets is not None:
+            start, end, first, more = carried
+            hidden.update(start + at for at in octets.feed(frame[start:end], first, more))
+        return hidden
+
+
+def _apdu_octets(frame: bytes, continued: bool) -> Optional[tuple[int, int, bool, bool]]:
+    """Where a frame's APDU octets are (start, end), whether they start an APDU
+    and whether more segments follow; None for a frame that carries none."""
+    from ..hdlc import HdlcFrame, split_llc
+
+    if frame[:2] == b"\x00\x01" and len(frame) >= 8:
+        return 8, len(frame), True, False  # a wrapper frame holds one whole APDU
+    if frame[:1] != b"\x7e":
+        return None
+    try:
+        parsed = HdlcFrame.from_bytes(frame)
+    except DlmsError:
+        return None
+    information = parsed.information
+    if parsed.control.kind.name != "I" or not information:
+        return None
+    # the information field is followed by the FCS (2 octets) and the closing flag
+    end = len(frame) - 3
+    start = end - len(information)
+    if frame[start:end] != information:
+        return None
+    if not continued:
+        _, apdu = split_llc(information)
+        start = end - len(apdu)
+    return start, end, not continued, parsed.segmented
+
+
+class _PasswordOctets:
+    """Which octets of one direction's APDUs are the password, fed segment by
+    segment: each whole copy of it, and (``in_aarq``, LLS) the contents of an
+    AARQ's calling-authentication-value, found by its header::
+
+        AC len  80 len  password...      [AC] of a charstring [80]
+
+    The header says where the password's octets are before they arrive, so
+    the part of a password that a segment's end cuts off is hidden in the next
+    segment too, and a segment that ends inside the header or the password
+    is searched again with the next one (the last octets are kept for that)."""
+
+    def __init__(self, password: bytes, in_aarq: bool) -> None:
+        from ..axdr import encode_length
+
+        self._password = password
+        inner = b"\x80" + encode_length(len(password))
+        self._header = b"\xAC" + encode_length(len(inner) + len(password)) + inner \
+            if in_aarq else b""
+        self._keep = len(self._header) + len(password) - 1
+        self._start()
+
+    def _start(self) -> None:
+        self._received = 0  # octets of the current APDU so far
+        self._tail = b""  # its last octets
+        self._aarq = False
+        self._spans: set[tuple[int, int]] = set()  # where the password is, [start, end)
+
+    def feed(self, octets: bytes, first: bool, more: bool) -> list[int]:
+        """The offsets in ``octets`` (the next octets of an APDU; ``first``: they
+        start it, ``more``: more segments follow) that are password octets."""
+        if first:
+            self._start()
+            self._aarq = bool(self._header) and octets[:1] == b"\x60"
+        begin, end = self._received, self._received + len(octets)
+        window = self._tail + octets
+        base = begin - len(self._tail)
+        self._find(window, base, self._password, 0)
+        if self._aarq:
+            self._find(window, base, self._header, len(self._header))
+        hidden = [at - begin for start, stop in self._spans
+                  for at in range(max(start, begin), min(stop, end))]
+        if more:
+            self._received = end
+            self._tail = window[max(0, len(window) - self._keep):] if self._keep else b""
+            self._spans = {span for span in self._spans if span[1] > end}
+        else:
+            self._start()
+        return hidden
+
+    def _find(self, window: bytes, base: int, needle: bytes, skip: int) -> None:
+        at = window.find(needle)
+        while at >= 0:
+            start = base + at + skip
+            self._spans.add((start, start + len(self._password)))
+            at = window.find(needle, at + 1)
 
 
 def _address(address) -> str:
@@ -291,7 +542,24 @@ def describe_frame(frame: bytes, continued: bool = False) -> str:
     return "IEC 62056-21 " + repr(frame)
 
 
-async def _read(args: argparse.Namespace, options: dict[str, Any]) -> tuple[int, dict]:
+def _targets(args: argparse.Namespace) -> list:
+    """The OBJECTs as what to read (class from --class, or None: from the object list)."""
+    from ..client.values import parse_target
+
+    targets = []
+    for text in args.objects:
+        target = parse_target(text, class_id=args.class_id)
+        # a cosem-attribute-descriptor's attribute_id is an integer (-128..127),
+        # and parse_target reads no sign
+        if target.attribute > 127:
+            raise UsageError(f"OBJECT {text!r}: attribute {target.attribute} is above 127, "
+                             "the highest an attribute descriptor can name")
+        targets.append(target)
+    return targets
+
+
+async def _read(args: argparse.Namespace, options: dict[str, Any],
+                targets: list) -> tuple[int, dict]:
     from ..client import AsyncClient
 
     output: dict[str, Any] = {"meter": args.url, "results": []}
@@ -310,9 +578,6 @@ async def _read(args: argparse.Namespace, options: dict[str, Any]) -> tuple[int,
                                   "object": str(e.logical_name),
                                   **({"base_name": e.base_name} if hasattr(e, "base_name")
                                      else {})} for e in entries]
-        from ..client.values import parse_target
-
-        targets = [parse_target(o, class_id=args.class_id) for o in args.objects]
         readings = await client.read_many(targets) if targets else []
         for target, reading in zip(targets, readings):
             if isinstance(reading, DlmsError):
@@ -330,7 +595,7 @@ async def _read(args: argparse.Namespace, options: dict[str, Any]) -> tuple[int,
                 if client.association is None or not isinstance(exc, _object_errors()):
                     raise
                 failed = True
-                results.append({"object": args.profile, "attribute": 2, "class_id": 7,
+                results.append({"object": str(args.profile), "attribute": 2, "class_id": 7,
                                 "error": _error_line(exc)})
             else:
                 result = _profile_result(profile)
@@ -374,16 +639,22 @@ def run(args: argparse.Namespace) -> int:
     if (args.start or args.end) and not args.profile:
         print("dlmsfast read: error: --from/--to go with --profile", file=sys.stderr)
         return 2
+    if args.start and args.end and args.start > args.end:
+        print(f"dlmsfast read: error: --from {args.start.isoformat()} is after --to "
+              f"{args.end.isoformat()}", file=sys.stderr)
+        return 2
     try:
+        # every argument is checked before a connection is opened: a typo is
+        # reported as such, also when the meter would not answer
+        targets = _targets(args)
         keys = _key_options(args)
         options = dict(
             framing=args.framing, client=args.client, server=args.server,
             server_physical=args.server_physical, auth=args.auth, security=args.security,
             timeout=args.timeout, connect_timeout=args.connect_timeout,
-            invocation_counter=args.invocation_counter,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
             referencing=args.referencing,
-            trace=_Tracer(secret_argument(keys["password"], "password")) if args.trace else None,
+            trace=_Tracer(keys["password"], in_aarq=args.auth == "lls") if args.trace else None,
             **keys,
         )
         if args.probe_addresses:
@@ -393,12 +664,14 @@ def run(args: argparse.Namespace) -> int:
                       f"at {args.url}", file=sys.stderr)
                 return 2
             options.update(addresses)
-        status, output = run_loop(_read(args, options))
+        status, output = run_loop(_read(args, options, targets))
     except _NoAssociation as failure:
         hint = ""
-        from ..errors import TimeoutError as DlmsTimeout
+        from ..transport.connection import ADDRESSES_SUSPECTED
 
-        if isinstance(failure.error, DlmsTimeout) and not args.probe_addresses:
+        # only where the connection suspects the addresses: not for a silent optical
+        # head, nor for a meter that answered before
+        if ADDRESSES_SUSPECTED in str(failure.error) and not args.probe_addresses:
             hint = " (try --probe-addresses)"
         print(f"dlmsfast read: no association: {_error_line(failure.error)}{hint}",
               file=sys.stderr)

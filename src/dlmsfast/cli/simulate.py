@@ -41,8 +41,8 @@ def _latency(text: str) -> tuple[float, float]:
 
     try:
         return parse_duration_range(text, "--latency")
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except UsageError as exc:  # argparse names the option itself
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--latency: ")) from None
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -121,6 +121,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace):
     from ..simulator import FleetConfig
 
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     return FleetConfig(
         meters=args.meters, base_port=args.base_port, framing=args.framing, auth=args.auth,
         security=args.security, devices_per_port=args.devices_per_port,

@@ -19,11 +19,14 @@ import asyncio
 import datetime as _dt
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from .._util import shown
+from .._util import reworded, shown
+from ..apdu import AcseServiceUser
 from ..axdr import Data, DataType, DateTime
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit
 from ..errors import (
+    AssociationRejected,
+    AuthenticationError,
     ConfigurationError,
     DataAccessError,
     DlmsError,
@@ -33,31 +36,39 @@ from ..errors import (
 )
 from ..errors import TimeoutError as DlmsTimeout
 from ..security import SecurityContext
+from ..security.mechanism import MechanismName
 from ..session import State
 from ..session import events as ev
 from ..session.client import ClientSession
+from ..session.errors import ObjectUndefined
 from ..session.settings import AssociationSettings
-from ..cosem import make_object
+from ..cosem import interface_class, make_object
 from ..cosem.access import SN_OBJECT_LIST, object_list_type
+from ..cosem.interface import scaler_unit_attribute
 from ..cosem.descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
-from ..transport.connection import Trace
+from ..transport.connection import Connection, Trace
 from ..transport.dial import connection_for
 from ..hdlc import HdlcParameters
 from .values import (
     CLOCK_CLASS,
-    REGISTER_CLASSES,
+    PROFILE_GENERIC_CLASS,
     Profile,
     Reading,
     Target,
     attribute_value,
+    buffer_rows,
+    keep_scalers,
+    missing_scalers,
     now_utc,
     parse_target,
     plain_value,
+    scaler_holder,
+    scaler_unit_of,
 )
 
 ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
@@ -69,6 +80,48 @@ DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 PUBLIC_CLIENT = 16
 # exception-response service-error deciphering-error: the meter's tag check failed
 _DECIPHERING_ERROR = b"\x05"
+
+_REFUSED_CIPHERING = frozenset({AcseServiceUser.NO_REASON_GIVEN,
+                                AcseServiceUser.AUTHENTICATION_FAILURE})
+
+
+def _refusal_hint(settings: AssociationSettings, error: DlmsError,
+                  pre_read: bool) -> Optional[str]:
+    """What to check when the meter refused our association: which keys, titles
+    or counter, by name only (never a key's value); None when there is nothing to add."""
+    mechanism = settings.authentication
+    if isinstance(error, AssociationRejected):
+        diagnostic = error.diagnostic
+        if settings.security and diagnostic in _REFUSED_CIPHERING:
+            # the AARE's confirmed-service-error, named in the message by the Green
+            # Book's value name (application-reference deciphering-error)
+            if "deciphering-error" in str(error):
+                return ("the meter could not decipher or authenticate our AARQ: check ek, ak "
+                        "and our system title")
+            password = " and the LLS password" if mechanism == MechanismName.LOW_LEVEL_SECURITY \
+                else ""
+            counter = ("" if pre_read else
+                       "; if they are right, the meter may have seen this invocation counter "
+                       "already (a replay): give a higher one, or let the public client read "
+                       "the meter's first (invocation_counter='meter', --invocation-counter "
+                       "meter)")
+            return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
+                    f"{counter}")
+        if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
+                mechanism == MechanismName.LOW_LEVEL_SECURITY:
+            return "check the LLS password"
+        return None
+    if not isinstance(error, AuthenticationError):
+        return None
+    # HLS pass 3 (the meter checks our f(StoC)) or pass 4 (we check its f(CtoS))
+    if mechanism == MechanismName.HLS_GMAC:
+        return ("HLS-GMAC answers are GMACs under ek and ak over the system titles: check ek, "
+                "ak, our system title and the meter's")
+    if mechanism == MechanismName.HLS_SHA256:
+        return "check the HLS secret (password) and the system titles, ours and the meter's"
+    if mechanism in (MechanismName.HLS_MD5, MechanismName.HLS_SHA1):
+        return "check the HLS secret (password)"
+    return None
 
 
 def secret_argument(value: Any, what: str) -> Optional[bytes]:
@@ -139,7 +192,9 @@ class AsyncClient:
       ``system_title`` (ours, 8 octets; default ``DLMSFAST``); ``ciphering``:
       ``auto`` (general-glo where the meter offers it), ``glo``, ``general-glo``, ``ded``...
     - ``invocation_counter``: the first one to use, or ``"meter"``: read it first
-      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next.
+      through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next
+      (with ``security_context``: that context's counter is moved up to it,
+      never down).
     - ``timeout`` (seconds per request), ``connect_timeout`` (seconds to open the
       connection; default the ``timeout``), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
@@ -226,7 +281,7 @@ class AsyncClient:
             self._hdlc_parameters = HdlcParameters(
                 max_info_field_length_transmit=info, max_info_field_length_receive=info,
                 window_size_transmit=window, window_size_receive=window)
-        self._conn = None
+        self._conn: Optional[Connection] = None
         # set by the blocking Client over TCP: blocking sockets, and the coroutines
         # below run to completion without suspending (no event loop)
         self._blocking_io = False
@@ -301,9 +356,22 @@ class AsyncClient:
         if self.association is not None:
             raise LocalProtocolError("this client is open already: close() it first")
         if self._pre_read_counter:
-            counter = await self._read_invocation_counter()
-            self._settings = AssociationSettings(
-                **{**self._settings_args, "invocation_counter": counter})
+            try:
+                counter = await self._read_invocation_counter()
+            except DlmsError as exc:
+                raise reworded(exc, (
+                    f"reading the invocation counter {self.counter_object} through the public "
+                    f"client {PUBLIC_CLIENT} first (invocation counter 'meter') failed: {exc}; "
+                    "if this meter does not let the public client read it, give the counter "
+                    "itself (invocation_counter=N, --invocation-counter N)")) from None
+            context = self._settings_args["security_context"]
+            if context is None:
+                self._settings = AssociationSettings(
+                    **{**self._settings_args, "invocation_counter": counter})
+            elif counter > context.invocation_counter:
+                # the caller's context (the bulk reader's, whose hook persists
+                # each IC before use): moved forward only, never back
+                context.invocation_counter = counter
         self._conn = connection_for(
             self.url, framing=self.framing, client=self.client, server=self.server,
             server_physical=self.server_physical, timeout=self.timeout,
@@ -322,6 +390,12 @@ class AsyncClient:
             # a meter that cannot decipher the AARQ's InitiateRequest often says nothing
             raise DlmsTimeout(f"{exc} The AARQ was ciphered: wrong keys or a wrong "
                               "system title also leave meters silent") from None
+        except DlmsError as exc:
+            await self._conn.close()
+            hint = _refusal_hint(self._settings, exc, self._pre_read_counter)
+            if hint is not None:
+                raise reworded(exc, f"{exc}: {hint}") from None
+            raise
         except BaseException:
             await self._conn.close()
             raise
@@ -472,7 +546,9 @@ class AsyncClient:
     async def read_many(self, objects: Iterable[Any]) -> list:
         """Read several objects at once (with-list, batched to the PDU size); one
         :class:`Reading` or DlmsError per object, in order (an object the meter
-        does not have fails alone)."""
+        does not have, or whose answer does not read, fails alone). A scaled
+        value comes with its scaler_unit, a profile's buffer as rows (its
+        capture_objects read in the same request)."""
         targets: list = []
         for obj in objects:
             target = parse_target(obj)
@@ -483,44 +559,56 @@ class AsyncClient:
             except DataAccessError as exc:
                 targets.append(exc)
         items: list[tuple] = []
-        # decided once per target: the answers are consumed in the same order
-        wants = [isinstance(t, Target) and self._wants_scaler(t) for t in targets]
-        for t, scaler in zip(targets, wants):
+        # what else each target needs, decided once: the answers are consumed
+        # in the same order
+        companions = [self._companion(t) if isinstance(t, Target) else None for t in targets]
+        for t, companion in zip(targets, companions):
             if isinstance(t, Target):
                 items.append((t.class_id, t.obis, t.attribute))
-                if scaler:
-                    items.append((t.class_id, t.obis, 3))
+                if companion is not None:
+                    items.append((companion.class_id, companion.obis, companion.attribute))
         results = await self.get_many(items)
         readings: list = []
         pos = 0
-        for t, scaler in zip(targets, wants):
+        for t, companion in zip(targets, companions):
             if not isinstance(t, Target):
                 readings.append(t)
                 continue
             value = results[pos]
             pos += 1
-            scaler_unit = None
-            if scaler:
-                scaler_unit = results[pos]
+            extra = None
+            if companion is not None:
+                extra = results[pos]
                 pos += 1
-            readings.append(self._reading(t, value, scaler_unit))
+            try:
+                readings.append(self._reading(t, value, companion, extra))
+            except DlmsError as exc:
+                # what the meter sent for this object does not read (a malformed
+                # scaler_unit): this object's result, the others stand
+                readings.append(exc)
         return readings
 
-    def _wants_scaler(self, target: Target) -> bool:
-        return (target.class_id in REGISTER_CLASSES and target.attribute == 2
-                and target.obis not in self._scalers)
+    def _companion(self, target: Target) -> Optional[Target]:
+        """The attribute read beside ``target`` to make sense of it: the
+        scaler_unit of a scaled value (until known), the capture_objects of a
+        profile's buffer."""
+        if target.class_id == PROFILE_GENERIC_CLASS and target.attribute == 2:
+            return Target(PROFILE_GENERIC_CLASS, target.obis, 3)
+        if target.obis in self._scalers:
+            return None
+        return scaler_holder(target)
 
-    def _reading(self, target: Target, value: Any, scaler_unit: Any):
+    def _reading(self, target: Target, value: Any, companion: Optional[Target], extra: Any):
         if isinstance(value, DlmsError):
             return value
+        if target.class_id == PROFILE_GENERIC_CLASS and target.attribute == 2:
+            return Reading(target.obis, target.attribute, target.class_id,
+                           buffer_rows(target, value, extra), value)
         plain = attribute_value(target, value)
-        if target.class_id not in REGISTER_CLASSES or target.attribute != 2:
+        if scaler_unit_attribute(target.class_id, target.attribute) is None:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)
-        if isinstance(scaler_unit, Data):
-            su = attribute_value(Target(target.class_id, target.obis, 3), scaler_unit)
-            # a shape the class does not read raises from_data's precise error
-            self._scalers[target.obis] = su if type(su) is ScalerUnit \
-                else ScalerUnit.from_data(scaler_unit)
+        if companion is not None and isinstance(extra, Data):
+            self._scalers[target.obis] = scaler_unit_of(companion, extra)
         su = self._scalers.get(target.obis)
         if su is None:
             return Reading(target.obis, target.attribute, target.class_id, plain, value)
@@ -537,8 +625,25 @@ class AsyncClient:
         inclusive, on the clock column; one end may be None) or by entry
         (``from_entry``/``to_entry``, 1-based, 0 = the newest). Rows come with
         named columns, timestamps and (``scale``) scaled register columns."""
-        profile = make_object(7, obis)
-        profile.decode_attribute(3, await self.get(7, profile.logical_name, 3))
+        profile = make_object(PROFILE_GENERIC_CLASS, obis)
+        if self._sn and self._classes is None:
+            await self.object_list()  # short names need it for the base names anyway
+        self._refuse_other_class(profile.logical_name)
+        try:
+            captures = await self.get(PROFILE_GENERIC_CLASS, profile.logical_name, 3)
+        except ObjectUndefined:
+            # the meter has no Profile Generic by that name; whether the object
+            # is of another class only the object list says (read on this
+            # failing path only, once per association)
+            if self._classes is None:
+                try:
+                    await self.object_list()
+                except DlmsError:
+                    pass
+                else:
+                    self._refuse_other_class(profile.logical_name)
+            raise
+        profile.decode_attribute(3, captures)
         selection = None
         if start is not None or end is not None:
             if from_entry is not None or to_entry is not None:
@@ -548,18 +653,26 @@ class AsyncClient:
             selection = profile.entry_access(from_entry or 1, to_entry or 0)
         buffer = await self.get(7, profile.logical_name, 2, selection)
         if scale:
-            wanted = [c for c in profile.capture_objects
-                      if c.class_id in REGISTER_CLASSES and c.attribute_index == 2
-                      and c.logical_name not in self._scalers]
+            wanted = missing_scalers(profile.capture_objects, self._scalers)
             if wanted:
-                got = await self.get_many([(c.class_id, c.logical_name, 3) for c in wanted])
-                for column, su in zip(wanted, got):
-                    if isinstance(su, Data):
-                        self._scalers[column.logical_name] = ScalerUnit.from_data(su)
+                got = await self.get_many([(h.class_id, h.obis, h.attribute) for h in wanted])
+                keep_scalers(wanted, got, self._scalers)
         # plain rows (the compiled to_plain walks the tree) are cosem's fast input
         rows = profile.rows(buffer.to_plain(), scalers=self._scalers if scale else None,
                             access=selection)
         return Profile(profile.logical_name, rows.columns, list(rows.rows))
+
+    def _refuse_other_class(self, obis: Obis) -> None:
+        """A profile asked of an object the object list (when read) says is of
+        another class: say so, rather than the meter's "object undefined"."""
+        class_id = None if self._classes is None else self._classes.get(obis)
+        if class_id is None or class_id == PROFILE_GENERIC_CLASS:
+            return
+        known = interface_class(class_id)
+        name = "an object" if known is None else \
+            ("an " if known.blue_book_name[0] in "AEIOU" else "a ") + known.blue_book_name
+        raise ObjectUndefined(f"{obis} is {name} (class {class_id}), not a Profile Generic "
+                              f"(class {PROFILE_GENERIC_CLASS})")
 
     # -- object list, writing, methods, clock ---------------------------------------------
 

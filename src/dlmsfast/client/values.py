@@ -1,28 +1,37 @@
 """What the client hands back: readings, profiles and object-list entries, and the
 plain Python form of received values (COSEM date-times become datetimes).
 
-A reading of a register (class 3, 4, 5) carries the raw ``value`` and, from
-its scaler_unit (attribute 3), ``scaler``, ``unit`` and the physical ``scaled``
-value (exact: int or Decimal)::
+A reading of a register's value (Register and Extended Register attribute 2,
+scaled by attribute 3; Demand Register attributes 2 and 3, scaled by attribute
+4: cosem's :data:`~dlmsfast.cosem.interface.SCALER_UNITS`) carries the raw
+``value`` and, from its scaler_unit, ``scaler``, ``unit`` and the physical
+``scaled`` value (exact: int or Decimal)::
 
     Reading(object=1.0.1.8.0.255, attribute=2, class_id=3, value=1960,
             scaler=-3, unit=Unit.ACTIVE_ENERGY (Wh), scaled=Decimal('1.960'))
+
+A Profile Generic's buffer read as an object (attribute 2) comes as rows,
+decoded with its capture objects as :meth:`AsyncClient.read_profile` does
+(date-times as timestamps) but not scaled: ``value`` is what the meter holds.
 """
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterable, MutableMapping, Optional, Sequence
 
 from ..axdr import Data, DataType, DateTime
-from ..cosem import make_object
+from ..cosem import ProfileGeneric, make_object
+from ..cosem.descriptors import CaptureObjectDefinition
+from ..cosem.interface import SCALER_UNITS, scaler_unit_attribute
 from ..cosem.obis import Obis
 from ..cosem.timestamps import plausible_date_time, to_timestamp
+from ..cosem.units import ScalerUnit
 from ..errors import DlmsError, UsageError
 from .._util import shown
 
-REGISTER_CLASSES = frozenset({3, 4, 5})
 CLOCK_CLASS = 8
+PROFILE_GENERIC_CLASS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,8 @@ def plain_value(data: Data, date_time: bool = False) -> Any:
 # (class_id, attribute) whose decoded value is immutable (tuples of frozen
 # dataclasses, a frozen ScalerUnit) and the same for equal Data: a reader asks
 # every meter of a fleet for the same capture_objects and scaler_units
-_DECODE_ONCE = frozenset({(7, 3), (3, 3), (4, 3), (5, 3)})
+_DECODE_ONCE = frozenset({(PROFILE_GENERIC_CLASS, 3)}
+                         | {(class_id, held) for class_id, (held, _) in SCALER_UNITS.items()})
 _DECODED_LIMIT = 256
 _decoded: dict[tuple, Any] = {}
 
@@ -119,6 +129,63 @@ def attribute_value(target: Target, data: Data) -> Any:
             _decoded.clear()
         _decoded[(kind, data)] = value
     return value
+
+
+def buffer_rows(target: Target, buffer: Data, capture_objects: Any) -> Any:
+    """A Profile Generic's buffer read as an object: its rows decoded with the
+    capture_objects read beside it (``capture_objects``, a Data) as a profile
+    read decodes them, clock columns as timestamps, values unscaled; each cell
+    as :func:`plain_value` gives it (date-times known by their shape) where the
+    capture objects could not be read or do not describe the buffer."""
+    if isinstance(capture_objects, Data):
+        profile = ProfileGeneric(target.obis)
+        try:
+            profile.decode_attribute(3, capture_objects)
+            return list(profile.rows(buffer.to_plain()).rows)
+        except DlmsError:
+            pass
+    return plain_value(buffer)
+
+
+def scaler_holder(target: Target) -> Optional[Target]:
+    """Where the scaler_unit of ``target`` is (class, OBIS, attribute), or None
+    when ``target`` is no scaled value."""
+    held = scaler_unit_attribute(target.class_id, target.attribute)
+    return None if held is None else Target(target.class_id, target.obis, held)
+
+
+def scaler_unit_of(holder: Target, data: Data) -> ScalerUnit:
+    """The ScalerUnit that ``data``, read from ``holder`` (a scaler_unit
+    attribute), says; any other shape is a DecodeError naming the object and
+    the attribute."""
+    found = attribute_value(holder, data)
+    if type(found) is ScalerUnit:
+        return found
+    return ScalerUnit.from_data(data, f"{holder.obis} attribute {holder.attribute} scaler_unit")
+
+
+def missing_scalers(captures: Iterable[CaptureObjectDefinition],
+                    known: MutableMapping[Any, ScalerUnit]) -> list[Target]:
+    """The scaler_unit attributes to read for the scaled columns of a profile
+    (``captures``) whose ScalerUnit ``known`` (keyed by OBIS) does not hold yet,
+    each object once; as Targets (class, OBIS, the attribute holding it)."""
+    wanted: dict[Obis, Target] = {}
+    for capture in captures:
+        holder = scaler_holder(Target(capture.class_id, capture.logical_name,
+                                      capture.attribute_index))
+        if holder is not None and not capture.data_index and capture.logical_name not in known:
+            wanted.setdefault(capture.logical_name, holder)
+    return list(wanted.values())
+
+
+def keep_scalers(wanted: Sequence[Target], got: Sequence[Any],
+                 known: MutableMapping[Any, ScalerUnit]) -> None:
+    """Keep in ``known`` (by OBIS) the scaler_units read for ``wanted`` (as
+    :func:`missing_scalers` named them); a column whose read failed stays
+    unscaled, a malformed answer is a DecodeError naming the object."""
+    for holder, data in zip(wanted, got):
+        if isinstance(data, Data):
+            known[holder.obis] = scaler_unit_of(holder, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,4 +225,5 @@ def now_utc() -> _dt.datetime:
 
 
 __all__ = ["Target", "parse_target", "Reading", "Profile", "attribute_value", "plain_value",
-           "REGISTER_CLASSES", "CLOCK_CLASS"]
+           "buffer_rows", "scaler_holder", "scaler_unit_of", "missing_scalers", "keep_scalers",
+           "CLOCK_CLASS", "PROFILE_GENERIC_CLASS"]

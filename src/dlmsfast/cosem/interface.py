@@ -74,6 +74,19 @@ Member = Union[int, str]
 
 _REGISTRY: dict[int, type[CosemObject]] = {}
 
+#: class_id -> (the attribute that holds the class's scaler_unit, the value
+#: attributes it scales), from the tables of the classes that declare
+#: ``scaled_attributes``: Register and Extended Register (3 scales 2), Demand
+#: Register (4 scales 2 and 3)
+SCALER_UNITS: dict[int, tuple[int, tuple[int, ...]]] = {}
+
+
+def scaler_unit_attribute(class_id: int | None, attribute: int) -> int | None:
+    """The attribute holding the scaler_unit that scales ``attribute`` of class
+    ``class_id``; None when that attribute is no scaled value."""
+    found = None if class_id is None else SCALER_UNITS.get(class_id)
+    return found[0] if found is not None and attribute in found[1] else None
+
 
 class CosemObject:
     """An instance of an interface class: its logical name, the version of its
@@ -83,6 +96,8 @@ class CosemObject:
     """
 
     class_id: ClassVar[int]
+    #: the class's name in the Blue Book ("Demand Register"), for messages
+    blue_book_name: ClassVar[str] = ""
     version: int
     attributes: ClassVar[tuple[Attribute, ...]] = ()
     methods: ClassVar[tuple[Method, ...]] = ()
@@ -90,6 +105,8 @@ class CosemObject:
     sn_first_method_offset: ClassVar[int | None] = None
     #: the versions of the class the tables describe
     versions: ClassVar[tuple[int, ...]] = (0,)
+    #: the value attributes that the class's scaler_unit attribute scales
+    scaled_attributes: ClassVar[tuple[int, ...]] = ()
 
     __slots__ = ("_data", "_values", "logical_name", "version")
 
@@ -101,6 +118,9 @@ class CosemObject:
             if attribute.name != "logical_name" and not hasattr(cls, attribute.name):
                 setattr(cls, attribute.name, _attribute_property(attribute.index, attribute.name))
         _REGISTRY[cls.class_id] = cls
+        if cls.scaled_attributes:
+            (holder,) = [a.index for a in cls.attributes if a.name == "scaler_unit"]
+            SCALER_UNITS[cls.class_id] = (holder, cls.scaled_attributes)
 
     def __init__(self, logical_name: Obis | str | bytes, version: int | None = None,
                  **values: Any) -> None:
@@ -365,11 +385,13 @@ def make_object(class_id: int, logical_name: Obis | str | bytes,
 
 
 __all__ = [
+    "SCALER_UNITS",
     "Attribute",
     "CosemObject",
     "Method",
     "UnknownObject",
     "interface_class",
     "make_object",
+    "scaler_unit_attribute",
     "registered_classes",
 ]

@@ -28,20 +28,18 @@ from decimal import Decimal
 from typing import Any, Optional, Sequence
 
 from ..axdr import DateTime
+from ..cosem.interface import SCALER_UNITS
 from ..cosem.obis import Obis
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
 from ..errors import DlmsError, ProtocolError, UsageError
 from ._push import Unscaled, bind_reading, new_reading, object_readings
 from .layouts import Layout
-from .reading import Reading
+from .reading import OctetText, Reading
 
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
 _LIST_ID = Obis(1, 1, 0, 2, 129, 255)  # NEK's "OBIS list version identifier"
 _PUSH_SETUP_CLASS = 40
-# where a pushed register's scaler_unit is, and which of its attributes it scales
-_SCALER_UNIT_ATTRIBUTE = {3: 3, 4: 3, 5: 4}
-_SCALED_ATTRIBUTES = {3: (2,), 4: (2,), 5: (2, 3)}
 _PRINTABLE = frozenset(range(0x20, 0x7F))
 _CACHE_LIMIT = 4096
 
@@ -124,7 +122,7 @@ def plain_value(value: Any, date_time: bool = False, local_tz: Optional[_dt.tzin
             return to_timestamp(value, local_tz)
         text = value.rstrip(b"\x00")
         if text and all(b in _PRINTABLE for b in text):
-            return text.decode("ascii")
+            return OctetText(value, text.decode("ascii"))
         return value
     if type(value) is DateTime:
         return to_timestamp(value, local_tz)
@@ -163,7 +161,7 @@ class ReadingBuilder:
             value = raw
         self.readings.append(new_reading(obis, value, scaler_unit, self.timestamp,
                                          self.authenticated, attribute))
-        if type(value) is str:
+        if isinstance(value, str):
             self._name(obis, value)
 
     def _name(self, obis: Obis, value: str) -> None:
@@ -175,7 +173,7 @@ class ReadingBuilder:
         """The value of a reading whose raw value is octets, a string or a date-time."""
         value = plain_value(raw, obis.c == 1 and obis.d == 0, self.local_tz) \
             if type(raw) is not str else raw
-        if type(value) is str:
+        if isinstance(value, str):
             self._name(obis, value)
         return value
 
@@ -308,22 +306,23 @@ class ReadingBuilder:
         # Register: attribute 4 scales 2 and 3) instead of being a reading
         scalers: dict[tuple[int, Obis], tuple] = {}
         for (class_id, obis, attribute), value in zip(descriptors, elements):
-            if attribute == _SCALER_UNIT_ATTRIBUTE.get(class_id) and _is_scaler_unit(value):
+            held = SCALER_UNITS.get(class_id)
+            if held is not None and attribute == held[0] and _is_scaler_unit(value):
                 scalers[class_id, obis] = value
         scaled: set[tuple[int, Obis]] = set()
         for (class_id, obis, attribute), value in zip(descriptors, elements):
             if class_id == _PUSH_SETUP_CLASS:
                 continue  # its value is the list just read
             pair = scalers.get((class_id, obis))
-            if pair is not None and attribute in _SCALED_ATTRIBUTES[class_id]:
+            if pair is not None and attribute in SCALER_UNITS[class_id][1]:
                 self.add(obis, value, _scaler_unit(pair), attribute)
                 scaled.add((class_id, obis))
-            elif pair is None or attribute != _SCALER_UNIT_ATTRIBUTE[class_id]:
+            elif pair is None or attribute != SCALER_UNITS[class_id][0]:
                 self.add(obis, value, None, attribute)
         for (class_id, obis, attribute), value in zip(descriptors, elements):
             # a scaler_unit whose value was not pushed stays a reading of its own
             if (class_id, obis) in scalers and (class_id, obis) not in scaled and \
-                    attribute == _SCALER_UNIT_ATTRIBUTE[class_id]:
+                    attribute == SCALER_UNITS[class_id][0]:
                 self.add(obis, value, None, attribute)
         return True
 

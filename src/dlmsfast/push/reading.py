@@ -16,6 +16,23 @@ from ._push import ScaledSlot
 Value = Union[None, bool, int, float, Decimal, str, bytes, _dt.datetime, DateTime, list, tuple]
 
 
+class OctetText(str):
+    """An octet-string that reads as text, as a reading's value: the text (what
+    a person reads, trailing NULs dropped) with the octets as sent in
+    ``octets``, for what must keep the Blue Book type (the store keeps an
+    octet-string as hex, whichever job read it)."""
+
+    octets: bytes
+
+    def __new__(cls, octets: bytes, text: str) -> "OctetText":
+        value = super().__new__(cls, text)
+        value.octets = octets
+        return value
+
+    def __getnewargs__(self) -> tuple[bytes, str]:  # type: ignore[override]
+        return (self.octets, str(self))
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One value a meter pushed.
@@ -139,4 +156,4 @@ class Rejected:
     frames: tuple[bytes, ...] = field(default=(), repr=False)
 
 
-__all__ = ["Notification", "Reading", "Rejected", "json_value"]
+__all__ = ["Notification", "OctetText", "Reading", "Rejected", "json_value"]

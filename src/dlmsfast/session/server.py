@@ -99,6 +99,10 @@ _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
 MIN_PDU_SIZE = 64
 """The smallest client max receive PDU size accepted: below it no datablock fits."""
+# ServiceError values (Green Book xDLMS ASN.1): initiate (1, 3), application-reference (6)
+_DLMS_VERSION_TOO_LOW = 1
+_PDU_SIZE_TOO_SHORT = 3
+_DECIPHERING_ERROR = 6
 
 
 # A server's clients send the same plain requests over and over (a head-end reads
@@ -308,8 +312,20 @@ class ServerSession(SessionBase):
             context.security_policy = security
             try:
                 ui = context.decrypt(ui)
+            except ReplayError as exc:
+                # the AARQ's protection is what authenticates the client here, and a
+                # counter not above the last accepted fails it: authentication-failure,
+                # without deciphering-error, so that a client can tell the two apart
+                # (the counter is checked before the tag: the keys may be wrong too)
+                return self._reject(aarq, U.AUTHENTICATION_FAILURE, f"InitiateRequest: {exc}")
             except SecurityError as exc:
-                return self._reject(aarq, U.NO_REASON_GIVEN, f"InitiateRequest: {exc}")
+                # a wrong ek, ak or calling-AP-title: the GCM tag fails. ACSE says
+                # authentication-failure; the Green Book's ServiceError names the
+                # cause, application-reference deciphering-error, in the
+                # confirmed-service-error the AARE carries as user-information
+                return self._reject(aarq, U.AUTHENTICATION_FAILURE, f"InitiateRequest: {exc}",
+                                    (InitiateServiceError.APPLICATION_REFERENCE,
+                                     _DECIPHERING_ERROR))
         elif name.ciphered or access.security:
             return self._reject(aarq, U.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED,
                                 "the association must be ciphered")
@@ -321,12 +337,12 @@ class ServerSession(SessionBase):
             return self._reject(aarq, U.NO_REASON_GIVEN, f"InitiateRequest: {exc}")
         if initiate.proposed_dlms_version_number < DLMS_VERSION:
             return self._reject(aarq, U.NO_REASON_GIVEN, "DLMS version too low",
-                                initiate_error=1)
+                                (InitiateServiceError.INITIATE, _DLMS_VERSION_TOO_LOW))
         if initiate.client_max_receive_pdu_size < MIN_PDU_SIZE:
             return self._reject(aarq, U.NO_REASON_GIVEN,
                                 f"client max receive PDU size "
                                 f"{initiate.client_max_receive_pdu_size} < {MIN_PDU_SIZE}",
-                                initiate_error=3)
+                                (InitiateServiceError.INITIATE, _PDU_SIZE_TOO_SHORT))
         if mechanism in _TITLED and (title is None or len(title) != 8):
             return self._reject(aarq, U.CALLING_AP_TITLE_NOT_RECOGNIZED,
                                 f"{mechanism.blue_book_name} needs the client system title")
@@ -390,18 +406,21 @@ class ServerSession(SessionBase):
                              self._vaa_name, self.client_address)
 
     def _reject(self, aarq: AARQ, diagnostic: AcseServiceUser, reason: str,
-                initiate_error: int | None = None) -> list[ev.Event]:
-        """The AARE refusing; ``initiate_error`` (the Green Book's initiate
-        ServiceError value: 1 dlms-version-too-low, 3 pdu-size-too-short) adds a
-        confirmed-service-error as its user-information."""
+                initiate_error: tuple[InitiateServiceError, int] | None = None
+                ) -> list[ev.Event]:
+        """The AARE refusing; ``initiate_error`` (a ServiceError class and value of
+        the Green Book: initiate dlms-version-too-low, application-reference
+        deciphering-error...) adds a confirmed-service-error initiateError as its
+        user-information."""
         self._move(Trigger.AARQ_REJECTED)
         self._context = None
         self._security = 0
         user_information = None
         if initiate_error is not None:
+            service_error, value = initiate_error
             user_information = ConfirmedServiceError(
                 service=ConfirmedServiceErrorService.INITIATE_ERROR,
-                service_error=InitiateServiceError.INITIATE, value=initiate_error).to_bytes()
+                service_error=service_error, value=value).to_bytes()
         aare = AARE(application_context_name=aarq.application_context_name,
                     result=AssociationResult.REJECTED_PERMANENT,
                     result_source_diagnostic=diagnostic, user_information=user_information)

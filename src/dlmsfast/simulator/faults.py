@@ -101,26 +101,27 @@ class FaultItem:
     text: str = field(default="", compare=False)
 
 
-def _duration(text: str, item: str) -> float:
+def _duration(text: str, what: str) -> float:
     match = _DURATION.match(text.strip())
     if not match:
-        raise UsageError(f"--faults {shown(item)}: {shown(text)} is not a duration (e.g. 100ms, 0.5s)")
+        raise UsageError(f"{what}: {shown(text)} is not a duration (e.g. 100ms, 0.5s)")
     number = float(match.group(1))
     return number if match.group(2) == "s" else number / 1000.0
 
 
-def parse_duration_range(text: str, item: str = "latency") -> tuple[float, float]:
-    """``"100"``, ``"100ms"``, ``"0.1s"`` or ``"100-300ms"`` -> (min, max) seconds."""
+def parse_duration_range(text: str, what: str = "latency") -> tuple[float, float]:
+    """``"100"``, ``"100ms"``, ``"0.1s"`` or ``"100-300ms"`` -> (min, max) seconds;
+    ``what`` (the option or item it came from) starts a UsageError's message."""
     unit = ""
     for suffix in ("ms", "s"):
         if text.endswith(suffix):
             unit = suffix
             break
     low, sep, high = text[:len(text) - len(unit)].partition("-")
-    low_s = _duration(low + unit, item)
-    high_s = _duration(high + unit, item) if sep else low_s
+    low_s = _duration(low + unit, what)
+    high_s = _duration(high + unit, what) if sep else low_s
     if high_s < low_s:
-        raise UsageError(f"--faults {shown(item)}: the range {shown(text)} goes down")
+        raise UsageError(f"{what}: the range {shown(text)} goes down")
     return low_s, high_s
 
 
@@ -172,7 +173,7 @@ def parse_faults(spec: str) -> list[FaultItem]:
         if rest:
             if kind not in _WITH_VALUE or len(rest) > 1:
                 raise UsageError(f"--faults {shown(text)}: only latency and slow-drip take a value")
-            value = parse_duration_range(rest[0].strip(), text)
+            value = parse_duration_range(rest[0].strip(), f"--faults {shown(text)}")
         elif kind == "latency":
             raise UsageError(f"--faults {shown(text)}: latency needs a duration (latency:100ms)")
         meters = None
@@ -224,7 +225,11 @@ def assign_faults(items: list[FaultItem] | str, meters: int, seed: int = 0,
             chosen = order[taken:taken + count]
             taken += count
         elif item.meters is not None:
-            chosen = [k for k in item.meters if k < meters]
+            beyond = [k for k in item.meters if k >= meters]
+            if beyond:
+                raise UsageError(f"--faults {shown(item.text)}: meter {beyond[0]} is not in a "
+                                 f"fleet of {meters} (indexes 0..{meters - 1})")
+            chosen = item.meters
         else:
             chosen = range(meters)
         for k in chosen:

@@ -184,6 +184,12 @@ class FleetConfig:
             raise UsageError("devices_per_port must be 1..100")
         if not 1 <= self.profile_rows <= 100_000:
             raise UsageError("profile_rows must be 1..100000")
+        if not 12 <= self.max_pdu <= 0xFFFF:  # a server's max receive PDU size
+            raise UsageError(f"max_pdu must be 12..65535, got {self.max_pdu}")
+        if not 1 <= self.hdlc_window <= 7:
+            raise UsageError(f"hdlc_window must be 1..7, got {self.hdlc_window}")
+        if self.hdlc_max_info < 1:
+            raise UsageError(f"hdlc_max_info must be at least 1, got {self.hdlc_max_info}")
         if self.base_port and not 1 <= self.base_port <= 65535 - self.ports + 1:
             raise UsageError(f"{self.ports} ports from {self.base_port} do not fit below 65536")
         parse_faults(self.faults)

@@ -31,6 +31,8 @@ from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, Tr
 from ..wrapper import HEADER_LENGTH, WrapperStreamSplitter
 
 Trace = Callable[[str, bytes], None]
+ADDRESSES_SUSPECTED = "wrong client/server address?"
+"""In a timeout's message while the meter has never answered: the addresses may be wrong."""
 
 
 @runtime_checkable
@@ -174,7 +176,13 @@ class Connection:
         self._timer: Optional[asyncio.TimerHandle] = None
         self._lost: Optional[BaseException] = None
         self._open = False
+        # the stream (socket, serial line and its sign-on) opened: a failure before
+        # it is the line's, never the addresses'
+        self.stream_open = False
         self._link_wait = False
+        # the meter answered at these addresses once (an APDU, or HDLC's UA): a
+        # later silence is not a wrong address
+        self._answered = False
         self._queue: list[bytes] = []
         # a blocking stream (the blocking client's TCP): every wait sleeps in
         # the socket, and the coroutines below never suspend
@@ -198,6 +206,9 @@ class Connection:
         waiter = self._waiter
         if apdus:
             self._queue += apdus
+            self._answered = True
+        elif self._link_wait and framing.is_open():
+            self._answered = True  # HDLC: a UA from the address we called
         elif not self._link_wait:
             return  # part of a frame, or a link frame: only a link set-up or release waits
         if waiter is not None and not waiter.done():
@@ -297,10 +308,11 @@ class Connection:
             # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
             self._flush()
             return
+        suspect = ("it answered before at these addresses, then went silent."
+                   if self._answered else f"meter silent, or {ADDRESSES_SUSPECTED}")
         raise TimeoutError(
             f"{self.peer} did not answer {what} within {seconds:g} s "
-            f"({self.framing.name}, {self.framing.addresses()}): "
-            "meter silent, or wrong client/server address?"
+            f"({self.framing.name}, {self.framing.addresses()}): {suspect}"
         )
 
     # -- the public face ------------------------------------------------------------
@@ -316,6 +328,11 @@ class Connection:
             else:
                 self._loop = asyncio.get_running_loop()
                 await asyncio.wait_for(self.stream.open(self._on_data, self._on_lost), connect)
+        except DlmsError:
+            # the stream's own, more precise error (dlmsfast's TimeoutError is an
+            # asyncio.TimeoutError too: the mode E sign-on's, naming the optical head)
+            self.stream.close()
+            raise
         except asyncio.TimeoutError:
             self.stream.close()
             raise TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
@@ -323,6 +340,7 @@ class Connection:
         except BaseException:
             self.stream.close()
             raise
+        self.stream_open = True
         try:
             self.framing.open()
             self._flush()
@@ -388,4 +406,4 @@ class Connection:
         await self.close()
 
 
-__all__ = ["Connection", "Framing", "WrapperFraming", "Trace"]
+__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED"]

@@ -118,7 +118,9 @@ class _Wire:
         self.transport = transport
         self.random = random.Random(seed)
         self.ready_at = 0.0
-        self.handles: list[asyncio.TimerHandle] = []
+        # (when, handle) of each write still to come: uvloop's call_at gives a
+        # plain Handle, without when(), for a time already past
+        self.handles: list[tuple[float, asyncio.Handle]] = []
 
     def send(self, data: bytes) -> None:
         behaviour = self.behaviour
@@ -139,17 +141,18 @@ class _Wire:
         write = self.transport.write
         handles = self.handles
         if len(handles) > 64:
-            handles[:] = [h for h in handles if not h.cancelled() and h.when() > now]
+            handles[:] = [(when, h) for when, h in handles if when > now and not h.cancelled()]
         if behaviour.drip:
             for i in range(len(data)):
-                handles.append(loop.call_at(at + i * behaviour.drip, write, data[i:i + 1]))
+                when = at + i * behaviour.drip
+                handles.append((when, loop.call_at(when, write, data[i:i + 1])))
             self.ready_at = at + len(data) * behaviour.drip
         else:
-            handles.append(loop.call_at(at, write, data))
+            handles.append((at, loop.call_at(at, write, data)))
             self.ready_at = at
 
     def cancel(self) -> None:
-        for handle in self.handles:
+        for _, handle in self.handles:
             handle.cancel()
         self.handles.clear()
 

@@ -440,6 +440,10 @@ class SerialStream(_CallbackReader):
         await self._loop.run_in_executor(None, termios.tcdrain, self._fd)
 
     async def _mode_e_handover(self) -> None:
+        # the trace sees the sign-on's messages both ways, as the connection's
+        # frames: the request and the acknowledgement as they go out
+        if self.trace is not None:
+            self.trace("out", SIGN_ON)
         self._write_all(SIGN_ON)
         await self._drain()
         ident = await self._read_line(IDENTIFICATION_TIMEOUT)
@@ -459,9 +463,9 @@ class SerialStream(_CallbackReader):
             (c for c, b in MODE_E_BAUDS.items() if c <= offered and b <= limit), default="0"
         )
         ack = bytes((ACK,)) + b"2" + choice.encode() + b"2\r\n"
-        self._write_all(ack)
         if self.trace is not None:
             self.trace("out", ack)
+        self._write_all(ack)
         await self._drain()
         self._switch_line(MODE_E_BAUDS[choice])
 

@@ -96,6 +96,7 @@ def mechanism_name(mechanism_id: int) -> tuple[int, ...]:
 
 class AssociationLN(CosemObject):
     class_id = 15
+    blue_book_name = "Association LN"
     versions = (0, 1, 2, 3)
     sn_first_method_offset = 0x60
     attributes = (

@@ -29,6 +29,7 @@ from .association_ln import USER
 
 class AssociationSN(CosemObject):
     class_id = 12
+    blue_book_name = "Association SN"
     versions = (0, 1, 2, 3, 4)
     sn_first_method_offset = 0x20
     attributes = (

@@ -77,6 +77,7 @@ class PresetAdjustingTime:
 
 class Clock(CosemObject):
     class_id = 8
+    blue_book_name = "Clock"
     versions = (0,)
     sn_first_method_offset = 0x60
     attributes = (

@@ -21,6 +21,7 @@ class DataObject(CosemObject):
     """Blue Book "Data" (IC 1)."""
 
     class_id = 1
+    blue_book_name = "Data"
     versions = (0,)
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),

@@ -36,8 +36,10 @@ from ._common import SCALER_UNIT
 
 class DemandRegister(CosemObject):
     class_id = 5
+    blue_book_name = "Demand Register"
     versions = (0,)
     sn_first_method_offset = 0x48
+    scaled_attributes = (2, 3)
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),
         Attribute(2, "current_average_value", CHOICE, static=False),

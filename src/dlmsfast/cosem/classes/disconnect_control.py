@@ -38,6 +38,7 @@ class ControlMode(BlueBookEnum):
 
 class DisconnectControl(CosemObject):
     class_id = 70
+    blue_book_name = "Disconnect Control"
     versions = (0, 1)
     sn_first_method_offset = 0x20
     attributes = (

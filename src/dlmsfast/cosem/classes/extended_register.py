@@ -23,8 +23,10 @@ from .register import ScaledValueMixin
 
 class ExtendedRegister(ScaledValueMixin, CosemObject):
     class_id = 4
+    blue_book_name = "Extended Register"
     versions = (0,)
     sn_first_method_offset = 0x38
+    scaled_attributes = (2,)
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),
         Attribute(2, "value", CHOICE, static=False),

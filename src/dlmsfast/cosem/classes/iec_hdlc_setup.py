@@ -42,6 +42,7 @@ class CommSpeed(BlueBookEnum):
 
 class IecHdlcSetup(CosemObject):
     class_id = 23
+    blue_book_name = "IEC HDLC Setup"
     versions = (1,)
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),

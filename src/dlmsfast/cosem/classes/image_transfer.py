@@ -68,6 +68,7 @@ class ImageBlock:
 
 class ImageTransfer(CosemObject):
     class_id = 18
+    blue_book_name = "Image Transfer"
     versions = (0,)
     sn_first_method_offset = 0x40
     attributes = (

@@ -70,6 +70,7 @@ ACTION_ITEM = Record(ActionItem, LOGICAL_NAME, LONG_UNSIGNED, name="action_item"
 
 class Limiter(CosemObject):
     class_id = 71
+    blue_book_name = "Limiter"
     versions = (0,)
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),

@@ -42,7 +42,14 @@ from ..._enum import BlueBookEnum
 from ...axdr import Data, DataType, DateTime
 from ...errors import DecodeError, UsageError
 from ..descriptors import CaptureObjectDefinition, SelectiveAccessDescriptor
-from ..interface import Attribute, CosemObject, Member, Method, interface_class
+from ..interface import (
+    Attribute,
+    CosemObject,
+    Member,
+    Method,
+    interface_class,
+    scaler_unit_attribute,
+)
 from ..obis import Obis
 from ..timestamps import from_timestamp, plausible_date_time, to_timestamp, to_timestamps
 from ..types import (
@@ -114,10 +121,6 @@ def _row(entry: Any, what: str) -> tuple:
 
 _CELL = Choice()
 BUFFER = _Buffer()
-
-# Register value attributes: the columns a scaler_unit applies to when the
-# caller keys it by OBIS alone.
-_VALUE_ATTRIBUTES = {(3, 2), (4, 2), (5, 2), (5, 3)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +243,8 @@ def _scaler_for(capture: CaptureObjectDefinition,
     found = scalers.get(capture)
     if found is not None:
         return found
-    if (capture.class_id, capture.attribute_index) not in _VALUE_ATTRIBUTES or capture.data_index:
+    # keyed by OBIS alone, a scaler_unit applies to the object's scaled values
+    if scaler_unit_attribute(capture.class_id, capture.attribute_index) is None or capture.data_index:
         return None
     found = scalers.get(capture.logical_name)
     if found is None:
@@ -250,6 +254,7 @@ def _scaler_for(capture: CaptureObjectDefinition,
 
 class ProfileGeneric(CosemObject):
     class_id = 7
+    blue_book_name = "Profile Generic"
     versions = (1,)
     sn_first_method_offset = 0x58
     attributes = (
@@ -353,7 +358,7 @@ class ProfileGeneric(CosemObject):
             if column.date_time:
                 converted.append(_timestamps(values, period, local_tz, where))
             elif (column.data_index == 0 and _choice_column(column)
-                  and (column.class_id, column.attribute_index) not in _VALUE_ATTRIBUTES):
+                  and scaler_unit_attribute(column.class_id, column.attribute_index) is None):
                 converted.append(_maybe_timestamps(values, column.scaler_unit, period, local_tz, where))
             else:
                 converted.append(_plain(values, column.scaler_unit, local_tz))

@@ -102,6 +102,7 @@ SEND_DESTINATION_AND_METHOD = Record(
 
 class PushSetup(CosemObject):
     class_id = 40
+    blue_book_name = "Push Setup"
     versions = (0, 1, 2)
     sn_first_method_offset = 0x38
     attributes = (

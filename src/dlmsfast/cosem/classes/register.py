@@ -52,8 +52,10 @@ class ScaledValueMixin:
 
 class Register(ScaledValueMixin, CosemObject):
     class_id = 3
+    blue_book_name = "Register"
     versions = (0,)
     sn_first_method_offset = 0x28
+    scaled_attributes = (2,)
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),
         Attribute(2, "value", CHOICE, static=False),

@@ -32,6 +32,7 @@ class SapAssignmentObject(CosemObject):
     """Blue Book "SAP Assignment" (IC 17)."""
 
     class_id = 17
+    blue_book_name = "SAP Assignment"
     versions = (0,)
     sn_first_method_offset = 0x20
     attributes = (

@@ -64,6 +64,7 @@ SCRIPT = Record(Script, LONG_UNSIGNED, ArrayOf(ACTION_SPECIFICATION), name="scri
 
 class ScriptTable(CosemObject):
     class_id = 9
+    blue_book_name = "Script Table"
     versions = (0,)
     sn_first_method_offset = 0x20
     attributes = (

@@ -131,6 +131,7 @@ CERTIFICATE_INFO = Record(CertificateInfo, Enumerated(CertificateEntity), Enumer
 
 class SecuritySetup(CosemObject):
     class_id = 64
+    blue_book_name = "Security Setup"
     versions = (0, 1)
     sn_first_method_offset = 0x30
     attributes = (
