@@ -97,7 +97,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--raw", metavar="FILE",
                      help="append every received frame to FILE as a line of hex "
                           "(a capture that file:FILE replays)")
-    stop = parser.add_argument_group("stopping (a file or - ends by itself)")
+    stop = parser.add_argument_group("stopping (a file, or - once its input ends, ends by itself)")
     stop.add_argument("--count", type=_positive(int), metavar="N",
                       help="stop after N notifications")
     stop.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS",
