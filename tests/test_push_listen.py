@@ -3,9 +3,11 @@ over loopback TCP and over a real pseudo-terminal pair at 2400 baud, and every
 pushed reading arrives in the SQLite store exactly once."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
+import selectors
 import socket
 import sqlite3
 import subprocess
@@ -14,9 +16,10 @@ import termios
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
-from conftest import PACKAGE_PARENT
+from conftest import PACKAGE_PARENT, shared_path
 
 from push_builders import (
     AK, EK, METER_TITLE, ciphered, expected_rows, gbt_blocks, hdlc_frames, mbus_frames,
@@ -104,8 +107,11 @@ def test_tcp_push_of_plain_and_ciphered_meters_lands_once(tmp_path):
     assert {(o, v) for o, v, s in by_meter[plain_meters[0]]} == set().union(
         *(expected_rows(n) for n in plain))
     lines = [json.loads(line) for line in out.decode().splitlines()]
-    assert all(set(line) == {"object", "value", "unit", "scaled", "timestamp", "authenticated"}
-               for line in lines)
+    assert all(set(line) == {"meter", "system_title", "source", "object", "value", "unit",
+                             "scaled", "timestamp", "authenticated"} for line in lines)
+    # each line names its meter as the store does
+    assert {line["meter"] for line in lines} == set(by_meter)
+    assert {line["system_title"] for line in lines} == {None, METER_TITLE.hex().upper()}
     assert len(lines) >= len(rows)
     with sqlite3.connect(db) as con:
         sessions = con.execute("SELECT result, bytes, exchanges FROM sessions").fetchall()
@@ -149,7 +155,9 @@ def test_serial_push_over_a_pseudo_terminal_at_2400_baud(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
-    assert process.returncode == 0, err.decode()
+    # the broken frame: a push that did not decode
+    assert process.returncode == 3, err.decode()
+    assert err.decode().rstrip().endswith("1 did not decode; exit status 3")
     rows = _rows(db)
     assert len(rows) == 5 * len(numbers)
     got = {(obis, value) for _, obis, value, _, _ in rows}
@@ -179,7 +187,12 @@ def test_listen_a_capture_file_and_standard_input(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", "-", "--json"], input=raw,
                           capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
     assert done.returncode == 0
-    assert [json.loads(l) for l in done.stdout.decode().splitlines()] == lines
+    from_stdin = [json.loads(l) for l in done.stdout.decode().splitlines()]
+    assert {line["source"] for line in lines} == {f"file:{capture}"}
+    assert {(line["meter"], line["source"]) for line in from_stdin} == {("-", "-")}
+    where = ("meter", "source")
+    assert [{k: v for k, v in line.items() if k not in where} for line in from_stdin] == \
+        [{k: v for k, v in line.items() if k not in where} for line in lines]
 
 
 def test_udp_datagrams(tmp_path):
@@ -242,14 +255,17 @@ def test_raw_keeps_a_capture_that_replays_to_the_same_readings(tmp_path):
     first = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json",
                             "--raw", str(raw)], capture_output=True, env=env, cwd="/",
                            timeout=TIMEOUT)
-    assert first.returncode == 0, first.stderr.decode()
-    assert "rejected" in first.stderr.decode()  # the cut frame at the end
+    # the cut frame at the end: rejected, so the status says some push did not decode
+    assert first.returncode == 3, first.stderr.decode()
+    assert "rejected" in first.stderr.decode()
     kept = raw.read_text().split()
     assert kept[: len(frames)] == [f.hex().upper() for f in frames]
     again = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", f"file:{raw}", "--json"],
                            capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
-    assert again.returncode == 0
-    assert again.stdout == first.stdout and len(first.stdout.splitlines()) == 15
+    assert again.returncode == 3  # the cut frame was kept too
+    # the same readings; only the source (the file read) differs
+    assert again.stdout.replace(b"raw.hex", b"in.hex") == first.stdout
+    assert len(first.stdout.splitlines()) == 15
 
 
 def test_sigterm_ends_the_run_cleanly(tmp_path):
@@ -312,3 +328,191 @@ def test_octets_that_are_no_frame_are_skipped_and_said_once(tmp_path):
                           input=b"".join(frames), capture_output=True, env=env, cwd="/",
                           timeout=TIMEOUT)
     assert done.returncode == 0 and done.stderr == b""
+
+
+# --- real HAN captures (../shared/han): meter identity, standard input, exit status ----
+
+
+def _han_entries() -> dict[str, dict]:
+    """The captures of ../shared/han, read when a test needs them (the tests above
+    run without them)."""
+    frames = json.loads((shared_path("han") / "frames.json").read_text(encoding="utf-8"))
+    return {entry["id"]: entry for entry in frames}
+
+
+def _han(*ids: str) -> list[str]:
+    """The captures' hex, one line each (as a capture file holds them)."""
+    entries = _han_entries()
+    return [entries[i]["hex"] for i in ids]
+
+
+ISKRA, KAMSTRUP_PLAIN, KAMSTRUP = ("dp-iskra-3seg", "amshan-kamstrup-no-3p",
+                                   "dp-kamstrup-omnipower-ciphered")
+
+
+def _kamstrup_keys(ak_change: int = 0) -> list[str]:
+    keys = _han_entries()[KAMSTRUP]["keys"]
+    ak = bytearray(bytes.fromhex(keys["ak"]))
+    ak[-1] ^= ak_change
+    return ["--ek", keys["ek"], "--ak", ak.hex()]
+
+
+def _listen_run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dlmsfast", "listen", *args], input=stdin,
+                          capture_output=True, env=dict(os.environ, PYTHONPATH=SRC), cwd="/",
+                          timeout=TIMEOUT)
+
+
+def test_json_lines_and_the_store_say_which_meter_pushed(tmp_path):
+    # finding: with several meters on one port, --json lines had no meter identity
+    capture = tmp_path / "three.hex"
+    capture.write_text("\n".join(_han(ISKRA, KAMSTRUP_PLAIN, KAMSTRUP)) + "\n")
+    db = tmp_path / "three.db"
+    text = _listen_run(f"file:{capture}", *_kamstrup_keys())
+    done = _listen_run(f"file:{capture}", "--json", "--store", str(db), *_kamstrup_keys())
+    assert text.returncode == done.returncode == 0, done.stderr.decode()
+    # the table's blocks: "── METER  TIME  (N readings, ...)"
+    blocks = [(line.split()[1], int(line.split("(")[1].split()[0]))
+              for line in text.stdout.decode().splitlines() if line.startswith("──")]
+    assert len(blocks) == 3 and len({meter for meter, _ in blocks}) == 3
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    runs: list[list] = []
+    for line in lines:
+        if not runs or runs[-1][0] != line["meter"]:
+            runs.append([line["meter"], 0])
+        runs[-1][1] += 1
+    assert [tuple(run) for run in runs] == blocks
+    titles = {line["meter"]: line["system_title"] for line in lines}
+    # the ciphered Kamstrup push carries its system title ("KAME" + serial) and is named by it
+    ciphered_meter = blocks[2][0]
+    assert titles[ciphered_meter] == ciphered_meter and bytes.fromhex(ciphered_meter)[:3] == b"KAM"
+    assert titles[blocks[0][0]] is None and titles[blocks[1][0]] is None
+    assert {line["source"] for line in lines} == {f"file:{capture}"}
+    # what the Iskra pushed as its id (0.0.96.1.0.255) is its name
+    iskra_id = next(line["value"] for line in lines if line["object"] == "0.0.96.1.0.255")
+    assert blocks[0][0] == iskra_id
+    # the store keeps each reading under its meter, as the JSON says
+    with sqlite3.connect(db) as con:
+        stored = dict(con.execute("SELECT meter_id, count(*) FROM readings GROUP BY meter_id"))
+    assert stored == dict(blocks)
+
+
+@contextlib.contextmanager
+def _stdin_listener(*args: str) -> Iterator[subprocess.Popen]:
+    """``listen - --json ARGS`` with a pipe as its standard input, left open."""
+    process = subprocess.Popen([sys.executable, "-m", "dlmsfast", "listen", "-", "--json", *args],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=SRC),
+                               cwd="/")
+    try:
+        yield process
+    finally:
+        process.stdin.close()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def _send(process: subprocess.Popen, data: bytes) -> None:
+    process.stdin.write(data)
+    process.stdin.flush()
+
+
+def _line_within(process: subprocess.Popen, seconds: float) -> bytes:
+    """The next line the process prints, failing (not hanging) when none comes in time."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        assert selector.select(seconds), f"nothing printed within {seconds} s"
+    return process.stdout.readline()
+
+
+def _ended_within(process: subprocess.Popen, seconds: float) -> tuple[bytes, bytes]:
+    """What the process printed, once it has ended by itself (its input still open)."""
+    process.wait(timeout=seconds)
+    return process.stdout.read(), process.stderr.read()
+
+
+def test_standard_input_is_decoded_as_it_arrives(tmp_path):
+    # finding: listen - read all of standard input first: a pipe that stays open
+    # (a serial reader, a socket tool) gave nothing, and --count never stopped it
+    iskra, kamstrup = _han(ISKRA, KAMSTRUP_PLAIN)
+    with _stdin_listener("--count", "2") as process:
+        _send(process, iskra.encode() + b"\n")
+        # the first push's readings come while standard input is still open
+        first = json.loads(_line_within(process, 15))
+        assert first["meter"] == first["value"] and first["object"] == "0.0.96.1.0.255"
+        _send(process, kamstrup.encode() + b"\n")
+        out, err = _ended_within(process, 15)  # --count 2
+    assert process.returncode == 0, err.decode()
+    meters = [json.loads(line)["meter"] for line in out.decode().splitlines()]
+    # the rest of the first push, then the second meter's
+    assert len(set(meters)) == 2 and meters[0] == first["meter"] != meters[-1]
+
+
+def test_standard_input_stops_after_idle_timeout_and_as_raw_octets(tmp_path):
+    iskra, = _han(ISKRA)
+    for written in (iskra.encode() + b"\n", bytes.fromhex(iskra)):
+        with _stdin_listener("--idle-timeout", "0.5") as process:
+            _send(process, written)
+            out, err = _ended_within(process, 15)
+        assert process.returncode == 0, err.decode()
+        lines = [json.loads(line) for line in out.decode().splitlines()]
+        assert lines and lines[0]["object"] == "0.0.96.1.0.255"
+
+
+def test_a_long_hex_line_on_standard_input_is_taken_in_bounded_pieces(monkeypatch):
+    from dlmsfast.transport import listen as transport
+
+    iskra, = _han(ISKRA)
+    pushes = 3000  # ~2.3 MB of hex text on one line, more than the 1 MiB held back
+    read_end, write_end = os.pipe()
+
+    def write():
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(b" # a comment\n" + (" ".join([iskra] * pushes)).encode() + b"\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with os.fdopen(read_end, "rb") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        chunks = list(transport.listen("-", idle_timeout=TIMEOUT))
+    writer.join(TIMEOUT)
+    assert chunks[-1].ended and not chunks[-1].data
+    octets = [chunk.data for chunk in chunks[:-1]]
+    assert b"".join(octets) == bytes.fromhex(iskra) * pushes
+    assert len(octets) > 1
+    assert max(map(len, octets)) <= (transport._MAX_LINE + transport._READ_SIZE) // 2
+
+
+def test_the_exit_status_says_whether_pushes_were_rejected(tmp_path):
+    # finding: listen exited 0 even when every push failed its tag check
+    kamstrup, iskra = _han(KAMSTRUP, ISKRA)
+    once = tmp_path / "kam.hex"
+    once.write_text(kamstrup + "\n")
+    twice = tmp_path / "kam2.hex"
+    twice.write_text(kamstrup + "\n" + kamstrup + "\n")
+    cut = tmp_path / "cut.hex"
+    # the second push's first frame changed inside (its FCS fails), the rest cut off
+    broken = bytearray(bytes.fromhex(iskra))
+    broken[20] ^= 0xFF
+    cut.write_text(iskra + "\n" + bytes(broken[:40]).hex() + "7e\n")
+    cases = [
+        ([f"file:{once}", *_kamstrup_keys()], 0, None),
+        ([f"file:{once}", *_kamstrup_keys(ak_change=1)], 4, "1 failed the tag check"),
+        ([f"file:{once}"], 5, "no key"),
+        ([f"file:{twice}", *_kamstrup_keys()], 5, "replayed"),
+        ([f"file:{cut}"], 3, "1 did not decode"),
+        # a failed tag outranks the rest, as in decode
+        ([f"file:{twice}", *_kamstrup_keys(ak_change=1)], 4, "2 failed the tag check"),
+    ]
+    for args, status, said in cases:
+        done = _listen_run(*args, "--json")
+        err = done.stderr.decode()
+        assert done.returncode == status, (args, err)
+        if said is None:
+            assert err == "" and done.stdout
+        else:
+            assert said in err and err.rstrip().endswith(f"exit status {status}")
+    # standard input too, and the readings that did decode are still printed
+    done = _listen_run("-", "--json", stdin=cut.read_bytes())
+    assert done.returncode == 3 and len(done.stdout.splitlines()) == 16

@@ -10,8 +10,15 @@ from typing import Any
 from ..errors import DlmsError, UsageError
 
 
-def hex_option(what: str, length: int | None = None):
-    """An argparse type: hex text (any separators) of ``length`` octets."""
+KEY_LENGTHS = (16, 32)
+"""The octets of a key: AES-128 (security suites 0 and 1) or AES-256 (suite 2)."""
+
+
+def hex_option(what: str, length: int | tuple[int, ...] | None = None):
+    """An argparse type: hex text (any separators) of ``length`` octets (or one
+    of several lengths). A mistake is one line that never repeats the text (it
+    may be a key)."""
+    lengths = (length,) if isinstance(length, int) else length
 
     def convert(text: str) -> bytes:
         from ..explain import parse_hex
@@ -20,13 +27,19 @@ def hex_option(what: str, length: int | None = None):
             value = parse_hex(text, what)
         except DlmsError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-        if length is not None and len(value) != length:
-            raise argparse.ArgumentTypeError(
-                f"{what} must be {length} octets ({2 * length} hex digits), got {len(value)}")
+        if lengths is not None and len(value) not in lengths:
+            wanted = " or ".join(f"{n} octets ({2 * n} hex digits)" for n in lengths)
+            raise argparse.ArgumentTypeError(f"{what} must be {wanted}, got {len(value)}")
         return value
 
     convert.__name__ = what
     return convert
+
+
+def key_option(what: str):
+    """An argparse type for a key (--ek, --ak): hex of 16 or 32 octets, checked
+    when the options are read, so that a key cut short stops the command."""
+    return hex_option(what, KEY_LENGTHS)
 
 
 def number(text: str) -> int:
@@ -68,11 +81,11 @@ def add_key_options(parser: argparse.ArgumentParser, required: Any = None) -> No
     group = parser.add_argument_group("keys (never printed, except in the AAD step of "
                                       "--explain)")
     needed = required if required is not None else group
-    needed.add_argument("--ek", type=hex_option("--ek"), metavar="KEY",
+    needed.add_argument("--ek", type=key_option("--ek"), metavar="KEY",
                        required=required is not None,
                        help="the encryption key: block cipher key (global unicast), or the "
                             "dedicated key for ded- APDUs; 16 octets (32 for suite 2)")
-    group.add_argument("--ak", type=hex_option("--ak"), metavar="KEY",
+    group.add_argument("--ak", type=key_option("--ak"), metavar="KEY",
                        help="the authentication key; 16 octets (32 for suite 2)")
     needed.add_argument("--system-title", type=hex_option("--system-title", 8),
                        metavar="TITLE", required=required is not None,

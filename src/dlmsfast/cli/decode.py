@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..explain import KINDS
-from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG, exit_status
+from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG, EXIT_USAGE, exit_status
 from ._options import add_input_argument, add_key_options, read_input
 
 NAME = "decode"
@@ -28,7 +28,8 @@ deciphering with the bytes (without keys: the structure, and what is needed).
 --decipher-without-checking-the-tag (alias --no-tag-check, as in `listen`)
 deciphers with the EK alone; everything it shows is marked UNAUTHENTICATED.
 
-exit status: 0 done, 2 usage, 3 malformed input or an undecodable part,
+exit status: 0 done, 2 usage (also: a key that is not the length of the APDU's
+security suite), 3 malformed input or an undecodable part,
 4 failed tag check, 5 an APDU with less protection than the keys given imply
 (see dlmsfast --help)"""
 
@@ -73,8 +74,12 @@ def run(args: argparse.Namespace) -> int:
     push_error = decoded.notification_error
     push_status = exit_status(push_error) if push_error is not None and \
         decoded.notification_error_counts else EXIT_OK
+    # a key of 16 or 32 octets passes the options; whether it fits the APDU's
+    # security suite is known only here
+    misfit = next((w.stopped for w in decoded.walks if w.key_misfit), None)
     status = (EXIT_TAG if failed or push_status == EXIT_TAG else
               EXIT_SECURITY if refused or push_status == EXIT_SECURITY else
+              EXIT_USAGE if misfit else
               EXIT_MALFORMED if undecoded else push_status)
     if args.json:
         write_json(document(decoded, status), sys.stdout, size=len(data))
@@ -95,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     elif refused:
         print("dlmsfast decode: an APDU has less protection than the keys given imply "
               "(a possible downgrade); its plaintext is not shown", file=sys.stderr)
+    elif misfit:
+        print(f"dlmsfast decode: {misfit}: give the key of that length", file=sys.stderr)
     elif undecoded:
         print(f"dlmsfast decode: {undecoded} part(s) could not be decoded or failed a "
               "check (see 'error' and 'note' above)", file=sys.stderr)

@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"kind": "encrypt", "schema_version": SCHEMA_VERSION, "nodes": [],
                     "notifications": [], "notification_error": None,
-                    "ciphered": data.hex().upper(), "ciphering": walk.to_meaning(),
+                    "ciphered": data.hex().upper(), "ciphering": walk.to_meaning(show_keys=args.explain),
                     "error": None, "exit_status": EXIT_OK}, sys.stdout)
     elif args.explain:
-        write_text(walk_lines(walk.to_meaning()), sys.stdout)
+        write_text(walk_lines(walk.to_meaning(show_keys=True)), sys.stdout)
         print(f"ciphered APDU: {data.hex().upper()}")
     else:
         print(data.hex().upper())

@@ -4,8 +4,14 @@ Joins the three layers: :mod:`dlmsfast.transport.listen` receives octets,
 :class:`dlmsfast.push.PushDecoder` (one per source) turns them into readings,
 :class:`dlmsfast.bulk.store.Store` keeps them. Readings go to standard output
 (a table, or ``--json`` lines), rejected frames to standard error, one line each.
-Exit status 0 when the input ended (or the listener was stopped), 2 for usage
-errors.
+
+Exit status, when the input ended or the listener was stopped (--count,
+--idle-timeout, Ctrl-C, SIGTERM), says whether every push gave its readings,
+as ``dlmsfast decode``'s does for one: 0 none was rejected; 4 some failed
+their authentication tag check; else 5 some were refused for another security
+reason (no key for the meter, a replayed invocation counter, less protection
+than the keys imply); else 3 some did not decode (malformed, cut short).
+2 is a usage error, 6 a transport failure (see ``dlmsfast --help``).
 """
 from __future__ import annotations
 
@@ -16,17 +22,12 @@ import sys
 import threading
 from typing import Any, Optional, TextIO
 
-from ..errors import UsageError
+from ..errors import SecurityError, TagError, UsageError
+from . import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG
+from ._options import hex_option, key_option
 
 _WARNING = ("warning: --no-tag-check: ciphered pushes are deciphered WITHOUT checking their "
             "authentication tag; their readings are marked unauthenticated\n")
-
-
-def _key(text: str) -> bytes:
-    try:
-        return bytes.fromhex("".join(text.split()).replace(":", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError("a key is hex") from None
 
 
 def _zone(name: str):
@@ -59,14 +60,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Listen on URL for pushed data-notifications and print or store their "
                     "readings. URL: serial:///dev/ttyUSB0?baud=2400[&parity=E], "
                     "tcp://HOST:PORT, udp://HOST:PORT, file:PATH, or - for standard input "
-                    "(hex text or raw octets).",
+                    "(hex text or raw octets, read as they arrive).",
+        epilog="exit status (when the input ends or the listener is stopped): 0 every push "
+               "gave its readings, 2 usage, 3 some pushes did not decode, 4 some failed their "
+               "authentication tag check, 5 some were refused otherwise (no key for the "
+               "meter, replayed counter, less protection than the keys imply), 6 transport; "
+               "of several, the first of 4, 5, 3",
     )
     parser.add_argument("url", help="where the pushes arrive")
     keys = parser.add_argument_group("keys (ciphered pushes)")
-    keys.add_argument("--ek", type=_key, metavar="KEY", help="encryption key (block cipher key)")
-    keys.add_argument("--ak", type=_key, metavar="KEY",
+    keys.add_argument("--ek", type=key_option("--ek"), metavar="KEY",
+                      help="encryption key (block cipher key); 16 octets (32 for suite 2)")
+    keys.add_argument("--ak", type=key_option("--ak"), metavar="KEY",
                       help="authentication key: tags are checked whenever it is given")
-    keys.add_argument("--system-title", type=_key, metavar="TITLE",
+    keys.add_argument("--system-title", type=hex_option("--system-title", 8), metavar="TITLE",
                       help="the meter's system title, for glo- APDUs that do not carry it")
     keys.add_argument("--keys-file", metavar="FILE",
                       help='JSON: {"SYSTEMTITLEHEX" or "*": {"ek": ..., "ak": ...}}')
@@ -80,13 +87,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="a folder of list layouts (*.json) tried before the built-in ones")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true",
-                     help="one JSON object per reading and line: object, value, unit, scaled, "
-                          "timestamp, authenticated")
+                     help="one JSON object per reading and line: meter (the meter's id, as the "
+                          "table shows it: system title, else the serial number or logical "
+                          "device name it pushed, else the source), system_title (hex, or "
+                          "null when the push carries none), source (where it arrived: "
+                          "tcp:HOST:PORT, udp:..., serial:..., file:... or -), object, value, "
+                          "unit, scaled, timestamp, authenticated")
     out.add_argument("--store", metavar="DB", help="write the readings into this SQLite store")
     out.add_argument("--raw", metavar="FILE",
                      help="append every received frame to FILE as a line of hex "
                           "(a capture that file:FILE replays)")
-    stop = parser.add_argument_group("stopping (a file or - ends by itself)")
+    stop = parser.add_argument_group("stopping (a file, or - once its input ends, ends by itself)")
     stop.add_argument("--count", type=_positive(int), metavar="N",
                       help="stop after N notifications")
     stop.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS",
@@ -148,6 +159,8 @@ class _Listener:
         self.decoders: dict[str, Any] = {}
         self.table = _Table(out)
         self.notifications = 0
+        self.rejected: dict[int, int] = {}
+        """exit status -> how many pushes were rejected for it"""
         self.store: Any = None
         self.run_id: Optional[int] = None
         # source -> [session_id, octets received, rejected count, last error]
@@ -212,6 +225,8 @@ class _Listener:
 
         for event in events:
             if not isinstance(event, Notification):
+                status = _rejected_status(event.error)
+                self.rejected[status] = self.rejected.get(status, 0) + 1
                 self.err.write(f"dlmsfast listen: {source}: rejected: "
                                f"{type(event.error).__name__}: {event.error}\n")
                 self._raw(event.frames)
@@ -222,8 +237,13 @@ class _Listener:
             self.notifications += 1
             self._raw(event.frames)
             if self.args.json:
+                # many meters may push to one port: each line says whose reading it is
+                sender = {"meter": event.meter_id or source,
+                          "system_title": None if event.system_title is None
+                          else event.system_title.hex().upper(),
+                          "source": source}
                 for reading in event.readings:
-                    self.out.write(json.dumps(reading.to_json()) + "\n")
+                    self.out.write(json.dumps({**sender, **reading.to_json()}) + "\n")
                 self.out.flush()
             elif not self.args.store or self.out.isatty():
                 self.table.show(source, event)
@@ -242,9 +262,24 @@ class _Listener:
                 return False
         return True
 
+    def status(self) -> int:
+        """The exit status of the run (the module docstring)."""
+        for status in (EXIT_TAG, EXIT_SECURITY, EXIT_MALFORMED):
+            if status in self.rejected:
+                return status
+        return EXIT_OK
+
     def _raw(self, frames) -> None:
         if self.raw is not None and frames:
             self.raw.write(frames)
+
+
+def _rejected_status(error: BaseException) -> int:
+    if isinstance(error, TagError):
+        return EXIT_TAG
+    if isinstance(error, SecurityError):
+        return EXIT_SECURITY
+    return EXIT_MALFORMED
 
 
 def _ready(err: TextIO, where: str) -> None:
@@ -276,7 +311,18 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
         listener.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    return 0
+    status = listener.status()
+    if status != EXIT_OK:
+        counts = ", ".join(f"{count} {_REJECTED[code]}"
+                           for code, count in sorted(listener.rejected.items()))
+        err.write(f"dlmsfast listen: {sum(listener.rejected.values())} push(es) rejected: "
+                  f"{counts}; exit status {status}\n")
+    return status
+
+
+_REJECTED = {EXIT_TAG: "failed the tag check",
+             EXIT_SECURITY: "refused (no key, replayed counter or less protection)",
+             EXIT_MALFORMED: "did not decode"}
 
 
 class _Stopped(Exception):

@@ -17,10 +17,10 @@ Python equivalent of ``dlmsfast encrypt --explain`` then ``decode --explain``::
                          encryption_key=EK, authentication_key=AK,
                          system_title=bytes.fromhex("4D4D4D0000BC614E"),
                          invocation_counter=0x01234567, security_control=0x30)
-    print("\\n".join(walk_lines(walk.to_meaning())))
+    print("\\n".join(walk_lines(walk.to_meaning(show_keys=True))))
     decoded = translate(data, keys=Keys(EK, AK, bytes.fromhex("4D4D4D0000BC614E")),
                         explain=True)
-    print("\\n".join(walk_lines(decoded.walks[0].to_meaning())))
+    print("\\n".join(walk_lines(decoded.walks[0].to_meaning(show_keys=True))))
 """
 from __future__ import annotations
 

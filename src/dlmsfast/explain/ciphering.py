@@ -47,6 +47,10 @@ from ..security.ciphered import (
 _KEY_LENGTHS = {0: 16, 1: 16, 2: 32}
 
 
+_AAD_SHOWN = " (it holds the AK you typed: shown here on request, never logged)"
+_AAD_HIDDEN = " (it holds the AK you typed: its octets are shown only by --explain)"
+
+
 def _hex(value: bytes) -> str:
     return value.hex().upper()
 
@@ -57,7 +61,8 @@ class Walk:
 
     direction: str  # "decipher" or "encipher"
     service: str
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    # the AAD step holds the AK: never in a repr
+    steps: list[dict[str, Any]] = field(default_factory=list, repr=False)
     plaintext: bytes | None = None
     authenticated: bool | None = None
     tag_ok: bool | None = None
@@ -69,6 +74,8 @@ class Walk:
     """Inputs that could be wrong when the tag did not check."""
     needs: list[str] = field(default_factory=list)
     """What the user must give to go further."""
+    key_misfit: bool = False
+    """The key given has not the length the APDU's security suite uses (a usage mistake)."""
 
     def add(self, name: str, text: str, octets: bytes | None = None, **extra: Any) -> None:
         step: dict[str, Any] = {"step": len(self.steps) + 1, "name": name, "text": text,
@@ -76,11 +83,18 @@ class Walk:
         step.update(extra)
         self.steps.append(step)
 
-    def to_meaning(self) -> dict[str, Any]:
+    def to_meaning(self, *, show_keys: bool = False) -> dict[str, Any]:
+        """The walk as JSON-able data. The AAD step holds the authentication key:
+        its octets are left out (``hex`` None) unless ``show_keys``, which is what
+        ``--explain`` asks for."""
+        steps = [step if step["name"] != "AAD" else
+                 {**step, "text": step["text"] + _AAD_SHOWN} if show_keys else
+                 {**step, "hex": None, "text": step["text"] + _AAD_HIDDEN}
+                 for step in self.steps]
         return {
             "direction": self.direction,
             "service": self.service,
-            "steps": self.steps,
+            "steps": steps,
             "tag_ok": self.tag_ok,
             "authenticated": self.authenticated,
             "plaintext": None if self.plaintext is None else _hex(self.plaintext),
@@ -217,6 +231,7 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
             walk.needs.append("--ak (the authentication key) to check the tag")
         return walk
     if len(encryption_key) != _KEY_LENGTHS[suite]:
+        walk.key_misfit = True
         walk.stopped = (f"the key has {len(encryption_key)} octets; security suite {suite} "
                         f"uses {_KEY_LENGTHS[suite]}")
         walk.suspects.append(f"{key_option} (its length)")
@@ -231,8 +246,7 @@ def decipher_walk(apdu: Any, data: bytes, *, encryption_key: bytes | None,
         aad = bytes((sc,)) + authentication_key + extra + (plaintext or b"")
         layout = "SC || AK" + (" || general-ciphering header" if extra else "") + (
             "" if sc & SC_ENCRYPTION else " || plaintext")
-        walk.add("AAD", f"{layout} (it holds the AK you typed: shown here on request, "
-                 "never logged)", aad)
+        walk.add("AAD", layout, aad)
     if sc & SC_ENCRYPTION:
         plaintext = cipher.decrypt(iv, apdu.ciphertext)
         walk.add("AES-GCM decryption", "the ciphertext run through AES in counter mode "
@@ -325,8 +339,7 @@ def encipher_walk(plaintext: bytes, ciphered: bytes, apdu: Any, *, encryption_ke
                                                            else plaintext)
         layout = "SC || AK" + (" || general-ciphering header" if extra else "") + (
             "" if sc & SC_ENCRYPTION else " || plaintext")
-        walk.add("AAD", f"{layout} (it holds the AK you typed: shown here on request, "
-                 "never logged)", aad)
+        walk.add("AAD", layout, aad)
     if sc & SC_ENCRYPTION:
         sealed = cipher.encrypt(iv, plaintext, aad, TAG_LENGTH if sc & SC_AUTHENTICATION else 0)
         body = sealed[:len(plaintext)]

@@ -384,7 +384,7 @@ class _Translation:
                              authentication_key=self.keys.authentication_key, title=title,
                              check_tag=self.keys.check_tag, key_source=key_source)
         self.walks.append(walk)
-        result["deciphering"] = walk.to_meaning()
+        result["deciphering"] = walk.to_meaning(show_keys=self.explain)
         if general and walk.plaintext is not None:
             self.push_like = before
         if walk.plaintext is not None and (apdu.security_control.encryption or walk.authenticated):

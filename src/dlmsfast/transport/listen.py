@@ -14,11 +14,22 @@ the octets) until the input ends or ``stop`` is set; it knows nothing of DLMS
                                                hex text with any whitespace, separators
                                                and line breaks, or raw octets
 
+Standard input is read as it arrives (a pipe from a serial reader or a
+socket tool never ends), in bounded pieces: it is hex text when its first
+octet that is not white space is a hex digit or ``#``, then each line is one
+chunk (a line longer than 1 MiB of text is passed on in pieces cut at
+separators), and a line that is not hex is passed on as its octets (the
+decoder skips them as noise); otherwise it is raw octets, passed on as they
+come (a stream of frames; a bare APDU must arrive whole, as it does from one
+write).
+
 The end of a TCP connection or of a file gives a chunk with ``ended=True``;
 a datagram gives ``datagram=True`` (it is one whole unit).
 """
 from __future__ import annotations
 
+import os
+import queue
 import re
 import selectors
 import socket
@@ -38,6 +49,9 @@ _POLL = 0.1
 _HEX_TEXT = re.compile(rb"(?:0[xX])?[0-9A-Fa-f]{2}")
 _SEPARATORS = re.compile(rb"[\s,:;|_\-\.]+")
 _PARITIES = {"N": "N", "E": "E", "O": "O"}
+_MAX_LINE = 1 << 20
+_LINE_END = re.compile(rb"[\n#]")
+_HEX_START = frozenset(b"0123456789ABCDEFabcdef#")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +136,80 @@ def capture_chunks(content: bytes) -> list[bytes]:
         line = line.split(b"#", 1)[0].strip()
         if not line:
             continue
-        compact = _SEPARATORS.sub(b"", line)
-        if not compact or _HEX_TEXT.sub(b"", compact):
+        octets = _hex_line(line)
+        if octets is None:
             return [content]
-        lines.append(bytes.fromhex(re.sub(rb"0[xX]", b"", _SEPARATORS.sub(b" ", line))
-                                   .decode("ascii").replace(" ", "")))
+        lines.append(octets)
     return lines if lines else ([content] if content else [])
+
+
+def _hex_line(line: bytes) -> Optional[bytes]:
+    """The octets a line of hex text (any separators, 0x prefixes) spells, or
+    None when it is not hex text."""
+    compact = _SEPARATORS.sub(b"", line)
+    if not compact or _HEX_TEXT.sub(b"", compact):
+        return None
+    return bytes.fromhex(re.sub(rb"0[xX]", b"", _SEPARATORS.sub(b" ", line))
+                         .decode("ascii").replace(" ", ""))
+
+
+class _IncomingCapture:
+    """Standard input turned into chunks as it arrives (the module docstring
+    says how): at most ``_MAX_LINE`` octets of text held back."""
+
+    def __init__(self) -> None:
+        self.text: Optional[bool] = None
+        self.pending = b""
+        self.in_comment = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self.text is None:
+            start = data.lstrip()[:1]
+            if not start:
+                return []
+            self.text = start[0] in _HEX_START
+        if not self.text:
+            return [data]
+        chunks: list[bytes] = []
+        buffer = self.pending + data
+        while buffer:
+            if self.in_comment:
+                end = buffer.find(b"\n")
+                if end < 0:
+                    buffer = b""
+                    break
+                buffer, self.in_comment = buffer[end + 1:], False
+                continue
+            match = _LINE_END.search(buffer)
+            if match is None:
+                break
+            self._line(buffer[:match.start()], chunks)
+            buffer = buffer[match.end():]
+            self.in_comment = match.group() == b"#"
+        if len(buffer) > _MAX_LINE:
+            # a very long line: the part up to its last separator goes now
+            cut = max(buffer.rfind(bytes((c,))) for c in b" \t\r,:;|_-.") + 1
+            if not cut:
+                cut = len(buffer) - len(buffer) % 2
+                cut -= 2 if buffer[cut - 2:cut] in (b"0x", b"0X") else 0
+            self._line(buffer[:cut], chunks)
+            buffer = buffer[cut:]
+        self.pending = buffer
+        return chunks
+
+    def finish(self) -> list[bytes]:
+        chunks: list[bytes] = []
+        if not self.in_comment:
+            self._line(self.pending, chunks)
+        self.pending = b""
+        return chunks
+
+    @staticmethod
+    def _line(line: bytes, chunks: list[bytes]) -> None:
+        stripped = line.strip()
+        if stripped:
+            octets = _hex_line(stripped)
+            chunks.append(line if octets is None else octets)
 
 
 class CaptureWriter:
@@ -159,7 +241,9 @@ def listen(url: ListenUrl | str, *, stop: Optional[threading.Event] = None,
     if isinstance(url, str):
         url = parse_url(url)
     stop = stop or threading.Event()
-    if url.scheme == "file":
+    if url.scheme == "file" and url.path == "-":
+        yield from _stdin(url, stop, idle_timeout, on_ready)
+    elif url.scheme == "file":
         yield from _file(url, on_ready)
     elif url.scheme == "serial":
         yield from _serial(url, stop, idle_timeout, on_ready)
@@ -171,19 +255,76 @@ def listen(url: ListenUrl | str, *, stop: Optional[threading.Event] = None,
 
 def _file(url: ListenUrl, on_ready) -> Iterator[Received]:
     source = str(url)
-    if url.path == "-":
-        content = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(url.path, "rb") as handle:
-                content = handle.read()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {url.path!r}: {exc.strerror}") from None
+    try:
+        with open(url.path, "rb") as handle:
+            content = handle.read()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {url.path!r}: {exc.strerror}") from None
     if on_ready:
         on_ready(source)
     for chunk in capture_chunks(content):
         yield Received(source, chunk)
     yield Received(source, b"", ended=True)
+
+
+def _stdin(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
+    if sys.stdin is None:
+        raise ConfigurationError("there is no standard input to listen on")
+    try:
+        descriptor = sys.stdin.fileno()
+    except (OSError, ValueError):
+        raise ConfigurationError("standard input is not a file, pipe or terminal") from None
+    source = str(url)
+    # a reader thread, because a pipe cannot be polled on every platform; the
+    # queue is short, so a fast writer waits for the decoder (bounded memory)
+    arrived: queue.Queue = queue.Queue(maxsize=4)
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                # os.read on the descriptor: what has arrived, at least one octet;
+                # and no lock of sys.stdin held by a thread left blocked at exit
+                data = os.read(descriptor, _READ_SIZE)
+            except (OSError, ValueError) as exc:
+                data = b""
+                item: object = ConnectionLost(f"standard input: {exc}")
+            else:
+                item = data
+            while not done.is_set():
+                try:
+                    arrived.put(item, timeout=_POLL)
+                    break
+                except queue.Full:
+                    continue
+            if not data:
+                return
+
+    threading.Thread(target=read, name="dlmsfast-listen-stdin", daemon=True).start()
+    capture = _IncomingCapture()
+    try:
+        if on_ready:
+            on_ready(source)
+        last = time.monotonic()
+        while not stop.is_set():
+            try:
+                item = arrived.get(timeout=_POLL)
+            except queue.Empty:
+                if _idle(last, idle_timeout):
+                    break
+                continue
+            if isinstance(item, ConnectionLost):
+                raise item
+            if not item:
+                for chunk in capture.finish():
+                    yield Received(source, chunk)
+                break
+            last = time.monotonic()
+            for chunk in capture.feed(item):
+                yield Received(source, chunk)
+        yield Received(source, b"", ended=True)
+    finally:
+        done.set()
 
 
 def _idle(last: float, idle_timeout: Optional[float]) -> bool:
