@@ -140,3 +140,48 @@ def test_many_idle_connections_do_not_stop_the_meter():
             return reaped
 
     assert run(scenario()) >= 500
+
+
+def test_a_set_in_endless_datablocks_is_refused_at_the_bound(monkeypatch):
+    """set-request-with-datablock, never the last: refused (exception-response)
+    past MAX_BLOCKS (scaled down here), and the association goes on."""
+    from dlmsfast.apdu import (DataBlockSA, InvokeIdAndPriority, SetRequestWithDatablock,
+                               SetRequestWithFirstDatablock)
+    from dlmsfast.session import _core
+
+    monkeypatch.setattr(_core, "MAX_BLOCKS", 50)
+    iip = InvokeIdAndPriority(1)
+
+    async def scenario():
+        config = FleetConfig(meters=1, base_port=0, idle_timeout=None, fixed_time=FIXED_TIME)
+        async with MeterSimulator(config) as sim:
+            loop = asyncio.get_running_loop()
+            sock = socket.socket()
+            sock.setblocking(False)
+            await loop.sock_connect(sock, ("127.0.0.1", _port(sim)))
+            session = ClientSession(AssociationSettings())
+            splitter = WrapperStreamSplitter()
+
+            async def exchange(apdu: bytes) -> bytes:
+                await loop.sock_sendall(sock, WrapperFrame(1, 16, 1, apdu).to_bytes())
+                while not (frames := splitter.feed(await loop.sock_recv(sock, 65536))):
+                    pass
+                return frames[0].payload
+
+            session.receive_apdu(await exchange(session.associate()))
+            answer = await exchange(SetRequestWithFirstDatablock(
+                invoke_id_and_priority=iip, cosem_attribute_descriptor=PROFILE,
+                datablock=DataBlockSA(False, 1, bytes(100))).to_bytes())
+            number = 1
+            while answer[:2] == b"\xC5\x02":  # set-response-datablock: the next one
+                number += 1
+                answer = await exchange(SetRequestWithDatablock(
+                    invoke_id_and_priority=iip,
+                    datablock=DataBlockSA(False, number, bytes(100))).to_bytes())
+            sock.close()
+            await _serves(sim)
+            return number, answer
+
+    number, answer = run(scenario())
+    assert number == 51
+    assert answer[0] == 0xD8  # exception-response

@@ -3,7 +3,9 @@ tests/hostile.py): every answer that would make it read, wait or hold memory
 without end stops at a documented bound with a precise DlmsError, quickly."""
 from __future__ import annotations
 
+import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -159,3 +161,44 @@ def test_meter_closing_mid_frame():
     with pytest.raises(ConnectionLost):
         _read(meter)
     meter.close()
+
+
+def test_hdlc_meter_segmenting_without_end_stops_at_the_link_bound():
+    """Over HDLC, an answer of 2 MiB in 128-octet segments: the link refuses it
+    past DEFAULT_MAX_APDU_LENGTH instead of gathering it (RR after RR)."""
+    from dlmsfast.hdlc.link import DEFAULT_MAX_APDU_LENGTH, ApduReceived, HdlcLink
+    from ownmeter import OBJECTS, Application, policy
+
+    app = Application(OBJECTS, policy())
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        link = HdlcLink("server", None, 1)
+        session = None
+        with conn:
+            while data := conn.recv(65536):
+                link.receive_data(data)
+                for event in link.events():
+                    if not isinstance(event, ApduReceived):
+                        continue
+                    if session is None:
+                        session = app.session(16)
+                        replies = app.handle(session, event.apdu)
+                    else:  # get-response-normal, an octet-string of 2 MiB
+                        replies = [b"\xC4\x01" + event.apdu[2:3] + b"\x00\x09\x84\x00\x20\x00\x00"
+                                   + bytes(0x200000)]
+                    for apdu in replies:
+                        conn.sendall(link.send_apdu(apdu))
+                out = link.data_to_send()
+                if out:
+                    conn.sendall(out)
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    with pytest.raises(ProtocolError, match=f"longer than {DEFAULT_MAX_APDU_LENGTH} octets"):
+        with Client(url, framing="hdlc", timeout=3) as client:
+            client.get(3, ENERGY, 2)
+    listener.close()
