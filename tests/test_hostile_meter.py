@@ -202,3 +202,37 @@ def test_hdlc_meter_segmenting_without_end_stops_at_the_link_bound():
         with Client(url, framing="hdlc", timeout=3) as client:
             client.get(3, ENERGY, 2)
     listener.close()
+
+
+def test_notifications_flooding_an_idle_client_are_not_all_held():
+    """After an answer, the meter pushes notifications while the client asks
+    nothing: past MAX_UNREAD_APDUS the connection fails, and the next request
+    says why (before, the client held every one: 100,000 of 1 kB, 100 MB)."""
+    import asyncio
+
+    from dlmsfast import AsyncClient
+    from dlmsfast.transport.connection import MAX_UNREAD_APDUS
+
+    notification = b"\x0F\x00\x00\x00\x01\x00\x09\x82\x03\xE8" + bytes(1000)
+
+    def answer_then_flood(apdu: bytes):
+        yield bytes((0xC4, 1, apdu[2], 0, 6, 0, 0, 0, 1))
+        for _ in range(MAX_UNREAD_APDUS + 100):
+            yield notification
+
+    meter = HostileMeter(answer_then_flood)
+
+    async def scenario():
+        async with AsyncClient(meter.url, timeout=2) as client:
+            assert (await client.get(3, ENERGY, 2)).value == 1
+            connection = client._conn
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if connection._lost is not None:
+                    break
+            assert len(connection._queue) <= MAX_UNREAD_APDUS
+            with pytest.raises(ProtocolError, match=f"more than {MAX_UNREAD_APDUS} APDUs nobody"):
+                await client.get(3, ENERGY, 2)
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+    meter.close()
