@@ -212,6 +212,12 @@ class AsyncClient:
     - ``referencing``: ``ln`` (logical names, the default) or ``sn``: short names
       for Association SN meters; objects are still named by OBIS, their base
       names come from the object list (attribute i = base name + 8(i-1)).
+
+    What the meter pushes on the association lands in ``notifications`` (the
+    latest :data:`MAX_KEPT_NOTIFICATIONS`); a push never extends a request's
+    timeout. An answer in blocks is bounded too (``session._core.MAX_BLOCKS``,
+    ``MAX_REASSEMBLED_LENGTH``): a meter that never sends the last block is a
+    ProtocolError, not an endless read.
     """
 
     def __init__(
