@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 from .._util import require
 from ..errors import ConfigurationError, UsageError
@@ -64,7 +64,14 @@ class PushKeys:
         return f"PushKeys(keys set: {', '.join(given)}, system_title={title})"
 
 
-def keys_table(keys: Any) -> dict[Optional[bytes], PushKeys]:
+#: the ``keys`` argument of :class:`PushDecoder`: None (plain pushes only), one
+#: PushKeys for any meter, or system title (bytes or hex; ``"*"`` or None: any
+#: meter) -> PushKeys or a dict of its fields
+PushKeysArgument = Union[None, "PushKeys", Mapping[Union[bytes, str, None],
+                                                   Union["PushKeys", Mapping[str, Any]]]]
+
+
+def keys_table(keys: PushKeysArgument) -> dict[Optional[bytes], PushKeys]:
     """Normalise the ``keys`` argument: None, one PushKeys (any meter), or a
     mapping of system title (bytes or hex, ``"*"``/None for any) to PushKeys
     or to a dict of its fields."""
@@ -110,4 +117,4 @@ def load_keys_file(path) -> dict[Optional[bytes], PushKeys]:
         raise ConfigurationError(f"keys file {str(path)!r}: {exc}") from None
 
 
-__all__ = ["ANY_METER", "PushKeys", "keys_table", "load_keys_file"]
+__all__ = ["ANY_METER", "PushKeys", "PushKeysArgument", "keys_table", "load_keys_file"]
