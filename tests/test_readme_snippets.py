@@ -99,3 +99,19 @@ def test_client_snippet_against_a_simulated_meter():
     assert unit == "Wh" and float(value) >= 0
     assert re.fullmatch(r"2026-01-02 00:00:00(\.\d+)?\+00:00", out[1]), out[1]
 
+
+
+def test_snippets_type_check_strictly_as_user_code(tmp_path):
+    # the package ships py.typed: a user's mypy --strict must accept the
+    # README's own code (no Any leaking into their checks, no wrong hints)
+    files = []
+    for index, code in enumerate(SNIPPETS):
+        path = tmp_path / f"readme_snippet_{index}.py"
+        path.write_text(code, encoding="utf-8")
+        files.append(str(path))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "--cache-dir", str(tmp_path / "cache"), *files],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": PACKAGE_PARENT, "PYTHONPATH": PACKAGE_PARENT})
+    assert result.returncode == 0, result.stdout + result.stderr
