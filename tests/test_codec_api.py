@@ -75,7 +75,8 @@ def test_a_count_only_layout_does_not_name_an_octet_string_as_watts():
     assert kaifa.count == 1
     plain_body = decode(apdu[6:])
     assert not kaifa.matches(plain_body)
-    assert kaifa.matches((1234,))
+    assert kaifa.matches((1234,)) and kaifa.matches((None,))
+    assert not kaifa.matches((True,)) and not kaifa.matches(("1234",))
 
 
 def test_pushed_octet_string_list_is_rejected_not_misread():

@@ -98,10 +98,10 @@ class Layout:
             if index >= len(plain) or plain[index] != obis.to_bytes():
                 return False
         # a count alone matches any list of that length: a value the layout
-        # scales must at least be a number, or an octet-string would be
-        # reported as watts
+        # scales must at least be a number (or null-data, a value the meter
+        # does not have), or an octet-string would be reported as watts
         for value, described in zip(plain, self.objects):
-            if described.scaler_unit is not None and (
+            if described.scaler_unit is not None and value is not None and (
                     type(value) is bool or not isinstance(value, (int, float))):
                 return False
         return True
