@@ -8,7 +8,7 @@ from dlmsfast import DlmsError, UsageError
 from dlmsfast.axdr import Data, DataType, DateTime, decode, decode_typed
 from dlmsfast.cosem import ScalerUnit, Unit
 from dlmsfast.errors import DecodeError
-from dlmsfast.push import builtin_layouts
+from dlmsfast.push import PushDecoder, PushKeys, builtin_layouts, keys_table
 from dlmsfast.security import AuthenticationMechanism, MechanismName, SecurityControl
 
 
@@ -92,3 +92,23 @@ def test_security_control_and_data_errors_are_dlms_errors():
     with pytest.raises(UsageError):
         Data(DataType.UNSIGNED, 256)
 
+
+
+def test_push_keys_take_hex_or_octets_and_keep_bytes():
+    keys = PushKeys(ek="00" * 16, ak=bytearray(16), system_title="4D:4D:4D:00:00:BC:61:4E")
+    assert keys == PushKeys(bytes(16), memoryview(bytes(16)), None, bytes.fromhex("4D4D4D0000BC614E"))
+    assert type(keys.ek) is bytes and type(keys.ak) is bytes
+    assert "00000000" not in repr(keys)
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"*": {"ak": "00" * 16}}, "ek is required"),
+    ({"*": {"ek": "00" * 15}}, "ek must be 16 or 32 octets"),
+    ({"*": {"ek": "00" * 16, "bogus": 1}}, "unknown key field"),
+    ({"*": 5}, "each keys entry"),
+])
+def test_push_key_tables_refuse_with_usage_errors(keys, message):
+    with pytest.raises(UsageError, match=message):
+        keys_table(keys)
+    with pytest.raises(UsageError, match=message):
+        PushDecoder(keys=keys)

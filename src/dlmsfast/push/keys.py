@@ -41,22 +41,33 @@ def _hex(value: Any, name: str, lengths: tuple[int, ...]) -> Optional[bytes]:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+#: a key or system title as given: octets, or hex text (``:``, ``-`` and spaces allowed)
+KeyOctets = Union[bytes, bytearray, memoryview, str]
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class PushKeys:
-    """Keys of one meter (or of every meter): ``ek`` required, ``ak``/``dk`` optional."""
+    """Keys of one meter (or of every meter): ``ek`` required, ``ak``/``dk`` optional.
+
+    Each is bytes or hex text (kept as bytes); ``system_title`` (8 octets) ties
+    the keys to one meter where a mapping does not.
+    """
 
     ek: bytes = field(repr=False)
     ak: Optional[bytes] = field(default=None, repr=False)
     dk: Optional[bytes] = field(default=None, repr=False)
     system_title: Optional[bytes] = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ek", _hex(self.ek, "ek", (16, 32)))
-        if self.ek is None:
+    def __init__(self, ek: KeyOctets, ak: Optional[KeyOctets] = None,
+                 dk: Optional[KeyOctets] = None,
+                 system_title: Optional[KeyOctets] = None) -> None:
+        given_ek = _hex(ek, "ek", (16, 32))
+        if given_ek is None:
             raise UsageError("ek is required")
-        object.__setattr__(self, "ak", _hex(self.ak, "ak", (16, 32)))
-        object.__setattr__(self, "dk", _hex(self.dk, "dk", (16, 32)))
-        object.__setattr__(self, "system_title", _hex(self.system_title, "system_title", (8,)))
+        object.__setattr__(self, "ek", given_ek)
+        object.__setattr__(self, "ak", _hex(ak, "ak", (16, 32)))
+        object.__setattr__(self, "dk", _hex(dk, "dk", (16, 32)))
+        object.__setattr__(self, "system_title", _hex(system_title, "system_title", (8,)))
 
     def __repr__(self) -> str:
         given = ["ek"] + [n for n in ("ak", "dk") if getattr(self, n) is not None]
@@ -88,7 +99,10 @@ def keys_table(keys: PushKeysArgument) -> dict[Optional[bytes], PushKeys]:
             unknown = set(entry) - {"ek", "ak", "dk", "system_title"}
             if unknown:
                 raise UsageError(f"unknown key field(s) {sorted(unknown)}: ek, ak, dk, system_title")
-            entry = PushKeys(**entry)
+            if entry.get("ek") is None:
+                raise UsageError("ek is required")
+            entry = PushKeys(ek=entry["ek"], ak=entry.get("ak"), dk=entry.get("dk"),
+                             system_title=entry.get("system_title"))
         if not isinstance(entry, PushKeys):
             raise UsageError("each keys entry is PushKeys or a dict of ek/ak/dk/system_title")
         table[name] = entry
