@@ -112,3 +112,17 @@ def test_push_key_tables_refuse_with_usage_errors(keys, message):
         keys_table(keys)
     with pytest.raises(UsageError, match=message):
         PushDecoder(keys=keys)
+
+
+def test_a_list_no_layout_names_is_a_no_layout_error_that_decode_shows_without_failing():
+    from dlmsfast.errors import ProtocolError
+    from dlmsfast.explain import translate
+    from dlmsfast.push import NoLayoutError, readings_of
+    apdu = bytes.fromhex("0F000001DB000922125A8591360000000049000000110000000A5A8513D014800000000D0000000A0100")
+    with pytest.raises(NoLayoutError) as caught:
+        readings_of(apdu)
+    assert isinstance(caught.value, ProtocolError)
+    decoded = translate(apdu)
+    assert decoded.notifications == []
+    assert isinstance(decoded.notification_error, NoLayoutError)
+    assert decoded.notification_error_counts is False

@@ -14,8 +14,8 @@ from .._util import as_bytes
 from .decoder import MAX_APDU, PushDecoder, parse_notification
 from .framing import PushFramer, Segment, is_framed
 from .keys import PushKeys, PushKeysArgument, keys_table, load_keys_file
-from .layouts import (Layout, LayoutObject, LayoutsArgument, builtin_layouts, layout_from_dict,
-                      load_layouts)
+from .layouts import (Layout, LayoutObject, LayoutsArgument, NoLayoutError, builtin_layouts,
+                      layout_from_dict, load_layouts)
 from .reading import Notification, PushEvent, Reading, Rejected
 
 
@@ -39,6 +39,7 @@ __all__ = [
     "Layout",
     "LayoutObject",
     "MAX_APDU",
+    "NoLayoutError",
     "Notification",
     "PushDecoder",
     "PushFramer",

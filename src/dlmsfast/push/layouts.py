@@ -41,12 +41,17 @@ from typing import Any, Mapping, NoReturn, Optional, Sequence, Union
 
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit, Unit
-from ..errors import ConfigurationError, DlmsError
+from ..errors import ConfigurationError, DlmsError, ProtocolError
 from .._util import require, shown
 
 _MATCH_KEYS = {"count", "values", "obis"}
 _LAYOUT_KEYS = {"name", "description", "source", "match", "objects", "units", "lead", "trail"}
 _OBJECT_KEYS = {"obis", "scaler", "unit", "type", "attribute", "name"}
+
+
+class NoLayoutError(ProtocolError):
+    """A pushed list of values without OBIS codes that no list layout names: the
+    APDU is whole, only its values cannot be named (add a layout for them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,5 +260,5 @@ def as_layouts(layouts: LayoutsArgument) -> tuple[Layout, ...]:
     return result
 
 
-__all__ = ["Layout", "LayoutObject", "LayoutsArgument", "as_layouts", "builtin_layouts", "layout_from_dict",
-           "load_layouts"]
+__all__ = ["Layout", "LayoutObject", "LayoutsArgument", "NoLayoutError", "as_layouts",
+           "builtin_layouts", "layout_from_dict", "load_layouts"]
