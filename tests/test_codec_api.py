@@ -8,6 +8,7 @@ from dlmsfast import DlmsError, UsageError
 from dlmsfast.axdr import Data, DataType, DateTime, decode, decode_typed
 from dlmsfast.cosem import ScalerUnit, Unit
 from dlmsfast.errors import DecodeError
+from dlmsfast.hdlc import FrameKind
 from dlmsfast.push import PushDecoder, PushKeys, builtin_layouts, keys_table
 from dlmsfast.security import AuthenticationMechanism, MechanismName, SecurityControl
 
@@ -26,7 +27,7 @@ def test_a_received_deviation_of_a_day_or_more_is_no_valueerror(deviation):
 
 @pytest.mark.parametrize("enumeration, value", [
     (DataType, 99), (DataType, "x"), (DataType, None), (Unit, 300), (Unit, -1), (Unit, "Wh"),
-    (MechanismName, 99),
+    (FrameKind, 0x55), (MechanismName, 99),
 ])
 def test_an_unknown_member_is_a_usage_error(enumeration, value):
     with pytest.raises(UsageError, match="is not a valid") as caught:
