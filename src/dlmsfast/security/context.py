@@ -171,6 +171,8 @@ class SecurityContext(_gcm.CipheringCore):
         self,
         *,
         system_title: Octets,
+        # None is accepted to be refused with a ConfigurationError naming the
+        # key (callers building a context from a settings file rely on it)
         block_cipher_key: Octets | None,
         authentication_key: Octets | None,
         peer_system_title: Octets | None = None,
