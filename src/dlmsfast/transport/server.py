@@ -33,6 +33,7 @@ here knows COSEM.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 import random
 import resource
 import socket
@@ -109,18 +110,23 @@ class MeterPort:
 
 
 class _Wire:
-    """The answers of one device on one connection, in order, through its behaviour."""
+    """The answers of one device on one connection, in order, through its behaviour.
 
-    __slots__ = ("behaviour", "transport", "random", "ready_at", "handles")
+    Delayed writes wait in one queue, in the order they were sent and so of their
+    times (``ready_at`` never goes back), under one timer: a timer per write is
+    not enough, since uvloop rounds each one's delay to whole milliseconds from
+    the moment it is made, so that two octets 0.2 ms apart could swap places and
+    the client receive a damaged frame."""
+
+    __slots__ = ("behaviour", "transport", "random", "ready_at", "queue", "timer")
 
     def __init__(self, behaviour: WireBehaviour, transport, seed: int) -> None:
         self.behaviour = behaviour
         self.transport = transport
         self.random = random.Random(seed)
         self.ready_at = 0.0
-        # (when, handle) of each write still to come: uvloop's call_at gives a
-        # plain Handle, without when(), for a time already past
-        self.handles: list[tuple[float, asyncio.Handle]] = []
+        self.queue: deque[tuple[float, bytes]] = deque()  # (when, octets) still to write
+        self.timer: Optional[asyncio.TimerHandle | asyncio.Handle] = None
 
     def send(self, data: bytes) -> None:
         behaviour = self.behaviour
@@ -132,29 +138,43 @@ class _Wire:
             damaged[CORRUPT_OFFSET] ^= 0xFF
             data = bytes(damaged)
         loop = asyncio.get_running_loop()
-        now = loop.time()
         delay = 0.0
         if behaviour.latency is not None:
             low, high = behaviour.latency
             delay = low if high <= low else self.random.uniform(low, high)
-        at = max(now + delay, self.ready_at)
-        write = self.transport.write
-        handles = self.handles
-        if len(handles) > 64:
-            handles[:] = [(when, h) for when, h in handles if when > now and not h.cancelled()]
+        at = max(loop.time() + delay, self.ready_at)
+        queue = self.queue
         if behaviour.drip:
-            for i in range(len(data)):
-                when = at + i * behaviour.drip
-                handles.append((when, loop.call_at(when, write, data[i:i + 1])))
-            self.ready_at = at + len(data) * behaviour.drip
+            drip = behaviour.drip
+            queue.extend((at + i * drip, data[i:i + 1]) for i in range(len(data)))
+            self.ready_at = at + len(data) * drip
         else:
-            handles.append((at, loop.call_at(at, write, data)))
+            queue.append((at, data))
             self.ready_at = at
+        if self.timer is None:
+            self.timer = loop.call_at(queue[0][0], self._due)
+
+    def _due(self) -> None:
+        """Write what is due, in order, and wait for the next."""
+        self.timer = None
+        queue = self.queue
+        loop = asyncio.get_running_loop()
+        # within uvloop's millisecond, so that a timer that fires a little early
+        # does not spin until the exact time
+        now = loop.time() + 0.001
+        due = []
+        while queue and queue[0][0] <= now:
+            due.append(queue.popleft()[1])
+        if due:
+            self.transport.write(b"".join(due))
+        if queue:
+            self.timer = loop.call_at(queue[0][0], self._due)
 
     def cancel(self) -> None:
-        for _, handle in self.handles:
-            handle.cancel()
-        self.handles.clear()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.queue.clear()
 
 
 class _MeterConnection(asyncio.Protocol):
