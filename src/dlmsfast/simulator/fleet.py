@@ -421,8 +421,11 @@ class Association:
                     meter, method.class_id, method.instance_id, method.method_id,
                     event.parameters)))
             elif isinstance(event, ev.ActionListRequested):
-                out.append(session.respond_action(
-                    event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
+                # each method as if called alone (the push, too)
+                out.append(session.respond_action(event, [
+                    (invoke_method(meter, method.class_id, method.instance_id, method.method_id,
+                                   parameters), None)
+                    for method, parameters in zip(event.descriptors, event.parameters)]))
             elif isinstance(event, ev.ReadRequested):
                 if faults.exception_response:
                     out.append(_EXCEPTION)

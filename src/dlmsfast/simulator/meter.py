@@ -378,7 +378,9 @@ class MeterModel:
         if (class_id, obis, attribute) == (8, CLOCK, 2):
             if value.type is not DataType.OCTET_STRING or len(value.value) != 12:
                 return DataAccessResult.TYPE_UNMATCHED
-            when = to_timestamp(value.value)
+            # a deviation "not specified" (0x8000) is the meter's local time, which
+            # is UTC here (time_zone 0): dlms-cosem sends naive datetimes so
+            when = to_timestamp(value.value, d.UTC)
             if not isinstance(when, _dt.datetime):
                 return DataAccessResult.OTHER_REASON
             self.clock_offset = when.timestamp() - self.clock()
