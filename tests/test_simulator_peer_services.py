@@ -221,8 +221,11 @@ def test_gurux_calls_methods(fleet, pushes, framing, auth, security):
         # of an object the meter has but does not grant)
         missing = _answer(peer, peer.client.method(GXDLMSClock("0.0.1.0.9.255"), 1, 0,
                                                    GxDataType.INT8))
+        # a Register's reset on the clock's logical name: object-class-inconsistent
         wrong_class = _answer(peer, peer.client.method(GXDLMSRegister("0.0.1.0.0.255"), 1, 0,
                                                        GxDataType.INT8))
+        wrong_class_get = _answer(peer, peer.client.read(GXDLMSRegister("0.0.42.0.0.255"), 2))
+        wrong_class_set = _answer(peer, peer.client.write(_register_at("0.0.1.0.0.255"), 2))
         still = peer.read(GXDLMSData("0.0.42.0.0.255"), 2)
         peer.release()
     finally:
@@ -233,7 +236,8 @@ def test_gurux_calls_methods(fleet, pushes, framing, auth, security):
     assert long_parameter[0] == ErrorCode.UNMATCHED_TYPE
     assert adjust[0] == ErrorCode.READ_WRITE_DENIED
     assert missing[0] == ErrorCode.UNDEFINED_OBJECT
-    assert wrong_class[0] == ErrorCode.UNDEFINED_OBJECT
+    assert wrong_class[0] == ErrorCode.INCONSISTENT_CLASS
+    assert wrong_class_get[0] == wrong_class_set[0] == ErrorCode.INCONSISTENT_CLASS
     assert bytes(still) == sim_data.logical_device_name(k)
 
 
@@ -261,6 +265,13 @@ def test_action_with_list_calls_each_method(fleet, pushes):
     assert answer[8:] == bytes.fromhex("C703C1" "03" "0000" "0300" "0400")
     assert pushed[:4] == b"\x00\x01\x00\x01"
     assert bytes(still) == sim_data.logical_device_name(k)
+
+
+def _register_at(obis: str) -> GXDLMSRegister:
+    register = GXDLMSRegister(obis)
+    register.value = 5
+    register.setDataType(2, GxDataType.UINT32)
+    return register
 
 
 # -- selective access --------------------------------------------------------------------
@@ -380,7 +391,9 @@ def test_dlms_cosem_client_sets_calls_and_selects(fleet, framing, auth, security
     clock = attribute(C.CLOCK, "0.0.1.0.0.255", 2)
     start, end = _dt.datetime(2026, 1, 1, 12, tzinfo=UTC), _dt.datetime(2026, 1, 1, 13, tzinfo=UTC)
     many = [attribute(C.REGISTER, obis, 2) for obis in REGISTERS]
-    many += [attribute(C.DATA, "1.2.3.4.5.6", 2), attribute(C.CLOCK, "0.0.1.0.0.255", 3)]
+    # no such object; a Register where the meter has a Data; the clock's time_zone
+    many += [attribute(C.DATA, "1.2.3.4.5.6", 2), attribute(C.REGISTER, "0.0.42.0.0.255", 2),
+             attribute(C.CLOCK, "0.0.1.0.0.255", 3)]
     many += [attribute(C.REGISTER, obis, 3) for obis in REGISTERS]
     # 36 items in one GET-with-list; ciphered, 10: dlms-cosem 25.1.0 writes the
     # length of a general-glo-ciphering APDU in one octet, so that above 127 octets
@@ -432,4 +445,7 @@ def test_dlms_cosem_client_sets_calls_and_selects(fleet, framing, auth, security
     assert [r.value for r in results[:5]] == [
         expected_register(k, obis, FIXED_TIME).value for obis in REGISTERS]
     assert results[5] == enumerations.DataAccessResult.OBJECT_UNDEFINED
-    assert results[6].value == 0  # the clock's time_zone: UTC
+    # it was object-undefined: the Green Book has object-class-inconsistent for a
+    # class_id that does not match the object's
+    assert results[6] == enumerations.DataAccessResult.OBJECT_CLASS_INCONSISTENT
+    assert results[7].value == 0  # the clock's time_zone: UTC
