@@ -72,6 +72,14 @@ def _objects(peer):
         return peer.client.parseObjects(reply.data, True)
 
 
+def _granted(peer) -> set[str]:
+    """The names of the conformance bits the meter granted (gurux's parse of the AARE)."""
+    from gurux_dlms.enums import Conformance
+
+    negotiated = int(peer.client.negotiatedConformance)
+    return {bit.name for bit in Conformance if negotiated & int(bit)}
+
+
 def _answer(peer, requests):
     """The last reply to ``requests`` (several when gurux cuts a request in blocks
     or frames): (gurux's error code, 0 on success; its value)."""
@@ -91,6 +99,7 @@ def test_gurux_reads_every_attribute_of_every_object_in_the_object_list(
         fleet, framing, auth, security):
     k, peer = associated_gurux(fleet, framing, auth, security)
     results = {}
+    granted = _granted(peer)
     try:
         objects = _objects(peer)
         for obj in objects:
@@ -119,6 +128,12 @@ def test_gurux_reads_every_attribute_of_every_object_in_the_object_list(
         else:
             assert error == 0, (class_id, obis, attribute, error)
     assert results[(ObjectType.ASSOCIATION_LOGICAL_NAME, "0.0.40.0.0.255", 7)][0] == 3
+    # what the meter grants is what it serves: it granted ACCESS (access-request,
+    # which it does not serve: a client that checks would send it and get an
+    # exception-response); of gurux's proposal, the LN services
+    assert granted == {"GENERAL_PROTECTION", "BLOCK_TRANSFER_WITH_GET_OR_READ",
+                       "BLOCK_TRANSFER_WITH_SET_OR_WRITE", "BLOCK_TRANSFER_WITH_ACTION",
+                       "MULTIPLE_REFERENCES", "GET", "SET", "SELECTIVE_ACCESS", "ACTION"}
 
 
 def test_gurux_reads_every_attribute_of_a_short_name_meter():
@@ -128,6 +143,7 @@ def test_gurux_reads_every_attribute_of_a_short_name_meter():
     process = SimulatorProcess("--meters", "1", "--referencing", "sn", "--max-pdu", "8192")
     try:
         k, peer = associated_gurux(process, "wrapper", "none", "none")
+        granted = _granted(peer)
         failures = []
         read = 0
         try:
@@ -149,6 +165,9 @@ def test_gurux_reads_every_attribute_of_a_short_name_meter():
     finally:
         process.stop()
     assert read > 60 and failures == []
+    # of gurux's SN proposal, the short-name services the meter serves (it offered
+    # the LN default, which left multiple-references alone: no read, no write)
+    assert granted == {"READ", "WRITE", "MULTIPLE_REFERENCES", "PARAMETERIZED_ACCESS"}
 
 
 # -- writes ------------------------------------------------------------------------------

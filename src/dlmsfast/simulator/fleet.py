@@ -543,7 +543,8 @@ class MeterSimulator:
     def _catalog(self, security: str, referencing: str) -> Catalog:
         catalog = self.catalogs.get((security, referencing))
         if catalog is None:
-            conformance = ServerSettings().conformance
+            # Association LN's xDLMS_context_info: what the meters offer
+            conformance = _conformance(self.config.general_protection, referencing == "sn")
             push_to = self.config.push_to
             catalog = self.catalogs[(security, referencing)] = Catalog(
                 self.config.profile_rows, SECURITY_BITS[security], self.config.max_pdu,
