@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import reprlib
+from typing import Any
 
 from .errors import DecodeError, UsageError
 
@@ -16,6 +17,13 @@ class BlueBookEnum(enum.IntEnum):
     def blue_book_name(self) -> str:
         """The name as the Blue Book spells it, e.g. ``double-long-unsigned``."""
         return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        # ``DataType(99)`` is the caller's mistake: a UsageError (still a
+        # ValueError, as enum.Enum raises), so that one ``except DlmsError``
+        # catches it as it catches every other misuse of the API.
+        raise UsageError(f"{reprlib.repr(value)} is not a valid {cls.__name__}")
 
     @classmethod
     def given(cls, value, what: str):

@@ -61,7 +61,13 @@ def payload_kind(payload: Buffer, version: int = WRAPPER_VERSION) -> str:
 
 @dataclass(frozen=True, slots=True)
 class WrapperFrame:
-    """One wrapper frame: header fields and the APDU it carries."""
+    """One wrapper frame: header fields and the APDU it carries.
+
+    ``WrapperFrame(1, 16, 1, apdu)``: version (1, :data:`WRAPPER_VERSION`, the
+    only one; :meth:`from_bytes` refuses others), the sender's wPort, the
+    receiver's wPort (client SAP or logical device), the APDU. ``to_bytes()``
+    writes the header with the length; ``from_bytes()`` reads exactly one frame.
+    """
 
     version: int
     source_wport: int

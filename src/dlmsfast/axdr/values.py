@@ -301,10 +301,12 @@ class DateTime(_ClockFields):
         hundredths count as 0.
         """
         _need_fields(self, ("year", "month", "day", "hour", "minute", "second"), "datetime")
-        tzinfo = None
-        if self.deviation is not None:
-            tzinfo = _dt.timezone(_dt.timedelta(minutes=-self.deviation))
         try:
+            # a deviation of a day or more (possible in received octets) is no
+            # UTC offset: timezone() refuses it with a ValueError
+            tzinfo = None
+            if self.deviation is not None:
+                tzinfo = _dt.timezone(_dt.timedelta(minutes=-self.deviation))
             return _dt.datetime(self.year, self.month, self.day,  # type: ignore[arg-type]
                                 self.hour, self.minute, self.second,  # type: ignore[arg-type]
                                 (self.hundredths or 0) * 10000, tzinfo)

@@ -121,7 +121,9 @@ class Client:
         return self._async.max_pdu_size
 
     @property
-    def notifications(self) -> list:
+    def notifications(self):
+        """The latest notifications pushed on the association (a deque of at most
+        MAX_KEPT_NOTIFICATIONS)."""
         return self._async.notifications
 
     def __enter__(self) -> "Client":

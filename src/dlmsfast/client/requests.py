@@ -16,7 +16,9 @@ error that leaves the connection unusable closes it before it is raised.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as _dt
+import time
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .._util import reworded, shown
@@ -80,6 +82,11 @@ DEFAULT_SYSTEM_TITLE = b"DLMSFAST"
 PUBLIC_CLIENT = 16
 # exception-response service-error deciphering-error: the meter's tag check failed
 _DECIPHERING_ERROR = b"\x05"
+
+MAX_KEPT_NOTIFICATIONS = 1000
+"""Notifications the meter pushed on the association are kept, the latest this
+many (``AsyncClient.notifications``): a meter that floods them must not make the
+client hold any amount of memory."""
 
 _REFUSED_CIPHERING = frozenset({AcseServiceUser.NO_REASON_GIVEN,
                                 AcseServiceUser.AUTHENTICATION_FAILURE})
@@ -205,6 +212,12 @@ class AsyncClient:
     - ``referencing``: ``ln`` (logical names, the default) or ``sn``: short names
       for Association SN meters; objects are still named by OBIS, their base
       names come from the object list (attribute i = base name + 8(i-1)).
+
+    What the meter pushes on the association lands in ``notifications`` (the
+    latest :data:`MAX_KEPT_NOTIFICATIONS`); a push never extends a request's
+    timeout. An answer in blocks is bounded too (``session._core.MAX_BLOCKS``,
+    ``MAX_REASSEMBLED_LENGTH``): a meter that never sends the last block is a
+    ProtocolError, not an endless read.
     """
 
     def __init__(
@@ -291,7 +304,7 @@ class AsyncClient:
         self.association: Optional[ev.Associated] = None
         self._classes: Optional[dict[Obis, int]] = None
         self._scalers: dict[Obis, ScalerUnit] = {}
-        self.notifications: list = []
+        self.notifications: collections.deque = collections.deque(maxlen=MAX_KEPT_NOTIFICATIONS)
 
     # -- the exchange every request goes through --------------------------------
 
@@ -312,15 +325,26 @@ class AsyncClient:
 
     async def _exchange_now(self, conn, session, request, what, timeout):
         data = b""
+        seconds = conn.timeout if timeout is None else timeout
         try:
             conn.send(request(session))
+            deadline = time.monotonic() + seconds
             while True:
-                data = await conn.receive(timeout, what)
+                # Notifications do not answer: the deadline stays that of the
+                # request (or of the last block asked for), else a meter pushing
+                # one a second would keep the request waiting forever.
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DlmsTimeout(f"{conn.peer} did not answer {what} within {seconds:g} s: "
+                                      "it sent only notifications meanwhile")
+                data = await conn.receive(seconds if left >= seconds else round(left, 3) or 0.001,
+                                          what)
                 result = None
                 for event in session.receive_apdu(data):
                     kind = type(event)
                     if kind is ev.NeedToSend:
                         conn.send(event.apdu)
+                        deadline = time.monotonic() + seconds
                     elif kind is ev.DataNotificationReceived or kind is ev.EventNotificationReceived:
                         self.notifications.append(event)
                     else:
@@ -794,4 +818,4 @@ def _bound(when: Optional[_dt.datetime], low: bool) -> _dt.datetime:
     return when
 
 
-__all__ = ["AsyncClient", "secret_argument"]
+__all__ = ["AsyncClient", "MAX_KEPT_NOTIFICATIONS", "secret_argument"]

@@ -118,6 +118,8 @@ class CosemObject:
             if attribute.name != "logical_name" and not hasattr(cls, attribute.name):
                 setattr(cls, attribute.name, _attribute_property(attribute.index, attribute.name))
         _REGISTRY[cls.class_id] = cls
+        if not cls.__doc__:
+            cls.__doc__ = _class_docstring(cls)
         if cls.scaled_attributes:
             (holder,) = [a.index for a in cls.attributes if a.name == "scaler_unit"]
             SCALER_UNITS[cls.class_id] = (holder, cls.scaled_attributes)
@@ -350,6 +352,17 @@ class UnknownObject(CosemObject):
 
     def _label(self) -> str:
         return f"class {self.class_id} object {self.logical_name}"
+
+
+def _class_docstring(cls: type[CosemObject]) -> str:
+    """help() for a class the tables describe: its name, id and members."""
+    def members(rows: tuple[Attribute, ...] | tuple[Method, ...]) -> str:
+        return ", ".join(f"{row.index} {row.name}" for row in rows) or "none"
+
+    return (f"{cls.blue_book_name} (Blue Book interface class, class_id {cls.class_id}, "
+            f"versions {', '.join(map(str, cls.versions))}).\n\n"
+            f"Attributes: {members(cls.attributes)}.\nMethods: {members(cls.methods)}.\n"
+            "Attribute values are properties by name, None until read or set.")
 
 
 def interface_class(class_id: int) -> type[CosemObject] | None:

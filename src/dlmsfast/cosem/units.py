@@ -289,9 +289,9 @@ class Unit(BlueBookEnum):
     COUNT = 255
 
     @classmethod
-    def _missing_(cls, value: object) -> Unit | None:
+    def _missing_(cls, value: object) -> Unit:
         if type(value) is not int or not 0 <= value <= 255:
-            return None
+            return super()._missing_(value)
         # A pseudo-member, made once per code (as enum.Flag does for its
         # combinations), so that Unit(200) is Unit(200) and a reading keeps it.
         member = int.__new__(cls, value)
@@ -345,10 +345,21 @@ class ScalerUnit:
             object.__setattr__(self, "unit", unit)
 
     @classmethod
-    def from_data(cls, value: Data, what: str = "scaler_unit") -> ScalerUnit:
-        """Read the structure {integer scaler, enum unit} a meter sent; any other
-        shape is a :class:`~dlmsfast.errors.DecodeError` naming ``what``."""
+    def from_data(cls, value: Data | tuple[int, int], what: str = "scaler_unit") -> ScalerUnit:
+        """Read the structure {integer scaler, enum unit} a meter sent: a
+        :class:`~dlmsfast.axdr.Data` node (:func:`~dlmsfast.axdr.decode_typed`)
+        or the plain ``(scaler, unit)`` tuple :func:`~dlmsfast.axdr.decode`
+        gives; any other shape is a :class:`~dlmsfast.errors.DecodeError`
+        naming ``what``."""
         require(what, str, "what")
+        if type(value) is tuple and len(value) == 2 and all(type(v) is int for v in value):
+            # the plain form has lost the member types: only the ranges are checked
+            scaler, code = value
+            if not -128 <= scaler <= 127:
+                raise DecodeError(f"{what}: scaler must be an integer -128..127, got {scaler}")
+            if not 0 <= code <= 255:
+                raise DecodeError(f"{what}: unit must be an enum 0..255, got {code}")
+            return cls(scaler, Unit(code))
         if not isinstance(value, Data) or value.type is not DataType.STRUCTURE:
             raise DecodeError(f"{what} must be a structure {{integer, enum}}, got {_type_name(value)}")
         members = value.value

@@ -603,12 +603,16 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
             continue
         decoded = Decoded(candidate, nodes, list(translation.walks))
         if translation.push_like and candidate != "axdr":
+            from ..push import NoLayoutError  # as _PushReading imports push: when needed
+
             decoded.notifications = push.notifications()
             error = push.error
             decoded.notification_error = error
-            # a ciphered push without its keys: the structure is all there is to show
+            # a ciphered push without its keys, or a list no layout names: the
+            # structure is all there is to show, and it decoded
             decoded.notification_error_counts = not (
-                isinstance(error, SecurityError) and keys.encryption_key is None)
+                (isinstance(error, SecurityError) and keys.encryption_key is None)
+                or isinstance(error, NoLayoutError))
             _mark_covered(decoded)
         return decoded
     assert first is not None

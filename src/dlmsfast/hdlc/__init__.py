@@ -224,7 +224,9 @@ def describe_frame(data: Buffer) -> dict[str, Any]:
     Unlike :meth:`HdlcFrame.from_bytes` this reports a wrong length field, HCS or
     FCS as ``length_matches_octets`` / ``hcs_valid`` / ``fcs_valid`` = false
     (the octets between the flags are taken as the frame). Structure that
-    cannot be read at all still raises DecodeError.
+    cannot be read at all still raises DecodeError. The frame level only: the
+    schema's ``apdu`` (what follows the ``llc`` header) is left to the APDU
+    layer (:func:`dlmsfast.apdu.parse_apdu`, or :func:`split_llc` for its octets).
     """
     raw = as_bytes(data, "an HDLC frame")
     if not raw or raw[0] != FLAG:

@@ -1,14 +1,14 @@
 """Type stub of the compiled HDLC core (see _hdlc.pyx)."""
-import enum
 from typing import Optional, Union
 
+from .._enum import BlueBookEnum
 from ..errors import DecodeError
 
 _Buffer = Union[bytes, bytearray, memoryview]
 
 def fcs16(data: _Buffer) -> int: ...
 
-class FrameKind(enum.IntEnum):
+class FrameKind(BlueBookEnum):
     I = 0x00
     RR = 0x01
     RNR = 0x05

@@ -34,8 +34,8 @@ from .._arguments cimport acquire_octets, offset_index
 
 cimport cython
 
-import enum
 
+from .._enum import BlueBookEnum
 from .._util import shown
 from ..errors import DecodeError, EncodeError, UsageError
 
@@ -118,8 +118,11 @@ def fcs16(data) -> int:
 # --------------------------------------------------------------------------- control
 
 
-class FrameKind(enum.IntEnum):
-    """HDLC frame kinds used by DLMS; the value is the control octet with N(S), N(R), P/F = 0."""
+class FrameKind(BlueBookEnum):
+    """HDLC frame kinds used by DLMS; the value is the control octet with N(S), N(R), P/F = 0.
+
+    An int that is no frame kind is a UsageError, as for every enumeration of
+    the standard (:class:`dlmsfast._enum.BlueBookEnum`)."""
 
     I = 0x00
     RR = 0x01

@@ -189,6 +189,8 @@ class DisconnectedModeError(ProtocolError):
 
 
 class LinkState(enum.Enum):
+    """The state of an :class:`HdlcLink` (``link.state``), from one station's view."""
+
     # Members are singletons compared by identity: the identity hash keeps the
     # table look-ups per frame off enum's Python-level __hash__.
     __hash__ = object.__hash__

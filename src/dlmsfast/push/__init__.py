@@ -8,19 +8,19 @@ at once, for ``dlmsfast decode``.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._util import as_bytes
 
 from .decoder import MAX_APDU, PushDecoder, parse_notification
 from .framing import PushFramer, Segment, is_framed
-from .keys import PushKeys, keys_table, load_keys_file
-from .layouts import Layout, LayoutObject, builtin_layouts, layout_from_dict, load_layouts
-from .reading import Notification, Reading, Rejected
+from .keys import PushKeys, PushKeysArgument, keys_table, load_keys_file
+from .layouts import (Layout, LayoutObject, LayoutsArgument, NoLayoutError, builtin_layouts,
+                      layout_from_dict, load_layouts)
+from .reading import Notification, PushEvent, Reading, Rejected
 
 
-def readings_of(data: Any, *, keys: Any = None, layouts: Any = None,
-                verify_tag: bool = True) -> list[Notification]:
+def readings_of(data: bytes | bytearray | memoryview, *, keys: PushKeysArgument = None,
+                layouts: LayoutsArgument = None, verify_tag: bool = True) -> list[Notification]:
     """The notifications in one capture (HDLC/M-Bus/wrapper frames, or a bare
     APDU with or without LLC); the first Rejected's error is raised."""
     decoder = PushDecoder(keys=keys, layouts=layouts, verify_tag=verify_tag)
@@ -39,10 +39,14 @@ __all__ = [
     "Layout",
     "LayoutObject",
     "MAX_APDU",
+    "NoLayoutError",
     "Notification",
     "PushDecoder",
     "PushFramer",
+    "PushEvent",
     "PushKeys",
+    "PushKeysArgument",
+    "LayoutsArgument",
     "Reading",
     "Rejected",
     "Segment",

@@ -32,9 +32,9 @@ from ..cosem.interface import SCALER_UNITS
 from ..cosem.obis import Obis
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit, Unit
-from ..errors import DlmsError, ProtocolError, UsageError
+from ..errors import DlmsError, UsageError
 from ._push import Unscaled, bind_reading, new_reading, object_readings
-from .layouts import Layout
+from .layouts import Layout, NoLayoutError
 from .reading import OctetText, Reading
 
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
@@ -364,7 +364,7 @@ class ReadingBuilder:
     def _positional(self, elements: Sequence, layouts: Sequence[Layout]) -> None:
         layout = self._match(elements, layouts, positional=True)
         if layout is None:
-            raise ProtocolError(
+            raise NoLayoutError(
                 f"a list of {len(elements)} values without OBIS codes, and no list layout "
                 "matches it (add one: --layouts DIR, see dlmsfast.push.layouts)")
         for item, value in zip(layout.objects, elements):

@@ -55,10 +55,10 @@ from ..cosem.timestamps import to_timestamp
 from .body import ReadingBuilder
 from .dsmr import is_telegram, telegram_readings
 from .framing import HDLC, MBUS, PushFramer, Segment, is_framed, starts_with_llc, strip_llc
-from .keys import PushKeys, keys_table
-from .layouts import Layout, as_layouts
+from .keys import PushKeys, PushKeysArgument, keys_table
+from .layouts import Layout, LayoutsArgument, as_layouts
 from ._push import SlotMaker
-from .reading import Notification, Rejected
+from .reading import Notification, PushEvent, Rejected
 
 # A pushed APDU is a few kilobytes; a bound keeps a sender that never ends its
 # segments (or GBT blocks) from growing memory without limit.
@@ -167,7 +167,8 @@ class PushDecoder:
     :class:`~dlmsfast.axdr.DateTime` sent (see :mod:`dlmsfast.cosem.timestamps`).
     """
 
-    def __init__(self, *, keys: Any = None, layouts: Any = None, verify_tag: bool = True,
+    def __init__(self, *, keys: PushKeysArgument = None, layouts: LayoutsArgument = None,
+                 verify_tag: bool = True,
                  keep_raw: bool = False, local_tz: Optional[_dt.tzinfo] = None) -> None:
         self._keys = keys_table(keys)
         if verify_tag:
@@ -202,9 +203,9 @@ class PushDecoder:
 
     # -- input -----------------------------------------------------------------
 
-    def feed(self, data) -> list:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[PushEvent]:
         """Add received octets; return the events they complete."""
-        events: list = []
+        events: list[PushEvent] = []
         framer = self._framer
         # Readings are acyclic: the cyclic GC would only rescan them (a third of
         # the time on a long capture), so it pauses while they are made, as the
@@ -223,14 +224,16 @@ class PushDecoder:
                 gc.enable()
         return events
 
-    def feed_apdu(self, apdu, *, frames: Iterable[bytes] = ()) -> list:
+    def feed_apdu(self, apdu: bytes | bytearray | memoryview, *,
+                  frames: Iterable[bytes] = ()) -> list[PushEvent]:
         """Decode one whole bare APDU (a datagram, a line of a capture, an LLC PDU)."""
-        events: list = []
+        events: list[PushEvent] = []
         data = as_bytes(apdu)
         self._apdu(strip_llc(data), ("apdu",), tuple(frames) or (data,), events)
         return events
 
-    def feed_chunk(self, data, *, datagram: bool = False) -> list:
+    def feed_chunk(self, data: bytes | bytearray | memoryview, *,
+                   datagram: bool = False) -> list[PushEvent]:
         """``feed`` for octets that may also be one bare APDU: a datagram, or a
         chunk that starts with an APDU (or its LLC header) while no frame is
         pending, goes to :meth:`feed_apdu`; anything else to :meth:`feed`."""
@@ -251,10 +254,10 @@ class PushDecoder:
                                      "not a frame of a push: dropped"), (data,), events)
         return events
 
-    def finish(self) -> list:
+    def finish(self) -> list[PushEvent]:
         """End of input: a frame, segmented APDU or block transfer cut short is
         reported as Rejected."""
-        events: list = []
+        events: list[PushEvent] = []
         rest = self._framer.take_pending()
         if rest.strip(b"\x7e"):
             self._reject(DecodeError(f"input ended inside a frame ({len(rest)} octets left)"),

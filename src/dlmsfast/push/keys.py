@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 from .._util import require
 from ..errors import ConfigurationError, UsageError
@@ -41,22 +41,33 @@ def _hex(value: Any, name: str, lengths: tuple[int, ...]) -> Optional[bytes]:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+#: a key or system title as given: octets, or hex text (``:``, ``-`` and spaces allowed)
+KeyOctets = Union[bytes, bytearray, memoryview, str]
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class PushKeys:
-    """Keys of one meter (or of every meter): ``ek`` required, ``ak``/``dk`` optional."""
+    """Keys of one meter (or of every meter): ``ek`` required, ``ak``/``dk`` optional.
+
+    Each is bytes or hex text (kept as bytes); ``system_title`` (8 octets) ties
+    the keys to one meter where a mapping does not.
+    """
 
     ek: bytes = field(repr=False)
     ak: Optional[bytes] = field(default=None, repr=False)
     dk: Optional[bytes] = field(default=None, repr=False)
     system_title: Optional[bytes] = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ek", _hex(self.ek, "ek", (16, 32)))
-        if self.ek is None:
+    def __init__(self, ek: KeyOctets, ak: Optional[KeyOctets] = None,
+                 dk: Optional[KeyOctets] = None,
+                 system_title: Optional[KeyOctets] = None) -> None:
+        given_ek = _hex(ek, "ek", (16, 32))
+        if given_ek is None:
             raise UsageError("ek is required")
-        object.__setattr__(self, "ak", _hex(self.ak, "ak", (16, 32)))
-        object.__setattr__(self, "dk", _hex(self.dk, "dk", (16, 32)))
-        object.__setattr__(self, "system_title", _hex(self.system_title, "system_title", (8,)))
+        object.__setattr__(self, "ek", given_ek)
+        object.__setattr__(self, "ak", _hex(ak, "ak", (16, 32)))
+        object.__setattr__(self, "dk", _hex(dk, "dk", (16, 32)))
+        object.__setattr__(self, "system_title", _hex(system_title, "system_title", (8,)))
 
     def __repr__(self) -> str:
         given = ["ek"] + [n for n in ("ak", "dk") if getattr(self, n) is not None]
@@ -64,7 +75,14 @@ class PushKeys:
         return f"PushKeys(keys set: {', '.join(given)}, system_title={title})"
 
 
-def keys_table(keys: Any) -> dict[Optional[bytes], PushKeys]:
+#: the ``keys`` argument of :class:`PushDecoder`: None (plain pushes only), one
+#: PushKeys for any meter, or system title (bytes or hex; ``"*"`` or None: any
+#: meter) -> PushKeys or a dict of its fields
+PushKeysArgument = Union[None, "PushKeys", Mapping[Union[bytes, str, None],
+                                                   Union["PushKeys", Mapping[str, Any]]]]
+
+
+def keys_table(keys: PushKeysArgument) -> dict[Optional[bytes], PushKeys]:
     """Normalise the ``keys`` argument: None, one PushKeys (any meter), or a
     mapping of system title (bytes or hex, ``"*"``/None for any) to PushKeys
     or to a dict of its fields."""
@@ -81,7 +99,10 @@ def keys_table(keys: Any) -> dict[Optional[bytes], PushKeys]:
             unknown = set(entry) - {"ek", "ak", "dk", "system_title"}
             if unknown:
                 raise UsageError(f"unknown key field(s) {sorted(unknown)}: ek, ak, dk, system_title")
-            entry = PushKeys(**entry)
+            if entry.get("ek") is None:
+                raise UsageError("ek is required")
+            entry = PushKeys(ek=entry["ek"], ak=entry.get("ak"), dk=entry.get("dk"),
+                             system_title=entry.get("system_title"))
         if not isinstance(entry, PushKeys):
             raise UsageError("each keys entry is PushKeys or a dict of ek/ak/dk/system_title")
         table[name] = entry
@@ -110,4 +131,4 @@ def load_keys_file(path) -> dict[Optional[bytes], PushKeys]:
         raise ConfigurationError(f"keys file {str(path)!r}: {exc}") from None
 
 
-__all__ = ["ANY_METER", "PushKeys", "keys_table", "load_keys_file"]
+__all__ = ["ANY_METER", "PushKeys", "PushKeysArgument", "keys_table", "load_keys_file"]

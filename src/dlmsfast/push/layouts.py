@@ -37,16 +37,21 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePath
 from collections.abc import Iterable
-from typing import Any, Mapping, NoReturn, Optional, Sequence
+from typing import Any, Mapping, NoReturn, Optional, Sequence, Union
 
 from ..cosem.obis import Obis
 from ..cosem.units import ScalerUnit, Unit
-from ..errors import ConfigurationError, DlmsError
+from ..errors import ConfigurationError, DlmsError, ProtocolError
 from .._util import require, shown
 
 _MATCH_KEYS = {"count", "values", "obis"}
 _LAYOUT_KEYS = {"name", "description", "source", "match", "objects", "units", "lead", "trail"}
 _OBJECT_KEYS = {"obis", "scaler", "unit", "type", "attribute", "name"}
+
+
+class NoLayoutError(ProtocolError):
+    """A pushed list of values without OBIS codes that no list layout names: the
+    APDU is whole, only its values cannot be named (add a layout for them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,13 @@ class Layout:
                 return False
         for index, obis in self.obis_at:
             if index >= len(plain) or plain[index] != obis.to_bytes():
+                return False
+        # a count alone matches any list of that length: a value the layout
+        # scales must at least be a number (or null-data, a value the meter
+        # does not have), or an octet-string would be reported as watts
+        for value, described in zip(plain, self.objects):
+            if described.scaler_unit is not None and value is not None and (
+                    type(value) is bool or not isinstance(value, (int, float))):
                 return False
         return True
 
@@ -227,7 +239,12 @@ def load_layouts(folder=None, *, builtin: bool = True) -> tuple[Layout, ...]:
     return tuple(mine + theirs)
 
 
-def as_layouts(layouts: Optional[Iterable[Layout]] | str | Path) -> tuple[Layout, ...]:
+#: the ``layouts`` argument of :class:`PushDecoder`: None (the built-in ones),
+#: a folder of the user's (tried first), or Layout objects
+LayoutsArgument = Optional[Union[Iterable[Layout], str, PurePath]]
+
+
+def as_layouts(layouts: LayoutsArgument) -> tuple[Layout, ...]:
     """The ``layouts`` argument of PushDecoder: None (the built-in ones), a folder, or Layouts."""
     if layouts is None:
         return load_layouts()
@@ -243,5 +260,5 @@ def as_layouts(layouts: Optional[Iterable[Layout]] | str | Path) -> tuple[Layout
     return result
 
 
-__all__ = ["Layout", "LayoutObject", "as_layouts", "builtin_layouts", "layout_from_dict",
-           "load_layouts"]
+__all__ = ["Layout", "LayoutObject", "LayoutsArgument", "NoLayoutError", "as_layouts",
+           "builtin_layouts", "layout_from_dict", "load_layouts"]

@@ -156,4 +156,8 @@ class Rejected:
     frames: tuple[bytes, ...] = field(default=(), repr=False)
 
 
-__all__ = ["Notification", "OctetText", "Reading", "Rejected", "json_value"]
+
+#: what :meth:`PushDecoder.feed` gives: a notification's readings, or why none
+PushEvent = Union[Notification, Rejected]
+
+__all__ = ["Notification", "OctetText", "PushEvent", "Reading", "Rejected", "json_value"]

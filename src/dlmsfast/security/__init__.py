@@ -28,6 +28,7 @@ from .ciphered import (
 )
 from .context import FORMS, CipheringSteps, SecurityContext
 from .hls import AuthenticationMechanism, lls_check, respond, verify
+from .mechanism import MechanismName
 from .keywrap import KeyId, key_transfer_data, parse_key_transfer_data, unwrap_key, wrap_key
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "AuthenticationMechanism",
     "CipheringSteps",
     "FORMS",
+    "MechanismName",
     "SecurityContext",
     "backend",
     "lls_check",

@@ -4,6 +4,8 @@ from typing import Any, Callable, Literal
 
 from typing_extensions import Buffer
 
+from .ciphered import AgreedKey, IdentifiedKey, WrappedKey
+
 TAG_LENGTH: int
 BACKENDS: tuple[str, str]
 backend: Literal["openssl", "cryptography"]
@@ -45,9 +47,11 @@ class CipheringCore:
     _invocation_counter: int
     _persisted_until: int
     _on_invocation_counter: Callable[[int], int | None] | None
-    def encrypt(self, apdu: Buffer, *, security_control: int | None = ..., form: str = ...,
+    def encrypt(self, apdu: Buffer, *, security_control: int | None = ...,
+                form: str = ...,
                 transaction_id: bytes | None = ..., date_time: bytes | None = ...,
-                other_information: bytes | None = ..., key_info: object = ...) -> bytes: ...
+                other_information: bytes | None = ...,
+                key_info: IdentifiedKey | WrappedKey | AgreedKey | None = ...) -> bytes: ...
     def decrypt(self, data: Buffer, *, system_title: Buffer | None = ...) -> bytes: ...
     def _check_sending(self, security_control: Any, dedicated: bool = ...) -> int: ...
     def _check_received(self, sc: int, ic: int, dedicated: bool = ...) -> None: ...

@@ -547,6 +547,8 @@ _GENERAL: dict[int, type[GeneralGloCiphering] | type[GeneralDedCiphering]
 
 
 def is_ciphered_tag(tag: int) -> bool:
+    """Whether an APDU's first octet is a ciphered form (glo-, ded-, general-glo-,
+    general-ded- or general-ciphering); False for anything else, ints or not."""
     return isinstance(tag, int) and (tag in SERVICE_NAME or tag in _GENERAL)
 
 

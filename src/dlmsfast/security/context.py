@@ -34,6 +34,7 @@ rules for them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Union
 from hmac import compare_digest
 
 from . import _gcm
@@ -59,6 +60,9 @@ from .ciphered import (
 from .keywrap import unwrap_key
 
 FORMS = ("glo", "ded", "general-glo", "general-ded", "general-ciphering")
+
+#: keys and system titles: octets, or the same as hex text
+Octets = Union[bytes, bytearray, memoryview, str]
 
 _KEY_LENGTH = {0: 16, 1: 16, 2: 32}
 _FULL_PROTECTION = SC_AUTHENTICATION | SC_ENCRYPTION
@@ -166,19 +170,21 @@ class SecurityContext(_gcm.CipheringCore):
     def __init__(
         self,
         *,
-        system_title,
-        block_cipher_key,
-        authentication_key,
-        peer_system_title=None,
-        broadcast_key=None,
-        dedicated_key=None,
-        master_key=None,
+        system_title: Octets,
+        # None is accepted to be refused with a ConfigurationError naming the
+        # key (callers building a context from a settings file rely on it)
+        block_cipher_key: Octets | None,
+        authentication_key: Octets | None,
+        peer_system_title: Octets | None = None,
+        broadcast_key: Octets | None = None,
+        dedicated_key: Octets | None = None,
+        master_key: Octets | None = None,
         security_suite: int = 0,
         invocation_counter: int = 0,
         peer_invocation_counter: int | None = None,
         security_policy: int | None = None,
         backend: str | None = None,
-        on_invocation_counter=None,
+        on_invocation_counter: Callable[[int], int | None] | None = None,
     ) -> None:
         if type(security_suite) is not int or security_suite not in _KEY_LENGTH:
             raise UsageError(f"security suite must be 0, 1 or 2, got {shown(security_suite)}")
@@ -456,7 +462,8 @@ class SecurityContext(_gcm.CipheringCore):
         self._accept_peer_invocation_counter(steps.invocation_counter)
         return steps.plaintext
 
-    def explain_decrypt(self, data, *, system_title=None) -> CipheringSteps:
+    def explain_decrypt(self, data: bytes | bytearray | memoryview, *,
+                        system_title: Octets | None = None) -> CipheringSteps:
         """The deciphering steps of ``data``, with ``tag_ok``; changes no counter
         and checks neither the policy nor replay (it explains, it accepts nothing).
 

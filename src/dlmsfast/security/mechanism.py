@@ -15,8 +15,10 @@ def _dlms_oid(kind: int, value: int) -> tuple[int, ...]:
 class MechanismName(BlueBookEnum):
     """2.16.756.5.8.2.x: the authentication mechanism of the association.
 
-    Also :class:`dlmsfast.security.AuthenticationMechanism`, with the short
-    aliases ``NONE``, ``LLS`` and ``HLS``.
+    One enumeration under two names: ``MechanismName`` (the ASN.1 name, as
+    :mod:`dlmsfast.apdu` and :mod:`dlmsfast.security` export it) and
+    ``dlmsfast.security.AuthenticationMechanism``. Short aliases: ``NONE``,
+    ``LLS`` and ``HLS``.
     """
 
     LOWEST_LEVEL = 0

@@ -47,6 +47,33 @@ CIPHER_OVERHEAD = {"glo": 21, "ded": 21, "general-glo": 30, "general-ded": 30,
 _ALWAYS_PLAIN = frozenset({0x60, 0x61, 0x62, 0x63, 0x0E, 0xD8, 0xE0})
 _PROTECTED_STATES = frozenset({State.HLS_PENDING, State.ASSOCIATED, State.RELEASE_SENT})
 
+MAX_REASSEMBLED_LENGTH = 1 << 24
+"""The most octets one answer or request may gather from blocks (GET/READ
+datablocks, SET datablocks, ACTION pblocks, general-block-transfer): 16 MiB,
+several times a year of 15-minute load profile with ten columns. Block numbers
+run to 2**32, so without it a broken or hostile peer that never sends the last
+block makes this side read, and hold, forever."""
+
+MAX_BLOCKS = 1 << 16
+"""The most blocks one answer or request may come in. Blocks may be empty, so
+:data:`MAX_REASSEMBLED_LENGTH` alone bounds the memory, not the time; 65536
+blocks of even 128-octet HDLC frames carry 8 MiB."""
+
+
+def gathered(buffer: bytearray | None, data: bytes, block_number: int, what: str) -> bytearray:
+    """``buffer`` (None for the first block) with one more block's ``data``; a
+    ProtocolError naming ``what`` and the block once past the bounds above."""
+    if block_number > MAX_BLOCKS:
+        raise ProtocolError(f"{what}: block {block_number} is past the last block accepted "
+                            f"({MAX_BLOCKS}); the peer never ends its blocks")
+    if buffer is None:
+        buffer = bytearray()
+    if len(buffer) + len(data) > MAX_REASSEMBLED_LENGTH:
+        raise ProtocolError(f"{what}: block {block_number} makes the whole longer than "
+                            f"{MAX_REASSEMBLED_LENGTH} octets")
+    buffer += data
+    return buffer
+
 
 class SessionBase:
     """State, keys and ciphering of one association (base of both roles)."""
@@ -162,9 +189,12 @@ class SessionBase:
             self._gbt = None
             raise ProtocolError(f"general-block-transfer block {block.block_number} "
                                 f"received, expected {expected}")
-        if self._gbt is None:
-            self._gbt = bytearray()
-        self._gbt += block.block_data
+        try:
+            self._gbt = gathered(self._gbt, block.block_data, block.block_number,
+                                 "general-block-transfer")
+        except ProtocolError:
+            self._gbt = None
+            raise
         self._gbt_received = block.block_number
         if block.last_block:
             whole = bytes(self._gbt)
@@ -181,4 +211,5 @@ class SessionBase:
         return None, ack.to_bytes()
 
 
-__all__ = ["SessionBase", "FORM_OF_TAG", "CIPHER_OVERHEAD"]
+__all__ = ["SessionBase", "FORM_OF_TAG", "CIPHER_OVERHEAD", "MAX_BLOCKS", "MAX_REASSEMBLED_LENGTH",
+           "gathered"]

@@ -83,7 +83,7 @@ from ..errors import (
 from ..security import hls, parse_ciphered
 from ..security.mechanism import MechanismName
 from . import events as ev
-from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase
+from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase, gathered
 from ._state import Role, State, Trigger
 from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
 from .settings import AuthenticationPolicy, ClientAccess, ServerSettings
@@ -613,7 +613,12 @@ class ServerSession(SessionBase):
         if incoming is None or block.block_number != incoming.block + 1:
             self._incoming.pop(invoke_id, None)
             return None, [ev.NeedToSend(self._reply(refuse(iip_object).to_bytes(), form))]
-        incoming.raw += block.raw_data
+        try:
+            incoming.raw = gathered(incoming.raw, block.raw_data, block.block_number,
+                                    "the request's blocks")
+        except ProtocolError:
+            del self._incoming[invoke_id]
+            raise
         incoming.block = block.block_number
         if not block.last_block:
             answer = acknowledge(invoke_id_and_priority=iip_object,

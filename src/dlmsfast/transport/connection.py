@@ -31,6 +31,11 @@ from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, Tr
 from ..wrapper import HEADER_LENGTH, WrapperStreamSplitter
 
 Trace = Callable[[str, bytes], None]
+MAX_UNREAD_APDUS = 1024
+"""APDUs received and not yet taken by :meth:`Connection.receive` (pushed
+notifications while the client asks nothing): past this many the connection
+fails with a ProtocolError, instead of holding whatever a meter floods it with.
+An exchange takes each answer at once; only unsolicited APDUs pile up."""
 ADDRESSES_SUSPECTED = "wrong client/server address?"
 """In a timeout's message while the meter has never answered: the addresses may be wrong."""
 
@@ -205,8 +210,15 @@ class Connection:
         apdus = framing.apdus()
         waiter = self._waiter
         if apdus:
-            self._queue += apdus
+            queue = self._queue
+            queue += apdus
             self._answered = True
+            if len(queue) > MAX_UNREAD_APDUS:
+                queue.clear()
+                self._fail(ProtocolError(
+                    f"{self.peer} sent more than {MAX_UNREAD_APDUS} APDUs nobody asked for "
+                    "(notifications while no request waited)"))
+                return
         elif self._link_wait and framing.is_open():
             self._answered = True  # HDLC: a UA from the address we called
         elif not self._link_wait:
@@ -406,4 +418,4 @@ class Connection:
         await self.close()
 
 
-__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED"]
+__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS"]

@@ -170,7 +170,17 @@ class _MeterConnection(asyncio.Protocol):
         # made on the first read that is not one whole frame (see _wrapper)
         self.splitter: Optional[WrapperStreamSplitter] = None
         self.links: dict[int, HdlcLink] = {}
+        # when the client last sent a whole frame: octets that never make one (a
+        # header announcing 65535 octets, then one octet now and then) keep
+        # nothing open past the idle timeout
         self.last_data = time.monotonic()
+        # Flow control: while the answers wait in the transport beyond its
+        # high-water mark (the client does not read them), no request is read
+        # or answered; wrapper frames already read wait here, in order. A client
+        # that asks without reading then holds at most the high-water mark plus
+        # one answer in the meter, and TCP holds the client back.
+        self.paused = False
+        self.backlog: list[tuple[int, int, bytes]] = []
 
     # -- asyncio callbacks -------------------------------------------------------
 
@@ -187,13 +197,28 @@ class _MeterConnection(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self.server.connections.discard(self)
+        self.backlog.clear()
         for wire in self.wires.values():
             wire.cancel()
         self.wires.clear()
         self.responders.clear()
 
+    def pause_writing(self) -> None:
+        self.paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        backlog = self.backlog
+        while backlog and not self.paused:
+            if not self._wrapper_apdu(*backlog.pop(0)):
+                return
+        transport = self.transport
+        if not self.paused and transport is not None and not transport.is_closing():
+            transport.resume_reading()
+
     def data_received(self, data: bytes) -> None:
-        self.last_data = time.monotonic()
         try:
             if self.wrapper:
                 self._wrapper(data)
@@ -229,7 +254,8 @@ class _MeterConnection(asyncio.Protocol):
 
     def _wrapper(self, data: bytes) -> None:
         splitter = self.splitter
-        if (splitter is None and len(data) >= _WRAPPER_HEADER.size and data[0] == 0
+        if (splitter is None and not self.paused and len(data) >= _WRAPPER_HEADER.size
+                and data[0] == 0
                 and data[1] == WRAPPER_VERSION
                 and data[6] << 8 | data[7] == len(data) - _WRAPPER_HEADER.size):
             # A client sends one request and waits: a read is nearly always one whole
@@ -240,13 +266,17 @@ class _MeterConnection(asyncio.Protocol):
             return
         if splitter is None:
             splitter = self.splitter = WrapperStreamSplitter()
+        backlog = self.backlog
         for frame in splitter.feed(data):
-            if not self._wrapper_apdu(frame.destination_wport, frame.source_wport,
-                                      frame.payload):
+            if self.paused or backlog:
+                backlog.append((frame.destination_wport, frame.source_wport, frame.payload))
+            elif not self._wrapper_apdu(frame.destination_wport, frame.source_wport,
+                                        frame.payload):
                 return
 
     def _wrapper_apdu(self, server: int, client: int, apdu: bytes) -> bool:
         """Answer one APDU that came in a wrapper frame; False once the connection dropped."""
+        self.last_data = time.monotonic()
         device = self.port.devices.get(server)
         if device is None or device.wire.silent:
             return True
@@ -286,6 +316,7 @@ class _MeterConnection(asyncio.Protocol):
             out.append(link.data_to_send())
             octets = b"".join(out)
             if octets:
+                self.last_data = time.monotonic()  # a whole frame came (and is answered)
                 self._send(devices[address], octets)
 
     def drop(self) -> None:
