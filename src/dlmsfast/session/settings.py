@@ -266,17 +266,34 @@ class AuthenticationPolicy:
         return entry if entry is not None else self._any
 
 
+# What ServerSession serves, and so may grant: a bit granted is a promise that
+# the service works (a client may check before it asks). Not the ACCESS service
+# (access-request, 0xD9), nor notifications from the client's side; for short
+# names, ReadRequest (with parameterized access, answered in data blocks) and
+# WriteRequest (without blocks).
+SERVER_CONFORMANCE = (DEFAULT_CONFORMANCE & ~Conformance.EVENT_NOTIFICATION
+                      & ~Conformance.DATA_NOTIFICATION & ~Conformance.ACCESS)
+"""What a logical-name server offers by default."""
+
+SERVER_SN_CONFORMANCE = (Conformance.GENERAL_PROTECTION
+                         | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+                         | Conformance.READ | Conformance.WRITE
+                         | Conformance.MULTIPLE_REFERENCES
+                         | Conformance.PARAMETERIZED_ACCESS)
+"""What a short-name server offers by default."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerSettings:
     """The meter side: ``system_title`` (sent in the AARE where ciphering or
     HLS-GMAC/SHA-256 needs it), ``conformance`` offered, ``max_receive_pdu_size``
     (ours, sent in the AARE; long answers are cut to min(client's, ours)),
-    ``logical_name_referencing``, and ``challenge`` (StoC: a function giving
-    the octets, os.urandom(16) by default)."""
+    ``logical_name_referencing`` (the default ``conformance`` follows it:
+    :data:`SERVER_CONFORMANCE` or :data:`SERVER_SN_CONFORMANCE`), and
+    ``challenge`` (StoC: a function giving the octets, os.urandom(16) by default)."""
 
     system_title: bytes | None = None
-    conformance: Conformance = (DEFAULT_CONFORMANCE & ~Conformance.EVENT_NOTIFICATION
-                                & ~Conformance.DATA_NOTIFICATION)
+    conformance: Conformance = SERVER_CONFORMANCE
     max_receive_pdu_size: int = 1024
     logical_name_referencing: bool = True
     challenge: Callable[[], bytes] = field(default=lambda: os.urandom(16), repr=False)
@@ -286,6 +303,9 @@ class ServerSettings:
         if self.system_title is not None:
             object.__setattr__(self, "system_title",
                                octets_argument(self.system_title, "system_title"))
+        if self.conformance is SERVER_CONFORMANCE and not self.logical_name_referencing:
+            # the default (not given): a short-name server's services
+            object.__setattr__(self, "conformance", SERVER_SN_CONFORMANCE)
         object.__setattr__(self, "conformance", _conformance(self.conformance, "conformance"))
         if not callable(self.challenge):
             raise UsageError("challenge must be a function giving the StoC octets")
@@ -298,6 +318,8 @@ __all__ = [
     "ServerSettings",
     "DEFAULT_CONFORMANCE",
     "DEFAULT_SN_CONFORMANCE",
+    "SERVER_CONFORMANCE",
+    "SERVER_SN_CONFORMANCE",
     "SECURITY_BITS",
     "mechanism_of",
     "security_bits",

@@ -421,8 +421,11 @@ class Association:
                     meter, method.class_id, method.instance_id, method.method_id,
                     event.parameters)))
             elif isinstance(event, ev.ActionListRequested):
-                out.append(session.respond_action(
-                    event, [(ActionResult.READ_WRITE_DENIED, None)] * len(event.descriptors)))
+                # each method as if called alone (the push, too)
+                out.append(session.respond_action(event, [
+                    (invoke_method(meter, method.class_id, method.instance_id, method.method_id,
+                                   parameters), None)
+                    for method, parameters in zip(event.descriptors, event.parameters)]))
             elif isinstance(event, ev.ReadRequested):
                 if faults.exception_response:
                     out.append(_EXCEPTION)
@@ -540,7 +543,8 @@ class MeterSimulator:
     def _catalog(self, security: str, referencing: str) -> Catalog:
         catalog = self.catalogs.get((security, referencing))
         if catalog is None:
-            conformance = ServerSettings().conformance
+            # Association LN's xDLMS_context_info: what the meters offer
+            conformance = _conformance(self.config.general_protection, referencing == "sn")
             push_to = self.config.push_to
             catalog = self.catalogs[(security, referencing)] = Catalog(
                 self.config.profile_rows, SECURITY_BITS[security], self.config.max_pdu,

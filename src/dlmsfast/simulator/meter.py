@@ -18,6 +18,12 @@ object             class (v)   attributes served                      values
 0.0.25.9.0.255     Push 40     1-7 (v0); method 1 push                :data:`PUSH_OBJECTS`
 =================  ==========  =====================================  ==========
 
+What a request that cannot be served gets (GET, SET, ACTION alike): a logical
+name the meter does not have, object-undefined; one it has with another class,
+object-class-inconsistent; an attribute or method the object list does not
+grant, read-write-denied. The clock takes a date-time whose deviation is not
+specified as the meter's local time, UTC (time_zone 0).
+
 Setting the clock (clock synchronisation) moves that meter's clock attribute
 only; its registers and profiles keep following the fleet's time, so that
 :mod:`dlmsfast.simulator.data` still says what they hold.
@@ -122,6 +128,7 @@ DEFAULT_PUSH_DESTINATION = SendDestinationAndMethod(
 _NOT_SPECIFIED = DateTime(None, None, None, None, None, None, None, None, None, None)
 DENIED = DataAccessResult.READ_WRITE_DENIED
 UNDEFINED = DataAccessResult.OBJECT_UNDEFINED
+INCONSISTENT = DataAccessResult.OBJECT_CLASS_INCONSISTENT
 OTHER = DataAccessResult.OTHER_REASON
 
 # per-meter and per-request values: (class, OBIS, attribute) -> MeterModel method name
@@ -361,9 +368,7 @@ class MeterModel:
         class_id, obis, attribute = key
         name = _DYNAMIC.get(key)
         if name is None:
-            if self.catalog.classes.get(obis) != class_id:
-                return UNDEFINED
-            return DENIED if attribute > 0 else UNDEFINED
+            return self.missing(class_id, obis) or (DENIED if attribute > 0 else UNDEFINED)
         own = self._own.get(name)
         if own is not None:
             return own
@@ -378,14 +383,23 @@ class MeterModel:
         if (class_id, obis, attribute) == (8, CLOCK, 2):
             if value.type is not DataType.OCTET_STRING or len(value.value) != 12:
                 return DataAccessResult.TYPE_UNMATCHED
-            when = to_timestamp(value.value)
+            # a deviation "not specified" (0x8000) is the meter's local time, which
+            # is UTC here (time_zone 0): dlms-cosem sends naive datetimes so
+            when = to_timestamp(value.value, d.UTC)
             if not isinstance(when, _dt.datetime):
                 return DataAccessResult.OTHER_REASON
             self.clock_offset = when.timestamp() - self.clock()
             return DataAccessResult.SUCCESS
-        if self.catalog.classes.get(obis) != class_id:
-            return UNDEFINED
-        return DENIED
+        return self.missing(class_id, obis) or DENIED
+
+    def missing(self, class_id: int, obis: Obis) -> Optional[DataAccessResult]:
+        """Why a request names no object of this meter: object-undefined (no such
+        logical name), object-class-inconsistent (it has another class: the Green
+        Book's result for a class_id that does not match); None when it does."""
+        found = self.catalog.classes.get(obis)
+        if found == class_id:
+            return None
+        return UNDEFINED if found is None else INCONSISTENT
 
     # -- dynamic values ----------------------------------------------------------------
 

@@ -258,11 +258,17 @@ def invoke_method(meter: "SimulatedMeter", class_id: int, obis, method: int,
                   parameters: Optional[Data]) -> ActionResult:
     """The result of an ACTION on the meter: Push Setup's push (method 1, whose
     parameter is integer(0)) sends one push once the answer is on its way;
-    every other method is denied."""
+    every other method of the meter's objects is denied; a method of an object
+    the meter does not have is object-undefined, or object-class-inconsistent
+    when the logical name is another class's (as a GET of it is)."""
+    missing = meter.model.missing(class_id, obis)
+    if missing is not None:
+        return ActionResult(int(missing))  # the two tables share these codes
     if (class_id, obis, method) != (40, PUSH_SETUP, PUSH_METHOD):
         return ActionResult.READ_WRITE_DENIED
-    if parameters is not None and not (parameters.type is DataType.INTEGER
-                                       and parameters.value == 0):
+    # null-data stands for no parameters where a list must carry one per method
+    if parameters is not None and parameters.type is not DataType.NULL_DATA and not (
+            parameters.type is DataType.INTEGER and parameters.value == 0):
         return ActionResult.TYPE_UNMATCHED
     pusher = meter.pusher
     if pusher is None:
