@@ -32,6 +32,14 @@ PACKAGE_PARENT = str(Path(__import__("dlmsfast").__file__).resolve().parents[1])
 VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
 
 
+def mypy_environment() -> dict[str, str]:
+    """The environment in which ``python -m mypy`` checks user code against the
+    dlmsfast under test: an installed package mypy finds by itself (py.typed; it
+    refuses site-packages in MYPYPATH), a working copy's src/ through MYPYPATH."""
+    installed = Path(PACKAGE_PARENT).name in ("site-packages", "dist-packages")
+    return {**os.environ, **({} if installed else {"MYPYPATH": PACKAGE_PARENT})}
+
+
 def in_ci() -> bool:
     """Whether this run is CI's (``CI`` set to anything but empty, 0 or false)."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PACKAGE_PARENT
+from conftest import PACKAGE_PARENT, mypy_environment
 
 from dlmsfast import AsyncClient, Client
 from dlmsfast.client.values import parse_target
@@ -119,12 +119,7 @@ def test_a_type_checker_sees_the_blocking_clients_requests(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
          "--config-file", os.devnull, str(user)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
-        # an installed package is found by mypy itself (py.typed), a working copy's
-        # src/ through MYPYPATH (mypy refuses site-packages there)
-        env={**os.environ, **({} if os.path.basename(PACKAGE_PARENT) in ("site-packages",
-                                                                        "dist-packages")
-                              else {"MYPYPATH": PACKAGE_PARENT})})
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, env=mypy_environment())
     lines = done.stdout.splitlines()
     revealed = [line.split("Revealed type is ", 1)[1] for line in lines if "Revealed type" in line]
     assert revealed == ['"dlmsfast.client.blocking.Client"', '"dlmsfast.client.values.Reading"',

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PACKAGE_PARENT
+from conftest import PACKAGE_PARENT, mypy_environment
 from simfleet import SimulatorProcess
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -113,5 +113,5 @@ def test_snippets_type_check_strictly_as_user_code(tmp_path):
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
          "--cache-dir", str(tmp_path / "cache"), *files],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": PACKAGE_PARENT, "PYTHONPATH": PACKAGE_PARENT})
+        env={**mypy_environment(), "PYTHONPATH": PACKAGE_PARENT})
     assert result.returncode == 0, result.stdout + result.stderr
