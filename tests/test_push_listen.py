@@ -516,3 +516,26 @@ def test_the_exit_status_says_whether_pushes_were_rejected(tmp_path):
     # standard input too, and the readings that did decode are still printed
     done = _listen_run("-", "--json", stdin=cut.read_bytes())
     assert done.returncode == 3 and len(done.stdout.splitlines()) == 16
+
+
+def test_the_store_keeps_capture_times_in_utc_as_bulk_does(tmp_path):
+    # finding: listen stored an instant with the meter's offset, bulk in UTC, so one
+    # instant could be two keys; a local time without deviation stays as it was sent
+    with_deviation = notification(5)  # 2024-05-01T12:00:05, deviation -60 (UTC+01:00)
+    without = bytearray(notification(2))
+    without[15:17] = b"\x80\x00"
+    capture = tmp_path / "c.hex"
+    capture.write_text(with_deviation.hex() + "\n" + bytes(without).hex() + "\n")
+    env = dict(os.environ, PYTHONPATH=SRC)
+    for zone, naive_stored in ((None, "2024-05-01T12:00:02"),
+                               ("Europe/Oslo", "2024-05-01T10:00:02+00:00")):
+        db = tmp_path / f"{zone is None}.db"
+        done = subprocess.run(
+            [sys.executable, "-m", "dlmsfast", "listen", f"file:{capture}", "--json", "--store",
+             str(db), *(["--timezone", zone] if zone else [])],
+            capture_output=True, env=env, cwd="/", timeout=TIMEOUT)
+        assert done.returncode == 0, done.stderr.decode()
+        # the JSON lines keep what the meter said
+        stamps = {json.loads(line)["timestamp"] for line in done.stdout.decode().splitlines()}
+        assert "2024-05-01T12:00:05+01:00" in stamps
+        assert {time for *_, time in _rows(db)} == {"2024-05-01T11:00:05+00:00", naive_stored}

@@ -59,7 +59,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Optional, Sequence, cast
 
-from ..axdr import DateTime
 from ..client import AsyncClient
 from ..client.values import Target, keep_scalers, missing_scalers
 from ..cosem import ProfileGeneric, make_object
@@ -71,7 +70,7 @@ from ..errors import (AssociationRejected, ConfigurationError, DecodeError, Dlms
 from ..security import SecurityContext
 from ..transport.loop import run as run_loop
 from .inputs import CLOCK_OBJECT, KeyRing, MeterRow, ReadPlan
-from .store import Store, now, stored_scaled, stored_value
+from .store import Store, now, stored_scaled, stored_time, stored_value
 
 UTC = _dt.timezone.utc
 RUN_KIND = "bulk"
@@ -215,20 +214,6 @@ def raise_file_limit() -> int:
 def is_ciphered(meter: MeterRow) -> bool:
     """Whether the meter's association uses a SecurityContext (and so ICs)."""
     return meter.security != "none" or meter.auth == "hls-gmac"
-
-
-def iso(when: Any) -> Optional[str]:
-    """A timestamp as the store writes it: ISO 8601 in UTC (None when unknown)."""
-    if isinstance(when, DateTime):
-        try:
-            when = when.to_datetime()
-        except (DlmsError, ValueError):
-            return None
-    if isinstance(when, _dt.datetime):
-        if when.tzinfo is None:
-            return None
-        return when.astimezone(UTC).isoformat()
-    return None
 
 
 def _unit_symbol(unit: Any) -> Optional[str]:
@@ -581,7 +566,7 @@ class _ShardReader:
                         clock = None
                     else:
                         clock = clock.value
-                taken = iso(clock) or now()
+                taken = stored_time(clock) or now()
                 scalers: dict[Any, ScalerUnit] = {}
                 for reading in readings:
                     if isinstance(reading, DlmsError):
@@ -673,7 +658,7 @@ class _ShardReader:
                 if taken is None:
                     if when.__class__ is not bytes or len(when) != 12:
                         return False
-                    taken = iso(to_timestamp(when))
+                    taken = stored_time(to_timestamp(when))
                     if taken is None:
                         return False
                     times[when] = taken
@@ -736,7 +721,7 @@ class _ShardReader:
             when = row[when_at]
             taken = times.get(when)
             if taken is None:
-                taken = iso(when)
+                taken = stored_time(when)
                 if taken is None:
                     continue
                 times[when] = taken

@@ -15,7 +15,9 @@ the same tables::
 tree, not a table and a unique index, about half the work per reading (stores
 made before keep their UNIQUE index; both refuse a second reading of a key).
 
-Times are ISO 8601 text. ``object`` is the dotted OBIS code, ``value`` the value
+Times are ISO 8601 text; a capture time in UTC (:func:`stored_time`: one
+instant is one key, whatever deviation the meter wrote; a pushed local time
+without deviation and no ``--timezone`` is kept as sent). ``object`` is the dotted OBIS code, ``value`` the value
 as the meter sent it, by one rule for every writer (:func:`stored_value`:
 integer, real or text; an octet-string as hex, also one that reads as text;
 a structure or array as JSON), ``scaled`` the physical value as a number where
@@ -47,7 +49,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional
 
-from ..errors import ConfigurationError
+from ..axdr import DateTime
+from ..errors import ConfigurationError, DlmsError
 from ..push.reading import OctetText, json_value
 
 SCHEMA = """
@@ -146,6 +149,21 @@ def stored_scaled(value: Any) -> Any:
         return float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
+    return None
+
+
+def stored_time(when: Any) -> Optional[str]:
+    """A capture time as the store keeps it, whichever job read it (bulk,
+    listen): ISO 8601 in UTC, so that one instant is one key however the meter
+    wrote its deviation; None when it names no instant (incomplete, or without
+    deviation: a local time of unknown zone; the caller decides what to keep)."""
+    if isinstance(when, DateTime):
+        try:
+            when = when.to_datetime()
+        except (DlmsError, ValueError):
+            return None
+    if isinstance(when, _dt.datetime) and when.tzinfo is not None:
+        return when.astimezone(_dt.timezone.utc).isoformat()
     return None
 
 

@@ -219,7 +219,7 @@ class _Listener:
         return going
 
     def _events(self, source: str, events: list) -> bool:
-        from ..bulk.store import StoredReading, now, stored_scaled, stored_value
+        from ..bulk.store import StoredReading, now, stored_scaled, stored_time, stored_value
         from ..push import Notification
         from ..push.reading import iso_time
 
@@ -253,7 +253,9 @@ class _Listener:
                 self.store.add_readings(
                     StoredReading(
                         meter, str(r.object), r.attribute,
-                        iso_time(r.timestamp) or received,
+                        # an instant in UTC, as bulk stores it; a local time sent
+                        # without deviation as the meter wrote it
+                        stored_time(r.timestamp) or iso_time(r.timestamp) or received,
                         stored_value(r.value), r.unit, stored_scaled(r.scaled),
                         "authenticated" if r.authenticated else "unauthenticated")
                     for r in event.readings)
