@@ -21,6 +21,7 @@ from dlmsfast.bulk.engine import run_bulk
 from dlmsfast.bulk.inputs import KeyRing, MeterRow, PlanObject, ReadPlan
 from dlmsfast.cli import main
 from dlmsfast.client.requests import AsyncClient
+from dlmsfast.client.values import Profile
 from dlmsfast.cosem import ObjectListElement, Obis, ProfileGeneric, Unit
 from dlmsfast.cosem.access import object_list_type
 from dlmsfast.cosem.descriptors import CaptureObjectDefinition
@@ -159,8 +160,13 @@ def test_a_profile_with_demand_register_columns_is_scaled_by_attribute_4(meter):
 def test_a_profile_buffer_read_as_an_object_comes_as_rows_with_timestamps(meter, capsys):
     with Client(meter.url, timeout=5) as client:
         buffer, log = client.read_many([f"{PROFILE}:2", f"{LOG}:2"])
-    # decoded with the capture objects read beside it; unscaled: the value held
-    assert buffer.value == [(when, 1200 + i, 5600 + i, 123000 + i) for i, when in enumerate(QUARTERS)]
+    # decoded with the capture objects read beside it, as read_profile gives it;
+    # unscaled: the value held
+    assert isinstance(buffer.value, Profile)
+    assert buffer.value.rows == [(when, 1200 + i, 5600 + i, 123000 + i)
+                                 for i, when in enumerate(QUARTERS)]
+    assert [(c.class_id, str(c.logical_name), c.attribute_index) for c in buffer.value.columns] == [
+        (8, "0.0.1.0.0.255", 2), (5, DEMAND, 2), (5, DEMAND, 3), (3, ENERGY, 2)]
     assert buffer.scaled is None and buffer.data.type is DataType.ARRAY
     # no capture_objects to be had: date-times still known by their shape
     assert log.value == [(when, i) for i, when in enumerate(QUARTERS)]
@@ -168,13 +174,19 @@ def test_a_profile_buffer_read_as_an_object_comes_as_rows_with_timestamps(meter,
     status, out, _ = read_cli(capsys, meter.url, "--json", f"{PROFILE}:2", f"{LOG}:2")
     assert status == 0
     rows, logged = json.loads(out)["results"]
-    assert rows["value"][0] == ["2026-01-01T00:15:00+00:00", 1200, 5600, 123000]
+    # as --profile gives a profile: columns and rows
+    assert rows["rows"][0] == ["2026-01-01T00:15:00+00:00", 1200, 5600, 123000]
+    assert [(c["class_id"], c["object"], c["attribute"]) for c in rows["columns"]] == [
+        (8, "0.0.1.0.0.255", 2), (5, DEMAND, 2), (5, DEMAND, 3), (3, ENERGY, 2)]
+    assert (rows["object"], rows["attribute"], rows["class_id"]) == (PROFILE, 2, 7)
     assert logged["value"][-1] == ["2026-01-01T00:45:00+00:00", 2]
     status, out, _ = read_cli(capsys, meter.url, f"{PROFILE}:2")
     assert status == 0
-    assert out.strip() == (f"{PROFILE}:2  [[2026-01-01T00:15:00+00:00, 1200, 5600, 123000]"
-                           ", [2026-01-01T00:30:00+00:00, 1201, 5601, 123001]"
-                           ", [2026-01-01T00:45:00+00:00, 1202, 5602, 123002]]")
+    lines = out.strip().splitlines()
+    assert lines[0] == f"{PROFILE}:2  profile, 3 rows"
+    assert lines[2:] == ["  2026-01-01T00:15:00+00:00 | 1200 | 5600 | 123000",
+                         "  2026-01-01T00:30:00+00:00 | 1201 | 5601 | 123001",
+                         "  2026-01-01T00:45:00+00:00 | 1202 | 5602 | 123002"]
 
 
 def test_bulk_stores_demand_register_values_and_columns_scaled(meter, tmp_path):

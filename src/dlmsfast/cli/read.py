@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from ..errors import DlmsError, UsageError
 from ..client.requests import DEFAULT_SYSTEM_TITLE, secret_argument
+from ..client.values import Profile
 from ..transport.loop import run as run_loop
 
 AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256")
@@ -585,8 +586,12 @@ async def _read(args: argparse.Namespace, options: dict[str, Any],
                 results.append({"object": str(target.obis), "attribute": target.attribute,
                                 "class_id": target.class_id, "error": _error_line(reading)})
                 continue
-            result = _reading_result(reading)
-            result["_value"], result["_scaled"] = reading.value, reading.scaled
+            if isinstance(reading.value, Profile):  # a buffer read as OBIS:2
+                result = _profile_result(reading.value)
+                result["_rows"] = reading.value.rows
+            else:
+                result = _reading_result(reading)
+                result["_value"], result["_scaled"] = reading.value, reading.scaled
             results.append(result)
         if args.profile:
             try:

@@ -571,8 +571,9 @@ class AsyncClient:
         """Read several objects at once (with-list, batched to the PDU size); one
         :class:`Reading` or DlmsError per object, in order (an object the meter
         does not have, or whose answer does not read, fails alone). A scaled
-        value comes with its scaler_unit, a profile's buffer as rows (its
-        capture_objects read in the same request)."""
+        value comes with its scaler_unit, a profile's buffer as a :class:`Profile`
+        whose value is unscaled (its capture_objects read in the same request;
+        :meth:`read_profile` scales and selects)."""
         targets: list = []
         for obj in objects:
             target = parse_target(obj)

@@ -132,18 +132,21 @@ def attribute_value(target: Target, data: Data) -> Any:
 
 
 def buffer_rows(target: Target, buffer: Data, capture_objects: Any) -> Any:
-    """A Profile Generic's buffer read as an object: its rows decoded with the
-    capture_objects read beside it (``capture_objects``, a Data) as a profile
-    read decodes them, clock columns as timestamps, values unscaled; each cell
-    as :func:`plain_value` gives it (date-times known by their shape) where the
-    capture objects could not be read or do not describe the buffer."""
+    """A Profile Generic's buffer read as an object: a :class:`Profile`, its
+    rows decoded with the capture_objects read beside it (``capture_objects``,
+    a Data) as a profile read decodes them, clock columns as timestamps, values
+    unscaled (no scaler_unit is read); where the capture objects could not be
+    read or do not describe the buffer, the rows as :func:`plain_value` gives
+    them (date-times known by their shape)."""
     if isinstance(capture_objects, Data):
         profile = ProfileGeneric(target.obis)
         try:
             profile.decode_attribute(3, capture_objects)
-            return list(profile.rows(buffer.to_plain()).rows)
+            decoded = profile.rows(buffer.to_plain())
         except DlmsError:
             pass
+        else:
+            return Profile(target.obis, decoded.columns, list(decoded.rows))
     return plain_value(buffer)
 
 
