@@ -28,12 +28,17 @@ def hex_option(what: str, length: int | tuple[int, ...] | None = None):
         except DlmsError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         if lengths is not None and len(value) not in lengths:
-            wanted = " or ".join(f"{n} octets ({2 * n} hex digits)" for n in lengths)
-            raise argparse.ArgumentTypeError(f"{what} must be {wanted}, got {len(value)}")
+            raise argparse.ArgumentTypeError(
+                f"{what} must be {octets_wanted(lengths)}, got {len(value)}")
         return value
 
     convert.__name__ = what
     return convert
+
+
+def octets_wanted(lengths: tuple[int, ...]) -> str:
+    """"16 octets (32 hex digits) or 32 octets (64 hex digits)", for messages."""
+    return " or ".join(f"{n} octets ({2 * n} hex digits)" for n in lengths)
 
 
 def key_option(what: str):

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from ..errors import DlmsError, UsageError
 from ..client.requests import DEFAULT_SYSTEM_TITLE, secret_argument
 from ..client.values import Profile
+from ._options import KEY_LENGTHS, octets_wanted
 from ..transport.loop import run as run_loop
 
 AUTHS = ("none", "lls", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256")
@@ -228,7 +229,7 @@ def _no_key_id(path: str, key_id: Optional[str], keys: dict[str, str]) -> dict[s
     return keys
 
 
-_KEY_LENGTHS = {"ek": (16, 32), "ak": (16, 32), "system_title": (8,)}
+_KEY_LENGTHS = {"ek": KEY_LENGTHS, "ak": KEY_LENGTHS, "system_title": (8,)}
 _KEY_WHAT = {"ek": "block cipher key", "ak": "authentication key"}
 
 
@@ -295,8 +296,7 @@ def _key_octets(name: str, value: str, source: str) -> bytes:
     assert octets is not None
     lengths = _KEY_LENGTHS.get(name)
     if lengths is not None and len(octets) not in lengths:
-        wanted = " or ".join(f"{n} octets ({2 * n} hex digits)" for n in lengths)
-        raise UsageError(f"{source} must be {wanted}, got {len(octets)} octets")
+        raise UsageError(f"{source} must be {octets_wanted(lengths)}, got {len(octets)} octets")
     return octets
 
 
