@@ -325,6 +325,12 @@ def test_a_new_store_for_a_used_ciphered_fleet_takes_the_counters_from_keys_or_m
         assert "the store held no invocation counter for this meter, so the first was 1" in error
         assert "invocation_counter in the keys file" in error
         assert "--invocation-counter meter" in error
+        # said once: the store's account of the counter in place of the
+        # client's general advice, not after it
+        assert error.count("--invocation-counter meter") == 1, error
+        assert error.count("invocation counter already (a replay)") == 1, error
+        assert "invocation_counter='meter'" not in error and "seen" not in error.replace(
+            "may have seen this invocation counter", ""), error
     # (b) read from the meter, through the public client, when the store knows none
     status, summary, _ = bulk(fleet, tmp_path / "pre-read.db", "--invocation-counter", "meter",
                               *quick)
