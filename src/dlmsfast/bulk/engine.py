@@ -572,6 +572,8 @@ class _ShardReader:
                         clock = None
                     else:
                         clock = clock.value
+                # the meter's time (an instant in UTC, or its local time as it
+                # wrote it: store.stored_time); the reading's own when it has none
                 taken = stored_time(clock) or now()
                 scalers: dict[Any, ScalerUnit] = {}
                 for reading in readings:
@@ -666,6 +668,7 @@ class _ShardReader:
                         return False
                     taken = stored_time(to_timestamp(when))
                     if taken is None:
+                        # an incomplete date-time: cosem's rows() names it
                         return False
                     times[when] = taken
                 takens.append(taken)
