@@ -167,28 +167,30 @@ def read_meters_row(folder: Path, columns: str):
 
 # -- finding 12: lines numbered as an editor does; comments and blank lines skipped ------------
 
-def test_the_meters_file_names_lines_as_an_editor_numbers_them(tmp_path):
+@pytest.mark.parametrize("content, message", [
+    ("# the fleet of site A\nid,url\n\n   \n  # m0 is gone\nm1,tcp://127.0.0.1:1\n,,\n\n"
+     "m2,tcp://127.0.0.1:2\nm3,ftp://x:1\n", r"'.*meters.csv' line 10, column url"),
+    ("id,url\n# comment\n\n  \nm1,tcp://127.0.0.1:1\n\nm1,tcp://127.0.0.1:2\n",
+     r"line 7, column id: meter id 'm1' repeated"),
+    # a quoted value over two lines: the next record is named by its own first line
+    ('id,url,key_id\nm1,tcp://127.0.0.1:1,"k\n1"\nm2,tcp://127.0.0.1:2,k2,,\nm3,\n',
+     r"line 5, column url: id and url are required"),
+    # more values than the header has columns (an unquoted comma)
+    ("id,url,key_id\nm1,tcp://127.0.0.1:1,k1,x\n",
+     r"line 2, column 4: 4 values for the 3 columns"),
+])
+def test_the_meters_file_names_lines_as_an_editor_numbers_them(tmp_path, content, message):
     meters = tmp_path / "meters.csv"
-    meters.write_text("# the fleet of site A\nid,url\n\n   \n  # m0 is gone\n"
-                      "m1,tcp://127.0.0.1:1\n,,\n\nm2,tcp://127.0.0.1:2\nm3,ftp://x:1\n")
-    with pytest.raises(ConfigurationError, match=r"'.*meters.csv' line 10, column url"):
+    meters.write_text(content)
+    with pytest.raises(ConfigurationError, match=message):
         read_meters(meters)
-    meters.write_text("id,url\n# comment\n\n  \nm1,tcp://127.0.0.1:1\n\nm1,tcp://127.0.0.1:2\n")
-    with pytest.raises(ConfigurationError, match=r"line 7, column id: meter id 'm1' repeated"):
-        read_meters(meters)
-    # a quoted value over two lines: the record is named by its first line
-    meters.write_text('id,url,key_id\nm1,tcp://127.0.0.1:1,"k\n1"\nm2,tcp://127.0.0.1:2,k2,,\n'
-                      "m3,\n")
-    with pytest.raises(ConfigurationError, match=r"line 5, column url: id and url are required"):
-        read_meters(meters)
-    # more values than the header has columns (an unquoted comma): refused
-    meters.write_text("id,url,key_id\nm1,tcp://127.0.0.1:1,k1,x\n")
-    with pytest.raises(ConfigurationError, match=r"line 2, column 4: 4 values for the 3 columns"):
-        read_meters(meters)
+
+
+def test_comment_and_blank_lines_of_the_meters_file_are_skipped(tmp_path):
+    meters = tmp_path / "meters.csv"
     meters.write_text("# only\n\nid,url\n# comment\nm1,tcp://127.0.0.1:1\n \t \n"
                       "m2,tcp://127.0.0.1:2\n")
-    rows = read_meters(meters)
-    assert [(m.id, m.line) for m in rows] == [("m1", 5), ("m2", 7)]
+    assert [(m.id, m.line) for m in read_meters(meters)] == [("m1", 5), ("m2", 7)]
 
 
 # -- finding 3: a profile buffer and a scaler_unit as plan objects ------------------------------
