@@ -177,7 +177,7 @@ class ClientSession(SessionBase):
     """
 
     __slots__ = ("settings", "_mechanism", "_next_invoke_id", "_iip_base", "_pending",
-                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password")
+                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password", "last_invoke_id")
 
     def __init__(self, settings: AssociationSettings) -> None:
         if not isinstance(settings, AssociationSettings):
@@ -192,6 +192,10 @@ class ClientSession(SessionBase):
         # priority, confirmed service class
         self._iip_base = (0x80 if settings.priority == Priority.HIGH else 0) | 0x40
         self._pending: dict[int, _Pending] = {}
+        # the invoke id of the request made last (-1: short names, which have
+        # none): the result events of its answer carry it, and a caller waiting
+        # for that answer takes no result carrying another
+        self.last_invoke_id = -1
         self._ctos = b""
         self._stoc = b""
         self.vaa_name = 0
@@ -301,6 +305,7 @@ class ClientSession(SessionBase):
     def _send(self, pending: _Pending, plain: bytes) -> bytes:
         data = self._protect(plain)
         self._pending[pending.invoke_id] = pending
+        self.last_invoke_id = pending.invoke_id
         return data
 
     def _room(self) -> int:
@@ -634,6 +639,7 @@ class ClientSession(SessionBase):
         # to its global counterpart. (The Gurux meter takes general-glo here too,
         # and over small HDLC frames only general-glo, see shared/interop.)
         self._pending[pending.invoke_id] = pending
+        self.last_invoke_id = pending.invoke_id
         form = {"ded": "glo", "general-ded": "general-glo"}.get(self._form, self._form)
         return self._protect(plain, form) if self._security else plain
 
