@@ -390,6 +390,10 @@ def selective_access_refused(class_id: int, attribute_id: int, access_selector: 
     has no selective access, or not that selector. Classes dlmsfast does not
     know, manufacturer-specific ones and manufacturer-specific (negative)
     attributes are not ruled on: the server's application judges those."""
+    for name, value in (("class_id", class_id), ("attribute_id", attribute_id),
+                        ("access_selector", access_selector)):
+        if type(value) is not int:
+            raise UsageError(f"{name} is an int, not {type(value).__name__}")
     if attribute_id < 1 or class_id in MANUFACTURER_CLASS_IDS:
         return False
     cls = interface_class(class_id)
