@@ -86,9 +86,12 @@ def another_aarq(authentication="none", security="none") -> bytes:
 # nothing else, and ISO 8650's ACPM has no AARQ event in its associated state. So a
 # second AARQ neither replaces nor ends the association: the meter refuses it (AARE
 # rejected-permanent, no-reason-given) and goes on serving the first. The same holds
-# while HLS pass 3 is awaited (the AARE has gone out: the CF is past IDLE). gurux-dlms
-# re-associates (GXDLMSServer.handleAarqRequest resets the wrapper association and
-# answers AARE accepted; seen on gurux_meter.py): the standard wins.
+# while HLS pass 3 is awaited (the AARE has gone out: the CF is past IDLE). An AARE
+# answers an AARQ in ACSE; a meter in u9n/dlms-cosem issue #74 refused an AARQ over an
+# unreleased association with an exception-response (service-not-allowed,
+# operation-not-possible) instead, which dlmsfast's client takes as AssociationRejected
+# too. gurux-dlms re-associates (GXDLMSServer.handleAarqRequest resets the wrapper
+# association and answers AARE accepted; seen on gurux_meter.py): the standard wins.
 
 @pytest.mark.parametrize("authentication, security", [("none", "none"), ("lls", "none"),
                                                        ("hls-gmac", "authenc")])
