@@ -24,6 +24,8 @@ client pays it once per round trip.
     python benchmarks/bench_client.py            # all figures, medians of interleaved rounds
     python benchmarks/bench_client.py --phases   # the replayed session's CPU phase by phase
     python benchmarks/bench_client.py --pauses   # replayed after busy pauses of 0-5 ms
+    python benchmarks/bench_client.py --compiled # this code against the same code compiled
+                                                 # with Cython (an experiment, not shipped)
 
 ``DLMSFAST_SHARED=/work/shared`` where ../shared is not beside the checkout
 (a worktree).
@@ -623,6 +625,92 @@ def main_pauses(sessions: int = 30) -> None:
         _WAITER = time.sleep
 
 
+# --- the client's path compiled with Cython: an experiment -------------------------------
+
+# Every pure-Python module a replayed blocking session runs (cProfile, 200 sessions).
+CLIENT_PATH = (
+    "session.client cosem.classes.profile_generic client.requests transport.connection "
+    "apdu.cursor cosem.timestamps apdu.acse cosem.units cosem.interface cosem.obis "
+    "security.context apdu.service cosem.descriptors session._core _util client.values "
+    "apdu._ber security.hls client.blocking session.settings security.ciphered "
+    "apdu.initiate cosem.types axdr.values apdu.action apdu.get _enum session._state "
+    "transport.dial wrapper apdu.invoke apdu.xdlms").split()
+
+
+def _compiled_copy(where: Path) -> Path:
+    """A copy of this checkout's package (compiled core included) in which every
+    module of CLIENT_PATH is compiled by Cython in pure-Python mode (annotations
+    ignored, so that it behaves as the interpreted module does)."""
+    import shutil
+    import subprocess
+
+    source = Path(__file__).resolve().parents[1] / "src"
+    shutil.copytree(source, where / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    script = where / "build.py"
+    script.write_text(
+        "from Cython.Build import cythonize\n"
+        "from setuptools import Extension, setup\n"
+        f"MODULES = {CLIENT_PATH!r}\n"
+        "setup(ext_modules=cythonize([Extension('dlmsfast.' + m, ['src/dlmsfast/' + "
+        "m.replace('.', '/') + '.py']) for m in MODULES], language_level=3, nthreads=2, "
+        "compiler_directives={'binding': True, 'annotation_typing': False}), "
+        "package_dir={'': 'src'})\n")
+    subprocess.run([sys.executable, str(script), "-q", "build_ext", "--inplace", "-j", "2"],
+                   cwd=where, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return where / "src"
+
+
+def main_side() -> None:
+    """One side of --compiled, in its own process: replayed back to back, after
+    2 and 5 ms busy pauses, and live against a fresh meter; JSON, in us."""
+    import json
+
+    import dlmsfast.session.client
+
+    meter = GuruxMeter(*METER_OPTIONS)
+    figures = {"compiled": dlmsfast.session.client.__file__.endswith(".so")}
+    try:
+        answers = record_answers(meter.url)
+        spin = _Spin()
+        global _WAITER
+        _WAITER = spin
+        for name, pause, count in (("replayed", 0.0, 200), ("after 2 ms", 0.002, 60),
+                                   ("after 5 ms", 0.005, 40)):
+            figures[name] = _cpu_less_spin(
+                lambda p=pause: replayed_blocking_session(answers, p), count, spin)
+        _WAITER = time.sleep
+        figures["live"] = cpu_per_session(lambda: dlmsfast_blocking_session(meter.url), 40)
+    finally:
+        meter.stop()
+    print(json.dumps({k: v if isinstance(v, bool) else round(v * 1e6) for k, v in figures.items()}))
+
+
+def main_compiled(rounds: int = 3) -> None:
+    """The blocking Client's CPU per session, this code against the same code with
+    CLIENT_PATH compiled by Cython, the two alternating in separate processes."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        sides = {"interpreted": str(Path(__file__).resolve().parents[1] / "src"),
+                 "compiled": str(_compiled_copy(Path(scratch)))}
+        results: dict[str, list[dict]] = {side: [] for side in sides}
+        for _ in range(rounds):
+            for side, path in sides.items():
+                env = dict(os.environ, PYTHONPATH=path)
+                done = subprocess.run([sys.executable, __file__, "--side"], env=env, check=True,
+                                      capture_output=True, text=True)
+                results[side].append(json.loads(done.stdout.splitlines()[-1]))
+    print(f"blocking Client, CPU per session in us, {rounds} alternating rounds per side")
+    for side, runs in results.items():
+        assert all(run["compiled"] == (side == "compiled") for run in runs)
+        for name in ("replayed", "after 2 ms", "after 5 ms", "live"):
+            print(f"  {side:12} {name:11} {' / '.join(str(run[name]) for run in runs)}")
+
+
 if __name__ == "__main__":
-    {"--phases": main_phases, "--pauses": main_pauses}.get(
+    {"--phases": main_phases, "--pauses": main_pauses, "--compiled": main_compiled,
+     "--side": main_side}.get(
         sys.argv[1] if sys.argv[1:] else "", main)()
