@@ -35,6 +35,7 @@ from dlmsfast.axdr import Data, DataType
 from dlmsfast.client.requests import AsyncClient
 from dlmsfast.cosem import selective_access_refused
 from dlmsfast.errors import AssociationRejected, DataAccessError
+from dlmsfast.hdlc.link import ApduReceived, Connected, HdlcLink
 from dlmsfast.session import (
     Associated,
     AssociationRefused,
@@ -197,6 +198,56 @@ def test_the_simulator_refuses_a_second_aarq_and_re_associates_after_a_release()
     assert second.result == AssociationResult.REJECTED_PERMANENT
     assert name.value.value == name_again.value.value == sim_data.logical_device_name(0)
     assert isinstance(released, Released) and isinstance(again[-1], Associated)
+
+
+class _HdlcLinkOnLoopback:
+    """A raw HDLC client link over TCP on loopback (SNRM whenever asked)."""
+
+    def __init__(self, reader, writer) -> None:
+        self.reader, self.writer = reader, writer
+        self.link = HdlcLink(role="client", client_address=16, server_address=1)
+
+    async def until(self, kind):
+        while True:
+            for event in self.link.events():
+                if isinstance(event, kind):
+                    self.writer.write(self.link.data_to_send())
+                    return event
+            self.writer.write(self.link.data_to_send())
+            self.link.receive_data(await self.reader.read(4096))
+
+    async def snrm(self) -> None:
+        self.writer.write(self.link.connect())
+        await self.until(Connected)
+
+    async def exchange(self, apdu: bytes) -> bytes:
+        self.writer.write(self.link.send_apdu(apdu))
+        return (await self.until(ApduReceived)).apdu
+
+
+def test_an_snrm_over_a_link_that_is_up_opens_a_new_association():
+    # An SNRM resets the data link (IEC 62056-46): a new supporting connection, and
+    # the association, which lives no longer than its link, goes with the old one
+    # (gurux-dlms resets its server on SNRM too). So the AARQ after it is no AARQ
+    # during an association, though no DISC came between.
+    async def scenario():
+        async with MeterSimulator(FleetConfig(meters=1, base_port=0, framing="hdlc")) as sim:
+            link = _HdlcLinkOnLoopback(*await asyncio.open_connection("127.0.0.1",
+                                                                      sim.port_of[0]))
+            results = []
+            for _ in range(2):
+                await link.snrm()
+                results.append(AARE.from_bytes(await link.exchange(
+                    ClientSession(AssociationSettings()).associate())).result)
+            # and without an SNRM between, the second AARQ is refused
+            results.append(AARE.from_bytes(await link.exchange(
+                ClientSession(AssociationSettings()).associate())).result)
+            link.writer.close()
+            await link.writer.wait_closed()
+            return results
+
+    assert run(scenario()) == [AssociationResult.ACCEPTED, AssociationResult.ACCEPTED,
+                               AssociationResult.REJECTED_PERMANENT]
 
 
 # --- 2. Selective access an attribute does not have ---------------------------------
