@@ -110,6 +110,25 @@ def test_read_gurux_meter(meters, group, auth, security):
     read_everything(meter, group.split("-")[0], **options)
 
 
+@pytest.mark.parametrize("group, auth, security", [("wrapper-general-glo", "none", "none"),
+                                                    ("hdlc-glo", "hls-gmac", "authenc")])
+def test_a_profile_buffer_read_beside_other_objects(meters, group, auth, security):
+    # The buffer goes alone (get-request-normal, its blocks), not inside the
+    # with-list: gurux-dlms's server cannot send a with-list answer in blocks (its
+    # first block comes as C4 03 without the DataBlock-G result tag, IEC 62056-5-3
+    # has C4 02 with it; get-request-next then gets an empty APDU).
+    meter = meters(group)
+    with Client(meter.url, framing=group.split("-")[0], timeout=5,
+                **client_options(auth, security)) as c:
+        profile, energy, objects = c.read_many(["1.0.99.1.0.255:2", "1.0.1.8.0.255",
+                                                "0.0.40.0.0.255:2"])
+    assert [(col.class_id, str(col.logical_name), col.attribute_index)
+            for col in profile.value.columns] == COLUMNS
+    assert len(profile.value.rows) == 96 and profile.value.rows[0][0] == START
+    assert (energy.value, energy.scaled) == (1960, Decimal("1.960"))
+    assert any(str(o.logical_name) == "1.0.99.1.0.255" for o in objects.value)
+
+
 def test_many_blocks_with_max_pdu_256():
     meter = GuruxMeter("--wrapper", "--max-pdu", "256", "--security", "any", "--deterministic")
     try:

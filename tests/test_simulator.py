@@ -68,6 +68,11 @@ async def _read_everything(url: str, options: dict) -> dict:
                "profile": await meter.read_profile("1.0.99.1.0.255")}
         out["range"] = await meter.read_profile(
             "1.0.99.1.0.255", FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1))
+        # naive bounds are the meter's local time (deviation not specified),
+        # which is UTC on the simulated meters
+        out["naive range"] = await meter.read_profile(
+            "1.0.99.1.0.255", (FIXED_TIME - _dt.timedelta(hours=2)).replace(tzinfo=None),
+            (FIXED_TIME - _dt.timedelta(hours=1)).replace(tzinfo=None))
         out["entries"] = await meter.read_profile("1.0.99.1.0.255", from_entry=3, to_entry=5)
         out["events"] = await meter.read_profile("0.0.99.98.0.255")
         return out
@@ -91,6 +96,7 @@ def test_our_client_reads_every_configuration(fleet, index):
     start, end = FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1)
     assert [tuple(r) for r in got["range"].rows] == expected_profile(k, FIXED_TIME, 96, start, end)
     assert len(got["range"].rows) == 5  # both ends inclusive
+    assert got["naive range"].rows == got["range"].rows
     assert [tuple(r) for r in got["entries"].rows] == expected_profile(k, FIXED_TIME, 96)[2:5]
     events = [tuple(e) for e in got["events"].rows]
     assert events == expected_events(k, FIXED_TIME) and len(events) == sim_data.EVENTS

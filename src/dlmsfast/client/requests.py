@@ -74,6 +74,12 @@ from .values import (
 )
 
 ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
+# Attributes that grow with the meter's history or configuration: read_many asks
+# each alone (get-request-normal, in blocks as long as it takes), never inside a
+# with-list request, whose answer would then need blocks too. That form is the
+# least served: gurux-dlms's server sends its first block as C4 03 without the
+# DataBlock-G result tag and answers get-request-next with an empty APDU.
+_LONG_ATTRIBUTES = frozenset({(7, 2), (12, 2), (15, 2)})  # buffer, object_list (SN, LN)
 ASSOCIATION_SN = Obis(0, 0, 40, 0, 0, 255)
 ASSOCIATION_SN_BASE = 0xFA00  # Association SN's own base name (Blue Book)
 CLOCK = Obis(0, 0, 1, 0, 0, 255)
@@ -572,8 +578,9 @@ class AsyncClient:
         :class:`Reading` or DlmsError per object, in order (an object the meter
         does not have, or whose answer does not read, fails alone). A scaled
         value comes with its scaler_unit, a profile's buffer as a :class:`Profile`
-        whose value is unscaled (its capture_objects read in the same request;
-        :meth:`read_profile` scales and selects)."""
+        whose value is unscaled (its capture_objects read in the with-list, the
+        buffer and an object_list alone, in blocks; :meth:`read_profile` scales
+        and selects)."""
         targets: list = []
         for obj in objects:
             target = parse_target(obj)
@@ -587,20 +594,32 @@ class AsyncClient:
         # what else each target needs, decided once: the answers are consumed
         # in the same order
         companions = [self._companion(t) if isinstance(t, Target) else None for t in targets]
-        for t, companion in zip(targets, companions):
+        alone: dict[int, Any] = {}
+        for number, (t, companion) in enumerate(zip(targets, companions)):
             if isinstance(t, Target):
-                items.append((t.class_id, t.obis, t.attribute))
+                if (t.class_id, t.attribute) in _LONG_ATTRIBUTES:
+                    alone[number] = t
+                else:
+                    items.append((t.class_id, t.obis, t.attribute))
                 if companion is not None:
                     items.append((companion.class_id, companion.obis, companion.attribute))
         results = await self.get_many(items)
+        for number, t in alone.items():
+            try:
+                alone[number] = await self.get(t.class_id, t.obis, t.attribute)
+            except DataAccessError as exc:
+                alone[number] = exc
         readings: list = []
         pos = 0
-        for t, companion in zip(targets, companions):
+        for number, (t, companion) in enumerate(zip(targets, companions)):
             if not isinstance(t, Target):
                 readings.append(t)
                 continue
-            value = results[pos]
-            pos += 1
+            if number in alone:
+                value = alone[number]
+            else:
+                value = results[pos]
+                pos += 1
             extra = None
             if companion is not None:
                 extra = results[pos]

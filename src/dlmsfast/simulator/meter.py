@@ -501,11 +501,11 @@ def _bound_seconds(value: Data) -> float:
     if value.type not in (DataType.OCTET_STRING, DataType.DATE_TIME):
         raise _Unserved()
     octets = value.value if isinstance(value.value, bytes) else value.value.to_bytes()
-    when = to_timestamp(octets)
+    # a bound without deviation is the meter's local time, UTC here (time_zone
+    # 0), as for a clock SET
+    when = to_timestamp(octets, d.UTC)
     if not isinstance(when, _dt.datetime):
         raise _Unserved()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=d.UTC)
     return when.timestamp()
 
 
