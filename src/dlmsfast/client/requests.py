@@ -99,6 +99,12 @@ client hold any amount of memory."""
 _REFUSED_CIPHERING = frozenset({AcseServiceUser.NO_REASON_GIVEN,
                                 AcseServiceUser.AUTHENTICATION_FAILURE})
 
+REPLAY_HINT = ("give a higher one, or let the public client read the meter's first "
+               "(invocation_counter='meter', --invocation-counter meter)")
+"""What a refused ciphered AARQ's message advises about the counter, after
+saying the meter may have seen it already: a caller that knows where its
+counter came from (the bulk reader) says that in its place, not twice."""
+
 
 def _refusal_hint(settings: AssociationSettings, error: DlmsError,
                   pre_read: bool) -> Optional[str]:
@@ -117,9 +123,7 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
                 else ""
             counter = ("" if pre_read else
                        "; if they are right, the meter may have seen this invocation counter "
-                       "already (a replay): give a higher one, or let the public client read "
-                       "the meter's first (invocation_counter='meter', --invocation-counter "
-                       "meter)")
+                       f"already (a replay): {REPLAY_HINT}")
             return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
                     f"{counter}")
         if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
@@ -956,4 +960,4 @@ def _bound(when: Optional[_dt.datetime], low: bool) -> _dt.datetime:
     return when
 
 
-__all__ = ["AsyncClient", "MAX_KEPT_NOTIFICATIONS", "secret_argument"]
+__all__ = ["AsyncClient", "MAX_KEPT_NOTIFICATIONS", "REPLAY_HINT", "secret_argument"]

@@ -97,9 +97,11 @@ one every 8. With SN it is invoked by a ReadRequest with parameterized access,
 which, unlike WriteRequest, brings f(CtoS) back."""
 MIN_PEER_PDU_SIZE = 12
 """The smallest server-max-receive-pdu-size an AARE may grant (the least our own
-settings accept too): a get-request-normal alone takes 13 octets, so 1..11 is a
-broken meter. (0 is let through as it came: the standard's reading of 0 is not
-settled here.)"""
+settings accept too): the Green Book reserves 1..11 (a get-request-normal alone
+takes 13 octets), and gives 0 the meaning "no limit" (:data:`NO_PDU_LIMIT`)."""
+NO_PDU_LIMIT = 0xFFFF
+"""The PDU size a max-receive-pdu-size of 0 ("no limit") stands for: the largest
+the Unsigned16 field can give (and the most a wrapper frame carries)."""
 
 _HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
                   MechanismName.HLS_SHA256})
@@ -555,7 +557,7 @@ class ClientSession(SessionBase):
             self._move(Trigger.AARE_REJECTED)
             raise
         self.conformance = response.negotiated_conformance
-        self.max_pdu_size = response.server_max_receive_pdu_size
+        self.max_pdu_size = response.server_max_receive_pdu_size or NO_PDU_LIMIT
         self.peer_max_receive_pdu_size = response.server_max_receive_pdu_size
         self.vaa_name = response.vaa_name
         form = self.settings.ciphering
@@ -936,4 +938,5 @@ _HANDLERS = {
 }
 
 
-__all__ = ["ClientSession", "REPLY_TO_HLS_AUTHENTICATION", "SN_REPLY_TO_HLS_OFFSET"]
+__all__ = ["ClientSession", "NO_PDU_LIMIT", "REPLY_TO_HLS_AUTHENTICATION",
+           "SN_REPLY_TO_HLS_OFFSET"]
