@@ -124,8 +124,10 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
             counter = ("" if pre_read else
                        "; if they are right, the meter may have seen this invocation counter "
                        f"already (a replay): {REPLAY_HINT}")
-            return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
-                    f"{counter}")
+            why = ("the meter refused our ciphered AARQ without saying why (many answer "
+                   "wrong keys so)" if diagnostic == AcseServiceUser.NO_REASON_GIVEN
+                   else "the ciphered AARQ was refused")
+            return f"{why}: check ek, ak, our system title{password}{counter}"
         if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
                 mechanism == MechanismName.LOW_LEVEL_SECURITY:
             return "check the LLS password"
