@@ -121,6 +121,8 @@ CIPHERED = "id,url,auth,security,key_id\n"
      "needs ak in [k1] of the keys file"),
     (CIPHERED + "m1,tcp://127.0.0.1:1,lls,none,k1\n", f'["k1"]\nek = "{KEY}"\n',
      "needs password in [k1]"),
+    (CIPHERED + "m1,tcp://127.0.0.1:1,lls,none,k1\n", "",
+     "line 2, column key_id: meter m1: key id 'k1' has no keys: no keys file was given (--keys)"),
     (CIPHERED + "m1,tcp://127.0.0.1:1,hls-gmac,authenc,k1\n",
      f'["k1"]\nek = "ZZ{KEY[2:]}"\nak = "{KEY}"\n',
      "keys file 'keys.toml' line 2: [k1] ek is not hex (0-9, A-F)"),

@@ -334,8 +334,10 @@ class KeyRing(Mapping):
             return {}
         entry = self._keys.get(meter.key_id)
         if entry is None:
+            missing = "is not in the keys file" if self._keys else \
+                "has no keys: no keys file was given (--keys)"
             raise ConfigurationError(f"{meter.where('key_id')}: meter {meter.id}: key id "
-                                     f"{meter.key_id!r} is not in the keys file")
+                                     f"{meter.key_id!r} {missing}")
         wanted = (("ek", "ak") if meter.ciphered else ()) + \
             (("password",) if meter.auth in _PASSWORD_AUTHS else ())
         lacking = [name for name in wanted if name not in entry]
@@ -402,7 +404,10 @@ class ReadPlan:
     """What each session reads.
 
     - ``objects``: attributes read in one with-list request (registers with
-      their scaler_unit);
+      their scaler_unit); a Profile Generic's buffer (``7/OBIS:2``) among them
+      is read whole on its own and stored as the load profile is, one reading
+      per cell at its row's time (the JSON of its rows when it has no clock
+      column);
     - ``clock``: read the clock in the same request; its time is the
       capture_time of the registers (else the reader's time);
     - ``sync_clock``: set the clock when it is more than this many seconds off
