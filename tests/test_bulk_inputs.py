@@ -7,6 +7,7 @@ files, the real command in a subprocess, ``dlmsfast simulate`` on loopback."""
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import sqlite3
 import subprocess
@@ -249,6 +250,16 @@ def test_no_known_value_type_is_stored_as_a_python_repr():
     assert stored_value((CaptureObjectDefinition(8, Obis.parse("0.0.1.0.0.255"), 2, 0),)) == \
         '[{"class_id": 8, "logical_name": "0.0.1.0.0.255", "attribute_index": 2, "data_index": 0}]'
     assert stored_value(Obis.parse("1.0.1.8.0.255")) == "1.0.1.8.0.255"
+    # a profile as the client gives it: its columns and rows, every cell as JSON
+    from dlmsfast.client.values import Profile
+    from dlmsfast.cosem.classes.profile_generic import Column
+
+    clock = CaptureObjectDefinition(8, Obis.parse("0.0.1.0.0.255"), 2, 0)
+    code = CaptureObjectDefinition(1, Obis.parse("0.0.96.11.0.255"), 2, 0)
+    profile = Profile(Obis.parse("0.0.99.98.0.255"), (Column(clock, True), Column(code)),
+                      [(AT, 7)])
+    assert json.loads(stored_value(profile))["rows"] == [[AT.isoformat(), 7]]
+    assert "Column(" not in stored_value(profile) and "Obis(" not in stored_value(profile)
 
 
 # -- finding 15: a resumed run's counts; the backoff's cap; help texts -------------------------
