@@ -102,7 +102,7 @@ CIPHERED = "id,url,auth,security,key_id\n"
 @pytest.mark.parametrize("meters, keys, message", [
     ("id,url,framing\nm1,tcp://127.0.0.1:1,wrapper\nm2,tcp://127.0.0.1:2,hdlcx\n", "",
      "meters file 'meters.csv' line 3, column framing: framing 'hdlcx' is one of wrapper, hdlc"),
-    ("id,url,framing\nm1,tcp://127.0.0.1:1,WRAPPER\n", "", "line 2, column framing"),
+    ("id,url,framing\nm1,tcp://127.0.0.1:1,tcp\n", "", "line 2, column framing"),
     ("id,url,auth\nm1,tcp://127.0.0.1:1,hls-foo\n", "",
      "line 2, column auth: unknown authentication 'hls-foo'"),
     ("id,url,security\nm1,tcp://127.0.0.1:1,encrypted\n", "",
@@ -150,6 +150,16 @@ def test_a_mistake_in_the_meters_or_keys_file_ends_the_run_before_any_session(
     assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "r.db").exists()  # refused before the store, so before any session
     assert KEY not in done.stderr and KEY[2:] not in done.stderr  # no key material shown
+
+
+def test_the_named_values_of_the_meters_file_are_taken_in_any_case(tmp_path):
+    meters = tmp_path / "meters.csv"
+    meters.write_text("ID,URL,Framing,Auth,Security,Referencing\n"
+                      "m1,TCP://127.0.0.1:1,HDLC,HLS-GMAC,AuthEnc,SN\n")
+    row = read_meters(meters)[0]
+    assert (row.framing, row.auth, row.security, row.referencing) == ("hdlc", "hls-gmac",
+                                                                       "authenc", "sn")
+    assert row.ciphered
 
 
 def test_a_key_file_entry_that_is_right_is_taken(tmp_path):

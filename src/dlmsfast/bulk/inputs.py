@@ -12,7 +12,7 @@ line as an editor numbers it. Every value is checked before the first session
 (framing ``wrapper``/``hdlc``; auth ``none``, ``lls``, ``hls-md5``,
 ``hls-sha1``, ``hls-gmac``, ``hls-sha256``; security ``none``, ``auth``,
 ``enc``, ``authenc``; a ``tcp://``, ``udp://`` or ``serial://`` URL;
-referencing ``ln``/``sn``), and so is every key a meter needs: a ciphered
+referencing ``ln``/``sn``; in any case), and so is every key a meter needs: a ciphered
 meter (security other than none, or hls-gmac) needs a key_id whose table has
 ek and ak, a meter with lls or hls-md5/sha1/sha256 one with a password.
 
@@ -192,7 +192,8 @@ def _meter_row(record: dict[str, str], source: str, line: int, seen: set[str]) -
     if referencing not in ("ln", "sn"):
         raise ConfigurationError(f"{where('referencing')}: referencing {referencing!r} "
                                  "is ln (logical names) or sn (short names)")
-    framing = value("framing", "wrapper")
+    # any case, as referencing, auth and security (a spreadsheet may capitalise)
+    framing = value("framing", "wrapper").lower()
     if framing not in FRAMINGS:
         raise ConfigurationError(f"{where('framing')}: framing {framing!r} is one of "
                                  f"{', '.join(FRAMINGS)}")
