@@ -35,11 +35,22 @@ session's :class:`~dlmsfast.security.SecurityContext` starts at its meter's
 block and calls the hook ``on_invocation_counter`` before an APDU would carry
 an IC past it, which commits a further block first. An IC is therefore always
 durable before it goes out, and a killed run never makes the next one reuse it.
-A meter the store has no counter for (a new store) starts at the keys file's
+A meter the store has no confirmed counter for (a new store, or blocks only
+reserved for a meter that refused them: ``counters.confirmed``, set once a
+meter accepts an association) starts at the keys file's
 ``invocation_counter`` (else 1), or, with ``EngineSettings.invocation_counter``
 ``meter``, at the one its public client reads (0.0.43.1.0.255): the client's
-pre-read moves the context forward and the hook reserves it before use. When
-such a meter refuses the association, its stored error says how to seed it.
+pre-read moves the context forward and the hook reserves it before use. With
+``meter`` a refusal of the store's counter (a store restored from a backup)
+also leads to a pre-read and one more try. When a meter whose counter was a
+guess refuses the association, its stored error says how to seed it.
+
+Ending: one run per store (:func:`~dlmsfast.bulk.store.run_lock`); a store
+that fails raises :class:`~dlmsfast.errors.StoreError`; a worker process that
+dies is named in the summary and its unread meters get a ``WorkerError``
+session (``--resume`` reads them); SIGINT or SIGTERM with a handler of the
+program's cancels the in-process loop (its readings committed) and is then
+given back to that handler, and ends the worker processes.
 """
 from __future__ import annotations
 

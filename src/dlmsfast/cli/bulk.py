@@ -269,6 +269,8 @@ class _Terminated(KeyboardInterrupt):
 
 
 def _terminate(signum, frame) -> None:
+    # once: a second SIGTERM must not interrupt the clean-up (the simulator's end)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise _Terminated
 
 
@@ -293,8 +295,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _failed(args: argparse.Namespace, exc: BaseException, status: int, message: str) -> int:
     """One line on standard error (and with --json the same as JSON): the run did not end."""
-    # a second signal while this is said must not turn it into a traceback
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print(f"dlmsfast bulk: {message}", file=sys.stderr, flush=True)
     if getattr(args, "json", False):
         error = {EXIT_SIGINT: "interrupted", EXIT_SIGTERM: "terminated"}.get(
