@@ -151,11 +151,46 @@ def test_a_reading_that_differs_from_the_stored_one_under_its_key_is_reported(tm
         assert (result, error_class) == ("partial", "ConflictingReading")
         # the clock's own reading is the same; the registers that moved differ
         differ = sum(1 for (m, o), v in kept.items() if m == meter_id and o != "0.0.1.0.0.255")
-        assert re.match(r"[1-9] readings? differ from those already stored under the same key",
-                        error) and int(error[0]) <= differ, error
+        assert re.match(r"[1-9] readings? differs? from what the store holds under the same "
+                        r"key \(kept; first: ", error) and int(error[0]) <= differ, error
         assert "at 2000-01-01T00:00:00+00:00: stored " in error and "clock" in error
-        stored_value = kept[(meter_id, error.split("(first: ")[1].split(":")[0])]
+        stored_value = kept[(meter_id, error.split("first: ")[1].split(":")[0])]
         assert f"stored {stored_value!r}, read " in error
+
+
+def test_the_store_keeps_the_first_value_of_a_key_and_says_so_in_the_session(tmp_path):
+    key = ("m1", "1.0.1.8.0.255", 2, "2000-01-01T00:00:00+00:00")
+
+    def session(meter_id: str, result: str = "ok") -> tuple:
+        return (run, meter_id, "t0", "t1", result, None, None, 0, 0)
+
+    with Store(tmp_path / "s.db", batch_size=1 << 20) as store:
+        run = store.begin_run("bulk")
+        store.add_readings([(*key, 100, "Wh", 100.0, "authenticated")])
+        store.add_sessions([session("m1")])
+        assert store.flush() == 1
+        # the same value again, for m1 and m2: nothing to say
+        store.add_readings([(*key, 100, "Wh", 100.0, "authenticated"),
+                            ("m2", *key[1:], 7, "Wh", 7.0, "authenticated")])
+        store.add_sessions([session("m1"), session("m2")])
+        assert store.flush() == 1 and store.conflicts == 0
+        # another value under the key: kept as it was, m1's session says so,
+        # m2's and a failed m3's untouched; a meter with no session is counted only
+        store.add_readings([(*key, 101, "Wh", 101.0, "authenticated"),
+                            ("m2", *key[1:], 7, "Wh", 7.0, "authenticated"),
+                            ("m9", *key[1:], 5, "Wh", 5.0, "authenticated")])
+        store.add_sessions([session("m1"), session("m2"), session("m3", "failed")])
+        assert store.flush() == 1 and store.conflicts == 1
+        store.add_readings([("m9", *key[1:], 6, "Wh", 6.0, "authenticated")])
+        assert store.flush() == 0 and store.conflicts == 2
+        assert [r.value for r in store.readings("m1")] == [100]
+        got = store._db.execute("SELECT meter_id, result, error_class, error FROM sessions "
+                                "ORDER BY session_id DESC LIMIT 3").fetchall()
+    assert got[2][:3] == ("m1", "partial", "ConflictingReading")
+    assert got[2][3] == ("1 reading differs from what the store holds under the same key (kept; "
+                         "first: 1.0.1.8.0.255:2 at 2000-01-01T00:00:00+00:00: stored 100, read "
+                         "101); the meter's clock may be stuck or set back")
+    assert got[1] == ("m2", "ok", None, None) and got[0] == ("m3", "failed", None, None)
 
 
 # -- finding 4: a counter the meter refused is still a guess ----------------------------
@@ -355,3 +390,23 @@ def test_sigterm_on_bulk_simulate_ends_the_simulator_and_removes_its_files(tmp_p
     wait_for(lambda: not any(map(running, started)), 10,
              "the simulator or a worker outlived the run")
     shutil.rmtree(temp)
+
+
+def test_sigterm_while_the_simulator_starts_leaves_nothing_behind(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "dlmsfast", "bulk", "--simulate", "5000"],
+        env={**ENV, "TMPDIR": str(temp)}, cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: any(temp.iterdir()) and children(run.pid), 30,
+                 "the simulator was not started")
+        started = children(run.pid)
+        assert not (tmp_path / "readings.db").exists()  # still starting
+        run.send_signal(signal.SIGTERM)
+    finally:
+        _, err = finish(run, 30)
+    assert run.returncode == 143 and "terminated (SIGTERM)" in err and "Traceback" not in err, err
+    assert list(temp.iterdir()) == []
+    wait_for(lambda: not any(map(running, started)), 10, "the simulator outlived the run")

@@ -152,9 +152,12 @@ _UPSERT_MARK = (
     "max(last_capture, excluded.last_capture)"
 )
 
-_STORED_READING = (
-    "SELECT value, unit, scaled FROM readings "
-    "WHERE meter_id = ? AND object = ? AND attribute = ? AND capture_time = ?"
+# a buffered reading (its 8 fields) whose key is stored with another value,
+# kept with the stored value: one statement run by executemany, no Python per row
+_FIND_CONFLICT = (
+    "INSERT INTO temp.conflicting SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, r.value FROM readings r "
+    "WHERE r.meter_id = ?1 AND r.object = ?2 AND r.attribute = ?3 AND r.capture_time = ?4 "
+    "AND (r.value IS NOT ?5 OR r.unit IS NOT ?6 OR r.scaled IS NOT ?7)"
 )
 
 CONFLICT = "ConflictingReading"
@@ -260,6 +263,17 @@ class StoredReading(NamedTuple):
     status: str
 
 
+_NO_DISK = (13, 10)  # SQLITE_FULL, SQLITE_IOERR (sqlite3 names them from Python 3.11)
+
+
+def _failing(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of disk (full, an I/O error), not because
+    of what it was given (a path that cannot be opened, a file that is no
+    database): the primary result code, Python 3.11's ``sqlite_errorcode``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _NO_DISK
+
+
 def _row_id(cursor: sqlite3.Cursor) -> int:
     assert cursor.lastrowid is not None  # an INSERT always sets it
     return cursor.lastrowid
@@ -285,10 +299,13 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             # room for the key's B-tree pages that large batches touch
             self._db.execute("PRAGMA cache_size=-65536")
+            self._db.execute("PRAGMA temp_store=MEMORY")  # (the conflicts of a batch)
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.executescript(SCHEMA)
             self._add_confirmed()
         except sqlite3.Error as exc:
+            if _failing(exc):  # the store is there, the disk is not writable
+                raise self.failed(exc) from exc
             raise ConfigurationError(f"cannot open the store {str(self.path)!r}: {exc}") from None
         self._pending: list[StoredReading] = []
         self._sessions: list[tuple] = []
@@ -435,11 +452,13 @@ class Store:
         (the stored one kept), and say so in the last buffered session of each
         such meter; returns the sessions to insert."""
         db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS conflicting (meter_id, object, attribute, "
+                   "capture_time, value, unit, scaled, status, stored)")
+        db.executemany(_FIND_CONFLICT, self._pending)
         found: dict[str, list] = {}
-        for row in self._pending:
-            stored = db.execute(_STORED_READING, row[:4]).fetchone()
-            if stored is not None and stored != (row[4], row[5], row[6]):
-                found.setdefault(row[0], []).append((row, stored[0]))
+        for *row, stored in db.execute("SELECT * FROM temp.conflicting"):
+            found.setdefault(row[0], []).append((row, stored))
+        db.execute("DELETE FROM temp.conflicting")
         if not found:
             return sessions
         self.conflicts += sum(map(len, found.values()))
@@ -450,10 +469,10 @@ class Store:
             if at is None:
                 continue  # no session of this meter in the batch (listen): counted only
             row, was = rows[0]
-            said = (f"{len(rows)} reading{'s' if len(rows) > 1 else ''} differ from those "
-                    f"already stored under the same key, which are kept (first: {row[1]}:"
-                    f"{row[2]} at {row[3]}: stored {was!r}, read {row[4]!r}); the meter's "
-                    "clock may be stuck or set back")
+            said = (f"{len(rows)} {'reading differs' if len(rows) == 1 else 'readings differ'} "
+                    "from what the store holds under the same key (kept; first: "
+                    f"{row[1]}:{row[2]} at {row[3]}: stored {was!r}, read {row[4]!r}); the "
+                    "meter's clock may be stuck or set back")
             run_id, meter, started, ended, result, error_class, error, *rest = sessions[at]
             if result == "ok":
                 result, error_class, error = "partial", CONFLICT, said
