@@ -52,6 +52,7 @@ from ..apdu import (
     ExceptionStateError,
 )
 from ..axdr import Data, DataType, encode
+from ..cosem import selective_access_refused
 from ..cosem.descriptors import SelectiveAccessDescriptor
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
@@ -473,6 +474,9 @@ class Association:
                 selection = SelectiveAccessDescriptor(*parameter)
             except DlmsError:
                 return DataAccessResult.OTHER_REASON
+            if selective_access_refused(class_id, index, selection.access_selector):
+                # as the session answers a GET of the kind (logical names)
+                return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
         return self.meter.model.get_data(class_id, obis, index, selection, self.view)
 
     def _write_short_name(self, name: int, value: Data) -> DataAccessResult:

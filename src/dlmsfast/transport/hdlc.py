@@ -14,6 +14,12 @@ from ..hdlc import HdlcParameters, HdlcStreamSplitter
 from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
 from .connection import Trace
 
+MAX_EXTENSIONS = 8
+"""How many times the segments of one APDU may extend a wait by another
+timeout: an answer that keeps coming in segments gets at most 9 timeouts in
+all, then times out like a silent one (a meter dripping segments forever
+must not hold the client forever)."""
+
 
 class HdlcFraming:
     """The client side of an HDLC link (IEC 62056-46) as a connection framing."""
@@ -37,6 +43,10 @@ class HdlcFraming:
         self._failure: Optional[DlmsError] = None
         self._trace_in: Optional[HdlcStreamSplitter] = None
         self._trace_out: Optional[HdlcStreamSplitter] = None
+        # the link's progress when a wait last ran out, and how often the
+        # APDU under way has had its wait extended
+        self._progress_seen = 0
+        self._extensions = 0
 
     def addresses(self) -> str:
         physical = "" if self.server_physical is None else f", physical {self.server_physical}"
@@ -61,6 +71,8 @@ class HdlcFraming:
         return self._open
 
     def send_apdu(self, apdu: bytes) -> None:
+        self._extensions = 0
+        self._progress_seen = self.link.progress
         self._emit(self.link.send_apdu(apdu))
 
     def receive_data(self, data: bytes) -> None:
@@ -75,6 +87,8 @@ class HdlcFraming:
         for event in link.events():
             if type(event) is ApduReceived:
                 self._in.append(event.apdu)
+                self._extensions = 0
+                self._progress_seen = link.progress
             elif type(event) is Connected:
                 self._open = True
                 self.parameters = event.parameters
@@ -108,6 +122,15 @@ class HdlcFraming:
         return self._failure
 
     def timeout(self) -> bool:
+        """A wait ran out: wait again (True) when segments of the APDU under way
+        came meanwhile (at most MAX_EXTENSIONS times per APDU), or when the link
+        polls again (its retries); False: the timeout is final."""
+        progress = self.link.progress
+        if progress != self._progress_seen and self._extensions < MAX_EXTENSIONS:
+            self._progress_seen = progress
+            self._extensions += 1
+            return True
+        self._progress_seen = progress
         again = self.link.timeout()
         for event in self.link.events():
             if type(event) is LinkTimeout:
