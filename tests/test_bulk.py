@@ -322,7 +322,8 @@ def test_a_new_store_for_a_used_ciphered_fleet_takes_the_counters_from_keys_or_m
     assert len(errors) == 6
     for error in errors:
         assert error.startswith("association rejected-permanent")
-        assert "the store held no invocation counter for this meter, so the first was 1" in error
+        assert "the store held no confirmed invocation counter for this meter, so the first was 1" \
+            in error
         assert "invocation_counter in the keys file" in error
         assert "--invocation-counter meter" in error
         # said once: the store's account of the counter in place of the

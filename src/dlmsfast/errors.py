@@ -7,7 +7,9 @@ branches that say whose fault it is (h11's local/remote split)::
     │   │   └── EncodeError     a value does not fit its wire type (range, length, type)
     │   ├── ConfigurationError  a key, title, password or policy missing or unusable
     │   ├── LocalProtocolError  asked for what the protocol state does not allow now
-    │   └── BackendError        the crypto library failed (never the peer's bytes)
+    │   ├── BackendError        the crypto library failed (never the peer's bytes)
+    │   ├── StoreError          the results store could not be written or read
+    │   └── StoreInUse          another run holds the store (bulk's run lock)
     └── RemoteError             the peer or the received bytes are wrong
         ├── DecodeError         malformed bytes; ``offset`` says where in the input
         ├── ProtocolError       well-formed, but breaks the protocol or refuses us
@@ -66,6 +68,15 @@ class LocalProtocolError(LocalError):
 
 class BackendError(LocalError):
     """The cryptographic library failed (an OpenSSL call returned an error)."""
+
+
+class StoreError(LocalError):
+    """The results store (SQLite) failed: disk full, an I/O error, a corrupt
+    file; the message names the store and SQLite's cause."""
+
+
+class StoreInUse(LocalError):
+    """Another bulk run holds the store's run lock (its process is alive)."""
 
 
 # --- remote: the peer or its bytes -------------------------------------------
@@ -163,6 +174,8 @@ __all__ = [
     "ConfigurationError",
     "LocalProtocolError",
     "BackendError",
+    "StoreError",
+    "StoreInUse",
     "RemoteError",
     "DecodeError",
     "ProtocolError",

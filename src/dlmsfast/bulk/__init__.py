@@ -19,8 +19,9 @@ module         owns
                        ReadPlan(), "readings.db")
     print(summary.succeeded, summary.failures)
 """
-from .engine import BulkSummary, EngineSettings, Shard, ShardResult, read_shard, run_bulk
+from .engine import (BulkSummary, EngineSettings, Shard, ShardResult, WorkerFailure, read_shard,
+                     run_bulk)
 from .inputs import KeyRing, MeterRow, PlanObject, ReadPlan, read_meters
 
 __all__ = ["BulkSummary", "EngineSettings", "KeyRing", "MeterRow", "PlanObject", "ReadPlan",
-           "Shard", "ShardResult", "read_meters", "read_shard", "run_bulk"]
+           "Shard", "ShardResult", "WorkerFailure", "read_meters", "read_shard", "run_bulk"]

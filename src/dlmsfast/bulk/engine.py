@@ -35,11 +35,22 @@ session's :class:`~dlmsfast.security.SecurityContext` starts at its meter's
 block and calls the hook ``on_invocation_counter`` before an APDU would carry
 an IC past it, which commits a further block first. An IC is therefore always
 durable before it goes out, and a killed run never makes the next one reuse it.
-A meter the store has no counter for (a new store) starts at the keys file's
+A meter the store has no confirmed counter for (a new store, or blocks only
+reserved for a meter that refused them: ``counters.confirmed``, set once a
+meter accepts an association) starts at the keys file's
 ``invocation_counter`` (else 1), or, with ``EngineSettings.invocation_counter``
 ``meter``, at the one its public client reads (0.0.43.1.0.255): the client's
-pre-read moves the context forward and the hook reserves it before use. When
-such a meter refuses the association, its stored error says how to seed it.
+pre-read moves the context forward and the hook reserves it before use. With
+``meter`` a refusal of the store's counter (a store restored from a backup)
+also leads to a pre-read and one more try. When a meter whose counter was a
+guess refuses the association, its stored error says how to seed it.
+
+Ending: one run per store (:func:`~dlmsfast.bulk.store.run_lock`); a store
+that fails raises :class:`~dlmsfast.errors.StoreError`; a worker process that
+dies is named in the summary and its unread meters get a ``WorkerError``
+session (``--resume`` reads them); SIGINT or SIGTERM with a handler of the
+program's cancels the in-process loop (its readings committed) and is then
+given back to that handler, and ends the worker processes.
 """
 from __future__ import annotations
 
@@ -47,10 +58,14 @@ import asyncio
 import datetime as _dt
 import gc
 import multiprocessing
+import multiprocessing.connection
+from multiprocessing.connection import Connection
 import os
 import queue as _queue
 import random
 import resource
+import signal
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -67,11 +82,11 @@ from ..cosem.interface import scaler_unit_attribute
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
 from ..errors import (AssociationRejected, ConfigurationError, DataAccessError, DecodeError,
-                      DlmsError, TimeoutError, TransportError)
+                      DlmsError, StoreError, TimeoutError, TransportError)
 from ..security import SecurityContext
 from ..transport.loop import run as run_loop
 from .inputs import CLOCK_OBJECT, KeyRing, MeterRow, ReadPlan
-from .store import Store, now, stored_scaled, stored_time, stored_value
+from .store import Store, now, run_lock, stored_scaled, stored_time, stored_value
 
 UTC = _dt.timezone.utc
 RUN_KIND = "bulk"
@@ -268,18 +283,30 @@ class _Counters:
             if meter_id not in known:
                 self.fresh[meter_id] = first
 
-    def refused_message(self, meter: MeterRow, message: str) -> str:
-        """What to say when a fresh meter refused the association (its counter a
-        guess): where the first IC came from and how to give the meter's, said
-        once, in place of the client's general advice about the counter."""
-        first = self.fresh[meter.id]
-        source = "the keys file's invocation_counter" if self.keys.first_counter(meter) \
-            is not None else "the default"
-        ours = (f"the store held no invocation counter for this meter, so the first was "
-                f"{first} ({source}); give the meter's counter as invocation_counter in the "
-                "keys file, or read it from the meter with --invocation-counter meter")
+    def refused_message(self, meter: MeterRow, message: str, pre_read_next: bool) -> str:
+        """What to say when a meter refused an association whose counter was not
+        read from it: that it will be read now (``pre_read_next``: with
+        ``--invocation-counter meter``, never advice to give that option), or,
+        for a fresh meter (its counter a guess), where the first IC came from
+        and how to give the meter's; said once, in place of the client's general
+        advice about the counter. Other messages are returned as they are."""
+        if pre_read_next:
+            ours = ("reading the meter's own counter (public client, 0.0.43.1.0.255) and "
+                    "trying once more")
+        elif meter.id in self.fresh:
+            first = self.fresh[meter.id]
+            source = "the keys file's invocation_counter" if self.keys.first_counter(meter) \
+                is not None else "the default"
+            ours = (f"the store held no confirmed invocation counter for this meter, so the "
+                    f"first was {first} ({source}); give the meter's counter as "
+                    "invocation_counter in the keys file, or read it from the meter with "
+                    "--invocation-counter meter")
+        else:
+            return message
         if REPLAY_HINT in message:
             return message.replace(REPLAY_HINT, ours)
+        if pre_read_next:
+            return f"{message}; {ours}"
         return (f"{message}; a meter read before (by another head-end or store) refuses "
                 f"counters it has seen: {ours}")
 
@@ -315,6 +342,7 @@ class _Writer:
         self.rows: list = []
         self.sessions: list = []
         self.marks: list = []
+        self.confirmed: list = []
         self.batches: _queue.SimpleQueue = _queue.SimpleQueue()
         self.error: Optional[BaseException] = None
         self.written = 0
@@ -331,6 +359,9 @@ class _Writer:
     def add_profile_mark(self, meter_id: str, obis: str, last_capture: str) -> None:
         self.marks.append((meter_id, obis, last_capture))
 
+    def confirm_counter(self, meter_id: str) -> None:
+        self.confirmed.append(meter_id)
+
     def add_session(self, run_id: int, meter_id: str, *, started: str, ended: str,
                     result: str, error_class: Optional[str] = None,
                     error: Optional[str] = None, bytes: int = 0, exchanges: int = 0) -> None:
@@ -343,9 +374,9 @@ class _Writer:
         """Give what is buffered to the thread (a no-op when nothing is)."""
         if self.error is not None:
             raise self.error
-        if self.rows or self.sessions or self.marks:
-            batch = (self.rows, self.sessions, self.marks)
-            self.rows, self.sessions, self.marks = [], [], []
+        if self.rows or self.sessions or self.marks or self.confirmed:
+            batch = (self.rows, self.sessions, self.marks, self.confirmed)
+            self.rows, self.sessions, self.marks, self.confirmed = [], [], [], []
             if self.sink is not None:
                 self.sink(batch)
             else:
@@ -365,7 +396,12 @@ class _Writer:
             raise self.error
 
     def _commit_batches(self) -> None:
-        store = Store(self.path, busy_timeout=600.0, batch_size=1 << 62)
+        failed = False
+        try:
+            store = Store(self.path, busy_timeout=600.0, batch_size=1 << 62)
+        except BaseException as exc:
+            self.error = exc
+            return
         try:
             while True:
                 batch = self.batches.get()
@@ -375,18 +411,22 @@ class _Writer:
                 self.written = store.written
         except BaseException as exc:  # handed to the loop at its next hand-over
             self.error = exc
+            failed = True
         finally:
-            store.close()
+            # a batch that failed is not tried again on the way out (it would
+            # fail the same way, and its error would hide the first)
+            store.close(flush=not failed)
 
 
 def commit_batch(store: Store, batch: tuple) -> int:
-    """Commit one batch of a shard (readings, sessions, profile marks) in one
-    transaction; returns how many readings were new."""
-    rows, sessions, marks = batch
+    """Commit one batch of a shard (readings, sessions, profile marks, counters
+    confirmed) in one transaction; returns how many readings were new."""
+    rows, sessions, marks, confirmed = batch
     store.add_readings(rows)
     store.add_sessions(sessions)
     for mark in marks:
         store.add_profile_mark(*mark)
+    store.confirm_counters(confirmed)
     return store.flush()
 
 
@@ -427,7 +467,7 @@ class _ShardReader:
                                                  str(self.plan.profile))
             self.counters = _Counters(store, self.settings.counter_block, shard.keys)
             self.counters.reserve_all(shard.meters)
-            pending = deque(shard.meters)
+            pending = self.pending = deque(shard.meters)
             writer = self.writer = _Writer(shard.store, self.settings.batch_size, self.sink)
             ticker = asyncio.ensure_future(self._tick())
             try:
@@ -461,6 +501,11 @@ class _ShardReader:
                 # would go on writing beside the next run; committed batches are kept
                 os._exit(3)
             self._report()
+            if self.writer.error is not None:
+                # nothing read from now on could be stored: end the sessions
+                # in flight, start no more (their next hand-over raises it)
+                self.pending.clear()
+                return
             if time.monotonic() - last_flush >= self.settings.flush_interval:
                 self.writer.hand_over()
                 last_flush = time.monotonic()
@@ -484,6 +529,7 @@ class _ShardReader:
             # the writer is behind: read no more than it can commit
             await asyncio.sleep(0.05)
         attempt = 0
+        ask_meter = False  # refused with the store's counter: read the meter's first
         while True:
             traffic = _Traffic()
             started = now()
@@ -494,7 +540,7 @@ class _ShardReader:
             self.result.sessions += 1
             fresh = meter.id in self.counters.fresh
             pre_read = is_ciphered(meter) and (
-                settings.invocation_counter == "meter-always"
+                ask_meter or settings.invocation_counter == "meter-always"
                 or (fresh and settings.invocation_counter == "meter"))
             try:
                 partial = await _within(self._session(meter, traffic, rows, marks, pre_read),
@@ -520,11 +566,18 @@ class _ShardReader:
                     self.failures[_reason(partial)] += 1
                 return
             message = str(error)
-            if fresh and not pre_read and isinstance(error, AssociationRejected):
-                message = self.counters.refused_message(meter, message)
+            refused = not pre_read and is_ciphered(meter) and isinstance(error,
+                                                                         AssociationRejected)
+            # the store's counter may be behind the meter (a block the meter
+            # refused before, a store restored from a backup): with `meter`, ask it
+            ask_meter = refused and settings.invocation_counter == "meter"
+            if refused:
+                message = self.counters.refused_message(meter, message, ask_meter)
             store.add_session(self.shard.run_id, meter.id, started=started, ended=now(),
                               result="failed", error_class=_reason(error), error=message,
                               bytes=traffic.octets, exchanges=traffic.answers)
+            if ask_meter:
+                continue  # at once, and not counted as a retry: another question
             if attempt >= settings.retries or not isinstance(error, _RETRYABLE):
                 self.failures[_reason(error)] += 1
                 return
@@ -567,7 +620,8 @@ class _ShardReader:
         try:
             async with client:
                 # accepted: the counter is the meter's from now on, no guess
-                self.counters.fresh.pop(meter.id, None)
+                if self.counters.fresh.pop(meter.id, None) is not None:
+                    self.writer.confirm_counter(meter.id)
                 readings = await client.read_many(self.targets)
                 capture_objects = readings.pop() if plan.profile is not None else None
                 clock = None
@@ -818,10 +872,47 @@ def read_shard(shard: Shard, progress: Optional[Progress] = None,
     gc.freeze()
     gc.set_threshold(_GC_GEN0, *thresholds[1:])
     try:
-        return run_loop(_ShardReader(shard, progress, sink).run())
+        return run_loop(_until_signalled(_ShardReader(shard, progress, sink).run()))
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def _until_signalled(main: Any) -> Any:
+    """Run ``main``; a SIGINT or SIGTERM whose handler is the program's own
+    (a Python function: ``KeyboardInterrupt``, the CLI's SIGTERM) cancels it
+    instead of raising in whatever code the loop was running, so its
+    ``finally`` commits what was read; then the signal is given back to that
+    handler, which raises as it would have. A signal left at its default (a
+    bulk worker: the parent stops the run) is not touched."""
+    if threading.current_thread() is not threading.main_thread():
+        return await main
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main)
+    caught: list[int] = []
+    previous = {n: signal.getsignal(n) for n in _STOP_SIGNALS}
+    ours = [n for n, handler in previous.items() if callable(handler)]
+
+    def stop(signum: int) -> None:
+        caught.append(signum)
+        task.cancel()
+
+    for signum in ours:
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not caught:
+            raise
+    finally:
+        for signum in ours:
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, previous[signum])
+    signal.raise_signal(caught[0])  # the program's handler raises now
+    raise asyncio.CancelledError  # a handler that did not raise: stopped all the same
 
 
 def make_shards(meters: Sequence[MeterRow], count: int, **fields) -> list[Shard]:
@@ -837,21 +928,95 @@ def make_shards(meters: Sequence[MeterRow], count: int, **fields) -> list[Shard]
     return shards
 
 
-def _worker_main(shard: Shard, index: int, channel) -> None:
+class _Channel:
+    """A worker's end of its own pipe to the parent. Messages go out from a
+    thread (pickling and a full pipe never stop the event loop), at most
+    ``depth`` waiting: a parent that falls behind slows the worker down. One
+    pipe per worker, not one queue for all: a worker killed in the middle of
+    a message (or holding a shared queue's lock) would stop every other one;
+    here the parent sees its pipe end (EOF, the parent holds no copy of its
+    write end) and nothing else."""
+
+    def __init__(self, connection, depth: int = 16) -> None:
+        self.connection = connection
+        self.queue: _queue.Queue = _queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._send, name="bulk-channel", daemon=True)
+        self.thread.start()
+
+    def put(self, message: tuple) -> None:
+        self.queue.put(message)
+
+    def _send(self) -> None:
+        while True:
+            message = self.queue.get()
+            if message is None:
+                return
+            try:
+                self.connection.send(message)
+            except OSError:
+                # the parent is gone (its end closed): nothing can be committed
+                # any more, and the loop would wait on a full queue for ever
+                os._exit(3)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.connection.close()
+
+
+def _worker_main(shard: Shard, index: int, connection) -> None:
+    # a signal to the parent stops the run there (it ends the workers): here the
+    # default action, not the parent's handlers that fork copied
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    channel = _Channel(connection)
     try:
         result = read_shard(shard, lambda d, f, i: channel.put(("progress", index, d, f, i)),
                             lambda batch: channel.put(("batch", index, batch)))
     except BaseException as exc:  # the parent records it; the worker ends
-        channel.put(("error", index, f"{type(exc).__name__}: {exc}"))
-        return
-    channel.put(("result", index, result))
+        channel.put(("error", index, f"{type(exc).__name__}: {exc}",
+                     isinstance(exc, StoreError)))
+    else:
+        channel.put(("result", index, result))
+    channel.close()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailure:
+    """A worker process that ended without finishing its shard."""
+
+    worker: int
+    pid: Optional[int]
+    ended: str  # "killed by SIGKILL", "exit status 3", "raised ...: ..."
+    unread: int = 0  # its meters recorded as not read (WorkerError)
+
+    def __str__(self) -> str:
+        return (f"worker {self.worker} (process {self.pid}) {self.ended}; "
+                f"{self.unread} of its meters not read")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"worker": self.worker, "pid": self.pid, "ended": self.ended,
+                "unread": self.unread}
+
+
+def _how_it_ended(exitcode: Optional[int]) -> str:
+    if exitcode is None:
+        return "stopped answering"
+    if exitcode < 0:
+        try:
+            return f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"was killed by signal {-exitcode}"
+    return f"ended with exit status {exitcode} before its result"
 
 
 @dataclass(slots=True)
 class BulkSummary:
     """A run as a whole: this invocation's work plus what an earlier, resumed
     invocation of the same run had read already (``meters``/``succeeded``/
-    ``failures`` count each meter of the file once, by its last session)."""
+    ``failures`` count each meter of the file once, by its last session).
+    ``workers_failed``: the worker processes that ended without finishing
+    (their unread meters are in ``failures`` as ``WorkerError``)."""
 
     run_id: int
     meters: int
@@ -865,6 +1030,7 @@ class BulkSummary:
     seconds: float
     peak_rss_bytes: int
     skipped: int = 0
+    workers_failed: list[WorkerFailure] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -880,7 +1046,8 @@ class BulkSummary:
                 "seconds": round(self.seconds, 3),
                 "sessions_per_s": round(self.sessions_per_s, 1),
                 "peak_rss_bytes": self.peak_rss_bytes, "run_id": self.run_id,
-                "skipped": self.skipped, "bytes": self.bytes, "sessions": self.sessions}
+                "skipped": self.skipped, "bytes": self.bytes, "sessions": self.sessions,
+                "workers_failed": [w.to_json() for w in self.workers_failed]}
 
 
 def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_path,
@@ -893,10 +1060,27 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
     ``resume`` continues the store's last bulk run: meters it read already are
     skipped, the profile is read since the last stored row. ``progress(done,
     failed, in_flight)`` sees the whole run's counts a few times a second.
+
+    Raises :class:`~dlmsfast.errors.StoreInUse` at once when another run holds
+    the store (:func:`~dlmsfast.bulk.store.run_lock`), and
+    :class:`~dlmsfast.errors.StoreError` when the store cannot be written
+    (what was committed before stays, consistent).
     """
-    started = time.perf_counter()
     for meter in meters:
         keys.client_options(meter)  # a missing key id is a mistake of the files: say it now
+    with run_lock(store_path):
+        try:
+            return _run_locked(meters, keys, plan, store_path, settings, workers, resume,
+                               progress, note)
+        except sqlite3.Error as exc:  # the Store's own methods raise StoreError already
+            raise StoreError(f"the store {str(store_path)!r} failed: {exc} "
+                             f"(sqlite3.{type(exc).__name__})") from exc
+
+
+def _run_locked(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_path,
+                settings: EngineSettings, workers: Optional[int], resume: bool,
+                progress: Optional[Progress], note: str) -> BulkSummary:
+    started = time.perf_counter()
     with Store(store_path) as store:
         run_id = store.last_run(RUN_KIND) if resume else None
         if run_id is None:
@@ -913,14 +1097,16 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
     shards = make_shards(remaining, count, run_id=run_id, plan=plan, store=str(store_path),
                          keys=keys, settings=settings)
     total = ShardResult()
+    dead: list[WorkerFailure] = []
     if len(shards) == 1:
         total.merge(read_shard(shards[0], progress))
     elif shards:
         with Store(store_path, busy_timeout=600.0, batch_size=1 << 62) as store:
-            _run_workers(shards, total, progress, store)
+            dead = _run_workers(shards, total, progress, store)
     with Store(store_path) as store:
         results = {meter_id: (result, reason)
                    for meter_id, result, reason, *_ in store.session_results(run_id)}
+        dead = [_record_unread(store, run_id, shards[w.worker], w, results) for w in dead]
         store.end_run(run_id)
     wanted = {m.id for m in meters}
     succeeded = sum(1 for m, (r, _) in results.items() if m in wanted and r == "ok")
@@ -928,63 +1114,101 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
                                 if m in wanted and result != "ok")
     unrecorded = len(wanted) - sum(1 for m in results if m in wanted)
     if unrecorded:
-        failures["NotRead"] += unrecorded  # a worker died before recording them
+        failures["NotRead"] += unrecorded
     return BulkSummary(
         run_id=run_id, meters=len(meters), succeeded=succeeded, failures=dict(failures),
         readings=total.readings, values=total.values, bytes=total.bytes,
         exchanges=total.exchanges, sessions=total.sessions,
         seconds=time.perf_counter() - started,
         peak_rss_bytes=total.peak_rss_bytes + (peak_rss() if len(shards) > 1 else 0),
-        skipped=skipped)
+        skipped=skipped, workers_failed=dead)
+
+
+def _record_unread(store: Store, run_id: int, shard: Shard, failure: WorkerFailure,
+                   results: dict[str, tuple]) -> WorkerFailure:
+    """A failed session ``WorkerError`` for each meter of a dead worker's shard
+    that has none in the run (``results`` gains them): the summary counts them,
+    and ``--resume`` reads them."""
+    when = now()
+    why = f"worker {failure.worker} (process {failure.pid}) {failure.ended} before this meter was read"
+    unread = [m.id for m in shard.meters if m.id not in results]
+    store.add_sessions((run_id, meter_id, when, when, "failed", "WorkerError", why, 0, 0)
+                       for meter_id in unread)
+    store.flush()
+    for meter_id in unread:
+        results[meter_id] = ("failed", "WorkerError")
+    return WorkerFailure(failure.worker, failure.pid, failure.ended, len(unread))
 
 
 def _run_workers(shards: list[Shard], total: ShardResult, progress: Optional[Progress],
-                 store: Store) -> None:
+                 store: Store) -> list[WorkerFailure]:
     """One process per shard (fork: the plan and keys are not pickled again),
-    each with its own loop; progress, batches and results come back on one
-    queue, and this process commits the batches: one writer, so no worker
-    ever waits for another's write lock, and the workers' CPU goes to the
-    sessions (pickling a batch costs a fraction of inserting it). The queue is
-    bounded: a writer that falls behind slows the workers down."""
+    each with its own loop and its own pipe (:class:`_Channel`); progress,
+    batches and results come back on them, and this process commits the
+    batches: one writer, so no worker ever waits for another's write lock,
+    and the workers' CPU goes to the sessions (pickling a batch costs a
+    fraction of inserting it). Returns the workers that ended without their
+    result; a store failure (here or in a worker) ends the run with
+    :class:`~dlmsfast.errors.StoreError`, any exception (a signal) ends the
+    workers before it goes on."""
     context = multiprocessing.get_context("fork")
-    channel = context.Queue(maxsize=64)
-    processes = [context.Process(target=_worker_main, args=(shard, i, channel), daemon=True)
-                 for i, shard in enumerate(shards)]
-    for process in processes:
-        process.start()
-    counts = {i: (0, 0, 0) for i in range(len(shards))}
-    finished: set[int] = set()
-    errors: list[str] = []
+    processes = []
+    readers: dict[Any, int] = {}
+    stopping = True  # until every worker's pipe has ended
     try:
-        while len(finished) < len(shards):
-            try:
-                message = channel.get(timeout=0.5)
-            except _queue.Empty:
-                for i, process in enumerate(processes):
-                    if i not in finished and process.exitcode is not None:
-                        finished.add(i)
-                        errors.append(f"worker {i} ended with status {process.exitcode}")
-                continue
-            kind, index = message[0], message[1]
-            if kind == "progress":
-                counts[index] = message[2:]
-                if progress is not None:
-                    progress(*(sum(c[j] for c in counts.values()) for j in range(3)))
-            elif kind == "batch":
-                total.readings += commit_batch(store, message[2])
-            elif kind == "result":
-                total.merge(message[2])
-                finished.add(index)
-            else:
-                errors.append(message[2])
-                finished.add(index)
+        for i, shard in enumerate(shards):
+            # made one at a time, the parent's copy of each write end closed
+            # before the next fork: a worker's pipe ends when that worker does
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_worker_main, args=(shard, i, writer), daemon=True)
+            processes.append(process)
+            process.start()
+            writer.close()
+            readers[reader] = i
+        counts = {i: (0, 0, 0) for i in range(len(shards))}
+        results: set[int] = set()
+        failed: dict[int, str] = {}
+        while readers:
+            for ready in multiprocessing.connection.wait(list(readers), timeout=1.0):
+                index = readers[ready]
+                pipe = cast(Connection, ready)
+                try:
+                    message = pipe.recv()
+                except (EOFError, OSError):
+                    # the worker's pipe ended: after its result, or it died
+                    del readers[ready]
+                    pipe.close()
+                    if index not in results and index not in failed:
+                        processes[index].join(timeout=5)
+                        failed[index] = _how_it_ended(processes[index].exitcode)
+                    continue
+                kind = message[0]
+                if kind == "progress":
+                    counts[index] = message[2:]
+                    if progress is not None:
+                        progress(*(sum(c[j] for c in counts.values()) for j in range(3)))
+                elif kind == "batch":
+                    total.readings += commit_batch(store, message[2])
+                elif kind == "result":
+                    total.merge(message[2])
+                    results.add(index)
+                else:
+                    if message[3]:  # the store failed in the worker: the run cannot go on
+                        raise StoreError(message[2].partition(": ")[2])
+                    failed[index] = f"raised {message[2]}"
+        stopping = False
     finally:
+        for reader in readers:
+            reader.close()
         for process in processes:
+            if stopping and process.is_alive():
+                process.terminate()  # committed batches are kept; --resume reads the rest
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
-    total.failures.update({"WorkerError": len(errors)} if errors else {})
+                process.join()
+    return [WorkerFailure(i, processes[i].pid, how) for i, how in sorted(failed.items())]
 
 
-__all__ = ["BulkSummary", "EngineSettings", "Shard", "ShardResult", "make_shards",
-           "raise_file_limit", "read_shard", "run_bulk"]
+__all__ = ["BulkSummary", "EngineSettings", "Shard", "ShardResult", "WorkerFailure",
+           "make_shards", "raise_file_limit", "read_shard", "run_bulk"]

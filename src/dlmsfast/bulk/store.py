@@ -8,7 +8,7 @@ the same tables::
               | error_class | error | bytes | exchanges
     readings  meter_id | object | attribute | capture_time | value | unit | scaled | status
               PRIMARY KEY (meter_id, object, attribute, capture_time), WITHOUT ROWID
-    counters  meter_id PK | reserved_until
+    counters  meter_id PK | reserved_until | confirmed
     profiles  meter_id | object | last_capture        PK (meter_id, object)
 
 ``readings`` is one B-tree on its key (WITHOUT ROWID): an insert updates one
@@ -49,7 +49,14 @@ tag was checked; ``unauthenticated``).
 Writes are batched (:meth:`Store.add_readings` buffers, :meth:`Store.flush`
 commits one transaction) and idempotent: a reading already stored under the
 same key is left as it is, so a retried batch or a pushed list received twice
-is stored once.
+is stored once. A reading whose key is stored with a DIFFERENT value (a meter
+whose clock is stuck or was set back gives a new value the time of an old
+one) is not stored either (the first is kept: it was read when the clock
+still named it, and a store never rewrites what it handed out), but it does
+not vanish: :meth:`Store.flush` counts it in :attr:`Store.conflicts`, and a
+finished session of that meter in the same batch ends ``partial`` with
+``error_class`` ``ConflictingReading`` and a message naming the first such
+reading, both values and the capture time (``--resume`` reads it again).
 
 The bulk reader adds :meth:`Store.add_session` (a finished session buffered
 and committed in the same transaction as its readings: a session recorded
@@ -58,20 +65,27 @@ invocation counters (:meth:`Store.reserve_counters`): ``reserved_until`` is
 the first IC never handed out for the meter's client; every IC below it may
 have been used, so the next session starts there, whatever became of the last.
 A reservation is committed before any IC of it is used (write-ahead).
+``confirmed`` is 1 once a meter accepted an association with a counter of
+the store (:meth:`Store.confirm_counters`): a row with 0 is only a guess that
+the meter refused, or that no session has tried yet (stores made before the
+column count every row as confirmed).
 ``profiles`` holds the newest row stored per meter and Profile Generic (what
 "since the last reading" starts after), committed with those rows.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import json
+import os
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Optional
+from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
 from ..axdr import DateTime
-from ..errors import ConfigurationError, DlmsError
+from ..errors import ConfigurationError, DlmsError, StoreError, StoreInUse
 from ..push.reading import OctetText, json_value
 
 SCHEMA = """
@@ -114,7 +128,8 @@ CREATE TABLE IF NOT EXISTS profiles (
 );
 CREATE TABLE IF NOT EXISTS counters (
     meter_id       TEXT PRIMARY KEY,
-    reserved_until INTEGER NOT NULL
+    reserved_until INTEGER NOT NULL,
+    confirmed      INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -136,6 +151,18 @@ _UPSERT_MARK = (
     "ON CONFLICT (meter_id, object) DO UPDATE SET last_capture = "
     "max(last_capture, excluded.last_capture)"
 )
+
+# a buffered reading (its 8 fields) whose key is stored with another value,
+# kept with the stored value: one statement run by executemany, no Python per row
+_FIND_CONFLICT = (
+    "INSERT INTO temp.conflicting SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, r.value FROM readings r "
+    "WHERE r.meter_id = ?1 AND r.object = ?2 AND r.attribute = ?3 AND r.capture_time = ?4 "
+    "AND (r.value IS NOT ?5 OR r.unit IS NOT ?6 OR r.scaled IS NOT ?7)"
+)
+
+CONFLICT = "ConflictingReading"
+"""``sessions.error_class`` of a session some of whose readings differ from
+those stored under the same key (kept; the session ends ``partial``)."""
 
 
 def stored_value(value: Any) -> Any:
@@ -194,6 +221,37 @@ def stored_time(when: Any) -> Optional[str]:
     return when.astimezone(_dt.timezone.utc).isoformat()
 
 
+@contextlib.contextmanager
+def run_lock(path) -> Iterator[None]:
+    """Hold the store's run lock for the ``with`` block, or raise
+    :class:`~dlmsfast.errors.StoreInUse` at once: two bulk runs on one store
+    would interleave their invocation-counter blocks and each make the other's
+    meters refuse. An ``flock`` on ``STORE.lock`` beside the store (kept: a lock
+    file removed while another process waits on it would let a third take a
+    second lock): the kernel releases it when the last process holding it ends,
+    SIGKILL included, and the forked workers hold it with the run. The file
+    says the holder's process id, for the message."""
+    lock_path = f"{path}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot open the store's run lock {lock_path!r}: "
+                                 f"{exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            by = f" (process {holder})" if holder.isdigit() else ""
+            raise StoreInUse(f"the store {str(path)!r} is in use by another bulk run{by}: "
+                             "wait for it to end, or give another --store") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 class StoredReading(NamedTuple):
     """One row of ``readings``."""
 
@@ -205,6 +263,17 @@ class StoredReading(NamedTuple):
     unit: Optional[str]
     scaled: Any
     status: str
+
+
+_NO_DISK = (13, 10)  # SQLITE_FULL, SQLITE_IOERR (sqlite3 names them from Python 3.11)
+
+
+def _failing(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of disk (full, an I/O error), not because
+    of what it was given (a path that cannot be opened, a file that is no
+    database): the primary result code, Python 3.11's ``sqlite_errorcode``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _NO_DISK
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
@@ -232,14 +301,37 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             # room for the key's B-tree pages that large batches touch
             self._db.execute("PRAGMA cache_size=-65536")
+            self._db.execute("PRAGMA temp_store=MEMORY")  # (the conflicts of a batch)
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.executescript(SCHEMA)
+            self._add_confirmed()
         except sqlite3.Error as exc:
+            if _failing(exc):  # the store is there, the disk is not writable
+                raise self.failed(exc) from exc
             raise ConfigurationError(f"cannot open the store {str(self.path)!r}: {exc}") from None
         self._pending: list[StoredReading] = []
         self._sessions: list[tuple] = []
         self._marks: list[tuple[str, str, str]] = []
+        self._confirmed: list[tuple[str]] = []
         self.written = 0
+        self.conflicts = 0
+
+    def _add_confirmed(self) -> None:
+        """A store made before ``counters.confirmed``: the column, 1 for its rows
+        (they were trusted as the meters' counters; new rows say 0 themselves)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(counters)")}
+        if "confirmed" in columns:
+            return
+        try:
+            self._db.execute("ALTER TABLE counters ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it first
+                raise
+
+    def failed(self, exc: sqlite3.Error) -> StoreError:
+        """The :class:`~dlmsfast.errors.StoreError` saying that SQLite failed on this store."""
+        return StoreError(f"the store {str(self.path)!r} failed: {exc} "
+                          f"(sqlite3.{type(exc).__name__})")
 
     def __enter__(self) -> "Store":
         return self
@@ -313,30 +405,84 @@ class Store:
             "SELECT meter_id, last_capture FROM profiles WHERE object = ?", (obis,))
             if m in wanted}
 
+    def confirm_counters(self, meter_ids: Iterable[str]) -> None:
+        """Buffer: these meters accepted an association with the store's counter
+        (committed with the next batch; lost, the next run only asks again)."""
+        self._confirmed.extend((m,) for m in meter_ids)
+
     def flush(self) -> int:
         """Commit the buffered readings (and finished sessions) in one
-        transaction; returns how many readings were new."""
-        if not self._pending and not self._sessions and not self._marks:
+        transaction; returns how many readings were new. Raises
+        :class:`~dlmsfast.errors.StoreError` when SQLite fails (nothing of the
+        batch is stored; it stays buffered)."""
+        if not self._pending and not self._sessions and not self._marks and not self._confirmed:
             return 0
         db = self._db
         before = db.total_changes
-        # IMMEDIATE takes the write lock at once: with several writers (bulk
-        # workers) a deferred transaction could not wait for it (busy_timeout)
-        db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(_INSERT_READING, self._pending)
-            new = db.total_changes - before
-            db.executemany(_INSERT_SESSION, self._sessions)
-            db.executemany(_UPSERT_MARK, self._marks)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            # IMMEDIATE takes the write lock at once: with several writers (bulk
+            # workers) a deferred transaction could not wait for it (busy_timeout)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(_INSERT_READING, self._pending)
+                new = db.total_changes - before
+                sessions = self._sessions
+                if new < len(self._pending):
+                    # some keys were stored already: by the same value (a re-read,
+                    # nothing to say) or another one (said in the meter's session)
+                    sessions = self._conflicts(sessions)
+                db.executemany(_INSERT_SESSION, sessions)
+                db.executemany(_UPSERT_MARK, self._marks)
+                db.executemany("UPDATE counters SET confirmed = 1 WHERE meter_id = ?",
+                               self._confirmed)
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self.failed(exc) from exc
         self._pending.clear()
         self._sessions.clear()
         self._marks.clear()
+        self._confirmed.clear()
         self.written += new
         return new
+
+    def _conflicts(self, sessions: list[tuple]) -> list[tuple]:
+        """Count the buffered readings whose key is stored with another value
+        (the stored one kept), and say so in the last buffered session of each
+        such meter; returns the sessions to insert."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS conflicting (meter_id, object, attribute, "
+                   "capture_time, value, unit, scaled, status, stored)")
+        db.executemany(_FIND_CONFLICT, self._pending)
+        found: dict[str, list] = {}
+        for *row, stored in db.execute("SELECT * FROM temp.conflicting"):
+            found.setdefault(row[0], []).append((row, stored))
+        db.execute("DELETE FROM temp.conflicting")
+        if not found:
+            return sessions
+        self.conflicts += sum(map(len, found.values()))
+        last = {s[1]: i for i, s in enumerate(sessions)}
+        sessions = list(sessions)
+        for meter_id, rows in found.items():
+            at = last.get(meter_id)
+            if at is None:
+                continue  # no session of this meter in the batch (listen): counted only
+            row, was = rows[0]
+            said = (f"{len(rows)} {'reading differs' if len(rows) == 1 else 'readings differ'} "
+                    "from what the store holds under the same key (kept; first: "
+                    f"{row[1]}:{row[2]} at {row[3]}: stored {was!r}, read {row[4]!r}); the "
+                    "meter's clock may be stuck or set back")
+            run_id, meter, started, ended, result, error_class, error, *rest = sessions[at]
+            if result == "ok":
+                result, error_class, error = "partial", CONFLICT, said
+            else:
+                error = f"{error}; {said}" if error else said
+                error_class = error_class or CONFLICT
+            sessions[at] = (run_id, meter, started, ended, result, error_class, error, *rest)
+        return sessions
 
     # -- invocation counters (write-ahead) ------------------------------------------
 
@@ -350,35 +496,41 @@ class Store:
         ids = list(meter_ids)
         at_least = at_least or {}
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            first: dict[str, int] = {}
-            for chunk in range(0, len(ids), 500):
-                part = ids[chunk:chunk + 500]
-                marks = ",".join("?" * len(part))
-                first.update(db.execute(
-                    f"SELECT meter_id, reserved_until FROM counters WHERE meter_id IN ({marks})",
-                    part).fetchall())
-            out = {m: max(first.get(m, 1), at_least.get(m, 0)) for m in ids}
-            db.executemany(
-                "INSERT INTO counters (meter_id, reserved_until) VALUES (?, ?) "
-                "ON CONFLICT (meter_id) DO UPDATE SET reserved_until = excluded.reserved_until",
-                [(m, ic + block) for m, ic in out.items()])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                first: dict[str, int] = {}
+                for chunk in range(0, len(ids), 500):
+                    part = ids[chunk:chunk + 500]
+                    marks = ",".join("?" * len(part))
+                    first.update(db.execute(
+                        f"SELECT meter_id, reserved_until FROM counters WHERE meter_id IN ({marks})",
+                        part).fetchall())
+                out = {m: max(first.get(m, 1), at_least.get(m, 0)) for m in ids}
+                db.executemany(
+                    "INSERT INTO counters (meter_id, reserved_until, confirmed) VALUES (?, ?, 0) "
+                    "ON CONFLICT (meter_id) DO UPDATE SET reserved_until = excluded.reserved_until",
+                    [(m, ic + block) for m, ic in out.items()])
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self.failed(exc) from exc
         return out
 
     def known_counters(self, meter_ids: Iterable[str]) -> set[str]:
-        """Which of these meters the store holds an invocation counter for."""
+        """Which of these meters the store holds a confirmed invocation counter
+        for (one a meter accepted; a block reserved for a meter that refused
+        it, or was never reached, is still a guess)."""
         ids = list(meter_ids)
         known: set[str] = set()
         for chunk in range(0, len(ids), 500):
             part = ids[chunk:chunk + 500]
             known.update(m for (m,) in self._db.execute(
-                f"SELECT meter_id FROM counters WHERE meter_id IN ({','.join('?' * len(part))})",
-                part))
+                "SELECT meter_id FROM counters WHERE confirmed AND meter_id IN "
+                f"({','.join('?' * len(part))})", part))
         return known
 
     def counters(self) -> dict[str, int]:
@@ -417,14 +569,18 @@ class Store:
         query += " ORDER BY meter_id, capture_time, object, attribute"
         return [StoredReading(*row) for row in self._db.execute(query, args)]
 
-    def close(self) -> None:
+    def close(self, flush: bool = True) -> None:
+        """Commit what is buffered (unless ``flush`` is False: after a failed
+        flush, the batch is dropped rather than tried again) and close."""
         if self._db is None:
             return
         try:
-            self.flush()
+            if flush:
+                self.flush()
         finally:
             self._db.close()
             self._db = None  # type: ignore[assignment]
 
 
-__all__ = ["SCHEMA", "Store", "StoredReading", "now", "stored_scaled", "stored_value"]
+__all__ = ["CONFLICT", "SCHEMA", "Store", "StoredReading", "now", "run_lock", "stored_scaled",
+           "stored_value"]

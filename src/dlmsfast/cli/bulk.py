@@ -10,8 +10,14 @@
 Progress goes to standard error: a live bar on a terminal (rich), a plain line
 every few seconds otherwise. At the end a summary table (standard output, or
 standard error with ``--json``, which prints one JSON object on standard
-output). Exit status 0 when every meter was read, 1 when some failed, 2 for
-usage mistakes (files, options, keys).
+output: the summary, or ``{"error", "message", "exit_status"}`` when the run
+could not end). Exit statuses (:data:`EXIT_STATUSES`, also in ``--help``): 0
+every meter read; 1 some meters failed or were not read (the summary says why,
+a worker process that died included); 2 a usage mistake (files, options,
+keys) or the store in use by another bulk run; 3 the store failed (disk full,
+an I/O error); 130 interrupted (SIGINT), 143 terminated (SIGTERM): a clean
+stop, the simulator of ``--simulate`` ended and its files removed. After 3,
+130 and 143 what was committed is kept and ``--resume`` continues.
 
 rich draws both the live bar and the summary table (a terminal-aware table
 library and a progress bar in one well-kept dependency).
@@ -30,7 +36,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, DlmsError, UsageError
+from ..errors import ConfigurationError, DlmsError, StoreError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+EXIT_SIGINT, EXIT_SIGTERM = 128 + signal.SIGINT, 128 + signal.SIGTERM
+EXIT_STATUSES = (
+    (EXIT_OK, "every meter was read"),
+    (EXIT_FAILED, "some meters failed or were not read (the summary says why)"),
+    (EXIT_USAGE, "a usage mistake (files, options, keys), or the store is in use by "
+                 "another bulk run"),
+    (EXIT_STORE, "the store failed (disk full, I/O error); what was committed is kept"),
+    (EXIT_SIGINT, "interrupted (SIGINT, Ctrl-C); what was committed is kept"),
+    (EXIT_SIGTERM, "terminated (SIGTERM); what was committed is kept"),
+)
+"""``dlmsfast bulk``'s exit statuses and what each means (``--help`` lists them)."""
 
 
 def _at_least(minimum: int):
@@ -68,7 +87,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "auth,security,key_id,referencing; '#' lines are comments) into the "
                     "store, resumable, on every core. The meters, keys and plan files are "
                     "checked whole before the first session (exit 2 naming file, line and "
-                    "column). The file formats: README.md, 'The input files'.")
+                    "column). The file formats: README.md, 'The input files'.",
+        epilog="exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_STATUSES)
+               + ". After 3, 130 and 143, --resume continues the run.")
     p.add_argument("meters", nargs="?", help="the meters file (CSV, UTF-8): id,url[,framing,"
                    "client,server,auth,security,key_id,referencing]")
     p.add_argument("--keys", metavar="KEYS.toml", help="keys by key id (ek, ak: 32 hex digits; "
@@ -122,10 +143,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         default="store",
                         help="first IC of a ciphered session: 'store' (the store's, else "
                              "keys.toml's invocation_counter, else 1; the default); 'meter': "
-                             "for a meter the store has no counter for, read it first from "
-                             "the meter (public client, 0.0.43.1.0.255), as `dlmsfast read "
-                             "--invocation-counter meter` does; 'meter-always': before "
-                             "every session")
+                             "for a meter the store has no confirmed counter for, read it "
+                             "first from the meter (public client, 0.0.43.1.0.255), as "
+                             "`dlmsfast read --invocation-counter meter` does, and for a "
+                             "meter that refuses the store's, read it and try once more; "
+                             "'meter-always': before every session")
     p.add_argument("--json", action="store_true",
                    help="at the end, one JSON object on standard output")
     p.set_defaults(run=run)
@@ -209,6 +231,9 @@ def _summary(summary, store: str, out) -> None:
     table.add_row("failed", f"{summary.failed:,}")
     for reason, count in sorted(summary.failures.items(), key=lambda item: -item[1]):
         table.add_row(f"  {reason}", f"{count:,}")
+    for failure in summary.workers_failed:
+        table.add_row(f"  worker {failure.worker} (process {failure.pid})",
+                      f"{failure.ended}; {failure.unread:,} meters not read")
     # a resumed run: the meter counts are the run's, the readings this invocation's
     table.add_row("readings stored by this invocation" if summary.skipped else
                   "readings stored", f"{summary.readings:,}")
@@ -234,14 +259,19 @@ class _Simulator:
                    "--ready-file", str(ready), *extra]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True)
+        try:
+            self._wait(ready, meters)
+        except BaseException:  # a signal while it starts: no simulator or folder left behind
+            self.close()
+            raise
+
+    def _wait(self, ready: Path, meters: int) -> None:
         deadline = time.monotonic() + 60 + meters / 500
         while not ready.exists():
             if self.process.poll() is not None:
                 error = self.process.stderr.read().strip() if self.process.stderr else ""
-                self.folder.cleanup()
                 raise ConfigurationError(f"the simulator did not start: {error}")
             if time.monotonic() > deadline:
-                self.close()
                 raise ConfigurationError("the simulator did not get ready within a minute")
             time.sleep(0.02)
 
@@ -256,16 +286,44 @@ class _Simulator:
         self.folder.cleanup()
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping the run the way Ctrl-C does (every ``finally`` runs)."""
+
+
+def _terminate(signum, frame) -> None:
+    # once: a second SIGTERM must not interrupt the clean-up (the simulator's end)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Terminated
+
+
 def run(args: argparse.Namespace) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _run(args)
+    except StoreError as exc:
+        return _failed(args, exc, EXIT_STORE, f"{exc}; what was committed is kept "
+                                              "(--resume continues)")
     except (DlmsError, OSError) as exc:
-        print(f"dlmsfast bulk: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dlmsfast bulk: interrupted; committed readings are kept (--resume continues)",
-              file=sys.stderr)
-        return 130
+        return _failed(args, exc, EXIT_USAGE, f"{type(exc).__name__}: {exc}")
+    except _Terminated as exc:
+        return _failed(args, exc, EXIT_SIGTERM, "terminated (SIGTERM); committed readings are "
+                                                "kept (--resume continues)")
+    except KeyboardInterrupt as exc:
+        return _failed(args, exc, EXIT_SIGINT, "interrupted; committed readings are kept "
+                                               "(--resume continues)")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failed(args: argparse.Namespace, exc: BaseException, status: int, message: str) -> int:
+    """One line on standard error (and with --json the same as JSON): the run did not end."""
+    print(f"dlmsfast bulk: {message}", file=sys.stderr, flush=True)
+    if getattr(args, "json", False):
+        error = {EXIT_SIGINT: "interrupted", EXIT_SIGTERM: "terminated"}.get(
+            status, type(exc).__name__)
+        print(json.dumps({"error": error, "message": message, "exit_status": status}),
+              flush=True)
+    return status
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -306,7 +364,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_json()), flush=True)
     else:
         _summary(summary, args.store, sys.stdout)
-    return 1 if summary.failed else 0
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
-__all__ = ["add_parser", "run"]
+__all__ = ["EXIT_STATUSES", "add_parser", "run"]
