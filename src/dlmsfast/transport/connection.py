@@ -346,9 +346,13 @@ class Connection:
             self.stream.close()
             raise
         except asyncio.TimeoutError:
+            # a stream in the middle of a step with its own diagnosis says it (a
+            # serial line's optical head that has not answered the sign-on)
+            timed_out = getattr(self.stream, "timed_out", None)
+            error = timed_out(connect) if timed_out is not None else None
             self.stream.close()
-            raise TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
-                               "(connect timed out)") from None
+            raise error or TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
+                                        "(connect timed out)") from None
         except BaseException:
             self.stream.close()
             raise
