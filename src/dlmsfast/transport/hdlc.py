@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .._util import GLIMPSE_LENGTH, glimpse
 from ..errors import DlmsError, TimeoutError
 from ..hdlc import HdlcParameters, HdlcStreamSplitter
 from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
-from .connection import Trace
+from .connection import ADDRESSES_SUSPECTED, Trace
 
 
 class HdlcFraming:
@@ -37,6 +38,9 @@ class HdlcFraming:
         self._failure: Optional[DlmsError] = None
         self._trace_in: Optional[HdlcStreamSplitter] = None
         self._trace_out: Optional[HdlcStreamSplitter] = None
+        # the first chunk in which the link dropped octets (no frame, or a frame
+        # failing its checks): said when no answer comes
+        self._dropped_sample = b""
 
     def addresses(self) -> str:
         physical = "" if self.server_physical is None else f", physical {self.server_physical}"
@@ -71,7 +75,13 @@ class HdlcFraming:
             for frame in self._trace_in.feed(data):
                 trace("in", frame.to_bytes())
         link = self.link
-        link.receive_data(data)
+        if self._dropped_sample:
+            link.receive_data(data)
+        else:
+            dropped = link.discarded_bytes
+            link.receive_data(data)
+            if link.discarded_bytes != dropped:
+                self._dropped_sample = bytes(data[:GLIMPSE_LENGTH + 1])
         for event in link.events():
             if type(event) is ApduReceived:
                 self._in.append(event.apdu)
@@ -106,6 +116,22 @@ class HdlcFraming:
 
     def failure(self) -> Optional[DlmsError]:
         return self._failure
+
+    def unframed(self) -> str:
+        """What the peer sent that carried no answer to us: octets that are no
+        valid HDLC frame (with the start of the first chunk that held some),
+        frames for or from other addresses; "" when nothing."""
+        link = self.link
+        said = []
+        if link.discarded_bytes:
+            bad = f", {link.bad_frames} frame(s) failing their checks" if link.bad_frames else ""
+            said.append(f"{link.discarded_bytes} octets that are no valid HDLC frame{bad}, in "
+                        f"{glimpse(self._dropped_sample)}: not a DLMS meter speaking HDLC on "
+                        "this line?")
+        if link.foreign_frames:
+            said.append(f"{link.foreign_frames} HDLC frame(s) for or from other addresses: "
+                        f"{ADDRESSES_SUSPECTED}")
+        return "; ".join(said)
 
     def timeout(self) -> bool:
         again = self.link.timeout()
