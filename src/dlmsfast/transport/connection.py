@@ -40,6 +40,16 @@ ADDRESSES_SUSPECTED = "wrong client/server address?"
 """In a timeout's message while the meter has never answered: the addresses may be wrong."""
 
 
+NOT_DLMS = "not a DLMS meter on this port?"
+"""In a timeout's message when what came is no frame of the framing used."""
+
+
+def said_instead(*clauses: tuple[int, str]) -> str:
+    """What a framing got instead of answers (``unframed()``): the clauses whose
+    count is not 0, joined; "" when none."""
+    return "; ".join(words for count, words in clauses if count)
+
+
 @runtime_checkable
 class Framing(Protocol):
     """What a connection needs from a framing (sans-IO)."""
@@ -159,19 +169,15 @@ class WrapperFraming:
         wrapper frame (with their start), a frame cut short, frames between
         other wPorts; "" when nothing."""
         splitter = self._splitter
-        said = []
-        if splitter.discarded_bytes:
-            reason = f"; {splitter.last_error.message}" if splitter.last_error else ""
-            said.append(f"{splitter.discarded_bytes} octets that are no DLMS wrapper frame, "
-                        f"starting {glimpse(splitter.dropped_sample)}{reason}: not a DLMS "
-                        "meter on this port?")
-        if splitter.pending:
-            said.append(f"{splitter.pending} octets of a wrapper frame that never completed")
-        if self._foreign:
-            source, destination = self._foreign_ports
-            said.append(f"{self._foreign} wrapper frame(s) from wPort {source} to wPort "
-                        f"{destination}, not ours: {ADDRESSES_SUSPECTED}")
-        return "; ".join(said)
+        reason = f"; {splitter.last_error.message}" if splitter.last_error else ""
+        source, destination = self._foreign_ports
+        return said_instead(
+            (splitter.discarded_bytes, f"{splitter.discarded_bytes} octets that are no DLMS "
+             f"wrapper frame, starting {glimpse(splitter.dropped_sample)}{reason}: {NOT_DLMS}"),
+            (splitter.pending, f"{splitter.pending} octets of a wrapper frame that never "
+             "completed"),
+            (self._foreign, f"{self._foreign} wrapper frame(s) from wPort {source} to wPort "
+             f"{destination}, not ours: {ADDRESSES_SUSPECTED}"))
 
 
 class Connection:
@@ -465,4 +471,5 @@ class Connection:
         await self.close()
 
 
-__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS"]
+__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS",
+           "NOT_DLMS", "said_instead"]

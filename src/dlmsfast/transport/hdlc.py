@@ -13,7 +13,7 @@ from .._util import GLIMPSE_LENGTH, glimpse
 from ..errors import DlmsError, TimeoutError
 from ..hdlc import HdlcParameters, HdlcStreamSplitter
 from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
-from .connection import ADDRESSES_SUSPECTED, Trace
+from .connection import ADDRESSES_SUSPECTED, NOT_DLMS, Trace, said_instead
 
 
 class HdlcFraming:
@@ -119,19 +119,15 @@ class HdlcFraming:
 
     def unframed(self) -> str:
         """What the peer sent that carried no answer to us: octets that are no
-        valid HDLC frame (with the start of the first chunk that held some),
-        frames for or from other addresses; "" when nothing."""
+        valid HDLC frame (with the first chunk that held some), frames for or
+        from other addresses; "" when nothing."""
         link = self.link
-        said = []
-        if link.discarded_bytes:
-            bad = f", {link.bad_frames} frame(s) failing their checks" if link.bad_frames else ""
-            said.append(f"{link.discarded_bytes} octets that are no valid HDLC frame{bad}, in "
-                        f"{glimpse(self._dropped_sample)}: not a DLMS meter speaking HDLC on "
-                        "this line?")
-        if link.foreign_frames:
-            said.append(f"{link.foreign_frames} HDLC frame(s) for or from other addresses: "
-                        f"{ADDRESSES_SUSPECTED}")
-        return "; ".join(said)
+        bad = f", {link.bad_frames} frame(s) failing their checks" if link.bad_frames else ""
+        return said_instead(
+            (link.discarded_bytes, f"{link.discarded_bytes} octets that are no valid HDLC "
+             f"frame{bad}, in {glimpse(self._dropped_sample)}: {NOT_DLMS}"),
+            (link.foreign_frames, f"{link.foreign_frames} HDLC frame(s) for or from other "
+             f"addresses: {ADDRESSES_SUSPECTED}"))
 
     def timeout(self) -> bool:
         again = self.link.timeout()
