@@ -510,14 +510,10 @@ cdef object _read_utf8(Reader* r, Py_ssize_t n):
 
 
 cdef object _read_clock(Reader* r, int tag, Py_ssize_t size):
-    cdef Py_ssize_t start = r.pos
     raw = PyBytes_FromStringAndSize(<const char*>r.buf + r.pos, size)
     r.pos += size
     if tag == T_DATE_TIME:
-        try:
-            return _datetime_from_bytes(raw)
-        except DecodeError as exc:  # a deviation no time zone has: where in the input
-            _fail(exc.message, start + (exc.offset or 0))
+        return _datetime_from_bytes(raw)
     if tag == T_DATE:
         return _date_from_bytes(raw)
     return _time_from_bytes(raw)

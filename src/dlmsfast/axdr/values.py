@@ -140,8 +140,9 @@ def _check_length(data: bytes, size: int, what: str) -> bytes:
 # zones use (-12 h .. +14 h: the Blue Book prints -720..+720 in older editions,
 # -720..+840 later); the field counts minutes from local time to UTC, so UTC+14
 # is -840, and New Zealand's summer time (UTC+13) -780. Both signs are taken up
-# to 840: every real offset passes in either convention (some companion
-# standards count UTC to local), and what no time zone gives (1000) does not.
+# to 840 on encode: every real offset passes in either convention (some
+# companion standards count UTC to local), and what no time zone gives (1000)
+# does not. Received octets are kept as they are (DateTime.from_bytes).
 MAX_DEVIATION = 840
 
 _DATE_FIELDS = ("year", "month", "day", "day_of_week")
@@ -266,13 +267,16 @@ class DateTime(_ClockFields):
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DateTime":
-        """Read the 12 octets of a date-time (also how octet-string clock values are read)."""
+        """Read the 12 octets of a date-time (also how octet-string clock values are read).
+
+        Fields are kept as transmitted, a deviation beyond
+        ±:data:`MAX_DEVIATION` too (the standard gives the range, not what a
+        receiver does with a value outside it): a profile or a push is not lost
+        for one odd clock; :meth:`to_bytes` refuses to send it again, and
+        :meth:`to_datetime` refuses a deviation of a day or more."""
         data = _check_length(data, 12, "date-time")
         year = int.from_bytes(data[0:2], "big")
         deviation = int.from_bytes(data[9:11], "big", signed=True)
-        if deviation != -0x8000 and not -MAX_DEVIATION <= deviation <= MAX_DEVIATION:
-            raise DecodeError(f"date-time deviation {deviation} minutes is no UTC offset "
-                              f"(-{MAX_DEVIATION}..{MAX_DEVIATION}, or 0x8000 not specified)", 9)
         month, day, day_of_week, hour, minute, second, hundredths = (_octet(b) for b in data[2:9])
         return cls(
             None if year == 0xFFFF else year,
