@@ -1,9 +1,12 @@
-"""The peers' clients as the simulator tests drive them: gurux-dlms's
-GXDLMSSecureClient on a socket (its requests out, its parser on the answers)
-and dlms-cosem's DlmsClient, each set up from a row of the meters.csv that
-``dlmsfast simulate`` wrote and the keys.toml beside it."""
+"""The peers' clients as the tests drive them: gurux-dlms's GXDLMSSecureClient
+(:class:`GuruxDriver`: its requests out, its parser on the answers; on a
+socket to the simulator, :class:`GuruxOverSocket`, or handed to a server
+session in memory by a test's own subclass) and dlms-cosem's DlmsClient, the
+simulator's set up from a row of the meters.csv that ``dlmsfast simulate``
+wrote and the keys.toml beside it."""
 from __future__ import annotations
 
+import abc
 import contextlib
 import datetime as _dt
 import io
@@ -39,28 +42,89 @@ def row_index(row: dict) -> int:
     return meter_index(row["id"])
 
 
-class GuruxOverSocket:
-    """gurux-dlms's client on a TCP socket: its requests out, its parser on what comes back."""
+def gurux_client(logical_names: bool, client: int, server: int, authentication: Authentication,
+                 password: str | None, interface: InterfaceType, security: Security | None = None,
+                 system_title: bytes = b"", ek: bytes = b"", ak: bytes = b"") -> GXDLMSSecureClient:
+    """gurux's client for one association; ciphering set when ``security`` is given."""
+    gurux = GXDLMSSecureClient(logical_names, client, server, authentication, password, interface)
+    if security is not None:
+        cipher = gurux.ciphering
+        cipher.security = security
+        cipher.systemTitle = system_title
+        cipher.blockCipherKey = ek
+        cipher.authenticationKey = ak
+    return gurux
+
+
+class GuruxDriver(abc.ABC):
+    """gurux-dlms's client driving one server: :meth:`exchange` carries a
+    request (and gurux's receiverReady for each further block) and feeds the
+    answers to gurux's parser; how a request travels is the subclass's
+    :meth:`_reply`. ``sent`` holds what went out, as the subclass records it."""
+
+    def __init__(self, client: GXDLMSSecureClient) -> None:
+        self.client = client
+        self.sent: list[bytes] = []
+
+    @abc.abstractmethod
+    def _reply(self, request, reply: GXReplyData) -> None:
+        """Send ``request`` and give gurux's parser the whole answer, into ``reply``."""
+
+    def exchange(self, request) -> GXReplyData:
+        reply = GXReplyData()
+        self._reply(request, reply)
+        while reply.isMoreData():
+            self._reply(self.client.receiverReady(reply), reply)
+        return reply
+
+    def associate(self) -> None:
+        if self.client.interfaceType == InterfaceType.HDLC:
+            reply = self.exchange(self.client.snrmRequest())
+            self.client.parseUAResponse(reply.data)
+        (aarq,) = self.client.aarqRequest()
+        reply = self.exchange(aarq)
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.client.parseAareResponse(reply.data)
+        if self.client.authentication > Authentication.LOW:
+            for request in self.client.getApplicationAssociationRequest():
+                reply = self.exchange(request)
+                with contextlib.redirect_stdout(io.StringIO()):
+                    # raises when the server's f(CtoS) (pass 4) does not check
+                    self.client.parseApplicationAssociationResponse(reply.data)
+
+    def get(self, obj, attribute: int):
+        """The attribute's value as gurux parses the answer (``obj`` untouched)."""
+        (request,) = self.client.read(obj, attribute)
+        return self.exchange(request).value
+
+    def read(self, obj, attribute: int):
+        """:meth:`get`, the value also set into ``obj`` (a profile needs its
+        capture objects read first)."""
+        value = self.get(obj, attribute)
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.client.updateValue(obj, attribute, value)
+        return value
+
+
+class GuruxOverSocket(GuruxDriver):
+    """gurux-dlms's client on a TCP socket (or UDP, the wrapper) to a simulated meter."""
 
     def __init__(self, row: dict, keys: dict | None) -> None:
         framing = InterfaceType.WRAPPER if row["framing"] == "wrapper" else InterfaceType.HDLC
-        auth = GX_AUTH[row["auth"]]
         password = keys.get("password") if keys else None  # LLS password or HLS secret
-        self.client = GXDLMSSecureClient(row.get("referencing", "ln") != "sn", int(row["client"]),
-                                         int(row["server"]), auth, password, framing)
-        if keys is not None:
-            cipher = self.client.ciphering
-            cipher.security = GX_SECURITY[row["security"]]
-            cipher.systemTitle = bytes.fromhex(keys["system_title"])
-            cipher.blockCipherKey = bytes.fromhex(keys["ek"])
-            cipher.authenticationKey = bytes.fromhex(keys["ak"])
+        ciphering = {} if keys is None else {
+            "security": GX_SECURITY[row["security"]],
+            "system_title": bytes.fromhex(keys["system_title"]),
+            "ek": bytes.fromhex(keys["ek"]), "ak": bytes.fromhex(keys["ak"])}
+        super().__init__(gurux_client(row.get("referencing", "ln") != "sn", int(row["client"]),
+                                      int(row["server"]), GX_AUTH[row["auth"]], password, framing,
+                                      **ciphering))
         if row["url"].startswith("udp://"):  # the wrapper over UDP: a frame a datagram
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.settimeout(5)
             self.sock.connect(("127.0.0.1", row_port(row)))
         else:
             self.sock = socket.create_connection(("127.0.0.1", row_port(row)), timeout=5)
-        self.sent: list[bytes] = []
 
     def request_tags(self) -> list[int]:
         """The first octet of every APDU sent (after the wrapper header or the LLC)."""
@@ -82,35 +146,6 @@ class GuruxOverSocket:
                 if not chunk:
                     raise ConnectionError("the simulator closed the connection")
                 data.set(chunk)
-
-    def exchange(self, request) -> GXReplyData:
-        reply = GXReplyData()
-        self._reply(request, reply)
-        while reply.isMoreData():
-            self._reply(self.client.receiverReady(reply), reply)
-        return reply
-
-    def associate(self) -> None:
-        if self.client.interfaceType == InterfaceType.HDLC:
-            reply = self.exchange(self.client.snrmRequest())
-            self.client.parseUAResponse(reply.data)
-        (aarq,) = self.client.aarqRequest()
-        reply = self.exchange(aarq)
-        with contextlib.redirect_stdout(io.StringIO()):
-            self.client.parseAareResponse(reply.data)
-        if self.client.authentication > Authentication.LOW:
-            for request in self.client.getApplicationAssociationRequest():
-                reply = self.exchange(request)
-                with contextlib.redirect_stdout(io.StringIO()):
-                    # raises when the simulator's f(StoC) does not check
-                    self.client.parseApplicationAssociationResponse(reply.data)
-
-    def read(self, obj, attribute: int):
-        (request,) = self.client.read(obj, attribute)
-        reply = self.exchange(request)
-        with contextlib.redirect_stdout(io.StringIO()):
-            self.client.updateValue(obj, attribute, reply.value)
-        return reply.value
 
     def read_register(self, obis: str) -> tuple:
         """(the register object with its scaler_unit, the value read)."""

@@ -325,6 +325,12 @@ def test_a_new_store_for_a_used_ciphered_fleet_takes_the_counters_from_keys_or_m
         assert "the store held no invocation counter for this meter, so the first was 1" in error
         assert "invocation_counter in the keys file" in error
         assert "--invocation-counter meter" in error
+        # said once: the store's account of the counter in place of the
+        # client's general advice, not after it
+        assert error.count("--invocation-counter meter") == 1, error
+        assert error.count("invocation counter already (a replay)") == 1, error
+        assert "invocation_counter='meter'" not in error and "seen" not in error.replace(
+            "may have seen this invocation counter", ""), error
     # (b) read from the meter, through the public client, when the store knows none
     status, summary, _ = bulk(fleet, tmp_path / "pre-read.db", "--invocation-counter", "meter",
                               *quick)
@@ -399,27 +405,33 @@ def test_profile_by_time_range_and_a_plan_file(fleet_factory, tmp_path):
             str(d.serial_number(k)).encode().hex().upper()}
 
 
-def test_a_pushed_and_a_read_octet_string_are_stored_alike(fleet_factory, tmp_path):
-    # the logical device name is an octet-string whether a GET answers it or a
-    # push carries it (the simulator pushes the very Data its GET gives); the
-    # push decoder shows it as text, the store keeps the Blue Book type: hex
-    listen_db, bulk_db = tmp_path / "listen.db", tmp_path / "bulk.db"
+def pushed_to_listen(fleet_factory, store: Path, meters: int, *options: str) -> Fleet:
+    """A fleet whose meters push (every second) to ``dlmsfast listen --store
+    store``, once the listener has stored one notification and ended."""
     listener = subprocess.Popen(
         [sys.executable, "-m", "dlmsfast", "listen", "udp://127.0.0.1:0", "--store",
-         str(listen_db), "--count", "1", "--idle-timeout", "30"],
+         str(store), "--count", "1", "--idle-timeout", "30"],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         line = listener.stderr.readline()
         assert "listening on" in line, line
         address = line.rsplit(" ", 1)[1].strip()
-        fleet = fleet_factory(1, "--auth", "none", "--security", "none",
-                              "--push-to", address, "--push-interval", "1")
+        fleet = fleet_factory(meters, *options, "--push-to", address, "--push-interval", "1")
         listener.wait(timeout=30)
     finally:
         if listener.poll() is None:
             listener.kill()
         listener.wait()
     assert listener.returncode == 0, listener.stderr.read()
+    return fleet
+
+
+def test_a_pushed_and_a_read_octet_string_are_stored_alike(fleet_factory, tmp_path):
+    # the logical device name is an octet-string whether a GET answers it or a
+    # push carries it (the simulator pushes the very Data its GET gives); the
+    # push decoder shows it as text, the store keeps the Blue Book type: hex
+    listen_db, bulk_db = tmp_path / "listen.db", tmp_path / "bulk.db"
+    fleet = pushed_to_listen(fleet_factory, listen_db, 1, "--auth", "none", "--security", "none")
     status, summary, _ = bulk(fleet, bulk_db, "--object", "1/0.0.42.0.0.255", "--no-clock",
                               "--profile", "none")
     assert status == 0 and summary["succeeded"] == 1
@@ -429,6 +441,61 @@ def test_a_pushed_and_a_read_octet_string_are_stored_alike(fleet_factory, tmp_pa
     read = sqlite3.connect(bulk_db).execute(
         "SELECT value FROM readings WHERE object = ?", (ldn,)).fetchall()
     assert pushed == read == [(d.logical_device_name(0).hex().upper(),)]
+
+
+def naive(iso: str) -> str:
+    """An ISO 8601 time as a meter without deviation writes it: the same wall clock, no offset."""
+    return _dt.datetime.fromisoformat(iso).replace(tzinfo=None).isoformat()
+
+
+def test_a_clock_without_deviation_is_stored_as_the_meters_local_time_by_bulk_and_listen(
+        fleet_factory, tmp_path):
+    # finding: for a meter whose date-times carry no deviation (0x8000, a local
+    # time), bulk stored the reception time for its registers and dropped its
+    # profile rows, while listen stored the meter's local time. One rule now, in
+    # one store file: the meter's wall clock, ISO 8601 without an offset.
+    store = tmp_path / "readings.db"
+    fleet = pushed_to_listen(fleet_factory, store, 2, "--local-time", "--framing", "mixed")
+    meters = [m.id for m in read_meters(fleet.meters_csv)]
+    db = sqlite3.connect(store)
+    pushed = db.execute("SELECT DISTINCT capture_time FROM readings").fetchall()
+    db.close()
+    # the push dates its readings by the clock in its list: the meter's local time
+    assert pushed == [(naive(FIXED),)]
+    status, summary, _ = bulk(fleet, store, "--workers", "1")
+    assert status == 0 and summary["succeeded"] == 2
+    got = stored(store)
+    for meter in meters:
+        # every row kept (the profile's too), dated by the meter's clock, not by
+        # the reception; the clock's value is its local time as well
+        assert set(got[meter]) == {(obj, attribute, naive(when), naive(value) if obj ==
+                                    "0.0.1.0.0.255" else value)
+                                   for obj, attribute, when, value in expected_rows(index_of(meter))}
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT count(*) FROM readings WHERE capture_time LIKE '%+%'").fetchone() == (0,)
+    # what "since the last reading" starts after follows the same rule
+    assert db.execute("SELECT DISTINCT last_capture FROM profiles").fetchall() == [
+        (naive(max(when for when, *_ in d.expected_profile(0, AT, 96)).isoformat()),)]
+    db.close()
+    # read again: the same rows (the key is the meter's time), the profile asked
+    # after the last stored row (a range given in the meter's local time)
+    status, again, _ = bulk(fleet, store, "--workers", "1")
+    assert status == 0 and again["succeeded"] == 2 and again["readings"] == 0, again
+
+
+def test_the_store_keeps_capture_times_by_one_rule():
+    from dlmsfast.axdr import DateTime
+    from dlmsfast.bulk.store import stored_time
+
+    # an instant: in UTC, whatever deviation the meter wrote (-60: UTC+01:00)
+    assert stored_time(DateTime(2026, 1, 2, hour=12, minute=0, second=0, deviation=-60)) == \
+        "2026-01-02T11:00:00+00:00"
+    assert stored_time(AT) == "2026-03-04T12:07:00+00:00"
+    # no deviation: the meter's wall clock as written, no offset, never shifted
+    assert stored_time(DateTime(2026, 1, 2, hour=12, minute=0, second=0)) == "2026-01-02T12:00:00"
+    assert stored_time(AT.replace(tzinfo=None)) == "2026-03-04T12:07:00"
+    # no time at all (incomplete): the writer keeps the reception time
+    assert stored_time(DateTime(2026, 1, 2)) is None and stored_time(None) is None
 
 
 def test_the_store_keeps_each_blue_book_type_by_one_rule():

@@ -72,6 +72,25 @@ def test_a_wrong_key_is_refused_as_an_authentication_failure_naming_the_keys(wro
     _no_key_in(message, "AB" * 16, keys["ek"], keys["ak"])
 
 
+def test_a_ciphered_association_refused_without_a_reason_says_so():
+    # rejected-permanent, no-reason-given: the keys are the likely cause (meters
+    # answer wrong keys so too), but the hint does not claim the meter said it
+    config = FleetConfig(meters=1, base_port=0, auth="hls-gmac", security="authenc",
+                         faults="refuse-association@0")
+
+    async def scenario():
+        async with MeterSimulator(config) as sim:
+            with pytest.raises(errors.AssociationRejected) as caught:
+                async with AsyncClient(sim.url(0), **_hls_options(sim.specs[0])):
+                    pass
+            return caught.value
+
+    error = run(scenario())
+    assert error.diagnostic == AcseServiceUser.NO_REASON_GIVEN
+    assert "refused our ciphered AARQ without saying why" in str(error)
+    assert "check ek, ak, our system title" in str(error)
+
+
 def test_a_replayed_invocation_counter_is_refused_and_the_hint_names_the_pre_read():
     config = FleetConfig(meters=1, base_port=0, auth="hls-gmac", security="authenc")
 

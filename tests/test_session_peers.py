@@ -36,7 +36,7 @@ gurux_dlms = pytest.importorskip("gurux_dlms")
 from gurux_dlms import GXByteBuffer, GXReplyData  # noqa: E402
 from gurux_dlms.enums import Authentication, InterfaceType, Security  # noqa: E402
 from gurux_dlms.objects import GXDLMSData, GXDLMSProfileGeneric, GXDLMSRegister  # noqa: E402
-from gurux_dlms.secure import GXDLMSSecureClient  # noqa: E402
+from peer_clients import GuruxDriver, gurux_client  # noqa: E402
 
 AUTHENTICATIONS = {  # gurux's name, ours, client address (as the interop meter)
     "none": (Authentication.NONE, "none", 16),
@@ -51,18 +51,15 @@ SECURITIES = {
 }
 
 
-class GuruxAgainstOurServer:
+class GuruxAgainstOurServer(GuruxDriver):
+    """gurux's client (PDU interface: bare APDUs) answered by our ServerSession in memory."""
+
     def __init__(self, authentication: str, security: str, *, general_protection: bool = True,
                  password: bytes = PASSWORD) -> None:
         gx_auth, ours, address = AUTHENTICATIONS[authentication]
-        self.client = GXDLMSSecureClient(True, address, 1, gx_auth,
-                                         password.decode() if gx_auth == Authentication.LOW
-                                         else None, InterfaceType.PDU)
-        cipher = self.client.ciphering
-        cipher.security = SECURITIES[security]
-        cipher.systemTitle = CLIENT_TITLE
-        cipher.blockCipherKey = EK
-        cipher.authenticationKey = AK
+        super().__init__(gurux_client(
+            True, address, 1, gx_auth, password.decode() if gx_auth == Authentication.LOW else None,
+            InterfaceType.PDU, SECURITIES[security], CLIENT_TITLE, EK, AK))
         conformance = ServerSettings().conformance
         if not general_protection:
             conformance &= ~Conformance.GENERAL_PROTECTION
@@ -74,41 +71,18 @@ class GuruxAgainstOurServer:
                                                security_context=self.context)]),
             client_address=address)
         self.meter = Meter()
-        self.requests: list[bytes] = []
 
     def serve(self, request) -> bytes:
         request = bytes(request)
-        self.requests.append(request)
+        self.sent.append(request)
         replies = [r for r in (self.meter.answer(self.server, e)
                                for e in self.server.receive_apdu(request)) if r is not None]
         assert len(replies) == 1
         return replies[0]
 
-    def exchange(self, request) -> GXReplyData:
-        """One request and its answer(s), following gurux's receiverReady for blocks."""
-        reply = GXReplyData()
-        while True:
-            with contextlib.redirect_stdout(io.StringIO()):
-                self.client.getData(GXByteBuffer(self.serve(request)), reply)
-            if not reply.isMoreData():
-                return reply
-            request = self.client.receiverReady(reply)
-
-    def associate(self) -> None:
-        (aarq,) = self.client.aarqRequest()
+    def _reply(self, request, reply: GXReplyData) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
-            self.client.parseAareResponse(GXByteBuffer(self.serve(aarq)))
-        if self.client.authentication <= Authentication.LOW:
-            return
-        for request in self.client.getApplicationAssociationRequest():
-            reply = self.exchange(request)
-            with contextlib.redirect_stdout(io.StringIO()):
-                # raises when our f(CtoS) does not check
-                self.client.parseApplicationAssociationResponse(reply.data)
-
-    def read(self, obj, attribute: int):
-        (request,) = self.client.read(obj, attribute)
-        return self.exchange(request).value
+            self.client.getData(GXByteBuffer(self.serve(request)), reply)
 
 
 @pytest.mark.parametrize("general_protection", [True, False], ids=["general-glo", "glo"])
@@ -118,13 +92,13 @@ def test_gurux_client_reads_our_server(authentication, security, general_protect
     peer = GuruxAgainstOurServer(authentication, security, general_protection=general_protection)
     peer.associate()
     assert peer.server.state is State.ASSOCIATED
-    assert peer.read(GXDLMSRegister("1.0.1.8.0.255"), 2) == 1960
-    assert bytes(peer.read(GXDLMSData("0.0.42.0.0.255"), 2)) == b"MMM0000012345678"
-    rows = peer.read(GXDLMSProfileGeneric("1.0.99.1.0.255"), 2)
+    assert peer.get(GXDLMSRegister("1.0.1.8.0.255"), 2) == 1960
+    assert bytes(peer.get(GXDLMSData("0.0.42.0.0.255"), 2)) == b"MMM0000012345678"
+    rows = peer.get(GXDLMSProfileGeneric("1.0.99.1.0.255"), 2)
     assert len(rows) == 96
     assert [list(r)[1:] for r in rows[:2]] == [[0, 1000, 500], [0, 1010, 505]]
     if security != "none":
-        gets = [r for r in peer.requests if r[0] in (0xC8, 0xDB)]
+        gets = [r for r in peer.sent if r[0] in (0xC8, 0xDB)]
         # gurux ciphered what our conformance told it to
         assert {r[0] for r in gets} == {0xDB if general_protection else 0xC8}
         assert all(r[(2 if r[0] == 0xC8 else 11)] & 0x30 == {"auth": 0x10, "enc": 0x20,

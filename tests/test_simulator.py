@@ -68,6 +68,11 @@ async def _read_everything(url: str, options: dict) -> dict:
                "profile": await meter.read_profile("1.0.99.1.0.255")}
         out["range"] = await meter.read_profile(
             "1.0.99.1.0.255", FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1))
+        # naive bounds are the meter's local time (deviation not specified),
+        # which is UTC on the simulated meters
+        out["naive range"] = await meter.read_profile(
+            "1.0.99.1.0.255", (FIXED_TIME - _dt.timedelta(hours=2)).replace(tzinfo=None),
+            (FIXED_TIME - _dt.timedelta(hours=1)).replace(tzinfo=None))
         out["entries"] = await meter.read_profile("1.0.99.1.0.255", from_entry=3, to_entry=5)
         out["events"] = await meter.read_profile("0.0.99.98.0.255")
         return out
@@ -91,6 +96,7 @@ def test_our_client_reads_every_configuration(fleet, index):
     start, end = FIXED_TIME - _dt.timedelta(hours=2), FIXED_TIME - _dt.timedelta(hours=1)
     assert [tuple(r) for r in got["range"].rows] == expected_profile(k, FIXED_TIME, 96, start, end)
     assert len(got["range"].rows) == 5  # both ends inclusive
+    assert got["naive range"].rows == got["range"].rows
     assert [tuple(r) for r in got["entries"].rows] == expected_profile(k, FIXED_TIME, 96)[2:5]
     events = [tuple(e) for e in got["events"].rows]
     assert events == expected_events(k, FIXED_TIME) and len(events) == sim_data.EVENTS
@@ -619,33 +625,37 @@ def test_profile_values_take_any_sequence_of_quarters():
         [sim_data.export_energy(3, q) for q in quarters])
 
 
+@pytest.mark.parametrize("local", [False, True], ids=["utc", "local-time"])
 @pytest.mark.parametrize("rows", [96, 200])
 @pytest.mark.parametrize("at", [FIXED_TIME, sim_data.EPOCH + _dt.timedelta(minutes=150),
                                 sim_data.EPOCH])
-def test_the_shared_profile_octets_are_the_row_by_row_encoding(at, rows):
+def test_the_shared_profile_octets_are_the_row_by_row_encoding(at, rows, local):
     # The whole load profile comes from octets shared by meters of the same rates,
     # with each meter's base added into them: the same octets as encoding its rows
     # one by one, and rows that say what expected_profile says (200 rows: the
-    # array's length takes 2 octets).
+    # array's length takes 2 octets). A local-time fleet's rows differ only in
+    # their date-times' deviation (not specified).
     from dlmsfast.axdr import decode_typed
     from dlmsfast.simulator import meter as sim_meter
 
-    catalog = sim_meter.Catalog(profile_rows=rows)
+    catalog = sim_meter.Catalog(profile_rows=rows, local_time=local)
     clock = at.timestamp
     for k in (0, 1, 7, 49, 50, 99, 12345, 4_000_000):
         model = sim_meter.MeterModel(k, catalog, clock)
         got = model.get(7, sim_meter.LOAD_PROFILE, 2)
         expected = expected_profile(k, at, rows)
         assert [tuple(cell.value for cell in row.value) for row in decode_typed(got).value] == [
-            (sim_meter.date_time_octets(int(when.timestamp())), status, plus, minus)
+            (sim_meter.date_time_octets(int(when.timestamp()), local), status, plus, minus)
             for when, status, plus, minus in expected]
         quarters = sim_data.profile_quarters(sim_data.quarter_of(at), rows)
         plus, minus = sim_data.profile_values(k, quarters)
         by_rows = sim_meter._buffer(
-            list(zip(sim_meter._times(quarters[0], len(quarters)), (0,) * len(quarters),
+            list(zip(sim_meter._times(quarters[0], len(quarters), local), (0,) * len(quarters),
                      plus, minus)), sim_meter._LP_TYPES, None)
         assert got == by_rows
-        assert sim_meter._profile_octets(k, quarters) == by_rows  # the shortcut was taken
+        assert sim_meter._profile_octets(k, quarters, local) == by_rows  # the shortcut was taken
+        # the first row's date-time: deviation 0 (UTC), or 0x8000 (not specified)
+        assert got[got.index(b"\x09\x0c") + 11:][:2] == (b"\x80\x00" if local else b"\x00\x00")
 
 
 def test_a_profile_longer_than_the_shared_rows_is_computed_per_read():

@@ -60,6 +60,7 @@ from decimal import Decimal
 from typing import Any, Callable, Optional, Sequence, cast
 
 from ..client import AsyncClient
+from ..client.requests import REPLAY_HINT
 from ..client.values import Target, keep_scalers, missing_scalers
 from ..cosem import ProfileGeneric, make_object
 from ..cosem.interface import scaler_unit_attribute
@@ -265,15 +266,20 @@ class _Counters:
             if meter_id not in known:
                 self.fresh[meter_id] = first
 
-    def refused_hint(self, meter: MeterRow) -> str:
-        """What to say when a fresh meter refused the association (its counter a guess)."""
+    def refused_message(self, meter: MeterRow, message: str) -> str:
+        """What to say when a fresh meter refused the association (its counter a
+        guess): where the first IC came from and how to give the meter's, said
+        once, in place of the client's general advice about the counter."""
         first = self.fresh[meter.id]
         source = "the keys file's invocation_counter" if self.keys.first_counter(meter) \
             is not None else "the default"
-        return (f"; the store held no invocation counter for this meter, so the first was "
-                f"{first} ({source}): a meter read before (by another head-end or store) "
-                "refuses counters it has seen; give its counter as invocation_counter in the "
+        ours = (f"the store held no invocation counter for this meter, so the first was "
+                f"{first} ({source}); give the meter's counter as invocation_counter in the "
                 "keys file, or read it from the meter with --invocation-counter meter")
+        if REPLAY_HINT in message:
+            return message.replace(REPLAY_HINT, ours)
+        return (f"{message}; a meter read before (by another head-end or store) refuses "
+                f"counters it has seen: {ours}")
 
     def hook(self, meter_id: str) -> Callable[[int], int]:
         def on_invocation_counter(ic: int) -> int:
@@ -510,7 +516,7 @@ class _ShardReader:
                 return
             message = str(error)
             if fresh and not pre_read and isinstance(error, AssociationRejected):
-                message += self.counters.refused_hint(meter)
+                message = self.counters.refused_message(meter, message)
             store.add_session(self.shard.run_id, meter.id, started=started, ended=now(),
                               result="failed", error_class=_reason(error), error=message,
                               bytes=traffic.octets, exchanges=traffic.answers)
@@ -566,6 +572,8 @@ class _ShardReader:
                         clock = None
                     else:
                         clock = clock.value
+                # the meter's time (an instant in UTC, or its local time as it
+                # wrote it: store.stored_time); the reading's own when it has none
                 taken = stored_time(clock) or now()
                 scalers: dict[Any, ScalerUnit] = {}
                 for reading in readings:
@@ -660,6 +668,7 @@ class _ShardReader:
                         return False
                     taken = stored_time(to_timestamp(when))
                     if taken is None:
+                        # an incomplete date-time: cosem's rows() names it
                         return False
                     times[when] = taken
                 takens.append(taken)

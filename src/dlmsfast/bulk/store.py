@@ -15,9 +15,30 @@ the same tables::
 tree, not a table and a unique index, about half the work per reading (stores
 made before keep their UNIQUE index; both refuse a second reading of a key).
 
-Times are ISO 8601 text; a capture time in UTC (:func:`stored_time`: one
-instant is one key, whatever deviation the meter wrote; a pushed local time
-without deviation and no ``--timezone`` is kept as sent). ``object`` is the dotted OBIS code, ``value`` the value
+Times are ISO 8601 text. ``capture_time`` follows one rule for every writer
+(:func:`stored_time`), read from the meter's own date-time (its clock for
+registers, the row's clock column for a profile, the notification's date-time
+for a push):
+
+- a date-time that names an instant (a deviation, or a pushed local time with
+  ``listen --timezone``) is stored in UTC with its offset,
+  ``2026-01-02T11:00:00+00:00``: one instant is one key whatever deviation the
+  meter wrote;
+- a date-time without deviation (0x8000, "not specified": a meter set to local
+  time) is stored as the meter wrote it, ISO 8601 WITHOUT an offset,
+  ``2026-01-02T12:00:00``: visibly a local time, never shifted by a guessed
+  zone, still one key per reading (a row read again is the same row) and in
+  order within the meter;
+- no date-time at all (``bulk --no-clock``, a clock that failed or is
+  incomplete, a push without one) gives the reception time, in UTC.
+
+So a value with an offset is an instant and always ends ``+00:00``
+(``capture_time LIKE '%+00:00'`` selects them); one without is the meter's
+wall clock, and comparing it with an instant needs the meter's zone.
+``profiles.last_capture`` follows the same rule; ``runs`` and ``sessions``
+times are the reader's, in UTC.
+
+``object`` is the dotted OBIS code, ``value`` the value
 as the meter sent it, by one rule for every writer (:func:`stored_value`:
 integer, real or text; an octet-string as hex, also one that reads as text;
 a structure or array as JSON), ``scaled`` the physical value as a number where
@@ -154,17 +175,21 @@ def stored_scaled(value: Any) -> Any:
 
 def stored_time(when: Any) -> Optional[str]:
     """A capture time as the store keeps it, whichever job read it (bulk,
-    listen): ISO 8601 in UTC, so that one instant is one key however the meter
-    wrote its deviation; None when it names no instant (incomplete, or without
-    deviation: a local time of unknown zone; the caller decides what to keep)."""
+    listen; the module docstring): an instant as ISO 8601 in UTC, so that one
+    instant is one key however the meter wrote its deviation; a date-time
+    without deviation (a local time of unknown zone) as the meter's wall-clock
+    time in ISO 8601 without an offset, never shifted by a guessed zone; None
+    when it names no time (incomplete: the caller keeps the reception time)."""
     if isinstance(when, DateTime):
         try:
             when = when.to_datetime()
         except (DlmsError, ValueError):
             return None
-    if isinstance(when, _dt.datetime) and when.tzinfo is not None:
-        return when.astimezone(_dt.timezone.utc).isoformat()
-    return None
+    if not isinstance(when, _dt.datetime):
+        return None
+    if when.tzinfo is None or when.utcoffset() is None:
+        return when.replace(tzinfo=None).isoformat()
+    return when.astimezone(_dt.timezone.utc).isoformat()
 
 
 class StoredReading(NamedTuple):

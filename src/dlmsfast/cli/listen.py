@@ -82,7 +82,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                            "authentication tags (readings marked unauthenticated)")
     parser.add_argument("--timezone", type=_zone, metavar="ZONE",
                         help="the meters' local time zone (e.g. Europe/Oslo), for date-times "
-                             "sent without a deviation")
+                             "sent without a deviation (else they are shown, and stored, as "
+                             "the local time they say, without an offset)")
     parser.add_argument("--layouts", metavar="DIR",
                         help="a folder of list layouts (*.json) tried before the built-in ones")
     out = parser.add_argument_group("output")
@@ -221,7 +222,6 @@ class _Listener:
     def _events(self, source: str, events: list) -> bool:
         from ..bulk.store import StoredReading, now, stored_scaled, stored_time, stored_value
         from ..push import Notification
-        from ..push.reading import iso_time
 
         for event in events:
             if not isinstance(event, Notification):
@@ -253,9 +253,9 @@ class _Listener:
                 self.store.add_readings(
                     StoredReading(
                         meter, str(r.object), r.attribute,
-                        # an instant in UTC, as bulk stores it; a local time sent
-                        # without deviation as the meter wrote it
-                        stored_time(r.timestamp) or iso_time(r.timestamp) or received,
+                        # one rule with bulk (store.stored_time): an instant in
+                        # UTC, a local time sent without deviation as written
+                        stored_time(r.timestamp) or received,
                         stored_value(r.value), r.unit, stored_scaled(r.scaled),
                         "authenticated" if r.authenticated else "unauthenticated")
                     for r in event.readings)

@@ -85,6 +85,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="chooses the faulty meters and the keys (default 0)")
     p.add_argument("--fixed-time", type=_instant, metavar="ISO",
                    help="every clock stays at this instant (reproducible readings)")
+    p.add_argument("--local-time", action="store_true",
+                   help="the meters' date-times (clock, profiles) carry no deviation "
+                        "(not specified: a local time), as meters set to local time send them")
     p.add_argument("--max-pdu", type=_number, default=1024, metavar="N",
                    help="meters' max receive PDU size (default 1024)")
     p.add_argument("--hdlc-max-info", type=_number, default=128, metavar="N",
@@ -131,7 +134,7 @@ def _config(args: argparse.Namespace):
         hdlc_max_info=args.hdlc_max_info, hdlc_window=args.hdlc_window,
         general_protection=not args.no_general_protection, idle_timeout=args.idle_timeout,
         push_to=args.push_to, push_interval=args.push_interval, referencing=args.referencing,
-        transport=args.transport)
+        transport=args.transport, local_time=args.local_time)
 
 
 def _ephemeral_overlap(config) -> Optional[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Concatenate, Coroutine, Optional, ParamSpec, TypeVar
 
@@ -61,6 +62,11 @@ class Client:
 
     Over TCP it waits in a blocking socket (``timeout`` per request), with no
     event loop; over UDP and serial lines it runs a private one.
+
+    A Client may be shared by threads: their requests are serialised (one at
+    a time, each waits its turn). Ctrl-C (KeyboardInterrupt) during a request
+    gives the association up, as a timeout does; the next request says to open
+    again.
     """
 
     @_options_of(AsyncClient.__init__)
@@ -72,13 +78,20 @@ class Client:
             None if self._async._blocking_io else asyncio.new_event_loop())
         self._helper: Optional[ThreadPoolExecutor] = None
         self._shut = False
+        self._turn = threading.RLock()
 
     def _run(self, coroutine: Coroutine[Any, Any, _R]) -> _R:
+        # one request at a time, whichever thread asks: the others wait here
+        with self._turn:
+            return self._run_now(coroutine)
+
+    def _run_now(self, coroutine: Coroutine[Any, Any, _R]) -> _R:
         if self._shut:
             coroutine.close()
             raise LocalProtocolError("this Client was shut down (its 'with' block ended): "
                                      "make a new one")
-        if self._loop is None:
+        loop = self._loop
+        if loop is None:
             return _run_to_end(coroutine)
         try:
             asyncio.get_running_loop()
@@ -86,13 +99,30 @@ class Client:
             inside_a_loop = False
         else:
             inside_a_loop = True
+        task = loop.create_task(coroutine)
         if not inside_a_loop:
             # outside the except clause: a failure of the request is not chained to
             # this RuntimeError in the user's traceback
-            return self._loop.run_until_complete(coroutine)
+            try:
+                return loop.run_until_complete(task)
+            except BaseException as interruption:
+                # Ctrl-C may land in the loop's own wait, outside the request:
+                # cancelled, the request gives its association up (as it does
+                # when interrupted inside) instead of waiting on the loop
+                if not task.done():
+                    task.cancel(type(interruption).__name__)
+                    _finish(loop.run_until_complete, task)
+                raise
         if self._helper is None:
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="dlmsfast-client")
-        return self._helper.submit(self._loop.run_until_complete, coroutine).result()
+        running = self._helper.submit(loop.run_until_complete, task)
+        try:
+            return running.result()
+        except BaseException as interruption:
+            if not running.done():
+                loop.call_soon_threadsafe(task.cancel, type(interruption).__name__)
+                _finish(running.result, _GIVE_UP_SECONDS)
+            raise
 
     def open(self) -> "Client":
         self._run(self._async.open())
@@ -155,6 +185,20 @@ def _is_tcp(url: str) -> bool:
         return parse_url(url).scheme == "tcp"
     except DlmsError:
         return False  # a bad URL is reported by open(), as with AsyncClient
+
+
+_GIVE_UP_SECONDS = 5.0
+"""How long an interrupted request in the helper thread is waited for once
+cancelled (its abort closes a socket: at once)."""
+
+
+def _finish(wait: Callable[..., Any], *args: Any) -> None:
+    """Let a cancelled request end (its own handler aborts the association);
+    how it ended is not the caller's news: the interruption is."""
+    try:
+        wait(*args)
+    except BaseException:
+        pass
 
 
 def _run_to_end(coroutine):

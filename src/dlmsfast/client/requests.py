@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import datetime as _dt
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -33,6 +34,7 @@ from ..errors import (
     DataAccessError,
     DlmsError,
     LocalProtocolError,
+    ProtocolError,
     TagError,
     UsageError,
 )
@@ -97,6 +99,12 @@ client hold any amount of memory."""
 _REFUSED_CIPHERING = frozenset({AcseServiceUser.NO_REASON_GIVEN,
                                 AcseServiceUser.AUTHENTICATION_FAILURE})
 
+REPLAY_HINT = ("give a higher one, or let the public client read the meter's first "
+               "(invocation_counter='meter', --invocation-counter meter)")
+"""What a refused ciphered AARQ's message advises about the counter, after
+saying the meter may have seen it already: a caller that knows where its
+counter came from (the bulk reader) says that in its place, not twice."""
+
 
 def _refusal_hint(settings: AssociationSettings, error: DlmsError,
                   pre_read: bool) -> Optional[str]:
@@ -115,11 +123,11 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
                 else ""
             counter = ("" if pre_read else
                        "; if they are right, the meter may have seen this invocation counter "
-                       "already (a replay): give a higher one, or let the public client read "
-                       "the meter's first (invocation_counter='meter', --invocation-counter "
-                       "meter)")
-            return (f"the ciphered AARQ was refused: check ek, ak, our system title{password}"
-                    f"{counter}")
+                       f"already (a replay): {REPLAY_HINT}")
+            why = ("the meter refused our ciphered AARQ without saying why (many answer "
+                   "wrong keys so)" if diagnostic == AcseServiceUser.NO_REASON_GIVEN
+                   else "the ciphered AARQ was refused")
+            return f"{why}: check ek, ak, our system title{password}{counter}"
         if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
                 mechanism == MechanismName.LOW_LEVEL_SECURITY:
             return "check the LLS password"
@@ -180,6 +188,25 @@ def _described_items(items: Sequence[tuple]) -> tuple:
     return entries
 
 
+_SETTINGS_WORDS = (
+    ("give security_context, or system_title, block_cipher_key and authentication_key",
+     "give ek and ak (and system_title, ours, when not DLMSFAST), or security_context"),
+    ("block_cipher_key", "ek"),
+    ("authentication_key", "ak"),
+)
+
+
+def _in_client_words(message: str, security: Any, auth: Any) -> str:
+    """A settings error as the Client's options name things (``ek``, ``ak``,
+    ``system_title``), with the options that asked for keys."""
+    if "needs keys" in message:
+        message = f"security={shown(security)} with auth={shown(auth)} needs keys: " + \
+            message.split(": ", 1)[1]
+    for settings_name, option in _SETTINGS_WORDS:
+        message = message.replace(settings_name, option)
+    return message
+
+
 def _check_key(key: Optional[bytes], what: str) -> None:
     if key is not None and len(key) not in (16, 32):
         raise ConfigurationError(f"{what} must be 16 octets (or 32 for suite 2), got {len(key)}")
@@ -208,9 +235,16 @@ class AsyncClient:
       through the public client from ``0.0.43.1.0.255`` (IDIS) and use the next
       (with ``security_context``: that context's counter is moved up to it,
       never down).
-    - ``timeout`` (seconds per request), ``connect_timeout`` (seconds to open the
+    - ``timeout``: seconds per request, each block asked for (GET-next...)
+      getting it anew; over HDLC, an answer whose segments keep coming (or our
+      long request whose next window the meter keeps asking for) has it
+      extended by another ``timeout`` at most 8 times per APDU
+      (``transport.hdlc.MAX_EXTENSIONS``), so never more than 9 ``timeout``
+      per APDU; notifications, UI frames and other addresses' frames never
+      extend it. ``connect_timeout`` (seconds to open the
       connection; default the ``timeout``), ``max_pdu`` (our max receive PDU size),
-      ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM), ``trace(direction, frame)``.
+      ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM; the window 1..7),
+      ``trace(direction, frame)``.
     - ``security_context``: a :class:`~dlmsfast.security.SecurityContext` to cipher
       with instead of one made from ``ek``/``ak``/``system_title`` (the bulk
       reader's, whose invocation counter is persisted through its write-ahead
@@ -218,6 +252,15 @@ class AsyncClient:
     - ``referencing``: ``ln`` (logical names, the default) or ``sn``: short names
       for Association SN meters; objects are still named by OBIS, their base
       names come from the object list (attribute i = base name + 8(i-1)).
+
+    One request at a time: concurrent tasks take turns. The client serves the
+    event loop that opened it (a request from another loop is a UsageError:
+    open a client in each ``asyncio.run()``). A request cancelled
+    (``asyncio.timeout``, ``task.cancel()``) or interrupted (KeyboardInterrupt)
+    while its answer is awaited gives the association up as a timeout does (the
+    connection is closed, the next request says to open again), then the
+    cancellation goes on; an answer is only ever taken by the request whose
+    invoke id it carries.
 
     What the meter pushes on the association lands in ``notifications`` (the
     latest :data:`MAX_KEPT_NOTIFICATIONS`); a push never extends a request's
@@ -281,19 +324,24 @@ class AsyncClient:
                              f"got {shown(referencing)}")
         self._sn = referencing == "sn"
         self._base_names: Optional[dict[Obis, int]] = None
-        self._settings_args = dict(
-            authentication=auth, password=secret_argument(password, "password"),
-            security=security, system_title=title or DEFAULT_SYSTEM_TITLE,
-            block_cipher_key=ek, authentication_key=ak,
-            invocation_counter=0 if self._pre_read_counter else invocation_counter,
-            ciphering=ciphering, client_max_receive_pdu_size=max_pdu, challenge=challenge,
-            logical_name_referencing=not self._sn, security_context=security_context,
-        )
         # settings are checked now, so that a missing key is a ConfigurationError
-        # before anything is sent
-        self._settings = AssociationSettings(**self._settings_args)
-        self._settings.make_context()
+        # before anything is sent; the secrets live in them only (their repr
+        # hides them), not in a plain dict of this object's
+        try:
+            self._settings = AssociationSettings(
+                authentication=auth, password=secret_argument(password, "password"),
+                security=security, system_title=title or DEFAULT_SYSTEM_TITLE,
+                block_cipher_key=ek, authentication_key=ak,
+                invocation_counter=0 if self._pre_read_counter else invocation_counter,
+                ciphering=ciphering, client_max_receive_pdu_size=max_pdu, challenge=challenge,
+                logical_name_referencing=not self._sn, security_context=security_context)
+            self._settings.make_context()
+        except ConfigurationError as exc:
+            raise reworded(exc, _in_client_words(str(exc), security, auth)) from None
         self._hdlc_parameters = None
+        if hdlc_window is not None and (type(hdlc_window) is not int
+                                        or not 1 <= hdlc_window <= 7):
+            raise UsageError(f"hdlc_window is 1..7 (frames per window), got {shown(hdlc_window)}")
         if hdlc_max_info is not None or hdlc_window is not None:
             info = hdlc_max_info or 128
             window = hdlc_window or 1
@@ -305,6 +353,7 @@ class AsyncClient:
         # below run to completion without suspending (no event loop)
         self._blocking_io = False
         self._lock = asyncio.Lock()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._broken: Optional[str] = None
         self._session: Optional[ClientSession] = None
         self.association: Optional[ev.Associated] = None
@@ -322,10 +371,11 @@ class AsyncClient:
         session = self._session
         if self._broken is not None:
             raise LocalProtocolError(
-                f"the association was closed after an earlier error ({self._broken}); "
-                "open a new one")
+                f"the association was {self._broken}: open it again "
+                "(close(), then open(); or a new 'with' block)")
         if conn is None or session is None:
             raise LocalProtocolError("the client is not open: use 'with' or open() first")
+        self._check_loop()
         async with self._lock:  # one exchange at a time: answers come back in order
             return await self._exchange_now(conn, session, request, what, timeout)
 
@@ -333,7 +383,10 @@ class AsyncClient:
         data = b""
         seconds = conn.timeout if timeout is None else timeout
         try:
+            if self._broken is not None:  # while waiting for the lock
+                raise LocalProtocolError(f"the association was {self._broken}")
             conn.send(request(session))
+            awaited = session.last_invoke_id
             deadline = time.monotonic() + seconds
             while True:
                 # Notifications do not answer: the deadline stays that of the
@@ -356,21 +409,37 @@ class AsyncClient:
                     else:
                         result = event
                 if result is not None:
+                    answered = getattr(result, "invoke_id", awaited)
+                    if answered != awaited:
+                        raise ProtocolError(f"{conn.peer} answered invoke id {answered} while "
+                                            f"{what} (invoke id {awaited}) was awaited")
                     return result
         except DataAccessError:
             raise  # one object failed; the association goes on
         except DlmsError as exc:
             # a transport failure, bad protection or a protocol fault: the
             # association cannot be trusted any more
-            self._abort(exc)
+            self._abort(f"closed after an earlier error ({type(exc).__name__}: {exc})")
             if data[:1] == b"\xd8" and data[2:3] == _DECIPHERING_ERROR:
                 raise TagError(
                     f"the meter could not decipher or authenticate our request ({exc}): "
                     "wrong ek/ak or system title?") from None
             raise
+        except BaseException as exc:
+            # cancelled (asyncio.timeout, task.cancel()) or interrupted (Ctrl-C)
+            # while the answer was awaited: it may still come, and would then be
+            # taken as the answer to the next request. As after a timeout, the
+            # association is given up.
+            cause = type(exc).__name__
+            if isinstance(exc, asyncio.CancelledError) and exc.args:
+                cause = str(exc.args[0])  # the blocking Client's: what interrupted it
+            self._abort(f"closed when {what} was interrupted ({cause})")
+            raise
 
-    def _abort(self, error: DlmsError) -> None:
-        self._broken = f"{type(error).__name__}: {error}"
+    def _abort(self, why: str) -> None:
+        """Give the association up at once (the connection closed); ``why``
+        completes "the association was ..." in the next request's error."""
+        self._broken = why
         if self._session is not None:
             try:
                 self._session.abort()
@@ -379,34 +448,61 @@ class AsyncClient:
         if self._conn is not None:
             self._conn.abort()
 
+    def _check_loop(self) -> None:
+        """An AsyncClient serves the event loop that opened it (its connection
+        lives there); the blocking Client's TCP runs with no loop."""
+        if self._blocking_io:
+            return
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and loop is not self._loop and self._conn is not None \
+                and self.association is not None:
+            raise UsageError(
+                "this AsyncClient was opened in another event loop: it serves the loop that "
+                "opened it (each asyncio.run() makes a new loop); open a client in this loop")
+
+    def _used_counter(self) -> int:
+        """The next invocation counter after this object's last association (0 before one)."""
+        context = None if self._session is None else self._session.security_context
+        return 0 if context is None else context.invocation_counter
+
     # -- opening and closing ----------------------------------------------------------
 
     async def open(self) -> "AsyncClient":
         """Connect and associate (HLS pass 3/4 included)."""
         if self.association is not None:
             raise LocalProtocolError("this client is open already: close() it first")
+        self._check_loop()
+        context = self._settings.security_context
+        # this object's earlier association used counters up to the next one
+        # its context would send: a new one goes on from there (the meter has
+        # seen those, and refuses them as replays). A caller's context goes on
+        # by itself.
+        counter = self._used_counter()
         if self._pre_read_counter:
             try:
-                counter = await self._read_invocation_counter()
+                counter = max(counter, await self._read_invocation_counter())
             except DlmsError as exc:
                 raise reworded(exc, (
                     f"reading the invocation counter {self.counter_object} through the public "
                     f"client {PUBLIC_CLIENT} first (invocation counter 'meter') failed: {exc}; "
                     "if this meter does not let the public client read it, give the counter "
                     "itself (invocation_counter=N, --invocation-counter N)")) from None
-            context = self._settings_args["security_context"]
-            if context is None:
-                self._settings = AssociationSettings(
-                    **{**self._settings_args, "invocation_counter": counter})
-            elif counter > context.invocation_counter:
-                # the caller's context (the bulk reader's, whose hook persists
-                # each IC before use): moved forward only, never back
-                context.invocation_counter = counter
+        if context is None:
+            if counter > self._settings.invocation_counter:
+                self._settings = dataclasses.replace(self._settings, invocation_counter=counter)
+        elif counter > context.invocation_counter:
+            # the caller's context (the bulk reader's, whose hook persists
+            # each IC before use): moved forward only, never back
+            context.invocation_counter = counter
         self._conn = connection_for(
             self.url, framing=self.framing, client=self.client, server=self.server,
             server_physical=self.server_physical, timeout=self.timeout,
             connect_timeout=self.connect_timeout, trace=self.trace,
             hdlc_parameters=self._hdlc_parameters, blocking=self._blocking_io)
+        if not self._blocking_io:
+            # a new loop (a later asyncio.run()) gets a lock of its own
+            self._loop = asyncio.get_running_loop()
+            self._lock = asyncio.Lock()
         await self._conn.open()
         self._session = ClientSession(self._settings)
         self._broken = None
@@ -451,6 +547,16 @@ class AsyncClient:
         meter that has gone already."""
         conn, session = self._conn, self._session
         if conn is None:
+            return
+        if not self._blocking_io and self._loop is not None and \
+                asyncio.get_running_loop() is not self._loop:
+            # opened in another event loop (gone, or busy elsewhere): its
+            # connection cannot be waited on from here, only dropped
+            try:
+                conn.abort()
+            except RuntimeError:
+                pass  # that loop is closed: its socket goes with its transport
+            self.association = None
             return
         try:
             if session is not None and self.association is not None and \
@@ -505,7 +611,7 @@ class AsyncClient:
         ``plain``: as :meth:`Data.to_plain` gives it, decoded without the typed
         tree where the answer came in blocks)."""
         if self._sn:
-            (value,) = await self._read_short_names([(obis, attribute, selection)])
+            (value,) = await self._read_short_names([(class_id, obis, attribute, selection)])
             if isinstance(value, DlmsError):
                 raise value
             return value.to_plain() if plain else value
@@ -529,9 +635,11 @@ class AsyncClient:
         return base + 8 * (member - 1)
 
     async def _read_short_names(self, items: Sequence[tuple]) -> list:
-        """SN ReadRequest of (obis, attribute, selection) items; a Data or error each."""
+        """SN ReadRequest of (class_id, obis, attribute, selection) items; a Data
+        or error each."""
         names, parameters = [], []
-        for obis, attribute, selection in items:
+        for class_id, obis, attribute, selection in items:
+            _check_sn_attribute(class_id, obis, attribute)
             names.append(await self._short_name(obis, attribute))
             parameters.append(None if selection is None else
                               (selection.access_selector, selection.access_parameters))
@@ -548,8 +656,8 @@ class AsyncClient:
             return []
         descriptors = [e.cosem_attribute_descriptor for e in entries]
         if self._sn:
-            return await self._read_short_names([(d.instance_id, d.attribute_id, None)
-                                                 for d in descriptors])
+            return await self._read_short_names([(d.class_id, d.instance_id, d.attribute_id,
+                                                  None) for d in descriptors])
         session = self._session
         if len(descriptors) == 1 or not (session.conformance
                                          & session.conformance.MULTIPLE_REFERENCES):
@@ -759,6 +867,7 @@ class AsyncClient:
                 value = DateTime.from_datetime(value).to_bytes()
             value = Data(current.type, value)
         if self._sn:
+            _check_sn_attribute(target.class_id, target.obis, target.attribute)
             name = await self._short_name(target.obis, target.attribute)
             result = await self._exchange(lambda s: s.write(name, value),
                                           f"write of short name 0x{name:04X}")
@@ -828,6 +937,21 @@ class AsyncClient:
         await self.write(CLOCK, Data(DataType.OCTET_STRING, octets), 2, class_id=CLOCK_CLASS)
 
 
+def _check_sn_attribute(class_id: int, obis: Any, attribute: int) -> None:
+    """With short names an attribute is base name + 8 (attribute - 1): outside
+    its class's attributes that names another object's member (and writes
+    it). UsageError then; a class dlmsfast has no table for is taken on trust."""
+    known = interface_class(class_id)
+    if known is None:
+        return
+    indexes = sorted({a.index for a in known.attributes})
+    if attribute not in indexes:
+        raise UsageError(
+            f"{obis}: {known.blue_book_name} (class {class_id}) has attributes "
+            f"{indexes[0]}..{indexes[-1]}, not {shown(attribute)} (with short names it "
+            "would name another object's attribute)")
+
+
 def _bound(when: Optional[_dt.datetime], low: bool) -> _dt.datetime:
     if when is None:
         # an open end: the earliest or latest instant a date-time can say
@@ -838,4 +962,4 @@ def _bound(when: Optional[_dt.datetime], low: bool) -> _dt.datetime:
     return when
 
 
-__all__ = ["AsyncClient", "MAX_KEPT_NOTIFICATIONS", "secret_argument"]
+__all__ = ["AsyncClient", "MAX_KEPT_NOTIFICATIONS", "REPLAY_HINT", "secret_argument"]

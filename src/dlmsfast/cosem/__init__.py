@@ -79,6 +79,7 @@ from .interface import (
     interface_class,
     make_object,
     registered_classes,
+    selective_access_refused,
 )
 from .jsonable import to_json
 from .obis import Obis
@@ -134,6 +135,7 @@ __all__ = [
     "make_object",
     "object_list_index",
     "registered_classes",
+    "selective_access_refused",
     "to_json",
     "to_timestamp",
 ]

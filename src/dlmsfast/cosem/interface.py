@@ -107,6 +107,10 @@ class CosemObject:
     versions: ClassVar[tuple[int, ...]] = (0,)
     #: the value attributes that the class's scaler_unit attribute scales
     scaled_attributes: ClassVar[tuple[int, ...]] = ()
+    #: the attributes the Blue Book gives selective access, and their
+    #: access_selectors (None: the Blue Book makes them optional, the server
+    #: says which it serves); any other attribute has none
+    selective_access: ClassVar[dict[int, frozenset[int] | None]] = {}
 
     __slots__ = ("_data", "_values", "logical_name", "version")
 
@@ -375,6 +379,32 @@ def interface_class(class_id: int) -> type[CosemObject] | None:
     return _REGISTRY.get(class_id)
 
 
+MANUFACTURER_CLASS_IDS = range(8192, 0x10000)
+"""class_ids the Blue Book leaves to manufacturers (8192..32767) and user
+groups (32768..65535): what their attributes allow is not the Blue Book's."""
+
+
+def selective_access_refused(class_id: int, attribute_id: int, access_selector: int) -> bool:
+    """Whether the Blue Book rules out reading ``attribute_id`` of ``class_id``
+    with ``access_selector``: the class is one dlmsfast knows and the attribute
+    has no selective access, or not that selector. Classes dlmsfast does not
+    know, manufacturer-specific ones and manufacturer-specific (negative)
+    attributes are not ruled on: the server's application judges those."""
+    for name, value in (("class_id", class_id), ("attribute_id", attribute_id),
+                        ("access_selector", access_selector)):
+        if type(value) is not int:
+            raise UsageError(f"{name} is an int, not {type(value).__name__}")
+    if attribute_id < 1 or class_id in MANUFACTURER_CLASS_IDS:
+        return False
+    cls = interface_class(class_id)
+    if cls is None:
+        return False
+    if attribute_id not in cls.selective_access:
+        return True
+    selectors = cls.selective_access[attribute_id]
+    return selectors is not None and access_selector not in selectors
+
+
 def registered_classes() -> dict[int, type[CosemObject]]:
     """class_id -> class of every interface class dlmsfast knows."""
     from . import classes  # noqa: F401
@@ -407,4 +437,6 @@ __all__ = [
     "make_object",
     "scaler_unit_attribute",
     "registered_classes",
+    "selective_access_refused",
+    "MANUFACTURER_CLASS_IDS",
 ]

@@ -396,6 +396,9 @@ class HdlcLink:
         self.parameters: Optional[HdlcParameters] = None
         self._foreign_sources = 0
         self.repeated_frames = 0
+        # frames that carried an exchange on: the transport extends a wait
+        # while they come (see ``progress``)
+        self._progress = 0
         self._frames: deque = deque()
         self._events: deque = deque()
         self._out = bytearray()
@@ -424,6 +427,14 @@ class HdlcLink:
     def foreign_frames(self) -> int:
         """Valid frames ignored because they were for, or from, another address."""
         return self._splitter.foreign_frames + self._foreign_sources
+
+    @property
+    def progress(self) -> int:
+        """A count of the frames that moved an APDU on: a segment taken in
+        sequence (not the last: that one completes the APDU), an RR that asked
+        for the next window of ours. Repeats, UI frames and frames of other
+        addresses do not count: a transport may extend a wait while it grows."""
+        return self._progress
 
     @property
     def awaiting_answer(self) -> bool:
@@ -734,6 +745,7 @@ class HdlcLink:
         self.state = nxt
         if segmented:
             self._parts.append(information)
+            self._progress += 1
             if poll:
                 self._out += self._supervisory(0x01, True)
             return
@@ -790,6 +802,7 @@ class HdlcLink:
             nr = control >> 5
             if nr != self._acted_nr and (self._unacked or self._queue):
                 self._acted_nr = nr
+                self._progress += 1
                 self._out += self._send_window(resend=True)
 
     def _on_ui(self, segmented: bool, information: bytes, llc: int) -> None:

@@ -14,19 +14,25 @@ The rules (h11's ``_state.py`` habit: the table below is the whole truth):
    and the release may run.
 4. ``RELEASED`` behaves as ``IDLE``: a new AARQ starts another association
    (over the wrapper the connection outlives the association).
-5. ``ABORT`` (the link dropped, the caller gave up) returns either role to ``IDLE``
+5. An AARQ while an association is established (``ASSOCIATED``, or
+   ``HLS_PENDING``: the AARE went out, pass 3 is awaited) starts none: the
+   server refuses it (AARE rejected-permanent) and the association stays as it
+   was. The Green Book's server control function leaves ASSOCIATED only by a
+   release or an abort; a client re-associates after an RLRQ (rule 4).
+6. ``ABORT`` (the link dropped, the caller gave up) returns either role to ``IDLE``
    from anywhere; no APDU is sent.
 
 ::
 
     client                                   server
-    IDLE/RELEASED --send AARQ--> AARQ_SENT   IDLE/RELEASED/ASSOCIATED --AARQ ok--> ASSOCIATED
-    AARQ_SENT --AARE ok--> ASSOCIATED                          --AARQ ok, HLS--> HLS_PENDING
-    AARQ_SENT --AARE ok, HLS--> HLS_PENDING                    --AARQ refused--> IDLE
-    AARQ_SENT --AARE refused--> IDLE         HLS_PENDING --f(StoC) ok--> ASSOCIATED
-    HLS_PENDING --f(CtoS) ok--> ASSOCIATED   HLS_PENDING --f(StoC) wrong--> IDLE
-    HLS_PENDING --HLS failed--> IDLE         ASSOCIATED/HLS_PENDING --RLRQ--> RELEASED
-    ASSOCIATED/HLS_PENDING --send RLRQ--> RELEASE_SENT
+    IDLE/RELEASED --send AARQ--> AARQ_SENT   IDLE/RELEASED --AARQ ok--> ASSOCIATED
+    AARQ_SENT --AARE ok--> ASSOCIATED                      --AARQ ok, HLS--> HLS_PENDING
+    AARQ_SENT --AARE ok, HLS--> HLS_PENDING                --AARQ refused--> IDLE
+    AARQ_SENT --AARE refused--> IDLE         ASSOCIATED --AARQ--> ASSOCIATED (refused)
+    HLS_PENDING --f(CtoS) ok--> ASSOCIATED   HLS_PENDING --AARQ--> HLS_PENDING (refused)
+    HLS_PENDING --HLS failed--> IDLE         HLS_PENDING --f(StoC) ok--> ASSOCIATED
+    ASSOCIATED/HLS_PENDING --send RLRQ-->    HLS_PENDING --f(StoC) wrong--> IDLE
+        RELEASE_SENT                         ASSOCIATED/HLS_PENDING --RLRQ--> RELEASED
     RELEASE_SENT --RLRE--> RELEASED
 """
 from __future__ import annotations
@@ -63,6 +69,7 @@ class Trigger(Enum):
     AARQ_ACCEPTED = "AARQ accepted"
     AARQ_ACCEPTED_HLS = "AARQ accepted, HLS pass 3 awaited"
     AARQ_REJECTED = "AARQ rejected"
+    AARQ_IN_ASSOCIATION = "refuse an AARQ during an association"
     HLS_PASS3_OK = "f(StoC) verified"
     RLRQ = "RLRQ received"
     # both
@@ -85,12 +92,11 @@ TRANSITIONS: dict[tuple[Role, State, Trigger], State] = {
     (_C, S.ASSOCIATED, T.SEND_RLRQ): S.RELEASE_SENT,
     (_C, S.HLS_PENDING, T.SEND_RLRQ): S.RELEASE_SENT,
     (_C, S.RELEASE_SENT, T.RLRE): S.RELEASED,
-    **{(_S, state, T.AARQ_ACCEPTED): S.ASSOCIATED
-       for state in (S.IDLE, S.RELEASED, S.ASSOCIATED, S.HLS_PENDING)},
-    **{(_S, state, T.AARQ_ACCEPTED_HLS): S.HLS_PENDING
-       for state in (S.IDLE, S.RELEASED, S.ASSOCIATED, S.HLS_PENDING)},
-    **{(_S, state, T.AARQ_REJECTED): S.IDLE
-       for state in (S.IDLE, S.RELEASED, S.ASSOCIATED, S.HLS_PENDING)},
+    **{(_S, state, T.AARQ_ACCEPTED): S.ASSOCIATED for state in (S.IDLE, S.RELEASED)},
+    **{(_S, state, T.AARQ_ACCEPTED_HLS): S.HLS_PENDING for state in (S.IDLE, S.RELEASED)},
+    **{(_S, state, T.AARQ_REJECTED): S.IDLE for state in (S.IDLE, S.RELEASED)},
+    (_S, S.ASSOCIATED, T.AARQ_IN_ASSOCIATION): S.ASSOCIATED,
+    (_S, S.HLS_PENDING, T.AARQ_IN_ASSOCIATION): S.HLS_PENDING,
     (_S, S.HLS_PENDING, T.HLS_PASS3_OK): S.ASSOCIATED,
     (_S, S.HLS_PENDING, T.HLS_FAILED): S.IDLE,
     (_S, S.ASSOCIATED, T.RLRQ): S.RELEASED,

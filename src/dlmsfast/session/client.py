@@ -97,9 +97,11 @@ one every 8. With SN it is invoked by a ReadRequest with parameterized access,
 which, unlike WriteRequest, brings f(CtoS) back."""
 MIN_PEER_PDU_SIZE = 12
 """The smallest server-max-receive-pdu-size an AARE may grant (the least our own
-settings accept too): a get-request-normal alone takes 13 octets, so 1..11 is a
-broken meter. (0 is let through as it came: the standard's reading of 0 is not
-settled here.)"""
+settings accept too): the Green Book reserves 1..11 (a get-request-normal alone
+takes 13 octets), and gives 0 the meaning "no limit" (:data:`NO_PDU_LIMIT`)."""
+NO_PDU_LIMIT = 0xFFFF
+"""The PDU size a max-receive-pdu-size of 0 ("no limit") stands for: the largest
+the Unsigned16 field can give (and the most a wrapper frame carries)."""
 
 _HLS = frozenset({MechanismName.HLS_MD5, MechanismName.HLS_SHA1, MechanismName.HLS_GMAC,
                   MechanismName.HLS_SHA256})
@@ -177,7 +179,7 @@ class ClientSession(SessionBase):
     """
 
     __slots__ = ("settings", "_mechanism", "_next_invoke_id", "_iip_base", "_pending",
-                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password")
+                 "_ctos", "_stoc", "vaa_name", "_proposed", "_password", "last_invoke_id")
 
     def __init__(self, settings: AssociationSettings) -> None:
         if not isinstance(settings, AssociationSettings):
@@ -192,6 +194,10 @@ class ClientSession(SessionBase):
         # priority, confirmed service class
         self._iip_base = (0x80 if settings.priority == Priority.HIGH else 0) | 0x40
         self._pending: dict[int, _Pending] = {}
+        # the invoke id of the request made last (-1: short names, which have
+        # none): the result events of its answer carry it, and a caller waiting
+        # for that answer takes no result carrying another
+        self.last_invoke_id = -1
         self._ctos = b""
         self._stoc = b""
         self.vaa_name = 0
@@ -301,6 +307,7 @@ class ClientSession(SessionBase):
     def _send(self, pending: _Pending, plain: bytes) -> bytes:
         data = self._protect(plain)
         self._pending[pending.invoke_id] = pending
+        self.last_invoke_id = pending.invoke_id
         return data
 
     def _room(self) -> int:
@@ -550,7 +557,7 @@ class ClientSession(SessionBase):
             self._move(Trigger.AARE_REJECTED)
             raise
         self.conformance = response.negotiated_conformance
-        self.max_pdu_size = response.server_max_receive_pdu_size
+        self.max_pdu_size = response.server_max_receive_pdu_size or NO_PDU_LIMIT
         self.peer_max_receive_pdu_size = response.server_max_receive_pdu_size
         self.vaa_name = response.vaa_name
         form = self.settings.ciphering
@@ -634,6 +641,7 @@ class ClientSession(SessionBase):
         # to its global counterpart. (The Gurux meter takes general-glo here too,
         # and over small HDLC frames only general-glo, see shared/interop.)
         self._pending[pending.invoke_id] = pending
+        self.last_invoke_id = pending.invoke_id
         form = {"ded": "glo", "general-ded": "general-glo"}.get(self._form, self._form)
         return self._protect(plain, form) if self._security else plain
 
@@ -930,4 +938,5 @@ _HANDLERS = {
 }
 
 
-__all__ = ["ClientSession", "REPLY_TO_HLS_AUTHENTICATION", "SN_REPLY_TO_HLS_OFFSET"]
+__all__ = ["ClientSession", "NO_PDU_LIMIT", "REPLY_TO_HLS_AUTHENTICATION",
+           "SN_REPLY_TO_HLS_OFFSET"]

@@ -73,7 +73,9 @@ class Associated(Event):
 
 @dataclass(frozen=True, slots=True)
 class AssociationRefused(Event):
-    """Server role: the AARQ was refused (the AARE saying why is in a NeedToSend)."""
+    """Server role: the AARQ was refused (the AARE saying why is in a NeedToSend).
+    An AARQ during an association is refused this way too, and that association
+    goes on as it was."""
 
     diagnostic: Any
     reason: str

@@ -4,8 +4,10 @@
 The session answers by itself what needs no application: the AARE (following
 the :class:`~dlmsfast.session.settings.AuthenticationPolicy`), HLS pass 4 after
 checking f(StoC), get-request-next of a long answer, the acknowledgement of each
-SET/ACTION block, the RLRE, and an exception-response to what it cannot
-process (deciphering error, replayed counter, wrong state); those come back as
+SET/ACTION block, the RLRE, a GET with a selective access the attribute does not
+have (scope-of-access-violated), the refusal of an AARQ during an association,
+and an exception-response to what it cannot process (deciphering error,
+replayed counter, wrong state); those come back as
 :class:`~dlmsfast.session.events.NeedToSend`. Requests for the application
 come as GetRequested, GetListRequested, SetRequested, SetListRequested,
 ActionRequested, ActionListRequested, ReadRequested, WriteRequested; it answers
@@ -70,6 +72,7 @@ from ..apdu.service import ServiceApdu
 from ..apdu import ActionResult as ActionResultEnum
 from ..apdu import ServiceError as InitiateServiceError
 from ..axdr import Data, DataType, decode_typed
+from ..cosem import selective_access_refused
 from ..errors import (
     DecodeError,
     DlmsError,
@@ -85,7 +88,7 @@ from ..security.mechanism import MechanismName
 from . import events as ev
 from ._core import CIPHER_OVERHEAD, FORM_OF_TAG, SessionBase, gathered
 from ._state import Role, State, Trigger
-from .client import REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
+from .client import NO_PDU_LIMIT, REPLY_TO_HLS_AUTHENTICATION, SN_REPLY_TO_HLS_OFFSET
 from .settings import AuthenticationPolicy, ClientAccess, ServerSettings
 from .sn import DataBlockResult, ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
@@ -96,9 +99,15 @@ _DATABLOCK_HEAD = 12  # C4 02 iip, last, number(4), choice, length(<=3)
 _PBLOCK_HEAD = 11  # C7 02 iip, last, number(4), length(<=3)
 _GBT_HEAD = 9  # E0, block-control, block-number(2), block-number-ack(2), length(<=3)
 _NO_LONG_GET = DataAccessResult.NO_LONG_GET_IN_PROGRESS
+# what a GET with a selective access the attribute does not have is answered:
+# the access asked for lies outside what the attribute allows (jDLMS's server
+# answers so too; see tests/test_session_server_rules.py for the evidence)
+_SCOPE_VIOLATED = DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
 _SN = -1  # key of the one short-name request (SN APDUs carry no invoke id)
 MIN_PDU_SIZE = 64
-"""The smallest client max receive PDU size accepted: below it no datablock fits."""
+"""The smallest client max receive PDU size accepted: below it no datablock fits.
+0 is not below it: the Green Book gives 0 the meaning "no limit" (1..11 are
+reserved), see :data:`~dlmsfast.session.client.NO_PDU_LIMIT`."""
 # ServiceError values (Green Book xDLMS ASN.1): initiate (1, 3), application-reference (6)
 _DLMS_VERSION_TOO_LOW = 1
 _PDU_SIZE_TOO_SHORT = 3
@@ -140,6 +149,13 @@ def _initiate_request(plain) -> InitiateRequest:
     if type(plain) is bytes and len(plain) <= _REPEATED_MAX:
         return _decoded_initiate_request(plain)
     return InitiateRequest.from_bytes(plain)
+
+
+def _out_of_scope(descriptor: CosemAttributeDescriptor, selection) -> bool:
+    """A GET with a selective access the Blue Book rules out for that attribute
+    (none at all, or not that access_selector)."""
+    return selection is not None and selective_access_refused(
+        descriptor.class_id, descriptor.attribute_id, selection.access_selector)
 
 
 def _secret(access: ClientAccess) -> bytes | None:
@@ -278,6 +294,8 @@ class ServerSession(SessionBase):
 
     def _on_aarq(self, plain: bytes, form) -> list[ev.Event]:
         aarq = AARQ.from_bytes(plain)
+        if self._state in (State.ASSOCIATED, State.HLS_PENDING):
+            return self._aarq_in_association(aarq)
         U = AcseServiceUser
         access = self.policy.lookup(self.client_address)
         name = aarq.application_context_name
@@ -338,10 +356,10 @@ class ServerSession(SessionBase):
         if initiate.proposed_dlms_version_number < DLMS_VERSION:
             return self._reject(aarq, U.NO_REASON_GIVEN, "DLMS version too low",
                                 (InitiateServiceError.INITIATE, _DLMS_VERSION_TOO_LOW))
-        if initiate.client_max_receive_pdu_size < MIN_PDU_SIZE:
+        client_pdu = initiate.client_max_receive_pdu_size
+        if 0 < client_pdu < MIN_PDU_SIZE:
             return self._reject(aarq, U.NO_REASON_GIVEN,
-                                f"client max receive PDU size "
-                                f"{initiate.client_max_receive_pdu_size} < {MIN_PDU_SIZE}",
+                                f"client max receive PDU size {client_pdu} < {MIN_PDU_SIZE}",
                                 (InitiateServiceError.INITIATE, _PDU_SIZE_TOO_SHORT))
         if mechanism in _TITLED and (title is None or len(title) != 8):
             return self._reject(aarq, U.CALLING_AP_TITLE_NOT_RECOGNIZED,
@@ -363,10 +381,9 @@ class ServerSession(SessionBase):
             context.dedicated_key = initiate.dedicated_key
         granted = initiate.proposed_conformance & (access.conformance or self.settings.conformance)
         self.conformance = granted
-        self._client_pdu = initiate.client_max_receive_pdu_size
-        self.peer_max_receive_pdu_size = initiate.client_max_receive_pdu_size
-        self.max_pdu_size = min(initiate.client_max_receive_pdu_size,
-                                self.settings.max_receive_pdu_size)
+        self._client_pdu = client_pdu
+        self.peer_max_receive_pdu_size = client_pdu
+        self.max_pdu_size = min(client_pdu or NO_PDU_LIMIT, self.settings.max_receive_pdu_size)
         self.peer_system_title = title
         self._access = access
         self._mechanism = mechanism
@@ -399,6 +416,21 @@ class ServerSession(SessionBase):
             return [ev.NeedToSend(aare.to_bytes())]
         self._move(Trigger.AARQ_ACCEPTED)
         return [ev.NeedToSend(aare.to_bytes()), self._associated()]
+
+    def _aarq_in_association(self, aarq: AARQ) -> list[ev.Event]:
+        """An AARQ while an association is established (or awaits HLS pass 3):
+        refused, and the association kept as it is. Nothing of the AARQ is
+        looked at (its keys, title, counter or password would otherwise change
+        the running association's); the client re-associates after an RLRQ."""
+        self._move(Trigger.AARQ_IN_ASSOCIATION)
+        diagnostic = AcseServiceUser.NO_REASON_GIVEN
+        aare = AARE(application_context_name=aarq.application_context_name,
+                    result=AssociationResult.REJECTED_PERMANENT,
+                    result_source_diagnostic=diagnostic)
+        return [ev.NeedToSend(aare.to_bytes()),
+                ev.AssociationRefused(diagnostic, f"AARQ while the association is "
+                                      f"{self._state.value}: release it first",
+                                      self.client_address)]
 
     def _associated(self) -> ev.Associated:
         return ev.Associated(self.conformance, self.max_pdu_size, self._client_pdu,
@@ -493,12 +525,20 @@ class ServerSession(SessionBase):
         iip = plain[2]
         choice = plain[1]
         if choice == 1:
+            if _out_of_scope(request.cosem_attribute_descriptor, request.access_selection):
+                answer = GetResponseNormal(
+                    invoke_id_and_priority=InvokeIdAndPriority.from_byte(iip),
+                    result=_SCOPE_VIOLATED).to_bytes()
+                return [ev.NeedToSend(self._reply(answer, form))]
             self._hold(iip, form)
             return [ev.GetRequested(iip & 0x0F, request.cosem_attribute_descriptor,
                                     request.access_selection)]
         if choice == 3:
-            self._hold(iip, form)
-            return [ev.GetListRequested(iip & 0x0F, request.attribute_descriptor_list)]
+            items = request.attribute_descriptor_list
+            out_of_scope = frozenset(i for i, item in enumerate(items) if _out_of_scope(
+                item.cosem_attribute_descriptor, item.access_selection))
+            self._hold(iip, form, items=out_of_scope or None)
+            return [ev.GetListRequested(iip & 0x0F, items)]
         return [ev.NeedToSend(self._next_get_block(iip, request.block_number, form))]
 
     def _next_get_block(self, iip: int, block_number: int, form) -> bytes:
@@ -541,7 +581,10 @@ class ServerSession(SessionBase):
         DataAccessResult, or bytes holding a value already A-XDR encoded, which
         a simulator may keep to skip encoding it again; not checked) or a
         GetListRequested (a Data, DataAccessResult or such bytes per item); cut
-        into datablocks when longer than the client accepts."""
+        into datablocks when longer than the client accepts. An item asked with
+        a selective access the Blue Book rules out is answered
+        scope-of-access-violated whatever its result here (a get-request-normal
+        of that kind the session answers by itself)."""
         held = self._take(request, "get")
         iip = InvokeIdAndPriority.from_byte(held.iip)
         if isinstance(result, (bytes, bytearray)):
@@ -550,6 +593,9 @@ class ServerSession(SessionBase):
             results = tuple(result)
             if len(results) != len(request.items):
                 raise UsageError(f"{len(request.items)} results expected, got {len(results)}")
+            if held.items:
+                results = tuple(_SCOPE_VIOLATED if i in held.items else item
+                                for i, item in enumerate(results))
             if all(type(item) is bytes for item in results):
                 plain = get_response_with_list_bytes(held.iip, results)
             else:

@@ -52,6 +52,7 @@ from ..apdu import (
     ExceptionStateError,
 )
 from ..axdr import Data, DataType, encode
+from ..cosem import selective_access_refused
 from ..cosem.descriptors import SelectiveAccessDescriptor
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
@@ -128,7 +129,9 @@ class FleetConfig:
     ``idle_timeout`` seconds after which a silent connection is closed;
     ``push_to`` where the meters push (``udp://H:P`` or ``tcp://H:P``; None:
     the Push Setup's default, TCP 127.0.0.1:4059), ``push_interval`` seconds
-    between the pushes of each meter (None: only when the push method is called).
+    between the pushes of each meter (None: only when the push method is called);
+    ``local_time`` the meters' date-times (clock, profiles) without deviation
+    (0x8000, not specified), as meters set to a local time send them.
     """
 
     meters: int = 1
@@ -153,6 +156,7 @@ class FleetConfig:
     push_interval: Optional[float] = None
     referencing: str = "ln"
     transport: str = "tcp"
+    local_time: bool = False
 
     def __post_init__(self) -> None:
         for name in ("meters", "base_port", "devices_per_port", "profile_rows", "seed",
@@ -165,6 +169,7 @@ class FleetConfig:
         check_latency(self.latency)
         require(self.fixed_time, (_dt.datetime, type(None)), "fixed_time")
         require(self.challenge, (bytes, type(None)), "challenge")
+        require(self.local_time, bool, "local_time")
         if self.idle_timeout is not None and (type(self.idle_timeout) not in (int, float)
                                               or not self.idle_timeout > 0):
             raise UsageError(f"idle_timeout is None or seconds > 0, got {shown(self.idle_timeout)}")
@@ -469,6 +474,9 @@ class Association:
                 selection = SelectiveAccessDescriptor(*parameter)
             except DlmsError:
                 return DataAccessResult.OTHER_REASON
+            if selective_access_refused(class_id, index, selection.access_selector):
+                # as the session answers a GET of the kind (logical names)
+                return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
         return self.meter.model.get_data(class_id, obis, index, selection, self.view)
 
     def _write_short_name(self, name: int, value: Data) -> DataAccessResult:
@@ -550,7 +558,8 @@ class MeterSimulator:
                 self.config.profile_rows, SECURITY_BITS[security], self.config.max_pdu,
                 int(conformance),
                 push_destination(push_to) if push_to else DEFAULT_PUSH_DESTINATION,
-                push_spread(self.config.push_interval), short_names=referencing == "sn")
+                push_spread(self.config.push_interval), short_names=referencing == "sn",
+                local_time=self.config.local_time)
         return catalog
 
     def _ports(self) -> list[MeterPort]:

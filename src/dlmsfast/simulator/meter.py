@@ -24,6 +24,11 @@ object-class-inconsistent; an attribute or method the object list does not
 grant, read-write-denied. The clock takes a date-time whose deviation is not
 specified as the meter's local time, UTC (time_zone 0).
 
+The meters' date-times (clock, load profile, event log) name instants
+(deviation 0); a fleet with ``local_time`` sends them as meters set to local
+time do, with the deviation "not specified" (0x8000): the same wall-clock
+fields, no offset.
+
 Setting the clock (clock synchronisation) moves that meter's clock attribute
 only; its registers and profiles keep following the fleet's time, so that
 :mod:`dlmsfast.simulator.data` still says what they hold.
@@ -155,22 +160,25 @@ _REGISTER_VALUES = {obis: (function, kind) for obis, _scaler, _unit, function, k
 
 
 @lru_cache(maxsize=1 << 16)
-def date_time_octets(seconds: int) -> bytes:
-    """The COSEM date-time (octet-string(12), UTC: deviation 0, status 0) of a POSIX time."""
+def date_time_octets(seconds: int, local: bool = False) -> bytes:
+    """The COSEM date-time (octet-string(12), status 0) of a POSIX time: UTC with
+    deviation 0, or with ``local`` the same fields as a local time (UTC here)
+    with the deviation not specified (0x8000)."""
     when = _dt.datetime.fromtimestamp(seconds, d.UTC)
     return (when.year.to_bytes(2, "big")
             + bytes((when.month, when.day, when.isoweekday(), when.hour, when.minute,
-                     when.second, 0, 0, 0, 0)))
+                     when.second, 0))
+            + (b"\x80\x00\x00" if local else b"\x00\x00\x00"))
 
 
-def _quarter_octets(q: int) -> bytes:
-    return date_time_octets(d.EPOCH_SECONDS + d.CAPTURE_PERIOD * q)
+def _quarter_octets(q: int, local: bool = False) -> bytes:
+    return date_time_octets(d.EPOCH_SECONDS + d.CAPTURE_PERIOD * q, local)
 
 
 @lru_cache(maxsize=256)
-def _times(first: int, count: int) -> tuple[bytes, ...]:
+def _times(first: int, count: int, local: bool = False) -> tuple[bytes, ...]:
     """The date-times of ``count`` consecutive quarters (the same for every meter)."""
-    return tuple(_quarter_octets(q) for q in range(first, first + count))
+    return tuple(_quarter_octets(q, local) for q in range(first, first + count))
 
 
 @lru_cache(maxsize=64)
@@ -186,14 +194,17 @@ class Catalog:
     max receive PDU size (for Association LN's xDLMS_context_info);
     ``push_destination`` the Push Setup's send_destination_and_method and
     ``push_spread`` its randomisation_start_interval (seconds: how far into each
-    push interval a meter's push may fall, see :mod:`dlmsfast.simulator.push`).
+    push interval a meter's push may fall, see :mod:`dlmsfast.simulator.push`);
+    ``local_time`` date-times without deviation (the module docstring).
     """
 
     def __init__(self, profile_rows: int = 96, security_policy: int = 0,
                  max_pdu: int = 1024, conformance: int = 0,
                  push_destination: SendDestinationAndMethod = DEFAULT_PUSH_DESTINATION,
-                 push_spread: int = 0, short_names: bool = False) -> None:
+                 push_spread: int = 0, short_names: bool = False,
+                 local_time: bool = False) -> None:
         self.profile_rows = profile_rows
+        self.local_time = local_time
         self.push_destination = push_destination
         self.short_names = short_names
         objects = self._objects(profile_rows, security_policy, max_pdu, conformance,
@@ -404,7 +415,8 @@ class MeterModel:
     # -- dynamic values ----------------------------------------------------------------
 
     def _clock_time(self, obis, selection, view) -> Data:
-        return Data(DataType.OCTET_STRING, date_time_octets(int(self.clock() + self.clock_offset)))
+        return Data(DataType.OCTET_STRING, date_time_octets(int(self.clock() + self.clock_offset),
+                                                            self.catalog.local_time))
 
     def _register(self, obis, selection, view) -> Data:
         function, kind = _REGISTER_VALUES[obis]  # _DYNAMIC sends the registers only
@@ -428,12 +440,13 @@ class MeterModel:
         quarters = d.profile_quarters(self.quarter(), self.catalog.profile_rows)
         chosen = _select_rows(quarters, selection, d.EPOCH_SECONDS)
         columns = _chosen_columns(_LP_COLUMNS, selection)
+        local = self.catalog.local_time
         if columns is None and isinstance(chosen, range) and 0 < len(chosen) <= d.SHARED_ROWS:
-            octets = _profile_octets(self.index, chosen)
+            octets = _profile_octets(self.index, chosen, local)
             if octets is not None:
                 return octets
         plus, minus = d.profile_values(self.index, chosen)
-        times = _times(chosen[0], len(chosen)) if chosen else ()
+        times = _times(chosen[0], len(chosen), local) if chosen else ()
         rows = list(zip(times, (0,) * len(chosen), plus, minus))
         return _buffer(rows, _LP_TYPES, columns)
 
@@ -442,7 +455,8 @@ class MeterModel:
         entries = [d.event(self.index, q, j) for j in range(d.EVENTS)]
         by_quarter = {when: code for when, code in entries}
         chosen = _select_rows([when for when, _ in entries], selection, d.EPOCH_SECONDS)
-        rows = [(_quarter_octets(when), by_quarter[when]) for when in chosen]
+        rows = [(_quarter_octets(when, self.catalog.local_time), by_quarter[when])
+                for when in chosen]
         return _buffer(rows, _EL_TYPES, _chosen_columns(_EL_COLUMNS, selection))
 
     def _partners(self, obis, selection, view) -> Data:
@@ -501,11 +515,11 @@ def _bound_seconds(value: Data) -> float:
     if value.type not in (DataType.OCTET_STRING, DataType.DATE_TIME):
         raise _Unserved()
     octets = value.value if isinstance(value.value, bytes) else value.value.to_bytes()
-    when = to_timestamp(octets)
+    # a bound without deviation is the meter's local time, UTC here (time_zone
+    # 0), as for a clock SET
+    when = to_timestamp(octets, d.UTC)
     if not isinstance(when, _dt.datetime):
         raise _Unserved()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=d.UTC)
     return when.timestamp()
 
 
@@ -541,7 +555,7 @@ _LP_PLUS_END = 23  # one past A+'s last octet, in the row
 _LP_MINUS_END = 28
 
 
-def _profile_octets(k: int, quarters: range) -> Optional[bytes]:
+def _profile_octets(k: int, quarters: range, local: bool = False) -> Optional[bytes]:
     """The A-XDR octets of meter k's whole rows of ``quarters``, as :func:`_buffer`
     gives them, put together from octets other meters share: those of the rows
     with A+ only, of its import rate (one of 50), and with A- only, of its export
@@ -551,9 +565,9 @@ def _profile_octets(k: int, quarters: range) -> Optional[bytes]:
     octets. None when a value would not fit its field (the caller then encodes
     row by row, and fails as that does)."""
     plus_rate, minus_rate = d.profile_rates(k)
-    plus_octets, plus_room = _profile_column(quarters, 0, plus_rate)
-    minus_octets, minus_room = _profile_column(quarters, 1, minus_rate)
-    layout = _profile_layout(quarters)
+    plus_octets, plus_room = _profile_column(quarters, 0, plus_rate, local)
+    minus_octets, minus_room = _profile_column(quarters, 1, minus_rate, local)
+    layout = _profile_layout(quarters, local)
     if layout is None:
         return None
     length, bare, plus_mask, minus_mask = layout
@@ -564,32 +578,33 @@ def _profile_octets(k: int, quarters: range) -> Optional[bytes]:
             + minus_base * minus_mask).to_bytes(length, "big")
 
 
-def _profile_rows_octets(quarters: range, plus: tuple[int, ...], minus: tuple[int, ...]) -> bytes:
-    return _buffer(list(zip(_times(quarters[0], len(quarters)), (0,) * len(quarters), plus,
-                            minus)), _LP_TYPES, None)
+def _profile_rows_octets(quarters: range, plus: tuple[int, ...], minus: tuple[int, ...],
+                         local: bool) -> bytes:
+    return _buffer(list(zip(_times(quarters[0], len(quarters), local), (0,) * len(quarters),
+                            plus, minus)), _LP_TYPES, None)
 
 
 @lru_cache(maxsize=128)  # 50 import and 7 export rates: two ranges of quarters
-def _profile_column(quarters: range, column: int, rate: int) -> tuple[int, int]:
+def _profile_column(quarters: range, column: int, rate: int, local: bool) -> tuple[int, int]:
     """(octets of the rows whose A+ (column 0) or A- (1) holds the steps of this
     rate and the other 0, as an int; how much a base may add to the steps
     without overflowing a field)."""
     zeros = (0,) * len(quarters)
     if column == 0:
         steps = d.import_steps(quarters, rate)
-        octets = _profile_rows_octets(quarters, steps, zeros)
+        octets = _profile_rows_octets(quarters, steps, zeros, local)
     else:
         steps = d.export_steps(quarters, rate)
-        octets = _profile_rows_octets(quarters, zeros, steps)
+        octets = _profile_rows_octets(quarters, zeros, steps, local)
     return int.from_bytes(octets, "big"), 0xFFFFFFFF - max(steps)
 
 
 @lru_cache(maxsize=4)
-def _profile_layout(quarters: range) -> Optional[tuple[int, int, int, int]]:
+def _profile_layout(quarters: range, local: bool) -> Optional[tuple[int, int, int, int]]:
     """(length, octets of the rows with A+ and A- 0 as an int, A+ and A- masks), or
     None when the octets are not laid out as :data:`_LP_ROW` says."""
     zeros = (0,) * len(quarters)
-    octets = _profile_rows_octets(quarters, zeros, zeros)
+    octets = _profile_rows_octets(quarters, zeros, zeros, local)
     length = len(octets)
     plus_mask = minus_mask = 0
     for row in range(length - _LP_ROW * len(quarters), length, _LP_ROW):

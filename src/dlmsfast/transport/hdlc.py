@@ -15,6 +15,12 @@ from ..hdlc import HdlcParameters, HdlcStreamSplitter
 from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
 from .connection import ADDRESSES_SUSPECTED, NOT_DLMS, Trace, said_instead
 
+MAX_EXTENSIONS = 8
+"""How many times the segments of one APDU may extend a wait by another
+timeout: an answer that keeps coming in segments gets at most 9 timeouts in
+all, then times out like a silent one (a meter dripping segments forever
+must not hold the client forever)."""
+
 
 class HdlcFraming:
     """The client side of an HDLC link (IEC 62056-46) as a connection framing."""
@@ -41,6 +47,10 @@ class HdlcFraming:
         # the first chunk in which the link dropped octets (no frame, or a frame
         # failing its checks): said when no answer comes
         self._dropped_sample = b""
+        # the link's progress when a wait last ran out, and how often the
+        # APDU under way has had its wait extended
+        self._progress_seen = 0
+        self._extensions = 0
 
     def addresses(self) -> str:
         physical = "" if self.server_physical is None else f", physical {self.server_physical}"
@@ -65,6 +75,8 @@ class HdlcFraming:
         return self._open
 
     def send_apdu(self, apdu: bytes) -> None:
+        self._extensions = 0
+        self._progress_seen = self.link.progress
         self._emit(self.link.send_apdu(apdu))
 
     def receive_data(self, data: bytes) -> None:
@@ -85,6 +97,8 @@ class HdlcFraming:
         for event in link.events():
             if type(event) is ApduReceived:
                 self._in.append(event.apdu)
+                self._extensions = 0
+                self._progress_seen = link.progress
             elif type(event) is Connected:
                 self._open = True
                 self.parameters = event.parameters
@@ -130,6 +144,15 @@ class HdlcFraming:
              f"addresses: {ADDRESSES_SUSPECTED}"))
 
     def timeout(self) -> bool:
+        """A wait ran out: wait again (True) when segments of the APDU under way
+        came meanwhile (at most MAX_EXTENSIONS times per APDU), or when the link
+        polls again (its retries); False: the timeout is final."""
+        progress = self.link.progress
+        if progress != self._progress_seen and self._extensions < MAX_EXTENSIONS:
+            self._progress_seen = progress
+            self._extensions += 1
+            return True
+        self._progress_seen = progress
         again = self.link.timeout()
         for event in self.link.events():
             if type(event) is LinkTimeout:

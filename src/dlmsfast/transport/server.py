@@ -44,7 +44,7 @@ from typing import Callable, Iterable, Optional, Protocol, Sequence, cast
 
 from ..errors import DlmsError, UsageError
 from ..hdlc import HdlcParameters
-from ..hdlc.link import ApduReceived, Disconnected, HdlcLink, LinkTimeout
+from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
 from ..wrapper import WRAPPER_VERSION, WrapperStreamSplitter
 from .._util import shown
 
@@ -329,8 +329,9 @@ class _MeterConnection(asyncio.Protocol):
                         return
                     for apdu in answers:
                         out.append(link.send_apdu(apdu))
-                elif isinstance(event, (Disconnected, LinkTimeout)):
-                    # the association lives no longer than its link
+                elif isinstance(event, (Connected, Disconnected, LinkTimeout)):
+                    # the association lives no longer than its link, and an SNRM
+                    # (Connected) opens a new one even over a link that was up
                     for key in [k for k in self.responders if k[0] == address]:
                         del self.responders[key]
             out.append(link.data_to_send())

@@ -99,6 +99,8 @@ class AssociationLN(CosemObject):
     blue_book_name = "Association LN"
     versions = (0, 1, 2, 3)
     sn_first_method_offset = 0x60
+    # object_list: its selective access is optional, the selectors the server's
+    selective_access = {2: None}
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),
         Attribute(2, "object_list", object_list_type(0), until=0),

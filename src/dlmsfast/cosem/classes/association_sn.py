@@ -32,6 +32,8 @@ class AssociationSN(CosemObject):
     blue_book_name = "Association SN"
     versions = (0, 1, 2, 3, 4)
     sn_first_method_offset = 0x20
+    # object_list: its selective access is optional, the selectors the server's
+    selective_access = {2: None}
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),
         Attribute(2, "object_list", SN_OBJECT_LIST),

@@ -257,6 +257,8 @@ class ProfileGeneric(CosemObject):
     blue_book_name = "Profile Generic"
     versions = (1,)
     sn_first_method_offset = 0x58
+    # buffer: range_descriptor (1), entry_descriptor (2)
+    selective_access = {2: frozenset({1, 2})}
     attributes = (
         Attribute(1, "logical_name", LOGICAL_NAME),
         Attribute(2, "buffer", BUFFER, static=False),
