@@ -419,3 +419,20 @@ def test_the_wrapper_splitter_keeps_the_start_of_what_it_dropped():
     # a later run of garbage replaces the sample: the latest is what is said
     splitter.feed(b"\x00\x02junk")
     assert splitter.dropped_sample == b"\x00\x02junk"
+
+
+def test_an_hdlc_answer_from_another_address_is_named():
+    from dlmsfast import AsyncClient
+    from dlmsfast.hdlc.link import HdlcLink
+
+    # the UA of logical device 5 to client 16: the meter is there, not at 1
+    other = HdlcLink("server", None, 5)
+    other.receive_data(HdlcLink("client", 16, 5).connect())
+    list(other.events())
+    with _WrongPeer(other.data_to_send()) as peer:
+        with pytest.raises(TimeoutError) as caught:
+            run(AsyncClient(f"tcp://127.0.0.1:{peer.port}", framing="hdlc", timeout=0.5).open())
+    message = str(caught.value)
+    assert "it sent 1 HDLC frame(s) for or from other addresses: wrong client/server address?" \
+        in message
+    assert "meter silent" not in message
