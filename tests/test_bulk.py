@@ -546,7 +546,7 @@ def test_plan_and_inputs_say_what_is_wrong(tmp_path):
     meters.write_text("id,url,referencing\nm1,tcp://127.0.0.1:1,SN\nm2,tcp://127.0.0.1:2,\n")
     assert [m.referencing for m in read_meters(meters)] == ["sn", "ln"]
     meters.write_text("id,url,referencing\nm1,tcp://127.0.0.1:1,short\n")
-    with pytest.raises(ConfigurationError, match="line 2: referencing 'short' is ln"):
+    with pytest.raises(ConfigurationError, match="line 2, column referencing: referencing 'short' is ln"):
         read_meters(meters)
     keys = tmp_path / "keys.toml"
     keys.write_text('["k1"]\nek = "00112233445566778899AABBCCDDEEFF"\nak = "00" = broken\n')
@@ -610,7 +610,9 @@ def test_export_writes_every_reading_as_csv_and_parquet(fleet_factory, tmp_path)
             values = {(r["meter_id"], r["object"], r["capture_time"], r["value"]) for r in rows}
         assert len(rows) == 3 * (4 + 96 * 3)
         plus = d.expected_register(2, "1.0.1.8.0.255", AT)
-        assert ("sim-00002", "1.0.1.8.0.255", AT.isoformat(), str(plus.value)) in values
+        # the export writes every capture_time with milliseconds
+        assert ("sim-00002", "1.0.1.8.0.255", AT.isoformat(timespec="milliseconds"),
+                str(plus.value)) in values
     missing = subprocess.run([sys.executable, "-m", "dlmsfast", "export", str(tmp_path / "no.db"),
                               str(tmp_path / "x.csv")], env=ENV, capture_output=True, text=True,
                              timeout=60)

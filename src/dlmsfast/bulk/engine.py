@@ -66,8 +66,8 @@ from ..cosem import ProfileGeneric, make_object
 from ..cosem.interface import scaler_unit_attribute
 from ..cosem.timestamps import to_timestamp
 from ..cosem.units import ScalerUnit
-from ..errors import (AssociationRejected, ConfigurationError, DecodeError, DlmsError,
-                      TimeoutError, TransportError)
+from ..errors import (AssociationRejected, ConfigurationError, DataAccessError, DecodeError,
+                      DlmsError, TimeoutError, TransportError)
 from ..security import SecurityContext
 from ..transport.loop import run as run_loop
 from .inputs import CLOCK_OBJECT, KeyRing, MeterRow, ReadPlan
@@ -80,6 +80,7 @@ _RETRYABLE = (TransportError, DecodeError)
 COUNTER_SOURCES = ("store", "meter", "meter-always")
 _INT_ONLY = {int}
 _GC_GEN0 = 20_000  # allocations between gen-0 collections in a shard's loop
+BACKOFF_CAP = 60.0  # seconds: the longest wait before a retry, however many retries
 # a range with one open end: the earliest or latest instant a date-time can say
 _EARLIEST = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _LATEST = _dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc)
@@ -96,7 +97,8 @@ class EngineSettings:
     answer; ``connect_timeout`` seconds to connect (``timeout`` when None);
     ``session_timeout`` for a whole session;
     ``retries`` further attempts after a transport failure, waiting
-    ``backoff`` · 2^attempt seconds (× a random 0.5..1.5); ``counter_block``
+    ``backoff`` · 2^attempt seconds, at most :data:`BACKOFF_CAP` (60 s), (× a
+    random 0.5..1.5); ``counter_block``
     ICs reserved per commit; ``batch_size`` readings per transaction, at
     least every ``flush_interval`` seconds. The first ``concurrency``
     sessions start ``start_rate`` per second (per worker), not all at once:
@@ -404,7 +406,10 @@ class _ShardReader:
         self.since: dict[str, str] = {}
         self.times: dict[Any, str] = {}
         targets = [CLOCK_OBJECT] if self.plan.clock else []
-        targets += self.plan.objects
+        # a Profile Generic's buffer named as an object is read as the load
+        # profile is (its rows stored one reading per cell), not in the with-list
+        self.buffers = [o.obis for o in self.plan.objects if (o.class_id, o.attribute) == (7, 2)]
+        targets += [o for o in self.plan.objects if (o.class_id, o.attribute) != (7, 2)]
         self.targets = [Target(o.class_id, o.obis, o.attribute) for o in targets]
         if self.plan.profile is not None:
             # the profile's capture objects ride in the same with-list request:
@@ -523,7 +528,8 @@ class _ShardReader:
             if attempt >= settings.retries or not isinstance(error, _RETRYABLE):
                 self.failures[_reason(error)] += 1
                 return
-            await asyncio.sleep(settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5))
+            await asyncio.sleep(min(settings.backoff * 2 ** attempt, BACKOFF_CAP)
+                                * random.uniform(0.5, 1.5))
             attempt += 1
 
     def _client(self, meter: MeterRow, traffic: _Traffic,
@@ -587,6 +593,17 @@ class _ShardReader:
                         stored_value(reading.value), _unit_symbol(reading.unit),
                         stored_scaled(reading.scaled if reading.scaled is not None else reading.value),
                         status))
+                for obis in self.buffers:
+                    try:
+                        table = await client.read_profile(obis)
+                    except DataAccessError as exc:
+                        partial = partial or exc
+                        continue
+                    if any(c.date_time for c in table.columns):
+                        self._profile_rows(meter, obis, table, status, rows, None)
+                    else:  # no clock column to stamp each row: the rows as JSON
+                        rows.append((meter.id, str(obis), 2, taken, stored_value(table.rows),
+                                     None, None, status))
                 if capture_objects is not None:
                     if isinstance(capture_objects, DlmsError):
                         raise capture_objects
@@ -706,7 +723,10 @@ class _ShardReader:
         return _dt.datetime.fromisoformat(last) + _dt.timedelta(seconds=1), None
 
     def _profile_rows(self, meter: MeterRow, profile_obis, profile, status: str,
-                      rows: list[tuple], marks: list) -> None:
+                      rows: list[tuple], marks: Optional[list]) -> None:
+        """A profile's rows, one reading per cell stamped with the row's clock;
+        ``marks`` None for a profile read whole (a plan object), which moves no
+        "since the last reading" mark."""
         columns = profile.columns
         when_at = next((i for i, c in enumerate(columns) if c.date_time), None)
         if when_at is None:
@@ -746,7 +766,7 @@ class _ShardReader:
                     raw = int(value.scaleb(-scaler))
                 append((meter_id, obis, attribute, taken, stored_value(raw), unit, stored_scaled(value),
                         status))
-        if newest is not None:
+        if newest is not None and marks is not None:
             marks.append((meter_id, str(profile_obis), newest))
             self.since[meter_id] = newest
 
@@ -883,6 +903,11 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
             run_id = store.begin_run(RUN_KIND, note)
         done_before = store.succeeded(run_id)
     remaining = [m for m in meters if m.id not in done_before]
+    skipped = len(meters) - len(remaining)
+    if progress is not None and skipped:
+        # counts of the whole run, as the summary's: the meters read before count as done
+        shown, progress = progress, lambda done, failed, flight: shown(done + skipped, failed,
+                                                                      flight)
     count = workers if workers is not None else (os.cpu_count() or 1)
     count = max(1, min(count, len(remaining)))
     shards = make_shards(remaining, count, run_id=run_id, plan=plan, store=str(store_path),
@@ -910,7 +935,7 @@ def run_bulk(meters: Sequence[MeterRow], keys: KeyRing, plan: ReadPlan, store_pa
         exchanges=total.exchanges, sessions=total.sessions,
         seconds=time.perf_counter() - started,
         peak_rss_bytes=total.peak_rss_bytes + (peak_rss() if len(shards) > 1 else 0),
-        skipped=len(meters) - len(remaining))
+        skipped=skipped)
 
 
 def _run_workers(shards: list[Shard], total: ShardResult, progress: Optional[Progress],

@@ -144,12 +144,14 @@ def stored_value(value: Any) -> Any:
     visible-string) as they are; an octet-string as hex, upper case, also one
     the push decoder shows as text (:class:`~dlmsfast.push.reading.OctetText`:
     a logical device name read by GET and pushed is stored the same); a
-    Decimal as a number; a date-time as ISO 8601; a structure or array as JSON."""
+    Decimal as a number; a date-time as ISO 8601 (its fields as JSON when it
+    names no time); a structure or array as JSON, a scaler_unit
+    ``{"scaler": 0, "unit": "Wh"}`` (:func:`~dlmsfast.push.reading.json_value`)."""
     kind = type(value)
     if kind is int or kind is str or kind is float:
         return value
     plain = _plain(value)
-    return json.dumps(plain) if isinstance(plain, list) else plain
+    return json.dumps(plain) if isinstance(plain, (list, dict)) else plain
 
 
 def _plain(value: Any) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -32,35 +33,47 @@ from typing import Any
 from ..errors import ConfigurationError, DlmsError, UsageError
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _at_least(minimum: int):
+    """An argparse type: an integer (``0x`` allowed) of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_positive = _at_least(1)
 
 
 def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type; ``dlmsfast simulate`` too)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "bulk", help="read many meters concurrently into a SQLite store",
-        description="Read every meter of METERS.csv (id,url,framing,client,server,auth,"
-                    "security,key_id) into the store, resumable, on every core.")
-    p.add_argument("meters", nargs="?", help="the meters file (CSV)")
-    p.add_argument("--keys", metavar="KEYS.toml", help="keys by key id (ek, ak, system_title, "
-                   "password; invocation_counter: the first IC for a meter the store has "
-                   "none for); never logged or stored")
+        description="Read every meter of METERS.csv (columns id,url,framing,client,server,"
+                    "auth,security,key_id,referencing; '#' lines are comments) into the "
+                    "store, resumable, on every core. The meters, keys and plan files are "
+                    "checked whole before the first session (exit 2 naming file, line and "
+                    "column). The file formats: README.md, 'The input files'.")
+    p.add_argument("meters", nargs="?", help="the meters file (CSV, UTF-8): id,url[,framing,"
+                   "client,server,auth,security,key_id,referencing]")
+    p.add_argument("--keys", metavar="KEYS.toml", help="keys by key id (ek, ak: 32 hex digits; "
+                   "system_title: 16; password; invocation_counter: the first IC for a meter "
+                   "the store has none for); never logged or stored")
     p.add_argument("--store", default="readings.db", metavar="DB",
                    help="the SQLite store (default readings.db)")
     p.add_argument("--simulate", type=_positive, metavar="N",
@@ -73,9 +86,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "profile rows) still missing")
     plan = p.add_argument_group("read plan (default: clock, 3 registers, load profile "
                                 "since the last reading)")
-    plan.add_argument("--plan", metavar="PLAN.toml", help="the plan as TOML (see the docs)")
+    plan.add_argument("--plan", metavar="PLAN.toml",
+                      help="the plan as TOML: clock = true|false, sync_clock = SECONDS, "
+                           "objects = [\"CLASS/OBIS[:ATTR]\", ...], [profile] object, "
+                           "since = \"last\" or from/to (README.md, 'The read plan')")
     plan.add_argument("--object", action="append", default=None, metavar="CLASS/OBIS[:ATTR]",
-                      help="read this attribute (repeat); replaces the default registers")
+                      help="read this attribute (repeat); replaces the default registers. "
+                           "A profile buffer (7/OBIS:2) is stored as the load profile is, a "
+                           "reading per cell at its row's time")
     plan.add_argument("--profile", metavar="OBIS", help="the load profile to read "
                       "(default 1.0.99.1.0.255; 'none' for none)")
     plan.add_argument("--from", dest="start", metavar="ISO", help="profile rows from (instead of "
@@ -96,8 +114,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="seconds to connect to a meter (default: --timeout)")
     engine.add_argument("--session-timeout", type=_seconds, default=120.0, metavar="S",
                         help="seconds for a whole session (default 120)")
-    engine.add_argument("--retries", type=int, default=2, metavar="N",
-                        help="attempts after a transport failure (default 2)")
+    engine.add_argument("--retries", type=_at_least(0), default=2, metavar="N",
+                        help="attempts after a transport failure (default 2); the waits "
+                             "double from 0.5 s up to at most 60 s, each times a random "
+                             "0.5..1.5")
     engine.add_argument("--invocation-counter", choices=("store", "meter", "meter-always"),
                         default="store",
                         help="first IC of a ciphered session: 'store' (the store's, else "
@@ -189,7 +209,9 @@ def _summary(summary, store: str, out) -> None:
     table.add_row("failed", f"{summary.failed:,}")
     for reason, count in sorted(summary.failures.items(), key=lambda item: -item[1]):
         table.add_row(f"  {reason}", f"{count:,}")
-    table.add_row("readings stored", f"{summary.readings:,}")
+    # a resumed run: the meter counts are the run's, the readings this invocation's
+    table.add_row("readings stored by this invocation" if summary.skipped else
+                  "readings stored", f"{summary.readings:,}")
     table.add_row("seconds", f"{summary.seconds:.2f}")
     table.add_row("sessions/s", f"{summary.sessions_per_s:,.1f}")
     table.add_row("data received and sent", f"{summary.bytes / 1e6:,.2f} MB")
@@ -256,8 +278,6 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--simulate writes its own meters and keys files")
     if args.sim_arg and args.simulate is None:
         raise UsageError("--sim-arg goes with --simulate")
-    if args.retries < 0:
-        raise UsageError("--retries must be 0 or more")
     plan = _plan(args)
     settings = EngineSettings(concurrency=args.concurrency, timeout=args.timeout,
                               connect_timeout=args.connect_timeout,

@@ -2,8 +2,10 @@
 as a file for other tools (Parquet through pyarrow: ``pip install 'dlmsfast[parquet]'``).
 Without ``--format`` the name of OUT decides (``.parquet``/``.pq``: Parquet, else CSV).
 OUT is written whole or not at all, and never over the store or another SQLite file.
-Exit status 0, or 2 for a missing store, an OUT refused, an unknown format or a
-missing pyarrow."""
+``-`` is standard output; it, a pipe or a FIFO (``/dev/stdout``) is written as a
+stream and needs ``--format`` unless its name ends .csv, .parquet or .pq. CSV is
+UTF-8 whatever the locale. Exit status 0, or 2 for a missing store, an OUT
+refused, an unknown or missing format, a missing pyarrow or a failed write."""
 from __future__ import annotations
 
 import argparse
@@ -14,13 +16,18 @@ from ..errors import DlmsError
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("export", help="write a store's readings as CSV or Parquet",
-                              description="Write every reading of STORE to OUT (written "
-                                          "beside OUT, then renamed over it; never over the "
-                                          "store or another SQLite file).")
+                              description="Write every reading of STORE to OUT (a file is "
+                                          "written beside OUT, then renamed over it; never "
+                                          "over the store or another SQLite file). CSV is "
+                                          "UTF-8 whatever the locale; capture_time has "
+                                          "milliseconds.")
     p.add_argument("store", help="the SQLite store (dlmsfast bulk/listen --store)")
-    p.add_argument("out", help="the file to write")
+    p.add_argument("out", help="the file to write; '-' for standard output (a pipe or FIFO "
+                               "is written as a stream too)")
     p.add_argument("--format", choices=("csv", "parquet"), default=None,
-                   help="default: from OUT's name (.parquet or .pq: parquet; else csv)")
+                   help="default: from OUT's name (.parquet or .pq: parquet; .csv or, for a "
+                        "file, any other name: csv); required for '-' and for a pipe or "
+                        "FIFO not named so")
     p.set_defaults(run=run)
     return p
 
@@ -33,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     except (DlmsError, OSError) as exc:
         print(f"dlmsfast export: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(f"dlmsfast export: {count} readings to {args.out}", file=sys.stderr)
+    where = "standard output" if args.out == "-" else args.out
+    print(f"dlmsfast export: {count} readings to {where}", file=sys.stderr)
     return 0
 
 

@@ -33,6 +33,7 @@ from typing import Optional
 
 from ..errors import DlmsError, UsageError
 from ..transport.loop import run as run_loop
+from .bulk import _seconds
 from .read import _instant, _number
 
 
@@ -98,7 +99,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="do not offer general-protection (clients then use glo-ciphering)")
     p.add_argument("--write-meters", metavar="CSV",
                    help="write the meters file of dlmsfast bulk "
-                        "(id,url,framing,client,server,auth,security,key_id)")
+                        "(id,url,framing,client,server,auth,security,key_id,referencing)")
     p.add_argument("--write-keys", metavar="TOML",
                    help="write the keys file of dlmsfast bulk (one table per key id)")
     p.add_argument("--push-to", metavar="URL",
@@ -111,7 +112,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="write the keys file of dlmsfast listen --keys-file (the ciphered "
                         "meters' EK and AK by system title)")
     p.add_argument("--ready-file", metavar="F", help="written once every port listens")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=_seconds, metavar="S",
+                   help="stop after S seconds (a positive number)")
     p.add_argument("--idle-timeout", type=float, default=120.0, metavar="S",
                    help="close a connection that brings nothing for S seconds (default 120)")
     p.add_argument("--workers", type=_number, default=1, metavar="W",

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Optional, Union
 
 from ..axdr import DateTime
+from ..cosem.jsonable import to_json
 from ..cosem.obis import Obis
 from ..errors import DlmsError
 from ._push import ScaledSlot
@@ -91,8 +92,12 @@ def iso_time(value: Any) -> Optional[str]:
     return None
 
 
-def json_value(value: Value) -> Any:
-    """A reading's value as JSON: Decimal as a number, octets as hex, date-time as ISO 8601."""
+def json_value(value: Any) -> Any:
+    """A reading's value as JSON: Decimal as a number, octets as hex, date-time as
+    ISO 8601 (the fields it gives when it names no time); every other type by
+    cosem's rule (:func:`dlmsfast.cosem.jsonable.to_json`: a scaler_unit as
+    ``{"scaler": 0, "unit": "Wh"}``, a structure as an object of its fields, an
+    Obis as dotted text...), never a Python repr."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             return str(value)
@@ -102,12 +107,12 @@ def json_value(value: Value) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex().upper()
     if isinstance(value, (_dt.datetime, DateTime)):
-        return iso_time(value) or str(value.to_meaning() if isinstance(value, DateTime) else value)
+        return iso_time(value) or to_json(value)
     if isinstance(value, (list, tuple)):
         return [json_value(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    return str(value)
+    return to_json(value)
 
 
 @dataclass(frozen=True, slots=True)
