@@ -94,3 +94,14 @@ def feed_in_chunks(splitter, stream: bytes, chunk_sizes: list[int]) -> list:
         pos += size
         turn += 1
     return got
+
+
+def date_time_octets():
+    """A hypothesis strategy: 12 octets of a date-time, any field, with a deviation
+    a date-time may hold (-840..840 minutes, or 0x8000: others do not decode)."""
+    from hypothesis import strategies as st
+
+    return st.tuples(st.binary(min_size=9, max_size=9),
+                     st.integers(-840, 840) | st.just(-0x8000),
+                     st.binary(min_size=1, max_size=1)).map(
+        lambda v: v[0] + v[1].to_bytes(2, "big", signed=True) + v[2])

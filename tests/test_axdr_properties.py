@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import load_vectors
+from conftest import date_time_octets, load_vectors
 from dlmsfast.axdr import (
     DONT_CARE,
     BitString,
@@ -66,8 +66,9 @@ def plain_values(kind: DataType) -> st.SearchStrategy:
         T.UTF8_STRING: st.text(max_size=60),
         T.FLOAT32: st.floats(width=32, allow_nan=False),
         T.FLOAT64: st.floats(allow_nan=False),
-        # any 12 / 5 / 4 octets are a valid clock value, "not specified" fields included
-        T.DATE_TIME: st.binary(min_size=12, max_size=12).map(DateTime.from_bytes),
+        # any 12 / 5 / 4 octets are a valid clock value, "not specified" fields
+        # included; a date-time's deviation is in -840..840 (or not specified)
+        T.DATE_TIME: date_time_octets().map(DateTime.from_bytes),
         T.DATE: st.binary(min_size=5, max_size=5).map(Date.from_bytes),
         T.TIME: st.binary(min_size=4, max_size=4).map(Time.from_bytes),
     }[kind]

@@ -312,6 +312,51 @@ def test_datetime_values_encode_through_octet_strings_and_tags():
     assert decode(bytes.fromhex("1907E70A1A040C1E0000FFC400")).to_datetime() == when
 
 
+def test_a_utc_offset_of_seconds_is_refused_not_cut_to_minutes():
+    half_minute = dt.timezone(dt.timedelta(seconds=30))
+    with pytest.raises(EncodeError, match="not whole minutes"):
+        DateTime.from_datetime(dt.datetime(2026, 1, 1, 12, 0, tzinfo=half_minute))
+    behind = dt.timezone(-dt.timedelta(hours=5, seconds=30))
+    with pytest.raises(EncodeError, match="not whole minutes"):
+        DateTime.from_datetime(dt.datetime(2026, 1, 1, 12, 0, tzinfo=behind))
+    with pytest.raises(EncodeError, match="not whole minutes"):
+        encode(dt.datetime(2026, 1, 1, 12, 0, tzinfo=half_minute), DataType.OCTET_STRING)
+    # whole minutes either side of UTC: the deviation counts local time to UTC
+    chatham = dt.timezone(dt.timedelta(hours=12, minutes=45))
+    assert DateTime.from_datetime(dt.datetime(2026, 1, 1, tzinfo=chatham)).deviation == -765
+    new_york = dt.timezone(-dt.timedelta(hours=5))
+    assert DateTime.from_datetime(dt.datetime(2026, 1, 1, tzinfo=new_york)).deviation == 300
+
+
+@pytest.mark.parametrize("deviation", [-840, -780, -720, 0, 720, 840])
+def test_deviations_of_real_time_zones_round_trip(deviation):
+    # UTC+14 (Kiribati) is -840, New Zealand's summer time -780: the standard's
+    # range is written for offsets -12 h..+14 h, in either sign convention
+    value = DateTime(2026, 1, 1, 4, 12, 0, 0, 0, deviation, 0)
+    assert DateTime.from_bytes(value.to_bytes()) == value
+    assert value.to_datetime().utcoffset() == dt.timedelta(minutes=-deviation)
+
+
+@pytest.mark.parametrize("deviation", [1000, -841, 841, 0x7FFF, -0x7FFF])
+def test_a_deviation_no_time_zone_has_is_refused_on_encode_and_kept_on_decode(deviation):
+    with pytest.raises(EncodeError, match="deviation"):
+        DateTime(2026, 1, 1, 4, 12, 0, 0, 0, deviation, 0).to_bytes()
+    with pytest.raises(EncodeError, match="deviation"):
+        encode(Data(DataType.DATE_TIME, DateTime(2026, 1, 1, 4, 12, 0, 0, 0, deviation, 0)))
+    # received, it is kept as transmitted, as every clock field is: a profile
+    # or a push is not lost for one odd clock (the standard gives the range,
+    # not what a receiver does outside it); it is not sent on again
+    raw = bytes.fromhex("07EA010104120000") + b"\x00" + deviation.to_bytes(2, "big", signed=True) \
+        + b"\x00"
+    value = decode(b"\x19" + raw)
+    assert value.deviation == deviation
+    with pytest.raises(EncodeError, match="deviation"):
+        value.to_bytes()
+    # 0x8000 is "not specified", not a deviation
+    assert DateTime.from_bytes(raw[:9] + b"\x80\x00\x00").deviation is None
+    assert DateTime(deviation=None).to_bytes()[9:11] == b"\x80\x00"
+
+
 # ---------------------------------------------------------------- other value classes
 
 
@@ -327,6 +372,20 @@ def test_bit_string():
     padded = decode(bytes.fromhex("0403A7"))
     assert str(padded) == "101" and padded.data == b"\xa7"
     assert encode(decode_typed(bytes.fromhex("0403A7"))) == bytes.fromhex("0403A7")
+
+
+def test_bit_strings_are_equal_on_their_bits_whatever_the_padding():
+    assert BitString(b"\xa0", 3) == BitString(b"\xa1", 3) == BitString.from_str("101")
+    assert hash(BitString(b"\xa0", 3)) == hash(BitString(b"\xa1", 3))
+    assert len({BitString(b"\xa0", 3), BitString(b"\xbf", 3)}) == 1
+    assert BitString(b"\xa0", 3) != BitString(b"\xc0", 3)  # 101 vs 110
+    assert BitString(b"\xa0", 3) != BitString(b"\xa0", 4)  # 101 vs 1010
+    assert BitString(b"\xc0\x40", 10) == BitString(b"\xc0\x7f", 10)
+    assert BitString(b"\xff", 8) != BitString(b"\xfe", 8)  # no padding: every bit counts
+    assert BitString(b"", 0) == BitString.from_str("")
+    # the padding is still kept for re-encoding
+    assert BitString(b"\xa1", 3).data == b"\xa1"
+    assert BitString(b"\xa0", 3) != "101"
 
 
 def test_data_type_names():

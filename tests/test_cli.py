@@ -302,6 +302,30 @@ def test_file_argument_hex_and_binary(capsys, tmp_path):
         assert status == EXIT_OK and document["kind"] == "hdlc"
 
 
+def test_a_missing_file_or_a_directory_is_named_as_such(capsys, tmp_path):
+    missing = tmp_path / "capture.bin"
+    for argument, said in ((str(missing), f"no such file: {missing}"),
+                           ("capture.bin", "no such file: capture.bin"),
+                           (str(tmp_path), f"{tmp_path} is a directory")):
+        status, _, err = run(capsys, "decode", argument)
+        assert status == EXIT_USAGE and said in err and "not hex" not in err
+        status, document, _ = run_json(capsys, "decode", argument)
+        assert status == EXIT_USAGE and said in document["error"]["message"]
+    status, _, err = run(capsys, "encrypt", str(tmp_path), "--ek", "00" * 16,
+                         "--system-title", "00" * 8, "--ic", "1")
+    assert status == EXIT_USAGE and "is a directory" in err
+    # text that is neither: still the hex diagnosis
+    status, _, err = run(capsys, "decode", "12zz")
+    assert status == EXIT_USAGE and "not hex (character 'z')" in err
+
+
+def test_a_file_that_fails_to_read_is_a_usage_error(capsys):
+    # a regular file whose read fails (EIO) even for root: the process's own memory
+    # at offset 0, which is never mapped
+    status, _, err = run(capsys, "decode", "/proc/self/mem")
+    assert status == EXIT_USAGE and "cannot read /proc/self/mem" in err
+
+
 @pytest.mark.parametrize("dash", [["-"], []])
 def test_stdin_reads_binary_and_hex_with_or_without_dash(dash):
     for payload in (bytes.fromhex(SNRM), b"06 00 00 13 91\n"):

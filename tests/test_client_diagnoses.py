@@ -194,6 +194,89 @@ def test_a_silent_optical_head_is_named_not_rewritten_as_a_connect_timeout(monke
     assert frames == [("out", b"/?!\r\n")]
 
 
+@pytest.mark.parametrize("timeout", [0.5, 1.5])
+def test_a_silent_optical_head_is_named_whatever_the_timeout(timeout):
+    # finding: a timeout under the sign-on's own 3 s gave "cannot connect ...
+    # (connect timed out)" instead of the optical head's diagnosis
+    master, slave = os.openpty()
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.TimeoutError) as caught:
+            Client(f"serial://{os.ttyname(slave)}?mode-e=1", timeout=timeout).open()
+        elapsed = time.monotonic() - started
+        message = str(caught.value)
+        assert "no identification message from the optical head" in message
+        assert f"within {timeout:g} s" in message and "cannot connect" not in message
+        assert elapsed < timeout + 1.5
+    finally:
+        os.close(master)
+        os.close(slave)
+    # the connect timeout alone bounds opening the stream: its value is said
+    master, slave = os.openpty()
+    try:
+        with pytest.raises(errors.TimeoutError, match="optical head .* within 0.4 s"):
+            run(AsyncClient(f"serial://{os.ttyname(slave)}?mode-e=1", timeout=10,
+                            connect_timeout=0.4).open())
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_every_failure_opening_a_serial_line_is_a_transport_error_naming_it():
+    # finding: the second mode E attempt on one pseudo-terminal let termios.error
+    # (EINVAL: this kernel's pty refuses 7E1 once it has been set) escape the
+    # Client; whatever step fails, a TransportError names the device
+    master, slave = os.openpty()
+    device = os.ttyname(slave)
+    try:
+        for _ in range(3):
+            with pytest.raises(errors.DlmsError) as caught:
+                Client(f"serial://{device}?mode-e=1", timeout=0.3).open()
+            assert isinstance(caught.value, errors.TransportError), repr(caught.value)
+            assert f"serial://{device}" in str(caught.value)
+            if not isinstance(caught.value, errors.TimeoutError):
+                assert "cannot open" in str(caught.value) and "300 baud 7E1" in str(caught.value)
+    finally:
+        os.close(master)
+        os.close(slave)
+    # a line whose far end hangs up during the sign-on: a step fails (the
+    # drain, the read, the acknowledgement) or the wait ends; never termios.error
+    for _ in range(3):
+        master, slave = os.openpty()
+
+        def hang_up(fd=master):
+            os.read(fd, 64)
+            os.write(fd, b"/ABC5meter\r\n")
+            os.close(fd)
+
+        answering = threading.Thread(target=hang_up, daemon=True)
+        answering.start()
+        try:
+            with pytest.raises(errors.TransportError, match=f"serial://{os.ttyname(slave)}"):
+                Client(f"serial://{os.ttyname(slave)}?mode-e=1", timeout=1).open()
+        finally:
+            answering.join(5)
+            os.close(slave)
+
+
+def test_listen_on_a_serial_line_that_refuses_its_settings_says_so(tmp_path):
+    master, slave = os.openpty()
+    device = os.ttyname(slave)
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+    try:
+        for _ in range(2):
+            done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen",
+                                   f"serial://{device}?baud=2400&parity=E", "--idle-timeout", "0.3"],
+                                  capture_output=True, text=True, timeout=30, env=env, cwd="/")
+            assert done.returncode in (0, 2), done.stderr
+            assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+            if done.returncode == 2:
+                assert f"cannot open '{device}' at 2400 baud 8E1" in done.stderr
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def test_dlmsfast_read_on_a_silent_optical_head_suggests_no_address_probe(monkeypatch, capsys):
     from dlmsfast.cli import main
 

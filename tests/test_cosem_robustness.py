@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import date_time_octets
 from dlmsfast.axdr import Data, DataType, DateTime, decode_typed, encode
 from dlmsfast.cosem import ProfileGeneric, ScalerUnit, registered_classes
 from dlmsfast.errors import DecodeError
@@ -20,7 +21,7 @@ _SIMPLE = st.one_of(
     st.integers(0, 0xFFFFFFFF).map(lambda v: Data(DataType.DOUBLE_LONG_UNSIGNED, v)),
     st.binary(max_size=14).map(lambda v: Data(DataType.OCTET_STRING, v)),
     st.text(alphabet="abc019", max_size=4).map(lambda v: Data(DataType.VISIBLE_STRING, v)),
-    st.binary(min_size=12, max_size=12).map(lambda v: Data(DataType.DATE_TIME, DateTime.from_bytes(v))),
+    date_time_octets().map(lambda v: Data(DataType.DATE_TIME, DateTime.from_bytes(v))),
 )
 DATA = st.recursive(
     _SIMPLE,

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from test_cli import run, run_json
 from test_explain_findings import _decode_json
 
-from dlmsfast.cli import EXIT_MALFORMED, EXIT_OK, EXIT_TAG, EXIT_USAGE
+from dlmsfast.cli import EXIT_MALFORMED, EXIT_OK, EXIT_SECURITY, EXIT_TAG, EXIT_USAGE
 
 
 def key_options(entry: dict, *, tag_check: bool = True) -> list[str]:
@@ -240,3 +240,66 @@ def test_mutated_and_cut_captures_give_json_with_a_documented_status(entry, draw
     tag_check = draw.draw(st.booleans())
     _decode_json(["decode", "--json", bytes(data[:cut]).hex(),
                   *key_options(entry, tag_check=tag_check)])
+
+
+# a data-notification the built-in layouts read (2 readings: energy and voltage)
+PUSH_PLAIN = ("0F000000010C07EA0102050C0000000000000202020309060100010800FF06000007A802020F"
+              "FD161E020309060100200700FF1208FD02020FFF1623")
+
+
+def _ciphered(capsys, plain: str, form: str, sc: str = "0x30") -> str:
+    from test_cli import GB_AK, GB_EK, GB_TITLE
+
+    status, out, _ = run(capsys, "encrypt", plain, "--ek", GB_EK, "--ak", GB_AK,
+                         "--system-title", GB_TITLE, "--ic", "5", "--sc", sc, "--form", form)
+    assert status == EXIT_OK
+    return out.strip()
+
+
+def test_keys_given_but_an_apdu_left_closed_is_not_a_success(capsys):
+    from test_cli import GB_AK, GB_EK, GB_PLAIN, GB_TITLE
+
+    ded = _ciphered(capsys, GB_PLAIN, "ded")  # carries no system title
+    status, _, err = run(capsys, "decode", ded, "--ek", GB_EK, "--ak", GB_AK)
+    assert status == EXIT_USAGE
+    assert "not deciphered although keys were given" in err and "--system-title" in err
+    status, document, _ = run_json(capsys, "decode", ded, "--ek", GB_EK, "--ak", GB_AK)
+    assert status == EXIT_USAGE and document["nodes"][0]["content"] is None
+    general = _ciphered(capsys, GB_PLAIN, "general-ded")
+    status, _, err = run(capsys, "decode", general, "--ek", GB_EK)
+    assert status == EXIT_USAGE and "the tag check needs the authentication key" in err
+    assert "--ak" in err
+    # what the keys open, and no keys at all (the structure is asked for): done
+    status, _, _ = run(capsys, "decode", ded, "--ek", GB_EK, "--ak", GB_AK,
+                       "--system-title", GB_TITLE)
+    assert status == EXIT_OK
+    status, _, _ = run(capsys, "decode", ded)
+    assert status == EXIT_OK
+
+
+def test_a_request_in_a_general_form_left_closed_is_not_called_a_push(capsys):
+    from test_cli import GB_AK, GB_EK, GB_PLAIN
+
+    for form in ("general-glo", "general-ded"):
+        downgraded = _ciphered(capsys, GB_PLAIN, form, sc="0x20")
+        status, _, err = run(capsys, "decode", downgraded, "--ek", GB_EK, "--ak", GB_AK)
+        assert status == EXIT_SECURITY
+        assert "the readings of the push" not in err
+        # --ek is the dedicated key of ded- APDUs, for the push decoder too
+        assert "dedicated key" not in err
+    opened = _ciphered(capsys, GB_PLAIN, "general-ded")
+    status, document, err = run_json(capsys, "decode", opened, "--ek", GB_EK, "--ak", GB_AK)
+    assert status == EXIT_OK and err == ""
+    assert document["notifications"] == [] and document["notification_error"] is None
+
+
+@pytest.mark.parametrize("form", ["general-ded", "general-glo"])
+def test_a_push_in_a_general_form_is_read_with_the_keys_given(capsys, form):
+    from test_cli import GB_AK, GB_EK
+
+    status, document, _ = run_json(capsys, "decode", _ciphered(capsys, PUSH_PLAIN, form),
+                                   "--ek", GB_EK, "--ak", GB_AK)
+    assert status == EXIT_OK and document["notification_error"] is None
+    [notification] = document["notifications"]
+    assert notification["authenticated"] is True
+    assert [r["object"] for r in notification["readings"]] == ["1.0.1.8.0.255", "1.0.32.7.0.255"]

@@ -145,3 +145,17 @@ def test_against_dlms_cosem_obis(a, b, c, d, e, f):
 def test_from_bytes_refuses_an_int():
     with pytest.raises(UsageError):
         Obis.from_bytes(6)  # bytes(6) would read as 0.0.0.0.0.0
+
+
+def test_obis_codes_sort_by_their_six_value_groups():
+    codes = [Obis.parse(t) for t in ("1.0.2.8.0.255", "1.0.1.8.0.255", "0.0.96.1.0.255",
+                                     "1.0.1.8.0.0", "1.1.0.0.0.0", "0.0.1.0.0.255")]
+    assert [str(c) for c in sorted(codes)] == [
+        "0.0.1.0.0.255", "0.0.96.1.0.255", "1.0.1.8.0.0", "1.0.1.8.0.255",
+        "1.0.2.8.0.255", "1.1.0.0.0.0"]
+    assert sorted(codes) == sorted(codes, key=bytes)  # the order of the octets
+    assert Obis(1, 0, 1, 8, 0) < Obis(1, 0, 1, 8, 1, 0) <= Obis(1, 0, 1, 8, 1, 0) < Obis(1, 0, 1, 8, 1)
+    # still equal and hashable as before
+    assert Obis.parse("1-0:1.8.0") == ENERGY and len({ENERGY, Obis.parse("1.0.1.8.0.255")}) == 1
+    with pytest.raises(TypeError):
+        _ = ENERGY < "1.0.1.8.0.255"

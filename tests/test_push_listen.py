@@ -539,3 +539,37 @@ def test_the_store_keeps_capture_times_in_utc_as_bulk_does(tmp_path):
         stamps = {json.loads(line)["timestamp"] for line in done.stdout.decode().splitlines()}
         assert "2024-05-01T12:00:05+01:00" in stamps
         assert {time for *_, time in _rows(db)} == {"2024-05-01T11:00:05+00:00", naive_stored}
+
+
+@pytest.mark.parametrize("broken_at", [-2, 5], ids=["fcs", "hcs"])
+def test_a_push_in_a_frame_that_fails_its_checks_is_rejected_not_delivered(tmp_path, broken_at):
+    # finding: the general-glo APDU inside a frame with a bad FCS was found again
+    # as a bare APDU (its tag checks) and its readings delivered, while the
+    # summary said the push was rejected
+    from dlmsfast.push import Notification, PushDecoder
+    from dlmsfast.push.framing import PushFramer
+
+    context = meter_context()
+    [good_1], [bad], [good_2] = (hdlc_frames(ciphered(notification(n), context), 2048)
+                                 for n in (1, 2, 3))
+    bad = bytearray(bad)
+    bad[broken_at] ^= 0x5A
+    stream = good_1 + bytes(bad) + good_2
+    framer = PushFramer()
+    units = framer.feed(stream)
+    assert [type(u).__name__ for u in units] == ["Segment", "DecodeError", "Segment"]
+    assert framer.bad_frames == 1
+    decoder = PushDecoder(keys={METER_TITLE: {"ek": EK, "ak": AK}})
+    events = decoder.feed(stream)
+    assert [type(e).__name__ for e in events] == ["Notification", "Rejected", "Notification"]
+    assert [e.invocation_counter for e in events if type(e) is Notification] == [1, 3]
+    assert decoder.rejected == 1
+    capture = tmp_path / "bad.hex"
+    capture.write_text(stream.hex() + "\n")
+    done = _listen_run(f"file:{capture}", "--json", "--ek", EK.hex(), "--ak", AK.hex())
+    err = done.stderr.decode()
+    assert done.returncode == 3, err
+    assert "1 push(es) rejected: 1 did not decode" in err
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert {(line["object"], line["value"]) for line in lines} == \
+        expected_rows(1) | expected_rows(3)

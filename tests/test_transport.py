@@ -305,3 +305,134 @@ def test_serial_device_missing_is_a_transport_error():
         with pytest.raises(TransportError, match="cannot open serial:///dev/nonexistent-tty"):
             await SerialStream("/dev/nonexistent-tty", 9600).open(lambda d: None, lambda e: None)
     run(main())
+
+
+# --- a peer that sends octets that are no DLMS framing ---------------------------
+
+
+class _WrongPeer:
+    """A TCP peer on 127.0.0.1 that answers the first octets it receives with
+    ``reply`` (a web server, another protocol), then stays or hangs up."""
+
+    def __init__(self, reply: bytes, hang_up: bool = False) -> None:
+        import socket
+
+        self.reply, self.hang_up = reply, hang_up
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(10)
+        self.port = self.listener.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with self.listener:
+            peer, _ = self.listener.accept()
+            with peer:
+                peer.settimeout(10)
+                peer.recv(4096)
+                peer.sendall(self.reply)
+                if not self.hang_up:
+                    self.done.wait(10)
+
+    def __enter__(self) -> "_WrongPeer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join(10)
+
+
+HTTP_400 = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+
+
+@pytest.mark.parametrize("blocking", [False, True], ids=["async", "blocking"])
+def test_a_web_server_on_the_port_is_named_not_taken_for_a_silent_meter(blocking):
+    from dlmsfast import AsyncClient, Client
+
+    with _WrongPeer(HTTP_400) as peer:
+        url = f"tcp://127.0.0.1:{peer.port}"
+        started = time.monotonic()
+        with pytest.raises(TimeoutError) as caught:
+            if blocking:
+                Client(url, timeout=0.5).open()
+            else:
+                run(AsyncClient(url, timeout=0.5).open())
+        assert time.monotonic() - started < 5
+    message = str(caught.value)
+    assert f"it sent {len(HTTP_400)} octets that are no DLMS wrapper frame" in message
+    assert "starting 'HTTP/1.1 400 Bad Request\\r\\nConten'..." in message
+    assert "meter silent" not in message
+
+
+def test_octets_that_are_no_frame_are_named_when_the_peer_hangs_up():
+    from dlmsfast import Client
+
+    with _WrongPeer(HTTP_400, hang_up=True) as peer:
+        with pytest.raises(ConnectionLost) as caught:
+            Client(f"tcp://127.0.0.1:{peer.port}", timeout=5).open()
+    assert "closed the connection; before, it sent" in str(caught.value)
+    assert "'HTTP/1.1 400" in str(caught.value)
+
+
+@pytest.mark.parametrize("reply, said", [
+    # a wrapper of another version: its header in hex
+    (b"\x00\x02\x00\x01\x00\x10\x00\x03abc",
+     ["2 octets that are no DLMS wrapper frame, starting 00 02 00 01 00 10 00 03 61 62 63",
+      "unsupported wrapper version 2", "9 octets of a wrapper frame that never completed"]),
+    # a frame whose length field promises more than ever comes
+    (b"\x00\x01\x00\x01\x00\x10\xff\xff" + b"\x61" * 100,
+     ["108 octets of a wrapper frame that never completed"]),
+    # an answer from another logical device than the one called
+    (b"\x00\x01\x00\x05\x00\x10\x00\x03\x61\x01\x00",
+     ["1 wrapper frame(s) from wPort 5 to wPort 16, not ours: wrong client/server address?"]),
+], ids=["version-2", "never-completed", "another-wport"])
+def test_what_came_instead_of_an_answer_is_said(reply, said):
+    from dlmsfast import Client
+
+    with _WrongPeer(reply) as peer:
+        with pytest.raises(TimeoutError) as caught:
+            Client(f"tcp://127.0.0.1:{peer.port}", timeout=0.5).open()
+    for words in said:
+        assert words in str(caught.value)
+    assert "meter silent" not in str(caught.value)
+
+
+def test_octets_that_are_no_hdlc_frame_are_named_over_hdlc_too():
+    from dlmsfast import AsyncClient
+
+    with _WrongPeer(HTTP_400) as peer:
+        with pytest.raises(TimeoutError) as caught:
+            run(AsyncClient(f"tcp://127.0.0.1:{peer.port}", framing="hdlc", timeout=0.5).open())
+    message = str(caught.value)
+    assert f"it sent {len(HTTP_400)} octets that are no valid HDLC frame" in message
+    assert "'HTTP/1.1 400 Bad Request" in message and "meter silent" not in message
+
+
+def test_the_wrapper_splitter_keeps_the_start_of_what_it_dropped():
+    splitter = WrapperStreamSplitter()
+    assert splitter.feed(HTTP_400) == [] and splitter.discarded_bytes == len(HTTP_400)
+    assert splitter.dropped_sample == HTTP_400[:33]
+    good = WrapperFrame(1, 1, 16, b"\x61\x00").to_bytes()
+    assert [f.payload for f in splitter.feed(good + good)] == [b"\x61\x00"] * 2
+    assert splitter.dropped_sample == HTTP_400[:33]
+    # a later run of garbage replaces the sample: the latest is what is said
+    splitter.feed(b"\x00\x02junk")
+    assert splitter.dropped_sample == b"\x00\x02junk"
+
+
+def test_an_hdlc_answer_from_another_address_is_named():
+    from dlmsfast import AsyncClient
+    from dlmsfast.hdlc.link import HdlcLink
+
+    # the UA of logical device 5 to client 16: the meter is there, not at 1
+    other = HdlcLink("server", None, 5)
+    other.receive_data(HdlcLink("client", 16, 5).connect())
+    list(other.events())
+    with _WrongPeer(other.data_to_send()) as peer:
+        with pytest.raises(TimeoutError) as caught:
+            run(AsyncClient(f"tcp://127.0.0.1:{peer.port}", framing="hdlc", timeout=0.5).open())
+    message = str(caught.value)
+    assert "it sent 1 HDLC frame(s) for or from other addresses: wrong client/server address?" \
+        in message
+    assert "meter silent" not in message

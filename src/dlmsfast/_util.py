@@ -46,6 +46,21 @@ def shown(value: Any) -> str:
         return f"<{type(value).__name__} nested too deep to show>"
 
 
+GLIMPSE_LENGTH = 32
+"""Octets :func:`glimpse` shows; a sample kept for it holds one more (then "...")."""
+
+
+def glimpse(octets: bytes) -> str:
+    """The start of received octets, for a message naming what a peer sent: as
+    quoted text when it is printable ASCII (an HTTP answer, a modem's reply),
+    else as hex; ``...`` when there is more."""
+    head = octets[:GLIMPSE_LENGTH]
+    more = "..." if len(octets) > GLIMPSE_LENGTH else ""
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return repr(head.decode("ascii")) + more
+    return head.hex(" ").upper() + more
+
+
 def require(value: Any, accepted: type | tuple[type, ...], what: str) -> None:
     """A field given by the caller must be of the accepted class(es)."""
     if not isinstance(value, accepted):

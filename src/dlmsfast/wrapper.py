@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from ._tags import CIPHERED_APDUS, PLAIN_APDUS
-from ._util import _check_range, as_bytes, octets_argument, shown
+from ._util import GLIMPSE_LENGTH, _check_range, as_bytes, octets_argument, shown
 from .errors import DecodeError, EncodeError
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -242,11 +242,14 @@ class WrapperStreamSplitter:
 
     Keeps a partial frame until the rest arrives. Octets that do not start a
     version-1 header are dropped (``discarded_bytes``, ``bad_frames``,
-    ``last_error`` with the stream offset) instead of raising mid-stream.
+    ``last_error`` with the stream offset) instead of raising mid-stream, and
+    ``dropped_sample`` keeps the first octets of the latest such run (a web
+    server's answer, a wrapper of another version), for the caller to say what
+    came instead of frames.
     """
 
     __slots__ = ("_buffer", "_stream_offset", "_resync", "discarded_bytes", "bad_frames",
-                 "frames", "last_error")
+                 "frames", "last_error", "dropped_sample")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -259,6 +262,7 @@ class WrapperStreamSplitter:
         self.bad_frames = 0
         self.frames = 0
         self.last_error: Optional[DecodeError] = None
+        self.dropped_sample = b""
 
     @property
     def pending(self) -> int:
@@ -281,6 +285,8 @@ class WrapperStreamSplitter:
                 frames.append(frame)
                 self._resync = False
             else:
+                if not self._resync:  # a run of octets that make no frame begins
+                    self.dropped_sample = bytes(buffer[pos:pos + GLIMPSE_LENGTH + 1])
                 self._resync = True
                 self.discarded_bytes += used
                 self.bad_frames += 1

@@ -136,6 +136,15 @@ def _check_length(data: bytes, size: int, what: str) -> bytes:
     return data
 
 
+# IEC 62056-6-2 4.1.6.1 gives the deviation's range for the UTC offsets time
+# zones use (-12 h .. +14 h: the Blue Book prints -720..+720 in older editions,
+# -720..+840 later); the field counts minutes from local time to UTC, so UTC+14
+# is -840, and New Zealand's summer time (UTC+13) -780. Both signs are taken up
+# to 840 on encode: every real offset passes in either convention (some
+# companion standards count UTC to local), and what no time zone gives (1000)
+# does not. Received octets are kept as they are (DateTime.from_bytes).
+MAX_DEVIATION = 840
+
 _DATE_FIELDS = ("year", "month", "day", "day_of_week")
 _TIME_FIELDS = ("hour", "minute", "second", "hundredths")
 _DATE_TIME_FIELDS = _DATE_FIELDS + _TIME_FIELDS + ("deviation", "clock_status")
@@ -258,7 +267,13 @@ class DateTime(_ClockFields):
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DateTime":
-        """Read the 12 octets of a date-time (also how octet-string clock values are read)."""
+        """Read the 12 octets of a date-time (also how octet-string clock values are read).
+
+        Fields are kept as transmitted, a deviation beyond
+        ±:data:`MAX_DEVIATION` too (the standard gives the range, not what a
+        receiver does with a value outside it): a profile or a push is not lost
+        for one odd clock; :meth:`to_bytes` refuses to send it again, and
+        :meth:`to_datetime` refuses a deviation of a day or more."""
         data = _check_length(data, 12, "date-time")
         year = int.from_bytes(data[0:2], "big")
         deviation = int.from_bytes(data[9:11], "big", signed=True)
@@ -274,9 +289,9 @@ class DateTime(_ClockFields):
         deviation = self.deviation
         if deviation is None:
             deviation = -0x8000
-        elif type(deviation) is not int or not -0x7FFF <= deviation <= 0x7FFF:
-            raise EncodeError(
-                f"deviation must be None or an int in -32767..32767, not {shown(deviation)}")
+        elif type(deviation) is not int or not -MAX_DEVIATION <= deviation <= MAX_DEVIATION:
+            raise EncodeError(f"deviation must be None (not specified) or minutes in "
+                              f"-{MAX_DEVIATION}..{MAX_DEVIATION}, not {shown(deviation)}")
         return (
             _year_field(self.year)
             + bytes(_octet_field(getattr(self, n), n) for n in _DATE_TIME_FIELDS[1:8])
@@ -289,7 +304,16 @@ class DateTime(_ClockFields):
         """From a :class:`datetime.datetime`; an aware one gives the deviation."""
         require(value, _dt.datetime, "value")
         offset = value.utcoffset()
-        deviation = None if offset is None else -int(offset.total_seconds() // 60)
+        deviation = None
+        if offset is not None:
+            minutes, rest = divmod(offset, _dt.timedelta(minutes=1))
+            if rest:
+                raise EncodeError(f"the UTC offset {offset} is not whole minutes: a "
+                                  "date-time's deviation counts minutes")
+            deviation = -minutes
+            if not -MAX_DEVIATION <= deviation <= MAX_DEVIATION:
+                raise EncodeError(f"the UTC offset {offset} is beyond the date-time "
+                                  f"deviation's -{MAX_DEVIATION}..{MAX_DEVIATION} minutes")
         return cls(value.year, value.month, value.day, value.isoweekday(), value.hour,
                    value.minute, value.second, value.microsecond // 10000, deviation,
                    clock_status)
@@ -384,6 +408,23 @@ class BitString:
         if total == self.length:
             return ""
         return format(int.from_bytes(self.data, "big"), f"0{total}b")[self.length:]
+
+    def _significant(self) -> bytes:
+        """``data`` with the padding bits cleared: what the value is."""
+        spare = -self.length % 8
+        if not spare:
+            return self.data
+        return self.data[:-1] + bytes((self.data[-1] & (0xFF << spare) & 0xFF,))
+
+    # Equal bits are equal values whatever the padding (which keeps only what
+    # was transmitted, for re-encoding): a0 and a1 both carry 101 in 3 bits.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BitString):
+            return NotImplemented
+        return self.length == other.length and self._significant() == other._significant()
+
+    def __hash__(self) -> int:
+        return hash((self.length, self._significant()))
 
     def __len__(self) -> int:
         return self.length

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Any
 
 from ..errors import DlmsError, UsageError
 
+
+# a name.ext that is no hex: what a file name given as INPUT looks like
+_FILE_NAME = re.compile(r"\.[A-Za-z][A-Za-z0-9]*$")
 
 KEY_LENGTHS = (16, 32)
 """The octets of a key: AES-128 (security suites 0 and 1) or AES-256 (suite 2)."""
@@ -75,9 +79,20 @@ def read_input(argument: str | None, what: str) -> bytes:
                 "or a file name as the argument")
         return input_octets(sys.stdin.buffer.read(), what)
     if os.path.isfile(argument):
-        with open(argument, "rb") as handle:
-            return input_octets(handle.read(), what)
-    return parse_hex(argument, what)
+        try:
+            with open(argument, "rb") as handle:
+                return input_octets(handle.read(), what)
+        except OSError as exc:
+            raise UsageError(f"{what}: cannot read {argument}: {exc.strerror or exc}") from None
+    if os.path.isdir(argument):
+        raise UsageError(f"{what}: {argument} is a directory (give a file, hex, or -)")
+    try:
+        return parse_hex(argument, what)
+    except UsageError:
+        # hex never holds a path separator, nor a name with an extension
+        if os.sep in argument or "/" in argument or _FILE_NAME.search(argument):
+            raise UsageError(f"{what}: no such file: {argument}") from None
+        raise
 
 
 def add_key_options(parser: argparse.ArgumentParser, required: Any = None) -> None:

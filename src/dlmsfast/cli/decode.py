@@ -29,7 +29,9 @@ deciphering with the bytes (without keys: the structure, and what is needed).
 deciphers with the EK alone; everything it shows is marked UNAUTHENTICATED.
 
 exit status: 0 done, 2 usage (also: a key that is not the length of the APDU's
-security suite), 3 malformed input or an undecodable part,
+security suite, or keys given but a ciphered APDU left closed for want of its
+system title or another key), 3 malformed input or an undecodable part (also:
+keys given but a ciphered APDU no key opens: unsupported suite, compression),
 4 failed tag check, 5 an APDU with less protection than the keys given imply
 (see dlmsfast --help)"""
 
@@ -77,10 +79,15 @@ def run(args: argparse.Namespace) -> int:
     # a key of 16 or 32 octets passes the options; whether it fits the APDU's
     # security suite is known only here
     misfit = next((w.stopped for w in decoded.walks if w.key_misfit), None)
+    # keys given, yet an APDU stayed closed: for want of what the walk names
+    # (usage: the system title, the AK...), or for what no key opens (malformed)
+    closed = [w for w in decoded.walks if keys and w.plaintext is None and not w.refused
+              and not w.key_misfit and w.tag_ok is not False] if keys else []
+    wanting = next((w for w in closed if w.needs), None)
     status = (EXIT_TAG if failed or push_status == EXIT_TAG else
               EXIT_SECURITY if refused or push_status == EXIT_SECURITY else
-              EXIT_USAGE if misfit else
-              EXIT_MALFORMED if undecoded else push_status)
+              EXIT_USAGE if misfit or wanting else
+              EXIT_MALFORMED if undecoded or closed else push_status)
     if args.json:
         write_json(document(decoded, status), sys.stdout, size=len(data))
         return status
@@ -91,8 +98,11 @@ def run(args: argparse.Namespace) -> int:
     for notification in decoded.notifications:
         write_text(readings_lines(notification.to_meaning()), out)
     if push_error is not None:
-        print(f"dlmsfast decode: the readings of the push cannot be shown: "
-              f"{type(push_error).__name__}: {push_error}", file=sys.stderr)
+        what = ("the readings of the push cannot be shown" if decoded.push_known else
+                "if the ciphered APDU that stayed closed carries a push, its readings "
+                "cannot be shown either")
+        print(f"dlmsfast decode: {what}: {type(push_error).__name__}: {push_error}",
+              file=sys.stderr)
     if failed:
         print(f"dlmsfast decode: {failed} authentication tag(s) did not check: wrong key, "
               "AK or system title, or changed bytes; the plaintext is not shown",
@@ -102,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
               "(a possible downgrade); its plaintext is not shown", file=sys.stderr)
     elif misfit:
         print(f"dlmsfast decode: {misfit}: give the key of that length", file=sys.stderr)
+    elif closed:
+        walk = wanting or closed[0]
+        give = f": give {', '.join(walk.needs)}" if walk.needs else ""
+        print(f"dlmsfast decode: {len(closed)} ciphered APDU(s) not deciphered although "
+              f"keys were given: {walk.stopped}{give}", file=sys.stderr)
     elif undecoded:
         print(f"dlmsfast decode: {undecoded} part(s) could not be decoded or failed a "
               "check (see 'error' and 'note' above)", file=sys.stderr)

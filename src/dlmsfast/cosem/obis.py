@@ -34,9 +34,12 @@ _REDUCED = re.compile(
 _GROUP_NAMES = ("a", "b", "c", "d", "e", "f")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Obis:
-    """One OBIS code; ``str()`` gives ``A.B.C.D.E.F`` and ``bytes()`` the 6 octets."""
+    """One OBIS code; ``str()`` gives ``A.B.C.D.E.F`` and ``bytes()`` the 6 octets.
+
+    Codes sort by their value groups A to F (the order of their octets), so
+    ``sorted()`` lists an object list as the meter's OBIS numbering does."""
 
     a: int
     b: int

@@ -156,6 +156,9 @@ class Decoded:
     """Why the push decoder could not read a push the input seems to carry."""
     notification_error_counts: bool = True
     """False when that error is only a key not given (the structure is still shown)."""
+    push_known: bool = True
+    """False when the push decoder was asked only because a general-ciphering APDU
+    stayed closed: it may carry a push, or anything else."""
 
     @property
     def meaning(self) -> dict[str, Any]:
@@ -175,8 +178,10 @@ class _Translation:
         # InitiateRequest, for the glo-/ded- APDUs that follow
         self.titles: dict[bool, TitleSource] = {}
         self.dedicated_key: bytes | None = None
-        # whether something the push decoder reads was met on the way down
+        # whether something the push decoder reads was met on the way down; and
+        # whether a general-ciphering APDU stayed closed (a push or not: unknown)
         self.push_like = False
+        self.push_unopened = False
 
     # -- layers -------------------------------------------------------------------
 
@@ -363,10 +368,10 @@ class _Translation:
         # a general form carries any APDU: a push or not is known once deciphered
         # (the plaintext goes through payload()); unopened, it may be one
         general = data[0] in _GENERAL_CIPHERING
-        before = self.push_like
-        if general or (isinstance(apdu, CipheredApdu) and apdu.plain_tag in _PUSH_TAGS):
+        if isinstance(apdu, CipheredApdu) and apdu.plain_tag in _PUSH_TAGS:
             self.push_like = True
         if not (self.keys or self.explain):
+            self.push_unopened = self.push_unopened or general
             return result
         from_client = _from_client(apdu)
         if title is None:
@@ -385,8 +390,6 @@ class _Translation:
                              check_tag=self.keys.check_tag, key_source=key_source)
         self.walks.append(walk)
         result["deciphering"] = walk.to_meaning(show_keys=self.explain)
-        if general and walk.plaintext is not None:
-            self.push_like = before
         if walk.plaintext is not None and (apdu.security_control.encryption or walk.authenticated):
             inner = self.payload(walk.plaintext, segmented=False)
             if not walk.authenticated:
@@ -398,6 +401,8 @@ class _Translation:
                                     ": without a tag, a wrong key or system title gives "
                                     "wrong octets and no other sign"))
             result["content"] = inner
+        if general and result["content"] is None:
+            self.push_unopened = True
         return result
 
     def payload(self, payload: bytes, *, segmented: bool) -> dict[str, Any]:
@@ -560,8 +565,9 @@ class _PushReading:
         keys = self.keys
         push_keys = None
         if keys.encryption_key is not None:
+            # --ek is the dedicated key of ded- APDUs too, as the walk takes it
             push_keys = PushKeys(ek=keys.encryption_key, ak=keys.authentication_key,
-                                 system_title=keys.system_title)
+                                 dk=keys.encryption_key, system_title=keys.system_title)
         try:
             self._notifications = readings_of(
                 self.data, keys=push_keys, layouts=self.layouts,
@@ -601,8 +607,9 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
             if first is None:
                 first = exc
             continue
-        decoded = Decoded(candidate, nodes, list(translation.walks))
-        if translation.push_like and candidate != "axdr":
+        decoded = Decoded(candidate, nodes, list(translation.walks),
+                          push_known=translation.push_like)
+        if (translation.push_like or translation.push_unopened) and candidate != "axdr":
             from ..push import NoLayoutError  # as _PushReading imports push: when needed
 
             decoded.notifications = push.notifications()

@@ -25,7 +25,9 @@ payload with what is needed to put a long APDU back together::
 The scanner looks at each octet for the opening of one of these; a
 candidate that fails its checks (FCS/HCS, M-Bus checksum and stop octet, an
 implausible length) costs one octet, so the next real frame is found even when
-it starts inside the garbage. Nothing here raises on received octets: bad
+it starts inside the garbage; but a wrapper frame or a bare APDU wholly inside
+an HDLC frame that failed its checks goes with that frame (what a broken frame
+carries is never delivered). Nothing here raises on received octets: bad
 candidates are counted (``discarded_bytes``, ``bad_frames``) and the last
 reason kept in ``last_error``.
 """
@@ -101,12 +103,16 @@ class PushFramer:
     candidate frame that failed its checks (line noise between frames is only
     counted)."""
 
-    __slots__ = ("_buffer", "_stream_offset", "discarded_bytes", "fill_flags", "bad_frames",
-                 "frames", "last_error")
+    __slots__ = ("_buffer", "_stream_offset", "_rejected_end", "discarded_bytes", "fill_flags",
+                 "bad_frames", "frames", "last_error")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._stream_offset = 0
+        # the stream offset where the last HDLC frame that failed its checks ends:
+        # an unframed unit (wrapper, bare APDU) wholly inside it is that frame's
+        # payload, rejected with it, not a unit of its own
+        self._rejected_end = 0
         self.discarded_bytes = 0  # octets that were no part of a frame: noise, lost frames
         self.fill_flags = 0  # HDLC flags between frames (doubled flags, inter-frame fill)
         self.bad_frames = 0
@@ -230,6 +236,7 @@ class PushFramer:
         _, frame = parse_frame_from(candidate, 0)
         if frame is None:
             if with_flag:
+                self._rejected_end = self._stream_offset + frame_end
                 return self._reject("HDLC frame fails its checks (length, HCS or FCS)", flag_at, out)
             return -1
         self._hdlc_segment(frame, candidate, out)
@@ -273,6 +280,14 @@ class PushFramer:
         ))
         return total
 
+    def _inside_rejected(self, pos: int, total: int) -> bool:
+        """Whether ``total`` octets at ``pos`` lie wholly inside the last HDLC frame
+        rejected: its payload, never delivered on its own. (A unit that only
+        starts inside is taken: a false flag in line noise may open a candidate
+        that reaches into the next real unit.)"""
+        start = self._stream_offset + pos
+        return start < self._rejected_end and start + total <= self._rejected_end
+
     # -- bare general-glo-ciphering --------------------------------------------
 
     def _general_glo(self, buf: bytearray, pos: int, out: list) -> int:
@@ -301,6 +316,8 @@ class PushFramer:
         if not 5 <= length <= MAX_BARE_APDU or sc & 0x30 == 0 or sc & 0x8F > 2:
             return -1
         total = at - pos + length
+        if self._inside_rejected(pos, total):
+            return -1
         if pos + total > end:
             return 0
         raw = bytes(buf[pos : pos + total])
@@ -317,6 +334,8 @@ class PushFramer:
         if not 0 < length <= MAX_WRAPPER_PAYLOAD or buf[pos + 8] not in _APDU_FIRST_OCTETS:
             return -1
         total = _WRAPPER_HEADER + length
+        if self._inside_rejected(pos, total):
+            return -1
         if pos + total > end:
             return 0
         source = (buf[pos + 2] << 8) | buf[pos + 3]

@@ -25,7 +25,7 @@ import struct
 import time
 from typing import Callable, Optional, Protocol, cast, runtime_checkable
 
-from .._util import _check_range, require, shown
+from .._util import _check_range, glimpse, require, reworded, shown
 from ..errors import (ConnectionLost, DlmsError, ProtocolError, TimeoutError, TransportError,
                       UsageError)
 from ..wrapper import HEADER_LENGTH, WrapperStreamSplitter
@@ -38,6 +38,16 @@ fails with a ProtocolError, instead of holding whatever a meter floods it with.
 An exchange takes each answer at once; only unsolicited APDUs pile up."""
 ADDRESSES_SUSPECTED = "wrong client/server address?"
 """In a timeout's message while the meter has never answered: the addresses may be wrong."""
+
+
+NOT_DLMS = "not a DLMS meter on this port?"
+"""In a timeout's message when what came is no frame of the framing used."""
+
+
+def said_instead(*clauses: tuple[int, str]) -> str:
+    """What a framing got instead of answers (``unframed()``): the clauses whose
+    count is not 0, joined; "" when none."""
+    return "; ".join(words for count, words in clauses if count)
 
 
 @runtime_checkable
@@ -58,6 +68,7 @@ class Framing(Protocol):
     def is_closed(self) -> bool: ...
     def failure(self) -> Optional[DlmsError]: ...
     def timeout(self) -> bool: ...
+    def unframed(self) -> str: ...
 
 
 def _check_seconds(what: str, seconds: object) -> None:
@@ -92,6 +103,10 @@ class WrapperFraming:
         self._splitter = WrapperStreamSplitter()
         self._out: list[bytes] = []
         self._in: list[bytes] = []
+        # frames between other wPorts (a push to another client, or the meter
+        # answering from another logical device): how many, and the last pair
+        self._foreign = 0
+        self._foreign_ports = (0, 0)
 
     def addresses(self) -> str:
         return f"client wPort {self.client}, server wPort {self.server}"
@@ -124,6 +139,9 @@ class WrapperFraming:
                 trace("in", frame.to_bytes())
             if frame.source_wport == self.server and frame.destination_wport == self.client:
                 self._in.append(frame.payload)
+            else:
+                self._foreign += 1
+                self._foreign_ports = (frame.source_wport, frame.destination_wport)
 
     def data_to_send(self) -> list[bytes]:
         out, self._out = self._out, []
@@ -145,6 +163,21 @@ class WrapperFraming:
     def timeout(self) -> bool:
         """TCP and UDP carry no retries of their own: a deadline is final."""
         return False
+
+    def unframed(self) -> str:
+        """What the peer sent that carried no answer to us: octets that are no
+        wrapper frame (with their start), a frame cut short, frames between
+        other wPorts; "" when nothing."""
+        splitter = self._splitter
+        reason = f"; {splitter.last_error.message}" if splitter.last_error else ""
+        source, destination = self._foreign_ports
+        return said_instead(
+            (splitter.discarded_bytes, f"{splitter.discarded_bytes} octets that are no DLMS "
+             f"wrapper frame, starting {glimpse(splitter.dropped_sample)}{reason}: {NOT_DLMS}"),
+            (splitter.pending, f"{splitter.pending} octets of a wrapper frame that never "
+             "completed"),
+            (self._foreign, f"{self._foreign} wrapper frame(s) from wPort {source} to wPort "
+             f"{destination}, not ours: {ADDRESSES_SUSPECTED}"))
 
 
 class Connection:
@@ -228,7 +261,9 @@ class Connection:
 
     def _on_lost(self, exc: Optional[BaseException]) -> None:
         reason = f": {exc}" if exc is not None else ""
-        self._fail(ConnectionLost(f"{self.peer} closed the connection{reason}"))
+        unframed = self.framing.unframed()
+        before = f"; before, it sent {unframed}" if unframed else ""
+        self._fail(ConnectionLost(f"{self.peer} closed the connection{reason}{before}"))
 
     def _fail(self, error: BaseException) -> None:
         if self._lost is None:
@@ -268,7 +303,7 @@ class Connection:
             self._raise_if_lost()
             failure = self.framing.failure()
             if failure is not None:
-                raise failure
+                raise self._with_unframed(failure)
             if loop.time() >= deadline:
                 self._on_deadline(seconds, what)
                 deadline = loop.time() + seconds
@@ -305,7 +340,7 @@ class Connection:
                 raise self._lost
             failure = self.framing.failure()
             if failure is not None:
-                raise failure
+                raise self._with_unframed(failure)
             left = deadline - time.monotonic()
             if left <= 0:
                 self._on_deadline(seconds, what)
@@ -314,14 +349,28 @@ class Connection:
             pump(left)
         self._raise_if_lost()
 
+    def _with_unframed(self, failure: DlmsError) -> DlmsError:
+        """The framing's failure (HDLC: the link given up), saying what the peer
+        sent instead of answers, if anything."""
+        unframed = self.framing.unframed()
+        if not unframed or unframed in str(failure):
+            return failure
+        return reworded(failure, f"{failure}: the peer sent {unframed}")
+
     def _on_deadline(self, seconds: float, what: str) -> None:
         """A wait ran out: the link may try again (then wait anew), else it is final."""
         if self.framing.timeout():
             # the link tried again (HDLC: SNRM, DISC or an RR poll): a new deadline
             self._flush()
             return
-        suspect = ("it answered before at these addresses, then went silent."
-                   if self._answered else f"meter silent, or {ADDRESSES_SUSPECTED}")
+        unframed = self.framing.unframed()
+        if unframed:
+            # octets came, but no answer to us: say what instead of "silent"
+            suspect = (f"it answered before at these addresses, then sent {unframed}"
+                       if self._answered else f"it sent {unframed}")
+        else:
+            suspect = ("it answered before at these addresses, then went silent."
+                       if self._answered else f"meter silent, or {ADDRESSES_SUSPECTED}")
         raise TimeoutError(
             f"{self.peer} did not answer {what} within {seconds:g} s "
             f"({self.framing.name}, {self.framing.addresses()}): {suspect}"
@@ -346,9 +395,13 @@ class Connection:
             self.stream.close()
             raise
         except asyncio.TimeoutError:
+            # a stream in the middle of a step with its own diagnosis says it (a
+            # serial line's optical head that has not answered the sign-on)
+            timed_out = getattr(self.stream, "timed_out", None)
+            error = timed_out(connect) if timed_out is not None else None
             self.stream.close()
-            raise TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
-                               "(connect timed out)") from None
+            raise error or TimeoutError(f"cannot connect to {self.peer} within {connect:g} s "
+                                        "(connect timed out)") from None
         except BaseException:
             self.stream.close()
             raise
@@ -418,4 +471,5 @@ class Connection:
         await self.close()
 
 
-__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS"]
+__all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS",
+           "NOT_DLMS", "said_instead"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .._util import GLIMPSE_LENGTH, glimpse
 from ..errors import DlmsError, TimeoutError
 from ..hdlc import HdlcParameters, HdlcStreamSplitter
 from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
-from .connection import Trace
+from .connection import ADDRESSES_SUSPECTED, NOT_DLMS, Trace, said_instead
 
 MAX_EXTENSIONS = 8
 """How many times the segments of one APDU may extend a wait by another
@@ -43,6 +44,9 @@ class HdlcFraming:
         self._failure: Optional[DlmsError] = None
         self._trace_in: Optional[HdlcStreamSplitter] = None
         self._trace_out: Optional[HdlcStreamSplitter] = None
+        # the first chunk in which the link dropped octets (no frame, or a frame
+        # failing its checks): said when no answer comes
+        self._dropped_sample = b""
         # the link's progress when a wait last ran out, and how often the
         # APDU under way has had its wait extended
         self._progress_seen = 0
@@ -83,7 +87,13 @@ class HdlcFraming:
             for frame in self._trace_in.feed(data):
                 trace("in", frame.to_bytes())
         link = self.link
-        link.receive_data(data)
+        if self._dropped_sample:
+            link.receive_data(data)
+        else:
+            dropped = link.discarded_bytes
+            link.receive_data(data)
+            if link.discarded_bytes != dropped:
+                self._dropped_sample = bytes(data[:GLIMPSE_LENGTH + 1])
         for event in link.events():
             if type(event) is ApduReceived:
                 self._in.append(event.apdu)
@@ -120,6 +130,18 @@ class HdlcFraming:
 
     def failure(self) -> Optional[DlmsError]:
         return self._failure
+
+    def unframed(self) -> str:
+        """What the peer sent that carried no answer to us: octets that are no
+        valid HDLC frame (with the first chunk that held some), frames for or
+        from other addresses; "" when nothing."""
+        link = self.link
+        bad = f", {link.bad_frames} frame(s) failing their checks" if link.bad_frames else ""
+        return said_instead(
+            (link.discarded_bytes, f"{link.discarded_bytes} octets that are no valid HDLC "
+             f"frame{bad}, in {glimpse(self._dropped_sample)}: {NOT_DLMS}"),
+            (link.foreign_frames, f"{link.foreign_frames} HDLC frame(s) for or from other "
+             f"addresses: {ADDRESSES_SUSPECTED}"))
 
     def timeout(self) -> bool:
         """A wait ran out: wait again (True) when segments of the APDU under way

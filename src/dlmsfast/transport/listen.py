@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigurationError, ConnectionLost, UsageError
 from .._util import as_bytes, require, shown
+from .streams import line_error_reason, line_errors
 
 _READ_SIZE = 65536
 _POLL = 0.1
@@ -340,8 +341,10 @@ def _serial(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
     try:
         port = serial.Serial(url.path, baudrate=url.baud, bytesize=8, parity=url.parity,
                              stopbits=url.stopbits, timeout=_POLL)
-    except (serial.SerialException, ValueError, OSError) as exc:
-        raise ConfigurationError(f"cannot open {url.path!r}: {exc}") from None
+    except line_errors() as exc:  # termios.error too: pyserial lets it through
+        raise ConfigurationError(
+            f"cannot open {url.path!r} at {url.baud} baud 8{url.parity}{url.stopbits}: "
+            f"{line_error_reason(exc)}") from None
     source = f"serial:{url.path}"
     try:
         if on_ready:

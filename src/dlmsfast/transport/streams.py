@@ -25,11 +25,12 @@ its line (baud, 7E1/8N1). Mode E (IEC 62056-21 optical head)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import struct
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ..errors import ConfigurationError, ConnectionLost, DecodeError, TimeoutError, TransportError
 
@@ -331,6 +332,25 @@ class UdpStream(_IpStream):
         self._live_transport().sendto(data)
 
 
+def line_errors() -> tuple[type[BaseException], ...]:
+    """What opening and setting a serial line may raise: pyserial's own error,
+    an OSError, a ValueError (a rate pyserial refuses) and termios.error, which
+    is none of these (pyserial lets it through from tcsetattr)."""
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError, _import_serial().SerialException)
+    try:
+        import termios
+    except ImportError:  # not POSIX
+        return errors
+    return errors + (termios.error,)
+
+
+def line_error_reason(exc: BaseException) -> str:
+    """The words of one of :func:`line_errors` (termios.error is (errno, text))."""
+    if type(exc).__module__ == "termios" and len(exc.args) == 2:
+        return str(exc.args[1])
+    return str(exc)
+
+
 def _import_serial():
     try:
         import serial  # pyserial
@@ -365,6 +385,7 @@ class SerialStream(_CallbackReader):
         self._on_lost: Optional[OnLost] = None
         self._pending = bytearray()
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._awaiting_identification = False
 
     @property
     def peer(self) -> str:
@@ -373,19 +394,20 @@ class SerialStream(_CallbackReader):
     async def open(self, on_data: OnData, on_lost: OnLost) -> None:
         serial = _import_serial()
         self._loop = asyncio.get_running_loop()
+        self._awaiting_identification = False
         try:
             if self.mode_e:
-                self._port = serial.Serial(
-                    self.device, 300, bytesize=serial.SEVENBITS,
-                    parity=serial.PARITY_EVEN, stopbits=serial.STOPBITS_ONE, timeout=0,
-                )
+                with self._step(f"open {self.peer} at 300 baud 7E1 for the mode E sign-on"):
+                    self._port = serial.Serial(
+                        self.device, 300, bytesize=serial.SEVENBITS,
+                        parity=serial.PARITY_EVEN, stopbits=serial.STOPBITS_ONE, timeout=0,
+                    )
             else:
-                self._port = serial.Serial(self.device, self.baud or 9600, timeout=0)
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise TransportError(f"cannot open {self.peer}: {exc}") from None
-        self._fd = self._port.fileno()
-        os.set_blocking(self._fd, False)
-        try:
+                with self._step(f"open {self.peer} at {self.baud or 9600} baud 8N1"):
+                    self._port = serial.Serial(self.device, self.baud or 9600, timeout=0)
+            with self._step(f"make {self.peer} non-blocking"):
+                self._fd = self._port.fileno()
+                os.set_blocking(self._fd, False)
             if self.mode_e:
                 await self._mode_e_handover()
         except BaseException:
@@ -393,6 +415,29 @@ class SerialStream(_CallbackReader):
             raise
         self._on_data, self._on_lost = on_data, on_lost
         self._loop.add_reader(self._fd, self._readable)
+
+    @contextlib.contextmanager
+    def _step(self, step: str) -> Iterator[None]:
+        """Every way a step of opening the line fails (pyserial's SerialException,
+        OSError, termios.error, ValueError) as one TransportError naming the
+        device and the step."""
+        try:
+            yield
+        except line_errors() as exc:
+            raise TransportError(f"cannot {step}: {line_error_reason(exc)}") from None
+
+    def timed_out(self, seconds: float) -> Optional[TimeoutError]:
+        """What to say when opening did not end within ``seconds`` (the caller's
+        connect timeout, shorter than the sign-on's own): the optical head's
+        silence while its identification message is awaited, else None."""
+        if self._awaiting_identification:
+            return self._no_identification(seconds)
+        return None
+
+    def _no_identification(self, seconds: float) -> TimeoutError:
+        return TimeoutError(
+            f"no identification message from the optical head on {self.peer} within "
+            f"{seconds:g} s after the sign-on /?! (meter asleep, head misplaced, wrong port?)")
 
     # -- the IEC 62056-21 mode E hand-over ---------------------------------------
 
@@ -418,34 +463,36 @@ class SerialStream(_CallbackReader):
                     done.set_result(None)
 
         loop.add_reader(self._fd, readable)
+        # kept when a shorter connect timeout cancels the wait: timed_out() says so
+        self._awaiting_identification = True
         try:
             await asyncio.wait_for(done, timeout)
         except asyncio.TimeoutError:
-            raise TimeoutError(
-                f"no identification message from the optical head on {self.peer} within "
-                f"{timeout:g} s after the sign-on /?! (meter asleep, head misplaced, wrong port?)"
-            ) from None
+            raise self._no_identification(timeout) from None
         finally:
             loop.remove_reader(self._fd)
+        self._awaiting_identification = False
         end = line.find(b"\r\n")
         if end < 0:
             raise DecodeError(f"identification message longer than {IDENTIFICATION_MAX} octets", 0)
         return bytes(line[:end])
 
-    async def _drain(self) -> None:
+    async def _drain(self, what: str) -> None:
         import termios
 
         # The line must be quiet before the baud changes: wait until the UART
         # has sent everything (tcdrain blocks, so not on the loop's thread).
-        await self._loop.run_in_executor(None, termios.tcdrain, self._fd)
+        assert self._loop is not None
+        with self._step(f"wait until {what} has left {self.peer}"):
+            await self._loop.run_in_executor(None, termios.tcdrain, self._fd)
 
     async def _mode_e_handover(self) -> None:
         # the trace sees the sign-on's messages both ways, as the connection's
         # frames: the request and the acknowledgement as they go out
         if self.trace is not None:
             self.trace("out", SIGN_ON)
-        self._write_all(SIGN_ON)
-        await self._drain()
+        self._write_all(SIGN_ON, "the sign-on /?!")
+        await self._drain("the sign-on /?!")
         ident = await self._read_line(IDENTIFICATION_TIMEOUT)
         if self.trace is not None:
             self.trace("in", ident + b"\r\n")
@@ -465,8 +512,8 @@ class SerialStream(_CallbackReader):
         ack = bytes((ACK,)) + b"2" + choice.encode() + b"2\r\n"
         if self.trace is not None:
             self.trace("out", ack)
-        self._write_all(ack)
-        await self._drain()
+        self._write_all(ack, "the acknowledgement")
+        await self._drain("the acknowledgement")
         self._switch_line(MODE_E_BAUDS[choice])
 
     def _switch_line(self, baud: int) -> None:
@@ -474,20 +521,22 @@ class SerialStream(_CallbackReader):
         field at a time, and an intermediate 8E1 is refused by some drivers."""
         import termios
 
-        attrs = termios.tcgetattr(self._fd)
-        attrs[4] = attrs[5] = getattr(termios, f"B{baud}")
-        attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD)) | termios.CS8
-        termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
+        with self._step(f"switch {self.peer} to {baud} baud 8N1"):
+            attrs = termios.tcgetattr(self._fd)
+            attrs[4] = attrs[5] = getattr(termios, f"B{baud}")
+            attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD)) | termios.CS8
+            termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
 
-    def _write_all(self, data: bytes) -> None:
+    def _write_all(self, data: bytes, what: str) -> None:
         # Only for the few sign-on octets, before the loop owns the fd.
         view = memoryview(data)
-        while view:
-            try:
-                sent = os.write(self._fd, view)
-            except BlockingIOError:
-                sent = 0
-            view = view[sent:]
+        with self._step(f"send {what} on {self.peer}"):
+            while view:
+                try:
+                    sent = os.write(self._fd, view)
+                except BlockingIOError:
+                    sent = 0
+                view = view[sent:]
 
     # -- running in the loop -----------------------------------------------------
 
