@@ -135,6 +135,13 @@ def test_object_list_access_rights_and_clock_setting():
     assert names["0.0.1.0.0.255"].access_rights.can_write(2)
     assert not names["1.0.1.8.0.255"].access_rights.can_write(2)
     assert not names["0.0.40.0.0.255"].access_rights.can_read(7)
+    # a profile's buffer lists the selectors it serves (by range, by entry), as
+    # a meter does; attributes without selective access list none
+    for profile in ("1.0.99.1.0.255", "0.0.99.98.0.255"):
+        rights = names[profile].access_rights
+        assert rights.for_attribute(2).access_selectors == (1, 2)
+        assert rights.for_attribute(3).access_selectors is None
+    assert names["0.0.1.0.0.255"].access_rights.for_attribute(2).access_selectors is None
     assert abs((clock - when).total_seconds()) < 2
 
 

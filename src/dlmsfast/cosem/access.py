@@ -185,16 +185,24 @@ class ObjectListElement:
            overrides: dict[tuple[str, int], Any] | None = None) -> ObjectListElement:
         """The entry a server lists for ``obj`` (a CosemObject): every attribute
         and method of its class version with the given access; ``overrides``
-        maps ("attribute" | "method", index) to another access mode."""
+        maps ("attribute" | "method", index) to another access mode. An
+        attribute whose class takes a fixed set of access selectors (a Profile
+        Generic's buffer: 1, 2) lists them, as a meter does."""
         require(obj, CosemObject, "obj")
         require(overrides, (dict, type(None)), "overrides")
         overrides = overrides or {}
+        selective = obj.selective_access
         return cls(obj.class_id, obj.version, obj.logical_name, AccessRights(
-            tuple(AttributeAccessItem(a.index, overrides.get(("attribute", a.index), attribute_access))
+            tuple(AttributeAccessItem(a.index, overrides.get(("attribute", a.index), attribute_access),
+                                      _listed_selectors(selective.get(a.index)))
                   for a in obj.attribute_table(obj.version)),
             tuple(MethodAccessItem(m.index, overrides.get(("method", m.index), method_access))
                   for m in obj.method_table(obj.version)),
         ))
+
+
+def _listed_selectors(selectors: frozenset[int] | None) -> tuple[int, ...] | None:
+    return None if not selectors else tuple(sorted(selectors))
 
 
 @dataclass(frozen=True, slots=True)
