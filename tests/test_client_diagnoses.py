@@ -88,7 +88,8 @@ def test_a_ciphered_association_refused_without_a_reason_says_so():
     error = run(scenario())
     assert error.diagnostic == AcseServiceUser.NO_REASON_GIVEN
     assert "refused our ciphered AARQ without saying why" in str(error)
-    assert "check ek, ak, our system title" in str(error)
+    assert "check the security level first (ours: authenc" in str(error)
+    assert "then ek, ak, our system title" in str(error)
 
 
 def test_a_replayed_invocation_counter_is_refused_and_the_hint_names_the_pre_read():
@@ -342,7 +343,7 @@ def test_the_probe_finds_a_meter_that_only_hears_another_client_sap():
     assert found.addresses == {"client": 32, "server": 1, "server_physical": None}
     assert found.tried[0] == "client 16, server 1: TimeoutError"
     assert "client 32, server 1: associated" in found.tried
-    assert found.tried[-1] == "the meter answers at client 32, server 1 (--client 32 --server 1)"
+    assert found.tried[-1] == "the meter associates at client 32, server 1 (--client 32 --server 1)"
 
 
 def test_probe_candidates_over_hdlc_keep_the_given_first_and_stay_bounded():

@@ -227,7 +227,7 @@ def test_hdlc_wrong_server_address_and_probe():
         assert found.addresses == {"client": 16, "server": 1, "server_physical": 99}
         assert found.tried[0] == "client 16, server 5, physical 99: TimeoutError"
         assert "client 16, server 5, physical 17: TimeoutError" in found.tried
-        assert found.tried[-1] == ("the meter answers at client 16, server 1, physical 99 "
+        assert found.tried[-1] == ("the meter associates at client 16, server 1, physical 99 "
                                    "(--client 16 --server 1 --server-physical 99)")
         with Client(hdlc.url, framing="hdlc", timeout=3, **found.addresses) as c:
             assert c.read("0.0.42.0.0.255", class_id=1).value == b"MMM0000012345678"

@@ -604,7 +604,8 @@ def test_meters_beyond_the_fleet_are_refused():
     ("max_pdu", 70000, "max_pdu must be 12..65535"),
     ("hdlc_window", 0, "hdlc_window must be 1..7"),
     ("hdlc_window", 8, "hdlc_window must be 1..7"),
-    ("hdlc_max_info", 0, "hdlc_max_info must be at least 1"),
+    ("hdlc_max_info", 0, r"hdlc_max_info \(--hdlc-max-info\) is the largest HDLC information "
+                         r"field, 32\.\.2030"),
 ])
 def test_fleet_settings_a_meter_could_not_serve_are_refused_up_front(field, value, message):
     # before: accepted, and every association then failed inside the simulator

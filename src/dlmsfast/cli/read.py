@@ -665,7 +665,7 @@ def run(args: argparse.Namespace) -> int:
         if args.probe_addresses:
             addresses = run_loop(_probe(args, options))
             if addresses is None:
-                print("dlmsfast read: no usual client/server address combination answered "
+                print("dlmsfast read: no usual client/server address combination associated "
                       f"at {args.url}", file=sys.stderr)
                 return 2
             options.update(addresses)

@@ -2,8 +2,11 @@
 
 A meter addressed wrongly stays silent (HDLC frames for another address are
 ignored; most wrapper meters ignore other wPorts). Each candidate is tried with
-a short deadline and no authentication: an association, or a refusal, both
-prove that the meter listens there.
+a short deadline and no authentication. A refusal proves that the meter listens
+at that server address, not that it can be read there: only a candidate where an
+association was made is recommended; after a refusal only that server
+address's other clients are tried (the public client 16 is among them), and when
+none associates the result says where the meter answered and how.
 
 The candidates are the combinations of the usual client SAPs, server logical
 addresses and (HDLC) physical addresses, the given addresses first, then the
@@ -89,23 +92,36 @@ async def probe_addresses(url: str, *, framing: Optional[str] = None, client: in
                           server: int = 1, server_physical: Optional[int] = None,
                           timeout: float = 1.0) -> ProbeResult:
     """Try the usual client/server address combinations, the given ones first;
-    stop at the first that answers. ``timeout``: per candidate (at most
-    :data:`MAX_CANDIDATE_TIMEOUT`)."""
+    stop at the first where an association is made. ``timeout``: per candidate
+    (at most :data:`MAX_CANDIDATE_TIMEOUT`).
+
+    A refusal (or an answer we cannot use) proves the meter listens at that
+    server address, not that a reading can be made there: the probe goes on
+    with that server address's other clients only, and when none associates,
+    ``tried`` ends with where the meter answered and how."""
     from ..transport.url import parse_url
 
     framing = framing or parse_url(url).default_framing
     seconds = min(timeout, MAX_CANDIDATE_TIMEOUT)
     result = ProbeResult()
-    for c, s, p in _candidates(framing, client, server, server_physical):
+    answered: list[str] = []  # "the meter answers at ... but refuses the association (why)"
+    queue = _candidates(framing, client, server, server_physical)
+    while queue:
+        c, s, p = queue.pop(0)
         where = _where(c, s, p)
         probe = AsyncClient(url, framing=framing, client=c, server=s, server_physical=p,
                             timeout=seconds)
         try:
             await probe.open()
-        except AssociationRejected as exc:
-            result.tried.append(f"{where}: answered, association refused ({exc})")
-        except ProtocolError as exc:
-            result.tried.append(f"{where}: answered ({type(exc).__name__}: {exc})")
+        except (AssociationRejected, ProtocolError) as exc:
+            how = ("refuses the association" if isinstance(exc, AssociationRejected)
+                   else f"answers with {type(exc).__name__}")
+            result.tried.append(f"{where}: answered, but {how} ({exc})")
+            answered.append(f"the meter answers at {where} but {how} ({exc})")
+            # the meter listens at this server address: only its other clients
+            # are left to try (another server address would answer alike)
+            queue = [combo for combo in queue if combo[1:] == (s, p)]
+            continue
         except DlmsError as exc:
             result.tried.append(f"{where}: {type(exc).__name__}")
             if probe._conn is not None and not probe._conn.stream_open:
@@ -113,13 +129,16 @@ async def probe_addresses(url: str, *, framing: Optional[str] = None, client: in
                 result.tried.append(f"the connection itself fails at {url}: {exc}")
                 return result
             continue
-        else:
-            await probe.close()
-            result.tried.append(f"{where}: associated")
+        await probe.close()
+        result.tried.append(f"{where}: associated")
         result.addresses = {"client": c, "server": s, "server_physical": p}
         options = f"--client {c} --server {s}" + ("" if p is None else f" --server-physical {p}")
-        result.tried.append(f"the meter answers at {where} ({options})")
+        result.tried.append(f"the meter associates at {where} ({options})")
         return result
+    if answered:
+        # nowhere associated: where it answered first (the given client's, if
+        # it answered), which an authentication or keys may yet open
+        result.tried.append(f"no association without authentication; {answered[0]}")
     return result
 
 

@@ -55,9 +55,9 @@ from ..cosem.descriptors import (
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
-from ..transport.connection import Connection, Trace
+from ..transport.connection import ADDRESSES_SUSPECTED, Connection, Trace
 from ..transport.dial import connection_for
-from ..hdlc import HdlcParameters
+from ..hdlc import HdlcParameters, check_max_info_field_length
 from .values import (
     CLOCK_CLASS,
     PROFILE_GENERIC_CLASS,
@@ -91,6 +91,17 @@ PUBLIC_CLIENT = 16
 # exception-response service-error deciphering-error: the meter's tag check failed
 _DECIPHERING_ERROR = b"\x05"
 
+SESSION_COUNTER_MARGIN = 0x10000
+"""Invocation counters a session may need: a counter within this many of the last
+(0xFFFFFFFF) is refused before anything is sent, as an exhausted one. Every
+ciphered APDU we send takes one (the AARQ, each request, each block asked for of
+a long answer, the RLRQ): a year of a 15-minute load profile, in blocks of one
+row at worst, stays well within 65536. A meter never takes a counter back, so a
+session cut short by the end of the range leaves keys that can do nothing; and
+a counter this close to the end has at most some thousand sessions left: the
+keys must be renewed now rather than in the middle of a reading."""
+LAST_USABLE_COUNTER = 0xFFFFFFFF - SESSION_COUNTER_MARGIN
+
 MAX_KEPT_NOTIFICATIONS = 1000
 """Notifications the meter pushed on the association are kept, the latest this
 many (``AsyncClient.notifications``): a meter that floods them must not make the
@@ -104,6 +115,19 @@ REPLAY_HINT = ("give a higher one, or let the public client read the meter's fir
 """What a refused ciphered AARQ's message advises about the counter, after
 saying the meter may have seen it already: a caller that knows where its
 counter came from (the bulk reader) says that in its place, not twice."""
+
+
+class _Exhausted(Exception):
+    """The meter's counter leaves no room: said as it is, not as a failed pre-read."""
+
+
+_SECURITY_NAMES = {0x10: "auth", 0x20: "enc", 0x30: "authenc"}
+
+
+def _counter_exhausted(what: str) -> str:
+    return (f"{what} leaves no room for a session (the last usable is "
+            f"{LAST_USABLE_COUNTER}: {SESSION_COUNTER_MARGIN} below 4294967295): the invocation "
+            "counter is exhausted, the keys must be renewed (a new ek, then counters from 0)")
 
 
 def _refusal_hint(settings: AssociationSettings, error: DlmsError,
@@ -124,10 +148,24 @@ def _refusal_hint(settings: AssociationSettings, error: DlmsError,
             counter = ("" if pre_read else
                        "; if they are right, the meter may have seen this invocation counter "
                        f"already (a replay): {REPLAY_HINT}")
-            why = ("the meter refused our ciphered AARQ without saying why (many answer "
-                   "wrong keys so)" if diagnostic == AcseServiceUser.NO_REASON_GIVEN
-                   else "the ciphered AARQ was refused")
-            return f"{why}: check ek, ak, our system title{password}{counter}"
+            if diagnostic == AcseServiceUser.NO_REASON_GIVEN:
+                # our simulator and the Gurux meter both refuse a security level
+                # other than their policy's so, and many meters wrong keys too
+                ours = _SECURITY_NAMES.get(settings.security, f"0x{settings.security:02X}")
+                return ("the meter refused our ciphered AARQ without saying why: check the "
+                        f"security level first (ours: {ours}; security=..., --security: the "
+                        "meter may require another, e.g. authenc), then ek, ak, our system "
+                        f"title{password}{counter}")
+            return f"the ciphered AARQ was refused: check ek, ak, our system title{password}{counter}"
+        if diagnostic == AcseServiceUser.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED:
+            # the context name says LN or SN, ciphered or not: one of the two is wrong
+            other = "ln" if not settings.logical_name_referencing else "sn"
+            if settings.security:
+                return ("the meter may not accept ciphering from this client (try "
+                        f"--security none), or it uses the other referencing (--referencing {other})")
+            return ("the meter may require ciphering: give a security level (security=..., "
+                    "--security auth|enc|authenc) with its keys (ek, ak), or it uses the other "
+                    f"referencing (--referencing {other})")
         if diagnostic == AcseServiceUser.AUTHENTICATION_FAILURE and \
                 mechanism == MechanismName.LOW_LEVEL_SECURITY:
             return "check the LLS password"
@@ -318,6 +356,9 @@ class AsyncClient:
         if invocation_counter != "meter" and (
                 type(invocation_counter) is not int or not 0 <= invocation_counter <= 0xFFFFFFFF):
             raise UsageError("invocation_counter must be 0..4294967295 or 'meter'")
+        if type(invocation_counter) is int and invocation_counter > LAST_USABLE_COUNTER:
+            raise UsageError(_counter_exhausted(
+                f"invocation_counter (--invocation-counter) {invocation_counter}"))
         self._pre_read_counter = invocation_counter == "meter"
         if referencing not in ("ln", "sn"):
             raise UsageError(f"referencing is 'ln' (logical names) or 'sn' (short names), "
@@ -342,6 +383,8 @@ class AsyncClient:
         if hdlc_window is not None and (type(hdlc_window) is not int
                                         or not 1 <= hdlc_window <= 7):
             raise UsageError(f"hdlc_window is 1..7 (frames per window), got {shown(hdlc_window)}")
+        if hdlc_max_info is not None:
+            check_max_info_field_length(hdlc_max_info, "hdlc_max_info (--hdlc-max-info)")
         if hdlc_max_info is not None or hdlc_window is not None:
             info = hdlc_max_info or 128
             window = hdlc_window or 1
@@ -424,6 +467,11 @@ class AsyncClient:
                 raise TagError(
                     f"the meter could not decipher or authenticate our request ({exc}): "
                     "wrong ek/ak or system title?") from None
+            if isinstance(exc, TagError):
+                # the meter's answer failed our check: its keys and title, as we hold them
+                raise reworded(exc, (
+                    f"the meter's answer to {what}: {exc}: check ak, ek and the meter's "
+                    "system title (as its AARE gave it), or a line corrupting octets")) from None
             raise
         except BaseException as exc:
             # cancelled (asyncio.timeout, task.cancel()) or interrupted (Ctrl-C)
@@ -481,6 +529,8 @@ class AsyncClient:
         if self._pre_read_counter:
             try:
                 counter = max(counter, await self._read_invocation_counter())
+            except _Exhausted as exc:
+                raise ConfigurationError(str(exc)) from None
             except DlmsError as exc:
                 raise reworded(exc, (
                     f"reading the invocation counter {self.counter_object} through the public "
@@ -503,7 +553,10 @@ class AsyncClient:
             # a new loop (a later asyncio.run()) gets a lock of its own
             self._loop = asyncio.get_running_loop()
             self._lock = asyncio.Lock()
-        await self._conn.open()
+        try:
+            await self._conn.open()
+        except DlmsTimeout as exc:
+            raise self._with_framing_hint(exc) from None
         self._session = ClientSession(self._settings)
         self._broken = None
         try:
@@ -511,8 +564,9 @@ class AsyncClient:
                                                      "the association request (AARQ)")
         except DlmsTimeout as exc:
             await self._conn.close()
+            exc = self._with_framing_hint(exc)
             if not self._settings.security:
-                raise
+                raise exc from None
             # a meter that cannot decipher the AARQ's InitiateRequest often says nothing
             raise DlmsTimeout(f"{exc} The AARQ was ciphered: wrong keys or a wrong "
                               "system title also leave meters silent") from None
@@ -527,6 +581,19 @@ class AsyncClient:
             raise
         return self
 
+    def _with_framing_hint(self, error: DlmsTimeout) -> DlmsTimeout:
+        """A meter that never answered (no octets at all) may speak the other
+        framing: an HDLC meter ignores wrapper frames, a wrapper meter an SNRM.
+        Over serial lines meters speak HDLC only: no hint there."""
+        conn = self._conn
+        if conn is None or ADDRESSES_SUSPECTED not in str(error) or \
+                not self.url.lower().startswith("tcp:"):
+            return error
+        other, words = ("wrapper", "the wrapper") if conn.framing.name == "hdlc" \
+            else ("hdlc", "HDLC")
+        return reworded(error, f"{error} Or the meter frames with {words} on this port: try "
+                               f"framing {other} (--framing {other})")
+
     async def _read_invocation_counter(self) -> int:
         """IDIS: the public client reads the counter the meter expects; ours starts after it."""
         public = AsyncClient(self.url, framing=self.framing, client=PUBLIC_CLIENT,
@@ -536,10 +603,15 @@ class AsyncClient:
         public._blocking_io = self._blocking_io
         async with public:
             reading = await public.read(self.counter_object, class_id=1)
-        if type(reading.value) is not int or not 0 <= reading.value < 0xFFFFFFFF:
+        if type(reading.value) is not int or not 0 <= reading.value <= 0xFFFFFFFF:
             raise DataAccessError(
                 f"invocation counter {self.counter_object} holds {reading.value!r}, "
                 "not a 32-bit counter")
+        if reading.value >= LAST_USABLE_COUNTER:
+            # the next counter is past the last usable one: no AARQ is sent with it
+            raise _Exhausted(_counter_exhausted(
+                f"the meter's invocation counter {self.counter_object} holds {reading.value}, "
+                "which"))
         return reading.value + 1
 
     async def close(self) -> None:

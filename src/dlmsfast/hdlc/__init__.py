@@ -49,7 +49,7 @@ from ._hdlc import (
     parse_frame_from,
 )
 from .._util import as_bytes, octets_argument, require, shown
-from ..errors import DecodeError, EncodeError
+from ..errors import DecodeError, EncodeError, UsageError
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -61,6 +61,18 @@ PARAMETERS_FORMAT_IDENTIFIER = 0x81
 PARAMETERS_GROUP_IDENTIFIER = 0x80
 DEFAULT_MAX_INFO_FIELD_LENGTH = 128
 DEFAULT_WINDOW_SIZE = 1
+# What a station may propose as its maximum information field length. The frame
+# length subfield has 11 bits (IEC 62056-46, frame format field): a frame is at
+# most 2047 octets, the flags excluded, of which the format (2), two addresses of
+# up to 4 octets each, the control (1), HCS (2) and FCS (2) take up to 15 and the
+# two flags 2 more: 2047 - 17 = 2030, the upper limit DLMS implementations use,
+# which fits one frame whatever the addresses. 32 is our floor, not the
+# standard's: the smallest in use (the interop meter's --hdlc-max-info 32), and
+# below it a ciphered APDU's header (tag, length, security control, invocation
+# counter) with the LLC header would hardly fit a segment; 10, as a typo gives,
+# would cut an AARQ into some 7 frames for no meter that needs it.
+MIN_MAX_INFO_FIELD_LENGTH = 32
+MAX_MAX_INFO_FIELD_LENGTH = 2030
 
 # Parameter identifier -> HdlcParameters field, in the order they are written.
 _PARAMETER_IDS = {
@@ -75,6 +87,21 @@ _PARAMETER_LIMITS = {
     "window_size_transmit": 7,
     "window_size_receive": 7,
 }
+
+
+def check_max_info_field_length(value: object, what: str) -> None:
+    """A maximum information field length we are asked to propose or grant
+    (``what`` names the option): an int MIN..MAX_MAX_INFO_FIELD_LENGTH, else
+    UsageError. Received parameters are not checked here: a peer's are decoded
+    as sent, and the link caps what it sends at what one frame can hold."""
+    require(what, str, "what")
+    if type(value) is not int:  # bool too: not a length
+        raise UsageError(f"{what} is an int, got {type(value).__name__}")
+    if not MIN_MAX_INFO_FIELD_LENGTH <= value <= MAX_MAX_INFO_FIELD_LENGTH:
+        raise UsageError(
+            f"{what} is the largest HDLC information field, {MIN_MAX_INFO_FIELD_LENGTH}.."
+            f"{MAX_MAX_INFO_FIELD_LENGTH} octets (IEC 62056-46: the frame length field has 11 "
+            f"bits), got {shown(value)}")
 
 
 # --------------------------------------------------------------------------- LLC
@@ -326,8 +353,11 @@ __all__ = [
     "LLC_RESPONSE",
     "LinkState",
     "LinkTimeout",
+    "MAX_MAX_INFO_FIELD_LENGTH",
+    "MIN_MAX_INFO_FIELD_LENGTH",
     "NEED_DATA",
     "UnnumberedInformation",
+    "check_max_info_field_length",
     "describe_frame",
     "fcs16",
     "frame_parameters",

@@ -55,7 +55,7 @@ from ..axdr import Data, DataType, encode
 from ..cosem import selective_access_refused
 from ..cosem.descriptors import SelectiveAccessDescriptor
 from ..errors import DlmsError, UsageError
-from ..hdlc import HdlcParameters
+from ..hdlc import HdlcParameters, check_max_info_field_length
 from ..security import SecurityContext
 from ..security.ciphered import DED_TAG, GLO_TAG
 from ..session import (
@@ -193,8 +193,7 @@ class FleetConfig:
             raise UsageError(f"max_pdu must be 12..65535, got {self.max_pdu}")
         if not 1 <= self.hdlc_window <= 7:
             raise UsageError(f"hdlc_window must be 1..7, got {self.hdlc_window}")
-        if self.hdlc_max_info < 1:
-            raise UsageError(f"hdlc_max_info must be at least 1, got {self.hdlc_max_info}")
+        check_max_info_field_length(self.hdlc_max_info, "hdlc_max_info (--hdlc-max-info)")
         if self.base_port and not 1 <= self.base_port <= 65535 - self.ports + 1:
             raise UsageError(f"{self.ports} ports from {self.base_port} do not fit below 65536")
         parse_faults(self.faults)

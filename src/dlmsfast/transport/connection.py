@@ -44,6 +44,17 @@ NOT_DLMS = "not a DLMS meter on this port?"
 """In a timeout's message when what came is no frame of the framing used."""
 
 
+def other_framing(sample: bytes, ours: str) -> str:
+    """A hint when octets that are no frame of ours start like the other framing's:
+    an HDLC frame's flag and frame format type 3 (7E A0..A7), or the wrapper's
+    version 0x0001; "" otherwise."""
+    if ours == "wrapper" and sample[:1] == b"\x7e" and sample[1:2] and sample[1] & 0xF0 == 0xA0:
+        return "; they look like HDLC frames: try framing hdlc (--framing hdlc)"
+    if ours == "hdlc" and sample[:2] == b"\x00\x01":
+        return "; they look like DLMS wrapper frames: try framing wrapper (--framing wrapper)"
+    return ""
+
+
 def said_instead(*clauses: tuple[int, str]) -> str:
     """What a framing got instead of answers (``unframed()``): the clauses whose
     count is not 0, joined; "" when none."""
@@ -173,7 +184,8 @@ class WrapperFraming:
         source, destination = self._foreign_ports
         return said_instead(
             (splitter.discarded_bytes, f"{splitter.discarded_bytes} octets that are no DLMS "
-             f"wrapper frame, starting {glimpse(splitter.dropped_sample)}{reason}: {NOT_DLMS}"),
+             f"wrapper frame, starting {glimpse(splitter.dropped_sample)}{reason}: {NOT_DLMS}"
+             f"{other_framing(splitter.dropped_sample, 'wrapper')}"),
             (splitter.pending, f"{splitter.pending} octets of a wrapper frame that never "
              "completed"),
             (self._foreign, f"{self._foreign} wrapper frame(s) from wPort {source} to wPort "
@@ -472,4 +484,4 @@ class Connection:
 
 
 __all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS",
-           "NOT_DLMS", "said_instead"]
+           "NOT_DLMS", "other_framing", "said_instead"]

@@ -13,7 +13,7 @@ from .._util import GLIMPSE_LENGTH, glimpse
 from ..errors import DlmsError, TimeoutError
 from ..hdlc import HdlcParameters, HdlcStreamSplitter
 from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcLink, LinkTimeout
-from .connection import ADDRESSES_SUSPECTED, NOT_DLMS, Trace, said_instead
+from .connection import ADDRESSES_SUSPECTED, NOT_DLMS, Trace, other_framing, said_instead
 
 MAX_EXTENSIONS = 8
 """How many times the segments of one APDU may extend a wait by another
@@ -139,7 +139,8 @@ class HdlcFraming:
         bad = f", {link.bad_frames} frame(s) failing their checks" if link.bad_frames else ""
         return said_instead(
             (link.discarded_bytes, f"{link.discarded_bytes} octets that are no valid HDLC "
-             f"frame{bad}, in {glimpse(self._dropped_sample)}: {NOT_DLMS}"),
+             f"frame{bad}, in {glimpse(self._dropped_sample)}: {NOT_DLMS}"
+             f"{other_framing(self._dropped_sample, 'hdlc')}"),
             (link.foreign_frames, f"{link.foreign_frames} HDLC frame(s) for or from other "
              f"addresses: {ADDRESSES_SUSPECTED}"))
 
