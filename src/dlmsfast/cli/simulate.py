@@ -92,7 +92,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-pdu", type=_number, default=1024, metavar="N",
                    help="meters' max receive PDU size (default 1024)")
     p.add_argument("--hdlc-max-info", type=_number, default=128, metavar="N",
-                   help="largest HDLC information field the meters grant (default 128)")
+                   help="largest HDLC information field the meters grant, 32..2030 "
+                        "(default 128)")
     p.add_argument("--hdlc-window", type=_number, default=1, metavar="N",
                    help="HDLC window (default 1)")
     p.add_argument("--no-general-protection", action="store_true",
