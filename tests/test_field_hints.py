@@ -75,6 +75,25 @@ def test_the_probe_goes_past_a_refusal_to_the_public_client_and_the_read_works(c
     assert "0.0.42.0.0.255" in out and "AssociationRejected" not in err
 
 
+def test_with_credentials_the_probe_gives_the_server_address_and_keeps_our_client(capsys):
+    # LLS client 17: the probe (no authentication) associates as the public client
+    # at server 1; the read keeps client 17 and its password, at that server address
+    sim = SimulatorProcess("--auth", "lls")
+    try:
+        row = sim.meters[0]
+        password = sim.keys[row["key_id"]]["password"]
+        status, out, err = read_cli(capsys, row["url"], "--client", row["client"], "--auth",
+                                    "lls", "--password", password, "--server", "9",
+                                    "--timeout", "0.3", "--probe-addresses", "0.0.42.0.0.255")
+    finally:
+        sim.stop()
+    assert row["client"] == "17"
+    assert status == 0, err
+    assert "probe: client 16, server 1: associated" in err
+    assert "probe: reading as client 17 (--auth/--security given) at server 1" in err
+    assert "0.0.42.0.0.255" in out
+
+
 def test_a_meter_that_refuses_every_usual_client_is_not_recommended():
     # only client 17 with LLS is served: every candidate answers with a refusal
     meter = WrapperMeter(Application(OBJECTS, AuthenticationPolicy(

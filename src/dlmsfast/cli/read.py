@@ -668,6 +668,12 @@ def run(args: argparse.Namespace) -> int:
                 print("dlmsfast read: no usual client/server address combination associated "
                       f"at {args.url}", file=sys.stderr)
                 return 2
+            if args.auth != "none" or args.security != "none":
+                # the probe goes without authentication; our client SAP goes with
+                # the credentials given: only the server's addresses are taken
+                print(f"probe: reading as client {args.client} (--auth/--security given) at "
+                      f"server {addresses['server']}", file=sys.stderr)
+                addresses = {k: v for k, v in addresses.items() if k != "client"}
             options.update(addresses)
         status, output = run_loop(_read(args, options, targets))
     except _NoAssociation as failure:
