@@ -55,7 +55,7 @@ from ..cosem.descriptors import (
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
-from ..transport.connection import ADDRESSES_SUSPECTED, Connection, Trace
+from ..transport.connection import METER_SILENT, Connection, Trace
 from ..transport.dial import connection_for
 from ..hdlc import HdlcParameters, check_max_info_field_length
 from .values import (
@@ -586,7 +586,7 @@ class AsyncClient:
         framing: an HDLC meter ignores wrapper frames, a wrapper meter an SNRM.
         Over serial lines meters speak HDLC only: no hint there."""
         conn = self._conn
-        if conn is None or ADDRESSES_SUSPECTED not in str(error) or \
+        if conn is None or METER_SILENT not in str(error) or \
                 not self.url.lower().startswith("tcp:"):
             return error
         other, words = ("wrapper", "the wrapper") if conn.framing.name == "hdlc" \

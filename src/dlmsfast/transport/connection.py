@@ -38,6 +38,8 @@ fails with a ProtocolError, instead of holding whatever a meter floods it with.
 An exchange takes each answer at once; only unsolicited APDUs pile up."""
 ADDRESSES_SUSPECTED = "wrong client/server address?"
 """In a timeout's message while the meter has never answered: the addresses may be wrong."""
+METER_SILENT = f"meter silent, or {ADDRESSES_SUSPECTED}"
+"""A timeout's message when no octet at all came (nothing answered, nothing else either)."""
 
 
 NOT_DLMS = "not a DLMS meter on this port?"
@@ -382,7 +384,7 @@ class Connection:
                        if self._answered else f"it sent {unframed}")
         else:
             suspect = ("it answered before at these addresses, then went silent."
-                       if self._answered else f"meter silent, or {ADDRESSES_SUSPECTED}")
+                       if self._answered else METER_SILENT)
         raise TimeoutError(
             f"{self.peer} did not answer {what} within {seconds:g} s "
             f"({self.framing.name}, {self.framing.addresses()}): {suspect}"
@@ -484,4 +486,4 @@ class Connection:
 
 
 __all__ = ["Connection", "Framing", "WrapperFraming", "Trace", "ADDRESSES_SUSPECTED", "MAX_UNREAD_APDUS",
-           "NOT_DLMS", "other_framing", "said_instead"]
+           "METER_SILENT", "NOT_DLMS", "other_framing", "said_instead"]
