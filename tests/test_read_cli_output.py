@@ -132,6 +132,8 @@ def test_text_shows_values_readably(local_time, capsys):
                      r"\d+", out)
     assert re.search(r"0\.0\.40\.0\.0\.255:2  \d+ entries\n  \{class_id: \d+, version: \d+, "
                      r"logical_name: \d+\.\d+\.\d+\.\d+\.\d+\.\d+, ", out)
+    assert "{attribute_id: 2, access_mode: read-access|write-access, access_selectors: null}" \
+        in out  # the clock's time, as a bit map's names
     assert "  {class_id: 8, logical_name: 0.0.1.0.0.255, attribute_index: 2, data_index: 0}" in out
     assert "\n  2026-01-01T23:00:00 | 0 | " in out and "\n  2026-01-01T23:15:00 | 0 | " in out
 

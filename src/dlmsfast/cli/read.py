@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import enum
 import json
 import os
 import sys
@@ -371,6 +372,10 @@ def _text_value(value: Any) -> str:
         return "[" + ", ".join(_text_value(v) for v in value) + "]"
     if value is None:
         return "null"
+    if isinstance(value, enum.IntFlag):  # a bit map: the names of its bits set
+        names = [str(m.name).lower().replace("_", "-") for m in type(value)
+                 if m.value and value & m == m]
+        return "|".join(names) if names else str(int(value))
     shown = json_value(value)
     return shown if isinstance(shown, str) else json.dumps(shown)
 
