@@ -1,0 +1,191 @@
+"""`dlmsfast decode` and the translator after audit F (findings 1, 2, 10, 13):
+short-name services, GBT-carried client/server APDUs, standard codes named, and
+input masked by `read --trace`."""
+from __future__ import annotations
+
+import pytest
+from conftest import PACKAGE_PARENT  # noqa: F401  (the package under test first)
+
+from dlmsfast import Client
+from dlmsfast.apdu import (
+    DataAccessResult,
+    InformationReportRequest,
+    ReadRequest,
+    ReadResponse,
+    UnconfirmedWriteRequest,
+    WriteRequest,
+    WriteResponse,
+    parse_apdu,
+)
+from dlmsfast.axdr import Data, DataType
+from dlmsfast.cli import main
+from dlmsfast.explain import Keys, translate
+from dlmsfast.explain.translator import walk_nodes
+from simfleet import SimulatorProcess
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _apdu_names(decoded) -> list[str]:
+    return [n["meaning"]["apdu"] for n in walk_nodes(decoded.nodes)
+            if n["kind"] == "apdu" and n["meaning"]]
+
+
+# --- 1: short-name services --------------------------------------------------------
+
+# The layouts are the Green Book's (DLMS UA 1000-2, IEC 62056-5-3 xDLMS ASN.1:
+# ReadRequest ::= SEQUENCE OF Variable-Access-Specification, variable-name [2]
+# ObjectName (Integer16); ReadResponse ::= SEQUENCE OF CHOICE {data [0],
+# data-access-error [1], data-block-result [2]}; WriteRequest, UnconfirmedWriteRequest
+# ::= SEQUENCE {variable-access-specification SEQUENCE OF ..., list-of-data SEQUENCE
+# OF Data}; InformationReportRequest ::= SEQUENCE {current-time GeneralizedTime
+# OPTIONAL, variable-access-specification ..., list-of-data ...}; as reproduced in
+# xdom/jdlms asn1/cosem/cosem.asn). The octets are written by hand from them; the
+# readRequest one is also what Gurux 1.0.203 sends to read attribute 2 of base name
+# 0xFA00 (0xFA08, checked in the test below).
+SN_VECTORS = [
+    ("05 01 02 FA08", ReadRequest((0xFA08,)), "readRequest"),
+    ("05 01 04 FA00 01 0600000001", ReadRequest((0xFA00,), ((1, Data(DataType.DOUBLE_LONG_UNSIGNED, 1)),)),
+     "readRequest"),
+    ("05 01 05 0002", ReadRequest((), block_number=2), "readRequest"),
+    ("0C 02 00 0600000001 01 04", ReadResponse((Data(DataType.DOUBLE_LONG_UNSIGNED, 1),
+                                                DataAccessResult.OBJECT_UNDEFINED)),
+     "readResponse"),
+    ("06 01 02 0108 01 12 04D2", WriteRequest((0x0108,), (Data(DataType.LONG_UNSIGNED, 1234),)),
+     "writeRequest"),
+    ("0D 02 00 01 03", WriteResponse((DataAccessResult.SUCCESS,
+                                      DataAccessResult.READ_WRITE_DENIED)), "writeResponse"),
+    ("16 01 02 0108 01 12 04D2",
+     UnconfirmedWriteRequest((0x0108,), (Data(DataType.LONG_UNSIGNED, 1234),)),
+     "unconfirmedWriteRequest"),
+    ("18 00 01 02 0108 01 12 04D2",
+     InformationReportRequest((0x0108,), (Data(DataType.LONG_UNSIGNED, 1234),)),
+     "informationReportRequest"),
+    ("18 0C 07EA0B1B05173000FF800000 01 02 0108 01 12 04D2",
+     InformationReportRequest((0x0108,), (Data(DataType.LONG_UNSIGNED, 1234),),
+                              bytes.fromhex("07EA0B1B05173000FF800000")),
+     "informationReportRequest"),
+]
+
+
+@pytest.mark.parametrize("text, apdu, name", SN_VECTORS, ids=[v[2] + str(i) for i, v in
+                                                               enumerate(SN_VECTORS)])
+def test_short_name_apdus_decode_from_the_registry(text, apdu, name):
+    data = bytes.fromhex(text.replace(" ", ""))
+    decoded = parse_apdu(data)
+    assert decoded.to_bytes() == data
+    assert decoded == apdu
+    meaning = decoded.to_meaning()
+    assert meaning["apdu"] == name and meaning["tag"] == f"{data[0]:02X}"
+    # and the translator takes it as that APDU, not as an A-XDR value
+    assert translate(data).kind == "apdu"
+
+
+def test_read_response_and_write_response_meanings():
+    read = parse_apdu(bytes.fromhex("0C020006000000010104")).to_meaning()
+    assert read["results"][0] == {"data": {"type": "double-long-unsigned", "value": 1}}
+    assert read["results"][1]["data_access_error"]["name"] == "object-undefined"
+    write = parse_apdu(bytes.fromhex("0D02000103")).to_meaning()
+    assert write["results"][0] == {"success": None}
+    assert write["results"][1]["data_access_error"]["name"] == "read-write-denied"
+
+
+def test_gurux_read_request_decodes_as_read_request(capsys):
+    from gurux_dlms import GXDLMSClient
+    from gurux_dlms.enums import InterfaceType
+    from gurux_dlms.objects import GXDLMSData
+
+    client = GXDLMSClient(False, 16, 1, interfaceType=InterfaceType.WRAPPER)
+    item = GXDLMSData("0.0.42.0.0.255")
+    item.shortName = 0xFA00
+    frame = bytes(client.read(item, 2)[0])
+    status, out, err = run(capsys, "decode", frame.hex())
+    assert status == 0, err
+    assert "readRequest" in out and "variable_name: FA08" in out
+
+
+def test_a_short_name_tag_is_read_as_the_apdu_not_as_a_value(capsys):
+    # the audit's input: 05 is also A-XDR double-long (16908552)
+    status, out, err = run(capsys, "decode", "0501020108")
+    assert status == 0, err
+    assert out.startswith("apdu:") and "readRequest" in out and "0108" in out
+    assert "double-long" not in out
+    status, out, err = run(capsys, "decode", "00010010000100050501020108")
+    assert status == 0, err
+    assert "unknown APDU tag" not in out + err and "variable_name: 0108" in out
+    # an input that is no SN APDU is still a value, and the note says why
+    status, out, err = run(capsys, "decode", "0500000001")
+    assert status == 0, err
+    assert "double-long: 1" in out and "also the tag of readRequest" in out
+
+
+@pytest.mark.parametrize("secured", [False, True], ids=["public", "hls-gmac-authenc"])
+def test_a_simulator_short_name_session_decodes_frame_by_frame(secured, capsys):
+    options = ["--referencing", "sn", "--meters", "1"]
+    if secured:
+        options += ["--auth", "hls-gmac", "--security", "authenc"]
+    fleet = SimulatorProcess(*options)
+    try:
+        row = fleet.meters[0]
+        frames: list[bytes] = []
+        with Client(row["url"], timeout=5,
+                    trace=lambda direction, frame: frames.append(bytes(frame)),
+                    **fleet.client_options(row)) as meter:
+            meter.read("0.0.42.0.0.255")
+            meter.read("0.0.1.0.0.255")
+    finally:
+        fleet.stop()
+    keys = Keys()
+    argv: list[str] = []
+    if secured:
+        secret = fleet.keys[row["key_id"]]
+        keys = Keys(bytes.fromhex(secret["ek"]), bytes.fromhex(secret["ak"]))
+        argv = ["--ek", secret["ek"], "--ak", secret["ak"]]
+    # the whole capture at once: the system titles come from its AARQ and AARE
+    capture = b"".join(frames)
+    decoded = translate(capture, keys=keys)
+    names = _apdu_names(decoded)
+    assert "readRequest" in names and "readResponse" in names, names
+    assert not any(n["error"] for n in walk_nodes(decoded.nodes))
+    if secured:
+        ciphered = [n["meaning"]["apdu"] for n in walk_nodes(decoded.nodes)
+                    if n["kind"] == "ciphered-apdu"]
+        assert "glo-readRequest" in ciphered and "glo-readResponse" in ciphered
+    status, out, err = run(capsys, "decode", capture.hex(), *argv)
+    assert status == 0, err
+    assert "unknown APDU tag" not in out + err
+
+
+# --- 2: general-block-transfer carrying a client/server APDU ----------------------
+
+
+def test_blocks_of_a_get_response_are_not_called_a_push(capsys):
+    # the audit's two wrapper frames: two blocks of a get-response-normal (1960)
+    status, out, err = run(capsys, "decode", "000100010010000CE0000001000005C401C10006"
+                                             "000100010010000BE0800002000004000007A8")
+    assert status == 0, err
+    assert "double-long-unsigned: 1960" in out
+    assert "push" not in err and err == ""
+
+
+def test_a_bare_last_block_is_joined_and_not_called_a_push(capsys):
+    status, out, err = run(capsys, "decode", "E0800001000009C401C10006000007A8")
+    assert status == 0, err
+    assert "double-long-unsigned: 1960" in out and "push" not in err
+    # the audit's other input has one octet too many in its block: that, not a push,
+    # is the error
+    status, out, err = run(capsys, "decode", "E080000100000AC401C10006000007A800")
+    assert status == 3
+    assert "push" not in err and "trailing octet" in out
+
+
+def test_blocks_carrying_a_data_notification_still_give_readings(capsys):
+    notification = "0F00000001" "00" "0600000001"
+    block = f"E08000010000{len(notification) // 2:02X}{notification}"
+    status, out, err = run(capsys, "decode", block)
+    assert status == 0, err
+    assert "data-notification: 1 reading(s)" in out and "1.0.1.7.0.255" in out
