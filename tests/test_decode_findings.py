@@ -189,3 +189,40 @@ def test_blocks_carrying_a_data_notification_still_give_readings(capsys):
     status, out, err = run(capsys, "decode", block)
     assert status == 0, err
     assert "data-notification: 1 reading(s)" in out and "1.0.1.7.0.255" in out
+
+
+# --- 10: standard codes named ------------------------------------------------------
+
+AARE_AUTHENTICATION_FAILURE = "6117A109060760857405080101A203020101A305A10302010D"
+
+
+def test_aare_diagnostic_and_release_reasons_are_named(capsys):
+    status, out, err = run(capsys, "decode", AARE_AUTHENTICATION_FAILURE)
+    assert status == 0, err
+    assert "value: 13" in out and "name: authentication-failure" in out
+    aare = translate(bytes.fromhex("6117A109060760857405080101A203020101A305A10302010E"))
+    assert aare.meaning["result_source_diagnostic"] == {
+        "source": "acse-service-user", "value": 14, "name": "authentication-required"}
+    assert translate(bytes.fromhex("6203800101")).meaning["reason_name"] == "urgent"
+    assert translate(bytes.fromhex("6303800101")).meaning["reason_name"] == "not-finished"
+    status, out, err = run(capsys, "decode", "630380011E")
+    assert "reason_name: user-defined" in out
+
+
+def test_a_non_ascii_octet_string_says_so(capsys):
+    # an LLS AARQ whose password is 01 FF: not text
+    status, out, err = run(capsys, "decode", "601EA1090607608574050801018A0207808B07608574"
+                                             "050802 01 AC04800201FF")
+    assert status == 0, err
+    assert "ascii: not ASCII text" in out and "not specified" not in out
+
+
+# --- 13: input masked by read --trace ------------------------------------------------
+
+
+def test_octets_masked_by_trace_get_a_clear_message(capsys):
+    masked = "601EA1090607608574050801018A0207808B0760857405080201AC048002****"
+    status, out, err = run(capsys, "decode", masked)
+    assert status == 2
+    assert "2 octet(s) masked by --trace" in err and "from octet 30" in err
+    assert "not hex" not in err

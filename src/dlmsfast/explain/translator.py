@@ -94,6 +94,15 @@ def parse_hex(text: str, what: str = "hex input") -> bytes:
     """Hex as people paste it: spaces, line breaks, colons, dashes and 0x prefixes are ignored."""
     require(text, str, what)
     cleaned = _HEX_NOISE.sub("", text)
+    if "*" in cleaned:
+        # `read --trace` shows each octet of a password as **: what they were is
+        # not in the line, and a frame with them replaced would decode to a lie
+        # (its FCS, an LLS password) rather than to what was sent
+        masked = max(1, cleaned.count("*") // 2)
+        raise UsageError(
+            f"{what} has {masked} octet(s) masked by --trace (** from octet "
+            f"{cleaned.index('*') // 2}): masked octets cannot be decoded; decode the "
+            "trace's other frames, or a capture that was not masked")
     if len(cleaned) % 2:
         raise UsageError(f"{what} has an odd number of hex digits ({len(cleaned)})")
     try:
@@ -359,7 +368,7 @@ class _Translation:
         if data and is_ciphered_tag(data[0]):
             return self.ciphered(data, title)
         apdu = parse_apdu(data)
-        result = node("apdu", data, apdu.to_meaning())
+        result = node("apdu", data, _named(apdu, apdu.to_meaning()))
         if isinstance(apdu, AARQ) and apdu.calling_ap_title:
             self.titles[True] = TitleSource(apdu.calling_ap_title,
                                             "the AARQ's calling-AP-title earlier in the input")
@@ -432,6 +441,19 @@ class _Translation:
             return self.apdu(payload)
         except DecodeError as exc:
             return node("undecoded", payload, error=_error(exc))
+
+
+def _named(apdu: Any, meaning: dict[str, Any]) -> dict[str, Any]:
+    """The standard's names of the ACSE codes the meaning gives as numbers (the
+    shared vectors fix the layer's meaning; the names are added here, for people):
+    the AARE's result-source-diagnostic (authentication-failure ...) and the
+    RLRQ/RLRE reason (normal, urgent / not-finished, user-defined)."""
+    if isinstance(apdu, AARE) and apdu.result_source_diagnostic is not None:
+        meaning["result_source_diagnostic"]["name"] = \
+            apdu.result_source_diagnostic.blue_book_name
+    if isinstance(apdu, (RLRQ, RLRE)) and apdu.reason is not None:
+        meaning["reason_name"] = apdu.reason.blue_book_name
+    return meaning
 
 
 def _from_client(apdu: Any) -> bool:
