@@ -123,9 +123,11 @@ def test_a_short_name_tag_is_read_as_the_apdu_not_as_a_value(capsys):
     assert "double-long: 1" in out and "also the tag of readRequest" in out
 
 
-@pytest.mark.parametrize("secured", [False, True], ids=["public", "hls-gmac-authenc"])
-def test_a_simulator_short_name_session_decodes_frame_by_frame(secured, capsys):
-    options = ["--referencing", "sn", "--meters", "1"]
+@pytest.mark.parametrize("secured, framing", [(False, "wrapper"), (True, "wrapper"),
+                                              (True, "hdlc")],
+                         ids=["public", "hls-gmac-authenc", "hls-gmac-authenc-hdlc"])
+def test_a_simulator_short_name_session_decodes(secured, framing, capsys):
+    options = ["--referencing", "sn", "--meters", "1", "--framing", framing]
     if secured:
         options += ["--auth", "hls-gmac", "--security", "authenc"]
     fleet = SimulatorProcess(*options)
@@ -148,6 +150,7 @@ def test_a_simulator_short_name_session_decodes_frame_by_frame(secured, capsys):
     # the whole capture at once: the system titles come from its AARQ and AARE
     capture = b"".join(frames)
     decoded = translate(capture, keys=keys)
+    assert decoded.kind == framing
     names = _apdu_names(decoded)
     assert "readRequest" in names and "readResponse" in names, names
     assert not any(n["error"] for n in walk_nodes(decoded.nodes))
@@ -226,3 +229,34 @@ def test_octets_masked_by_trace_get_a_clear_message(capsys):
     assert status == 2
     assert "2 octet(s) masked by --trace" in err and "from octet 30" in err
     assert "not hex" not in err
+
+
+def test_a_ciphered_information_report_is_opened_with_the_servers_title():
+    # informationReportRequest is a request the server sends: its IV holds the
+    # server's system title (the AARE's), not the client's
+    from dlmsfast.apdu.acse import (
+        AARE,
+        AARQ,
+        AcseServiceUser,
+        ApplicationContextName,
+        AssociationResult,
+    )
+    from dlmsfast.explain import encrypt
+    from dlmsfast.wrapper import WrapperFrame
+
+    ek, ak = bytes(range(16)), bytes(range(16, 32))
+    client_title, server_title = b"CLI00001", b"SRV00001"
+    report = InformationReportRequest((0x0108,), (Data(DataType.LONG_UNSIGNED, 1234),))
+    ciphered, _ = encrypt(report.to_bytes(), encryption_key=ek, authentication_key=ak,
+                          system_title=server_title, invocation_counter=7)
+    assert ciphered[0] == 0x38  # glo-informationReportRequest
+    context = ApplicationContextName(3)
+    aarq = AARQ(application_context_name=context, calling_ap_title=client_title)
+    aare = AARE(application_context_name=context, result=AssociationResult(0),
+                result_source_diagnostic=AcseServiceUser.NULL,
+                responding_ap_title=server_title)
+    capture = b"".join(WrapperFrame(1, src, dst, apdu).to_bytes() for src, dst, apdu in (
+        (16, 1, aarq.to_bytes()), (1, 16, aare.to_bytes()), (1, 16, ciphered)))
+    decoded = translate(capture, keys=Keys(ek, ak))
+    assert decoded.walks[-1].authenticated
+    assert "informationReportRequest" in _apdu_names(decoded)

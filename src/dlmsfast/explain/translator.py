@@ -55,6 +55,7 @@ from .._tags import (
     GENERAL_BLOCK_TRANSFER,
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
+    INFORMATION_REPORT_REQUEST,
 )
 from .._util import as_bytes, octets_argument, require, shown
 from ..apdu import parse_apdu
@@ -457,8 +458,12 @@ def _named(apdu: Any, meaning: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_client(apdu: Any) -> bool:
-    """Whether the client sent this ciphered APDU: requests go client to server."""
+    """Whether the client sent this ciphered APDU: requests go client to server,
+    but for the two a server sends unasked (informationReportRequest,
+    event-notification-request)."""
     if isinstance(apdu, CipheredApdu):
+        if apdu.plain_tag in (INFORMATION_REPORT_REQUEST, EVENT_NOTIFICATION_REQUEST):
+            return False
         name = APDU_NAME.get(apdu.plain_tag, "")
         return name.endswith(("Request", "-request"))
     return True
