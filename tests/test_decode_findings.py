@@ -260,3 +260,26 @@ def test_a_ciphered_information_report_is_opened_with_the_servers_title():
     decoded = translate(capture, keys=Keys(ek, ak))
     assert decoded.walks[-1].authenticated
     assert "informationReportRequest" in _apdu_names(decoded)
+
+
+def test_information_report_current_time_is_shown_as_a_date_time():
+    data = bytes.fromhex("180C07EA0B1B05173000FF80000001020108011204D2")
+    meaning = parse_apdu(data).to_meaning()
+    assert (meaning["current_time"]["year"], meaning["current_time"]["minute"]) == (2026, 48)
+
+
+@pytest.mark.parametrize("text", [v[0] for v in SN_VECTORS])
+def test_cut_or_changed_short_name_apdus_raise_decode_errors(text):
+    from dlmsfast.errors import DecodeError
+
+    data = bytes.fromhex(text.replace(" ", ""))
+    for end in range(1, len(data)):
+        with pytest.raises(DecodeError):
+            parse_apdu(data[:end])
+    for i in range(1, len(data)):
+        for octet in (0x00, 0x7F, 0xFF):
+            changed = data[:i] + bytes((octet,)) + data[i + 1:]
+            try:
+                parse_apdu(changed).to_meaning()
+            except DecodeError:
+                pass

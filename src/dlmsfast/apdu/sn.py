@@ -49,7 +49,8 @@ from .._tags import (
 )
 from .._util import _check_range, as_bytes, require, shown
 from ..axdr import Data, decode_length_from, decode_typed_from, encode, encode_length
-from ..errors import DecodeError, EncodeError, UsageError
+from ..errors import DecodeError, DlmsError, EncodeError, UsageError
+from .notification import _date_time_meaning
 from .results import DataAccessResult
 
 _VARIABLE_NAME = 2
@@ -407,7 +408,13 @@ class InformationReportRequest:
         return bytes(out)
 
     def to_meaning(self) -> dict[str, Any]:
-        time = None if self.current_time is None else self.current_time.hex().upper()
+        time = None
+        if self.current_time is not None:
+            try:
+                time = _date_time_meaning(self.current_time)
+            except DlmsError:  # not a valid date-time: the octets as sent
+                time = {"length": len(self.current_time),
+                        "hex": self.current_time.hex().upper()}
         return {**_head(self), "current_time": time,
                 **_names_and_values_meaning(self.base_names, self.values)}
 
