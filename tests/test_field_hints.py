@@ -9,6 +9,7 @@ framing, keys); the HDLC information field length is bounded as IEC 62056-46's
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -92,6 +93,21 @@ def test_with_credentials_the_probe_gives_the_server_address_and_keeps_our_clien
     assert "probe: client 16, server 1: associated" in err
     assert "probe: reading as client 17 (--auth/--security given) at server 1" in err
     assert "0.0.42.0.0.255" in out
+
+
+def test_when_nothing_associates_read_json_says_so(capsys):
+    meter = WrapperMeter(Application(OBJECTS, AuthenticationPolicy(
+        [ClientAccess(client_address=17, authentication="lls", password="12345678")])))
+    try:
+        status, out, err = read_cli(capsys, meter.url, "--timeout", "0.3", "--json",
+                                    "--probe-addresses", "0.0.42.0.0.255")
+    finally:
+        meter.close()
+    assert status == 2
+    assert "probe: no association without authentication; the meter answers at client 16" in err
+    doc = json.loads(out)
+    assert doc["error"].startswith("no usual client/server address combination associated")
+    assert [r["object"] for r in doc["results"]] == ["0.0.42.0.0.255"]
 
 
 def test_a_meter_that_refuses_every_usual_client_is_not_recommended():

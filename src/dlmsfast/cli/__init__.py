@@ -20,6 +20,11 @@ the documented exit statuses:
     6    transport: the connection failed or timed out (TransportError)
     130  interrupted (Ctrl-C)
 
+Statuses 3-6 are those of decode, encrypt, listen, simulate and export. ``read``
+keeps its own contract: 0 every object read, 1 some object failed, 2 usage or
+no association (whatever failed: transport, security...). ``bulk`` has its own
+too (``bulk.EXIT_STATUSES``: 3 there is a store failure).
+
 Errors go to standard error as one line, or, under ``decode --json`` and
 ``encrypt --json``, as one JSON document (``kind: "error"``) on standard output,
 so that standard output holds nothing but JSON. Keys given on the command line are used, never echoed,
@@ -95,7 +100,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
                      description="DLMS/COSEM (IEC 62056) toolkit with a compiled core.",
                      epilog="exit status: 0 done, 1 internal error, 2 usage, 3 malformed "
                             "input, 4 failed tag check, 5 other security refusal, "
-                            "6 transport, 130 interrupted")
+                            "6 transport, 130 interrupted. Statuses 3-6 are decode's, "
+                            "encrypt's, listen's, simulate's and export's; read uses only "
+                            "0 all read, 1 some object failed, 2 usage or no association "
+                            "(whatever its cause); bulk uses 0 all read, 1 some meters "
+                            "failed, 2 usage, 3 the store failed, 130/143 interrupted "
+                            "(see each command's --help)")
     parser.add_argument("--version", action="version", version=f"dlmsfast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="COMMAND")

@@ -1,13 +1,16 @@
 """``dlmsfast read URL OBJECT...``: read objects, a load profile or the object list.
 
 Exit status: 0 every object was read; 1 some object failed; 2 a usage mistake,
-or no association could be made. Every error is one line (never a traceback);
-keys and passwords are used, never echoed.
+or no association could be made (read uses no other status). Every error is one
+line on stderr (never a traceback); under --json, stdout holds one JSON object
+also when no association could be made (``error``, ``exit_status`` and each
+object asked for named with the error); a usage mistake is only its line. Keys and passwords are used, never echoed.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import enum
 import json
 import os
 import sys
@@ -65,6 +68,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "read", help="read objects from a meter (TCP, UDP or serial)",
         description="Read OBIS[:ATTR] objects (attribute 2 when omitted), a load profile "
                     "(--profile) or the object list (--objects) from a meter.",
+        epilog="exit status: 0 every object was read; 1 some object failed (each named "
+               "with its error); 2 a usage mistake, or no association could be made "
+               "(refused, unreachable, timed out, wrong password or keys) - read uses no "
+               "other status. --json prints one JSON object on stdout, {\"meter\", "
+               "\"results\": [...]}, each result naming its object, attribute and class_id "
+               "with its value or its \"error\"; when no association could be made it "
+               "holds \"error\" and \"exit_status\" too, and each object asked for is a "
+               "result with that error (a usage mistake is only its line on stderr).",
     )
     p.add_argument("url", help="tcp://host:port, udp://host:port or "
                                "serial:///dev/ttyUSB0?baud=9600 (&mode-e=1 for an optical head)")
@@ -77,8 +88,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--auth", choices=AUTHS, default="none")
     p.add_argument("--password", help="LLS password or HLS secret (text, or hex:...)")
     p.add_argument("--security", choices=SECURITIES, default="none")
-    p.add_argument("--ek", metavar="HEX", help="block cipher key (or DLMSFAST_EK)")
-    p.add_argument("--ak", metavar="HEX", help="authentication key (or DLMSFAST_AK)")
+    p.add_argument("--ek", metavar="HEX",
+                   help="block cipher key (or DLMSFAST_EK, which is read only with --security "
+                        "auth/enc/authenc or --auth hls-gmac, and ignored otherwise)")
+    p.add_argument("--ak", metavar="HEX",
+                   help="authentication key (or DLMSFAST_AK, read only when DLMSFAST_EK is)")
     p.add_argument("--system-title", metavar="HEX", help="our system title (8 octets)")
     p.add_argument("--keys-file", metavar="FILE",
                    help="the keys (ek, ak, system_title, password) in a TOML file: one "
@@ -96,9 +110,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--profile", metavar="OBIS", type=_obis,
                    help="read this load profile's buffer")
     p.add_argument("--from", dest="start", type=_instant, metavar="ISO",
-                   help="profile range start (inclusive)")
+                   help="profile range start (inclusive); an ISO 8601 date-time without "
+                        "an offset or Z is taken as UTC (2026-01-02T00:00 is "
+                        "2026-01-02T00:00+00:00), not as the meter's local time")
     p.add_argument("--to", dest="end", type=_instant, metavar="ISO",
-                   help="profile range end (inclusive)")
+                   help="profile range end (inclusive); without an offset, UTC as --from")
     p.add_argument("--objects", dest="list_objects", action="store_true",
                    help="print the association's object list")
     p.add_argument("--probe-addresses", action="store_true",
@@ -147,7 +163,8 @@ def _keys_file(path: str, key_id: Optional[str]) -> dict[str, str]:
     only table chooses) or flat ``ek = "HEX"`` lines; the same lines unquoted
     (``ek = HEX``); or a JSON object."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        # utf-8-sig: a file saved by an editor that starts it with a BOM, as bulk reads it
+        with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
     except OSError as exc:
         raise UsageError(f"cannot read the keys file {path}: {exc.strerror}") from None
@@ -177,8 +194,15 @@ def _keys_file(path: str, key_id: Optional[str]) -> dict[str, str]:
         name, sep, value = line.partition("=")
         if not sep:
             raise UsageError(f"keys file {path} line {number}: expected NAME = HEX")
-        keys[_name(name)] = value.strip()
+        keys[_name(name)] = _unquoted(value.strip())
     return _no_key_id(path, key_id, keys)
+
+
+def _unquoted(value: str) -> str:
+    """A flat line's value without its quotes (optional, each line its own way)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
 
 
 def _name(text: str) -> str:
@@ -247,16 +271,18 @@ def _key_options(args: argparse.Namespace) -> dict[str, Any]:
         found["invocation_counter"] = _file_counter(from_file.get("invocation_counter", 0),
                                                     args.keys_file)
     given: dict[str, str] = {}
+    keys_needed = args.security != "none" or args.auth == "hls-gmac"
     for name in ("ek", "ak", "system_title", "password"):
         value, source = getattr(args, name), "--" + name.replace("_", "-")
         if not value and from_file.get(name):
             value, source = from_file[name], f"{name} in --keys-file {args.keys_file}"
-        if not value and name in ("ek", "ak"):
+        if not value and name in ("ek", "ak") and keys_needed:
+            # only then: keys left in the environment by another job must not
+            # turn a plain public read into a ciphered one (or a failed one)
             source = f"DLMSFAST_{name.upper()}"
             value = os.environ.get(source)
         found[name] = _key_octets(name, value, source) if value else None
         given[name] = source
-    keys_needed = args.security != "none" or args.auth == "hls-gmac"
     if keys_needed and found["ek"] is None and found["ak"] is None:
         why = f"--security {args.security}" if args.security != "none" else f"--auth {args.auth}"
         raise UsageError(
@@ -311,17 +337,78 @@ def json_value(value: Any) -> Any:
 
 
 def _text_value(value: Any) -> str:
+    """A value as one readable line (never a Python repr): octet-strings as hex
+    (and text when printable), date-times as ISO 8601 (a local one without an
+    offset, as in JSON) or with ``*`` for the fields the meter left unspecified,
+    structures as ``{name: value, ...}``, arrays as ``[...]``, empty values named."""
+    import dataclasses
+
+    from ..axdr import BitString, Date, DateTime, Time
+    from ..cosem.obis import Obis
+
     if isinstance(value, (bytes, bytearray)):
         octets = bytes(value)
+        if not octets:
+            return "(empty octet-string)"
         shown = octets.hex().upper()
-        if octets and all(32 <= b < 127 for b in octets):
+        if all(32 <= b < 127 for b in octets):
             shown += f' "{octets.decode()}"'
         return shown
+    if isinstance(value, str):
+        return value if value else "(empty string)"
+    if isinstance(value, (DateTime, Date, Time)):
+        meaning = json_value(value)
+        return meaning if isinstance(meaning, str) else _clock_text(meaning)
+    if isinstance(value, BitString):
+        return str(value) if value.length else "(empty bit-string)"
+    if isinstance(value, Obis):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return "{" + ", ".join(f"{f.name}: {_text_value(getattr(value, f.name))}"
+                               for f in dataclasses.fields(value)) + "}"
     if isinstance(value, (list, tuple)):
+        if not value:
+            return "(empty array)"
         return "[" + ", ".join(_text_value(v) for v in value) + "]"
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, enum.IntFlag):  # a bit map: the names of its bits set
+        names = [str(m.name).lower().replace("_", "-") for m in type(value)
+                 if m.value and value & m == m]
+        return "|".join(names) if names else str(int(value))
+    shown = json_value(value)
+    return shown if isinstance(shown, str) else json.dumps(shown)
+
+
+def _clock_text(fields: dict[str, Any]) -> str:
+    """A date, time or date-time's fields as ``YYYY-MM-DD hh:mm:ss``, ``*`` for
+    each digit of a field not specified; its deviation and clock status named."""
+
+    def part(name: str, width: int) -> str:
+        field = fields.get(name)
+        return "*" * width if field is None else f"{field:0{width}d}"
+
+    shown = []
+    if "year" in fields:
+        shown.append(f"{part('year', 4)}-{part('month', 2)}-{part('day', 2)}")
+    if "hour" in fields:
+        shown.append(f"{part('hour', 2)}:{part('minute', 2)}:{part('second', 2)}")
+    deviation = fields.get("deviation")
+    if deviation is not None:
+        shown.append(f"deviation {deviation} min")
+    if fields.get("clock_status") is not None:
+        shown.append(f"clock status {fields['clock_status']}")
+    text = " ".join(shown)
+    return f"{text} (* not specified)" if "*" in text else text
+
+
+def _is_table(value: Any) -> bool:
+    """An array of structures (an object list, capture objects...): one per line."""
+    import dataclasses
+
+    return isinstance(value, (list, tuple)) and bool(value) and all(
+        isinstance(v, (list, tuple)) or (dataclasses.is_dataclass(v) and not isinstance(v, type))
+        for v in value)
 
 
 def _reading_result(reading) -> dict[str, Any]:
@@ -364,6 +451,10 @@ def _print_text(results: list[dict[str, Any]]) -> None:
                 print("  " + " | ".join(_text_value(v) for v in row))
         elif "scaled" in r:
             print(f"{head}  {r['_scaled']} {r['unit']}  (value {r['value']}, scaler {r['scaler']})")
+        elif _is_table(r["_value"]):
+            print(f"{head}  {len(r['_value'])} entries")
+            for entry in r["_value"]:
+                print(f"  {_text_value(entry)}")
         else:
             print(f"{head}  {_text_value(r['_value'])}")
 
@@ -371,17 +462,21 @@ def _print_text(results: list[dict[str, Any]]) -> None:
 # --- the run -------------------------------------------------------------------------------
 
 class _Tracer:
-    """--trace: each frame as hex and one decoded line, on stderr. The password
-    (LLS sends it in clear in the AARQ) is shown as ``**`` per octet, also where
-    the AARQ is cut into HDLC segments and the password with it; the HDLC
-    segments after the first of a long APDU are named as such (they carry no
-    LLC header and no APDU tag of their own)."""
+    """--trace: each frame as hex and one decoded line, on stderr.
 
-    def __init__(self, password: Optional[bytes] = None, in_aarq: bool = False) -> None:
-        self._password = password or None
-        self._hidden = {direction: _PasswordOctets(password, in_aarq) if password else None
-                        for direction in ("in", "out")}
+    An LLS password (sent in clear, the AARQ's calling-authentication-value)
+    is shown as ``**`` per octet: exactly those octets, found by reading the
+    AARQ's structure, also where it is cut into HDLC segments; no other octet
+    of any frame is hidden (an HLS secret is never sent). The HDLC segments
+    after the first of a long APDU are named as such (they carry no LLC header
+    and no APDU tag of their own). With keys, what each ciphered APDU carries
+    is shown deciphered under it (``plaintext``, the client's hook); the keys
+    never."""
+
+    def __init__(self, password: Optional[bytes] = None) -> None:
+        self._hidden = _PasswordOctets() if password else None
         self._segmenting = {"in": False, "out": False}
+        self._plain_out: list[bytes] = []
 
     def __call__(self, direction: str, frame: bytes) -> None:
         frame = bytes(frame)
@@ -395,30 +490,44 @@ class _Tracer:
         text = describe_frame(frame, continued=continued)
         if text.startswith("HDLC I "):
             self._segmenting[direction] = " segmented" in text
-        elif text.startswith("IEC 62056-21 ") and hidden:
-            masked = bytearray(frame)
-            for at in hidden:
-                masked[at] = 0x2A
-            text = "IEC 62056-21 " + repr(bytes(masked))
         print(f"   {text}", file=sys.stderr)
+        if direction == "out" and self._plain_out and not continued:
+            # ciphered before it was framed: shown under the frame that starts it
+            self._show_plain(self._plain_out.pop(0))
 
-    def _hidden_octets(self, direction: str, frame: bytes, continued: bool) -> set[int]:
-        """The offsets in ``frame`` of password octets: its APDU octets that are the
-        password (known across segments), and whole copies anywhere in the frame."""
-        secret = self._password
-        if not secret:
-            return set()
-        hidden: set[int] = set()
-        start = frame.find(secret)
-        while start >= 0:
-            hidden.update(range(start, start + len(secret)))
-            start = frame.find(secret, start + 1)
+    def plaintext(self, direction: str, apdu: bytes) -> None:
+        """The client's session: ``apdu`` as it is before ciphering (``out``) or
+        once deciphered (``in``)."""
+        if direction == "out":
+            self._plain_out.append(bytes(apdu))
+        else:
+            self._show_plain(bytes(apdu))
+
+    @staticmethod
+    def _show_plain(apdu: bytes) -> None:
+        from ..explain import translate
+        from ..explain.render import node_lines
+
+        print(f"   deciphered: {apdu.hex().upper()}", file=sys.stderr)
+        try:
+            decoded = translate(apdu, "apdu")
+        except DlmsError as exc:
+            print(f"     (not decoded: {exc})", file=sys.stderr)
+            return
+        for item in decoded.nodes:
+            for line in node_lines(item, "     "):
+                print(line, file=sys.stderr)
+
+    def _hidden_octets(self, direction: str, frame: bytes, continued: bool) -> list[int]:
+        """The offsets in ``frame`` of password octets (only an AARQ, which we send,
+        carries one)."""
+        if self._hidden is None or direction != "out":
+            return []
         carried = _apdu_octets(frame, continued)
-        octets = self._hidden[direction]
-        if carried is not None and octets is not None:
-            start, end, first, more = carried
-            hidden.update(start + at for at in octets.feed(frame[start:end], first, more))
-        return hidden
+        if carried is None:
+            return []
+        start, end, first, more = carried
+        return [start + at for at in self._hidden.feed(frame[start:end], first, more)]
 
 
 def _apdu_octets(frame: bytes, continued: bool) -> Optional[tuple[int, int, bool, bool]]:
@@ -448,62 +557,81 @@ def _apdu_octets(frame: bytes, continued: bool) -> Optional[tuple[int, int, bool
     return start, end, not continued, parsed.segmented
 
 
+# an AARQ is short: what is kept of one to find its password is bounded
+_MAX_AARQ_KEPT = 4096
+
+
 class _PasswordOctets:
-    """Which octets of one direction's APDUs are the password, fed segment by
-    segment: each whole copy of it, and (``in_aarq``, LLS) the contents of an
-    AARQ's calling-authentication-value, found by its header::
+    """Which octets of the APDUs we send are an LLS password, fed segment by
+    segment: the contents of the AARQ's calling-authentication-value, found
+    by walking the AARQ's BER elements::
 
-        AC len  80 len  password...      [AC] of a charstring [80]
+        60 len  (tag len value)...  AC len  80 len  password...  BE len ...
 
-    The header says where the password's octets are before they arrive, so
-    the part of a password that a segment's end cuts off is hidden in the next
-    segment too, and a segment that ends inside the header or the password
-    is searched again with the next one (the last octets are kept for that)."""
+    An element's header says where its contents are before they arrive, so
+    the part of a password that a segment's end cuts off is hidden in the
+    next segment too."""
 
-    def __init__(self, password: bytes, in_aarq: bool) -> None:
-        from ..axdr import encode_length
-
-        self._password = password
-        inner = b"\x80" + encode_length(len(password))
-        self._header = b"\xAC" + encode_length(len(inner) + len(password)) + inner \
-            if in_aarq else b""
-        self._keep = len(self._header) + len(password) - 1
+    def __init__(self) -> None:
         self._start()
 
     def _start(self) -> None:
+        self._apdu = bytearray()  # the current AARQ so far (until its password is found)
         self._received = 0  # octets of the current APDU so far
-        self._tail = b""  # its last octets
+        self._span: Optional[tuple[int, int]] = None  # the password, [start, end)
         self._aarq = False
-        self._spans: set[tuple[int, int]] = set()  # where the password is, [start, end)
 
     def feed(self, octets: bytes, first: bool, more: bool) -> list[int]:
         """The offsets in ``octets`` (the next octets of an APDU; ``first``: they
         start it, ``more``: more segments follow) that are password octets."""
         if first:
             self._start()
-            self._aarq = bool(self._header) and octets[:1] == b"\x60"
+            self._aarq = octets[:1] == b"\x60"
         begin, end = self._received, self._received + len(octets)
-        window = self._tail + octets
-        base = begin - len(self._tail)
-        self._find(window, base, self._password, 0)
-        if self._aarq:
-            self._find(window, base, self._header, len(self._header))
-        hidden = [at - begin for start, stop in self._spans
-                  for at in range(max(start, begin), min(stop, end))]
+        if self._aarq and self._span is None and len(self._apdu) < _MAX_AARQ_KEPT:
+            self._apdu += octets
+            self._span = _password_span(bytes(self._apdu))
+        hidden = [] if self._span is None else \
+            [at - begin for at in range(max(self._span[0], begin), min(self._span[1], end))]
         if more:
             self._received = end
-            self._tail = window[max(0, len(window) - self._keep):] if self._keep else b""
-            self._spans = {span for span in self._spans if span[1] > end}
         else:
             self._start()
         return hidden
 
-    def _find(self, window: bytes, base: int, needle: bytes, skip: int) -> None:
-        at = window.find(needle)
-        while at >= 0:
-            start = base + at + skip
-            self._spans.add((start, start + len(self._password)))
-            at = window.find(needle, at + 1)
+
+def _password_span(aarq: bytes) -> Optional[tuple[int, int]]:
+    """Where the calling-authentication-value's contents are in an AARQ (or the
+    start of one), [start, end); None when it has none or its header has not
+    arrived yet."""
+    header = _ber_length(aarq, 1)
+    at = header[1] if header else len(aarq)
+    while at < len(aarq):
+        tag, element = aarq[at], _ber_length(aarq, at + 1)
+        if element is None:
+            return None
+        length, contents = element
+        if tag == 0xAC:  # [12] calling-authentication-value: a CHOICE, [0] charstring
+            inner = _ber_length(aarq, contents + 1)
+            if inner is None:
+                return None
+            return inner[1], inner[1] + inner[0]
+        at = contents + length
+    return None
+
+
+def _ber_length(data: bytes, at: int) -> Optional[tuple[int, int]]:
+    """(length, where the contents start) of the BER length at ``at``; None when
+    it has not arrived (or is not one an AARQ uses)."""
+    if at >= len(data):
+        return None
+    first = data[at]
+    if first < 0x80:
+        return first, at + 1
+    size = first & 0x7F
+    if not 1 <= size <= 2 or at + 1 + size > len(data):
+        return None
+    return int.from_bytes(data[at + 1:at + 1 + size], "big"), at + 1 + size
 
 
 def _address(address) -> str:
@@ -607,12 +735,33 @@ async def _read(args: argparse.Namespace, options: dict[str, Any],
                 result["_rows"] = profile.rows
                 results.append(result)
     except DlmsError as exc:
+        # the association is lost, or the object list everything else needed
+        # could not be read: each object asked for and not yet answered is named
         failed = True
-        results.append({"object": None, "attribute": None, "class_id": None,
-                        "error": _error_line(exc)})
+        answered = len(results)
+        profile_done = answered > len(targets)
+        results.extend(_unanswered(args, targets[answered:], _error_line(exc),
+                                   profile=not profile_done, objects="objects" not in output))
     finally:
         await client.close()
     return (1 if failed else 0), output
+
+
+def _unanswered(args: argparse.Namespace, targets: list, error: str, profile: bool = True,
+                objects: bool = True) -> list[dict[str, Any]]:
+    """One result per object asked for (OBJECTs, --profile, --objects: the
+    association's object list) that ``error`` left unread."""
+    asked = [(str(t.obis), t.attribute, t.class_id) for t in targets]
+    if args.profile and profile:
+        asked.append((str(args.profile), 2, 7))
+    if args.list_objects and objects:
+        asked.insert(0, (OBJECT_LIST_OWNER, 2, 12 if args.referencing == "sn" else 15))
+    return [{"object": obis, "attribute": attribute, "class_id": class_id, "error": error}
+            for obis, attribute, class_id in asked]
+
+
+OBJECT_LIST_OWNER = "0.0.40.0.0.255"
+"""The current association, whose object_list (attribute 2) --objects reads."""
 
 
 def _object_errors() -> tuple:
@@ -637,6 +786,19 @@ async def _probe(args: argparse.Namespace, options: dict[str, Any]) -> Optional[
     return found.addresses
 
 
+def _failed_json(args: argparse.Namespace, error: str) -> int:
+    """Exit status 2 (nothing was read); under --json, the one JSON object on
+    stdout names the meter, the error and each object asked for with it."""
+    if args.json:
+        try:
+            targets = _targets(args)
+        except DlmsError:
+            targets = []
+        print(json.dumps({"meter": args.url, "error": error, "exit_status": 2,
+                          "results": _unanswered(args, targets, error)}, ensure_ascii=False))
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.objects and not args.profile and not args.list_objects:
         print("dlmsfast read: error: give an OBJECT, --profile or --objects", file=sys.stderr)
@@ -659,15 +821,15 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout, connect_timeout=args.connect_timeout,
             max_pdu=args.max_pdu, hdlc_max_info=args.hdlc_max_info,
             referencing=args.referencing,
-            trace=_Tracer(keys["password"], in_aarq=args.auth == "lls") if args.trace else None,
+            trace=_Tracer(keys["password"] if args.auth == "lls" else None) if args.trace else None,
             **keys,
         )
         if args.probe_addresses:
             addresses = run_loop(_probe(args, options))
             if addresses is None:
-                print("dlmsfast read: no usual client/server address combination associated "
-                      f"at {args.url}", file=sys.stderr)
-                return 2
+                error = f"no usual client/server address combination associated at {args.url}"
+                print(f"dlmsfast read: {error}", file=sys.stderr)
+                return _failed_json(args, error)
             if args.auth != "none" or args.security != "none":
                 # the probe goes without authentication; our client SAP goes with
                 # the credentials given: only the server's addresses are taken
@@ -686,13 +848,16 @@ def run(args: argparse.Namespace) -> int:
             hint = " (try --probe-addresses)"
         print(f"dlmsfast read: no association: {_error_line(failure.error)}{hint}",
               file=sys.stderr)
-        return 2
+        return _failed_json(args, f"no association: {_error_line(failure.error)}")
     except DlmsError as exc:
         print(f"dlmsfast read: {_error_line(exc)}", file=sys.stderr)
-        return 2
+        from . import EXIT_USAGE, exit_status
+
+        # a usage mistake is the one line on stderr, as argparse's own
+        return 2 if exit_status(exc) == EXIT_USAGE else _failed_json(args, _error_line(exc))
     except KeyboardInterrupt:
         print("dlmsfast read: interrupted", file=sys.stderr)
-        return 2
+        return _failed_json(args, "interrupted")
     for result in output["results"]:
         if "error" in result:
             name = result["object"] or args.url

@@ -282,7 +282,9 @@ class AsyncClient:
       extend it. ``connect_timeout`` (seconds to open the
       connection; default the ``timeout``), ``max_pdu`` (our max receive PDU size),
       ``hdlc_max_info`` / ``hdlc_window`` (proposed in SNRM; the window 1..7),
-      ``trace(direction, frame)``.
+      ``trace(direction, frame)``; a trace that also has a method
+      ``plaintext(direction, apdu)`` gets each ciphered APDU's plaintext too
+      (``"out"`` before it is ciphered, ``"in"`` once deciphered).
     - ``security_context``: a :class:`~dlmsfast.security.SecurityContext` to cipher
       with instead of one made from ``ek``/``ak``/``system_title`` (the bulk
       reader's, whose invocation counter is persisted through its write-ahead
@@ -558,6 +560,7 @@ class AsyncClient:
         except DlmsTimeout as exc:
             raise self._with_framing_hint(exc) from None
         self._session = ClientSession(self._settings)
+        self._session.on_plaintext = getattr(self.trace, "plaintext", None)
         self._broken = None
         try:
             self.association = await self._exchange(ClientSession.associate,

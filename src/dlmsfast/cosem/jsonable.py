@@ -9,7 +9,9 @@ Decimal (scaled values)     a number; a string when a float would change it
 float                       a number (NaN and infinities as strings)
 bytes (octet-string)        upper-case hex
 datetime                    ISO 8601
-DateTime / Date / Time      ISO 8601 when complete, else its fields (None =
+DateTime / Date / Time      ISO 8601 when complete (a DateTime without
+                            deviation, a local time: without an offset,
+                            ``2026-01-02T12:00:00``), else its fields (None =
                             not specified)
 Obis                        dotted text, ``1.0.1.8.0.255``
 Unit                        its Blue Book symbol (``"Wh"``), the code if unknown
@@ -78,7 +80,16 @@ def _to_json(value: Any, depth: int) -> Any:
         return value.isoformat()
     if isinstance(value, DateTime):
         stamp = to_timestamp(value)
-        return stamp.isoformat() if isinstance(stamp, _dt.datetime) else value.to_meaning()
+        if isinstance(stamp, _dt.datetime):
+            return stamp.isoformat()
+        if value.deviation is None:
+            # a local time (the meter's wall clock, zone unknown): ISO 8601 without an
+            # offset, as the store keeps it; incomplete, its fields below
+            try:
+                return value.to_datetime().isoformat()
+            except ValueError:  # UsageError: a field not specified or out of range
+                pass
+        return value.to_meaning()
     if isinstance(value, (Date, Time)):
         try:
             return (value.to_date() if isinstance(value, Date) else value.to_time()).isoformat()

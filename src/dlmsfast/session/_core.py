@@ -22,6 +22,8 @@ ciphered.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from ..apdu import Conformance, GeneralBlockTransfer
 from ..errors import ConfigurationError, PolicyError, ProtocolError
 from ..security import SecurityContext, hls
@@ -81,7 +83,7 @@ class SessionBase:
     __slots__ = (
         "_role", "_state", "_context", "_security", "_sc", "_form", "conformance",
         "max_pdu_size", "peer_max_receive_pdu_size", "peer_system_title", "_peer_ic_before",
-        "_gbt", "_gbt_sent", "_gbt_received",
+        "_gbt", "_gbt_sent", "_gbt_received", "on_plaintext",
     )
 
     def __init__(self, role: Role) -> None:
@@ -99,6 +101,9 @@ class SessionBase:
         self._gbt: bytearray | None = None
         self._gbt_sent = 0
         self._gbt_received = 0
+        # a trace's view of what the ciphering hides: called with ("out", plain)
+        # before it is ciphered and ("in", plain) once deciphered; keys never pass
+        self.on_plaintext: Callable[[str, bytes], None] | None = None
 
     @property
     def state(self) -> State:
@@ -136,7 +141,10 @@ class SessionBase:
         """``plain`` ciphered as the association requires (as it is without security)."""
         if not self._security:
             return plain
-        return self._keys().encrypt(plain, security_control=self._sc, form=form or self._form)
+        ciphered = self._keys().encrypt(plain, security_control=self._sc, form=form or self._form)
+        if self.on_plaintext is not None:
+            self.on_plaintext("out", plain)
+        return ciphered
 
     def _open(self, data: bytes) -> tuple[bytes, str | None]:
         """(plaintext APDU, ciphering form or None) of a received APDU."""
@@ -153,7 +161,10 @@ class SessionBase:
             raise ProtocolError(f"ciphered APDU (tag 0x{tag:02X}) received, but this "
                                 "association has no keys")
         self._peer_ic_before = context.peer_invocation_counter
-        return context.decrypt(data), form
+        plain = context.decrypt(data)
+        if self.on_plaintext is not None:
+            self.on_plaintext("in", plain)
+        return plain, form
 
     def _verify_hls(self, mechanism, response: bytes, challenge: bytes, peer_challenge: bytes,
                     secret: bytes | None, own_title: bytes | None) -> None:
