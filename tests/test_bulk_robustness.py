@@ -332,7 +332,9 @@ def test_a_killed_worker_is_named_and_its_unread_meters_are_recorded_for_resume(
     summary = json.loads(out)
     [dead] = summary["workers_failed"]
     assert dead["pid"] == victim and dead["ended"] == "was killed by SIGKILL"
-    assert 0 < dead["unread"] < 150 and summary["failures"] == {"WorkerError": dead["unread"]}
+    # its shard is half the fleet; when it dies it may not have reached any of it
+    # yet (the ten sessions waited for may all be the other worker's)
+    assert 0 < dead["unread"] <= 150 and summary["failures"] == {"WorkerError": dead["unread"]}
     assert f"(process {victim})" in err and "was killed by SIGKILL" in err  # the table
     db = sqlite3.connect(store)
     unread = db.execute("SELECT count(*), min(error) FROM sessions WHERE error_class = "
