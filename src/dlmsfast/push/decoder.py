@@ -69,7 +69,6 @@ _DATA_NOTIFICATION = 0x0F
 _EVENT_NOTIFICATION = 0xC2
 _GBT = 0xE0
 _GENERAL_SERVICE = (0xDB, 0xDC)
-_PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
 _RAW_DESCRIPTOR = 9  # class-id(2) OBIS(6) attribute(1)
@@ -150,6 +149,31 @@ def _untyped_descriptor_list(apdu: bytes, pos: int) -> Optional[tuple]:
     except (DlmsError, IndexError):
         return None
     return (head, items)
+
+
+def is_whole_apdu(data: bytes) -> bool:
+    """Whether ``data`` (after an LLC header) is exactly one push APDU: a
+    data-/event-notification, block-transfer block or ciphered APDU that parses
+    to its last octet. Parsing only (no deciphering, no state): a stray octet
+    that happens to be a push tag, followed by a frame, is not one."""
+    apdu = strip_llc(data)
+    if not apdu:
+        return False
+    tag = apdu[0]
+    try:
+        if tag == _DATA_NOTIFICATION:
+            parse_notification(apdu)
+        elif tag == _GBT:
+            GeneralBlockTransfer.from_bytes(apdu)
+        elif tag == _EVENT_NOTIFICATION:
+            EventNotificationRequest.from_bytes(apdu)
+        elif is_ciphered_tag(tag):
+            parse_ciphered(apdu)
+        else:
+            return False
+    except DlmsError:
+        return False
+    return True
 
 
 class PushDecoder:
@@ -234,13 +258,18 @@ class PushDecoder:
 
     def feed_chunk(self, data: bytes | bytearray | memoryview, *,
                    datagram: bool = False) -> list[PushEvent]:
-        """``feed`` for octets that may also be one bare APDU: a datagram, or a
-        chunk that starts with an APDU (or its LLC header) while no frame is
-        pending, goes to :meth:`feed_apdu`; anything else to :meth:`feed`."""
+        """``feed`` for octets that may also be one bare APDU (a datagram, a line
+        of a capture, one write of a raw stream).
+
+        A datagram that does not start with a frame goes to :meth:`feed_apdu`.
+        A chunk of a stream goes there only when no frame is pending and the
+        chunk is exactly one push APDU (its LLC header allowed), checked to its
+        last octet by its own length fields or body; anything else, a frame
+        after a stray octet above all, goes to :meth:`feed` (the framer), so a
+        stream read in arbitrary pieces resynchronises on its next frame."""
         data = as_bytes(data)
         if not is_framed(data) and not self._framer.pending_frame():
-            head = strip_llc(data)[:1]
-            if datagram or (head and (head[0] in _PUSH_TAGS or is_ciphered_tag(head[0]))):
+            if datagram or is_whole_apdu(data):
                 return self.feed_apdu(data)
         if not datagram:
             return self.feed(data)
