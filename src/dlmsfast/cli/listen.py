@@ -12,6 +12,10 @@ their authentication tag check; else 5 some were refused for another security
 reason (no key for the meter, a replayed invocation counter, less protection
 than the keys imply); else 3 some did not decode (malformed, cut short).
 2 is a usage error, 6 a transport failure (see ``dlmsfast --help``).
+A reading ``--store`` refuses because its key (meter, object, time) holds
+another value is said on standard error (and as a ``"event": "conflict"``
+line with ``--json``) and counted in the closing summary; it does not change
+the exit status (the push itself decoded).
 """
 from __future__ import annotations
 
@@ -65,7 +69,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                "gave its readings, 2 usage, 3 some pushes did not decode, 4 some failed their "
                "authentication tag check, 5 some were refused otherwise (no key for the "
                "meter, replayed counter, less protection than the keys imply), 6 transport; "
-               "of several, the first of 4, 5, 3",
+               "of several, the first of 4, 5, 3. A reading --store refuses (another value "
+               "stored under its meter, object and time) is said on stderr, as a JSON "
+               "{\"event\": \"conflict\"} line with --json, and counted in the summary; it "
+               "does not change the exit status",
     )
     parser.add_argument("url", help="where the pushes arrive")
     keys = parser.add_argument_group("keys (ciphered pushes)")
@@ -160,6 +167,8 @@ class _Listener:
         self.decoders: dict[str, Any] = {}
         self.table = _Table(out)
         self.notifications = 0
+        self.conflicts = 0
+        """readings the store refused (another value under their key)"""
         self.rejected: dict[int, int] = {}
         """exit status -> how many pushes were rejected for it"""
         self.store: Any = None
@@ -260,9 +269,27 @@ class _Listener:
                         "authenticated" if r.authenticated else "unauthenticated")
                     for r in event.readings)
                 self.store.flush()
+                self._conflicts(source)
             if self.args.count and self.notifications >= self.args.count:
                 return False
         return True
+
+    def _conflicts(self, source: str) -> None:
+        """Say each reading the store refused: its key holds another value."""
+        from ..bulk.store import CLOCK_HINT
+
+        for conflict in self.store.last_conflicts:
+            self.conflicts += 1
+            self.err.write(f"dlmsfast listen: {source}: meter {conflict.meter_id}: reading not "
+                           f"stored, another value is stored under its key (kept): {conflict}; "
+                           f"{CLOCK_HINT}\n")
+            if self.args.json:
+                self.out.write(json.dumps({
+                    "event": "conflict", "meter": conflict.meter_id, "source": source,
+                    "object": conflict.object, "attribute": conflict.attribute,
+                    "timestamp": conflict.capture_time, "value": conflict.value,
+                    "stored": conflict.stored}, default=str) + "\n")
+                self.out.flush()
 
     def status(self) -> int:
         """The exit status of the run (the module docstring)."""
@@ -314,6 +341,9 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     status = listener.status()
+    if listener.conflicts:
+        err.write(f"dlmsfast listen: {listener.conflicts} reading(s) not stored: another value "
+                  "is stored under the same meter, object and time (the stored ones kept)\n")
     if status != EXIT_OK:
         counts = ", ".join(f"{count} {_REJECTED[code]}"
                            for code, count in sorted(listener.rejected.items()))
