@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import PACKAGE_PARENT
 from han_frames import GOOD
+from listen_process import listening
 
 from dlmsfast.push import Notification, PushDecoder, PushKeys
 from dlmsfast.push.framing import PushFramer, Segment
@@ -182,21 +183,11 @@ def test_a_pseudo_terminal_written_in_pieces_with_noise(tmp_path):
         attrs = termios.tcgetattr(slave)
         attrs[4] = attrs[5] = termios.B2400
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dlmsfast", "listen", f"serial://{os.ttyname(slave)}?baud=2400",
-             "--json", "--idle-timeout", "2", *_keys_file(tmp_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
-            env=dict(os.environ, PYTHONPATH=PACKAGE_PARENT))
-        try:
-            while b"listening on" not in process.stderr.readline():
-                assert process.poll() is None, process.stderr.read().decode()
+        with listening(f"serial://{os.ttyname(slave)}?baud=2400", "--json", "--idle-timeout",
+                       "2", *_keys_file(tmp_path)) as (process, _):
             for piece in _pieces(stream, rng):
                 os.write(master, piece)
             out, err = process.communicate(timeout=TIMEOUT)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
     finally:
         os.close(master)
         os.close(slave)

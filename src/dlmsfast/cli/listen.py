@@ -97,7 +97,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true",
                      help="one JSON object per reading and line: meter (the meter's id, as the "
                           "table shows it: system title, else the serial number or logical "
-                          "device name it pushed, else the source), system_title (hex, or "
+                          "device name it pushed, else the id last pushed on the same stream "
+                          "(serial port, connection, file; for a list without one, e.g. "
+                          "Kaifa's list 1), else the sender: tcp:HOST or "
+                          "udp:HOST without the port, serial:DEVICE, file:PATH or -), "
+                          "system_title (hex, or "
                           "null when the push carries none), source (where it arrived: "
                           "tcp:HOST:PORT, udp:..., serial:..., file:... or -), object, value, "
                           "unit, scaled, timestamp, authenticated")
@@ -133,13 +137,13 @@ class _Table:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def show(self, source: str, notification) -> None:
+    def show(self, meter: str, notification) -> None:
         from ..push.reading import iso_time
 
         when = iso_time(notification.date_time) or "-"
         auth = "authenticated" if notification.authenticated else "not authenticated"
         layout = f", layout {notification.layout}" if notification.layout else ""
-        self.out.write(f"── {notification.meter_id or source}  {when}  "
+        self.out.write(f"── {meter}  {when}  "
                        f"({len(notification.readings)} readings, {auth}{layout})\n")
         for reading in notification.readings:
             scaled = reading.to_json()["scaled"]
@@ -167,6 +171,8 @@ class _Listener:
         self.decoders: dict[str, Any] = {}
         self.table = _Table(out)
         self.notifications = 0
+        self.meter_of: dict[str, str] = {}
+        """source (a stream) -> the meter id last pushed on it (see _meter)"""
         self.conflicts = 0
         """readings the store refused (another value under their key)"""
         self.rejected: dict[int, int] = {}
@@ -213,6 +219,7 @@ class _Listener:
 
     def _end(self, source: str) -> bool:
         decoder = self.decoders.pop(source, None)
+        self.meter_of.pop(source, None)
         going = True
         if decoder is not None:
             going = self._events(source, decoder.finish())
@@ -245,9 +252,10 @@ class _Listener:
                 continue
             self.notifications += 1
             self._raw(event.frames)
+            meter = self._meter(source, event)
             if self.args.json:
                 # many meters may push to one port: each line says whose reading it is
-                sender = {"meter": event.meter_id or source,
+                sender = {"meter": meter,
                           "system_title": None if event.system_title is None
                           else event.system_title.hex().upper(),
                           "source": source}
@@ -255,9 +263,8 @@ class _Listener:
                     self.out.write(json.dumps({**sender, **reading.to_json()}) + "\n")
                 self.out.flush()
             elif not self.args.store or self.out.isatty():
-                self.table.show(source, event)
+                self.table.show(meter, event)
             if self.store is not None:
-                meter = event.meter_id or source
                 received = now()
                 self.store.add_readings(
                     StoredReading(
@@ -273,6 +280,17 @@ class _Listener:
             if self.args.count and self.notifications >= self.args.count:
                 return False
         return True
+
+    def _meter(self, source: str, event) -> str:
+        """The meter id of a notification: its own (system title, else the serial
+        number or device name it pushed); else the one last pushed on the same
+        stream (a Kaifa list 1 carries none, its lists 2 and 3 do: one HAN port,
+        one TCP connection is one meter's; a host may be several meters', so
+        another connection from it does not inherit the id); else the sender."""
+        if event.meter_id:
+            self.meter_of[source] = event.meter_id
+            return event.meter_id
+        return self.meter_of.get(source) or _sender(source)
 
     def _conflicts(self, source: str) -> None:
         """Say each reading the store refused: its key holds another value."""
@@ -301,6 +319,14 @@ class _Listener:
     def _raw(self, frames) -> None:
         if self.raw is not None and frames:
             self.raw.write(frames)
+
+
+def _sender(source: str) -> str:
+    """Where a push came from, stable across connections: a TCP or UDP peer's
+    host without its (ephemeral) port; a device, file or - as it is."""
+    if source.startswith(("tcp:", "udp:")):
+        return source.rsplit(":", 1)[0]
+    return source
 
 
 def _rejected_status(error: BaseException) -> int:
