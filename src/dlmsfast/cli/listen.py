@@ -131,6 +131,19 @@ def _keys(args) -> Any:
     return PushKeys(ek=args.ek, ak=args.ak, system_title=args.system_title)
 
 
+def _tags_checkable(keys, args) -> None:
+    """An EK without its AK cannot check tags: said in the command's own terms
+    (the decoder would name its API's verify_tag)."""
+    from ..push import keys_table
+
+    if any(k.ak is None for k in keys_table(keys).values()):
+        what, fix = ((f"the keys file {args.keys_file!r} gives a meter an EK without an AK",
+                      'its "ak"') if args.keys_file else ("--ek without --ak", "--ak"))
+        raise UsageError(f"{what} cannot check authentication tags: give {fix}, or "
+                         "--no-tag-check to decipher without checking (readings are then "
+                         "marked unauthenticated)")
+
+
 class _Table:
     """The live table: one block per notification, readings aligned."""
 
@@ -162,6 +175,8 @@ class _Listener:
         self.keys = _keys(args)
         self.layouts = load_layouts(args.layouts)
         self.verify_tag = not args.no_tag_check
+        if self.verify_tag:
+            _tags_checkable(self.keys, args)
         # one decoder per source: TCP meters must not mix their octets
         self.decoder_for = lambda: PushDecoder(keys=self.keys, layouts=self.layouts,
                                                verify_tag=self.verify_tag, keep_raw=bool(args.raw),
@@ -379,7 +394,7 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
 
 
 _REJECTED = {EXIT_TAG: "failed the tag check",
-             EXIT_SECURITY: "refused (no key, replayed counter or less protection)",
+             EXIT_SECURITY: "refused (no key, a wrong key, replayed counter or less protection)",
              EXIT_MALFORMED: "did not decode"}
 
 

@@ -151,6 +151,27 @@ def _untyped_descriptor_list(apdu: bytes, pos: int) -> Optional[tuple]:
     return (head, items)
 
 
+def _zone(local_tz: Any) -> Optional[_dt.tzinfo]:
+    """``local_tz`` as a tzinfo: one already, or an IANA zone name (as --timezone)."""
+    if local_tz is None or isinstance(local_tz, _dt.tzinfo):
+        return local_tz
+    if not isinstance(local_tz, str):
+        raise ConfigurationError("local_tz must be a datetime.tzinfo or a zone name such as "
+                                 f"'Europe/Oslo', got {type(local_tz).__name__}")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(local_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"unknown time zone {local_tz!r} (e.g. 'Europe/Oslo')") from None
+
+
+def _opens_a_push(plaintext: bytes) -> bool:
+    """Whether deciphered octets start as a pushed APDU (or a DSMR telegram) can."""
+    return bool(plaintext) and (plaintext[0] in (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
+                                or is_ciphered_tag(plaintext[0]) or is_telegram(plaintext))
+
+
 def is_whole_apdu(data: bytes) -> bool:
     """Whether ``data`` (after an LLC header) is exactly one push APDU: a
     data-/event-notification, block-transfer block or ciphered APDU that parses
@@ -185,7 +206,7 @@ class PushDecoder:
     (tried first), or Layout objects. ``verify_tag=False`` allows deciphering
     with no authentication key (readings marked unauthenticated); with an AK
     the tag is always checked. ``keep_raw`` keeps each notification's frames.
-    ``local_tz`` (e.g. ``zoneinfo.ZoneInfo("Europe/Oslo")``) is the zone of
+    ``local_tz`` (``zoneinfo.ZoneInfo("Europe/Oslo")`` or the name ``"Europe/Oslo"``) is the zone of
     meters that send date-times without a deviation: their timestamps become
     aware datetimes; without it such a date-time stays the
     :class:`~dlmsfast.axdr.DateTime` sent (see :mod:`dlmsfast.cosem.timestamps`).
@@ -205,9 +226,7 @@ class PushDecoder:
         self.verify_tag = bool(verify_tag)
         self.layouts: tuple[Layout, ...] = as_layouts(layouts)
         self.keep_raw = bool(keep_raw)
-        if local_tz is not None and not isinstance(local_tz, _dt.tzinfo):
-            raise ConfigurationError(f"local_tz must be a datetime.tzinfo, got {type(local_tz).__name__}")
-        self.local_tz = local_tz
+        self.local_tz = _zone(local_tz)
         self._framer = PushFramer()
         self._segments: dict[tuple, list[Segment]] = {}
         self._blocks: dict[Any, list[GeneralBlockTransfer]] = {}
@@ -267,7 +286,7 @@ class PushDecoder:
         last octet by its own length fields or body; anything else, a frame
         after a stray octet above all, goes to :meth:`feed` (the framer), so a
         stream read in arbitrary pieces resynchronises on its next frame."""
-        data = as_bytes(data)
+        data = as_bytes(data, "a chunk of received octets")
         if not is_framed(data) and not self._framer.pending_frame():
             if datagram or is_whole_apdu(data):
                 return self.feed_apdu(data)
@@ -374,6 +393,13 @@ class PushDecoder:
             return None if whole is None else self._open(whole, channel, frames, depth - 1, security)
         if is_ciphered_tag(tag):
             plaintext, security = self._decipher(apdu)
+            if not security[2] and not _opens_a_push(plaintext):
+                # no tag said whether the key fits: octets that open no APDU a
+                # meter pushes are what a wrong key gives
+                first = f"0x{plaintext[0]:02X}" if plaintext else "nothing"
+                raise SecurityError(
+                    f"deciphered without a tag check, the push opens with {first}, no push "
+                    "APDU: the encryption key (EK) is probably wrong for this meter")
             return self._open(plaintext, channel, frames, depth - 1, security)
         if tag == _EVENT_NOTIFICATION:
             return self._event(apdu, frames, security)
@@ -411,8 +437,14 @@ class PushDecoder:
         if keys is None:
             keys = self._keys.get(None)
         if keys is None:
-            name = "its system title" if title is None else title.hex().upper()
-            raise SecurityError(f"ciphered push from {name}: no key given for this meter")
+            if title is not None:
+                raise SecurityError(f"ciphered push from {title.hex().upper()}: no key given "
+                                    "for this meter")
+            if self._keys:
+                raise SecurityError("a glo-/ded- ciphered push carries no system title, so keys "
+                                    "given per system title cannot be matched to it: give its "
+                                    "keys for any meter, with its system title")
+            raise SecurityError("ciphered push (glo-/ded-, without its system title): no keys given")
         peer = title or keys.system_title
         if peer is None:
             raise SecurityError("a glo-/ded- ciphered push does not carry the system title: "

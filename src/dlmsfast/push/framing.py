@@ -137,7 +137,7 @@ class PushFramer:
 
     def feed(self, data) -> list:
         if type(data) is not bytes:
-            data = as_bytes(data, "received octets")
+            data = as_bytes(data, "a chunk of received octets")
         buf = self._buffer
         buf += data
         bad_before = self.bad_frames
