@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import termios
+import tty
 from collections import Counter
 from pathlib import Path
 
@@ -194,3 +195,69 @@ def test_a_pseudo_terminal_written_in_pieces_with_noise(tmp_path):
     assert process.returncode == 0, err.decode()
     assert _readings(out) == _json_expected(FRAMED)
     assert "rejected" not in err.decode() and "skipped" in err.decode()
+
+
+def _raw_pty() -> tuple[int, int]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    return master, slave
+
+
+def test_reconnect_opens_a_serial_device_again_after_it_disappears(tmp_path):
+    # finding E8: an unplugged adapter ended listen with exit 6; a HAN integration
+    # expects the listener to outlive it. The device's stable name is a link, as
+    # udev's /dev/serial/by-id names are; the adapter comes back as another pty.
+    import serial  # noqa: F401  (a run-time dependency: its absence must fail, not skip)
+
+    push = bytes.fromhex(next(e for e in GOOD if e["id"] == "amshan-kamstrup-no-3p")["hex"])
+    link = tmp_path / "ttyHAN"
+    first = _raw_pty()
+    os.symlink(os.ttyname(first[1]), link)
+    second = None
+    try:
+        with listening(f"serial://{link}?baud=2400", "--json", "--reconnect", "--count", "2",
+                       "--idle-timeout", "20") as (process, _):
+            os.write(first[0], push)
+            assert json.loads(process.stdout.readline())["object"]
+            for fd in first:
+                os.close(fd)  # unplugged
+            first = None
+            said = process.stderr.readline().decode()
+            assert "ConnectionLost" in said and "opening it again in 1 s" in said, said
+            second = _raw_pty()
+            os.symlink(os.ttyname(second[1]), tmp_path / "new")
+            os.replace(tmp_path / "new", link)  # plugged in again
+            while b"listening on" not in (line := process.stderr.readline()):
+                assert line, "the listener ended instead of opening the device again"
+            os.write(second[0], push)
+            out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        for fds in (first, second):
+            for fd in fds or ():
+                os.close(fd)
+    assert process.returncode == 0, err.decode()
+    # both pushes' readings: the first line was read above, the rest came after
+    readings = len(_alone(next(e for e in GOOD if e["id"] == "amshan-kamstrup-no-3p")))
+    assert 1 + len(out.decode().splitlines()) == 2 * readings
+
+
+def test_without_reconnect_a_lost_device_ends_with_exit_6():
+    master, slave = _raw_pty()
+    try:
+        with listening(f"serial://{os.ttyname(slave)}?baud=2400", "--idle-timeout", "20") \
+                as (process, _):
+            os.close(master)
+            master = -1
+            _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
+    assert process.returncode == 6 and b"ConnectionLost" in err
+
+
+def test_reconnect_is_for_serial_ports():
+    done = subprocess.run([sys.executable, "-m", "dlmsfast", "listen", "-", "--reconnect"],
+                          input=b"", capture_output=True, cwd="/", timeout=TIMEOUT,
+                          env=dict(os.environ, PYTHONPATH=PACKAGE_PARENT))
+    assert done.returncode == 2 and b"reconnecting is for serial ports" in done.stderr

@@ -11,7 +11,9 @@ as ``dlmsfast decode``'s does for one: 0 none was rejected; 4 some failed
 their authentication tag check; else 5 some were refused for another security
 reason (no key for the meter, a replayed invocation counter, less protection
 than the keys imply); else 3 some did not decode (malformed, cut short).
-2 is a usage error, 6 a transport failure (see ``dlmsfast --help``).
+2 is a usage error, 6 a transport failure: a serial device that disappears
+ends the listener so, unless ``--reconnect`` asks to open it again (with
+backoff; see :func:`dlmsfast.transport.listen.listen`).
 A reading ``--store`` refuses because its key (meter, object, time) holds
 another value is said on standard error (and as a ``"event": "conflict"``
 line with ``--json``) and counted in the closing summary; it does not change
@@ -68,9 +70,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="exit status (when the input ends or the listener is stopped): 0 every push "
                "gave its readings, 2 usage, 3 some pushes did not decode, 4 some failed their "
                "authentication tag check, 5 some were refused otherwise (no key for the "
-               "meter, replayed counter, less protection than the keys imply), 6 transport; "
-               "of several, the first of 4, 5, 3. A reading --store refuses (another value "
-               "stored under its meter, object and time) is said on stderr, as a JSON "
+               "meter, a wrong key, replayed counter, less protection than the keys imply), "
+               "6 transport (a serial device lost without --reconnect: restart the listener, "
+               "or give --reconnect); of several, the first of 4, 5, 3. A reading --store "
+               "refuses (another value stored under its meter, object and time) is said on "
+               "stderr, as a JSON "
                "{\"event\": \"conflict\"} line with --json, and counted in the summary; it "
                "does not change the exit status",
     )
@@ -114,6 +118,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                       help="stop after N notifications")
     stop.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS",
                       help="stop when nothing has arrived for SECONDS")
+    stop.add_argument("--reconnect", action="store_true",
+                      help="serial ports: when the device disappears (adapter unplugged) or "
+                           "cannot be opened, open it again after 1 s, then 2, 4 ... up to "
+                           "30 s, saying so on stderr, instead of ending with exit status 6")
     return parser
 
 
@@ -352,6 +360,12 @@ def _rejected_status(error: BaseException) -> int:
     return EXIT_MALFORMED
 
 
+def _lost(err: TextIO, url, error: Exception, delay: float) -> None:
+    err.write(f"dlmsfast listen: {url}: {type(error).__name__}: {error}; opening it again in "
+              f"{delay:g} s\n")
+    err.flush()
+
+
 def _ready(err: TextIO, where: str) -> None:
     err.write(f"dlmsfast listen: listening on {where}\n")
     err.flush()
@@ -371,7 +385,9 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
     previous = _stop_on_sigterm()
     try:
         for chunk in listen(url, stop=stop, idle_timeout=args.idle_timeout, on_ready=None
-                            if url.scheme == "file" else lambda where: _ready(err, where)):
+                            if url.scheme == "file" else lambda where: _ready(err, where),
+                            reconnect=args.reconnect,
+                            on_lost=lambda error, delay: _lost(err, url, error, delay)):
             if not listener.received(chunk):
                 stop.set()
                 break
