@@ -8,7 +8,8 @@ The APDU tags (the first octet) are in one table, :mod:`dlmsfast._tags`.
 Modules: :mod:`.acse` (AARQ, AARE, RLRQ, RLRE), :mod:`.initiate` (the xDLMS
 initiate APDUs and confirmedServiceError), :mod:`.get`, :mod:`.set`,
 :mod:`.action`, :mod:`.notification`, :mod:`.gbt` (the xDLMS services, gathered
-by :mod:`.xdlms`), and their parts: :mod:`.invoke` (invoke-id-and-priority),
+by :mod:`.xdlms`), :mod:`.sn` (the short-name services: readRequest ...
+informationReportRequest), and their parts: :mod:`.invoke` (invoke-id-and-priority),
 :mod:`.results` (data-access-result, action-result, datablocks),
 :mod:`.cursor` (Reader/Writer) and :mod:`.service` (ServiceApdu, variants).
 Ciphered APDUs are parsed by :mod:`dlmsfast.security`, which sits below.
@@ -50,6 +51,16 @@ from .initiate import (
     InitiateRequest,
     InitiateResponse,
     ServiceError,
+)
+from .sn import (
+    SN_CLASSES,
+    DataBlockResult,
+    InformationReportRequest,
+    ReadRequest,
+    ReadResponse,
+    UnconfirmedWriteRequest,
+    WriteRequest,
+    WriteResponse,
 )
 from .xdlms import (
     DEFAULT_INVOKE_ID_AND_PRIORITY,
@@ -116,7 +127,8 @@ _DECODERS: dict[int, Callable[[bytes], Any]] = {
     **XDLMS_DECODERS,
     **{
         cls.TAG: cls.from_bytes
-        for cls in (AARQ, AARE, RLRQ, RLRE, InitiateRequest, InitiateResponse, ConfirmedServiceError)
+        for cls in (AARQ, AARE, RLRQ, RLRE, InitiateRequest, InitiateResponse, ConfirmedServiceError,
+                    *SN_CLASSES)
     },
 }
 
@@ -220,5 +232,13 @@ __all__ = [
     "GeneralBlockTransfer",
     "XDLMS_CLASSES",
     "XDLMS_DECODERS",
+    "SN_CLASSES",
+    "DataBlockResult",
+    "InformationReportRequest",
+    "ReadRequest",
+    "ReadResponse",
+    "UnconfirmedWriteRequest",
+    "WriteRequest",
+    "WriteResponse",
     "parse_apdu",
 ]

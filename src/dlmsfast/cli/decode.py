@@ -16,7 +16,10 @@ HELP = "explain an HDLC frame, M-Bus frame, wrapper frame, APDU or A-XDR value"
 DESCRIPTION = """\
 Decode INPUT into a readable tree (or JSON with --json). The kind is detected
 (HDLC frames, M-Bus long frames, wrapper frames, APDU, A-XDR value) unless --as
-says it. Segmented frames and general-block-transfer blocks are joined into
+says it. A first octet that is an APDU tag is read as that APDU first, even
+where it is also an A-XDR type tag (0501020108 is a short-name readRequest,
+not a double-long); only if that fails is it read as an A-XDR value, with a
+note (--as axdr forces the value). Segmented frames and general-block-transfer blocks are joined into
 their APDU. A pushed data-notification (plain or ciphered) is also shown as
 its readings (OBIS, value, scaled, unit, timestamp), read with the same list
 layouts as `dlmsfast listen` (--layouts DIR adds yours).

@@ -198,6 +198,9 @@ def tree_lines(meaning: Any, indent: str = "") -> Iterator[str]:
             elif isinstance(value, (dict, list)) and value:
                 yield f"{indent}{key}:"
                 yield from tree_lines(value, indent + "  ")
+            elif key == "ascii" and value is None:
+                # the meanings give "ascii" null for octets that are not all printable
+                yield f"{indent}{key}: not ASCII text"
             else:
                 yield f"{indent}{key}: {_scalar(value) if value != [] else '[]'}"
     elif isinstance(meaning, list):

@@ -33,7 +33,10 @@ error, with a note, and does not count as undecodable).
 
 Detection tries HDLC (flag 0x7E first), M-Bus (0x68), wrapper (version
 0x0001), APDU (a known tag) and A-XDR; the
-first that reads the whole input wins. When none does, the error of the reading
+first that reads the whole input wins. A first octet that is an APDU tag
+(readRequest 0x05 is also the A-XDR tag of double-long) is read as that APDU
+first; only when the APDU reading fails is the input read as an A-XDR value,
+with a note saying why the APDU reading failed. When none does, the error of the reading
 the first octet points to is reported, with a hint to force another with
 ``--as``.
 """
@@ -52,6 +55,7 @@ from .._tags import (
     GENERAL_BLOCK_TRANSFER,
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
+    INFORMATION_REPORT_REQUEST,
 )
 from .._util import as_bytes, octets_argument, require, shown
 from ..apdu import parse_apdu
@@ -69,11 +73,12 @@ from .ciphering import TitleSource, Walk, decipher_walk
 
 KINDS = ("hdlc", "mbus", "wrapper", "apdu", "axdr")
 
-# the first octets of what the push decoder reads: data-notification,
-# event-notification, general-block-transfer, and the general ciphering forms
-# (which carry any APDU: a push or not is known only once deciphered)
-_PUSH_TAGS = frozenset((DATA_NOTIFICATION, EVENT_NOTIFICATION_REQUEST,
-                        GENERAL_BLOCK_TRANSFER))
+# the first octets of a push: data-notification, event-notification. The push
+# decoder also reads general-block-transfer and the general ciphering forms, but
+# these carry any APDU: a push or not is known once joined or deciphered (the
+# whole goes through payload() again); only blocks left unjoined, or a general
+# form left closed, may still be a push
+_PUSH_TAGS = frozenset((DATA_NOTIFICATION, EVENT_NOTIFICATION_REQUEST))
 _GENERAL_CIPHERING = frozenset((GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING))
 _LLC_HEADERS = (hdlc.LLC_COMMAND, hdlc.LLC_RESPONSE)
 
@@ -90,6 +95,15 @@ def parse_hex(text: str, what: str = "hex input") -> bytes:
     """Hex as people paste it: spaces, line breaks, colons, dashes and 0x prefixes are ignored."""
     require(text, str, what)
     cleaned = _HEX_NOISE.sub("", text)
+    if "*" in cleaned:
+        # `read --trace` shows each octet of a password as **: what they were is
+        # not in the line, and a frame with them replaced would decode to a lie
+        # (its FCS, an LLS password) rather than to what was sent
+        masked = max(1, cleaned.count("*") // 2)
+        raise UsageError(
+            f"{what} has {masked} octet(s) masked by --trace (** from octet "
+            f"{cleaned.index('*') // 2}): masked octets cannot be decoded; decode the "
+            "trace's other frames, or a capture that was not masked")
     if len(cleaned) % 2:
         raise UsageError(f"{what} has an odd number of hex digits ({len(cleaned)})")
     try:
@@ -182,6 +196,8 @@ class _Translation:
         # whether a general-ciphering APDU stayed closed (a push or not: unknown)
         self.push_like = False
         self.push_unopened = False
+        # general-block-transfer blocks met and not (yet) joined into their APDU
+        self.unjoined_blocks = 0
 
     # -- layers -------------------------------------------------------------------
 
@@ -283,9 +299,12 @@ class _Translation:
         """The blocks of a general-block-transfer (numbered from 1, the last
         flagged) in the frames of the capture: the node of the last block gets
         the whole APDU as its content."""
+        self.join_apdu_blocks([item["content"] for item in nodes])
+
+    def join_apdu_blocks(self, apdus: list[dict[str, Any] | None]) -> None:
+        """join_blocks over APDU nodes (the contents of frames, or a bare APDU)."""
         blocks: list[GeneralBlockTransfer] = []
-        for item in nodes:
-            inner = item["content"]
+        for inner in apdus:
             if inner is None or inner["kind"] != "apdu" or \
                     not inner["hex"].startswith(f"{GENERAL_BLOCK_TRANSFER:02X}"):
                 continue
@@ -300,6 +319,7 @@ class _Translation:
             blocks.append(block)
             if block.last_block:
                 whole = b"".join(b.block_data for b in blocks)
+                self.unjoined_blocks -= len(blocks)
                 inner["content"] = self.payload(whole, segmented=False)
                 inner["content"]["notes"].append(
                     f"the whole APDU, joined from the {len(blocks)} general-block-transfer "
@@ -333,12 +353,14 @@ class _Translation:
         when the push decoder reads it."""
         apdu = _strip_llc(data)
         self.push_like = self.push_like or _pushed(apdu)
+        self.count_block(apdu)
         try:
             result = self.apdu(apdu)
         except DecodeError as exc:
-            if not (_pushed(apdu) and push.notifications()):
+            if not ((_pushed(apdu) or _is_block(apdu)) and push.notifications()):
                 raise
             result = node("undecoded", apdu, error=_error(exc))
+        self.join_apdu_blocks([result])
         if len(apdu) < len(data):
             result["notes"].append(f"after the LLC header {data[:3].hex().upper()}")
         return result
@@ -347,7 +369,7 @@ class _Translation:
         if data and is_ciphered_tag(data[0]):
             return self.ciphered(data, title)
         apdu = parse_apdu(data)
-        result = node("apdu", data, apdu.to_meaning())
+        result = node("apdu", data, _named(apdu, apdu.to_meaning()))
         if isinstance(apdu, AARQ) and apdu.calling_ap_title:
             self.titles[True] = TitleSource(apdu.calling_ap_title,
                                             "the AARQ's calling-AP-title earlier in the input")
@@ -359,7 +381,7 @@ class _Translation:
         if isinstance(apdu, (AARQ, AARE, RLRQ, RLRE)) and apdu.user_information:
             inner = apdu.user_information
             if is_ciphered_tag(inner[0]):
-                result["content"] = self.ciphered(inner, _acse_title(apdu, self.keys))
+                result["content"] = self.ciphered(inner, _acse_title(apdu))
         return result
 
     def ciphered(self, data: bytes, title: TitleSource | None) -> dict[str, Any]:
@@ -405,35 +427,57 @@ class _Translation:
             self.push_unopened = True
         return result
 
+    def count_block(self, apdu: bytes) -> None:
+        if _is_block(apdu):
+            self.unjoined_blocks += 1
+
     def payload(self, payload: bytes, *, segmented: bool) -> dict[str, Any]:
         """An APDU inside a frame; a part of a longer APDU is shown as a segment."""
         if segmented:
             return node("segment", payload,
                         notes=["part of a longer APDU: join the segments to decode it"])
         self.push_like = self.push_like or _pushed(payload)
+        self.count_block(payload)
         try:
             return self.apdu(payload)
         except DecodeError as exc:
             return node("undecoded", payload, error=_error(exc))
 
 
+def _named(apdu: Any, meaning: dict[str, Any]) -> dict[str, Any]:
+    """The standard's names of the ACSE codes the meaning gives as numbers (the
+    shared vectors fix the layer's meaning; the names are added here, for people):
+    the AARE's result-source-diagnostic (authentication-failure ...) and the
+    RLRQ/RLRE reason (normal, urgent / not-finished, user-defined)."""
+    if isinstance(apdu, AARE) and apdu.result_source_diagnostic is not None:
+        meaning["result_source_diagnostic"]["name"] = \
+            apdu.result_source_diagnostic.blue_book_name
+    if isinstance(apdu, (RLRQ, RLRE)) and apdu.reason is not None:
+        meaning["reason_name"] = apdu.reason.blue_book_name
+    return meaning
+
+
 def _from_client(apdu: Any) -> bool:
-    """Whether the client sent this ciphered APDU: requests go client to server."""
+    """Whether the client sent this ciphered APDU: requests go client to server,
+    but for the two a server sends unasked (informationReportRequest,
+    event-notification-request)."""
     if isinstance(apdu, CipheredApdu):
+        if apdu.plain_tag in (INFORMATION_REPORT_REQUEST, EVENT_NOTIFICATION_REQUEST):
+            return False
         name = APDU_NAME.get(apdu.plain_tag, "")
         return name.endswith(("Request", "-request"))
     return True
 
 
-def _acse_title(apdu: Any, keys: Keys) -> TitleSource:
-    """The sender's system title for ciphered user-information: in the same APDU."""
+def _acse_title(apdu: Any) -> TitleSource | None:
+    """The sender's system title for ciphered user-information when the same APDU
+    carries it (AARQ, AARE); None for an RLRQ/RLRE, whose sender's title is the one
+    learnt from the AARQ/AARE earlier in the input, else --system-title."""
     if isinstance(apdu, AARQ) and apdu.calling_ap_title:
         return TitleSource(apdu.calling_ap_title, "the AARQ's calling-AP-title")
     if isinstance(apdu, AARE) and apdu.responding_ap_title:
         return TitleSource(apdu.responding_ap_title, "the AARE's responding-AP-title")
-    if keys.system_title is not None:
-        return TitleSource(keys.system_title, "--system-title")
-    return TitleSource(None, "")
+    return None
 
 
 def _strip_llc(apdu: bytes) -> bytes:
@@ -442,6 +486,10 @@ def _strip_llc(apdu: bytes) -> bytes:
 
 def _pushed(apdu: bytes) -> bool:
     return bool(apdu) and apdu[0] in _PUSH_TAGS
+
+
+def _is_block(apdu: bytes) -> bool:
+    return bool(apdu) and apdu[0] == GENERAL_BLOCK_TRANSFER
 
 
 def _mbus_frame(data: bytes, pos: int) -> tuple[bytes, dict[str, Any], bytes]:
@@ -607,9 +655,18 @@ def translate(data: bytes, kind: str | None = None, keys: Keys | None = None, *,
             if first is None:
                 first = exc
             continue
+        if candidate == "axdr" and first is not None and data[0] in APDU_NAME:
+            # the octet that starts this value is also an APDU tag: say why the
+            # APDU reading, tried first, was not taken
+            nodes[0]["notes"].append(
+                f"0x{data[0]:02X} is also the tag of {APDU_NAME[data[0]]}, read first; as "
+                f"that APDU: {first.message} (offset {first.offset})")
+        # blocks not joined into their APDU (some missing) may carry a push
+        blocks_open = translation.unjoined_blocks > 0
         decoded = Decoded(candidate, nodes, list(translation.walks),
-                          push_known=translation.push_like)
-        if (translation.push_like or translation.push_unopened) and candidate != "axdr":
+                          push_known=translation.push_like or blocks_open)
+        if (translation.push_like or translation.push_unopened or blocks_open) \
+                and candidate != "axdr":
             from ..push import NoLayoutError  # as _PushReading imports push: when needed
 
             decoded.notifications = push.notifications()
