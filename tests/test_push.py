@@ -253,8 +253,10 @@ def test_date_times_without_deviation_take_the_local_zone_when_given():
     oslo = PushDecoder(local_tz=ZoneInfo("Europe/Oslo")).feed_apdu(bytes(apdu))[0]
     assert oslo.date_time == dt.datetime(2024, 5, 1, 12, 0, 3, tzinfo=ZoneInfo("Europe/Oslo"))
     assert oslo.readings[0].to_json()["timestamp"] == "2024-05-01T12:00:03+02:00"
+    # a zone name is taken as --timezone takes it (audit E9); a bad one is refused
+    assert PushDecoder(local_tz="Europe/Oslo").feed_apdu(bytes(apdu))[0].date_time == oslo.date_time
     with pytest.raises(ConfigurationError):
-        PushDecoder(local_tz="Europe/Oslo")
+        PushDecoder(local_tz="Europe/Nowhere")
 
 
 # -- layouts -----------------------------------------------------------------------

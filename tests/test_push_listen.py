@@ -103,7 +103,7 @@ def test_tcp_push_of_plain_and_ciphered_meters_lands_once(tmp_path):
         *(expected_rows(n) for n in secret))
     assert {s for _, _, s in by_meter[METER_TITLE.hex().upper()]} == {"authenticated"}
     plain_meters = [m for m in by_meter if m != METER_TITLE.hex().upper()]
-    assert len(plain_meters) == 1 and plain_meters[0].startswith("tcp:127.0.0.1:")
+    assert len(plain_meters) == 1 and plain_meters[0] == "tcp:127.0.0.1"
     assert {(o, v) for o, v, s in by_meter[plain_meters[0]]} == set().union(
         *(expected_rows(n) for n in plain))
     lines = [json.loads(line) for line in out.decode().splitlines()]

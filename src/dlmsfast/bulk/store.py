@@ -165,6 +165,30 @@ CONFLICT = "ConflictingReading"
 those stored under the same key (kept; the session ends ``partial``)."""
 
 
+CLOCK_HINT = "the meter's clock may be stuck or set back"
+
+
+def _conflict(row: list, stored: Any) -> "Conflict":
+    """A row of temp.conflicting (the buffered reading's fields) as a Conflict."""
+    return Conflict(row[0], row[1], row[2], row[3], row[4], stored)
+
+
+class Conflict(NamedTuple):
+    """A reading not stored because its key holds another value (the stored
+    one is kept); ``str()`` is the wording bulk's sessions and listen use."""
+
+    meter_id: str
+    object: str
+    attribute: int
+    capture_time: str
+    value: Any
+    stored: Any
+
+    def __str__(self) -> str:
+        return (f"{self.object}:{self.attribute} at {self.capture_time}: stored {self.stored!r}, "
+                f"read {self.value!r}")
+
+
 def stored_value(value: Any) -> Any:
     """A reading's value as the store keeps it, whichever job read it (bulk,
     listen): the Blue Book type decides. Integers, reals and text (a
@@ -315,6 +339,8 @@ class Store:
         self._confirmed: list[tuple[str]] = []
         self.written = 0
         self.conflicts = 0
+        self.last_conflicts: list[Conflict] = []
+        """The conflicting readings the latest :meth:`flush` found (listen says each)."""
 
     def _add_confirmed(self) -> None:
         """A store made before ``counters.confirmed``: the column, 1 for its rows
@@ -419,6 +445,7 @@ class Store:
             return 0
         db = self._db
         before = db.total_changes
+        self.last_conflicts = []
         try:
             # IMMEDIATE takes the write lock at once: with several writers (bulk
             # workers) a deferred transaction could not wait for it (busy_timeout)
@@ -464,6 +491,8 @@ class Store:
         if not found:
             return sessions
         self.conflicts += sum(map(len, found.values()))
+        self.last_conflicts = [_conflict(row, stored) for rows in found.values()
+                               for row, stored in rows]
         last = {s[1]: i for i, s in enumerate(sessions)}
         sessions = list(sessions)
         for meter_id, rows in found.items():
@@ -472,9 +501,8 @@ class Store:
                 continue  # no session of this meter in the batch (listen): counted only
             row, was = rows[0]
             said = (f"{len(rows)} {'reading differs' if len(rows) == 1 else 'readings differ'} "
-                    "from what the store holds under the same key (kept; first: "
-                    f"{row[1]}:{row[2]} at {row[3]}: stored {was!r}, read {row[4]!r}); the "
-                    "meter's clock may be stuck or set back")
+                    f"from what the store holds under the same key (kept; first: "
+                    f"{_conflict(row, was)}); {CLOCK_HINT}")
             run_id, meter, started, ended, result, error_class, error, *rest = sessions[at]
             if result == "ok":
                 result, error_class, error = "partial", CONFLICT, said
@@ -582,5 +610,5 @@ class Store:
             self._db = None  # type: ignore[assignment]
 
 
-__all__ = ["CONFLICT", "SCHEMA", "Store", "StoredReading", "now", "run_lock", "stored_scaled",
-           "stored_value"]
+__all__ = ["CLOCK_HINT", "CONFLICT", "SCHEMA", "Conflict", "Store", "StoredReading", "now", "run_lock",
+           "stored_scaled", "stored_value"]

@@ -11,7 +11,13 @@ as ``dlmsfast decode``'s does for one: 0 none was rejected; 4 some failed
 their authentication tag check; else 5 some were refused for another security
 reason (no key for the meter, a replayed invocation counter, less protection
 than the keys imply); else 3 some did not decode (malformed, cut short).
-2 is a usage error, 6 a transport failure (see ``dlmsfast --help``).
+2 is a usage error, 6 a transport failure: a serial device that disappears
+ends the listener so, unless ``--reconnect`` asks to open it again (with
+backoff; see :func:`dlmsfast.transport.listen.listen`).
+A reading ``--store`` refuses because its key (meter, object, time) holds
+another value is said on standard error (and as a ``"event": "conflict"``
+line with ``--json``) and counted in the closing summary; it does not change
+the exit status (the push itself decoded).
 """
 from __future__ import annotations
 
@@ -64,8 +70,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="exit status (when the input ends or the listener is stopped): 0 every push "
                "gave its readings, 2 usage, 3 some pushes did not decode, 4 some failed their "
                "authentication tag check, 5 some were refused otherwise (no key for the "
-               "meter, replayed counter, less protection than the keys imply), 6 transport; "
-               "of several, the first of 4, 5, 3",
+               "meter, a wrong key, replayed counter, less protection than the keys imply), "
+               "6 transport (a serial device lost without --reconnect: restart the listener, "
+               "or give --reconnect); of several, the first of 4, 5, 3. A reading --store "
+               "refuses (another value stored under its meter, object and time) is said on "
+               "stderr, as a JSON "
+               "{\"event\": \"conflict\"} line with --json, and counted in the summary; it "
+               "does not change the exit status",
     )
     parser.add_argument("url", help="where the pushes arrive")
     keys = parser.add_argument_group("keys (ciphered pushes)")
@@ -90,7 +101,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true",
                      help="one JSON object per reading and line: meter (the meter's id, as the "
                           "table shows it: system title, else the serial number or logical "
-                          "device name it pushed, else the source), system_title (hex, or "
+                          "device name it pushed, else the id last pushed on the same stream "
+                          "(serial port, connection, file; for a list without one, e.g. "
+                          "Kaifa's list 1), else the sender: tcp:HOST or "
+                          "udp:HOST without the port, serial:DEVICE, file:PATH or -), "
+                          "system_title (hex, or "
                           "null when the push carries none), source (where it arrived: "
                           "tcp:HOST:PORT, udp:..., serial:..., file:... or -), object, value, "
                           "unit, scaled, timestamp, authenticated")
@@ -103,6 +118,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                       help="stop after N notifications")
     stop.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS",
                       help="stop when nothing has arrived for SECONDS")
+    stop.add_argument("--reconnect", action="store_true",
+                      help="serial ports: when the device disappears (adapter unplugged) or "
+                           "cannot be opened, open it again after 1 s, then 2, 4 ... up to "
+                           "30 s, saying so on stderr, instead of ending with exit status 6")
     return parser
 
 
@@ -120,19 +139,32 @@ def _keys(args) -> Any:
     return PushKeys(ek=args.ek, ak=args.ak, system_title=args.system_title)
 
 
+def _tags_checkable(keys, args) -> None:
+    """An EK without its AK cannot check tags: said in the command's own terms
+    (the decoder would name its API's verify_tag)."""
+    from ..push import keys_table
+
+    if any(k.ak is None for k in keys_table(keys).values()):
+        what, fix = ((f"the keys file {args.keys_file!r} gives a meter an EK without an AK",
+                      'its "ak"') if args.keys_file else ("--ek without --ak", "--ak"))
+        raise UsageError(f"{what} cannot check authentication tags: give {fix}, or "
+                         "--no-tag-check to decipher without checking (readings are then "
+                         "marked unauthenticated)")
+
+
 class _Table:
     """The live table: one block per notification, readings aligned."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def show(self, source: str, notification) -> None:
+    def show(self, meter: str, notification) -> None:
         from ..push.reading import iso_time
 
         when = iso_time(notification.date_time) or "-"
         auth = "authenticated" if notification.authenticated else "not authenticated"
         layout = f", layout {notification.layout}" if notification.layout else ""
-        self.out.write(f"── {notification.meter_id or source}  {when}  "
+        self.out.write(f"── {meter}  {when}  "
                        f"({len(notification.readings)} readings, {auth}{layout})\n")
         for reading in notification.readings:
             scaled = reading.to_json()["scaled"]
@@ -151,6 +183,8 @@ class _Listener:
         self.keys = _keys(args)
         self.layouts = load_layouts(args.layouts)
         self.verify_tag = not args.no_tag_check
+        if self.verify_tag:
+            _tags_checkable(self.keys, args)
         # one decoder per source: TCP meters must not mix their octets
         self.decoder_for = lambda: PushDecoder(keys=self.keys, layouts=self.layouts,
                                                verify_tag=self.verify_tag, keep_raw=bool(args.raw),
@@ -160,6 +194,10 @@ class _Listener:
         self.decoders: dict[str, Any] = {}
         self.table = _Table(out)
         self.notifications = 0
+        self.meter_of: dict[str, str] = {}
+        """source (a stream) -> the meter id last pushed on it (see _meter)"""
+        self.conflicts = 0
+        """readings the store refused (another value under their key)"""
         self.rejected: dict[int, int] = {}
         """exit status -> how many pushes were rejected for it"""
         self.store: Any = None
@@ -204,6 +242,7 @@ class _Listener:
 
     def _end(self, source: str) -> bool:
         decoder = self.decoders.pop(source, None)
+        self.meter_of.pop(source, None)
         going = True
         if decoder is not None:
             going = self._events(source, decoder.finish())
@@ -236,9 +275,10 @@ class _Listener:
                 continue
             self.notifications += 1
             self._raw(event.frames)
+            meter = self._meter(source, event)
             if self.args.json:
                 # many meters may push to one port: each line says whose reading it is
-                sender = {"meter": event.meter_id or source,
+                sender = {"meter": meter,
                           "system_title": None if event.system_title is None
                           else event.system_title.hex().upper(),
                           "source": source}
@@ -246,9 +286,8 @@ class _Listener:
                     self.out.write(json.dumps({**sender, **reading.to_json()}) + "\n")
                 self.out.flush()
             elif not self.args.store or self.out.isatty():
-                self.table.show(source, event)
+                self.table.show(meter, event)
             if self.store is not None:
-                meter = event.meter_id or source
                 received = now()
                 self.store.add_readings(
                     StoredReading(
@@ -260,9 +299,38 @@ class _Listener:
                         "authenticated" if r.authenticated else "unauthenticated")
                     for r in event.readings)
                 self.store.flush()
+                self._conflicts(source)
             if self.args.count and self.notifications >= self.args.count:
                 return False
         return True
+
+    def _meter(self, source: str, event) -> str:
+        """The meter id of a notification: its own (system title, else the serial
+        number or device name it pushed); else the one last pushed on the same
+        stream (a Kaifa list 1 carries none, its lists 2 and 3 do: one HAN port,
+        one TCP connection is one meter's; a host may be several meters', so
+        another connection from it does not inherit the id); else the sender."""
+        if event.meter_id:
+            self.meter_of[source] = event.meter_id
+            return event.meter_id
+        return self.meter_of.get(source) or _sender(source)
+
+    def _conflicts(self, source: str) -> None:
+        """Say each reading the store refused: its key holds another value."""
+        from ..bulk.store import CLOCK_HINT
+
+        for conflict in self.store.last_conflicts:
+            self.conflicts += 1
+            self.err.write(f"dlmsfast listen: {source}: meter {conflict.meter_id}: reading not "
+                           f"stored, another value is stored under its key (kept): {conflict}; "
+                           f"{CLOCK_HINT}\n")
+            if self.args.json:
+                self.out.write(json.dumps({
+                    "event": "conflict", "meter": conflict.meter_id, "source": source,
+                    "object": conflict.object, "attribute": conflict.attribute,
+                    "timestamp": conflict.capture_time, "value": conflict.value,
+                    "stored": conflict.stored}, default=str) + "\n")
+                self.out.flush()
 
     def status(self) -> int:
         """The exit status of the run (the module docstring)."""
@@ -276,12 +344,26 @@ class _Listener:
             self.raw.write(frames)
 
 
+def _sender(source: str) -> str:
+    """Where a push came from, stable across connections: a TCP or UDP peer's
+    host without its (ephemeral) port; a device, file or - as it is."""
+    if source.startswith(("tcp:", "udp:")):
+        return source.rsplit(":", 1)[0]
+    return source
+
+
 def _rejected_status(error: BaseException) -> int:
     if isinstance(error, TagError):
         return EXIT_TAG
     if isinstance(error, SecurityError):
         return EXIT_SECURITY
     return EXIT_MALFORMED
+
+
+def _lost(err: TextIO, url, error: Exception, delay: float) -> None:
+    err.write(f"dlmsfast listen: {url}: {type(error).__name__}: {error}; opening it again in "
+              f"{delay:g} s\n")
+    err.flush()
 
 
 def _ready(err: TextIO, where: str) -> None:
@@ -303,7 +385,9 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
     previous = _stop_on_sigterm()
     try:
         for chunk in listen(url, stop=stop, idle_timeout=args.idle_timeout, on_ready=None
-                            if url.scheme == "file" else lambda where: _ready(err, where)):
+                            if url.scheme == "file" else lambda where: _ready(err, where),
+                            reconnect=args.reconnect,
+                            on_lost=lambda error, delay: _lost(err, url, error, delay)):
             if not listener.received(chunk):
                 stop.set()
                 break
@@ -314,6 +398,9 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     status = listener.status()
+    if listener.conflicts:
+        err.write(f"dlmsfast listen: {listener.conflicts} reading(s) not stored: another value "
+                  "is stored under the same meter, object and time (the stored ones kept)\n")
     if status != EXIT_OK:
         counts = ", ".join(f"{count} {_REJECTED[code]}"
                            for code, count in sorted(listener.rejected.items()))
@@ -323,7 +410,7 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
 
 
 _REJECTED = {EXIT_TAG: "failed the tag check",
-             EXIT_SECURITY: "refused (no key, replayed counter or less protection)",
+             EXIT_SECURITY: "refused (no key, a wrong key, replayed counter or less protection)",
              EXIT_MALFORMED: "did not decode"}
 
 

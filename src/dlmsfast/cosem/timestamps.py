@@ -13,7 +13,12 @@ the value is **kept as the** :class:`~dlmsfast.axdr.DateTime` **it was**, with
 nothing is lost. Wildcards (0xFD/0xFE days of daylight-savings dates), a date
 or time left out, or fields out of their calendar range also keep the
 ``DateTime``. The clock_status octet is not part of a ``datetime``: read it
-from the ``DateTime`` (``clock_status``) where it matters.
+from the ``DateTime`` (``clock_status``) where it matters; but when a local
+time is put in ``local_tz`` and the zone makes it ambiguous (the hour repeated
+in autumn) or skips it (the spring gap), its "daylight saving active" bit
+(0x80) chooses the offset (``fold``): set, the daylight-saving one (the first
+02:30 of the autumn night); clear, the standard one. A clock_status not
+specified (0xFF) leaves the zone's default (``fold=0``).
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from .._util import as_bytes, require
 from ..axdr import DateTime
 
 _NEEDED = ("year", "month", "day", "hour", "minute", "second")
+_DAYLIGHT_SAVING_ACTIVE = 0x80  # clock_status bit 7 (IEC 62056-6-2 4.1.6.1)
 
 
 _LAYOUT = struct.Struct(">HBBBBBBBhB")
@@ -99,11 +105,26 @@ def _from_date_time(value: DateTime, local_tz: _dt.tzinfo | None) -> _dt.datetim
     if hundredths > 99:
         return value
     try:
-        return _dt.datetime(value.year, value.month, value.day, value.hour,  # type: ignore[arg-type]
-                            value.minute, value.second, hundredths * 10000,  # type: ignore[arg-type]
-                            tzinfo)
+        stamp = _dt.datetime(value.year, value.month, value.day, value.hour,  # type: ignore[arg-type]
+                             value.minute, value.second, hundredths * 10000,  # type: ignore[arg-type]
+                             tzinfo)
     except ValueError:
         return value
+    if value.deviation is None and value.clock_status is not None:
+        return _daylight_saving_said(stamp, bool(value.clock_status & _DAYLIGHT_SAVING_ACTIVE))
+    return stamp
+
+
+def _daylight_saving_said(stamp: _dt.datetime, active: bool) -> _dt.datetime:
+    """Of the two readings of a local time the zone makes ambiguous (the hour
+    repeated in autumn) or skips (the spring gap), the one whose daylight
+    saving agrees with the meter's clock_status bit; other times as they are."""
+    other = stamp.replace(fold=1 - stamp.fold)
+    if other.utcoffset() == stamp.utcoffset():
+        return stamp
+    if bool(stamp.dst()) != active and bool(other.dst()) == active:
+        return other
+    return stamp
 
 
 def from_timestamp(value: _dt.datetime | DateTime, clock_status: int | None = 0) -> DateTime:

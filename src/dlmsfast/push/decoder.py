@@ -69,7 +69,6 @@ _DATA_NOTIFICATION = 0x0F
 _EVENT_NOTIFICATION = 0xC2
 _GBT = 0xE0
 _GENERAL_SERVICE = (0xDB, 0xDC)
-_PUSH_TAGS = (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
 # glo-/ded- APDUs do not carry the sender's system title; the keys entry must
 _OUR_TITLE = b"DLMSFAST"  # our own system title: never sent, a listener only receives
 _RAW_DESCRIPTOR = 9  # class-id(2) OBIS(6) attribute(1)
@@ -152,6 +151,52 @@ def _untyped_descriptor_list(apdu: bytes, pos: int) -> Optional[tuple]:
     return (head, items)
 
 
+def _zone(local_tz: Any) -> Optional[_dt.tzinfo]:
+    """``local_tz`` as a tzinfo: one already, or an IANA zone name (as --timezone)."""
+    if local_tz is None or isinstance(local_tz, _dt.tzinfo):
+        return local_tz
+    if not isinstance(local_tz, str):
+        raise ConfigurationError("local_tz must be a datetime.tzinfo or a zone name such as "
+                                 f"'Europe/Oslo', got {type(local_tz).__name__}")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(local_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"unknown time zone {local_tz!r} (e.g. 'Europe/Oslo')") from None
+
+
+def _opens_a_push(plaintext: bytes) -> bool:
+    """Whether deciphered octets start as a pushed APDU (or a DSMR telegram) can."""
+    return bool(plaintext) and (plaintext[0] in (_DATA_NOTIFICATION, _EVENT_NOTIFICATION, _GBT)
+                                or is_ciphered_tag(plaintext[0]) or is_telegram(plaintext))
+
+
+def is_whole_apdu(data: bytes) -> bool:
+    """Whether ``data`` (after an LLC header) is exactly one push APDU: a
+    data-/event-notification, block-transfer block or ciphered APDU that parses
+    to its last octet. Parsing only (no deciphering, no state): a stray octet
+    that happens to be a push tag, followed by a frame, is not one."""
+    apdu = strip_llc(data)
+    if not apdu:
+        return False
+    tag = apdu[0]
+    try:
+        if tag == _DATA_NOTIFICATION:
+            parse_notification(apdu)
+        elif tag == _GBT:
+            GeneralBlockTransfer.from_bytes(apdu)
+        elif tag == _EVENT_NOTIFICATION:
+            EventNotificationRequest.from_bytes(apdu)
+        elif is_ciphered_tag(tag):
+            parse_ciphered(apdu)
+        else:
+            return False
+    except DlmsError:
+        return False
+    return True
+
+
 class PushDecoder:
     """Decodes a pushed stream into :class:`Notification` and :class:`Rejected` events.
 
@@ -161,7 +206,7 @@ class PushDecoder:
     (tried first), or Layout objects. ``verify_tag=False`` allows deciphering
     with no authentication key (readings marked unauthenticated); with an AK
     the tag is always checked. ``keep_raw`` keeps each notification's frames.
-    ``local_tz`` (e.g. ``zoneinfo.ZoneInfo("Europe/Oslo")``) is the zone of
+    ``local_tz`` (``zoneinfo.ZoneInfo("Europe/Oslo")`` or the name ``"Europe/Oslo"``) is the zone of
     meters that send date-times without a deviation: their timestamps become
     aware datetimes; without it such a date-time stays the
     :class:`~dlmsfast.axdr.DateTime` sent (see :mod:`dlmsfast.cosem.timestamps`).
@@ -181,9 +226,7 @@ class PushDecoder:
         self.verify_tag = bool(verify_tag)
         self.layouts: tuple[Layout, ...] = as_layouts(layouts)
         self.keep_raw = bool(keep_raw)
-        if local_tz is not None and not isinstance(local_tz, _dt.tzinfo):
-            raise ConfigurationError(f"local_tz must be a datetime.tzinfo, got {type(local_tz).__name__}")
-        self.local_tz = local_tz
+        self.local_tz = _zone(local_tz)
         self._framer = PushFramer()
         self._segments: dict[tuple, list[Segment]] = {}
         self._blocks: dict[Any, list[GeneralBlockTransfer]] = {}
@@ -234,13 +277,18 @@ class PushDecoder:
 
     def feed_chunk(self, data: bytes | bytearray | memoryview, *,
                    datagram: bool = False) -> list[PushEvent]:
-        """``feed`` for octets that may also be one bare APDU: a datagram, or a
-        chunk that starts with an APDU (or its LLC header) while no frame is
-        pending, goes to :meth:`feed_apdu`; anything else to :meth:`feed`."""
-        data = as_bytes(data)
+        """``feed`` for octets that may also be one bare APDU (a datagram, a line
+        of a capture, one write of a raw stream).
+
+        A datagram that does not start with a frame goes to :meth:`feed_apdu`.
+        A chunk of a stream goes there only when no frame is pending and the
+        chunk is exactly one push APDU (its LLC header allowed), checked to its
+        last octet by its own length fields or body; anything else, a frame
+        after a stray octet above all, goes to :meth:`feed` (the framer), so a
+        stream read in arbitrary pieces resynchronises on its next frame."""
+        data = as_bytes(data, "a chunk of received octets")
         if not is_framed(data) and not self._framer.pending_frame():
-            head = strip_llc(data)[:1]
-            if datagram or (head and (head[0] in _PUSH_TAGS or is_ciphered_tag(head[0]))):
+            if datagram or is_whole_apdu(data):
                 return self.feed_apdu(data)
         if not datagram:
             return self.feed(data)
@@ -345,6 +393,13 @@ class PushDecoder:
             return None if whole is None else self._open(whole, channel, frames, depth - 1, security)
         if is_ciphered_tag(tag):
             plaintext, security = self._decipher(apdu)
+            if not security[2] and not _opens_a_push(plaintext):
+                # no tag said whether the key fits: octets that open no APDU a
+                # meter pushes are what a wrong key gives
+                first = f"0x{plaintext[0]:02X}" if plaintext else "nothing"
+                raise SecurityError(
+                    f"deciphered without a tag check, the push opens with {first}, no push "
+                    "APDU: the encryption key (EK) is probably wrong for this meter")
             return self._open(plaintext, channel, frames, depth - 1, security)
         if tag == _EVENT_NOTIFICATION:
             return self._event(apdu, frames, security)
@@ -382,8 +437,14 @@ class PushDecoder:
         if keys is None:
             keys = self._keys.get(None)
         if keys is None:
-            name = "its system title" if title is None else title.hex().upper()
-            raise SecurityError(f"ciphered push from {name}: no key given for this meter")
+            if title is not None:
+                raise SecurityError(f"ciphered push from {title.hex().upper()}: no key given "
+                                    "for this meter")
+            if self._keys:
+                raise SecurityError("a glo-/ded- ciphered push carries no system title, so keys "
+                                    "given per system title cannot be matched to it: give its "
+                                    "keys for any meter, with its system title")
+            raise SecurityError("ciphered push (glo-/ded-, without its system title): no keys given")
         peer = title or keys.system_title
         if peer is None:
             raise SecurityError("a glo-/ded- ciphered push does not carry the system title: "

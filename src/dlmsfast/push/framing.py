@@ -137,7 +137,7 @@ class PushFramer:
 
     def feed(self, data) -> list:
         if type(data) is not bytes:
-            data = as_bytes(data, "received octets")
+            data = as_bytes(data, "a chunk of received octets")
         buf = self._buffer
         buf += data
         bad_before = self.bad_frames
@@ -152,7 +152,7 @@ class PushFramer:
                 if run_end != pos:
                     self.fill_flags += skipped
                     pos = run_end
-                    if pos + 3 > end:
+                    if pos + 3 > end and (pos + 1 == end or buf[pos + 1] & 0xF0 == 0xA0):
                         break  # a last flag (fill skipped): the next frame has not begun
                     continue
                 used = self._hdlc(buf, pos, out)
@@ -201,10 +201,12 @@ class PushFramer:
         if skip:
             self.fill_flags += skip
             return skip
+        # the format octet decides as soon as it is there: a flag followed by
+        # noise is not kept as a frame under way
+        if pos + 1 < end and buf[pos + 1] & 0xF0 != 0xA0:
+            return -1
         if pos + 3 > end:
             return 0
-        if buf[pos + 1] & 0xF0 != 0xA0:
-            return -1
         length = ((buf[pos + 1] & 0x07) << 8) | buf[pos + 2]
         closing = pos + 1 + length
         if closing > end:

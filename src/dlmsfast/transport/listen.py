@@ -235,17 +235,31 @@ class CaptureWriter:
 
 def listen(url: ListenUrl | str, *, stop: Optional[threading.Event] = None,
            idle_timeout: Optional[float] = None,
-           on_ready: Optional[Callable[[str], None]] = None) -> Iterator[Received]:
+           on_ready: Optional[Callable[[str], None]] = None,
+           reconnect: bool = False,
+           on_lost: Optional[Callable[[Exception, float], None]] = None) -> Iterator[Received]:
     """Yield what arrives on ``url`` until the input ends, ``stop`` is set, or
     nothing has arrived for ``idle_timeout`` seconds. ``on_ready`` is called with
-    the address actually bound (a port 0 becomes the port chosen)."""
+    the address actually bound (a port 0 becomes the port chosen).
+
+    ``reconnect`` (serial ports only): a device that disappears (an unplugged
+    adapter: ConnectionLost) or cannot be opened is opened again after
+    :data:`RECONNECT_DELAYS` seconds (doubling, capped), each time said to
+    ``on_lost(error, delay)``; its source gives ``ended=True`` when it is lost
+    (what was cut short is the decoder's to say) and ``on_ready`` again when
+    it is back. Without it, the loss ends the iteration with ConnectionLost."""
     if isinstance(url, str):
         url = parse_url(url)
     stop = stop or threading.Event()
+    if reconnect and url.scheme != "serial":
+        raise UsageError(f"reconnecting is for serial ports; {url} ends with its input, and a "
+                         "tcp/udp listener outlives its connections")
     if url.scheme == "file" and url.path == "-":
         yield from _stdin(url, stop, idle_timeout, on_ready)
     elif url.scheme == "file":
         yield from _file(url, on_ready)
+    elif url.scheme == "serial" and reconnect:
+        yield from _serial_again(url, stop, idle_timeout, on_ready, on_lost)
     elif url.scheme == "serial":
         yield from _serial(url, stop, idle_timeout, on_ready)
     elif url.scheme == "tcp":
@@ -332,7 +346,8 @@ def _idle(last: float, idle_timeout: Optional[float]) -> bool:
     return idle_timeout is not None and time.monotonic() - last > idle_timeout
 
 
-def _serial(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
+def _serial(url: ListenUrl, stop, idle_timeout, on_ready,
+            last_seen: Optional[list] = None) -> Iterator[Received]:
     try:
         import serial  # pyserial: the ``serial`` extra
     except ImportError:
@@ -349,20 +364,58 @@ def _serial(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
     try:
         if on_ready:
             on_ready(str(url))
-        last = time.monotonic()
+        seen = last_seen if last_seen is not None else [time.monotonic()]
         while not stop.is_set():
             try:
                 data = port.read(port.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
                 raise ConnectionLost(f"{url.path}: {exc}") from None
             if data:
-                last = time.monotonic()
+                seen[0] = time.monotonic()
                 yield Received(source, data)
-            elif _idle(last, idle_timeout):
+            elif _idle(seen[0], idle_timeout):
                 break
         yield Received(source, b"", ended=True)
     finally:
         port.close()
+
+
+RECONNECT_DELAYS = (1.0, 30.0)
+"""The first wait before opening a lost serial device again, and the cap of
+the doubling waits after it (seconds)."""
+
+
+def _serial_again(url: ListenUrl, stop, idle_timeout, on_ready, on_lost) -> Iterator[Received]:
+    """_serial, opened again whenever the device is lost or cannot be opened."""
+    source = f"serial:{url.path}"
+    delay, cap = RECONNECT_DELAYS
+    wait = delay
+    last = [time.monotonic()]
+
+    def ready(where: str) -> None:
+        nonlocal wait
+        wait = delay  # opened: the next loss waits the first delay again
+        if on_ready:
+            on_ready(where)
+
+    while not stop.is_set():
+        opened = False
+        try:
+            for chunk in _serial(url, stop, idle_timeout, ready, last):
+                opened = True
+                yield chunk
+            return  # stopped, or idle
+        except (ConnectionLost, ConfigurationError) as exc:
+            if isinstance(exc, ConfigurationError) and "pyserial" in str(exc):
+                raise
+            if opened:
+                yield Received(source, b"", ended=True)
+            if on_lost:
+                on_lost(exc, wait)
+            # an absent device counts as silence for --idle-timeout
+            if stop.wait(wait) or _idle(last[0], idle_timeout):
+                return
+            wait = min(wait * 2, cap)
 
 
 def _bind(url: ListenUrl, kind: int) -> socket.socket:
@@ -449,4 +502,5 @@ def _udp(url: ListenUrl, stop, idle_timeout, on_ready) -> Iterator[Received]:
         sock.close()
 
 
-__all__ = ["CaptureWriter", "ListenUrl", "Received", "capture_chunks", "listen", "parse_url"]
+__all__ = ["RECONNECT_DELAYS", "CaptureWriter", "ListenUrl", "Received", "capture_chunks", "listen",
+           "parse_url"]
